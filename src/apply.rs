@@ -1,0 +1,599 @@
+//! Store -> HOME: evaluate each target (desired, actual, base), plan, execute.
+//!
+//! Evaluation reads; planning is a pure function of the evaluations, so `--dry-run` prints
+//! exactly what a real run would do and the rules have table tests; execution writes each
+//! target atomically with its final mode, backs up whatever it overwrites or removes, and refuses
+//! to write anywhere a symlink would carry it out of HOME.
+
+use crate::context::Context;
+use crate::fsutil::{self, Hash};
+use crate::managed::{self, Managed, SourceState};
+use crate::source::{self, Kind};
+use crate::state::{Backups, Cache, Node, NodeKind, Side, StateError};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("~/{target} would be written through {}, a symlink that leads outside HOME to {}", via.display(), dest.display())]
+    OutsideHome { target: String, via: PathBuf, dest: PathBuf },
+    #[error("~/{target} cannot be written: {} is not a directory", blocker.display())]
+    NotADirectory { target: String, blocker: PathBuf },
+    #[error("symlink entry {} holds a link target that is not valid UTF-8", path.display())]
+    BadLink { path: PathBuf },
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// How a target differs between HOME and the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Same in both.
+    Clean,
+    /// Edited in HOME since dotback last applied or captured it.
+    ChangedInHome,
+    /// Changed in the store since dotback last applied or captured it.
+    ChangedInStore,
+    /// Changed on both sides (or never synced and different).
+    ChangedInBoth,
+    /// In the store, absent from HOME.
+    Missing,
+    /// In HOME inside an `exact_` directory, absent from the store: apply removes it.
+    Extra,
+}
+
+impl Change {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Change::Clean => "clean",
+            Change::ChangedInHome => "changed in HOME",
+            Change::ChangedInStore => "changed in the store",
+            Change::ChangedInBoth => "changed in both",
+            Change::Missing => "missing from HOME",
+            Change::Extra => "not in the store (exact directory)",
+        }
+    }
+}
+
+/// One evaluated target.
+#[derive(Clone, Debug)]
+pub struct Eval {
+    pub target: String,
+    /// Index into `SourceState::entries`; `None` for extras.
+    pub entry: Option<usize>,
+    pub desired: Option<Node>,
+    pub actual: Option<Node>,
+    pub base: Option<Node>,
+    pub change: Change,
+    /// The link target, for symlink entries.
+    pub link: Option<String>,
+}
+
+/// Which targets an operation covers: all, or those at or below the given ones.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    roots: Vec<String>,
+}
+
+impl Selection {
+    pub fn all() -> Selection {
+        Selection::default()
+    }
+    pub fn of(roots: Vec<String>) -> Selection {
+        Selection { roots }
+    }
+    pub fn is_all(&self) -> bool {
+        self.roots.is_empty() || self.roots.iter().any(|r| r.is_empty())
+    }
+    pub fn roots(&self) -> &[String] {
+        &self.roots
+    }
+    /// `target` is selected.
+    pub fn contains(&self, target: &str) -> bool {
+        self.is_all() || self.roots.iter().any(|r| is_at_or_below(target, r))
+    }
+    /// `target` is selected or is a directory a selected target lives in.
+    pub fn touches(&self, target: &str) -> bool {
+        self.contains(target) || self.roots.iter().any(|r| is_at_or_below(r, target))
+    }
+}
+
+pub fn is_at_or_below(path: &str, dir: &str) -> bool {
+    dir.is_empty() || path == dir || (path.starts_with(dir) && path.as_bytes().get(dir.len()) == Some(&b'/'))
+}
+
+/// Compares two states; symlink permission bits carry no meaning and are ignored.
+pub fn same(a: Option<Node>, b: Option<Node>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.kind == b.kind && a.hash == b.hash && (a.kind == NodeKind::Symlink || a.perm == b.perm),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// The pure classification rule.
+pub fn classify(desired: Option<Node>, actual: Option<Node>, base: Option<Node>) -> Change {
+    if same(desired, actual) {
+        return Change::Clean;
+    }
+    if actual.is_none() {
+        return Change::Missing;
+    }
+    if desired.is_none() && base.is_none() {
+        return Change::Extra;
+    }
+    match (!same(base, actual), !same(base, desired)) {
+        (true, false) => Change::ChangedInHome,
+        (false, true) => Change::ChangedInStore,
+        _ => Change::ChangedInBoth,
+    }
+}
+
+/// Reads a regular file and returns its content hash, using and feeding the stat cache.
+pub fn hash_file(cache: &mut Cache, side: Side, key: &str, path: &Path, md: &fs::Metadata) -> Result<Hash, ApplyError> {
+    let stat = fsutil::StatKey::of(md);
+    if let Some(h) = cache.hash(side, key, &stat) {
+        return Ok(h);
+    }
+    let data = fs::read(path).map_err(|source| ApplyError::Read { path: path.to_path_buf(), source })?;
+    let h = fsutil::hash_bytes(&data);
+    cache.remember(side, key, stat, h);
+    Ok(h)
+}
+
+/// What is at a live path now.
+pub fn live_node(cache: &mut Cache, target: &str, path: &Path) -> Result<Option<Node>, ApplyError> {
+    let read = |source| ApplyError::Read { path: path.to_path_buf(), source };
+    let Some(md) = fsutil::lstat(path).map_err(read)? else {
+        return Ok(None);
+    };
+    let perm = md.permissions().mode() & 0o777;
+    let ft = md.file_type();
+    Ok(Some(if ft.is_symlink() {
+        let link = fs::read_link(path).map_err(read)?;
+        let link = link.as_os_str().as_encoded_bytes();
+        Node { kind: NodeKind::Symlink, hash: Some(fsutil::hash_bytes(link)), perm: 0 }
+    } else if ft.is_dir() {
+        Node { kind: NodeKind::Dir, hash: None, perm }
+    } else if ft.is_file() {
+        Node { kind: NodeKind::File, hash: Some(hash_file(cache, Side::Live, target, path, &md)?), perm }
+    } else {
+        // A socket, fifo or device where a managed file should be: never equal to anything.
+        Node { kind: NodeKind::File, hash: None, perm }
+    }))
+}
+
+/// The link target a `symlink_` source file holds (chezmoi trims surrounding white space).
+pub fn read_link_entry(path: &Path) -> Result<String, ApplyError> {
+    let data = fs::read(path).map_err(|source| ApplyError::Read { path: path.to_path_buf(), source })?;
+    let text = String::from_utf8(data).map_err(|_| ApplyError::BadLink { path: path.to_path_buf() })?;
+    Ok(text.trim().to_string())
+}
+
+/// What the store wants at `m.target`, plus the link target for symlinks.
+fn desired_node(
+    cache: &mut Cache,
+    state: &SourceState,
+    m: &Managed,
+) -> Result<(Option<Node>, Option<String>), ApplyError> {
+    let path = state.source_path(m);
+    let umask = fsutil::umask();
+    Ok(match m.entry.kind {
+        Kind::Dir => {
+            (Some(Node { kind: NodeKind::Dir, hash: None, perm: source::dir_mode(&m.entry.attrs, umask) }), None)
+        }
+        Kind::Symlink => {
+            let link = read_link_entry(&path)?;
+            let node = (!link.is_empty()).then(|| Node {
+                kind: NodeKind::Symlink,
+                hash: Some(fsutil::hash_bytes(link.as_bytes())),
+                perm: 0,
+            });
+            (node, Some(link))
+        }
+        _ => {
+            let md = fs::metadata(&path).map_err(|source| ApplyError::Read { path: path.clone(), source })?;
+            if md.len() == 0 && !m.entry.attrs.empty {
+                // chezmoi: an empty file without `empty_` means "no such file".
+                return Ok((None, None));
+            }
+            let hash = hash_file(cache, Side::Source, &m.source, &path, &md)?;
+            (
+                Some(Node { kind: NodeKind::File, hash: Some(hash), perm: source::file_mode(&m.entry.attrs, umask) }),
+                None,
+            )
+        }
+    })
+}
+
+/// An entry dotback evaluates itself in this version (encrypted files come with the secrets work).
+pub fn handled_natively(m: &Managed) -> bool {
+    m.is_native() && !m.entry.attrs.encrypted
+}
+
+/// Evaluates every selected native target, plus extras inside `exact_` directories.
+pub fn evaluate(
+    ctx: &Context,
+    state: &SourceState,
+    cache: &mut Cache,
+    sel: &Selection,
+) -> Result<Vec<Eval>, ApplyError> {
+    let mut out = Vec::new();
+    let mut delegated_dirs: Vec<&str> = Vec::new();
+    for (i, m) in state.entries.iter().enumerate() {
+        if !handled_natively(m) {
+            if m.entry.kind == Kind::Dir {
+                delegated_dirs.push(&m.target);
+            }
+            continue;
+        }
+        if !sel.touches(&m.target) {
+            continue;
+        }
+        let (desired, link) = desired_node(cache, state, m)?;
+        let actual = live_node(cache, &m.target, &ctx.live(&m.target))?;
+        let base = cache.base(&m.target);
+        let change = classify(desired, actual, base);
+        if change == Change::Clean && !same(base, desired) {
+            cache.set_base(&m.target, desired);
+        }
+        out.push(Eval { target: m.target.clone(), entry: Some(i), desired, actual, base, change, link });
+        if m.entry.kind == Kind::Dir && m.entry.attrs.exact && actual.map(|a| a.kind) == Some(NodeKind::Dir) {
+            extras(ctx, state, cache, m, sel, &mut out)?;
+        }
+    }
+    out.sort_by(|a, b| a.target.cmp(&b.target));
+    Ok(out)
+}
+
+fn extras(
+    ctx: &Context,
+    state: &SourceState,
+    cache: &mut Cache,
+    dir: &Managed,
+    sel: &Selection,
+    out: &mut Vec<Eval>,
+) -> Result<(), ApplyError> {
+    let live_dir = ctx.live(&dir.target);
+    let rd = fs::read_dir(&live_dir).map_err(|source| ApplyError::Read { path: live_dir.clone(), source })?;
+    let known: HashSet<&str> = state.children_of(&dir.target).map(|m| m.entry.name.as_str()).collect();
+    for e in rd {
+        let e = e.map_err(|source| ApplyError::Read { path: live_dir.clone(), source })?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        let target = managed::join(&dir.target, &name);
+        if known.contains(name.as_str()) || state.ignore.is_ignored(&target) || !sel.contains(&target) {
+            continue;
+        }
+        let actual = live_node(cache, &target, &e.path())?;
+        out.push(Eval { target, entry: None, desired: None, actual, base: None, change: Change::Extra, link: None });
+    }
+    Ok(())
+}
+
+/// What apply does to one target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Step {
+    MakeDir {
+        perm: u32,
+    },
+    WriteFile {
+        perm: u32,
+    },
+    Symlink {
+        link: String,
+    },
+    Chmod {
+        perm: u32,
+    },
+    Remove,
+    /// Left alone; `reason` says why (a change in HOME apply would overwrite).
+    Skip {
+        reason: Change,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Action {
+    pub target: String,
+    #[serde(flatten)]
+    pub step: Step,
+    /// Whatever is live there now is copied to the backups first.
+    pub backup: bool,
+    #[serde(skip)]
+    pub entry: Option<usize>,
+    #[serde(skip)]
+    pub desired: Option<Node>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PlanOptions {
+    /// Overwrite targets changed in HOME too (a backup is still taken).
+    pub force: bool,
+}
+
+/// The pure planning rule: what to do for each evaluation.
+pub fn plan(evals: &[Eval], opts: PlanOptions) -> Vec<Action> {
+    let mut actions = Vec::new();
+    for e in evals {
+        let step = match e.change {
+            Change::Clean => continue,
+            Change::ChangedInHome | Change::ChangedInBoth if !opts.force => Step::Skip { reason: e.change },
+            _ => match e.desired {
+                None => Step::Remove,
+                Some(d) => match (d.kind, e.actual) {
+                    (NodeKind::Dir, Some(a)) if a.kind == NodeKind::Dir => Step::Chmod { perm: d.perm },
+                    (NodeKind::Dir, _) => Step::MakeDir { perm: d.perm },
+                    (NodeKind::File, Some(a)) if a.kind == NodeKind::File && a.hash == d.hash => {
+                        Step::Chmod { perm: d.perm }
+                    }
+                    (NodeKind::File, _) => Step::WriteFile { perm: d.perm },
+                    (NodeKind::Symlink, _) => Step::Symlink { link: e.link.clone().unwrap_or_default() },
+                },
+            },
+        };
+        let backup = e.actual.is_some() && !matches!(step, Step::Skip { .. } | Step::Chmod { .. });
+        actions.push(Action { target: e.target.clone(), step, backup, entry: e.entry, desired: e.desired });
+    }
+    actions
+}
+
+/// What an execution did.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub written: Vec<String>,
+    pub removed: Vec<String>,
+    pub skipped: Vec<(String, Change)>,
+    pub backup_dir: Option<PathBuf>,
+}
+
+/// Refuses a write whose directory part passes through a symlink leading out of HOME.
+struct Guard<'a> {
+    ctx: &'a Context,
+    checked: HashMap<String, ()>,
+}
+
+impl Guard<'_> {
+    fn check(&mut self, target: &str) -> Result<(), ApplyError> {
+        let parent = managed::parent_of(target);
+        if parent.is_empty() || self.checked.contains_key(parent) {
+            return Ok(());
+        }
+        self.check(parent)?;
+        let path = self.ctx.live(parent);
+        match fsutil::lstat(&path).map_err(|source| ApplyError::Read { path: path.clone(), source })? {
+            None => {}
+            Some(md) if md.file_type().is_symlink() => {
+                let dest = path.canonicalize().unwrap_or_else(|_| PathBuf::from("(unresolvable)"));
+                if !dest.starts_with(&self.ctx.home_canon) {
+                    return Err(ApplyError::OutsideHome { target: target.into(), via: path, dest });
+                }
+                if !dest.is_dir() {
+                    return Err(ApplyError::NotADirectory { target: target.into(), blocker: path });
+                }
+            }
+            Some(md) if !md.is_dir() => {
+                return Err(ApplyError::NotADirectory { target: target.into(), blocker: path });
+            }
+            Some(_) => {}
+        }
+        self.checked.insert(parent.to_string(), ());
+        Ok(())
+    }
+}
+
+/// Runs the plan. Bases are recorded only for what was written, after one file-system sync.
+pub fn execute(
+    ctx: &Context,
+    state: &SourceState,
+    actions: &[Action],
+    cache: &mut Cache,
+    progress: &dyn Fn(u64),
+) -> Result<Report, ApplyError> {
+    let mut backups = Backups::new(&ctx.paths.state_dir);
+    let mut guard = Guard { ctx, checked: HashMap::new() };
+    let mut report = Report::default();
+    let mut done: Vec<(String, Option<Node>)> = Vec::new();
+    let mut result = Ok(());
+    for (n, a) in actions.iter().enumerate() {
+        progress(n as u64);
+        if let Step::Skip { reason } = a.step {
+            report.skipped.push((a.target.clone(), reason));
+            continue;
+        }
+        match execute_one(ctx, state, &mut guard, &mut backups, a) {
+            Ok(written) => {
+                if a.step == Step::Remove {
+                    report.removed.push(a.target.clone());
+                } else {
+                    report.written.push(a.target.clone());
+                }
+                done.push((a.target.clone(), written));
+            }
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    if !done.is_empty() {
+        fsutil::sync_fs(&ctx.paths.home)
+            .map_err(|source| ApplyError::Write { path: ctx.paths.home.clone(), source })?;
+    }
+    for (target, node) in done {
+        cache.set_base(&target, node);
+    }
+    report.backup_dir = backups.dir().map(Path::to_path_buf);
+    result.map(|()| report)
+}
+
+/// Executes one action; returns the node now at the target (the new base).
+fn execute_one(
+    ctx: &Context,
+    state: &SourceState,
+    guard: &mut Guard,
+    backups: &mut Backups,
+    a: &Action,
+) -> Result<Option<Node>, ApplyError> {
+    guard.check(&a.target)?;
+    let live = ctx.live(&a.target);
+    let werr = |source| ApplyError::Write { path: live.clone(), source };
+    let current = fsutil::lstat(&live).map_err(|source| ApplyError::Read { path: live.clone(), source })?;
+    if a.backup && current.is_some() {
+        backups.save(&live, &a.target)?;
+    }
+    let is_dir = current.as_ref().is_some_and(|m| m.is_dir());
+    let clear = |what: &Option<fs::Metadata>| -> io::Result<()> {
+        match what {
+            Some(m) if m.is_dir() => fs::remove_dir_all(&live),
+            Some(_) => fs::remove_file(&live),
+            None => Ok(()),
+        }
+    };
+    match &a.step {
+        Step::MakeDir { perm } => {
+            clear(&current).map_err(werr)?;
+            fs::DirBuilder::new().mode(0o700).create(&live).map_err(werr)?;
+            fs::set_permissions(&live, fs::Permissions::from_mode(*perm)).map_err(werr)?;
+        }
+        Step::Chmod { perm } => {
+            fs::set_permissions(&live, fs::Permissions::from_mode(*perm)).map_err(werr)?;
+        }
+        Step::WriteFile { perm } => {
+            let m = &state.entries[a.entry.expect("write has an entry")];
+            let src = state.source_path(m);
+            let data = fs::read(&src).map_err(|source| ApplyError::Read { path: src.clone(), source })?;
+            if is_dir {
+                fs::remove_dir_all(&live).map_err(werr)?;
+            }
+            fsutil::write_atomic(&live, &data, *perm).map_err(werr)?;
+            return Ok(Some(Node { kind: NodeKind::File, hash: Some(fsutil::hash_bytes(&data)), perm: *perm }));
+        }
+        Step::Symlink { link } => {
+            if is_dir {
+                fs::remove_dir_all(&live).map_err(werr)?;
+            }
+            fsutil::symlink_atomic(link, &live).map_err(werr)?;
+        }
+        Step::Remove => {
+            clear(&current).map_err(werr)?;
+        }
+        Step::Skip { .. } => {}
+    }
+    Ok(a.desired)
+}
+
+/// Why an entry is left to chezmoi (see [`handled_natively`]).
+pub fn delegation_reason(m: &Managed) -> &'static str {
+    let a = &m.entry.attrs;
+    match m.entry.kind {
+        Kind::Script => "run_ script",
+        Kind::Create => "create_ file",
+        Kind::Modify => "modify_ script",
+        Kind::Remove => "remove_ entry",
+        Kind::Dir if a.external => "external_ directory",
+        _ if a.template => "template",
+        _ if a.encrypted => "encrypted file",
+        _ => "chezmoi feature",
+    }
+}
+
+/// The targets dotback leaves to chezmoi, with the reason.
+pub fn delegated<'a>(
+    state: &'a SourceState,
+    sel: &'a Selection,
+) -> impl Iterator<Item = (&'a Managed, &'static str)> + 'a {
+    state
+        .entries
+        .iter()
+        .filter(move |m| !handled_natively(m) && sel.touches(&m.target))
+        .map(|m| (m, delegation_reason(m)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(h: &[u8], perm: u32) -> Option<Node> {
+        Some(Node { kind: NodeKind::File, hash: Some(fsutil::hash_bytes(h)), perm })
+    }
+
+    #[test]
+    fn classification_table() {
+        let (a, b, c) = (file(b"a", 0o644), file(b"b", 0o644), file(b"c", 0o644));
+        let cases = [
+            (a, a, None, Change::Clean),
+            (a, None, a, Change::Missing),
+            (a, None, None, Change::Missing),
+            (a, b, a, Change::ChangedInHome),
+            (b, a, a, Change::ChangedInStore),
+            (b, c, a, Change::ChangedInBoth),
+            (a, b, None, Change::ChangedInBoth),
+            (a, file(b"a", 0o755), a, Change::ChangedInHome),
+            (None, a, a, Change::ChangedInStore),
+            (None, a, None, Change::Extra),
+        ];
+        for (i, (d, act, base, want)) in cases.into_iter().enumerate() {
+            assert_eq!(classify(d, act, base), want, "case {i}");
+        }
+    }
+
+    fn eval(target: &str, desired: Option<Node>, actual: Option<Node>, base: Option<Node>) -> Eval {
+        Eval {
+            target: target.into(),
+            entry: Some(0),
+            desired,
+            actual,
+            base,
+            change: classify(desired, actual, base),
+            link: None,
+        }
+    }
+
+    #[test]
+    fn plan_never_overwrites_home_changes_without_force() {
+        let (a, b) = (file(b"a", 0o644), file(b"b", 0o644));
+        let evals =
+            [eval("x", a, b, a), eval("y", b, a, a), eval("z", a, None, None), eval("w", a, file(b"a", 0o600), None)];
+        let steps: Vec<Step> = plan(&evals, PlanOptions::default()).into_iter().map(|a| a.step).collect();
+        assert_eq!(
+            steps,
+            vec![
+                Step::Skip { reason: Change::ChangedInHome },
+                Step::WriteFile { perm: 0o644 },
+                Step::WriteFile { perm: 0o644 },
+                Step::Skip { reason: Change::ChangedInBoth },
+            ]
+        );
+        let forced = plan(&evals, PlanOptions { force: true });
+        assert_eq!(forced[0].step, Step::WriteFile { perm: 0o644 });
+        assert!(forced[0].backup, "an overwritten live file is backed up");
+        assert_eq!(forced[3].step, Step::Chmod { perm: 0o644 });
+    }
+
+    #[test]
+    fn selection_matches_whole_components() {
+        let s = Selection::of(vec![".config/nvim".into()]);
+        assert!(s.contains(".config/nvim/init.lua"));
+        assert!(!s.contains(".config/nvimrc"));
+        assert!(s.touches(".config"));
+        assert!(!s.contains(".config"));
+    }
+}

@@ -1,0 +1,431 @@
+//! HOME -> store: `add`, `forget`, and the capture step of `commit`.
+//!
+//! Every operation here first reads and checks everything it will need (an unreadable file, a
+//! non-UTF-8 name or a path dotback must not track fails the whole operation), and only then
+//! writes to the store, so a refused `add` leaves the store exactly as it was.
+
+use crate::apply::{self, Change, Eval};
+use crate::context::Context;
+use crate::fsutil;
+use crate::managed::{self, SourceState};
+use crate::source::{self, Attrs, Entry, Kind, NameError};
+use crate::state::{Cache, Node, NodeKind, Side};
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("{} does not exist", path.display())]
+    NotFound { path: PathBuf },
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot write {} in the store", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{} has a name that is not valid UTF-8; dotback cannot track it", path.display())]
+    NonUtf8 { path: PathBuf },
+    #[error("{} cannot be stored", path.display())]
+    Name {
+        path: PathBuf,
+        #[source]
+        source: NameError,
+    },
+    #[error("{} is dotback's own {what}; it is never tracked", path.display())]
+    OwnFile { path: PathBuf, what: &'static str },
+    #[error("{} is the home directory itself; add the files and directories in it", path.display())]
+    Home { path: PathBuf },
+    #[error("{} is a {kind}; dotback tracks files, directories and symlinks", path.display())]
+    Special { path: PathBuf, kind: &'static str },
+    #[error("~/{target} is not managed by dotback")]
+    NotManaged { target: String },
+    #[error("~/{target} is produced by chezmoi ({source_name}); dotback never rewrites it")]
+    Delegated { target: String, source_name: String },
+    #[error("the store tracks ~/{target} as a file, so ~/{child} cannot be added below it")]
+    ParentIsFile { target: String, child: String },
+    #[error(transparent)]
+    Apply(#[from] apply::ApplyError),
+}
+
+/// A live item read for capture.
+struct Item {
+    target: String,
+    kind: NodeKind,
+    perm: u32,
+    /// File content, or the link target for symlinks.
+    data: Vec<u8>,
+    stat: fsutil::StatKey,
+}
+
+impl Item {
+    fn node(&self) -> Node {
+        let hash = (self.kind != NodeKind::Dir).then(|| fsutil::hash_bytes(&self.data));
+        let perm = if self.kind == NodeKind::Symlink { 0 } else { self.perm };
+        Node { kind: self.kind, hash, perm }
+    }
+
+    fn entry(&self, exact: bool) -> Entry {
+        let name = self.target.rsplit('/').next().unwrap_or(&self.target).to_string();
+        let (kind, attrs) = match self.kind {
+            NodeKind::Dir => (Kind::Dir, Attrs { exact, ..source::attrs_from_mode(self.perm, true) }),
+            NodeKind::File => {
+                (Kind::File, Attrs { empty: self.data.is_empty(), ..source::attrs_from_mode(self.perm, false) })
+            }
+            NodeKind::Symlink => (Kind::Symlink, Attrs::default()),
+        };
+        Entry { kind, attrs, name }
+    }
+}
+
+fn read_item(path: &Path, target: String) -> Result<Item, CaptureError> {
+    let read = |source| CaptureError::Read { path: path.to_path_buf(), source };
+    let md = fsutil::lstat(path).map_err(read)?.ok_or_else(|| CaptureError::NotFound { path: path.to_path_buf() })?;
+    let ft = md.file_type();
+    let perm = md.permissions().mode() & 0o777;
+    let (kind, data) = if ft.is_symlink() {
+        let link = fs::read_link(path).map_err(read)?;
+        let link =
+            link.into_os_string().into_string().map_err(|_| CaptureError::NonUtf8 { path: path.to_path_buf() })?;
+        (NodeKind::Symlink, link.into_bytes())
+    } else if ft.is_dir() {
+        (NodeKind::Dir, Vec::new())
+    } else if ft.is_file() {
+        (NodeKind::File, fs::read(path).map_err(read)?)
+    } else {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = if ft.is_socket() {
+            "socket"
+        } else if ft.is_fifo() {
+            "named pipe"
+        } else {
+            "device"
+        };
+        return Err(CaptureError::Special { path: path.to_path_buf(), kind });
+    };
+    Ok(Item { target, kind, perm, data, stat: fsutil::StatKey::of(&md) })
+}
+
+/// Options for `add`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AddOptions {
+    /// Mark added directories `exact_`: apply removes what the store does not list.
+    pub exact: bool,
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct AddReport {
+    pub added: Vec<String>,
+    /// Paths passed over, with the reason.
+    pub skipped: Vec<(String, String)>,
+    /// Modes the store cannot express exactly.
+    pub mode_notes: Vec<String>,
+}
+
+/// Paths dotback never tracks: the store itself and dotback's own config and state.
+fn own_paths(ctx: &Context) -> Vec<(PathBuf, &'static str)> {
+    vec![
+        (ctx.store.clone(), "store"),
+        (ctx.paths.config_dir.clone(), "config directory"),
+        (ctx.paths.state_dir.clone(), "state directory"),
+        (ctx.paths.config_file.clone(), "config file"),
+    ]
+}
+
+fn own_path(ctx: &Context, path: &Path) -> Option<&'static str> {
+    own_paths(ctx).into_iter().find(|(p, _)| path.starts_with(p)).map(|(_, what)| what)
+}
+
+/// Reads the live items under the given targets (the targets themselves first).
+fn collect(
+    ctx: &Context,
+    state: &SourceState,
+    targets: &[String],
+    report: &mut AddReport,
+) -> Result<Vec<Item>, CaptureError> {
+    let mut items: Vec<Item> = Vec::new();
+    for t in targets {
+        let live = ctx.live(t);
+        if t.is_empty() {
+            return Err(CaptureError::Home { path: live });
+        }
+        if let Some(what) = own_path(ctx, &live) {
+            return Err(CaptureError::OwnFile { path: live, what });
+        }
+        let top = read_item(&live, t.clone())?;
+        let is_dir = top.kind == NodeKind::Dir;
+        items.push(top);
+        if !is_dir {
+            continue;
+        }
+        let mut walk = walkdir::WalkDir::new(&live).min_depth(1).sort_by_file_name().into_iter();
+        while let Some(e) = walk.next() {
+            let e = e.map_err(|e| {
+                let path = e.path().unwrap_or(&live).to_path_buf();
+                CaptureError::Read {
+                    source: e.into_io_error().unwrap_or_else(|| io::Error::other("walk failed")),
+                    path,
+                }
+            })?;
+            let rel = e.path().strip_prefix(&live).expect("walk stays below its root");
+            let rel = rel.to_str().ok_or_else(|| CaptureError::NonUtf8 { path: e.path().to_path_buf() })?;
+            let target = managed::join(t, rel);
+            let skip = if let Some(what) = own_path(ctx, e.path()) {
+                Some(format!("dotback's own {what}"))
+            } else if state.ignore.is_ignored(&target) {
+                Some("ignored by .chezmoiignore".to_string())
+            } else {
+                None
+            };
+            if let Some(why) = skip {
+                if e.file_type().is_dir() {
+                    walk.skip_current_dir();
+                }
+                report.skipped.push((target, why));
+                continue;
+            }
+            match read_item(e.path(), target.clone()) {
+                Err(CaptureError::Special { kind, .. }) => report.skipped.push((target, format!("a {kind}"))),
+                other => items.push(other?),
+            }
+        }
+    }
+    items.sort_by(|a, b| a.target.cmp(&b.target));
+    items.dedup_by(|a, b| a.target == b.target);
+    Ok(items)
+}
+
+/// Source paths of directories, known and about to be created.
+struct Dirs<'a> {
+    state: &'a SourceState,
+    created: HashMap<String, String>,
+}
+
+impl Dirs<'_> {
+    /// The source path of target directory `dir`, creating it (and its parents) in the store
+    /// from the live directories' modes when the store has none yet.
+    fn source_of(&mut self, ctx: &Context, dir: &str) -> Result<String, CaptureError> {
+        if dir.is_empty() {
+            return Ok(String::new());
+        }
+        if let Some(s) = self.created.get(dir) {
+            return Ok(s.clone());
+        }
+        if let Some(m) = self.state.get(dir) {
+            if m.entry.kind != Kind::Dir {
+                return Err(CaptureError::ParentIsFile { target: dir.to_string(), child: dir.to_string() });
+            }
+            return Ok(m.source.clone());
+        }
+        let parent = self.source_of(ctx, managed::parent_of(dir))?;
+        let item = read_item(&ctx.live(dir), dir.to_string())?;
+        let entry = item.entry(false);
+        let name = source::encode(&entry).map_err(|source| CaptureError::Name { path: ctx.live(dir), source })?;
+        let src = managed::join(&parent, &name);
+        make_source_dir(&self.state.root.join(&src), entry.attrs.private)?;
+        self.created.insert(dir.to_string(), src.clone());
+        Ok(src)
+    }
+}
+
+fn make_source_dir(path: &Path, private: bool) -> Result<(), CaptureError> {
+    let mode = if private { 0o700 } else { 0o755 };
+    match fs::DirBuilder::new().mode(mode).create(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
+        Err(source) => Err(CaptureError::Write { path: path.to_path_buf(), source }),
+    }
+}
+
+/// Writes one item into the store at `parent_src/encode(entry)`, replacing `old` (its previous
+/// source path) when the name changed. Returns the new source path.
+fn write_source(
+    root: &Path,
+    parent_src: &str,
+    old: Option<&str>,
+    entry: &Entry,
+    item: &Item,
+    live: &Path,
+) -> Result<String, CaptureError> {
+    let name = source::encode(entry).map_err(|source| CaptureError::Name { path: live.to_path_buf(), source })?;
+    let src = managed::join(parent_src, &name);
+    let path = root.join(&src);
+    let werr = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| CaptureError::Write { path: p, source }
+    };
+    if let Some(old) = old.filter(|o| *o != src) {
+        let old_path = root.join(old);
+        if entry.kind == Kind::Dir && old_path.is_dir() {
+            fs::rename(&old_path, &path).map_err(werr(&path))?;
+        } else if old_path.is_dir() {
+            fs::remove_dir_all(&old_path).map_err(werr(&old_path))?;
+        } else {
+            fs::remove_file(&old_path).map_err(werr(&old_path))?;
+        }
+    }
+    match entry.kind {
+        Kind::Dir => make_source_dir(&path, entry.attrs.private)?,
+        _ => {
+            let mode = if entry.attrs.private { 0o600 } else { 0o644 };
+            fsutil::write_atomic(&path, &item.data, mode).map_err(werr(&path))?;
+        }
+    }
+    Ok(src)
+}
+
+/// `dotback add`: track the given targets (files, directories, symlinks).
+pub fn add(
+    ctx: &Context,
+    state: &SourceState,
+    cache: &mut Cache,
+    targets: &[String],
+    opts: AddOptions,
+) -> Result<AddReport, CaptureError> {
+    let mut report = AddReport::default();
+    let items = collect(ctx, state, targets, &mut report)?;
+    // Check everything before the first write.
+    for item in &items {
+        if let Some(m) = state.get(&item.target).filter(|m| !apply::handled_natively(m)) {
+            return Err(CaptureError::Delegated { target: item.target.clone(), source_name: m.source.clone() });
+        }
+        source::encode(&item.entry(opts.exact))
+            .map_err(|source| CaptureError::Name { path: ctx.live(&item.target), source })?;
+    }
+    let mut dirs = Dirs { state, created: HashMap::new() };
+    let umask = fsutil::umask();
+    for item in &items {
+        let parent = dirs.source_of(ctx, managed::parent_of(&item.target))?;
+        let existing = state.get(&item.target);
+        let live = ctx.live(&item.target);
+        if item.kind == NodeKind::Dir
+            && let Some(m) = existing.filter(|m| m.entry.kind == Kind::Dir)
+        {
+            // A directory already tracked keeps its name (and so its children's paths).
+            dirs.created.insert(item.target.clone(), m.source.clone());
+            continue;
+        }
+        let entry = item.entry(opts.exact);
+        let src = write_source(&state.root, &parent, existing.map(|m| m.source.as_str()), &entry, item, &live)?;
+        if item.kind == NodeKind::Dir {
+            dirs.created.insert(item.target.clone(), src);
+        }
+        let expressible = match item.kind {
+            NodeKind::Dir => source::dir_mode(&entry.attrs, umask),
+            NodeKind::File => source::file_mode(&entry.attrs, umask),
+            NodeKind::Symlink => item.perm,
+        };
+        if expressible != item.perm {
+            report.mode_notes.push(format!(
+                "~/{} has mode {:04o}; the store records {:04o} (chezmoi attributes express owner-only, read-only and executable)",
+                item.target, item.perm, expressible
+            ));
+        }
+        cache.set_base(&item.target, Some(item.node()));
+        if item.kind == NodeKind::File {
+            cache.remember(Side::Live, &item.target, item.stat, fsutil::hash_bytes(&item.data));
+        }
+        report.added.push(item.target.clone());
+    }
+    Ok(report)
+}
+
+/// `dotback forget`: stop tracking; the live files stay as they are.
+pub fn forget(state: &SourceState, cache: &mut Cache, targets: &[String]) -> Result<Vec<String>, CaptureError> {
+    let mut found = Vec::new();
+    for t in targets {
+        let m = state.get(t).ok_or_else(|| CaptureError::NotManaged { target: t.clone() })?;
+        found.push(m);
+    }
+    let mut forgotten = Vec::new();
+    for m in found {
+        let path = state.source_path(m);
+        let res = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
+        match res {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {} // already gone with its parent
+            Err(source) => return Err(CaptureError::Write { path, source }),
+        }
+        for e in state.entries.iter().filter(|e| apply::is_at_or_below(&e.target, &m.target)) {
+            cache.set_base(&e.target, None);
+            forgotten.push(e.target.clone());
+        }
+    }
+    Ok(forgotten)
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct CaptureReport {
+    pub captured: Vec<String>,
+    /// Targets not captured, with the reason and what to do.
+    pub refused: Vec<(String, String)>,
+}
+
+/// The capture step of `commit`: copy every target changed only in HOME into the store.
+pub fn capture(
+    ctx: &Context,
+    state: &SourceState,
+    cache: &mut Cache,
+    evals: &[Eval],
+) -> Result<CaptureReport, CaptureError> {
+    let mut report = CaptureReport::default();
+    // Deepest first, so renaming a directory for a mode change comes after its children.
+    for e in evals.iter().rev() {
+        let Some(m) = e.entry.map(|i| &state.entries[i]) else { continue };
+        match e.change {
+            Change::ChangedInBoth => {
+                report.refused.push((
+                    e.target.clone(),
+                    "changed in both HOME and the store; compare with `dotback diff`, then keep HOME with `dotback add` or the store with `dotback apply --force`".into(),
+                ));
+                continue;
+            }
+            Change::ChangedInHome => {}
+            _ => continue,
+        }
+        let live = ctx.live(&e.target);
+        let item = read_item(&live, e.target.clone())?;
+        let want = match m.entry.kind {
+            Kind::Dir => NodeKind::Dir,
+            Kind::Symlink => NodeKind::Symlink,
+            _ => NodeKind::File,
+        };
+        if item.kind != want {
+            report.refused.push((
+                e.target.clone(),
+                format!(
+                    "is now a {}, but the store has a {}; to track the new one run `dotback forget ~/{t}` then `dotback add ~/{t}`",
+                    kind_name(item.kind),
+                    kind_name(want),
+                    t = e.target
+                ),
+            ));
+            continue;
+        }
+        let mut entry = item.entry(m.entry.attrs.exact);
+        entry.attrs.encrypted = m.entry.attrs.encrypted;
+        let parent_src = managed::parent_of(&m.source);
+        write_source(&state.root, parent_src, Some(&m.source), &entry, &item, &live)?;
+        cache.set_base(&e.target, Some(item.node()));
+        report.captured.push(e.target.clone());
+    }
+    report.captured.reverse();
+    report.refused.reverse();
+    Ok(report)
+}
+
+fn kind_name(k: NodeKind) -> &'static str {
+    match k {
+        NodeKind::File => "file",
+        NodeKind::Dir => "directory",
+        NodeKind::Symlink => "symlink",
+    }
+}

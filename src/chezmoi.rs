@@ -1,0 +1,28 @@
+//! The `chezmoi` binary, for the store entries dotback delegates (templates, scripts, …).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// `chezmoi` on PATH, if installed.
+pub fn find() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join("chezmoi")).find(|p| p.is_file())
+}
+
+/// Runs `chezmoi apply` for exactly `targets` (relative to `home`). Returns chezmoi's stderr on
+/// failure.
+pub fn apply(bin: &Path, home: &Path, store: &Path, targets: &[String]) -> Result<(), String> {
+    let out = Command::new(bin)
+        .arg("apply")
+        .arg("--no-tty")
+        .arg("--source")
+        .arg(store)
+        .arg("--destination")
+        .arg(home)
+        .arg("--")
+        .args(targets.iter().map(|t| home.join(t)))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).trim().to_string()) }
+}

@@ -1,0 +1,127 @@
+use super::{CliError, Session, Ui};
+use crate::apply::{self, PlanOptions, Selection, Step};
+use crate::source::Kind;
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Make HOME match the store.
+///
+/// Every write is atomic and created with its final mode; whatever is overwritten or removed
+/// is first copied under the state directory's backups. Files changed in HOME since dotback
+/// last wrote them are left alone unless --force.
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// Limit to these paths in HOME.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Print the plan; change nothing.
+    #[arg(short = 'n', long)]
+    dry_run: bool,
+    /// Also overwrite files changed in HOME (they are backed up first).
+    #[arg(long)]
+    force: bool,
+    /// Print JSON (stable field names) instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct ApplyJson<'a> {
+    dry_run: bool,
+    actions: &'a [apply::Action],
+    delegated: Vec<String>,
+    backup_dir: Option<PathBuf>,
+}
+
+pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
+    let mut s = Session::writer()?;
+    let sel = Selection::of(s.targets(&args.paths)?);
+    let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &sel)?;
+    let evals: Vec<_> = evals.into_iter().filter(|e| sel.touches(&e.target)).collect();
+    let actions = apply::plan(&evals, PlanOptions { force: args.force });
+    let delegated: Vec<String> = apply::delegated(&s.state, &sel)
+        .filter(|(m, _)| m.entry.kind != Kind::Script)
+        .map(|(m, _)| m.target.clone())
+        .collect();
+
+    if args.dry_run {
+        if args.json {
+            ui.json(&ApplyJson { dry_run: true, actions: &actions, delegated, backup_dir: None });
+        } else {
+            print_plan(ui, &actions, &delegated);
+        }
+        return s.finish();
+    }
+
+    let bar = ui.progress(actions.len() as u64, "applying");
+    let result = apply::execute(&s.ctx, &s.state, &actions, &mut s.cache, &|n| bar.set_position(n));
+    bar.finish_and_clear();
+    // Record what was written even when a later target failed.
+    s.cache.save()?;
+    let report = result?;
+
+    let mut failure = None;
+    if !delegated.is_empty() {
+        match crate::chezmoi::find() {
+            Some(bin) => {
+                if let Err(msg) = crate::chezmoi::apply(&bin, &s.ctx.paths.home, &s.ctx.store, &delegated) {
+                    failure = Some(
+                        CliError::new("chezmoi could not apply the entries dotback delegates to it")
+                            .hint(format!("chezmoi said: {msg}")),
+                    );
+                }
+            }
+            None => ui.warn(format!(
+                "{} entr{} need chezmoi (templates, scripts, …) and were skipped: {}",
+                delegated.len(),
+                if delegated.len() == 1 { "y" } else { "ies" },
+                delegated.iter().map(|t| format!("~/{t}")).collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+
+    if args.json {
+        ui.json(&ApplyJson { dry_run: false, actions: &actions, delegated, backup_dir: report.backup_dir.clone() });
+    } else {
+        for (path, why) in &report.skipped {
+            ui.warn(format!("left ~/{path} alone: {}", why.describe()));
+        }
+        if !report.skipped.is_empty() {
+            ui.hint("`dotback diff` shows the differences; `dotback commit` keeps HOME's version, `dotback apply --force PATH` takes the store's");
+        }
+        let changed = report.written.len() + report.removed.len();
+        if changed == 0 {
+            ui.info("Nothing to apply: HOME matches the store.");
+        } else {
+            ui.info(format!("Applied {changed} change{}.", super::add::plural(changed)));
+        }
+        if let Some(dir) = &report.backup_dir {
+            ui.info(format!("Previous versions are saved in {}.", dir.display()));
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => s.finish(),
+    }
+}
+
+fn print_plan(ui: &Ui, actions: &[apply::Action], delegated: &[String]) {
+    if actions.is_empty() && delegated.is_empty() {
+        ui.out("Nothing to apply: HOME matches the store.");
+    }
+    for a in actions {
+        let what = match &a.step {
+            Step::MakeDir { perm } => format!("create directory (mode {perm:04o})"),
+            Step::WriteFile { perm } => format!("write file (mode {perm:04o})"),
+            Step::Symlink { link } => format!("link to {link}"),
+            Step::Chmod { perm } => format!("set mode {perm:04o}"),
+            Step::Remove => "remove".to_string(),
+            Step::Skip { reason } => format!("leave alone: {}", reason.describe()),
+        };
+        let backup = if a.backup { ", after a backup" } else { "" };
+        ui.out(format!("~/{}: {what}{backup}", a.target));
+    }
+    for t in delegated {
+        ui.out(format!("~/{t}: handled by chezmoi"));
+    }
+}

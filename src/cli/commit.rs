@@ -1,0 +1,67 @@
+use super::{CliError, Session, Ui};
+use crate::apply::{self, Selection};
+use crate::store::Store;
+
+/// Capture files changed in HOME into the store and commit everything in the store.
+///
+/// The commit message names this device and the changed paths.
+#[derive(Debug, clap::Args)]
+pub struct CommitArgs {
+    /// The first line of the commit message.
+    #[arg(short, long, value_name = "MSG")]
+    message: Option<String>,
+}
+
+pub fn cmd_commit(ui: &Ui, args: CommitArgs) -> Result<(), CliError> {
+    let mut s = Session::writer()?;
+    let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &Selection::all())?;
+    let captured = crate::capture::capture(&s.ctx, &s.state, &mut s.cache, &evals)?;
+    let store = Store::open(&s.ctx.store)?;
+    let changes = store.uncommitted()?;
+    let device = s.ctx.device.clone();
+    let subject = args.message.unwrap_or_else(|| {
+        let names: Vec<String> = changes.iter().take(3).map(|u| display_path(&u.path)).collect();
+        let more = changes.len().saturating_sub(3);
+        let tail = if more > 0 { format!(" (+{more} more)") } else { String::new() };
+        format!("{device}: update {}{tail}", names.join(", "))
+    });
+    let mut message = format!("{subject}\n\nDevice: {device}\n");
+    if !changes.is_empty() {
+        message.push('\n');
+        for u in &changes {
+            message.push_str(&format!("{}: {}\n", u.change, display_path(&u.path)));
+        }
+    }
+    let id = store.commit_all(&device, &message)?;
+    s.finish()?;
+    match id {
+        Some(id) => ui.info(format!(
+            "Committed {} ({} path{}, {} captured from HOME).",
+            &id.to_string()[..10],
+            changes.len(),
+            super::add::plural(changes.len()),
+            captured.captured.len()
+        )),
+        None => ui.info("Nothing to commit: the store matches HOME and its last commit."),
+    }
+    if captured.refused.is_empty() {
+        return Ok(());
+    }
+    for (path, why) in &captured.refused {
+        ui.warn(format!("~/{path} was not captured: {why}"));
+    }
+    Err(CliError::new(format!(
+        "{} path{} changed in HOME could not be captured",
+        captured.refused.len(),
+        super::add::plural(captured.refused.len())
+    ))
+    .hint("the rest was committed; settle the paths above, then run `dotback commit` again"))
+}
+
+/// A store path shown with its target: `dot_zshrc (~/.zshrc)`.
+fn display_path(source: &str) -> String {
+    match crate::managed::target_of_source(source) {
+        Some(t) => format!("~/{t}"),
+        None => source.to_string(),
+    }
+}

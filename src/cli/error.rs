@@ -1,0 +1,193 @@
+//! Library errors become "error: … / cause: … / hint: …" and an exit code here.
+
+use crate::apply::ApplyError;
+use crate::capture::CaptureError;
+use crate::config::ConfigError;
+use crate::context::ContextError;
+use crate::managed::ScanError;
+use crate::paths::PathsError;
+use crate::state::StateError;
+use crate::store::StoreError;
+
+/// Exit codes: 1 a failed operation, 2 bad usage (clap's), 3 a configuration problem,
+/// 4 another dotback process holds the lock.
+#[derive(Debug)]
+pub struct CliError {
+    pub message: String,
+    pub causes: Vec<String>,
+    pub hints: Vec<String>,
+    pub code: u8,
+}
+
+impl CliError {
+    pub fn new(message: impl Into<String>) -> CliError {
+        CliError { message: message.into(), causes: Vec::new(), hints: Vec::new(), code: 1 }
+    }
+
+    /// Builds the message and cause chain from an error.
+    pub fn from_error(e: &(dyn std::error::Error + 'static)) -> CliError {
+        let mut err = CliError::new(e.to_string());
+        let mut source = e.source();
+        while let Some(s) = source {
+            let text = s.to_string();
+            if !err.message.contains(&text) {
+                err.causes.push(text);
+            }
+            source = s.source();
+        }
+        err
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> CliError {
+        self.hints.push(hint.into());
+        self
+    }
+
+    pub fn code(mut self, code: u8) -> CliError {
+        self.code = code;
+        self
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        self.code
+    }
+}
+
+impl From<PathsError> for CliError {
+    fn from(e: PathsError) -> Self {
+        CliError::from_error(&e).hint("set HOME to your home directory's absolute path").code(3)
+    }
+}
+
+impl From<ConfigError> for CliError {
+    fn from(e: ConfigError) -> Self {
+        let hint = match &e {
+            ConfigError::Invalid { .. } => "fix the file by hand; the error names the line and key",
+            ConfigError::Read { .. } => "check that the file is readable by you",
+        };
+        CliError::from_error(&e).hint(hint).code(3)
+    }
+}
+
+impl From<ContextError> for CliError {
+    fn from(e: ContextError) -> Self {
+        let err = CliError::from_error(&e);
+        match &e {
+            ContextError::NotInitialized { .. } => err.hint("run `dotback init` to set up this device").code(3),
+            ContextError::Config(c) => {
+                let c = CliError::from(ConfigError::clone_shallow(c));
+                CliError { message: err.message, causes: err.causes, ..c }
+            }
+            ContextError::OutsideHome { .. } => err.hint("dotback manages files inside your home directory only"),
+            ContextError::InsideStore { .. } => err.hint("name the live file in HOME; the store is dotback's copy"),
+            ContextError::NonUtf8 { .. } => err.hint("rename it to a UTF-8 name"),
+            ContextError::Home { .. } => err.hint("check that HOME exists").code(3),
+        }
+    }
+}
+
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> Self {
+        let err = CliError::from_error(&e);
+        match &e {
+            StoreError::Missing { .. } => {
+                err.hint("run `dotback init` to create it, or set `source` in the device config to your store").code(3)
+            }
+            StoreError::NotARepository { .. } => err
+                .hint("run `dotback init` to make it one, or set `source` in the device config to your store")
+                .code(3),
+            StoreError::Bare { .. } => err.hint("clone it to a work tree and set `source` to that").code(3),
+            StoreError::Git { .. } => {
+                err.hint("run `git status` in the store to see its state; nothing was changed in HOME")
+            }
+        }
+    }
+}
+
+impl From<StateError> for CliError {
+    fn from(e: StateError) -> Self {
+        let err = CliError::from_error(&e);
+        match &e {
+            StateError::Locked { lock, .. } => err
+                .hint(format!(
+                    "wait for it to finish and try again (the lock is {}; it is released when that process exits)",
+                    lock.display()
+                ))
+                .code(4),
+            StateError::Io { .. } => err.hint("check the permissions of dotback's state directory"),
+        }
+    }
+}
+
+impl From<ScanError> for CliError {
+    fn from(e: ScanError) -> Self {
+        let err = CliError::from_error(&e);
+        let hint = match &e {
+            ScanError::BadName { .. }
+            | ScanError::NonUtf8 { .. }
+            | ScanError::SymlinkInStore { .. }
+            | ScanError::Duplicate { .. } => {
+                "rename or remove that entry in the store; dotback acts on no part of a store it does not fully understand, so nothing was changed"
+            }
+            ScanError::BadRoot { .. } => "fix .chezmoiroot so it names a directory inside the store",
+            ScanError::Io { .. } => "check the store's permissions",
+        };
+        err.hint(hint)
+    }
+}
+
+impl From<ApplyError> for CliError {
+    fn from(e: ApplyError) -> Self {
+        let err = CliError::from_error(&e);
+        let hint = match &e {
+            ApplyError::OutsideHome { .. } => {
+                "nothing was written there; remove the symlink or make it point inside HOME"
+            }
+            ApplyError::NotADirectory { .. } => {
+                "move that file away (or run `dotback apply --force`, which backs it up first)"
+            }
+            ApplyError::BadLink { .. } => "rewrite the symlink entry with a UTF-8 target",
+            ApplyError::Read { .. } => "check that the file is readable by you",
+            ApplyError::Write { .. } => {
+                "check permissions and free space; every write is atomic, so no file is half-written"
+            }
+            ApplyError::State(_) => "check the permissions of dotback's state directory",
+        };
+        err.hint(hint)
+    }
+}
+
+impl From<CaptureError> for CliError {
+    fn from(e: CaptureError) -> Self {
+        if let CaptureError::Apply(inner) = e {
+            return inner.into();
+        }
+        let err = CliError::from_error(&e);
+        let hint = match &e {
+            CaptureError::NonUtf8 { .. } => {
+                "rename it to a UTF-8 name, or list it in .chezmoiignore; nothing was added"
+            }
+            CaptureError::Read { .. } => "make it readable (or list it in .chezmoiignore); nothing was added",
+            CaptureError::NotFound { .. } => "check the path",
+            CaptureError::NotManaged { .. } => "`dotback status` lists what is managed",
+            CaptureError::Delegated { .. } => "edit the source file in the store instead",
+            CaptureError::Special { .. } => "list it in .chezmoiignore to pass over it",
+            _ => "nothing was changed in the store",
+        };
+        err.hint(hint)
+    }
+}
+
+impl ConfigError {
+    /// A copy good enough to pick a hint (io::Error is not Clone).
+    fn clone_shallow(&self) -> ConfigError {
+        match self {
+            ConfigError::Invalid { path, message } => {
+                ConfigError::Invalid { path: path.clone(), message: message.clone() }
+            }
+            ConfigError::Read { path, source } => {
+                ConfigError::Read { path: path.clone(), source: std::io::Error::new(source.kind(), source.to_string()) }
+            }
+        }
+    }
+}

@@ -1,0 +1,22 @@
+use super::{CliError, Session, Ui};
+use std::path::PathBuf;
+
+/// Stop tracking paths. The live files in HOME are left untouched.
+#[derive(Debug, clap::Args)]
+pub struct ForgetArgs {
+    /// Paths in HOME.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+}
+
+pub fn cmd_forget(ui: &Ui, args: ForgetArgs) -> Result<(), CliError> {
+    let mut s = Session::writer()?;
+    let targets = s.targets(&args.paths)?;
+    let gone = crate::capture::forget(&s.state, &mut s.cache, &targets)?;
+    ui.info(format!(
+        "No longer tracking {} path{}; the live files stay. `dotback commit` records this.",
+        gone.len(),
+        super::add::plural(gone.len())
+    ));
+    s.finish()
+}

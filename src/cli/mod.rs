@@ -1,0 +1,147 @@
+//! The command line: clap definitions (one file per command), the `Ui` that does all printing,
+//! and the mapping of library errors to messages, hints and exit codes.
+
+mod add;
+mod apply;
+mod commit;
+mod completions;
+mod diff;
+mod error;
+mod forget;
+mod init;
+mod status;
+mod ui;
+
+pub use error::CliError;
+pub use ui::Ui;
+
+use crate::context::Context;
+use crate::managed::{self, SourceState};
+use crate::paths::Paths;
+use crate::state::{Cache, Lock};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Keep dotfiles, secrets and package lists versioned and in sync across machines.
+///
+/// The store is a git repository laid out as a chezmoi source directory, so chezmoi and
+/// dotback read and write the same store.
+#[derive(Debug, Parser)]
+#[command(name = "dotback", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Init(init::InitArgs),
+    Add(add::AddArgs),
+    Forget(forget::ForgetArgs),
+    Status(status::StatusArgs),
+    Diff(diff::DiffArgs),
+    Apply(apply::ApplyArgs),
+    Commit(commit::CommitArgs),
+    Completions(completions::CompletionsArgs),
+}
+
+/// Parses the arguments, runs the command and returns the process exit code.
+pub fn main() -> ExitCode {
+    crate::fsutil::umask(); // read before any thread starts
+    // Die quietly on a closed pipe (`dotback status | head`), as command-line tools do.
+    // SAFETY: restoring the default disposition of a signal has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let ui = Ui::new();
+    match run(&ui, cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            ui.error(&e);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Init(args) => init::cmd_init(ui, args),
+        Command::Add(args) => add::cmd_add(ui, args),
+        Command::Forget(args) => forget::cmd_forget(ui, args),
+        Command::Status(args) => status::cmd_status(ui, args),
+        Command::Diff(args) => diff::cmd_diff(ui, args),
+        Command::Apply(args) => apply::cmd_apply(ui, args),
+        Command::Commit(args) => commit::cmd_commit(ui, args),
+        Command::Completions(args) => completions::cmd_completions(args),
+    }
+}
+
+/// How long a command waits for another dotback process to release the store.
+const LOCK_WAIT: Duration = Duration::from_secs(3);
+
+/// What most commands start from: the device context, the scanned store and the stat cache.
+struct Session {
+    ctx: Context,
+    state: SourceState,
+    cache: Cache,
+    /// Held by commands that change the store or HOME (and by readers when free, so they can
+    /// save what they learnt into the cache).
+    lock: Option<Lock>,
+}
+
+impl Session {
+    /// Opens the store for a command that changes things (waits for the lock).
+    fn writer() -> Result<Session, CliError> {
+        let ctx = Context::load(Paths::from_process_env()?)?;
+        let lock = Lock::acquire(&ctx.paths.state_dir, LOCK_WAIT)?;
+        Session::open(ctx, Some(lock))
+    }
+
+    /// Opens the store for a command that only reads.
+    fn reader() -> Result<Session, CliError> {
+        let ctx = Context::load(Paths::from_process_env()?)?;
+        let lock = Lock::acquire(&ctx.paths.state_dir, Duration::ZERO).ok();
+        Session::open(ctx, lock)
+    }
+
+    fn open(ctx: Context, lock: Option<Lock>) -> Result<Session, CliError> {
+        crate::store::Store::open(&ctx.store)?;
+        ctx.manifest()?;
+        let state = managed::scan(&ctx.store)?;
+        let cache = Cache::load(&ctx.paths.state_dir);
+        Ok(Session { ctx, state, cache, lock })
+    }
+
+    /// Targets named on the command line.
+    fn targets(&self, paths: &[PathBuf]) -> Result<Vec<String>, CliError> {
+        paths.iter().map(|p| self.ctx.target_of(p).map_err(CliError::from)).collect()
+    }
+
+    /// Saves the cache when this process holds the lock.
+    fn finish(mut self) -> Result<(), CliError> {
+        if self.lock.is_some() {
+            self.cache.save()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,101 @@
+use super::ui::{BOLD, GREEN, RED, YELLOW};
+use super::{CliError, Session, Ui};
+use crate::apply::{self, Change, Selection};
+use crate::store::{Store, Uncommitted};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Show what differs between HOME and the store, and what the store has not committed.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Limit to these paths in HOME.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Print JSON (stable field names) instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Entry {
+    path: String,
+    change: Change,
+}
+
+#[derive(Serialize)]
+struct Delegated {
+    path: String,
+    source: String,
+    reason: &'static str,
+}
+
+#[derive(Serialize)]
+struct StatusJson {
+    targets: Vec<Entry>,
+    delegated: Vec<Delegated>,
+    uncommitted: Vec<Uncommitted>,
+    warnings: Vec<String>,
+}
+
+pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
+    let mut s = Session::reader()?;
+    let sel = Selection::of(s.targets(&args.paths)?);
+    let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &sel)?;
+    let uncommitted = Store::open(&s.ctx.store)?.uncommitted()?;
+    let report = StatusJson {
+        targets: evals
+            .iter()
+            .filter(|e| e.change != Change::Clean && sel.contains(&e.target))
+            .map(|e| Entry { path: e.target.clone(), change: e.change })
+            .collect(),
+        delegated: apply::delegated(&s.state, &sel)
+            .map(|(m, reason)| Delegated { path: m.target.clone(), source: m.source.clone(), reason })
+            .collect(),
+        uncommitted,
+        warnings: s.state.warnings.clone(),
+    };
+    if args.json {
+        ui.json(&report);
+    } else {
+        print_text(ui, &report, evals.len());
+    }
+    s.finish()
+}
+
+fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize) {
+    for w in &r.warnings {
+        ui.warn(w);
+    }
+    let groups = [
+        (Change::ChangedInHome, "Changed in HOME (`dotback commit` saves them):", YELLOW),
+        (Change::ChangedInStore, "Changed in the store (`dotback apply` writes them):", GREEN),
+        (Change::ChangedInBoth, "Changed in both (`dotback diff` shows how; apply and commit leave them alone):", RED),
+        (Change::Missing, "Missing from HOME (`dotback apply` restores them):", GREEN),
+        (Change::Extra, "In exact directories but not in the store (`dotback apply` removes them):", RED),
+    ];
+    for (change, title, style) in groups {
+        let paths: Vec<&str> = r.targets.iter().filter(|e| e.change == change).map(|e| e.path.as_str()).collect();
+        if paths.is_empty() {
+            continue;
+        }
+        ui.out(format!("{BOLD}{title}{BOLD:#}"));
+        for p in paths {
+            ui.out(format!("    {style}~/{p}{style:#}"));
+        }
+    }
+    if !r.delegated.is_empty() {
+        ui.out(format!("{BOLD}Handled by chezmoi (dotback does not evaluate them):{BOLD:#}"));
+        for d in &r.delegated {
+            ui.out(format!("    ~/{} ({}, {})", d.path, d.reason, d.source));
+        }
+    }
+    if !r.uncommitted.is_empty() {
+        ui.out(format!("{BOLD}Uncommitted in the store (`dotback commit` records them):{BOLD:#}"));
+        for u in &r.uncommitted {
+            ui.out(format!("    {} ({})", u.path, u.change));
+        }
+    }
+    if r.targets.is_empty() && r.uncommitted.is_empty() {
+        ui.out(format!("Up to date: {evaluated} managed path{} match the store.", super::add::plural(evaluated)));
+    }
+}

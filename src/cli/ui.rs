@@ -1,0 +1,74 @@
+//! The only place that prints: messages, warnings, errors, JSON and progress bars.
+
+use super::CliError;
+use anstream::{eprintln, println};
+use anstyle::{AnsiColor, Style};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+
+pub struct Ui {
+    stderr_tty: bool,
+}
+
+pub const BOLD: Style = Style::new().bold();
+pub const RED: Style = AnsiColor::Red.on_default();
+pub const GREEN: Style = AnsiColor::Green.on_default();
+pub const CYAN: Style = AnsiColor::Cyan.on_default();
+pub const YELLOW: Style = AnsiColor::Yellow.on_default();
+
+impl Ui {
+    pub fn new() -> Ui {
+        Ui { stderr_tty: std::io::stderr().is_terminal() }
+    }
+
+    /// A line of normal output (stdout). Colors are stripped when stdout is not a terminal.
+    pub fn out(&self, line: impl std::fmt::Display) {
+        println!("{line}");
+    }
+
+    /// A status sentence for the user (stderr, so stdout stays clean for data).
+    pub fn info(&self, line: impl std::fmt::Display) {
+        eprintln!("{line}");
+    }
+
+    pub fn warn(&self, line: impl std::fmt::Display) {
+        eprintln!("{YELLOW}warning:{YELLOW:#} {line}");
+    }
+
+    pub fn hint(&self, line: impl std::fmt::Display) {
+        eprintln!("{CYAN}hint:{CYAN:#} {line}");
+    }
+
+    pub fn json<T: serde::Serialize>(&self, value: &T) {
+        println!("{}", serde_json::to_string_pretty(value).expect("JSON output serializes"));
+    }
+
+    pub fn error(&self, e: &CliError) {
+        eprintln!("{RED}error:{RED:#} {}", e.message);
+        for cause in &e.causes {
+            eprintln!("{BOLD}cause:{BOLD:#} {cause}");
+        }
+        for hint in &e.hints {
+            self.hint(hint);
+        }
+    }
+
+    /// A progress bar on a terminal; hidden when stderr is piped or the job is small.
+    pub fn progress(&self, len: u64, what: &str) -> ProgressBar {
+        if !self.stderr_tty || len < 200 {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ({elapsed})").expect("progress template is valid"),
+        );
+        bar.set_message(what.to_string());
+        bar
+    }
+}
+
+impl Default for Ui {
+    fn default() -> Self {
+        Ui::new()
+    }
+}

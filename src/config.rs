@@ -1,0 +1,159 @@
+//! The device config (`config.toml`, this machine only) and the shared manifest
+//! (`<store>/.dotback/dotback.toml`, in git).
+//!
+//! Both are strict: an unknown key is an error naming the file, the line and the key, because a
+//! misspelt setting in a backup tool silently does the wrong thing for months. Parsing is split
+//! from reading (`parse_*` takes text) so the rules are tested on strings.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// `$XDG_CONFIG_HOME/dotback/config.toml`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceConfig {
+    /// This device's name, used in commit messages and (later) as its recipient's label.
+    pub device: String,
+    /// The store: a git work tree laid out as a chezmoi source directory.
+    pub source: PathBuf,
+}
+
+/// `<store>/.dotback/dotback.toml`, shared by every device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Format version of the store's dotback data.
+    pub version: u32,
+}
+
+impl Default for Manifest {
+    fn default() -> Self {
+        Manifest { version: 1 }
+    }
+}
+
+/// A config file that could not be read or understood.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is not valid: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl DeviceConfig {
+    pub fn parse(path: &Path, text: &str) -> Result<DeviceConfig, ConfigError> {
+        let cfg: DeviceConfig = parse_toml(path, text)?;
+        if cfg.device.trim().is_empty() {
+            return Err(invalid(path, "`device` is empty; set it to this machine's name"));
+        }
+        if !cfg.source.is_absolute() {
+            return Err(invalid(path, &format!("`source` is `{}`; it must be an absolute path", cfg.source.display())));
+        }
+        Ok(cfg)
+    }
+
+    /// Reads the config; `Ok(None)` when the file does not exist.
+    pub fn load(path: &Path) -> Result<Option<DeviceConfig>, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => DeviceConfig::parse(path, &text).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(ConfigError::Read { path: path.to_path_buf(), source }),
+        }
+    }
+
+    pub fn to_toml(&self) -> String {
+        format!(
+            "# dotback device config: this machine only, never shared.\n{}",
+            toml::to_string(self).expect("device config serializes")
+        )
+    }
+}
+
+impl Manifest {
+    pub fn parse(path: &Path, text: &str) -> Result<Manifest, ConfigError> {
+        let m: Manifest = parse_toml(path, text)?;
+        if m.version != 1 {
+            return Err(invalid(
+                path,
+                &format!(
+                    "`version = {}` is not supported by this dotback (it reads version 1); upgrade dotback",
+                    m.version
+                ),
+            ));
+        }
+        Ok(m)
+    }
+
+    /// Reads the manifest; a store without one (a plain chezmoi store) gets the defaults.
+    pub fn load(path: &Path) -> Result<Manifest, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Manifest::parse(path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
+            Err(source) => Err(ConfigError::Read { path: path.to_path_buf(), source }),
+        }
+    }
+}
+
+fn invalid(path: &Path, message: &str) -> ConfigError {
+    ConfigError::Invalid { path: path.to_path_buf(), message: message.to_string() }
+}
+
+fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| {
+                let before = &text.as_bytes()[..s.start.min(text.len())];
+                format!("line {}: ", before.iter().filter(|&&b| b == b'\n').count() + 1)
+            })
+            .unwrap_or_default();
+        invalid(path, &format!("{line}{}", e.message()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> &'static Path {
+        Path::new("/c/config.toml")
+    }
+
+    #[test]
+    fn device_config_round_trips() {
+        let cfg = DeviceConfig { device: "laptop".into(), source: "/h/src".into() };
+        assert_eq!(DeviceConfig::parse(p(), &cfg.to_toml()).unwrap(), cfg);
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let err = DeviceConfig::parse(p(), "device = \"a\"\nsource = \"/s\"\ncolour = true\n").unwrap_err().to_string();
+        assert!(err.contains("/c/config.toml"), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn malformed_toml_names_the_line() {
+        let err = DeviceConfig::parse(p(), "device = \"a\"\nsource = \n").unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn relative_source_and_empty_device_are_refused() {
+        assert!(DeviceConfig::parse(p(), "device = \"a\"\nsource = \"rel\"\n").is_err());
+        assert!(DeviceConfig::parse(p(), "device = \" \"\nsource = \"/s\"\n").is_err());
+    }
+
+    #[test]
+    fn manifest_rejects_unknown_versions_and_keys() {
+        assert_eq!(Manifest::parse(p(), "version = 1\n").unwrap(), Manifest::default());
+        assert!(Manifest::parse(p(), "version = 2\n").unwrap_err().to_string().contains("upgrade"));
+        assert!(Manifest::parse(p(), "version = 1\nx = 1\n").unwrap_err().to_string().contains('x'));
+    }
+}

@@ -1,0 +1,150 @@
+//! File-system primitives every writer in dotback goes through.
+//!
+//! A write is atomic (temporary file in the same directory, then rename), the temporary file is
+//! created owner-only and given its final mode before it becomes visible, and durability comes
+//! from one `syncfs` at the end of an operation rather than an fsync per file: the same safety
+//! for a 10,000-file apply at a fraction of the cost.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Content identity: the git blob id of the bytes, so live files compare directly with the store.
+pub type Hash = git2::Oid;
+
+pub fn hash_bytes(data: &[u8]) -> Hash {
+    git2::Oid::hash_object(git2::ObjectType::Blob, data).expect("hashing in memory cannot fail")
+}
+
+/// The process umask, read once (reading it means setting it, so it must happen before threads).
+pub fn umask() -> u32 {
+    static UMASK: OnceLock<u32> = OnceLock::new();
+    *UMASK.get_or_init(|| {
+        // SAFETY: umask has no memory-safety preconditions; it is set straight back.
+        unsafe {
+            let old = libc::umask(0o077);
+            libc::umask(old);
+            old as u32
+        }
+    })
+}
+
+fn tmp_name(path: &Path) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let short: String = name.chars().take(40).collect();
+    path.with_file_name(format!(".{short}.dotback-tmp-{}-{n}", std::process::id()))
+}
+
+/// Writes `data` to `path` atomically with permission bits `mode`.
+///
+/// The temporary file is created 0600 and chmod-ed to `mode` before the rename, so the content
+/// is never visible with wider permissions than its final ones, and never visible partially.
+pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+    let tmp = tmp_name(path);
+    let result = (|| {
+        let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        f.write_all(data)?;
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        drop(f);
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Creates (or replaces) the symlink `path` pointing at `target`, atomically.
+pub fn symlink_atomic(target: &str, path: &Path) -> io::Result<()> {
+    let tmp = tmp_name(path);
+    std::os::unix::fs::symlink(target, &tmp)?;
+    fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = fs::remove_file(&tmp);
+    })
+}
+
+/// Flushes the file system holding `path` (one call instead of an fsync per file).
+pub fn sync_fs(path: &Path) -> io::Result<()> {
+    let f = File::open(path)?;
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor is valid for the lifetime of `f`.
+    if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The stat fields that change whenever a file's content or mode may have changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StatKey {
+    pub size: u64,
+    pub mtime_ns: i128,
+    pub ctime_ns: i128,
+    pub ino: u64,
+    pub mode: u32,
+}
+
+impl StatKey {
+    pub fn of(md: &fs::Metadata) -> StatKey {
+        StatKey {
+            size: md.size(),
+            mtime_ns: md.mtime() as i128 * 1_000_000_000 + md.mtime_nsec() as i128,
+            ctime_ns: md.ctime() as i128 * 1_000_000_000 + md.ctime_nsec() as i128,
+            ino: md.ino(),
+            mode: md.mode(),
+        }
+    }
+}
+
+/// Nanoseconds since the epoch, on the same clock as file timestamps.
+pub fn now_ns() -> i128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i128).unwrap_or(0)
+}
+
+/// `lstat`, with "does not exist" as `None`.
+pub fn lstat(path: &Path) -> io::Result<Option<fs::Metadata>> {
+    match fs::symlink_metadata(path) {
+        Ok(md) => Ok(Some(md)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        // A path component that is a file, not a directory: nothing can exist below it.
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_sets_final_mode_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        write_atomic(&p, b"one", 0o640).unwrap();
+        write_atomic(&p, b"two", 0o600).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn failed_write_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d");
+        fs::create_dir(&p).unwrap();
+        fs::write(p.join("x"), "keep").unwrap();
+        assert!(write_atomic(&p, b"data", 0o644).is_err());
+        assert_eq!(fs::read(p.join("x")).unwrap(), b"keep");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn hash_matches_git_blob_id() {
+        assert_eq!(hash_bytes(b"").to_string(), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+    }
+}

@@ -1,0 +1,127 @@
+//! `dotback init`: create or adopt a store and write this device's config. Idempotent.
+
+use crate::config::{ConfigError, DeviceConfig, Manifest};
+use crate::paths::Paths;
+use crate::store::{Store, StoreError};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("this device already uses the store {}, not {}", existing.display(), requested.display())]
+    OtherStore { existing: PathBuf, requested: PathBuf },
+    #[error("{} exists and is not a directory", path.display())]
+    NotADirectory { path: PathBuf },
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct InitReport {
+    pub store: PathBuf,
+    pub device: String,
+    pub config: PathBuf,
+    /// A new git repository was created (otherwise an existing one was adopted).
+    pub created_repository: bool,
+    pub wrote_manifest: bool,
+    pub wrote_config: bool,
+}
+
+/// Where the store goes when the user did not say: chezmoi's configured source directory when
+/// chezmoi is installed, else chezmoi's default.
+pub fn default_source(paths: &Paths) -> PathBuf {
+    let out = Command::new("chezmoi")
+        .arg("source-path")
+        .env("HOME", &paths.home)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let p = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+            if p.is_absolute() { p } else { paths.default_source.clone() }
+        }
+        _ => paths.default_source.clone(),
+    }
+}
+
+/// The host name, reduced to characters safe in file names and commit messages.
+pub fn default_device() -> String {
+    let raw = gethostname::gethostname().to_string_lossy().into_owned();
+    let name: String = raw
+        .split('.')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .collect();
+    if name.is_empty() { "device".to_string() } else { name }
+}
+
+/// Creates or adopts the store and writes the device config. `source` and `device` are the
+/// user's choices, if any.
+pub fn init(paths: &Paths, source: Option<&Path>, device: Option<&str>) -> Result<InitReport, InitError> {
+    let existing = DeviceConfig::load(&paths.config_file)?;
+    let source = match (source, &existing) {
+        (Some(s), Some(cfg)) if s != cfg.source => {
+            return Err(InitError::OtherStore { existing: cfg.source.clone(), requested: s.to_path_buf() });
+        }
+        (Some(s), _) => s.to_path_buf(),
+        (None, Some(cfg)) => cfg.source.clone(),
+        (None, None) => default_source(paths),
+    };
+    if source.exists() && !source.is_dir() {
+        return Err(InitError::NotADirectory { path: source });
+    }
+    let device = device
+        .map(str::to_string)
+        .or_else(|| existing.as_ref().map(|c| c.device.clone()))
+        .unwrap_or_else(default_device);
+
+    let (store, created_repository) = Store::init(&source)?;
+    let manifest_path = source.join(".dotback").join("dotback.toml");
+    let wrote_manifest = !manifest_path.exists();
+    if wrote_manifest {
+        let dir = manifest_path.parent().expect("manifest has a parent");
+        std::fs::create_dir_all(dir).map_err(|source| InitError::Write { path: dir.to_path_buf(), source })?;
+        let text = format!(
+            "# dotback shared manifest: read by every device that syncs this store.\n{}",
+            toml::to_string(&Manifest::default()).expect("manifest serializes")
+        );
+        crate::fsutil::write_atomic(&manifest_path, text.as_bytes(), 0o644)
+            .map_err(|source| InitError::Write { path: manifest_path.clone(), source })?;
+    } else {
+        Manifest::load(&manifest_path)?;
+    }
+
+    let config = DeviceConfig { device: device.clone(), source: source.clone() };
+    let wrote_config = existing.as_ref() != Some(&config);
+    if wrote_config {
+        crate::state::ensure_private_dir(paths.config_file.parent().expect("config file has a parent")).map_err(
+            |e| InitError::Write { path: paths.config_file.clone(), source: std::io::Error::other(e.to_string()) },
+        )?;
+        crate::fsutil::write_atomic(&paths.config_file, config.to_toml().as_bytes(), 0o600)
+            .map_err(|source| InitError::Write { path: paths.config_file.clone(), source })?;
+    }
+
+    if created_repository || wrote_manifest {
+        let message = format!("dotback: {device}: set up the store\n\nDevice: {device}\n");
+        store.commit_all(&device, &message)?;
+    }
+    Ok(InitReport {
+        store: source,
+        device,
+        config: paths.config_file.clone(),
+        created_repository,
+        wrote_manifest,
+        wrote_config,
+    })
+}

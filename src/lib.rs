@@ -1,0 +1,25 @@
+//! dotback keeps dotfiles, secrets and package lists versioned and in sync across machines.
+//!
+//! The store is a git repository laid out as a chezmoi source directory. Module map:
+//! - [`paths`], [`config`], [`context`]: where things are and what this device is;
+//! - [`source`]: the chezmoi source-state codec (pure);
+//! - [`managed`]: scanning the store into the targets it manages;
+//! - [`store`]: the git repository;
+//! - [`state`]: stat cache, lock and backups;
+//! - [`apply`]: store -> HOME (evaluate, plan, execute); [`capture`]: HOME -> store;
+//! - [`init`]: creating or adopting a store; [`chezmoi`]: delegating to the chezmoi binary;
+//! - [`cli`]: argument parsing and all printing.
+
+pub mod apply;
+pub mod capture;
+pub mod chezmoi;
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod fsutil;
+pub mod init;
+pub mod managed;
+pub mod paths;
+pub mod source;
+pub mod state;
+pub mod store;

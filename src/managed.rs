@@ -1,0 +1,216 @@
+//! The source state: what the store says HOME should contain.
+//!
+//! Scanning walks the store's work tree once, decodes every name with the chezmoi codec and
+//! applies `.chezmoiignore`. Nothing is read but directory listings, so a scan of a 10,000-file
+//! store costs a few readdir calls per directory. Any hostile or ambiguous name fails the whole
+//! scan: an operation never starts on a store it only half understood.
+
+use crate::source::ignore::IgnoreRules;
+use crate::source::{self, Entry, Kind, NameError, OnDisk};
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// One target the store manages.
+#[derive(Clone, Debug)]
+pub struct Managed {
+    /// Path relative to HOME, '/'-separated.
+    pub target: String,
+    /// Path relative to the source root, '/'-separated.
+    pub source: String,
+    pub entry: Entry,
+}
+
+impl Managed {
+    /// dotback evaluates it itself (as opposed to delegating to chezmoi).
+    pub fn is_native(&self) -> bool {
+        self.entry.is_native()
+    }
+}
+
+/// The scanned store.
+pub struct SourceState {
+    /// The source root: the store, or the directory `.chezmoiroot` names.
+    pub root: PathBuf,
+    /// Every managed target, sorted by target path (parents before children).
+    pub entries: Vec<Managed>,
+    index: HashMap<String, usize>,
+    pub ignore: IgnoreRules,
+    /// chezmoi features found that are not per-target entries (externals, .chezmoiremove, …).
+    pub delegated_files: Vec<String>,
+    /// Things the scan could not evaluate and the user should know about.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("cannot read {} in the store", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("store entry {} has a name dotback refuses", path.display())]
+    BadName {
+        path: PathBuf,
+        #[source]
+        source: NameError,
+    },
+    #[error("store entry {} has a name that is not valid UTF-8", path.display())]
+    NonUtf8 { path: PathBuf },
+    #[error("store entry {} is a symbolic link; the store keeps links as `symlink_` files", path.display())]
+    SymlinkInStore { path: PathBuf },
+    #[error("store entries {first} and {second} both describe ~/{target}")]
+    Duplicate { target: String, first: String, second: String },
+    #[error(".chezmoiroot in {} names `{root}`, which is not a directory inside the store", store.display())]
+    BadRoot { store: PathBuf, root: String },
+}
+
+impl SourceState {
+    pub fn get(&self, target: &str) -> Option<&Managed> {
+        self.index.get(target).map(|&i| &self.entries[i])
+    }
+
+    /// Absolute path of a managed entry's source file.
+    pub fn source_path(&self, m: &Managed) -> PathBuf {
+        self.root.join(&m.source)
+    }
+
+    /// Targets directly inside `dir` ("" for HOME).
+    pub fn children_of<'a>(&'a self, dir: &'a str) -> impl Iterator<Item = &'a Managed> + 'a {
+        self.entries.iter().filter(move |m| parent_of(&m.target) == dir)
+    }
+}
+
+/// Parent of a '/'-separated relative path ("" at the top).
+pub fn parent_of(rel: &str) -> &str {
+    rel.rsplit_once('/').map(|(p, _)| p).unwrap_or("")
+}
+
+/// Joins '/'-separated relative paths.
+pub fn join(parent: &str, name: &str) -> String {
+    if parent.is_empty() { name.to_string() } else { format!("{parent}/{name}") }
+}
+
+/// Scans the store at `store`.
+pub fn scan(store: &Path) -> Result<SourceState, ScanError> {
+    let root = source_root(store)?;
+    let mut warnings = Vec::new();
+    let ignore = match fs::read_to_string(root.join(".chezmoiignore")) {
+        Ok(text) => {
+            let (rules, skipped) = IgnoreRules::parse(&text);
+            for line in skipped {
+                warnings.push(format!(
+                    ".chezmoiignore line `{line}` is a template; dotback cannot evaluate it and does not apply it"
+                ));
+            }
+            rules
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => IgnoreRules::parse("").0,
+        Err(source) => {
+            return Err(ScanError::Io { path: root.join(".chezmoiignore"), source });
+        }
+    };
+    let mut state = SourceState {
+        root: root.clone(),
+        entries: Vec::new(),
+        index: HashMap::new(),
+        ignore,
+        delegated_files: Vec::new(),
+        warnings,
+    };
+    for special in read_dir_sorted(&root)? {
+        let (name, _) = special;
+        if name.starts_with(".chezmoiexternal") || name.starts_with(".chezmoiremove") {
+            state.delegated_files.push(name.clone());
+        }
+        if name == ".chezmoiscripts" {
+            state.delegated_files.push(name.clone());
+        }
+    }
+    walk(&mut state, &root, "", "")?;
+    state.entries.sort_by(|a, b| a.target.cmp(&b.target));
+    state.index = state.entries.iter().enumerate().map(|(i, m)| (m.target.clone(), i)).collect();
+    Ok(state)
+}
+
+fn source_root(store: &Path) -> Result<PathBuf, ScanError> {
+    match fs::read_to_string(store.join(".chezmoiroot")) {
+        Ok(text) => {
+            let rel = text.trim();
+            let ok =
+                !rel.is_empty() && Path::new(rel).components().all(|c| matches!(c, std::path::Component::Normal(_)));
+            let root = store.join(rel);
+            if !ok || !root.is_dir() || fs::symlink_metadata(&root).map(|m| m.is_symlink()).unwrap_or(true) {
+                return Err(ScanError::BadRoot { store: store.to_path_buf(), root: rel.to_string() });
+            }
+            Ok(root)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(store.to_path_buf()),
+        Err(source) => Err(ScanError::Io { path: store.join(".chezmoiroot"), source }),
+    }
+}
+
+fn read_dir_sorted(dir: &Path) -> Result<Vec<(String, fs::FileType)>, ScanError> {
+    let io_err = |source| ScanError::Io { path: dir.to_path_buf(), source };
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).map_err(io_err)? {
+        let e = e.map_err(io_err)?;
+        let ft = e.file_type().map_err(io_err)?;
+        let name = e.file_name().into_string().map_err(|_| ScanError::NonUtf8 { path: e.path() })?;
+        out.push((name, ft));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+fn walk(state: &mut SourceState, dir: &Path, source_rel: &str, target_rel: &str) -> Result<(), ScanError> {
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for (name, ft) in read_dir_sorted(dir)? {
+        let path = dir.join(&name);
+        if ft.is_symlink() {
+            if name.starts_with('.') {
+                continue;
+            }
+            return Err(ScanError::SymlinkInStore { path });
+        }
+        let on_disk = if ft.is_dir() { OnDisk::Dir } else { OnDisk::File };
+        let entry = match source::decode(&name, on_disk) {
+            Ok(Some(e)) => e,
+            Ok(None) => continue,
+            Err(source) => return Err(ScanError::BadName { path, source }),
+        };
+        let source = join(source_rel, &name);
+        if entry.kind == Kind::Script {
+            // Scripts have no target of their own; chezmoi runs them.
+            state.entries.push(Managed { target: join(target_rel, &name), source, entry });
+            continue;
+        }
+        let target = join(target_rel, &entry.name);
+        if state.ignore.is_ignored(&target) {
+            continue;
+        }
+        if let Some(first) = seen.insert(entry.name.clone(), source.clone()) {
+            return Err(ScanError::Duplicate { target, first, second: source });
+        }
+        let descend = entry.kind == Kind::Dir && entry.is_native();
+        state.entries.push(Managed { target: target.clone(), source: source.clone(), entry });
+        if descend {
+            walk(state, &path, &source, &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// The target a store path (relative, '/'-separated) describes, if it describes one.
+pub fn target_of_source(source: &str) -> Option<String> {
+    let parts: Vec<&str> = source.split('/').collect();
+    let mut target = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        let on_disk = if i + 1 < parts.len() { OnDisk::Dir } else { OnDisk::File };
+        let e = source::decode(part, on_disk).ok()??;
+        target = join(&target, &e.name);
+    }
+    Some(target)
+}

@@ -1,0 +1,190 @@
+//! The test environment: every test gets its own HOME, XDG directories, an empty global git
+//! config, a cleared environment and a fixed device name.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const DEVICE: &str = "testbox";
+
+pub struct TestEnv {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub home: PathBuf,
+    pub config_home: PathBuf,
+    pub state_home: PathBuf,
+    pub data_home: PathBuf,
+    /// Extra directories put first on PATH (e.g. the chezmoi binary's).
+    pub extra_path: Vec<PathBuf>,
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        let dir = tempfile::Builder::new().prefix("dotback-e2e-").tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let env = TestEnv {
+            home: root.join("home"),
+            config_home: root.join("xdg/config"),
+            state_home: root.join("xdg/state"),
+            data_home: root.join("xdg/data"),
+            root,
+            _dir: dir,
+            extra_path: Vec::new(),
+        };
+        for d in [&env.home, &env.config_home, &env.state_home, &env.data_home] {
+            fs::create_dir_all(d).unwrap();
+        }
+        fs::write(env.root.join("gitconfig"), "").unwrap();
+        env
+    }
+
+    /// A second HOME sharing nothing with this one.
+    pub fn sibling() -> TestEnv {
+        TestEnv::new()
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.data_home.join("chezmoi")
+    }
+
+    /// Puts the chezmoi binary's directory on PATH for this env's commands.
+    pub fn with_chezmoi(mut self, bin: &Path) -> TestEnv {
+        self.extra_path.push(bin.parent().unwrap().to_path_buf());
+        self
+    }
+
+    pub fn envs(&self) -> Vec<(&'static str, OsString)> {
+        let mut path: Vec<PathBuf> = self.extra_path.clone();
+        path.extend(["/usr/local/bin", "/usr/bin", "/bin"].map(PathBuf::from));
+        vec![
+            ("HOME", self.home.clone().into()),
+            ("XDG_CONFIG_HOME", self.config_home.clone().into()),
+            ("XDG_STATE_HOME", self.state_home.clone().into()),
+            ("XDG_DATA_HOME", self.data_home.clone().into()),
+            ("XDG_CACHE_HOME", self.root.join("xdg/cache").into()),
+            ("PATH", std::env::join_paths(path).unwrap()),
+            ("GIT_CONFIG_GLOBAL", self.root.join("gitconfig").into()),
+            ("GIT_CONFIG_NOSYSTEM", "1".into()),
+            ("LANG", "C.UTF-8".into()),
+            ("TZ", "UTC".into()),
+        ]
+    }
+
+    /// `dotback ARGS` in HOME.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_dotback"));
+        c.args(args).env_clear().envs(self.envs()).current_dir(&self.home).stdin(Stdio::null());
+        c
+    }
+
+    /// Runs dotback and asserts success.
+    pub fn ok(&self, args: &[&str]) -> Output {
+        let out = self.cmd(args).output().unwrap();
+        assert!(out.status.success(), "dotback {args:?} failed:\n{}", show(&out));
+        out
+    }
+
+    /// Runs dotback and asserts failure; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> (i32, String) {
+        let out = self.cmd(args).output().unwrap();
+        assert!(!out.status.success(), "dotback {args:?} should fail:\n{}", show(&out));
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    pub fn init(&self) {
+        self.ok(&["init", "--device", DEVICE]);
+    }
+
+    /// Writes a file in HOME (creating parents) with `mode`.
+    pub fn write(&self, rel: &str, content: &str, mode: u32) -> PathBuf {
+        let p = self.home.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, content).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(mode)).unwrap();
+        p
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.home.join(rel)).unwrap()
+    }
+
+    pub fn git(&self, args: &[&str]) -> Output {
+        let out =
+            Command::new("git").args(args).env_clear().envs(self.envs()).current_dir(self.store()).output().unwrap();
+        assert!(out.status.success(), "git {args:?} failed:\n{}", show(&out));
+        out
+    }
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn show(out: &Output) -> String {
+    format!("status: {}\nstdout:\n{}\nstderr:\n{}", out.status, stdout(out), stderr(out))
+}
+
+/// What a tree holds: per relative path, its kind, permission bits and content or link target.
+pub fn snapshot(root: &Path) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    for e in walkdir::WalkDir::new(root).min_depth(1).sort_by_file_name() {
+        let e = e.unwrap();
+        let rel = e.path().strip_prefix(root).unwrap().to_string_lossy().into_owned();
+        let md = fs::symlink_metadata(e.path()).unwrap();
+        let perm = md.mode() & 0o7777;
+        let v = if md.file_type().is_symlink() {
+            format!("link -> {}", fs::read_link(e.path()).unwrap().display())
+        } else if md.is_dir() {
+            format!("dir {perm:04o}")
+        } else {
+            format!("file {perm:04o} {:?}", String::from_utf8_lossy(&fs::read(e.path()).unwrap()))
+        };
+        map.insert(rel, v);
+    }
+    map
+}
+
+/// Every file under `root` with its mode, for "nothing changed" assertions.
+pub fn tree_digest(root: &Path) -> BTreeMap<String, String> {
+    snapshot(root)
+}
+
+/// The chezmoi binary for differential tests. Missing under CI=true is a failure with a clear
+/// message; elsewhere the test says it is skipped.
+pub fn chezmoi() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("DOTBACK_TEST_CHEZMOI").map(PathBuf::from),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-tools/chezmoi")),
+    ];
+    if let Some(p) = candidates.into_iter().flatten().find(|p| p.is_file()) {
+        return Some(p);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("the chezmoi binary is missing: run `bash tests/run`, which fetches it into target/test-tools/");
+    }
+    eprintln!("SKIPPED: no chezmoi binary (run `bash tests/run` to fetch it)");
+    None
+}
+
+/// Runs the real chezmoi with this env's HOME and XDG dirs.
+pub fn run_chezmoi(env: &TestEnv, bin: &Path, args: &[&str]) -> Output {
+    let out = Command::new(bin)
+        .args(args)
+        .env_clear()
+        .envs(env.envs())
+        .current_dir(&env.home)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "chezmoi {args:?} failed:\n{}", show(&out));
+    out
+}

@@ -1,0 +1,12 @@
+//! End-to-end tests: the real binary against a fake HOME, real git and the real chezmoi.
+
+mod common;
+
+mod add_forget;
+mod apply;
+mod bad_input;
+mod chezmoi_differential;
+mod cli;
+mod commit;
+mod init;
+mod status_diff;

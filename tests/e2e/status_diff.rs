@@ -1,0 +1,90 @@
+use crate::common::*;
+use std::fs;
+
+fn status_json(env: &TestEnv) -> serde_json::Value {
+    serde_json::from_slice(&env.ok(&["status", "--json"]).stdout).unwrap()
+}
+
+fn change_of(v: &serde_json::Value, path: &str) -> Option<String> {
+    v["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["path"] == path)
+        .map(|t| t["change"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn status_tells_which_side_changed() {
+    let env = TestEnv::new();
+    env.init();
+    for f in [".a", ".b", ".c", ".d"] {
+        env.write(f, "same\n", 0o644);
+    }
+    env.ok(&["add", ".a", ".b", ".c", ".d"]);
+    let v = status_json(&env);
+    assert_eq!(v["targets"].as_array().unwrap().len(), 0, "{v}");
+    assert_eq!(v["uncommitted"].as_array().unwrap().len(), 4, "{v}");
+    env.ok(&["commit"]);
+    let out = env.ok(&["status"]);
+    assert!(stdout(&out).contains("Up to date: 4 managed paths"), "{}", show(&out));
+
+    env.write(".a", "home edit\n", 0o644);
+    fs::write(env.store().join("dot_b"), "store edit\n").unwrap();
+    env.write(".c", "home edit\n", 0o644);
+    fs::write(env.store().join("dot_c"), "store edit\n").unwrap();
+    fs::remove_file(env.home.join(".d")).unwrap();
+    let v = status_json(&env);
+    assert_eq!(change_of(&v, ".a").as_deref(), Some("changed_in_home"));
+    assert_eq!(change_of(&v, ".b").as_deref(), Some("changed_in_store"));
+    assert_eq!(change_of(&v, ".c").as_deref(), Some("changed_in_both"));
+    assert_eq!(change_of(&v, ".d").as_deref(), Some("missing"));
+    let uncommitted: Vec<&str> =
+        v["uncommitted"].as_array().unwrap().iter().map(|u| u["path"].as_str().unwrap()).collect();
+    assert_eq!(uncommitted, ["dot_b", "dot_c"]);
+}
+
+#[test]
+fn status_notices_a_mode_change_and_a_same_size_edit() {
+    let env = TestEnv::new();
+    env.init();
+    env.write(".x", "aaaa\n", 0o644);
+    env.write(".y", "bbbb\n", 0o644);
+    env.ok(&["add", ".x", ".y"]);
+    env.ok(&["status"]); // warms the stat cache
+    fs::set_permissions(env.home.join(".x"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    env.write(".y", "cccc\n", 0o644);
+    let v = status_json(&env);
+    assert_eq!(change_of(&v, ".x").as_deref(), Some("changed_in_home"));
+    assert_eq!(change_of(&v, ".y").as_deref(), Some("changed_in_home"));
+}
+
+#[test]
+fn diff_shows_the_patch_apply_would_make_without_color_when_piped() {
+    let env = TestEnv::new();
+    env.init();
+    env.write(".zshrc", "one\ntwo\nthree\n", 0o644);
+    env.ok(&["add", ".zshrc"]);
+    env.write(".zshrc", "one\nTWO\nthree\n", 0o644);
+    let out = env.ok(&["diff"]);
+    let text = stdout(&out);
+    assert!(text.contains("--- a/.zshrc"), "{text}");
+    assert!(text.contains("+++ b/.zshrc"), "{text}");
+    assert!(text.contains("-TWO\n") && text.contains("+two\n"), "{text}");
+    assert!(!text.contains('\x1b'), "no color codes when piped: {text:?}");
+    let out = env.ok(&["diff", ".other"]);
+    assert_eq!(stdout(&out), "");
+}
+
+#[test]
+fn diff_reports_mode_changes_and_binary_files() {
+    let env = TestEnv::new();
+    env.init();
+    env.write(".bin", "\0\x01\x02", 0o644);
+    env.ok(&["add", ".bin"]);
+    fs::write(env.home.join(".bin"), b"\0\x01\x03").unwrap();
+    fs::set_permissions(env.home.join(".bin"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let text = stdout(&env.ok(&["diff"]));
+    assert!(text.contains("old mode 100755") && text.contains("new mode 100644"), "{text}");
+    assert!(text.contains("Binary files a/.bin and b/.bin differ"), "{text}");
+}
