@@ -119,6 +119,11 @@ pub fn is_at_or_below(path: &str, dir: &str) -> bool {
     dir.is_empty() || path == dir || (path.starts_with(dir) && path.as_bytes().get(dir.len()) == Some(&b'/'))
 }
 
+/// Orders paths as [`managed::scan`] does: component by component.
+pub fn tree_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.split('/').cmp(b.split('/'))
+}
+
 /// Compares two states; symlink permission bits carry no meaning and are ignored.
 pub fn same(a: Option<Node>, b: Option<Node>) -> bool {
     match (a, b) {
@@ -146,38 +151,110 @@ pub fn classify(desired: Option<Node>, actual: Option<Node>, base: Option<Node>)
     }
 }
 
-/// Reads a regular file and returns its content hash, using and feeding the stat cache.
-pub fn hash_file(cache: &mut Cache, side: Side, key: &str, path: &Path, md: &fs::Metadata) -> Result<Hash, ApplyError> {
-    let stat = fsutil::StatKey::of(md);
-    if let Some(h) = cache.hash(side, key, &stat) {
-        return Ok(h);
-    }
-    let data = fs::read(path).map_err(|source| ApplyError::Read { path: path.to_path_buf(), source })?;
-    let h = fsutil::hash_bytes(&data);
-    cache.remember(side, key, stat, h);
-    Ok(h)
+/// Hashes files through the stat cache without changing it, so threads can share it; what
+/// it learns is merged into the cache afterwards ([`Hasher::merge`]).
+pub struct Hasher<'a> {
+    cache: &'a Cache,
+    learnt: Vec<(Side, String, fsutil::StatKey, Hash)>,
+    live_dirs: fsutil::DirStat,
+    source_dirs: fsutil::DirStat,
 }
 
-/// What is at a live path now.
-pub fn live_node(cache: &mut Cache, target: &str, path: &Path) -> Result<Option<Node>, ApplyError> {
-    let read = |source| ApplyError::Read { path: path.to_path_buf(), source };
-    let Some(md) = fsutil::lstat(path).map_err(read)? else {
-        return Ok(None);
-    };
-    let perm = md.permissions().mode() & 0o777;
-    let ft = md.file_type();
-    Ok(Some(if ft.is_symlink() {
-        let link = fs::read_link(path).map_err(read)?;
-        let link = link.as_os_str().as_encoded_bytes();
-        Node { kind: NodeKind::Symlink, hash: Some(fsutil::hash_bytes(link)), perm: 0 }
-    } else if ft.is_dir() {
-        Node { kind: NodeKind::Dir, hash: None, perm }
-    } else if ft.is_file() {
-        Node { kind: NodeKind::File, hash: Some(hash_file(cache, Side::Live, target, path, &md)?), perm }
-    } else {
-        // A socket, fifo or device where a managed file should be: never equal to anything.
-        Node { kind: NodeKind::File, hash: None, perm }
-    }))
+/// What one evaluation thread found out.
+type Learnt = Vec<(Side, String, fsutil::StatKey, Hash)>;
+
+impl<'a> Hasher<'a> {
+    pub fn new(cache: &'a Cache) -> Hasher<'a> {
+        Hasher { cache, learnt: Vec::new(), live_dirs: Default::default(), source_dirs: Default::default() }
+    }
+
+    /// The content hash of a regular file: memoized when its stat is unchanged, else read.
+    pub fn file(&mut self, side: Side, key: &str, path: &Path, md: &fsutil::Meta) -> Result<Hash, ApplyError> {
+        let stat = md.stat;
+        if let Some(h) = self.cache.hash(side, key, &stat) {
+            return Ok(h);
+        }
+        let data = fs::read(path).map_err(|source| ApplyError::Read { path: path.to_path_buf(), source })?;
+        let h = fsutil::hash_bytes(&data);
+        self.learnt.push((side, key.to_string(), stat, h));
+        Ok(h)
+    }
+
+    /// What is at a live path now.
+    pub fn live(&mut self, target: &str, path: &Path) -> Result<Option<Node>, ApplyError> {
+        let read = |source| ApplyError::Read { path: path.to_path_buf(), source };
+        let Some(md) = self.live_dirs.lstat(path).map_err(read)? else {
+            return Ok(None);
+        };
+        let perm = md.perm();
+        let ft = md;
+        Ok(Some(if ft.is_symlink() {
+            let link = fs::read_link(path).map_err(read)?;
+            let link = link.as_os_str().as_encoded_bytes();
+            Node { kind: NodeKind::Symlink, hash: Some(fsutil::hash_bytes(link)), perm: 0 }
+        } else if ft.is_dir() {
+            Node { kind: NodeKind::Dir, hash: None, perm }
+        } else if ft.is_file() {
+            Node { kind: NodeKind::File, hash: Some(self.file(Side::Live, target, path, &md)?), perm }
+        } else {
+            // A socket, fifo or device where a managed file should be: never equal to anything.
+            Node { kind: NodeKind::File, hash: None, perm }
+        }))
+    }
+
+    /// What the store wants at `m.target`, plus the link target for symlinks.
+    fn desired(&mut self, state: &SourceState, m: &Managed) -> Result<(Option<Node>, Option<String>), ApplyError> {
+        let path = state.source_path(m);
+        let umask = fsutil::umask();
+        Ok(match m.entry.kind {
+            Kind::Dir => {
+                (Some(Node { kind: NodeKind::Dir, hash: None, perm: source::dir_mode(&m.entry.attrs, umask) }), None)
+            }
+            Kind::Symlink => {
+                let link = read_link_entry(&path)?;
+                let node = (!link.is_empty()).then(|| Node {
+                    kind: NodeKind::Symlink,
+                    hash: Some(fsutil::hash_bytes(link.as_bytes())),
+                    perm: 0,
+                });
+                (node, Some(link))
+            }
+            _ => {
+                let md = self
+                    .source_dirs
+                    .lstat(&path)
+                    .and_then(|m| m.ok_or_else(|| io::Error::from(io::ErrorKind::NotFound)))
+                    .map_err(|source| ApplyError::Read { path: path.clone(), source })?;
+                if md.size() == 0 && !m.entry.attrs.empty {
+                    // chezmoi: an empty file without `empty_` means "no such file".
+                    return Ok((None, None));
+                }
+                let hash = self.file(Side::Source, &m.source, &path, &md)?;
+                if !matches!(self.learnt.last(), Some((Side::Source, k, _, _)) if *k == m.source) {
+                    self.learnt.push((Side::Source, m.source.clone(), md.stat, hash));
+                }
+                (
+                    Some(Node {
+                        kind: NodeKind::File,
+                        hash: Some(hash),
+                        perm: source::file_mode(&m.entry.attrs, umask),
+                    }),
+                    None,
+                )
+            }
+        })
+    }
+
+    /// Records what was learnt in the cache; every store file hashed (memoized or read) is
+    /// also noted in `cache.observed`.
+    pub fn merge(learnt: Learnt, cache: &mut Cache) {
+        for (side, key, stat, hash) in learnt {
+            if let Side::Source = side {
+                cache.observed.insert(key.clone(), (hash, stat.mode));
+            }
+            cache.remember(side, &key, stat, hash);
+        }
+    }
 }
 
 /// The link target a `symlink_` source file holds (chezmoi trims surrounding white space).
@@ -187,79 +264,79 @@ pub fn read_link_entry(path: &Path) -> Result<String, ApplyError> {
     Ok(text.trim().to_string())
 }
 
-/// What the store wants at `m.target`, plus the link target for symlinks.
-fn desired_node(
-    cache: &mut Cache,
-    state: &SourceState,
-    m: &Managed,
-) -> Result<(Option<Node>, Option<String>), ApplyError> {
-    let path = state.source_path(m);
-    let umask = fsutil::umask();
-    Ok(match m.entry.kind {
-        Kind::Dir => {
-            (Some(Node { kind: NodeKind::Dir, hash: None, perm: source::dir_mode(&m.entry.attrs, umask) }), None)
-        }
-        Kind::Symlink => {
-            let link = read_link_entry(&path)?;
-            let node = (!link.is_empty()).then(|| Node {
-                kind: NodeKind::Symlink,
-                hash: Some(fsutil::hash_bytes(link.as_bytes())),
-                perm: 0,
-            });
-            (node, Some(link))
-        }
-        _ => {
-            let md = fs::metadata(&path).map_err(|source| ApplyError::Read { path: path.clone(), source })?;
-            if md.len() == 0 && !m.entry.attrs.empty {
-                // chezmoi: an empty file without `empty_` means "no such file".
-                return Ok((None, None));
-            }
-            let hash = hash_file(cache, Side::Source, &m.source, &path, &md)?;
-            (
-                Some(Node { kind: NodeKind::File, hash: Some(hash), perm: source::file_mode(&m.entry.attrs, umask) }),
-                None,
-            )
-        }
-    })
-}
-
 /// An entry dotback evaluates itself in this version (encrypted files come with the secrets work).
 pub fn handled_natively(m: &Managed) -> bool {
     m.is_native() && !m.entry.attrs.encrypted
 }
 
+/// Below this many targets one thread is faster than starting more.
+const PARALLEL_MIN: usize = 512;
+
+type Read = (usize, Option<Node>, Option<Node>, Option<String>);
+
 /// Evaluates every selected native target, plus extras inside `exact_` directories.
+///
+/// Reading both sides is one `lstat` per target and side when nothing changed; it is spread
+/// over the machine's cores.
 pub fn evaluate(
     ctx: &Context,
     state: &SourceState,
     cache: &mut Cache,
     sel: &Selection,
 ) -> Result<Vec<Eval>, ApplyError> {
-    let mut out = Vec::new();
-    let mut delegated_dirs: Vec<&str> = Vec::new();
-    for (i, m) in state.entries.iter().enumerate() {
-        if !handled_natively(m) {
-            if m.entry.kind == Kind::Dir {
-                delegated_dirs.push(&m.target);
+    let selected: Vec<usize> = (0..state.entries.len())
+        .filter(|&i| handled_natively(&state.entries[i]) && sel.touches(&state.entries[i].target))
+        .collect();
+    let threads = if selected.len() < PARALLEL_MIN {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+    };
+    let read_chunk = |chunk: &[usize]| -> Result<(Vec<Read>, Vec<_>), ApplyError> {
+        let mut h = Hasher::new(cache);
+        let mut out = Vec::with_capacity(chunk.len());
+        for &i in chunk {
+            let m = &state.entries[i];
+            let (desired, link) = h.desired(state, m)?;
+            let actual = h.live(&m.target, &ctx.live(&m.target))?;
+            out.push((i, desired, actual, link));
+        }
+        Ok((out, h.learnt))
+    };
+    let chunk_len = selected.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<(Vec<Read>, Vec<_>), ApplyError>> = if threads == 1 {
+        vec![read_chunk(&selected)]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = selected.chunks(chunk_len).map(|c| s.spawn(move || read_chunk(c))).collect();
+            handles.into_iter().map(|h| h.join().expect("evaluation thread panicked")).collect()
+        })
+    };
+    let mut out = Vec::with_capacity(selected.len());
+    let mut exact_dirs = Vec::new();
+    for part in parts {
+        let (reads, learnt) = part?;
+        Hasher::merge(learnt, cache);
+        for (i, desired, actual, link) in reads {
+            let m = &state.entries[i];
+            let base = cache.base(&m.target);
+            let change = classify(desired, actual, base);
+            if change == Change::Clean && !same(base, desired) {
+                cache.set_base(&m.target, desired);
             }
-            continue;
-        }
-        if !sel.touches(&m.target) {
-            continue;
-        }
-        let (desired, link) = desired_node(cache, state, m)?;
-        let actual = live_node(cache, &m.target, &ctx.live(&m.target))?;
-        let base = cache.base(&m.target);
-        let change = classify(desired, actual, base);
-        if change == Change::Clean && !same(base, desired) {
-            cache.set_base(&m.target, desired);
-        }
-        out.push(Eval { target: m.target.clone(), entry: Some(i), desired, actual, base, change, link });
-        if m.entry.kind == Kind::Dir && m.entry.attrs.exact && actual.map(|a| a.kind) == Some(NodeKind::Dir) {
-            extras(ctx, state, cache, m, sel, &mut out)?;
+            if m.entry.kind == Kind::Dir && m.entry.attrs.exact && actual.map(|a| a.kind) == Some(NodeKind::Dir) {
+                exact_dirs.push(m);
+            }
+            out.push(Eval { target: m.target.clone(), entry: Some(i), desired, actual, base, change, link });
         }
     }
-    out.sort_by(|a, b| a.target.cmp(&b.target));
+    if !exact_dirs.is_empty() {
+        for m in exact_dirs {
+            extras(ctx, state, cache, m, sel, &mut out)?;
+        }
+        // Extras go right after their directory's own entries, before anything deeper is written.
+        out.sort_by(|a, b| tree_order(&a.target, &b.target));
+    }
     Ok(out)
 }
 
@@ -274,6 +351,8 @@ fn extras(
     let live_dir = ctx.live(&dir.target);
     let rd = fs::read_dir(&live_dir).map_err(|source| ApplyError::Read { path: live_dir.clone(), source })?;
     let known: HashSet<&str> = state.children_of(&dir.target).map(|m| m.entry.name.as_str()).collect();
+    let mut h = Hasher::new(cache);
+    let mut found = Vec::new();
     for e in rd {
         let e = e.map_err(|source| ApplyError::Read { path: live_dir.clone(), source })?;
         let name = e.file_name().to_string_lossy().into_owned();
@@ -281,9 +360,12 @@ fn extras(
         if known.contains(name.as_str()) || state.ignore.is_ignored(&target) || !sel.contains(&target) {
             continue;
         }
-        let actual = live_node(cache, &target, &e.path())?;
-        out.push(Eval { target, entry: None, desired: None, actual, base: None, change: Change::Extra, link: None });
+        let actual = h.live(&target, &e.path())?;
+        found.push(Eval { target, entry: None, desired: None, actual, base: None, change: Change::Extra, link: None });
     }
+    let learnt = h.learnt;
+    Hasher::merge(learnt, cache);
+    out.extend(found);
     Ok(())
 }
 

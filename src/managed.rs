@@ -33,7 +33,7 @@ impl Managed {
 pub struct SourceState {
     /// The source root: the store, or the directory `.chezmoiroot` names.
     pub root: PathBuf,
-    /// Every managed target, sorted by target path (parents before children).
+    /// Every managed target in tree order: a directory, then its contents sorted by name.
     pub entries: Vec<Managed>,
     index: HashMap<String, usize>,
     pub ignore: IgnoreRules,
@@ -41,6 +41,9 @@ pub struct SourceState {
     pub delegated_files: Vec<String>,
     /// Things the scan could not evaluate and the user should know about.
     pub warnings: Vec<String>,
+    /// Every file in the store's work tree (relative to the store, `.git` excluded), when the
+    /// source root is the store itself; lets status compare with git's index without a second walk.
+    pub files: Option<Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +122,7 @@ pub fn scan(store: &Path) -> Result<SourceState, ScanError> {
         ignore,
         delegated_files: Vec::new(),
         warnings,
+        files: Some(Vec::new()),
     };
     for special in read_dir_sorted(&root)? {
         let (name, _) = special;
@@ -130,7 +134,9 @@ pub fn scan(store: &Path) -> Result<SourceState, ScanError> {
         }
     }
     walk(&mut state, &root, "", "")?;
-    state.entries.sort_by(|a, b| a.target.cmp(&b.target));
+    if root != store {
+        state.files = None;
+    }
     state.index = state.entries.iter().enumerate().map(|(i, m)| (m.target.clone(), i)).collect();
     Ok(state)
 }
@@ -165,14 +171,21 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<(String, fs::FileType)>, ScanError>
     Ok(out)
 }
 
+/// Walks one store directory. Entries come out in tree order (each directory's children sorted
+/// by target name, every directory before its contents), so no global sort is needed.
 fn walk(state: &mut SourceState, dir: &Path, source_rel: &str, target_rel: &str) -> Result<(), ScanError> {
-    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut children: Vec<(Entry, String, fs::FileType)> = Vec::new();
     for (name, ft) in read_dir_sorted(dir)? {
         let path = dir.join(&name);
-        if ft.is_symlink() {
-            if name.starts_with('.') {
-                continue;
+        let source = join(source_rel, &name);
+        if name.starts_with('.') {
+            // chezmoi ignores these (.git, .dotback, .chezmoi*); git still tracks all but .git.
+            if name != ".git" {
+                list_files(state, &path, source, ft)?;
             }
+            continue;
+        }
+        if ft.is_symlink() {
             return Err(ScanError::SymlinkInStore { path });
         }
         let on_disk = if ft.is_dir() { OnDisk::Dir } else { OnDisk::File };
@@ -181,23 +194,52 @@ fn walk(state: &mut SourceState, dir: &Path, source_rel: &str, target_rel: &str)
             Ok(None) => continue,
             Err(source) => return Err(ScanError::BadName { path, source }),
         };
-        let source = join(source_rel, &name);
         if entry.kind == Kind::Script {
             // Scripts have no target of their own; chezmoi runs them.
-            state.entries.push(Managed { target: join(target_rel, &name), source, entry });
+            state.entries.push(Managed { target: join(target_rel, &name), source: source.clone(), entry });
+            list_files(state, &path, source, ft)?;
             continue;
         }
+        if state.ignore.is_ignored(&join(target_rel, &entry.name)) {
+            list_files(state, &path, source, ft)?;
+            continue;
+        }
+        children.push((entry, name, ft));
+    }
+    children.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    for pair in children.windows(2) {
+        if pair[0].0.name == pair[1].0.name {
+            return Err(ScanError::Duplicate {
+                target: join(target_rel, &pair[0].0.name),
+                first: join(source_rel, &pair[0].1),
+                second: join(source_rel, &pair[1].1),
+            });
+        }
+    }
+    for (entry, name, ft) in children {
+        let source = join(source_rel, &name);
         let target = join(target_rel, &entry.name);
-        if state.ignore.is_ignored(&target) {
-            continue;
-        }
-        if let Some(first) = seen.insert(entry.name.clone(), source.clone()) {
-            return Err(ScanError::Duplicate { target, first, second: source });
-        }
         let descend = entry.kind == Kind::Dir && entry.is_native();
         state.entries.push(Managed { target: target.clone(), source: source.clone(), entry });
         if descend {
-            walk(state, &path, &source, &target)?;
+            walk(state, &dir.join(&name), &source, &target)?;
+        } else {
+            list_files(state, &dir.join(&name), source, ft)?;
+        }
+    }
+    Ok(())
+}
+
+/// Records `path` (and everything below it, for a directory) as work-tree files.
+fn list_files(state: &mut SourceState, path: &Path, rel: String, ft: fs::FileType) -> Result<(), ScanError> {
+    let Some(files) = state.files.as_mut() else { return Ok(()) };
+    if !ft.is_dir() {
+        files.push(rel);
+        return Ok(());
+    }
+    for (name, ft) in read_dir_sorted(path)? {
+        if name != ".git" {
+            list_files(state, &path.join(&name), join(&rel, &name), ft)?;
         }
     }
     Ok(())

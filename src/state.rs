@@ -5,9 +5,7 @@
 //! state both sides agreed on the last time dotback applied or captured it (the *base*), which is
 //! what tells "changed in HOME" from "changed in the store".
 
-use crate::fsutil::{self, Hash, StatKey};
-use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use crate::fsutil::{self, FastMap, Hash, StatKey};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -47,7 +45,7 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), StateError> {
 }
 
 /// The kind of thing at a target path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NodeKind {
     File,
     Dir,
@@ -55,36 +53,35 @@ pub enum NodeKind {
 }
 
 /// What a target is: kind, content hash (files, and symlinks' targets) and permission bits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Node {
     pub kind: NodeKind,
-    #[serde(with = "opt_oid")]
     pub hash: Option<Hash>,
     pub perm: u32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Memo {
     stat: StatKey,
-    #[serde(with = "oid")]
     hash: Hash,
 }
 
-#[derive(Default, Serialize, Deserialize)]
+#[derive(Default)]
 struct CacheFile {
-    version: u32,
     /// Target path (relative to HOME) -> memo of the live file's hash.
-    live: HashMap<String, Memo>,
+    live: FastMap<String, Memo>,
     /// Source path (relative to the store) -> memo of the store file's hash.
-    source: HashMap<String, Memo>,
+    source: FastMap<String, Memo>,
     /// Target path -> the state HOME and the store last agreed on.
-    base: HashMap<String, Node>,
+    base: FastMap<String, Node>,
 }
 
 /// The stat cache, loaded for one operation.
 pub struct Cache {
     path: PathBuf,
     file: CacheFile,
+    /// Store files hashed during this operation (source path -> blob id, file mode); not saved.
+    pub observed: FastMap<String, (Hash, u32)>,
     op_start_ns: i128,
     dirty: bool,
 }
@@ -99,17 +96,13 @@ pub enum Side {
 impl Cache {
     /// Loads the cache; a missing or unreadable one is an empty cache (it is only a memo).
     pub fn load(state_dir: &Path) -> Cache {
-        let path = state_dir.join("cache.json");
+        let path = state_dir.join("cache.bin");
         let op_start_ns = fsutil::now_ns();
-        let file = fs::read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<CacheFile>(&b).ok())
-            .filter(|f| f.version == 1)
-            .unwrap_or_else(|| CacheFile { version: 1, ..Default::default() });
-        Cache { path, file, op_start_ns, dirty: false }
+        let file = fs::read(&path).ok().and_then(|b| codec::decode(&b)).unwrap_or_default();
+        Cache { path, file, observed: FastMap::default(), op_start_ns, dirty: false }
     }
 
-    fn map(&self, side: Side) -> &HashMap<String, Memo> {
+    fn map(&self, side: Side) -> &FastMap<String, Memo> {
         match side {
             Side::Live => &self.file.live,
             Side::Source => &self.file.source,
@@ -171,7 +164,7 @@ impl Cache {
         if let Some(dir) = self.path.parent() {
             ensure_private_dir(dir)?;
         }
-        let data = serde_json::to_vec(&self.file).expect("cache serializes");
+        let data = codec::encode(&self.file);
         fsutil::write_atomic(&self.path, &data, 0o600).map_err(io_err(&self.path))?;
         self.dirty = false;
         Ok(())
@@ -298,28 +291,119 @@ pub fn timestamp() -> String {
     time::OffsetDateTime::now_utc().format(&fmt).expect("timestamp formats")
 }
 
-mod oid {
-    use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(o: &git2::Oid, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&o.to_string())
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<git2::Oid, D::Error> {
-        let s = <&str>::deserialize(d)?;
-        git2::Oid::from_str(s).map_err(serde::de::Error::custom)
-    }
-}
+/// The cache's on-disk form: a compact binary layout, because a JSON cache of 10,000 entries
+/// took longer to parse than the whole status walk it saves.
+mod codec {
+    use super::{CacheFile, Memo, Node, NodeKind};
+    use crate::fsutil::{FastMap, StatKey};
 
-mod opt_oid {
-    use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(o: &Option<git2::Oid>, s: S) -> Result<S::Ok, S::Error> {
-        match o {
-            Some(o) => s.serialize_some(&o.to_string()),
-            None => s.serialize_none(),
+    const MAGIC: &[u8] = b"dotback-cache-2\n";
+
+    pub fn encode(f: &CacheFile) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64 + (f.live.len() + f.source.len()) * 110 + f.base.len() * 70);
+        out.extend_from_slice(MAGIC);
+        for map in [&f.live, &f.source] {
+            out.extend_from_slice(&(map.len() as u32).to_le_bytes());
+            for (k, m) in map {
+                key(&mut out, k);
+                let s = &m.stat;
+                out.extend_from_slice(&s.size.to_le_bytes());
+                out.extend_from_slice(&s.mtime_ns.to_le_bytes());
+                out.extend_from_slice(&s.ctime_ns.to_le_bytes());
+                out.extend_from_slice(&s.ino.to_le_bytes());
+                out.extend_from_slice(&s.mode.to_le_bytes());
+                out.extend_from_slice(m.hash.as_bytes());
+            }
+        }
+        out.extend_from_slice(&(f.base.len() as u32).to_le_bytes());
+        for (k, n) in &f.base {
+            key(&mut out, k);
+            out.push(match n.kind {
+                NodeKind::File => 0,
+                NodeKind::Dir => 1,
+                NodeKind::Symlink => 2,
+            });
+            match n.hash {
+                Some(h) => {
+                    out.push(1);
+                    out.extend_from_slice(h.as_bytes());
+                }
+                None => out.push(0),
+            }
+            out.extend_from_slice(&n.perm.to_le_bytes());
+        }
+        out
+    }
+
+    fn key(out: &mut Vec<u8>, k: &str) {
+        out.extend_from_slice(&(k.len() as u32).to_le_bytes());
+        out.extend_from_slice(k.as_bytes());
+    }
+
+    struct Reader<'a>(&'a [u8]);
+
+    impl<'a> Reader<'a> {
+        fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+            if self.0.len() < n {
+                return None;
+            }
+            let (head, tail) = self.0.split_at(n);
+            self.0 = tail;
+            Some(head)
+        }
+        fn arr<const N: usize>(&mut self) -> Option<[u8; N]> {
+            self.take(N)?.try_into().ok()
+        }
+        fn u32(&mut self) -> Option<u32> {
+            self.arr().map(u32::from_le_bytes)
+        }
+        fn key(&mut self) -> Option<String> {
+            let n = self.u32()? as usize;
+            String::from_utf8(self.take(n)?.to_vec()).ok()
+        }
+        fn oid(&mut self) -> Option<git2::Oid> {
+            git2::Oid::from_bytes(self.take(20)?).ok()
         }
     }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<git2::Oid>, D::Error> {
-        let s = Option::<&str>::deserialize(d)?;
-        s.map(|s| git2::Oid::from_str(s).map_err(serde::de::Error::custom)).transpose()
+
+    /// `None` for anything unexpected: the cache is only a memo, rebuilt on the next run.
+    pub fn decode(data: &[u8]) -> Option<CacheFile> {
+        let mut r = Reader(data.strip_prefix(MAGIC)?);
+        let mut memos = || -> Option<FastMap<String, Memo>> {
+            let n = r.u32()? as usize;
+            let mut map = FastMap::with_capacity_and_hasher(n, Default::default());
+            for _ in 0..n {
+                let k = r.key()?;
+                let stat = StatKey {
+                    size: u64::from_le_bytes(r.arr()?),
+                    mtime_ns: i128::from_le_bytes(r.arr()?),
+                    ctime_ns: i128::from_le_bytes(r.arr()?),
+                    ino: u64::from_le_bytes(r.arr()?),
+                    mode: r.u32()?,
+                };
+                map.insert(k, Memo { stat, hash: r.oid()? });
+            }
+            Some(map)
+        };
+        let live = memos()?;
+        let source = memos()?;
+        let n = r.u32()? as usize;
+        let mut base = FastMap::with_capacity_and_hasher(n, Default::default());
+        for _ in 0..n {
+            let k = r.key()?;
+            let kind = match r.take(1)?[0] {
+                0 => NodeKind::File,
+                1 => NodeKind::Dir,
+                2 => NodeKind::Symlink,
+                _ => return None,
+            };
+            let hash = match r.take(1)?[0] {
+                1 => Some(r.oid()?),
+                _ => None,
+            };
+            base.insert(k, Node { kind, hash, perm: r.u32()? });
+        }
+        r.0.is_empty().then_some(CacheFile { live, source, base })
     }
 }
 
@@ -344,6 +428,19 @@ mod tests {
         assert_eq!(c.hash(Side::Live, ".zshrc", &stat(2_000)), None);
         assert_eq!(c.hash(Side::Source, ".zshrc", &stat(1_000)), None);
         assert_eq!(c.base(".zshrc").unwrap().hash, Some(h));
+    }
+
+    #[test]
+    fn a_damaged_cache_file_is_an_empty_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Cache::load(dir.path());
+        c.set_base("a", Some(Node { kind: NodeKind::Dir, hash: None, perm: 0o700 }));
+        c.save().unwrap();
+        let path = dir.path().join("cache.bin");
+        let mut data = fs::read(&path).unwrap();
+        data.truncate(data.len() - 1);
+        fs::write(&path, data).unwrap();
+        assert_eq!(Cache::load(dir.path()).base("a"), None);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! not committed yet.
 
 use git2::{IndexAddOption, Repository, RepositoryInitOptions, Signature, StatusOptions};
+use std::collections::{HashMap, HashSet};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -125,5 +127,217 @@ impl Store {
             out.push(Uncommitted { path, change });
         }
         Ok(out)
+    }
+
+    /// What [`Store::uncommitted_with`] needs from git: the index entries and HEAD's blobs.
+    /// Independent of the work tree, so it can be read while the work tree is examined.
+    pub fn snapshot(&self) -> Result<GitSnapshot, StoreError> {
+        let index = self.git("index", self.repo.index())?;
+        let index_mtime = std::fs::metadata(self.repo.path().join("index"))
+            .map(|m| (m.mtime(), m.mtime_nsec() as u32))
+            .unwrap_or((i64::MAX, 0));
+        let head = match self.repo.head().and_then(|h| h.peel_to_tree()) {
+            Ok(tree) => self.tree_entries(&tree)?,
+            Err(_) => HashMap::new(),
+        };
+        let filtered = self.repo.config().and_then(|c| c.get_bool("core.autocrlf")).unwrap_or(false);
+        Ok(GitSnapshot { entries: index.iter().collect(), index_mtime, head, filtered })
+    }
+
+    /// The same answer as [`Store::uncommitted`], computed from a [`GitSnapshot`] and what the
+    /// caller already knows instead of a second walk of the work tree: `files` lists every
+    /// work-tree file, `observed` the blob id and mode of those the caller hashed. Others are
+    /// compared by stat data as git does. Falls back to [`Store::uncommitted`] where content
+    /// filters (`.gitattributes`, `core.autocrlf`) could make a blob differ from the file.
+    pub fn uncommitted_with(
+        &self,
+        snap: &GitSnapshot,
+        files: &[String],
+        observed: &crate::fsutil::FastMap<String, (git2::Oid, u32)>,
+    ) -> Result<Vec<Uncommitted>, StoreError> {
+        if snap.filtered || files.iter().any(|f| f == ".gitattributes" || f.ends_with("/.gitattributes")) {
+            return self.uncommitted();
+        }
+        let on_disk: HashSet<&str> = files.iter().map(String::as_str).collect();
+        let mut listed: HashMap<String, &'static str> = HashMap::new();
+        let mut in_index: HashSet<String> = HashSet::new();
+        let mut staged: HashMap<String, (git2::Oid, u32)> = HashMap::new();
+        for entry in &snap.entries {
+            let path = String::from_utf8_lossy(&entry.path).into_owned();
+            let stage = (entry.flags >> 12) & 3;
+            if stage == 0 {
+                staged.insert(path.clone(), (entry.id, entry.mode));
+            }
+            if entry.mode == 0o160000 {
+                in_index.insert(path);
+                continue; // submodules are not dotback's business
+            }
+            if stage != 0 {
+                listed.insert(path.clone(), "conflicted");
+            } else if !on_disk.contains(path.as_str()) {
+                listed.insert(path.clone(), "deleted");
+            } else {
+                let modified = match observed.get(&path) {
+                    Some((id, mode)) => *id != entry.id || git_mode(*mode) != entry.mode,
+                    None => self.differs_from_index(entry, &path, snap.index_mtime)?,
+                };
+                if modified {
+                    listed.insert(path.clone(), "modified");
+                }
+            }
+            in_index.insert(path);
+        }
+        for f in files.iter().filter(|f| !in_index.contains(f.as_str())) {
+            if !self.repo.status_should_ignore(Path::new(f)).unwrap_or(false) {
+                listed.insert(f.clone(), "added");
+            }
+        }
+        // Staged changes: HEAD's blobs against the index entries.
+        for (path, (id, mode)) in &staged {
+            match snap.head.get(path) {
+                None => listed.entry(path.clone()).or_insert("added"),
+                Some(h) if *h != (*id, *mode) => listed.entry(path.clone()).or_insert("modified"),
+                Some(_) => continue,
+            };
+        }
+        for path in snap.head.keys().filter(|p| !staged.contains_key(*p)) {
+            listed.entry(path.clone()).or_insert("deleted");
+        }
+        let mut out: Vec<Uncommitted> = listed.into_iter().map(|(path, change)| Uncommitted { path, change }).collect();
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    /// Every blob in `tree`, by path.
+    fn tree_entries(&self, tree: &git2::Tree) -> Result<HashMap<String, (git2::Oid, u32)>, StoreError> {
+        let mut out = HashMap::new();
+        self.git(
+            "read tree",
+            tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+                if e.kind() != Some(git2::ObjectType::Tree) {
+                    let name = String::from_utf8_lossy(e.name_bytes());
+                    out.insert(format!("{dir}{name}"), (e.id(), e.filemode() as u32));
+                }
+                git2::TreeWalkResult::Ok
+            }),
+        )?;
+        Ok(out)
+    }
+
+    /// git's own test: unchanged stat data (and not "racily clean") means unchanged; otherwise
+    /// compare the content's blob id.
+    fn differs_from_index(
+        &self,
+        e: &git2::IndexEntry,
+        path: &str,
+        index_mtime: (i64, u32),
+    ) -> Result<bool, StoreError> {
+        let full = self.root.join(path);
+        let io = |source: std::io::Error| StoreError::Git {
+            what: "stat",
+            path: full.clone(),
+            source: git2::Error::from_str(&source.to_string()),
+        };
+        let md = std::fs::symlink_metadata(&full).map_err(io)?;
+        let mode = if md.file_type().is_symlink() { 0o120000 } else { git_mode(md.mode()) };
+        if mode != e.mode {
+            return Ok(true);
+        }
+        let mtime = (md.mtime(), md.mtime_nsec() as u32);
+        let stat_same = md.size() as u32 == e.file_size
+            && mtime == (i64::from(e.mtime.seconds()), e.mtime.nanoseconds())
+            && (md.ctime(), md.ctime_nsec() as u32) == (i64::from(e.ctime.seconds()), e.ctime.nanoseconds())
+            && md.ino() as u32 == e.ino;
+        if stat_same && mtime < index_mtime {
+            return Ok(false);
+        }
+        let data = if md.file_type().is_symlink() {
+            std::fs::read_link(&full).map_err(io)?.into_os_string().into_encoded_bytes()
+        } else {
+            std::fs::read(&full).map_err(io)?
+        };
+        Ok(crate::fsutil::hash_bytes(&data) != e.id)
+    }
+}
+
+/// git's side of a status: see [`Store::snapshot`].
+pub struct GitSnapshot {
+    entries: Vec<git2::IndexEntry>,
+    index_mtime: (i64, u32),
+    head: HashMap<String, (git2::Oid, u32)>,
+    filtered: bool,
+}
+
+/// The mode git records for a regular file with permission bits `mode`.
+fn git_mode(mode: u32) -> u32 {
+    if mode & 0o111 != 0 { 0o100755 } else { 0o100644 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fsutil::FastMap;
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn files(root: &Path) -> Vec<String> {
+        walkdir::WalkDir::new(root)
+            .min_depth(1)
+            .into_iter()
+            .filter_entry(|e| e.file_name() != ".git")
+            .flatten()
+            .filter(|e| !e.file_type().is_dir())
+            .map(|e| e.path().strip_prefix(root).unwrap().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    fn observed(root: &Path, files: &[String]) -> FastMap<String, (git2::Oid, u32)> {
+        files
+            .iter()
+            .filter(|f| !f.starts_with('.'))
+            .map(|f| {
+                let p = root.join(f);
+                let mode = fs::metadata(&p).unwrap().permissions().mode();
+                (f.clone(), (crate::fsutil::hash_bytes(&fs::read(&p).unwrap()), mode))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn index_comparison_agrees_with_libgit2_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let (store, _) = Store::init(&root).unwrap();
+        for f in ["a", "b", "c", "d", "sub/e", ".dotback/dotback.toml"] {
+            fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
+            fs::write(root.join(f), f).unwrap();
+        }
+        fs::write(root.join(".gitignore"), "ignored\n").unwrap();
+        store.commit_all("t", "one").unwrap();
+        let check = |what: &str| {
+            let want = store.uncommitted().unwrap();
+            let fs_files = files(&root);
+            let snap = store.snapshot().unwrap();
+            assert_eq!(store.uncommitted_with(&snap, &fs_files, &FastMap::default()).unwrap(), want, "{what}: by stat");
+            let seen = observed(&root, &fs_files);
+            assert_eq!(store.uncommitted_with(&snap, &fs_files, &seen).unwrap(), want, "{what}: by hash");
+            want
+        };
+        assert!(check("clean").is_empty());
+        fs::write(root.join("a"), "changed").unwrap();
+        fs::write(root.join("b"), "B").unwrap(); // same size, maybe same mtime: racily clean
+        fs::remove_file(root.join("c")).unwrap();
+        fs::set_permissions(root.join("d"), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::write(root.join("new"), "n").unwrap();
+        fs::write(root.join("ignored"), "i").unwrap();
+        fs::write(root.join(".dotback/dotback.toml"), "version = 2").unwrap();
+        let got = check("edited");
+        let paths: Vec<&str> = got.iter().map(|u| u.path.as_str()).collect();
+        assert_eq!(paths, [".dotback/dotback.toml", "a", "b", "c", "d", "new"]);
+        // Staged but not committed: the index differs from HEAD.
+        let mut index = store.repo.index().unwrap();
+        index.add_path(Path::new("new")).unwrap();
+        index.write().unwrap();
+        assert_eq!(check("staged").len(), 6);
     }
 }

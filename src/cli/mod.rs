@@ -15,7 +15,7 @@ mod ui;
 pub use error::CliError;
 pub use ui::Ui;
 
-use crate::context::Context;
+pub(crate) use crate::context::Context;
 use crate::managed::{self, SourceState};
 use crate::paths::Paths;
 use crate::state::{Cache, Lock};
@@ -108,7 +108,10 @@ impl Session {
 
     /// Opens the store for a command that only reads.
     fn reader() -> Result<Session, CliError> {
-        let ctx = Context::load(Paths::from_process_env()?)?;
+        Session::reader_for(Context::load(Paths::from_process_env()?)?)
+    }
+
+    fn reader_for(ctx: Context) -> Result<Session, CliError> {
         let lock = Lock::acquire(&ctx.paths.state_dir, Duration::ZERO).ok();
         Session::open(ctx, lock)
     }
@@ -116,8 +119,12 @@ impl Session {
     fn open(ctx: Context, lock: Option<Lock>) -> Result<Session, CliError> {
         crate::store::Store::open(&ctx.store)?;
         ctx.manifest()?;
-        let state = managed::scan(&ctx.store)?;
-        let cache = Cache::load(&ctx.paths.state_dir);
+        // Loading the cache and scanning the store are independent: do both at once.
+        let (state, cache) = std::thread::scope(|s| {
+            let cache = s.spawn(|| Cache::load(&ctx.paths.state_dir));
+            (managed::scan(&ctx.store), cache.join().expect("cache loading panicked"))
+        });
+        let state = state?;
         Ok(Session { ctx, state, cache, lock })
     }
 

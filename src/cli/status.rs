@@ -1,6 +1,7 @@
 use super::ui::{BOLD, GREEN, RED, YELLOW};
-use super::{CliError, Session, Ui};
+use super::{CliError, Context, Session, Ui};
 use crate::apply::{self, Change, Selection};
+use crate::paths::Paths;
 use crate::store::{Store, Uncommitted};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -38,10 +39,26 @@ struct StatusJson {
 }
 
 pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
-    let mut s = Session::reader()?;
-    let sel = Selection::of(s.targets(&args.paths)?);
-    let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &sel)?;
-    let uncommitted = Store::open(&s.ctx.store)?.uncommitted()?;
+    let ctx = Context::load(Paths::from_process_env()?)?;
+    let store_root = ctx.store.clone();
+    let (s, sel, evals, uncommitted) = std::thread::scope(|scope| -> Result<_, CliError> {
+        // git's side (index, HEAD's tree) does not depend on the work tree: read it meanwhile.
+        let git = scope.spawn(move || -> Result<_, crate::store::StoreError> {
+            let store = Store::open(&store_root)?;
+            let snap = store.snapshot()?;
+            Ok((store, snap))
+        });
+        let mut s = Session::reader_for(ctx)?;
+        let sel = Selection::of(s.targets(&args.paths)?);
+        let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &sel)?;
+        let (store, snap) = git.join().expect("git thread panicked")?;
+        let uncommitted = match (&s.state.files, sel.is_all()) {
+            // The evaluation hashed every store file already: compare those with git's index.
+            (Some(files), true) => store.uncommitted_with(&snap, files, &s.cache.observed)?,
+            _ => store.uncommitted()?,
+        };
+        Ok((s, sel, evals, uncommitted))
+    })?;
     let report = StatusJson {
         targets: evals
             .iter()

@@ -31,7 +31,10 @@
 //! - A directory that is ignored takes everything below it along: chezmoi
 //!   never looks inside it, so `dir1` plus `!dir1/sub` still ignores
 //!   `dir1/sub`, and `.config/**` (which matches `.config` itself) plus
-//!   `!.config/nvim/init.lua` ignores all of `.config`.
+//!   `!.config/nvim/init.lua` ignores all of `.config`. (Strictly, chezmoi
+//!   prunes with the files it has read so far in its walk; see
+//!   [`IgnoreRules::is_ignored`] for the corner cases and how dotback
+//!   resolves them.)
 //! - A `.chezmoiignore` in a source subdirectory applies to that directory's
 //!   target path (`dot_config/.chezmoiignore` with `*.fish` means
 //!   `.config/*.fish`), and all files feed one set of patterns: see
@@ -56,16 +59,27 @@
 //! machine", because wrongly ignoring a target only makes dotback leave a file
 //! alone (and say so), while wrongly managing one could overwrite a file the
 //! user meant to keep out. Concretely, each conditional line is assumed to be
-//! present or absent, whichever ignores more; conditional lines are returned
-//! to the caller as well. Without templates the answer is exactly chezmoi's.
+//! present or absent, whichever ignores more (a conditional include pattern
+//! is applied, a conditional `!` exclusion never rescues anything). They are
+//! not returned as skipped: they are applied, conservatively, and the
+//! template lines around them are reported. Without templates the answer is
+//! exactly chezmoi's.
 
-/// Lines of one `.chezmoiignore` that dotback did not evaluate exactly, as they
-/// appear in the file (trimmed).
+/// Lines of a `.chezmoiignore` that dotback did not apply, as they appear in
+/// the file (trimmed).
 pub type SkippedLines = Vec<String>;
 
 /// The parsed ignore rules of a store.
 #[derive(Clone, Debug, Default)]
 pub struct IgnoreRules {
+    /// One entry per `.chezmoiignore`, in the order they were added (which
+    /// matters for directories chezmoi prunes while it walks the store).
+    files: Vec<FileRules>,
+}
+
+/// The patterns of one `.chezmoiignore`.
+#[derive(Clone, Debug, Default)]
+struct FileRules {
     /// Include patterns that are always present.
     include: Vec<Pattern>,
     /// Exclusions that are always present.
@@ -78,7 +92,7 @@ pub struct IgnoreRules {
 
 /// A `.chezmoiignore` line chezmoi rejects, which makes chezmoi refuse the
 /// whole store.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum IgnoreError {
     #[error(
         ".chezmoiignore line {line}: `{pattern}` is not a relative path inside the destination \
@@ -119,16 +133,14 @@ impl IgnoreRules {
     /// Parse `.chezmoiignore` text. Lines containing template syntax (`{{`) cannot be evaluated
     /// by dotback: they are returned in the second element so the caller can say so.
     ///
-    /// Also returned there: lines inside a template block (see the module docs) and lines that
-    /// chezmoi rejects (which are skipped here; use [`IgnoreRules::try_parse`] to get the error,
-    /// since chezmoi refuses such a store altogether).
+    /// Also returned there, and not applied either: lines chezmoi rejects (an absolute path, a
+    /// `..`, an unbalanced `[`/`{`). chezmoi refuses the whole store in that case, so prefer
+    /// [`IgnoreRules::try_parse`], which says which line and why. Plain lines inside a template
+    /// block are applied conservatively and not returned (see the module docs).
     pub fn parse(text: &str) -> (IgnoreRules, Vec<String>) {
         let mut rules = IgnoreRules::new();
-        let skipped = match rules.add_text("", text, false) {
-            Ok(skipped) => skipped,
-            // Not reachable: lenient mode reports bad lines instead of failing.
-            Err(_) => Vec::new(),
-        };
+        // Lenient mode reports bad lines instead of failing.
+        let skipped = rules.add_text("", text, false).unwrap_or_default();
         (rules, skipped)
     }
 
@@ -148,7 +160,7 @@ impl IgnoreRules {
     }
 
     fn add_text(&mut self, dir: &str, text: &str, strict: bool) -> Result<SkippedLines, IgnoreError> {
-        let mut new = IgnoreRules::new();
+        let mut new = FileRules::default();
         let mut skipped = Vec::new();
         let mut tmpl = TemplateScanner::default();
         for (index, raw) in text.split('\n').enumerate() {
@@ -174,9 +186,6 @@ impl IgnoreRules {
                     continue;
                 }
             };
-            if in_block {
-                skipped.push(raw.trim().to_owned());
-            }
             let list = match (in_block, exclude) {
                 (false, false) => &mut new.include,
                 (false, true) => &mut new.exclude,
@@ -185,47 +194,66 @@ impl IgnoreRules {
             };
             list.push(pattern);
         }
-        self.include.append(&mut new.include);
-        self.exclude.append(&mut new.exclude);
-        self.maybe_include.append(&mut new.maybe_include);
-        self.maybe_exclude.append(&mut new.maybe_exclude);
+        self.files.push(new);
         Ok(skipped)
     }
 
     /// `target` is a '/'-separated path relative to the destination dir (e.g.
     /// ".config/nvim/init.lua").
     ///
-    /// True if the target, or any directory above it, is ignored (chezmoi does not look inside
-    /// an ignored directory). With template blocks, true if it may be ignored.
+    /// True if chezmoi ignores the target or may ignore it (with template blocks: on some
+    /// machine). The target itself is checked against all the rules, and so is every directory
+    /// above it, since chezmoi does not look inside a directory it ignores. That last check is
+    /// deliberately a little wider than chezmoi's: chezmoi prunes a directory only if the
+    /// `.chezmoiignore` files it has read *so far* in its walk ignore it (it walks the store in
+    /// byte order, so a root directory named `-x` or `+x`, sorting before `.chezmoiignore`, is
+    /// never pruned, and a subdirectory's file only prunes what comes after it), then drops each
+    /// remaining target that the complete rules ignore. Here a directory counts as ignored if
+    /// the first *k* files ignore it, for any *k* (files in the order they were added), so a
+    /// target chezmoi would skip is always skipped, and a few that chezmoi would still manage
+    /// are skipped too. [`IgnoreRules::ignores_path`] is the exact building block for a caller
+    /// that replicates chezmoi's walk.
     pub fn is_ignored(&self, target: &str) -> bool {
         let target = target.trim_end_matches('/');
         if target.is_empty() {
             return false;
         }
+        if self.ignores_path(target) {
+            return true;
+        }
         target
             .match_indices('/')
             .map(|(i, _)| &target[..i])
-            .chain(std::iter::once(target))
-            .any(|path| self.ignores_path(path))
+            .any(|dir| (1..=self.files.len()).any(|k| ignores(&self.files[..k], dir)))
     }
 
-    /// Whether `path` itself is ignored, not looking at its parents.
-    fn ignores_path(&self, path: &str) -> bool {
-        let any = |patterns: &[Pattern]| patterns.iter().any(|p| p.matches(path));
-        if any(&self.exclude) {
-            // An unconditional exclusion always wins.
-            return false;
-        }
-        if any(&self.include) || any(&self.maybe_include) {
-            // Ignored, at least when the conditional exclusions are absent.
-            return true;
-        }
-        // No pattern matches: ignored only when there are exclusions and no
-        // include pattern at all (chezmoi's "only exclusions" default). The
-        // conditional includes may be absent; we need some exclusion present
-        // that does not match `path`.
-        self.include.is_empty() && (!self.exclude.is_empty() || self.maybe_exclude.iter().any(|p| !p.matches(path)))
+    /// Whether the complete rules ignore exactly this target, not looking at the directories
+    /// above it: chezmoi's final filter, and (with the rules read so far) its pruning test for a
+    /// directory during its walk.
+    pub fn ignores_path(&self, target: &str) -> bool {
+        ignores(&self.files, target)
     }
+}
+
+/// Whether `files` together ignore `path` (itself), or may ignore it when
+/// some lines sit in template blocks.
+fn ignores(files: &[FileRules], path: &str) -> bool {
+    let any = |select: fn(&FileRules) -> &[Pattern]| files.iter().flat_map(select).any(|p| p.matches(path));
+    if any(|f| &f.exclude) {
+        // An unconditional exclusion always wins.
+        return false;
+    }
+    if any(|f| &f.include) || any(|f| &f.maybe_include) {
+        // Ignored, at least when the conditional exclusions are absent.
+        return true;
+    }
+    // No pattern matches: ignored only when there are exclusions and no
+    // include pattern at all (chezmoi's "only exclusions" default). The
+    // conditional includes may be absent; some exclusion that does not match
+    // `path` must be present.
+    let no_includes = files.iter().all(|f| f.include.is_empty());
+    let has_exclusions = files.iter().any(|f| !f.exclude.is_empty());
+    no_includes && (has_exclusions || files.iter().flat_map(|f| &f.maybe_exclude).any(|p| !p.matches(path)))
 }
 
 /// Byte offset where a comment starts in `line` (its length if none): the first
@@ -575,15 +603,15 @@ fn match_from(pat: &str, name: &str, mut pi: usize, mut ni: usize, mut bt: Backt
                 continue 'name;
             }
         }
-        if let Some((ds_pi, ds_ni)) = bt.doublestar {
-            if let Some(slash) = name[ds_ni..].find('/') {
-                let next = ds_ni + slash + 1;
-                bt.doublestar = Some((ds_pi, next));
-                pi = ds_pi;
-                ni = next;
-                seg_start = true;
-                continue 'name;
-            }
+        if let Some((ds_pi, ds_ni)) = bt.doublestar
+            && let Some(slash) = name[ds_ni..].find('/')
+        {
+            let next = ds_ni + slash + 1;
+            bt.doublestar = Some((ds_pi, next));
+            pi = ds_pi;
+            ni = next;
+            seg_start = true;
+            continue 'name;
         }
         return false;
     }
@@ -611,20 +639,23 @@ fn match_class(pat: &str, start: usize, c: char) -> Option<Option<usize>> {
     while i < p.len() && p[i] != b']' {
         let mut pc = char_at(pat, i);
         i += pc.len_utf8();
-        if let Some(lo) = last {
-            if pc == '-' && i < p.len() && p[i] != b']' {
-                if p[i] == b'\\' {
-                    i += 1;
-                }
-                let hi = char_at(pat, i);
-                i += hi.len_utf8();
-                if lo <= c && c <= hi {
-                    matched = true;
-                    break;
-                }
-                last = None;
-                continue;
+        // A range `lo-hi` (a `-` right after a character, not before `]`).
+        if let Some(lo) = last
+            && pc == '-'
+            && i < p.len()
+            && p[i] != b']'
+        {
+            if p[i] == b'\\' {
+                i += 1;
             }
+            let hi = char_at(pat, i);
+            i += hi.len_utf8();
+            if lo <= c && c <= hi {
+                matched = true;
+                break;
+            }
+            last = None;
+            continue;
         }
         if pc == '\\' && i < p.len() {
             pc = char_at(pat, i);
@@ -667,4 +698,415 @@ fn is_zero_length(rest: &str) -> bool {
         return split_alternatives(&body[..close]).into_iter().any(|alt| is_zero_length(&format!("{alt}{tail}")));
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Every target of a test store (`chezmoi managed` with no ignore file), joined with `|`.
+    const TREE: &str = " spaced|.bashrc|.cache|.cache/x|.cache/x/y|.config|.config/fish|.config/fish/config.fish|.config/fish/functions|.config/fish/functions/f.fish|.config/nvim|.config/nvim/init.lua|.local|.local/share|.local/share/app|.local/share/app/data.db|.zshrc|README.md|[x]|a,b|a[b]|b.txt|dir1|dir1/a|dir1/sub|dir1/sub/b|dir1/sub/deep|dir1/sub/deep/x.fish|dir2|dir2/c|dir2/d.txt|notes.txt|qq|trail |weird#name|x-y|{x}|é|é/ü.txt";
+    /// (.chezmoiignore text, what `chezmoi managed` listed, joined with `|`)
+    const CASES: &[(&str, &str)] = &[
+        (
+            "# comment\nREADME.md\n  notes.txt   # trailing comment\nweird#name\ndot_cache\n.cache\ndir1\n!dir1/sub\n*.fish\n!.config/fish/config.fish\n.config/**/f.fish\n",
+            " spaced|.bashrc|.config|.config/fish|.config/fish/config.fish|.config/fish/functions|.config/nvim|.config/nvim/init.lua|.local|.local/share|.local/share/app|.local/share/app/data.db|.zshrc|[x]|a,b|a[b]|b.txt|dir2|dir2/c|dir2/d.txt|qq|trail |x-y|{x}|é|é/ü.txt",
+        ),
+        (
+            "!README.md\nREADME.md\n",
+            " spaced|.bashrc|.cache|.cache/x|.cache/x/y|.config|.config/fish|.config/fish/config.fish|.config/fish/functions|.config/fish/functions/f.fish|.config/nvim|.config/nvim/init.lua|.local|.local/share|.local/share/app|.local/share/app/data.db|.zshrc|README.md|[x]|a,b|a[b]|b.txt|dir1|dir1/a|dir1/sub|dir1/sub/b|dir1/sub/deep|dir1/sub/deep/x.fish|dir2|dir2/c|dir2/d.txt|notes.txt|qq|trail |weird#name|x-y|{x}|é|é/ü.txt",
+        ),
+        (
+            "README.md\n!README.md\n",
+            " spaced|.bashrc|.cache|.cache/x|.cache/x/y|.config|.config/fish|.config/fish/config.fish|.config/fish/functions|.config/fish/functions/f.fish|.config/nvim|.config/nvim/init.lua|.local|.local/share|.local/share/app|.local/share/app/data.db|.zshrc|README.md|[x]|a,b|a[b]|b.txt|dir1|dir1/a|dir1/sub|dir1/sub/b|dir1/sub/deep|dir1/sub/deep/x.fish|dir2|dir2/c|dir2/d.txt|notes.txt|qq|trail |weird#name|x-y|{x}|é|é/ü.txt",
+        ),
+        ("!qq\n", "qq"),
+        ("!dir2/c\n", ""),
+        (
+            ".config/*\n!.config/nvim\n",
+            " spaced|.bashrc|.cache|.cache/x|.cache/x/y|.config|.config/nvim|.config/nvim/init.lua|.local|.local/share|.local/share/app|.local/share/app/data.db|.zshrc|README.md|[x]|a,b|a[b]|b.txt|dir1|dir1/a|dir1/sub|dir1/sub/b|dir1/sub/deep|dir1/sub/deep/x.fish|dir2|dir2/c|dir2/d.txt|notes.txt|qq|trail |weird#name|x-y|{x}|é|é/ü.txt",
+        ),
+        (
+            ".config/**\n!.config/nvim/init.lua\n",
+            " spaced|.bashrc|.cache|.cache/x|.cache/x/y|.local|.local/share|.local/share/app|.local/share/app/data.db|.zshrc|README.md|[x]|a,b|a[b]|b.txt|dir1|dir1/a|dir1/sub|dir1/sub/b|dir1/sub/deep|dir1/sub/deep/x.fish|dir2|dir2/c|dir2/d.txt|notes.txt|qq|trail |weird#name|x-y|{x}|é|é/ü.txt",
+        ),
+        (
+            "**/*.fish\n!**/config.fish\n",
+            " spaced|.bashrc|.cache|.cache/x|.cache/x/y|.config|.config/fish|.config/fish/config.fish|.config/fish/functions|.config/nvim|.config/nvim/init.lua|.local|.local/share|.local/share/app|.local/share/app/data.db|.zshrc|README.md|[x]|a,b|a[b]|b.txt|dir1|dir1/a|dir1/sub|dir1/sub/b|dir1/sub/deep|dir2|dir2/c|dir2/d.txt|notes.txt|qq|trail |weird#name|x-y|{x}|é|é/ü.txt",
+        ),
+        (
+            "*\n!.*\n",
+            ".bashrc|.cache|.cache/x|.cache/x/y|.config|.config/fish|.config/fish/config.fish|.config/fish/functions|.config/fish/functions/f.fish|.config/nvim|.config/nvim/init.lua|.local|.local/share|.local/share/app|.local/share/app/data.db|.zshrc",
+        ),
+        (
+            "{dir?,.c*}/**\n!dir1\n",
+            " spaced|.bashrc|.local|.local/share|.local/share/app|.local/share/app/data.db|.zshrc|README.md|[x]|a,b|a[b]|b.txt|dir1|notes.txt|qq|trail |weird#name|x-y|{x}|é|é/ü.txt",
+        ),
+        (
+            "dir2/\n./qq\na\\[b]\n\\ spaced\n[!a-z]spaced\né/*\n",
+            ".bashrc|.cache|.cache/x|.cache/x/y|.config|.config/fish|.config/fish/config.fish|.config/fish/functions|.config/fish/functions/f.fish|.config/nvim|.config/nvim/init.lua|.local|.local/share|.local/share/app|.local/share/app/data.db|.zshrc|README.md|[x]|a,b|b.txt|dir1|dir1/a|dir1/sub|dir1/sub/b|dir1/sub/deep|dir1/sub/deep/x.fish|notes.txt|trail |weird#name|x-y|{x}|é",
+        ),
+        (
+            "**/x\n**/sub\n",
+            " spaced|.bashrc|.cache|.config|.config/fish|.config/fish/config.fish|.config/fish/functions|.config/fish/functions/f.fish|.config/nvim|.config/nvim/init.lua|.local|.local/share|.local/share/app|.local/share/app/data.db|.zshrc|README.md|[x]|a,b|a[b]|b.txt|dir1|dir1/a|dir2|dir2/c|dir2/d.txt|notes.txt|qq|trail |weird#name|x-y|{x}|é|é/ü.txt",
+        ),
+        (
+            "x-y\n{x}\na,b\n\\{x\\}\n[[]x]\n",
+            " spaced|.bashrc|.cache|.cache/x|.cache/x/y|.config|.config/fish|.config/fish/config.fish|.config/fish/functions|.config/fish/functions/f.fish|.config/nvim|.config/nvim/init.lua|.local|.local/share|.local/share/app|.local/share/app/data.db|.zshrc|README.md|a[b]|b.txt|dir1|dir1/a|dir1/sub|dir1/sub/b|dir1/sub/deep|dir1/sub/deep/x.fish|dir2|dir2/c|dir2/d.txt|notes.txt|qq|trail |weird#name|é|é/ü.txt",
+        ),
+        (
+            ".local/**/*.db\nd*/s?b/deep\n!dir1/sub/deep/x.fish\n",
+            " spaced|.bashrc|.cache|.cache/x|.cache/x/y|.config|.config/fish|.config/fish/config.fish|.config/fish/functions|.config/fish/functions/f.fish|.config/nvim|.config/nvim/init.lua|.local|.local/share|.local/share/app|.zshrc|README.md|[x]|a,b|a[b]|b.txt|dir1|dir1/a|dir1/sub|dir1/sub/b|dir2|dir2/c|dir2/d.txt|notes.txt|qq|trail |weird#name|x-y|{x}|é|é/ü.txt",
+        ),
+        (
+            "b.txt\r\n\tqq\t#x\n\\#x\n.local/sh[a-c]re/app/\ntrai[k-m] \n",
+            " spaced|.bashrc|.cache|.cache/x|.cache/x/y|.config|.config/fish|.config/fish/config.fish|.config/fish/functions|.config/fish/functions/f.fish|.config/nvim|.config/nvim/init.lua|.local|.local/share|.zshrc|README.md|[x]|a,b|a[b]|dir1|dir1/a|dir1/sub|dir1/sub/b|dir1/sub/deep|dir1/sub/deep/x.fish|dir2|dir2/c|dir2/d.txt|notes.txt|trail |weird#name|x-y|{x}|é|é/ü.txt",
+        ),
+        (
+            "*/*\n!*/*/*\n",
+            " spaced|.bashrc|.cache|.config|.local|.zshrc|README.md|[x]|a,b|a[b]|b.txt|dir1|dir2|notes.txt|qq|trail |weird#name|x-y|{x}|é",
+        ),
+        (
+            "**\n!.config/**\n",
+            ".config|.config/fish|.config/fish/config.fish|.config/fish/functions|.config/fish/functions/f.fish|.config/nvim|.config/nvim/init.lua",
+        ),
+        (
+            ".config{,/nvim}\n",
+            " spaced|.bashrc|.cache|.cache/x|.cache/x/y|.local|.local/share|.local/share/app|.local/share/app/data.db|.zshrc|README.md|[x]|a,b|a[b]|b.txt|dir1|dir1/a|dir1/sub|dir1/sub/b|dir1/sub/deep|dir1/sub/deep/x.fish|dir2|dir2/c|dir2/d.txt|notes.txt|qq|trail |weird#name|x-y|{x}|é|é/ü.txt",
+        ),
+        (
+            "dir1/**/\ndir2//c\n.//.bashrc\n",
+            " spaced|.cache|.cache/x|.cache/x/y|.config|.config/fish|.config/fish/config.fish|.config/fish/functions|.config/fish/functions/f.fish|.config/nvim|.config/nvim/init.lua|.local|.local/share|.local/share/app|.local/share/app/data.db|.zshrc|README.md|[x]|a,b|a[b]|b.txt|dir2|dir2/d.txt|notes.txt|qq|trail |weird#name|x-y|{x}|é|é/ü.txt",
+        ),
+    ];
+
+    fn tree() -> impl Iterator<Item = &'static str> {
+        TREE.split('|')
+    }
+
+    fn managed(rules: &IgnoreRules) -> String {
+        tree().filter(|t| !rules.is_ignored(t)).collect::<Vec<_>>().join("|")
+    }
+
+    #[test]
+    fn matches_chezmoi_managed() {
+        for (text, expected) in CASES {
+            let (rules, skipped) = IgnoreRules::try_parse(text).unwrap();
+            assert!(skipped.is_empty(), "{text:?}");
+            assert_eq!(managed(&rules), *expected, "{text:?}");
+            // The lenient parser agrees when there is nothing to skip.
+            assert_eq!(managed(&IgnoreRules::parse(text).0), *expected);
+        }
+    }
+
+    fn ignored(text: &str, target: &str) -> bool {
+        IgnoreRules::try_parse(text).unwrap().0.is_ignored(target)
+    }
+
+    #[test]
+    fn exclusions_win_regardless_of_order() {
+        for text in ["!README.md\nREADME.md\n", "README.md\n!README.md\n"] {
+            assert!(!ignored(text, "README.md"));
+            // Both kinds present: an unmatched target is managed.
+            assert!(!ignored(text, "other"));
+        }
+        let text = "*.md\n!README.md\n";
+        assert!(ignored(text, "CHANGES.md"));
+        assert!(!ignored(text, "README.md"));
+    }
+
+    #[test]
+    fn only_exclusions_ignore_everything_else() {
+        let text = "!qq\n";
+        assert!(!ignored(text, "qq"));
+        assert!(ignored(text, "anything"));
+        assert!(ignored(text, ".config/nvim"));
+        // Not even a child of an excluded path's parent survives: the parent
+        // is ignored, and chezmoi never looks inside it.
+        assert!(ignored("!dir2/c\n", "dir2/c"));
+        // No patterns at all: nothing is ignored.
+        for text in ["", "\n\n", "# only a comment\n"] {
+            assert!(!ignored(text, "x"), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn ignored_directories_take_their_contents() {
+        let text = "dir1\n!dir1/sub\n";
+        assert!(ignored(text, "dir1"));
+        assert!(ignored(text, "dir1/sub"));
+        assert!(ignored(text, "dir1/sub/b"));
+        assert!(!ignored(text, "dir10"));
+        // `a/**` matches `a` itself.
+        assert!(ignored(".config/**\n!.config/nvim/init.lua\n", ".config/nvim/init.lua"));
+        assert!(ignored(".config/**\n", ".config"));
+        // `a/*` does not.
+        assert!(!ignored(".config/*\n", ".config"));
+        assert!(ignored(".config/*\n", ".config/nvim/init.lua"));
+    }
+
+    #[test]
+    fn comments_and_whitespace() {
+        assert!(ignored("weird#name\n", "weird#name"));
+        assert!(ignored("  notes.txt   # trailing\n", "notes.txt"));
+        assert!(ignored("qq\t#x\n", "qq"));
+        assert!(ignored("b.txt\r\n", "b.txt"));
+        assert!(ignored("\\ spaced\n", " spaced"));
+        assert!(!ignored("#qq\n", "qq"));
+        assert!(!ignored(" #qq\n", "qq"));
+        // An escaped `#` after whitespace still starts a pattern.
+        assert!(ignored("\\#x\n", "#x"));
+        // `!` is taken once, then the rest is the pattern (here `!qq`).
+        assert!(ignored("!!qq\n", "qq"));
+        assert!(!ignored("!!qq\n", "!qq"));
+        assert!(ignored("\\!qq\n", "!qq"));
+    }
+
+    #[test]
+    fn paths_are_cleaned() {
+        assert!(ignored("dir2/\n", "dir2"));
+        assert!(ignored("./qq\n", "qq"));
+        assert!(ignored(".//qq\n", "qq"));
+        assert!(ignored("dir2//c\n", "dir2/c"));
+        assert!(ignored("dir2/./c\n", "dir2/c"));
+        assert!(!ignored(".\n", "x"));
+    }
+
+    #[test]
+    fn invalid_lines_are_errors_like_chezmoi() {
+        let path = |line, pattern: &str| IgnoreError::InvalidPath { line, pattern: pattern.into() };
+        let pattern = |line, pattern: &str| IgnoreError::InvalidPattern { line, pattern: pattern.into() };
+        let cases = [
+            ("/dir2\n", path(1, "/dir2")),
+            ("ok\n../qq\n", path(2, "../qq")),
+            ("dir2/../qq\n", path(1, "dir2/../qq")),
+            ("dir2/..\n", path(1, "dir2/..")),
+            ("..\n", path(1, "..")),
+            ("*/../qq\n", path(1, "*/../qq")),
+            ("!/qq\n", path(1, "/qq")),
+            ("!\n", path(1, "")),
+            ("! \n", path(1, "")),
+            ("[abc\n", pattern(1, "[abc")),
+            ("a[]]\n", pattern(1, "a[]]")),
+            ("x}\n", pattern(1, "x}")),
+            ("{x\n", pattern(1, "{x")),
+            ("\\\\{x\n", pattern(1, "\\\\{x")),
+            ("trail\\ \n", pattern(1, "trail\\")),
+        ];
+        for (text, err) in cases {
+            assert_eq!(IgnoreRules::try_parse(text).map(|_| ()), Err(err.clone()), "{text:?}");
+            let mut rules = IgnoreRules::new();
+            assert_eq!(rules.add_file("", text), Err(err), "{text:?}");
+            // The lenient parser skips the line and reports it.
+            let (_, skipped) = IgnoreRules::parse(text);
+            assert_eq!(skipped.len(), 1, "{text:?}");
+        }
+        // Valid look-alikes.
+        for text in ["a..b\n", "...\n", "..*\n", "\\/dir2\n", "{qq,/dir2}\n", "x,y\n"] {
+            assert!(IgnoreRules::try_parse(text).is_ok(), "{text:?}");
+        }
+        let err = IgnoreRules::try_parse("ok\n../qq\n").unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("`../qq`"), "{err}");
+    }
+
+    #[test]
+    fn too_many_alternatives_are_refused() {
+        let hostile = "{a,b}".repeat(11);
+        assert!(matches!(IgnoreRules::try_parse(&hostile), Err(IgnoreError::TooComplex { line: 1, .. })));
+        assert!(IgnoreRules::try_parse(&"{a,b}".repeat(10)).is_ok());
+    }
+
+    #[test]
+    fn subdirectory_files_are_relative_to_their_directory() {
+        // `dot_config/.chezmoiignore` with `nvim` and `*.fish`, and
+        // `dir2/.chezmoiignore` with `c`: chezmoi ignored `.config/nvim` and
+        // `dir2/c` only.
+        let mut rules = IgnoreRules::new();
+        assert_eq!(rules.add_file(".config", "nvim\n*.fish\n"), Ok(vec![]));
+        assert_eq!(rules.add_file("dir2", "c\n"), Ok(vec![]));
+        let ignored: Vec<_> = tree().filter(|t| rules.is_ignored(t)).collect();
+        assert_eq!(ignored, [".config/nvim", ".config/nvim/init.lua", "dir2/c"]);
+        // One shared rule set: an exclusion in a subdirectory file counts for
+        // the "only exclusions" rule everywhere. chezmoi listed only
+        // `.config/nvim` as managed: `.config` is ignored by the final rules,
+        // but chezmoi had not read `dot_config/.chezmoiignore` yet when it
+        // entered `dot_config`, so it did not prune it. dotback's
+        // `is_ignored` prunes it (wider on purpose); `ignores_path` is
+        // chezmoi's final per-target filter.
+        let mut rules = IgnoreRules::new();
+        rules.add_file(".config", "!nvim\n").unwrap();
+        assert!(rules.is_ignored("README.md"));
+        assert!(rules.is_ignored(".config"));
+        assert!(!rules.ignores_path(".config/nvim"));
+        assert!(rules.is_ignored(".config/nvim"));
+        assert!(rules.ignores_path(".config/nvim/init.lua"));
+        // A failed file adds nothing.
+        let mut rules = IgnoreRules::new();
+        assert!(rules.add_file("", "x\n/abs\n").is_err());
+        assert!(!rules.is_ignored("x"));
+    }
+
+    /// chezmoi walks the store in byte order and prunes a directory only if
+    /// the ignore files read so far ignore it. With `+d` and `zd` in the root
+    /// `.chezmoiignore`, chezmoi managed `+d/x` (`+` sorts before `.`, so `+d`
+    /// was entered before the file was read) but not `zd/x`.
+    #[test]
+    fn walk_order_quirk_is_resolved_towards_ignoring() {
+        let (rules, _) = IgnoreRules::try_parse("+d\nzd\n").unwrap();
+        assert!(rules.ignores_path("+d"));
+        assert!(!rules.ignores_path("+d/x"));
+        assert!(rules.is_ignored("+d/x"));
+        assert!(rules.is_ignored("zd/x"));
+        // A directory ignored by an earlier file and un-ignored by a later
+        // one may have been pruned: it counts as ignored.
+        let mut rules = IgnoreRules::new();
+        rules.add_file("", "d\n").unwrap();
+        rules.add_file("", "!d\n").unwrap();
+        assert!(!rules.ignores_path("d"));
+        assert!(rules.is_ignored("d/x"));
+        assert!(!rules.is_ignored("d"));
+    }
+
+    #[test]
+    fn template_lines_are_reported_and_blocks_are_conservative() {
+        let text = "\
+README.md
+{{ if ne .chezmoi.os \"darwin\" }}
+Library
+!keep
+{{- end }}
+{{ .chezmoi.hostname }}/cache
+after
+";
+        let (rules, skipped) = IgnoreRules::parse(text);
+        assert_eq!(skipped, ["{{ if ne .chezmoi.os \"darwin\" }}", "{{- end }}", "{{ .chezmoi.hostname }}/cache"]);
+        assert!(rules.is_ignored("README.md"));
+        assert!(rules.is_ignored("after"));
+        // Conditional include: may be present.
+        assert!(rules.is_ignored("Library"));
+        // Conditional exclusion: may be absent, so nothing is un-ignored.
+        assert!(!rules.is_ignored("keep"));
+        assert!(!rules.is_ignored("other"));
+        let (rules, _) = IgnoreRules::parse("keep\n{{ if .x }}\n!keep\n{{ end }}\n");
+        assert!(rules.is_ignored("keep"));
+        // An unconditional exclusion still wins.
+        let (rules, _) = IgnoreRules::parse("!keep\n{{ if .x }}\nkeep\n{{ end }}\n");
+        assert!(!rules.is_ignored("keep"));
+        // Only conditional exclusions: in the world where they exist and no
+        // include does, everything else is ignored.
+        let (rules, _) = IgnoreRules::parse("{{ if .x }}\n!keep\n{{ end }}\n");
+        assert!(rules.is_ignored("other"));
+        assert!(!IgnoreRules::parse("{{ if .x }}\n!a\n{{ end }}\nb\n").0.is_ignored("other"));
+        // Nested blocks, `else`, comments and actions spanning lines.
+        let text = "\
+{{ if .a }}{{ range .b }}
+x
+{{ end }}
+{{ else }}
+y
+{{ end }}
+z
+{{/* a
+comment */}}
+w
+{{ with .c
+}}
+v
+{{ end }}
+";
+        let (rules, skipped) = IgnoreRules::parse(text);
+        assert_eq!(
+            skipped,
+            [
+                "{{ if .a }}{{ range .b }}",
+                "{{ end }}",
+                "{{ else }}",
+                "{{ end }}",
+                "{{/* a",
+                "comment */}}",
+                "{{ with .c",
+                "}}",
+                "{{ end }}",
+            ]
+        );
+        for t in ["x", "y", "z", "w", "v"] {
+            assert!(rules.is_ignored(t), "{t}");
+        }
+    }
+
+    /// doublestar v4 corner cases, as chezmoi evaluated them.
+    #[test]
+    fn glob_semantics() {
+        let m = glob_match;
+        assert!(m("*", ".bashrc"));
+        assert!(!m("*", "a/b"));
+        assert!(m("**", "a/b/c"));
+        assert!(m("**/c", "c"));
+        assert!(m("**/c", "a/b/c"));
+        assert!(m("a/**/b", "a/b"));
+        assert!(m("a/**/b", "a/x/y/b"));
+        assert!(!m("a/**/b", "a/xb"));
+        assert!(m("a/**", "a"));
+        assert!(m("a/**/", "a"));
+        assert!(!m("a/*", "a"));
+        // `**` inside a segment is a single `*`.
+        assert!(m("a**", "abc"));
+        assert!(!m("a**", "a/b"));
+        assert!(m("?", "é"));
+        assert!(!m("a?b", "a/b"));
+        assert!(m("[a-c]", "b"));
+        assert!(m("[!a-c]", "d"));
+        assert!(m("[^a-c]", "d"));
+        assert!(!m("[!a-c]", "a"));
+        assert!(m("[]a]", "]") || !validate_glob("[]a]"));
+        assert!(m("[\\]]", "]"));
+        assert!(m("[a-]", "-"));
+        assert!(m("{a,b{c,d}}", "bd"));
+        assert!(m("{x}", "x"));
+        assert!(!m("{x}", "{x}"));
+        assert!(m("\\{x\\}", "{x}"));
+        assert!(m("q\\q", "qq"));
+        assert!(m("{,x}y", "y"));
+        assert!(m("{dir?,.c*}/**", ".config"));
+        assert!(m("a,b", "a,b"));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 1000,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn never_panics(text in "([!#/*?{}\\[\\]\\\\. a-c\n-]|\\{\\{|\\}\\}|\\*\\*){0,40}",
+                        target in "([a-c./*{}\\[\\]]|é){0,12}") {
+            let (rules, _) = IgnoreRules::parse(&text);
+            let _ = rules.is_ignored(&target);
+            let _ = IgnoreRules::try_parse(&text);
+        }
+
+        #[test]
+        fn escaped_names_match_themselves(name in "[^/\n\r]{1,20}") {
+            // A name with every byte escaped is a literal pattern.
+            let pattern: String = name.chars().flat_map(|c| ['\\', c]).collect();
+            prop_assert!(glob_match(&pattern, &name));
+            let longer = name.clone() + "x";
+            prop_assert!(!glob_match(&pattern, &longer));
+        }
+
+        #[test]
+        fn a_plain_path_ignores_itself_and_below(
+            path in "[a-z]{1,4}(/[a-z]{1,4}){0,3}",
+            child in "[a-z]{1,4}",
+            other in "[A-Z]{1,4}",
+        ) {
+            let (rules, _) = IgnoreRules::parse(&format!("{path}\n"));
+            prop_assert!(rules.is_ignored(&path));
+            let below = format!("{path}/{child}");
+            prop_assert!(rules.is_ignored(&below));
+            prop_assert!(!rules.is_ignored(&other));
+        }
+    }
 }

@@ -220,9 +220,14 @@ const FILE_LITERAL_PREFIXES: &[&str] = &[
     "run_",
     "symlink_",
 ];
-/// chezmoi's directory list (`dirPrefixRx`) plus `remove_` and `external_`,
-/// which chezmoi forgets (and then misreads its own output).
-const DIR_LITERAL_PREFIXES: &[&str] = &["dot_", "exact_", "external_", "literal_", "private_", "readonly_", "remove_"];
+/// chezmoi's directory list (`dirPrefixRx`).
+const DIR_LITERAL_PREFIXES: &[&str] = &["dot_", "exact_", "literal_", "private_", "readonly_"];
+/// What chezmoi forgets for directories: `remove_` and `external_` are only
+/// parsed at the very start of a directory name, so they need `literal_` when
+/// no attribute prefix comes first (chezmoi writes `remove_d` for a directory
+/// `remove_d`, then reads it back as a directory `d`; `private_remove_d` it
+/// gets right).
+const DIR_LEADING_LITERAL_PREFIXES: &[&str] = &["remove_", "external_"];
 /// Extra prefixes that only matter after `run_` (chezmoi forgets `onchange_`).
 const SCRIPT_EXTRA_LITERAL_PREFIXES: &[&str] = &["onchange_"];
 /// Extra prefixes that matter after `remove_` when the entry is a directory.
@@ -445,23 +450,25 @@ pub fn encode(entry: &Entry) -> Result<String, NameError> {
             out.push_str(prefix);
         }
     };
-    // (literal_ prefix set, extra set, has suffixes)
+    // Attribute prefixes in chezmoi's order, then: which target-name prefixes
+    // need `literal_`, and whether the kind has suffixes at all.
     let (literal_set, extra, suffixes): (&[&str], &[&str], bool) = match entry.kind {
         Kind::Dir => {
             push(a.external, "external_");
             push(a.exact, "exact_");
             push(a.private, "private_");
             push(a.readonly, "readonly_");
-            (DIR_LITERAL_PREFIXES, &[], false)
+            let bare = !(a.external || a.exact || a.private || a.readonly);
+            let leading: &[&str] = if bare { DIR_LEADING_LITERAL_PREFIXES } else { &[] };
+            (DIR_LITERAL_PREFIXES, leading, false)
         }
         Kind::Remove => {
             push(true, "remove_");
-            let dir = remove_is_dir(a);
             push(a.external, "external_");
             push(a.exact, "exact_");
             push(a.private, "private_");
             push(a.readonly, "readonly_");
-            (FILE_LITERAL_PREFIXES, REMOVE_EXTRA_LITERAL_PREFIXES, !dir)
+            (FILE_LITERAL_PREFIXES, REMOVE_EXTRA_LITERAL_PREFIXES, !remove_is_dir(a))
         }
         Kind::File | Kind::Create => {
             push(entry.kind == Kind::Create, "create_");

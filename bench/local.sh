@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Benchmark of the local loop on a generated home of N small files (default 10,000).
+#
+#   bash bench/local.sh            # N=10000
+#   N=2000 bash bench/local.sh
+#
+# Prints, side by side in one run (hyperfine tables, "Relative" = vs the fastest):
+#   1. status with nothing changed: dotback status | git status in the store | chezmoi status
+#   2. apply into an empty HOME:    dotback apply  | chezmoi apply            | cp -r
+#   3. adding the tree:             dotback add    | chezmoi add
+# Goals (issue 2): status within 3x of git status; apply within 1.5x of cp -r.
+set -euo pipefail
+N=${N:-10000}
+RUNS=${RUNS:-10}
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+need() { command -v "$1" >/dev/null || { echo "bench: installing $2" >&2; apt-get install -y -qq "$2" >/dev/null; }; }
+need hyperfine hyperfine
+need git git
+cargo build --release --locked -q
+fetch=tests/tools/fetch-chezmoi
+[[ -x ../shared/tools/fetch-chezmoi ]] && fetch=../shared/tools/fetch-chezmoi
+bash "$fetch" "$repo/target/test-tools" >/dev/null 2>&1
+export PATH="$repo/target/release:$PATH"
+CHEZMOI="$repo/target/test-tools/chezmoi"
+
+work=$(mktemp -d /tmp/dotback-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+export GIT_CONFIG_GLOBAL="$work/gitconfig" GIT_CONFIG_NOSYSTEM=1
+: >"$GIT_CONFIG_GLOBAL"
+
+# One device: HOME=$work/home (store, config and state under it, the default layout).
+home=$work/home
+store=$home/.local/share/chezmoi
+mkdir -p "$home"
+dirs=$(( (N + 99) / 100 ))
+echo "Generating $N files in $dirs directories under $home/.config ..." >&2
+awk -v n="$N" -v d="$dirs" -v root="$home/.config" 'BEGIN {
+  for (i = 0; i < d; i++) system("mkdir -p " root "/app" i)
+  for (k = 0; k < n; k++) {
+    f = root "/app" (k % d) "/file" k ".conf"
+    printf "# generated setting %d\nkey_%d = value_%d\ncolor = %d\n", k, k, k * 7919 % 1000, k % 256 > f
+    close(f)
+  }
+}'
+
+dotback_in() { local h=$1; shift; HOME="$h" dotback "$@"; }
+chezmoi_in() { local h=$1; shift; HOME="$h" "$CHEZMOI" "$@"; }
+
+echo "== add ==" >&2
+HOME=$home dotback init --device bench >/dev/null 2>&1
+hyperfine --style basic --runs 3 \
+  --prepare "rm -rf '$store' '$home/.local/state' '$home/.config/dotback' && HOME='$home' dotback init --device bench >/dev/null 2>&1" \
+  -n "dotback add (${N} files)" "HOME='$home' dotback add '$home/.config' 2>/dev/null" \
+  --prepare "rm -rf '$work/cz-store' '$work/cz-config'" \
+  -n "chezmoi add (${N} files)" "HOME='$home' XDG_CONFIG_HOME='$work/cz-config' '$CHEZMOI' --source '$work/cz-store' add '$home/.config' >/dev/null" \
+  --export-markdown "$work/add.md" >&2
+HOME=$home dotback add "$home/.config" >/dev/null 2>&1
+HOME=$home dotback commit >/dev/null 2>&1
+HOME=$home dotback status >/dev/null # warm the stat cache
+
+echo "== status ==" >&2
+hyperfine --style basic --warmup 2 --runs "$RUNS" \
+  -n "dotback status" "HOME='$home' dotback status" \
+  -n "git status (store)" "git -C '$store' status" \
+  -n "chezmoi status" "HOME='$home' XDG_CONFIG_HOME='$work/cz-config2' '$CHEZMOI' --source '$store' --destination '$home' status" \
+  --export-markdown "$work/status.md" >&2
+
+echo "== apply into an empty HOME ==" >&2
+h2=$work/home2
+fresh() { echo "rm -rf '$h2' && mkdir -p '$h2' && $1"; }
+hyperfine --style basic --runs "$RUNS" \
+  --prepare "$(fresh "HOME='$h2' dotback init --device b --source '$store' >/dev/null 2>&1")" \
+  -n "dotback apply" "HOME='$h2' dotback apply 2>/dev/null" \
+  --prepare "$(fresh true)" \
+  -n "chezmoi apply" "HOME='$h2' '$CHEZMOI' --source '$store' --destination '$h2' apply" \
+  --prepare "$(fresh true)" \
+  -n "cp -r" "cp -r '$home/.config' '$h2/'" \
+  --export-markdown "$work/apply.md" >&2
+
+echo
+echo "dotback local-loop benchmark: $N files, $(nproc) cores, $(date -u +%Y-%m-%d)"
+for t in status apply add; do
+  echo
+  echo "### $t"
+  cat "$work/$t.md"
+done
