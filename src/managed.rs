@@ -66,6 +66,12 @@ pub enum ScanError {
     SymlinkInStore { path: PathBuf },
     #[error("store entries {first} and {second} both describe ~/{target}")]
     Duplicate { target: String, first: String, second: String },
+    #[error("{} cannot be used", path.display())]
+    Ignore {
+        path: PathBuf,
+        #[source]
+        source: crate::source::IgnoreError,
+    },
     #[error(".chezmoiroot in {} names `{root}`, which is not a directory inside the store", store.display())]
     BadRoot { store: PathBuf, root: String },
 }
@@ -99,22 +105,8 @@ pub fn join(parent: &str, name: &str) -> String {
 /// Scans the store at `store`.
 pub fn scan(store: &Path) -> Result<SourceState, ScanError> {
     let root = source_root(store)?;
-    let mut warnings = Vec::new();
-    let ignore = match fs::read_to_string(root.join(".chezmoiignore")) {
-        Ok(text) => {
-            let (rules, skipped) = IgnoreRules::parse(&text);
-            for line in skipped {
-                warnings.push(format!(
-                    ".chezmoiignore line `{line}` is a template; dotback cannot evaluate it and does not apply it"
-                ));
-            }
-            rules
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => IgnoreRules::parse("").0,
-        Err(source) => {
-            return Err(ScanError::Io { path: root.join(".chezmoiignore"), source });
-        }
-    };
+    let warnings = Vec::new();
+    let ignore = IgnoreRules::new();
     let mut state = SourceState {
         root: root.clone(),
         entries: Vec::new(),
@@ -174,8 +166,12 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<(String, fs::FileType)>, ScanError>
 /// Walks one store directory. Entries come out in tree order (each directory's children sorted
 /// by target name, every directory before its contents), so no global sort is needed.
 fn walk(state: &mut SourceState, dir: &Path, source_rel: &str, target_rel: &str) -> Result<(), ScanError> {
+    let listing = read_dir_sorted(dir)?;
+    if listing.iter().any(|(name, ft)| name == ".chezmoiignore" && !ft.is_dir()) {
+        read_ignore_file(state, &dir.join(".chezmoiignore"), target_rel)?;
+    }
     let mut children: Vec<(Entry, String, fs::FileType)> = Vec::new();
-    for (name, ft) in read_dir_sorted(dir)? {
+    for (name, ft) in listing {
         let path = dir.join(&name);
         let source = join(source_rel, &name);
         if name.starts_with('.') {
@@ -226,6 +222,23 @@ fn walk(state: &mut SourceState, dir: &Path, source_rel: &str, target_rel: &str)
         } else {
             list_files(state, &dir.join(&name), source, ft)?;
         }
+    }
+    Ok(())
+}
+
+/// Adds a `.chezmoiignore` (patterns relative to `target_dir`). A line chezmoi rejects fails
+/// the scan, as it fails chezmoi; template lines are reported and not applied.
+fn read_ignore_file(state: &mut SourceState, path: &Path, target_dir: &str) -> Result<(), ScanError> {
+    let text = fs::read_to_string(path).map_err(|source| ScanError::Io { path: path.to_path_buf(), source })?;
+    let skipped = state
+        .ignore
+        .add_file(target_dir, &text)
+        .map_err(|source| ScanError::Ignore { path: path.to_path_buf(), source })?;
+    for line in skipped {
+        state.warnings.push(format!(
+            "{}: line `{line}` is a template; dotback cannot evaluate it and does not apply it",
+            path.display()
+        ));
     }
     Ok(())
 }

@@ -130,6 +130,7 @@ impl From<ScanError> for CliError {
                 "rename or remove that entry in the store; dotback acts on no part of a store it does not fully understand, so nothing was changed"
             }
             ScanError::BadRoot { .. } => "fix .chezmoiroot so it names a directory inside the store",
+            ScanError::Ignore { .. } => "fix that line; chezmoi refuses the store for it too",
             ScanError::Io { .. } => "check the store's permissions",
         };
         err.hint(hint)

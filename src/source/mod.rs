@@ -49,22 +49,32 @@
 //! name for the same file (otherwise a file added once by each would be two
 //! source entries for one target, which chezmoi refuses as "inconsistent
 //! state"). chezmoi's own list is slightly larger than strictly needed
-//! (`once_x` becomes `literal_once_x`), which is harmless, and in two places
-//! too small: chezmoi v2.73 writes a *directory* called `remove_d` or
-//! `external_d` without `literal_`, and then reads it back as a different
-//! directory `d` (verified: two such directories make chezmoi fail with
-//! "inconsistent state"). dotback adds `literal_` there too, which chezmoi
-//! reads correctly. The same goes for script names starting with `onchange_`.
+//! (`once_x` becomes `literal_once_x`), which is harmless, and in one place
+//! too small: for a *directory* without attributes called `remove_d` or
+//! `external_d`, chezmoi v2.73 writes `remove_d` / `external_d` and then reads
+//! them back as a different directory `d` (verified: the two together make
+//! chezmoi fail with "inconsistent state"; and a directory `external_.` comes
+//! back as the destination directory itself). dotback writes `literal_` there,
+//! which chezmoi reads correctly; with another attribute in front
+//! (`private_remove_d`) no `literal_` is needed and both tools agree. Script
+//! names starting with `onchange_` get `literal_` too (chezmoi never writes
+//! scripts from a target name).
 //!
 //! # Hostile names
 //!
 //! Source names are untrusted input (a store can come from any remote).
 //! [`decode`] never maps a bad name to something else: a name that decodes to
-//! an empty target, to `.` or to `..` is an error (chezmoi itself stops with
-//! "invalid path" on all of them), and so is a name containing NUL or `/`,
-//! which cannot be a single path component. Names beginning with `.` are not
-//! errors: chezmoi ignores them (`.git`, `.dotback`), except its own
-//! `.chezmoi*` special files, which the caller handles.
+//! an empty target, to `.` or to `..` is an error, and so is a name containing
+//! NUL or `/`, which cannot be a single path component. chezmoi stops with
+//! "invalid path" on nearly all of these, with one exception dotback does not
+//! copy: a *directory* with an attribute prefix that decodes to `.`
+//! (`private_.`, `exact_.`, `literal_.`, `remove_.`) is taken by chezmoi as the
+//! destination directory itself, with those attributes (verified: a store
+//! holding `private_.` made `chezmoi apply` chmod the destination to 0700).
+//!
+//! Names beginning with `.` are not errors: chezmoi ignores them (`.git`,
+//! `.dotback`), except its own `.chezmoi*` special files, which the caller
+//! handles.
 //!
 //! # What this module does not decide
 //!

@@ -135,3 +135,39 @@ fn a_file_replaced_by_a_directory_is_kept_until_forced() {
         .collect();
     assert_eq!(fs::read_to_string(saved[0].path()).unwrap(), "precious\n");
 }
+
+#[test]
+fn chezmoiignore_is_honoured_at_every_level() {
+    let env = TestEnv::new();
+    env.init();
+    let s = env.store();
+    fs::create_dir_all(s.join("dot_config")).unwrap();
+    for (p, c) in [("dot_a", "a"), ("dot_b", "b"), ("dot_config/c", "c"), ("dot_config/d", "d")] {
+        fs::write(s.join(p), c).unwrap();
+    }
+    fs::write(s.join(".chezmoiignore"), "# root rules\n.b\n").unwrap();
+    fs::write(s.join("dot_config/.chezmoiignore"), "d\n").unwrap();
+    env.ok(&["apply"]);
+    assert_eq!(env.read(".a"), "a");
+    assert_eq!(env.read(".config/c"), "c");
+    assert!(!env.home.join(".b").exists());
+    assert!(!env.home.join(".config/d").exists());
+    // add passes over ignored files too.
+    env.write(".config/d", "live d\n", 0o644);
+    env.write(".config/e", "e\n", 0o644);
+    let out = env.ok(&["add", ".config"]);
+    assert!(stderr(&out).contains("skipped ~/.config/d: ignored by .chezmoiignore"), "{}", show(&out));
+    assert_eq!(fs::read_to_string(s.join("dot_config/d")).unwrap(), "d");
+    assert!(s.join("dot_config/e").is_file());
+}
+
+#[test]
+fn an_ignore_line_chezmoi_rejects_refuses_the_store() {
+    let env = TestEnv::new();
+    env.init();
+    fs::write(env.store().join("dot_a"), "a").unwrap();
+    fs::write(env.store().join(".chezmoiignore"), "ok\n/etc/passwd\n").unwrap();
+    let (_, err) = env.fails(&["apply"]);
+    assert!(err.contains(".chezmoiignore") && err.contains("/etc/passwd"), "{err}");
+    assert!(!env.home.join(".a").exists());
+}
