@@ -16,6 +16,26 @@ pub struct DeviceConfig {
     pub device: String,
     /// The store: a git work tree laid out as a chezmoi source directory.
     pub source: PathBuf,
+    /// Where this device's age identity lives.
+    #[serde(default, skip_serializing_if = "IdentityStorage::is_default")]
+    pub identity: IdentityStorage,
+}
+
+/// Where the device identity (its age secret key) is kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdentityStorage {
+    /// `$XDG_CONFIG_HOME/dotback/identity.txt`, mode 0600.
+    #[default]
+    File,
+    /// The OS keyring (Secret Service, Keychain): background runs never prompt.
+    Keyring,
+}
+
+impl IdentityStorage {
+    fn is_default(&self) -> bool {
+        *self == IdentityStorage::File
+    }
 }
 
 /// `<store>/.dotback/dotback.toml`, shared by every device.
@@ -126,8 +146,12 @@ mod tests {
 
     #[test]
     fn device_config_round_trips() {
-        let cfg = DeviceConfig { device: "laptop".into(), source: "/h/src".into() };
+        let cfg = DeviceConfig { device: "laptop".into(), source: "/h/src".into(), identity: IdentityStorage::File };
         assert_eq!(DeviceConfig::parse(p(), &cfg.to_toml()).unwrap(), cfg);
+        let cfg = DeviceConfig { identity: IdentityStorage::Keyring, ..cfg };
+        assert_eq!(DeviceConfig::parse(p(), &cfg.to_toml()).unwrap(), cfg);
+        let err = DeviceConfig::parse(p(), "device = \"a\"\nsource = \"/s\"\nidentity = \"usb\"\n").unwrap_err();
+        assert!(err.to_string().contains("usb"), "{err}");
     }
 
     #[test]

@@ -102,7 +102,8 @@ pub fn init(paths: &Paths, source: Option<&Path>, device: Option<&str>) -> Resul
         Manifest::load(&manifest_path)?;
     }
 
-    let config = DeviceConfig { device: device.clone(), source: source.clone() };
+    let identity = existing.as_ref().map(|c| c.identity).unwrap_or_default();
+    let config = DeviceConfig { device: device.clone(), source: source.clone(), identity };
     let wrote_config = existing.as_ref() != Some(&config);
     if wrote_config {
         crate::state::ensure_private_dir(paths.config_file.parent().expect("config file has a parent")).map_err(

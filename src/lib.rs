@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod fsutil;
+pub mod hooks;
 pub mod init;
 pub mod managed;
 pub mod paths;

@@ -82,12 +82,17 @@ impl Store {
         }
     }
 
-    /// Stages every change in the work tree and commits it. `Ok(None)` when nothing changed.
-    pub fn commit_all(&self, device: &str, message: &str) -> Result<Option<git2::Oid>, StoreError> {
+    /// Stages every change in the work tree (additions, edits, deletions).
+    pub fn stage_all(&self) -> Result<(), StoreError> {
         let mut index = self.git("index", self.repo.index())?;
         self.git("add", index.add_all(["*"], IndexAddOption::DEFAULT, None))?;
         self.git("add", index.update_all(["*"], None))?;
-        self.git("write index", index.write())?;
+        self.git("write index", index.write())
+    }
+
+    /// Commits what is staged. `Ok(None)` when it equals HEAD.
+    pub fn commit_staged(&self, device: &str, message: &str) -> Result<Option<git2::Oid>, StoreError> {
+        let mut index = self.git("index", self.repo.index())?;
         let tree_id = self.git("write tree", index.write_tree())?;
         let parent = match self.repo.head() {
             Ok(h) => Some(self.git("head", h.peel_to_commit())?),
@@ -102,6 +107,36 @@ impl Store {
         let parents: Vec<&git2::Commit> = parent.iter().collect();
         let id = self.git("commit", self.repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents))?;
         Ok(Some(id))
+    }
+
+    /// Stages everything and commits it. `Ok(None)` when nothing changed.
+    pub fn commit_all(&self, device: &str, message: &str) -> Result<Option<git2::Oid>, StoreError> {
+        self.stage_all()?;
+        self.commit_staged(device, message)
+    }
+
+    /// Files staged for the next commit whose content differs from HEAD: path and blob id.
+    pub fn staged_files(&self) -> Result<Vec<(String, git2::Oid)>, StoreError> {
+        let index = self.git("index", self.repo.index())?;
+        let head = match self.repo.head().and_then(|h| h.peel_to_tree()) {
+            Ok(tree) => self.tree_entries(&tree)?,
+            Err(_) => HashMap::new(),
+        };
+        let mut out = Vec::new();
+        for e in index.iter() {
+            let path = String::from_utf8_lossy(&e.path).into_owned();
+            let is_file = matches!(e.mode, 0o100644 | 0o100755);
+            if is_file && head.get(&path).map(|h| h.0) != Some(e.id) {
+                out.push((path, e.id));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The content of a blob.
+    pub fn blob(&self, id: git2::Oid) -> Result<Vec<u8>, StoreError> {
+        let blob = self.git("read blob", self.repo.find_blob(id))?;
+        Ok(blob.content().to_vec())
     }
 
     /// Paths whose work-tree or index state differs from HEAD.

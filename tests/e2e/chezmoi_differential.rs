@@ -126,3 +126,20 @@ fn templates_are_delegated_to_chezmoi_and_never_rewritten() {
     assert!(!bare.home.join(".gitconfig").exists());
     assert_eq!(bare.read(".plain"), "plain\n");
 }
+
+#[test]
+fn init_uses_chezmoi_source_path_when_chezmoi_is_installed() {
+    let Some(chezmoi) = chezmoi() else { return };
+    let env = TestEnv::new().with_chezmoi(&chezmoi);
+    let custom = env.root.join("custom-source");
+    fs::create_dir_all(env.config_home.join("chezmoi")).unwrap();
+    fs::write(
+        env.config_home.join("chezmoi/chezmoi.toml"),
+        format!("sourceDir = {:?}\n", custom.display().to_string()),
+    )
+    .unwrap();
+    env.init();
+    assert!(custom.join(".git").is_dir(), "the store goes where chezmoi looks for it");
+    let cfg = fs::read_to_string(env.config_home.join("dotback/config.toml")).unwrap();
+    assert!(cfg.contains(&custom.display().to_string()), "{cfg}");
+}

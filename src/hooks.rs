@@ -1,0 +1,69 @@
+//! git hooks dotback installs into the store (`hooks/` in the repository holds their text).
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The hooks dotback ships: name and text (`@DOTBACK@` stands for dotback's own path).
+pub const HOOKS: &[(&str, &str)] = &[("pre-commit", include_str!("../hooks/pre-commit"))];
+
+/// The line every dotback hook carries, so an update can tell its own hooks from the user's.
+const MARKER: &str = "dotback pre-commit hook";
+
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    #[error("{} already exists and was not written by dotback", path.display())]
+    Foreign { path: PathBuf },
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Installs (or updates) every hook into `git_dir/hooks`; returns the paths written. A hook the
+/// user wrote is left alone unless `force`, and then it is kept as `NAME.before-dotback`.
+pub fn install(git_dir: &Path, dotback: &Path, force: bool) -> Result<Vec<PathBuf>, HookError> {
+    let dir = git_dir.join("hooks");
+    fs::create_dir_all(&dir).map_err(|source| HookError::Write { path: dir.clone(), source })?;
+    let mut written = Vec::new();
+    for (name, text) in HOOKS {
+        let path = dir.join(name);
+        if let Ok(existing) = fs::read_to_string(&path)
+            && !existing.contains(MARKER)
+        {
+            if !force {
+                return Err(HookError::Foreign { path });
+            }
+            let keep = dir.join(format!("{name}.before-dotback"));
+            fs::rename(&path, &keep).map_err(|source| HookError::Write { path: keep, source })?;
+        }
+        let body = text.replace("@DOTBACK@", &dotback.to_string_lossy());
+        crate::fsutil::write_atomic(&path, body.as_bytes(), 0o755)
+            .map_err(|source| HookError::Write { path: path.clone(), source })?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn installs_executable_hooks_and_respects_foreign_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = dir.path().join(".git");
+        let paths = install(&git, Path::new("/opt/dotback"), false).unwrap();
+        let text = fs::read_to_string(&paths[0]).unwrap();
+        assert!(text.contains("/opt/dotback") && text.contains("guard --staged"), "{text}");
+        assert_eq!(fs::metadata(&paths[0]).unwrap().permissions().mode() & 0o777, 0o755);
+        install(&git, Path::new("/opt/dotback2"), false).unwrap(); // updating our own hook is fine
+        fs::write(&paths[0], "#!/bin/sh\nmy own\n").unwrap();
+        assert!(matches!(install(&git, Path::new("/x"), false), Err(HookError::Foreign { .. })));
+        install(&git, Path::new("/x"), true).unwrap();
+        assert!(fs::read_to_string(git.join("hooks/pre-commit.before-dotback")).unwrap().contains("my own"));
+    }
+}
