@@ -32,6 +32,9 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show how HOME differs from the store, as the patch `dotback apply` would make')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Make HOME match the store')
             [CompletionResult]::new('commit', 'commit', [CompletionResultType]::ParameterValue, 'Capture files changed in HOME into the store and commit everything in the store')
+            [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys')
+            [CompletionResult]::new('hooks', 'hooks', [CompletionResultType]::ParameterValue, 'Manage the git hooks dotback installs into the store')
+            [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -39,6 +42,8 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
         'dotback;init' {
             [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Use DIR as the store')
             [CompletionResult]::new('--device', '--device', [CompletionResultType]::ParameterName, 'This device''s name (default: the host name)')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Where this device keeps its age identity: a 0600 file, or the OS keyring')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the recovery passphrase (for a new store) from FILE instead of the terminal')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -47,6 +52,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
         }
         'dotback;add' {
             [CompletionResult]::new('--exact', '--exact', [CompletionResultType]::ParameterName, 'Mark added directories exact: apply removes files the store does not list')
+            [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'Encrypt the added files even when they do not look secret')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -95,6 +101,159 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'dotback;keys' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the devices and the recovery key every secret is encrypted to')
+            [CompletionResult]::new('add-device', 'add-device', [CompletionResultType]::ParameterValue, 'Let another device decrypt: add its public key and re-encrypt every secret (one commit)')
+            [CompletionResult]::new('remove-device', 'remove-device', [CompletionResultType]::ParameterValue, 'Stop encrypting to a device and re-encrypt every secret without it (one commit)')
+            [CompletionResult]::new('rekey', 'rekey', [CompletionResultType]::ParameterValue, 'Re-encrypt every secret to the current recipients')
+            [CompletionResult]::new('recovery', 'recovery', [CompletionResultType]::ParameterValue, 'Replace the recovery key with a new one under a new passphrase, and re-encrypt')
+            [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Make this device a recipient using the recovery passphrase (a new or rebuilt machine)')
+            [CompletionResult]::new('gpg-export', 'gpg-export', [CompletionResultType]::ParameterValue, 'Export GPG keys (secret ones encrypted) and ownertrust into the store')
+            [CompletionResult]::new('gpg-import', 'gpg-import', [CompletionResultType]::ParameterValue, 'Import the GPG keys and ownertrust stored by `gpg-export`')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'dotback;keys;list' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (stable field names)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;keys;add-device' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;keys;remove-device' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;keys;rekey' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;keys;recovery' {
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the new passphrase from FILE instead of the terminal')
+            [CompletionResult]::new('--rotate', '--rotate', [CompletionResultType]::ParameterName, 'Required: make a new recovery key (the old sealed key stays in history, so a new passphrase alone would not retire the old one)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;keys;unlock' {
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from FILE instead of the terminal')
+            [CompletionResult]::new('--recovery', '--recovery', [CompletionResultType]::ParameterName, 'Use the recovery key (the only way offered)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;keys;gpg-export' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;keys;gpg-import' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;keys;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the devices and the recovery key every secret is encrypted to')
+            [CompletionResult]::new('add-device', 'add-device', [CompletionResultType]::ParameterValue, 'Let another device decrypt: add its public key and re-encrypt every secret (one commit)')
+            [CompletionResult]::new('remove-device', 'remove-device', [CompletionResultType]::ParameterValue, 'Stop encrypting to a device and re-encrypt every secret without it (one commit)')
+            [CompletionResult]::new('rekey', 'rekey', [CompletionResultType]::ParameterValue, 'Re-encrypt every secret to the current recipients')
+            [CompletionResult]::new('recovery', 'recovery', [CompletionResultType]::ParameterValue, 'Replace the recovery key with a new one under a new passphrase, and re-encrypt')
+            [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Make this device a recipient using the recovery passphrase (a new or rebuilt machine)')
+            [CompletionResult]::new('gpg-export', 'gpg-export', [CompletionResultType]::ParameterValue, 'Export GPG keys (secret ones encrypted) and ownertrust into the store')
+            [CompletionResult]::new('gpg-import', 'gpg-import', [CompletionResultType]::ParameterValue, 'Import the GPG keys and ownertrust stored by `gpg-export`')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'dotback;keys;help;list' {
+            break
+        }
+        'dotback;keys;help;add-device' {
+            break
+        }
+        'dotback;keys;help;remove-device' {
+            break
+        }
+        'dotback;keys;help;rekey' {
+            break
+        }
+        'dotback;keys;help;recovery' {
+            break
+        }
+        'dotback;keys;help;unlock' {
+            break
+        }
+        'dotback;keys;help;gpg-export' {
+            break
+        }
+        'dotback;keys;help;gpg-import' {
+            break
+        }
+        'dotback;keys;help;help' {
+            break
+        }
+        'dotback;hooks' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'dotback;hooks;install' {
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace hooks dotback did not write (they are kept as NAME.before-dotback)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;hooks;help' {
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'dotback;hooks;help;install' {
+            break
+        }
+        'dotback;hooks;help;help' {
+            break
+        }
+        'dotback;guard' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store to check (default: this device''s store)')
+            [CompletionResult]::new('--staged', '--staged', [CompletionResultType]::ParameterName, 'Check the files staged in the store''s index (the only mode; named for clarity in hooks)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'dotback;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -110,6 +269,9 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show how HOME differs from the store, as the patch `dotback apply` would make')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Make HOME match the store')
             [CompletionResult]::new('commit', 'commit', [CompletionResultType]::ParameterValue, 'Capture files changed in HOME into the store and commit everything in the store')
+            [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys')
+            [CompletionResult]::new('hooks', 'hooks', [CompletionResultType]::ParameterValue, 'Manage the git hooks dotback installs into the store')
+            [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -133,6 +295,51 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             break
         }
         'dotback;help;commit' {
+            break
+        }
+        'dotback;help;keys' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the devices and the recovery key every secret is encrypted to')
+            [CompletionResult]::new('add-device', 'add-device', [CompletionResultType]::ParameterValue, 'Let another device decrypt: add its public key and re-encrypt every secret (one commit)')
+            [CompletionResult]::new('remove-device', 'remove-device', [CompletionResultType]::ParameterValue, 'Stop encrypting to a device and re-encrypt every secret without it (one commit)')
+            [CompletionResult]::new('rekey', 'rekey', [CompletionResultType]::ParameterValue, 'Re-encrypt every secret to the current recipients')
+            [CompletionResult]::new('recovery', 'recovery', [CompletionResultType]::ParameterValue, 'Replace the recovery key with a new one under a new passphrase, and re-encrypt')
+            [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Make this device a recipient using the recovery passphrase (a new or rebuilt machine)')
+            [CompletionResult]::new('gpg-export', 'gpg-export', [CompletionResultType]::ParameterValue, 'Export GPG keys (secret ones encrypted) and ownertrust into the store')
+            [CompletionResult]::new('gpg-import', 'gpg-import', [CompletionResultType]::ParameterValue, 'Import the GPG keys and ownertrust stored by `gpg-export`')
+            break
+        }
+        'dotback;help;keys;list' {
+            break
+        }
+        'dotback;help;keys;add-device' {
+            break
+        }
+        'dotback;help;keys;remove-device' {
+            break
+        }
+        'dotback;help;keys;rekey' {
+            break
+        }
+        'dotback;help;keys;recovery' {
+            break
+        }
+        'dotback;help;keys;unlock' {
+            break
+        }
+        'dotback;help;keys;gpg-export' {
+            break
+        }
+        'dotback;help;keys;gpg-import' {
+            break
+        }
+        'dotback;help;hooks' {
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`')
+            break
+        }
+        'dotback;help;hooks;install' {
+            break
+        }
+        'dotback;help;guard' {
             break
         }
         'dotback;help;completions' {

@@ -29,12 +29,17 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand diff 'Show how HOME differs from the store, as the patch `dotback apply` would make'
             cand apply 'Make HOME match the store'
             cand commit 'Capture files changed in HOME into the store and commit everything in the store'
+            cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
+            cand hooks 'Manage the git hooks dotback installs into the store'
+            cand guard 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dotback;init'= {
             cand --source 'Use DIR as the store'
             cand --device 'This device''s name (default: the host name)'
+            cand --identity 'Where this device keeps its age identity: a 0600 file, or the OS keyring'
+            cand --passphrase-file 'Read the recovery passphrase (for a new store) from FILE instead of the terminal'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -42,6 +47,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
         }
         &'dotback;add'= {
             cand --exact 'Mark added directories exact: apply removes files the store does not list'
+            cand --encrypt 'Encrypt the added files even when they do not look secret'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -84,6 +90,134 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'dotback;keys'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'List the devices and the recovery key every secret is encrypted to'
+            cand add-device 'Let another device decrypt: add its public key and re-encrypt every secret (one commit)'
+            cand remove-device 'Stop encrypting to a device and re-encrypt every secret without it (one commit)'
+            cand rekey 'Re-encrypt every secret to the current recipients'
+            cand recovery 'Replace the recovery key with a new one under a new passphrase, and re-encrypt'
+            cand unlock 'Make this device a recipient using the recovery passphrase (a new or rebuilt machine)'
+            cand gpg-export 'Export GPG keys (secret ones encrypted) and ownertrust into the store'
+            cand gpg-import 'Import the GPG keys and ownertrust stored by `gpg-export`'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dotback;keys;list'= {
+            cand --json 'Print JSON (stable field names)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;keys;add-device'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;keys;remove-device'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;keys;rekey'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;keys;recovery'= {
+            cand --passphrase-file 'Read the new passphrase from FILE instead of the terminal'
+            cand --rotate 'Required: make a new recovery key (the old sealed key stays in history, so a new passphrase alone would not retire the old one)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;keys;unlock'= {
+            cand --passphrase-file 'Read the passphrase from FILE instead of the terminal'
+            cand --recovery 'Use the recovery key (the only way offered)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;keys;gpg-export'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;keys;gpg-import'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;keys;help'= {
+            cand list 'List the devices and the recovery key every secret is encrypted to'
+            cand add-device 'Let another device decrypt: add its public key and re-encrypt every secret (one commit)'
+            cand remove-device 'Stop encrypting to a device and re-encrypt every secret without it (one commit)'
+            cand rekey 'Re-encrypt every secret to the current recipients'
+            cand recovery 'Replace the recovery key with a new one under a new passphrase, and re-encrypt'
+            cand unlock 'Make this device a recipient using the recovery passphrase (a new or rebuilt machine)'
+            cand gpg-export 'Export GPG keys (secret ones encrypted) and ownertrust into the store'
+            cand gpg-import 'Import the GPG keys and ownertrust stored by `gpg-export`'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dotback;keys;help;list'= {
+        }
+        &'dotback;keys;help;add-device'= {
+        }
+        &'dotback;keys;help;remove-device'= {
+        }
+        &'dotback;keys;help;rekey'= {
+        }
+        &'dotback;keys;help;recovery'= {
+        }
+        &'dotback;keys;help;unlock'= {
+        }
+        &'dotback;keys;help;gpg-export'= {
+        }
+        &'dotback;keys;help;gpg-import'= {
+        }
+        &'dotback;keys;help;help'= {
+        }
+        &'dotback;hooks'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand install 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dotback;hooks;install'= {
+            cand --force 'Replace hooks dotback did not write (they are kept as NAME.before-dotback)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;hooks;help'= {
+            cand install 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dotback;hooks;help;install'= {
+        }
+        &'dotback;hooks;help;help'= {
+        }
+        &'dotback;guard'= {
+            cand --store 'The store to check (default: this device''s store)'
+            cand --staged 'Check the files staged in the store''s index (the only mode; named for clarity in hooks)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'dotback;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -98,6 +232,9 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand diff 'Show how HOME differs from the store, as the patch `dotback apply` would make'
             cand apply 'Make HOME match the store'
             cand commit 'Capture files changed in HOME into the store and commit everything in the store'
+            cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
+            cand hooks 'Manage the git hooks dotback installs into the store'
+            cand guard 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -114,6 +251,39 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;help;apply'= {
         }
         &'dotback;help;commit'= {
+        }
+        &'dotback;help;keys'= {
+            cand list 'List the devices and the recovery key every secret is encrypted to'
+            cand add-device 'Let another device decrypt: add its public key and re-encrypt every secret (one commit)'
+            cand remove-device 'Stop encrypting to a device and re-encrypt every secret without it (one commit)'
+            cand rekey 'Re-encrypt every secret to the current recipients'
+            cand recovery 'Replace the recovery key with a new one under a new passphrase, and re-encrypt'
+            cand unlock 'Make this device a recipient using the recovery passphrase (a new or rebuilt machine)'
+            cand gpg-export 'Export GPG keys (secret ones encrypted) and ownertrust into the store'
+            cand gpg-import 'Import the GPG keys and ownertrust stored by `gpg-export`'
+        }
+        &'dotback;help;keys;list'= {
+        }
+        &'dotback;help;keys;add-device'= {
+        }
+        &'dotback;help;keys;remove-device'= {
+        }
+        &'dotback;help;keys;rekey'= {
+        }
+        &'dotback;help;keys;recovery'= {
+        }
+        &'dotback;help;keys;unlock'= {
+        }
+        &'dotback;help;keys;gpg-export'= {
+        }
+        &'dotback;help;keys;gpg-import'= {
+        }
+        &'dotback;help;hooks'= {
+            cand install 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`'
+        }
+        &'dotback;help;hooks;install'= {
+        }
+        &'dotback;help;guard'= {
         }
         &'dotback;help;completions'= {
         }

@@ -10,6 +10,7 @@ use crate::fsutil::{self, Hash};
 use crate::managed::{self, Managed, SourceState};
 use crate::source::{self, Kind};
 use crate::state::{Backups, Cache, Node, NodeKind, Side, StateError};
+use crate::vault::Vault;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -35,6 +36,8 @@ pub enum ApplyError {
     OutsideHome { target: String, via: PathBuf, dest: PathBuf },
     #[error("~/{target} cannot be written: {} is not a directory", blocker.display())]
     NotADirectory { target: String, blocker: PathBuf },
+    #[error("cannot decrypt {}: {why}", path.display())]
+    Decrypt { path: PathBuf, why: String },
     #[error("symlink entry {} holds a link target that is not valid UTF-8", path.display())]
     BadLink { path: PathBuf },
     #[error(transparent)]
@@ -57,6 +60,8 @@ pub enum Change {
     Missing,
     /// In HOME inside an `exact_` directory, absent from the store: apply removes it.
     Extra,
+    /// Encrypted in the store, and this device has no identity that decrypts it.
+    Locked,
 }
 
 impl Change {
@@ -68,6 +73,7 @@ impl Change {
             Change::ChangedInBoth => "changed in both",
             Change::Missing => "missing from HOME",
             Change::Extra => "not in the store (exact directory)",
+            Change::Locked => "encrypted, and no identity here decrypts it",
         }
     }
 }
@@ -84,6 +90,8 @@ pub struct Eval {
     pub change: Change,
     /// The link target, for symlink entries.
     pub link: Option<String>,
+    /// Why an encrypted entry could not be decrypted.
+    pub locked: Option<String>,
 }
 
 /// Which targets an operation covers: all, or those at or below the given ones.
@@ -151,10 +159,15 @@ pub fn classify(desired: Option<Node>, actual: Option<Node>, base: Option<Node>)
     }
 }
 
+/// What the store wants at a target (node, link target), or why an encrypted entry could not
+/// be read.
+type Desired = Result<(Option<Node>, Option<String>), String>;
+
 /// Hashes files through the stat cache without changing it, so threads can share it; what
 /// it learns is merged into the cache afterwards ([`Hasher::merge`]).
 pub struct Hasher<'a> {
     cache: &'a Cache,
+    vault: Option<&'a Vault<'a>>,
     learnt: Vec<(Side, String, fsutil::StatKey, Hash)>,
     live_dirs: fsutil::DirStat,
     source_dirs: fsutil::DirStat,
@@ -164,8 +177,8 @@ pub struct Hasher<'a> {
 type Learnt = Vec<(Side, String, fsutil::StatKey, Hash)>;
 
 impl<'a> Hasher<'a> {
-    pub fn new(cache: &'a Cache) -> Hasher<'a> {
-        Hasher { cache, learnt: Vec::new(), live_dirs: Default::default(), source_dirs: Default::default() }
+    pub fn new(cache: &'a Cache, vault: Option<&'a Vault<'a>>) -> Hasher<'a> {
+        Hasher { cache, vault, learnt: Vec::new(), live_dirs: Default::default(), source_dirs: Default::default() }
     }
 
     /// The content hash of a regular file: memoized when its stat is unchanged, else read.
@@ -202,11 +215,12 @@ impl<'a> Hasher<'a> {
         }))
     }
 
-    /// What the store wants at `m.target`, plus the link target for symlinks.
-    fn desired(&mut self, state: &SourceState, m: &Managed) -> Result<(Option<Node>, Option<String>), ApplyError> {
+    /// What the store wants at `m.target`, plus the link target for symlinks; `Err(reason)`
+    /// when it is encrypted and cannot be decrypted here.
+    fn desired(&mut self, state: &SourceState, m: &Managed) -> Result<Desired, ApplyError> {
         let path = state.source_path(m);
         let umask = fsutil::umask();
-        Ok(match m.entry.kind {
+        Ok(Ok(match m.entry.kind {
             Kind::Dir => {
                 (Some(Node { kind: NodeKind::Dir, hash: None, perm: source::dir_mode(&m.entry.attrs, umask) }), None)
             }
@@ -225,24 +239,39 @@ impl<'a> Hasher<'a> {
                     .lstat(&path)
                     .and_then(|m| m.ok_or_else(|| io::Error::from(io::ErrorKind::NotFound)))
                     .map_err(|source| ApplyError::Read { path: path.clone(), source })?;
+                let perm = source::file_mode(&m.entry.attrs, umask);
+                if m.entry.attrs.encrypted {
+                    let hash = match self.cache.hash(Side::Decrypted, &m.source, &md.stat) {
+                        Some(h) => h,
+                        None => {
+                            let cipher =
+                                fs::read(&path).map_err(|source| ApplyError::Read { path: path.clone(), source })?;
+                            let plain = match self.vault.map(|v| v.decrypt(&cipher)) {
+                                Some(Ok(p)) => p,
+                                Some(Err(why)) => return Ok(Err(why)),
+                                None => return Ok(Err("no keys were loaded".into())),
+                            };
+                            if plain.is_empty() && !m.entry.attrs.empty {
+                                return Ok(Ok((None, None)));
+                            }
+                            let h = fsutil::hash_bytes(&plain);
+                            self.learnt.push((Side::Decrypted, m.source.clone(), md.stat, h));
+                            h
+                        }
+                    };
+                    return Ok(Ok((Some(Node { kind: NodeKind::File, hash: Some(hash), perm }), None)));
+                }
                 if md.size() == 0 && !m.entry.attrs.empty {
                     // chezmoi: an empty file without `empty_` means "no such file".
-                    return Ok((None, None));
+                    return Ok(Ok((None, None)));
                 }
                 let hash = self.file(Side::Source, &m.source, &path, &md)?;
                 if !matches!(self.learnt.last(), Some((Side::Source, k, _, _)) if *k == m.source) {
                     self.learnt.push((Side::Source, m.source.clone(), md.stat, hash));
                 }
-                (
-                    Some(Node {
-                        kind: NodeKind::File,
-                        hash: Some(hash),
-                        perm: source::file_mode(&m.entry.attrs, umask),
-                    }),
-                    None,
-                )
+                (Some(Node { kind: NodeKind::File, hash: Some(hash), perm }), None)
             }
-        })
+        }))
     }
 
     /// Records what was learnt in the cache; every store file hashed (memoized or read) is
@@ -264,15 +293,16 @@ pub fn read_link_entry(path: &Path) -> Result<String, ApplyError> {
     Ok(text.trim().to_string())
 }
 
-/// An entry dotback evaluates itself in this version (encrypted files come with the secrets work).
+/// An entry dotback evaluates itself (the rest is delegated to chezmoi).
 pub fn handled_natively(m: &Managed) -> bool {
-    m.is_native() && !m.entry.attrs.encrypted
+    m.is_native()
 }
 
 /// Below this many targets one thread is faster than starting more.
 const PARALLEL_MIN: usize = 512;
 
-type Read = (usize, Option<Node>, Option<Node>, Option<String>);
+/// One target read: entry index, desired (or why it is locked), actual, link target.
+type Read = (usize, Result<Option<Node>, String>, Option<Node>, Option<String>);
 
 /// Evaluates every selected native target, plus extras inside `exact_` directories.
 ///
@@ -282,6 +312,7 @@ pub fn evaluate(
     ctx: &Context,
     state: &SourceState,
     cache: &mut Cache,
+    vault: &Vault,
     sel: &Selection,
 ) -> Result<Vec<Eval>, ApplyError> {
     let selected: Vec<usize> = (0..state.entries.len())
@@ -293,11 +324,14 @@ pub fn evaluate(
         std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
     };
     let read_chunk = |chunk: &[usize]| -> Result<(Vec<Read>, Vec<_>), ApplyError> {
-        let mut h = Hasher::new(cache);
+        let mut h = Hasher::new(cache, Some(vault));
         let mut out = Vec::with_capacity(chunk.len());
         for &i in chunk {
             let m = &state.entries[i];
-            let (desired, link) = h.desired(state, m)?;
+            let (desired, link) = match h.desired(state, m)? {
+                Ok((d, l)) => (Ok(d), l),
+                Err(why) => (Err(why), None),
+            };
             let actual = h.live(&m.target, &ctx.live(&m.target))?;
             out.push((i, desired, actual, link));
         }
@@ -320,14 +354,18 @@ pub fn evaluate(
         for (i, desired, actual, link) in reads {
             let m = &state.entries[i];
             let base = cache.base(&m.target);
-            let change = classify(desired, actual, base);
+            let (desired, locked) = match desired {
+                Ok(d) => (d, None),
+                Err(why) => (None, Some(why)),
+            };
+            let change = if locked.is_some() { Change::Locked } else { classify(desired, actual, base) };
             if change == Change::Clean && !same(base, desired) {
                 cache.set_base(&m.target, desired);
             }
             if m.entry.kind == Kind::Dir && m.entry.attrs.exact && actual.map(|a| a.kind) == Some(NodeKind::Dir) {
                 exact_dirs.push(m);
             }
-            out.push(Eval { target: m.target.clone(), entry: Some(i), desired, actual, base, change, link });
+            out.push(Eval { target: m.target.clone(), entry: Some(i), desired, actual, base, change, link, locked });
         }
     }
     if !exact_dirs.is_empty() {
@@ -351,7 +389,7 @@ fn extras(
     let live_dir = ctx.live(&dir.target);
     let rd = fs::read_dir(&live_dir).map_err(|source| ApplyError::Read { path: live_dir.clone(), source })?;
     let known: HashSet<&str> = state.children_of(&dir.target).map(|m| m.entry.name.as_str()).collect();
-    let mut h = Hasher::new(cache);
+    let mut h = Hasher::new(cache, None);
     let mut found = Vec::new();
     for e in rd {
         let e = e.map_err(|source| ApplyError::Read { path: live_dir.clone(), source })?;
@@ -361,7 +399,16 @@ fn extras(
             continue;
         }
         let actual = h.live(&target, &e.path())?;
-        found.push(Eval { target, entry: None, desired: None, actual, base: None, change: Change::Extra, link: None });
+        found.push(Eval {
+            target,
+            entry: None,
+            desired: None,
+            actual,
+            base: None,
+            change: Change::Extra,
+            link: None,
+            locked: None,
+        });
     }
     let learnt = h.learnt;
     Hasher::merge(learnt, cache);
@@ -417,6 +464,7 @@ pub fn plan(evals: &[Eval], opts: PlanOptions) -> Vec<Action> {
     for e in evals {
         let step = match e.change {
             Change::Clean => continue,
+            Change::Locked => Step::Skip { reason: Change::Locked },
             Change::ChangedInHome | Change::ChangedInBoth if !opts.force => Step::Skip { reason: e.change },
             _ => match e.desired {
                 None => Step::Remove,
@@ -485,6 +533,7 @@ impl Guard<'_> {
 pub fn execute(
     ctx: &Context,
     state: &SourceState,
+    vault: &Vault,
     actions: &[Action],
     cache: &mut Cache,
     progress: &dyn Fn(u64),
@@ -500,7 +549,7 @@ pub fn execute(
             report.skipped.push((a.target.clone(), reason));
             continue;
         }
-        match execute_one(ctx, state, &mut guard, &mut backups, a) {
+        match execute_one(ctx, state, vault, &mut guard, &mut backups, a) {
             Ok(written) => {
                 if a.step == Step::Remove {
                     report.removed.push(a.target.clone());
@@ -530,6 +579,7 @@ pub fn execute(
 fn execute_one(
     ctx: &Context,
     state: &SourceState,
+    vault: &Vault,
     guard: &mut Guard,
     backups: &mut Backups,
     a: &Action,
@@ -561,7 +611,7 @@ fn execute_one(
         Step::WriteFile { perm } => {
             let m = &state.entries[a.entry.expect("write has an entry")];
             let src = state.source_path(m);
-            let data = fs::read(&src).map_err(|source| ApplyError::Read { path: src.clone(), source })?;
+            let data = source_content(vault, m, &src)?;
             if is_dir {
                 fs::remove_dir_all(&live).map_err(werr)?;
             }
@@ -580,6 +630,15 @@ fn execute_one(
         Step::Skip { .. } => {}
     }
     Ok(a.desired)
+}
+
+/// The content a store file gives its target: the file itself, or its decrypted plaintext.
+pub fn source_content(vault: &Vault, m: &Managed, path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>, ApplyError> {
+    let data = fs::read(path).map_err(|source| ApplyError::Read { path: path.to_path_buf(), source })?;
+    if !m.entry.attrs.encrypted {
+        return Ok(zeroize::Zeroizing::new(data));
+    }
+    vault.decrypt(&data).map_err(|why| ApplyError::Decrypt { path: path.to_path_buf(), why })
 }
 
 /// Why an entry is left to chezmoi (see [`handled_natively`]).
@@ -646,6 +705,7 @@ mod tests {
             base,
             change: classify(desired, actual, base),
             link: None,
+            locked: None,
         }
     }
 

@@ -4,13 +4,14 @@
 //! non-UTF-8 name or a path dotback must not track fails the whole operation), and only then
 //! writes to the store, so a refused `add` leaves the store exactly as it was.
 
-use crate::apply::{self, Change, Eval};
+use crate::apply::{self, Change, Eval, Selection};
 use crate::context::Context;
 use crate::fsutil;
 use crate::managed::{self, SourceState};
 use crate::source::{self, Attrs, Entry, Kind, NameError};
 use crate::state::{Cache, Node, NodeKind, Side};
-use std::collections::HashMap;
+use crate::vault::Vault;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -52,6 +53,8 @@ pub enum CaptureError {
     Delegated { target: String, source_name: String },
     #[error("the store tracks ~/{target} as a file, so ~/{child} cannot be added below it")]
     ParentIsFile { target: String, child: String },
+    #[error("{} is secret ({why}), and it cannot be encrypted: {reason}", path.display())]
+    Encrypt { path: PathBuf, why: String, reason: String },
     #[error(transparent)]
     Apply(#[from] apply::ApplyError),
 }
@@ -61,8 +64,9 @@ struct Item {
     target: String,
     kind: NodeKind,
     perm: u32,
-    /// File content, or the link target for symlinks.
-    data: Vec<u8>,
+    /// File content, or the link target for symlinks (wiped from memory when dropped: it may
+    /// be a secret).
+    data: zeroize::Zeroizing<Vec<u8>>,
     stat: fsutil::StatKey,
 }
 
@@ -95,11 +99,11 @@ fn read_item(path: &Path, target: String) -> Result<Item, CaptureError> {
         let link = fs::read_link(path).map_err(read)?;
         let link =
             link.into_os_string().into_string().map_err(|_| CaptureError::NonUtf8 { path: path.to_path_buf() })?;
-        (NodeKind::Symlink, link.into_bytes())
+        (NodeKind::Symlink, link.into_bytes().into())
     } else if ft.is_dir() {
-        (NodeKind::Dir, Vec::new())
+        (NodeKind::Dir, Vec::new().into())
     } else if ft.is_file() {
-        (NodeKind::File, fs::read(path).map_err(read)?)
+        (NodeKind::File, fs::read(path).map_err(read)?.into())
     } else {
         use std::os::unix::fs::FileTypeExt;
         let kind = if ft.is_socket() {
@@ -119,6 +123,44 @@ fn read_item(path: &Path, target: String) -> Result<Item, CaptureError> {
 pub struct AddOptions {
     /// Mark added directories `exact_`: apply removes what the store does not list.
     pub exact: bool,
+    /// Encrypt every added file, secret or not.
+    pub encrypt: bool,
+}
+
+/// Why a file must be stored encrypted, if it must: it already is, the user asked, a path
+/// rule names it, or its content holds a key or token.
+fn secret_reason(vault: &Vault, target: &str, data: &[u8], already: bool, asked: bool) -> Option<String> {
+    if already {
+        Some("already encrypted in the store".into())
+    } else if asked {
+        Some("--encrypt".into())
+    } else if let Some(rule) = vault.rules.matching_rule(target) {
+        Some(format!("matches the secret rule `{rule}`"))
+    } else {
+        crate::secrets::scan_content(data).map(|f| format!("holds a {f}"))
+    }
+}
+
+/// The bytes the store keeps for `item`: its content, or that content encrypted to every
+/// recipient when it is secret (`entry.attrs.encrypted` is set accordingly).
+fn stored_bytes(
+    vault: &Vault,
+    item: &Item,
+    entry: &mut Entry,
+    live: &Path,
+    already: bool,
+    asked: bool,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, CaptureError> {
+    if item.kind != NodeKind::File {
+        return Ok(item.data.clone());
+    }
+    let Some(why) = secret_reason(vault, &item.target, &item.data, already, asked) else {
+        return Ok(item.data.clone());
+    };
+    entry.attrs.encrypted = true;
+    let cipher =
+        vault.encrypt(&item.data).map_err(|reason| CaptureError::Encrypt { path: live.to_path_buf(), why, reason })?;
+    Ok(cipher.into())
 }
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -128,6 +170,8 @@ pub struct AddReport {
     pub skipped: Vec<(String, String)>,
     /// Modes the store cannot express exactly.
     pub mode_notes: Vec<String>,
+    /// Added paths stored encrypted.
+    pub encrypted: Vec<String>,
 }
 
 /// Paths dotback never tracks: the store itself and dotback's own config and state.
@@ -252,7 +296,7 @@ fn write_source(
     parent_src: &str,
     old: Option<&str>,
     entry: &Entry,
-    item: &Item,
+    data: &[u8],
     live: &Path,
 ) -> Result<String, CaptureError> {
     let name = source::encode(entry).map_err(|source| CaptureError::Name { path: live.to_path_buf(), source })?;
@@ -275,34 +319,50 @@ fn write_source(
     match entry.kind {
         Kind::Dir => make_source_dir(&path, entry.attrs.private)?,
         _ => {
-            let mode = if entry.attrs.private { 0o600 } else { 0o644 };
-            fsutil::write_atomic(&path, &item.data, mode).map_err(werr(&path))?;
+            let mode = if entry.attrs.private || entry.attrs.encrypted { 0o600 } else { 0o644 };
+            fsutil::write_atomic(&path, data, mode).map_err(werr(&path))?;
         }
     }
     Ok(src)
 }
 
-/// `dotback add`: track the given targets (files, directories, symlinks).
+/// `dotback add`: track the given targets (files, directories, symlinks). Secret files are
+/// encrypted to every recipient; a path already tracked with the same content and attributes
+/// is left as it is (re-encrypting would only churn the history).
 pub fn add(
     ctx: &Context,
     state: &SourceState,
     cache: &mut Cache,
+    vault: &Vault,
     targets: &[String],
     opts: AddOptions,
 ) -> Result<AddReport, CaptureError> {
     let mut report = AddReport::default();
     let items = collect(ctx, state, targets, &mut report)?;
-    // Check everything before the first write.
+    let clean: HashSet<String> = apply::evaluate(ctx, state, cache, vault, &Selection::of(targets.to_vec()))?
+        .into_iter()
+        .filter(|e| e.change == Change::Clean)
+        .map(|e| e.target)
+        .collect();
+    // Check and encrypt everything before the first write.
+    let mut planned = Vec::with_capacity(items.len());
     for item in &items {
-        if let Some(m) = state.get(&item.target).filter(|m| !apply::handled_natively(m)) {
+        let existing = state.get(&item.target);
+        if let Some(m) = existing.filter(|m| !apply::handled_natively(m)) {
             return Err(CaptureError::Delegated { target: item.target.clone(), source_name: m.source.clone() });
         }
-        source::encode(&item.entry(opts.exact))
-            .map_err(|source| CaptureError::Name { path: ctx.live(&item.target), source })?;
+        let live = ctx.live(&item.target);
+        let already = existing.is_some_and(|m| m.entry.attrs.encrypted);
+        let mut entry = item.entry(opts.exact);
+        let bytes = stored_bytes(vault, item, &mut entry, &live, already, opts.encrypt)?;
+        let name = source::encode(&entry).map_err(|source| CaptureError::Name { path: live, source })?;
+        let unchanged = clean.contains(&item.target)
+            && existing.is_some_and(|m| m.source.rsplit('/').next() == Some(name.as_str()));
+        planned.push((item, entry, bytes, unchanged));
     }
     let mut dirs = Dirs { state, created: HashMap::new() };
     let umask = fsutil::umask();
-    for item in &items {
+    for (item, entry, bytes, unchanged) in planned {
         let parent = dirs.source_of(ctx, managed::parent_of(&item.target))?;
         let existing = state.get(&item.target);
         let live = ctx.live(&item.target);
@@ -313,10 +373,11 @@ pub fn add(
             dirs.created.insert(item.target.clone(), m.source.clone());
             continue;
         }
-        let entry = item.entry(opts.exact);
-        let src = write_source(&state.root, &parent, existing.map(|m| m.source.as_str()), &entry, item, &live)?;
-        if item.kind == NodeKind::Dir {
-            dirs.created.insert(item.target.clone(), src);
+        if !unchanged {
+            let src = write_source(&state.root, &parent, existing.map(|m| m.source.as_str()), &entry, &bytes, &live)?;
+            if item.kind == NodeKind::Dir {
+                dirs.created.insert(item.target.clone(), src);
+            }
         }
         let expressible = match item.kind {
             NodeKind::Dir => source::dir_mode(&entry.attrs, umask),
@@ -332,6 +393,9 @@ pub fn add(
         cache.set_base(&item.target, Some(item.node()));
         if item.kind == NodeKind::File {
             cache.remember(Side::Live, &item.target, item.stat, fsutil::hash_bytes(&item.data));
+        }
+        if entry.attrs.encrypted {
+            report.encrypted.push(item.target.clone());
         }
         report.added.push(item.target.clone());
     }
@@ -374,6 +438,7 @@ pub fn capture(
     ctx: &Context,
     state: &SourceState,
     cache: &mut Cache,
+    vault: &Vault,
     evals: &[Eval],
 ) -> Result<CaptureReport, CaptureError> {
     let mut report = CaptureReport::default();
@@ -411,9 +476,9 @@ pub fn capture(
             continue;
         }
         let mut entry = item.entry(m.entry.attrs.exact);
-        entry.attrs.encrypted = m.entry.attrs.encrypted;
+        let bytes = stored_bytes(vault, &item, &mut entry, &live, m.entry.attrs.encrypted, false)?;
         let parent_src = managed::parent_of(&m.source);
-        write_source(&state.root, parent_src, Some(&m.source), &entry, &item, &live)?;
+        write_source(&state.root, parent_src, Some(&m.source), &entry, &bytes, &live)?;
         cache.set_base(&e.target, Some(item.node()));
         report.captured.push(e.target.clone());
     }

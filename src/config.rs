@@ -44,11 +44,18 @@ impl IdentityStorage {
 pub struct Manifest {
     /// Format version of the store's dotback data.
     pub version: u32,
+    /// Which files are secret (encrypted in the store), beyond or instead of the defaults.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub secrets: crate::secrets::SecretsConfig,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 impl Default for Manifest {
     fn default() -> Self {
-        Manifest { version: 1 }
+        Manifest { version: 1, secrets: Default::default() }
     }
 }
 
@@ -97,6 +104,8 @@ impl DeviceConfig {
 impl Manifest {
     pub fn parse(path: &Path, text: &str) -> Result<Manifest, ConfigError> {
         let m: Manifest = parse_toml(path, text)?;
+        crate::secrets::SecretRules::with_manifest(&m.secrets)
+            .map_err(|e| invalid(path, &format!("[secrets]: {e}")))?;
         if m.version != 1 {
             return Err(invalid(
                 path,
@@ -179,5 +188,12 @@ mod tests {
         assert_eq!(Manifest::parse(p(), "version = 1\n").unwrap(), Manifest::default());
         assert!(Manifest::parse(p(), "version = 2\n").unwrap_err().to_string().contains("upgrade"));
         assert!(Manifest::parse(p(), "version = 1\nx = 1\n").unwrap_err().to_string().contains('x'));
+        let m = Manifest::parse(p(), "version = 1\n[secrets]\nextra = [\"*.token\"]\n").unwrap();
+        assert_eq!(m.secrets.extra, ["*.token"]);
+        let err = Manifest::parse(p(), "version = 1\n[secrets]\nextra = [\"../x\"]\n").unwrap_err().to_string();
+        assert!(err.contains("[secrets]") && err.contains("../x"), "{err}");
+        assert!(
+            Manifest::parse(p(), "version = 1\n[secrets]\nextras = []\n").unwrap_err().to_string().contains("line 3")
+        );
     }
 }

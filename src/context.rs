@@ -13,6 +13,8 @@ pub struct Context {
     pub store: PathBuf,
     /// HOME with symlinks resolved: every write must land below it.
     pub home_canon: PathBuf,
+    /// Where this device keeps its identity.
+    pub identity: crate::config::IdentityStorage,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +48,7 @@ impl Context {
     pub fn new(paths: Paths, config: DeviceConfig) -> Result<Context, ContextError> {
         let home_canon =
             paths.home.canonicalize().map_err(|source| ContextError::Home { home: paths.home.clone(), source })?;
-        Ok(Context { device: config.device, store: config.source, home_canon, paths })
+        Ok(Context { device: config.device, store: config.source, home_canon, identity: config.identity, paths })
     }
 
     pub fn manifest_path(&self) -> PathBuf {

@@ -1,6 +1,6 @@
 //! `dotback init`: create or adopt a store and write this device's config. Idempotent.
 
-use crate::config::{ConfigError, DeviceConfig, Manifest};
+use crate::config::{ConfigError, DeviceConfig, IdentityStorage, Manifest};
 use crate::paths::Paths;
 use crate::store::{Store, StoreError};
 use std::path::{Path, PathBuf};
@@ -16,6 +16,10 @@ pub enum InitError {
     OtherStore { existing: PathBuf, requested: PathBuf },
     #[error("{} exists and is not a directory", path.display())]
     NotADirectory { path: PathBuf },
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
+    #[error("a recovery passphrase is needed to create the store's recovery key: {0}")]
+    Passphrase(String),
     #[error("cannot write {}", path.display())]
     Write {
         path: PathBuf,
@@ -68,7 +72,12 @@ pub fn default_device() -> String {
 
 /// Creates or adopts the store and writes the device config. `source` and `device` are the
 /// user's choices, if any.
-pub fn init(paths: &Paths, source: Option<&Path>, device: Option<&str>) -> Result<InitReport, InitError> {
+pub fn init(
+    paths: &Paths,
+    source: Option<&Path>,
+    device: Option<&str>,
+    identity: Option<IdentityStorage>,
+) -> Result<InitReport, InitError> {
     let existing = DeviceConfig::load(&paths.config_file)?;
     let source = match (source, &existing) {
         (Some(s), Some(cfg)) if s != cfg.source => {
@@ -102,7 +111,7 @@ pub fn init(paths: &Paths, source: Option<&Path>, device: Option<&str>) -> Resul
         Manifest::load(&manifest_path)?;
     }
 
-    let identity = existing.as_ref().map(|c| c.identity).unwrap_or_default();
+    let identity = identity.or(existing.as_ref().map(|c| c.identity)).unwrap_or_default();
     let config = DeviceConfig { device: device.clone(), source: source.clone(), identity };
     let wrote_config = existing.as_ref() != Some(&config);
     if wrote_config {
@@ -125,4 +134,53 @@ pub fn init(paths: &Paths, source: Option<&Path>, device: Option<&str>) -> Resul
         wrote_manifest,
         wrote_config,
     })
+}
+
+/// What `setup_keys` did.
+#[derive(Debug, serde::Serialize)]
+pub struct KeysReport {
+    /// This device's public key (its recipient).
+    pub recipient: String,
+    pub created_identity: bool,
+    /// The store's recipients and recovery key were created now.
+    pub created_recipients: bool,
+    /// This device is among the store's recipients (can decrypt what others encrypt).
+    pub is_recipient: bool,
+}
+
+/// Gives this device an identity and, for a store without keys, creates its recipients and
+/// recovery key. `passphrase` is asked only in that case.
+pub fn setup_keys(
+    ctx: &crate::context::Context,
+    passphrase: impl FnOnce() -> Result<secrecy::SecretString, String>,
+) -> Result<KeysReport, InitError> {
+    use crate::crypt::recipients::Recipients;
+    use crate::vault;
+    let (id, created_identity) = vault::ensure_device_identity(ctx, ctx.identity)?;
+    let recipients_path = vault::recipients_path(&ctx.store);
+    let created_recipients = !recipients_path.exists();
+    if created_recipients {
+        let pass = passphrase().map_err(InitError::Passphrase)?;
+        vault::create(&ctx.store, &ctx.device, &id, &pass)?;
+        // A chezmoi user's other configured recipients keep receiving every secret.
+        if let Some(cz) = crate::crypt::chezmoi_config::read(&ctx.paths.chezmoi_config_dir, &ctx.paths.home)
+            .map_err(vault::VaultError::from)?
+        {
+            let mut r = Recipients::load(&recipients_path).map_err(vault::VaultError::from)?;
+            let mine = id.public().to_string();
+            let mut n = 0;
+            for other in cz.recipients.iter().filter(|r| r.to_string() != mine) {
+                n += 1;
+                r.add_device(&format!("chezmoi-{n}"), other.clone()).map_err(vault::VaultError::from)?;
+            }
+            if n > 0 {
+                vault::write(&recipients_path, r.to_text().as_bytes())?;
+            }
+        }
+        let store = Store::open(&ctx.store)?;
+        store.commit_all(&ctx.device, &format!("{d}: create the store's keys\n\nDevice: {d}\n", d = ctx.device))?;
+    }
+    let recipients = Recipients::load(&recipients_path).map_err(vault::VaultError::from)?;
+    let is_recipient = recipients.all().iter().any(|r| r.to_string() == id.public().to_string());
+    Ok(KeysReport { recipient: id.public().to_string(), created_identity, created_recipients, is_recipient })
 }

@@ -72,6 +72,8 @@ struct CacheFile {
     live: FastMap<String, Memo>,
     /// Source path (relative to the store) -> memo of the store file's hash.
     source: FastMap<String, Memo>,
+    /// Source path of an encrypted file -> memo of its plaintext's hash (by the ciphertext's stat).
+    decrypted: FastMap<String, Memo>,
     /// Target path -> the state HOME and the store last agreed on.
     base: FastMap<String, Node>,
 }
@@ -91,6 +93,8 @@ pub struct Cache {
 pub enum Side {
     Live,
     Source,
+    /// The plaintext of an encrypted store file, keyed by the store file.
+    Decrypted,
 }
 
 impl Cache {
@@ -106,6 +110,15 @@ impl Cache {
         match side {
             Side::Live => &self.file.live,
             Side::Source => &self.file.source,
+            Side::Decrypted => &self.file.decrypted,
+        }
+    }
+
+    fn map_mut(&mut self, side: Side) -> &mut FastMap<String, Memo> {
+        match side {
+            Side::Live => &mut self.file.live,
+            Side::Source => &mut self.file.source,
+            Side::Decrypted => &mut self.file.decrypted,
         }
     }
 
@@ -116,11 +129,9 @@ impl Cache {
 
     /// Records the hash of `key`, unless the file is too recent to trust its timestamps.
     pub fn remember(&mut self, side: Side, key: &str, stat: StatKey, hash: Hash) {
-        let map = match side {
-            Side::Live => &mut self.file.live,
-            Side::Source => &mut self.file.source,
-        };
-        if stat.mtime_ns >= self.op_start_ns - RACY_NS {
+        let racy = stat.mtime_ns >= self.op_start_ns - RACY_NS;
+        let map = self.map_mut(side);
+        if racy {
             if map.remove(key).is_some() {
                 self.dirty = true;
             }
@@ -147,10 +158,7 @@ impl Cache {
 
     /// Drops memos of paths no longer present (keeps the file small).
     pub fn retain(&mut self, side: Side, keep: impl Fn(&str) -> bool) {
-        let map = match side {
-            Side::Live => &mut self.file.live,
-            Side::Source => &mut self.file.source,
-        };
+        let map = self.map_mut(side);
         let before = map.len();
         map.retain(|k, _| keep(k));
         self.dirty |= map.len() != before;
@@ -297,12 +305,12 @@ mod codec {
     use super::{CacheFile, Memo, Node, NodeKind};
     use crate::fsutil::{FastMap, StatKey};
 
-    const MAGIC: &[u8] = b"dotback-cache-2\n";
+    const MAGIC: &[u8] = b"dotback-cache-3\n";
 
     pub fn encode(f: &CacheFile) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 + (f.live.len() + f.source.len()) * 110 + f.base.len() * 70);
         out.extend_from_slice(MAGIC);
-        for map in [&f.live, &f.source] {
+        for map in [&f.live, &f.source, &f.decrypted] {
             out.extend_from_slice(&(map.len() as u32).to_le_bytes());
             for (k, m) in map {
                 key(&mut out, k);
@@ -387,6 +395,7 @@ mod codec {
         };
         let live = memos()?;
         let source = memos()?;
+        let decrypted = memos()?;
         let n = r.u32()? as usize;
         let mut base = FastMap::with_capacity_and_hasher(n, Default::default());
         for _ in 0..n {
@@ -403,7 +412,7 @@ mod codec {
             };
             base.insert(k, Node { kind, hash, perm: r.u32()? });
         }
-        r.0.is_empty().then_some(CacheFile { live, source, base })
+        r.0.is_empty().then_some(CacheFile { live, source, decrypted, base })
     }
 }
 

@@ -14,18 +14,28 @@ pub struct AddArgs {
     /// Mark added directories exact: apply removes files the store does not list.
     #[arg(long)]
     exact: bool,
+    /// Encrypt the added files even when they do not look secret.
+    #[arg(long)]
+    encrypt: bool,
 }
 
 pub fn cmd_add(ui: &Ui, args: AddArgs) -> Result<(), CliError> {
     let mut s = Session::writer()?;
     let targets = s.targets(&args.paths)?;
-    let r = capture::add(&s.ctx, &s.state, &mut s.cache, &targets, AddOptions { exact: args.exact })?;
+    let vault = crate::vault::Vault::new(&s.ctx, s.rules.clone());
+    let opts = AddOptions { exact: args.exact, encrypt: args.encrypt };
+    let r = capture::add(&s.ctx, &s.state, &mut s.cache, &vault, &targets, opts)?;
+    drop(vault);
     for (path, why) in &r.skipped {
         ui.warn(format!("skipped ~/{path}: {why}"));
     }
     for note in &r.mode_notes {
         ui.warn(note);
     }
+    for t in &r.encrypted {
+        ui.info(format!("Encrypted ~/{t} (secret) to every recipient."));
+    }
+
     ui.info(format!(
         "Added {} path{} to the store; `dotback commit` records them.",
         r.added.len(),

@@ -36,7 +36,8 @@ struct ApplyJson<'a> {
 pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     let mut s = Session::writer()?;
     let sel = Selection::of(s.targets(&args.paths)?);
-    let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &sel)?;
+    let vault = crate::vault::Vault::new(&s.ctx, s.rules.clone());
+    let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
     let evals: Vec<_> = evals.into_iter().filter(|e| sel.touches(&e.target)).collect();
     let actions = apply::plan(&evals, PlanOptions { force: args.force });
     let delegated: Vec<String> = apply::delegated(&s.state, &sel)
@@ -54,7 +55,7 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     }
 
     let bar = ui.progress(actions.len() as u64, "applying");
-    let result = apply::execute(&s.ctx, &s.state, &actions, &mut s.cache, &|n| bar.set_position(n));
+    let result = apply::execute(&s.ctx, &s.state, &vault, &actions, &mut s.cache, &|n| bar.set_position(n));
     bar.finish_and_clear();
     // Record what was written even when a later target failed.
     s.cache.save()?;

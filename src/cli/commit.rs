@@ -14,8 +14,10 @@ pub struct CommitArgs {
 
 pub fn cmd_commit(ui: &Ui, args: CommitArgs) -> Result<(), CliError> {
     let mut s = Session::writer()?;
-    let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &Selection::all())?;
-    let captured = crate::capture::capture(&s.ctx, &s.state, &mut s.cache, &evals)?;
+    let vault = crate::vault::Vault::new(&s.ctx, s.rules.clone());
+    let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;
+    let captured = crate::capture::capture(&s.ctx, &s.state, &mut s.cache, &vault, &evals)?;
+    drop(vault);
     let store = Store::open(&s.ctx.store)?;
     let changes = store.uncommitted()?;
     let device = s.ctx.device.clone();
@@ -32,7 +34,9 @@ pub fn cmd_commit(ui: &Ui, args: CommitArgs) -> Result<(), CliError> {
             message.push_str(&format!("{}: {}\n", u.change, display_path(&u.path)));
         }
     }
-    let id = store.commit_all(&device, &message)?;
+    store.stage_all()?;
+    super::guard::check(ui, &store, &s.rules)?;
+    let id = store.commit_staged(&device, &message)?;
     s.finish()?;
     match id {
         Some(id) => ui.info(format!(

@@ -17,9 +17,14 @@ pub struct DiffArgs {
 pub fn cmd_diff(ui: &Ui, args: DiffArgs) -> Result<(), CliError> {
     let mut s = Session::reader()?;
     let sel = Selection::of(s.targets(&args.paths)?);
-    let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &sel)?;
+    let vault = crate::vault::Vault::new(&s.ctx, s.rules.clone());
+    let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
     for e in evals.iter().filter(|e| e.change != Change::Clean && sel.contains(&e.target)) {
-        print_one(ui, &s, e)?;
+        if let Some(why) = &e.locked {
+            ui.warn(format!("~/{} is not compared: {why}", e.target));
+            continue;
+        }
+        print_one(ui, &s, &vault, e)?;
     }
     for (m, reason) in apply::delegated(&s.state, &sel) {
         ui.info(format!("~/{} is not compared: {reason} (see `chezmoi diff`)", m.target));
@@ -37,14 +42,14 @@ fn content(path: &std::path::Path, node: Option<Node>) -> Result<Vec<u8>, CliErr
     })
 }
 
-fn print_one(ui: &Ui, s: &Session, e: &Eval) -> Result<(), CliError> {
+fn print_one(ui: &Ui, s: &Session, vault: &crate::vault::Vault, e: &Eval) -> Result<(), CliError> {
     let live = s.ctx.live(&e.target);
     let old = content(&live, e.actual)?;
     let new = match (e.entry, e.desired.map(|d| d.kind)) {
         (Some(_), Some(NodeKind::Symlink)) => e.link.clone().unwrap_or_default().into_bytes(),
         (Some(i), Some(NodeKind::File)) => {
-            let src = s.state.source_path(&s.state.entries[i]);
-            std::fs::read(&src).map_err(|err| CliError::new(format!("cannot read {}: {err}", src.display())))?
+            let m = &s.state.entries[i];
+            apply::source_content(vault, m, &s.state.source_path(m))?.to_vec()
         }
         _ => Vec::new(),
     };

@@ -148,6 +148,9 @@ impl From<ApplyError> for CliError {
                 "move that file away (or run `dotback apply --force`, which backs it up first)"
             }
             ApplyError::BadLink { .. } => "rewrite the symlink entry with a UTF-8 target",
+            ApplyError::Decrypt { .. } => {
+                "nothing was written for it; `dotback keys list` shows who the store encrypts to"
+            }
             ApplyError::Read { .. } => "check that the file is readable by you",
             ApplyError::Write { .. } => {
                 "check permissions and free space; every write is atomic, so no file is half-written"
@@ -173,6 +176,9 @@ impl From<CaptureError> for CliError {
             CaptureError::NotManaged { .. } => "`dotback status` lists what is managed",
             CaptureError::Delegated { .. } => "edit the source file in the store instead",
             CaptureError::Special { .. } => "list it in .chezmoiignore to pass over it",
+            CaptureError::Encrypt { .. } => {
+                "dotback never stores a secret in plaintext; `dotback init` sets up the store's keys, `dotback keys list` shows them"
+            }
             _ => "nothing was changed in the store",
         };
         err.hint(hint)

@@ -1,4 +1,6 @@
 use super::{CliError, Ui};
+use crate::config::IdentityStorage;
+use crate::context::Context;
 use crate::init::InitError;
 use crate::paths::Paths;
 use std::path::PathBuf;
@@ -15,6 +17,18 @@ pub struct InitArgs {
     /// This device's name (default: the host name).
     #[arg(long, value_name = "NAME")]
     device: Option<String>,
+    /// Where this device keeps its age identity: a 0600 file, or the OS keyring.
+    #[arg(long, value_name = "WHERE")]
+    identity: Option<IdentityChoice>,
+    /// Read the recovery passphrase (for a new store) from FILE instead of the terminal.
+    #[arg(long, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum IdentityChoice {
+    File,
+    Keyring,
 }
 
 pub fn cmd_init(ui: &Ui, args: InitArgs) -> Result<(), CliError> {
@@ -27,7 +41,11 @@ pub fn cmd_init(ui: &Ui, args: InitArgs) -> Result<(), CliError> {
             .hint("use letters, digits, `-`, `_` and `.` only")
             .code(2));
     }
-    let r = crate::init::init(&paths, source.as_deref(), args.device.as_deref()).map_err(|e| match e {
+    let identity = args.identity.map(|c| match c {
+        IdentityChoice::File => IdentityStorage::File,
+        IdentityChoice::Keyring => IdentityStorage::Keyring,
+    });
+    let r = crate::init::init(&paths, source.as_deref(), args.device.as_deref(), identity).map_err(|e| match e {
         InitError::Config(c) => c.into(),
         InitError::Store(s) => s.into(),
         InitError::OtherStore { .. } => CliError::from_error(&e)
@@ -35,13 +53,46 @@ pub fn cmd_init(ui: &Ui, args: InitArgs) -> Result<(), CliError> {
             .code(3),
         other => CliError::from_error(&other).hint("choose another directory with --source"),
     })?;
+    let ctx = Context::load(paths)?;
+    let pass_file = args.passphrase_file.clone();
+    let keys = crate::init::setup_keys(&ctx, || {
+        ui.info("This store needs a recovery passphrase: with it and the remote alone, a new machine can decrypt every secret. Keep it somewhere safe.");
+        super::passphrase::read(pass_file.as_deref(), "Recovery passphrase", true)
+    })
+    .map_err(keys_error)?;
     let what = if r.created_repository { "Created the store" } else { "Using the store" };
     ui.info(format!("{what} at {}.", r.store.display()));
     ui.info(format!("This device is `{}` (config: {}).", r.device, r.config.display()));
-    if !r.created_repository && !r.wrote_manifest && !r.wrote_config {
+    if keys.created_identity {
+        ui.info(format!("Created this device's identity (public key {}).", keys.recipient));
+    }
+    if keys.created_recipients {
+        ui.info("Created the store's recipients and its passphrase-sealed recovery key.");
+    }
+    if !keys.is_recipient {
+        ui.warn(format!("this device cannot decrypt the store's secrets yet. On a device that can, run:\n    dotback keys add-device {} {}\nor here, with the recovery passphrase: dotback keys unlock --recovery", r.device, keys.recipient));
+    }
+    if !r.created_repository
+        && !r.wrote_manifest
+        && !r.wrote_config
+        && !keys.created_identity
+        && !keys.created_recipients
+    {
         ui.info("Already set up; nothing changed.");
     } else {
         ui.info("Next: `dotback add ~/.zshrc` (or any file), then `dotback commit`.");
     }
     Ok(())
+}
+
+fn keys_error(e: InitError) -> CliError {
+    match e {
+        InitError::Passphrase(_) => CliError::from_error(&e)
+            .hint("pass it on standard input or with --passphrase-file FILE; it is never read from the command line"),
+        InitError::Vault(crate::vault::VaultError::Keyring(_)) => {
+            CliError::from_error(&e).hint(crate::crypt::keyring::FALLBACK_HINT)
+        }
+        InitError::Store(s) => s.into(),
+        other => CliError::from_error(&other),
+    }
 }

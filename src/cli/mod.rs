@@ -8,7 +8,11 @@ mod completions;
 mod diff;
 mod error;
 mod forget;
+mod guard;
+mod hooks;
 mod init;
+mod keys;
+mod passphrase;
 mod status;
 mod ui;
 
@@ -44,6 +48,9 @@ enum Command {
     Diff(diff::DiffArgs),
     Apply(apply::ApplyArgs),
     Commit(commit::CommitArgs),
+    Keys(keys::KeysArgs),
+    Hooks(hooks::HooksArgs),
+    Guard(guard::GuardArgs),
     Completions(completions::CompletionsArgs),
 }
 
@@ -81,6 +88,9 @@ fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
         Command::Diff(args) => diff::cmd_diff(ui, args),
         Command::Apply(args) => apply::cmd_apply(ui, args),
         Command::Commit(args) => commit::cmd_commit(ui, args),
+        Command::Keys(args) => keys::cmd_keys(ui, args),
+        Command::Hooks(args) => hooks::cmd_hooks(ui, args),
+        Command::Guard(args) => guard::cmd_guard(ui, args),
         Command::Completions(args) => completions::cmd_completions(args),
     }
 }
@@ -91,6 +101,8 @@ const LOCK_WAIT: Duration = Duration::from_secs(3);
 /// What most commands start from: the device context, the scanned store and the stat cache.
 struct Session {
     ctx: Context,
+    /// Which files are secret (from the manifest).
+    rules: crate::secrets::SecretRules,
     state: SourceState,
     cache: Cache,
     /// Held by commands that change the store or HOME (and by readers when free, so they can
@@ -118,14 +130,16 @@ impl Session {
 
     fn open(ctx: Context, lock: Option<Lock>) -> Result<Session, CliError> {
         crate::store::Store::open(&ctx.store)?;
-        ctx.manifest()?;
+        let manifest = ctx.manifest()?;
+        let rules = crate::secrets::SecretRules::with_manifest(&manifest.secrets)
+            .expect("the manifest's secret rules were checked when it was read");
         // Loading the cache and scanning the store are independent: do both at once.
         let (state, cache) = std::thread::scope(|s| {
             let cache = s.spawn(|| Cache::load(&ctx.paths.state_dir));
             (managed::scan(&ctx.store), cache.join().expect("cache loading panicked"))
         });
         let state = state?;
-        Ok(Session { ctx, state, cache, lock })
+        Ok(Session { ctx, rules, state, cache, lock })
     }
 
     /// Targets named on the command line.

@@ -21,6 +21,9 @@ pub struct StatusArgs {
 struct Entry {
     path: String,
     change: Change,
+    /// Why it could not be compared (locked entries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -50,7 +53,8 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
         });
         let mut s = Session::reader_for(ctx)?;
         let sel = Selection::of(s.targets(&args.paths)?);
-        let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &sel)?;
+        let vault = crate::vault::Vault::new(&s.ctx, s.rules.clone());
+        let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
         let (store, snap) = git.join().expect("git thread panicked")?;
         let uncommitted = match (&s.state.files, sel.is_all()) {
             // The evaluation hashed every store file already: compare those with git's index.
@@ -63,7 +67,7 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
         targets: evals
             .iter()
             .filter(|e| e.change != Change::Clean && sel.contains(&e.target))
-            .map(|e| Entry { path: e.target.clone(), change: e.change })
+            .map(|e| Entry { path: e.target.clone(), change: e.change, detail: e.locked.clone() })
             .collect(),
         delegated: apply::delegated(&s.state, &sel)
             .map(|(m, reason)| Delegated { path: m.target.clone(), source: m.source.clone(), reason })
@@ -89,6 +93,7 @@ fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize) {
         (Change::ChangedInBoth, "Changed in both (`dotback diff` shows how; apply and commit leave them alone):", RED),
         (Change::Missing, "Missing from HOME (`dotback apply` restores them):", GREEN),
         (Change::Extra, "In exact directories but not in the store (`dotback apply` removes them):", RED),
+        (Change::Locked, "Encrypted, and this device cannot decrypt them (`dotback keys list`):", RED),
     ];
     for (change, title, style) in groups {
         let paths: Vec<&str> = r.targets.iter().filter(|e| e.change == change).map(|e| e.path.as_str()).collect();

@@ -74,7 +74,8 @@ fn add_of_a_directory_skips_dotbacks_own_files() {
         c.env_remove("XDG_CONFIG_HOME").env_remove("XDG_DATA_HOME").env_remove("XDG_STATE_HOME");
         c.output().unwrap()
     };
-    assert!(cmd_env(&["init", "--device", DEVICE]).status.success());
+    let pass = env.passphrase_file();
+    assert!(cmd_env(&["init", "--device", DEVICE, "--passphrase-file", pass.to_str().unwrap()]).status.success());
     env.write(".config/nvim/init.lua", "x\n", 0o644);
     env.write(".local/share/other", "y\n", 0o644);
     let out = cmd_env(&["add", ".config", ".local"]);

@@ -22,6 +22,7 @@ fn apply_restores_files_modes_and_links_into_an_empty_home() {
     a.ok(&["add", ".zshrc", ".ssh", ".local", ".netrc", ".zlink"]);
     a.ok(&["commit"]);
     let b = second_home_on(&a.store());
+    a.admit(&b, "other");
     b.ok(&["apply"]);
     assert_eq!(snapshot(&b.home), snapshot(&a.home));
     // Nothing left to do afterwards.

@@ -53,15 +53,20 @@ fn dotback_store_applies_identically_with_chezmoi_and_dotback() {
     let store = origin.store();
     let store_arg = store.to_str().unwrap();
 
+    // Both read the secrets with the origin's identity, through chezmoi's own age settings.
+    let recipient = origin.recipient();
     let by_chezmoi = TestEnv::new();
+    by_chezmoi.chezmoi_age_config(&origin.identity_file(), &recipient);
     run_chezmoi(
         &by_chezmoi,
         &chezmoi,
         &["apply", "--source", store_arg, "--destination", by_chezmoi.home.to_str().unwrap()],
     );
     let by_dotback = TestEnv::new();
+    by_dotback.chezmoi_age_config(&origin.identity_file(), &recipient);
     by_dotback.ok(&["init", "--device", "b", "--source", store_arg]);
     by_dotback.ok(&["apply"]);
+    assert!(store.join("encrypted_private_dot_netrc.age").is_file(), ".netrc is secret: stored encrypted");
 
     let want = snapshot(&by_chezmoi.home);
     assert_eq!(snapshot(&by_dotback.home), want);
@@ -89,7 +94,8 @@ fn chezmoi_store_applies_identically_with_chezmoi_and_dotback() {
         &["apply", "--source", store_arg, "--destination", by_chezmoi.home.to_str().unwrap()],
     );
     let by_dotback = TestEnv::new();
-    by_dotback.ok(&["init", "--device", "b", "--source", store_arg]);
+    let pass = by_dotback.passphrase_file();
+    by_dotback.ok(&["init", "--device", "b", "--source", store_arg, "--passphrase-file", pass.to_str().unwrap()]);
     by_dotback.ok(&["apply"]);
     assert_eq!(snapshot(&by_dotback.home), snapshot(&by_chezmoi.home));
 }

@@ -4,10 +4,10 @@ use crate::common::*;
 fn help_lists_exactly_the_commands_that_work() {
     let env = TestEnv::new();
     let help = stdout(&env.ok(&["--help"]));
-    for cmd in ["init", "add", "forget", "status", "diff", "apply", "commit", "completions"] {
+    for cmd in ["init", "add", "forget", "status", "diff", "apply", "commit", "keys", "hooks", "guard", "completions"] {
         assert!(help.contains(&format!("  {cmd} ")), "{cmd} missing from help:\n{help}");
     }
-    for later in ["sync", "watch", "bootstrap", "check", "drill", "keys"] {
+    for later in ["sync", "watch", "bootstrap", "check", "drill"] {
         assert!(!help.contains(&format!("  {later} ")), "{later} listed before it exists:\n{help}");
     }
 }

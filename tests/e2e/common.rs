@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub const DEVICE: &str = "testbox";
+pub const PASSPHRASE: &str = "correct horse battery staple";
 
 pub struct TestEnv {
     _dir: tempfile::TempDir,
@@ -40,7 +41,44 @@ impl TestEnv {
             fs::create_dir_all(d).unwrap();
         }
         fs::write(env.root.join("gitconfig"), "").unwrap();
+        fs::write(env.passphrase_file(), format!("{PASSPHRASE}\n")).unwrap();
         env
+    }
+
+    /// This device's public key, from `dotback keys list --json`.
+    pub fn recipient(&self) -> String {
+        let v: serde_json::Value = serde_json::from_slice(&self.ok(&["keys", "list", "--json"]).stdout).unwrap();
+        v["this_device"]["recipient"].as_str().expect("device has an identity").to_string()
+    }
+
+    /// The device identity file dotback created.
+    pub fn identity_file(&self) -> PathBuf {
+        self.config_home.join("dotback/identity.txt")
+    }
+
+    /// Makes `other` (same store) a recipient, by running `keys add-device` here.
+    pub fn admit(&self, other: &TestEnv, name: &str) {
+        self.ok(&["keys", "add-device", name, &other.recipient()]);
+    }
+
+    /// Points chezmoi (and so dotback, which reads chezmoi's age settings) at `identity`.
+    pub fn chezmoi_age_config(&self, identity: &Path, recipient: &str) {
+        let dir = self.config_home.join("chezmoi");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join("chezmoi.toml"),
+            format!(
+                "encryption = \"age\"\n[age]\nidentity = {:?}\nrecipient = {:?}\n",
+                identity.display().to_string(),
+                recipient
+            ),
+        )
+        .unwrap();
+    }
+
+    /// A file holding the recovery passphrase, for `init --passphrase-file`.
+    pub fn passphrase_file(&self) -> PathBuf {
+        self.root.join("passphrase")
     }
 
     /// A second HOME sharing nothing with this one.
@@ -72,6 +110,8 @@ impl TestEnv {
             ("GIT_CONFIG_NOSYSTEM", "1".into()),
             ("LANG", "C.UTF-8".into()),
             ("TZ", "UTC".into()),
+            // Sealing the recovery key at the real work factor takes seconds per test.
+            ("DOTBACK_TEST_SCRYPT_LOG_N", "10".into()),
         ]
     }
 
@@ -97,7 +137,12 @@ impl TestEnv {
     }
 
     pub fn init(&self) {
-        self.ok(&["init", "--device", DEVICE]);
+        self.ok(&["init", "--device", DEVICE, "--passphrase-file", self.passphrase_file().to_str().unwrap()]);
+    }
+
+    /// `init` as another device of `store` (which already has its keys).
+    pub fn join(&self, device: &str, store: &Path) {
+        self.ok(&["init", "--device", device, "--source", store.to_str().unwrap()]);
     }
 
     /// Writes a file in HOME (creating parents) with `mode`.

@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 #[test]
 fn init_creates_store_manifest_and_private_device_config() {
     let env = TestEnv::new();
-    let out = env.ok(&["init", "--device", DEVICE]);
+    let out = env.ok(&["init", "--device", DEVICE, "--passphrase-file", env.passphrase_file().to_str().unwrap()]);
     assert!(stderr(&out).contains("Created the store"), "{}", show(&out));
     let store = env.store();
     assert!(store.join(".git").is_dir());
@@ -42,7 +42,16 @@ fn init_adopts_an_existing_chezmoi_store_keeping_its_files_and_history() {
     };
     git(&["add", "."]);
     assert!(git(&["-c", "user.name=u", "-c", "user.email=u@x", "commit", "-qm", "mine"]).status.success());
-    let out = env.ok(&["init", "--device", DEVICE, "--source", store.to_str().unwrap()]);
+    let pass = env.passphrase_file();
+    let out = env.ok(&[
+        "init",
+        "--device",
+        DEVICE,
+        "--source",
+        store.to_str().unwrap(),
+        "--passphrase-file",
+        pass.to_str().unwrap(),
+    ]);
     assert!(stderr(&out).contains("Using the store"), "{}", show(&out));
     assert_eq!(fs::read_to_string(store.join("dot_bashrc")).unwrap(), "echo hi\n");
     let log = String::from_utf8_lossy(&git(&["log", "--format=%s"]).stdout).into_owned();

@@ -1,0 +1,41 @@
+use super::{CliError, Ui};
+use crate::context::Context;
+use crate::paths::Paths;
+use crate::store::Store;
+
+/// Manage the git hooks dotback installs into the store.
+#[derive(Debug, clap::Args)]
+pub struct HooksArgs {
+    #[command(subcommand)]
+    command: HooksCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum HooksCommand {
+    /// Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`.
+    Install {
+        /// Replace hooks dotback did not write (they are kept as NAME.before-dotback).
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+pub fn cmd_hooks(ui: &Ui, args: HooksArgs) -> Result<(), CliError> {
+    let HooksCommand::Install { force } = args.command;
+    let ctx = Context::load(Paths::from_process_env()?)?;
+    let store = Store::open(&ctx.store)?;
+    let exe = std::env::current_exe().map_err(|e| CliError::new(format!("cannot find dotback's own path: {e}")))?;
+    let written = crate::hooks::install(store.repo.path(), &exe, force).map_err(|e| {
+        let err = CliError::from_error(&e);
+        match e {
+            crate::hooks::HookError::Foreign { .. } => {
+                err.hint("merge it by hand, or run `dotback hooks install --force` (your hook is kept beside it)")
+            }
+            _ => err,
+        }
+    })?;
+    for p in written {
+        ui.info(format!("Installed {}.", p.display()));
+    }
+    Ok(())
+}

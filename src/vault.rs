@@ -1,0 +1,251 @@
+//! The store's keys, as dotback uses them: which identities this device can decrypt with, who
+//! every secret is encrypted to (`.dotback/recipients.txt`), the passphrase-sealed recovery key
+//! (`.dotback/recovery.age`), and re-encrypting every secret when the set of recipients changes.
+
+use crate::config::IdentityStorage;
+use crate::context::Context;
+use crate::crypt::recipients::{Label, Recipients};
+use crate::crypt::{self, CryptError, Identity};
+use crate::fsutil;
+use crate::managed::SourceState;
+use secrecy::SecretString;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error(transparent)]
+    Crypt(#[from] CryptError),
+    #[error("this device has no identity to decrypt the store's secrets (looked in {})", looked.join(", "))]
+    NoIdentity { looked: Vec<String> },
+    #[error("cannot use the OS keyring")]
+    Keyring(#[source] crate::crypt::keyring::KeyringError),
+    #[error("{} exists already; refusing to replace a key", path.display())]
+    Exists { path: PathBuf },
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot re-encrypt {}", path.display())]
+    Rekey {
+        path: PathBuf,
+        #[source]
+        source: CryptError,
+    },
+}
+
+pub fn recipients_path(store: &Path) -> PathBuf {
+    store.join(".dotback").join("recipients.txt")
+}
+
+pub fn recovery_path(store: &Path) -> PathBuf {
+    store.join(".dotback").join("recovery.age")
+}
+
+pub fn identity_file(ctx: &Context) -> PathBuf {
+    ctx.paths.config_dir.join("identity.txt")
+}
+
+/// Where this device's identities come from, in order: chezmoi's age configuration (so a
+/// chezmoi user's key works unchanged), then dotback's own (file or keyring).
+pub fn load_identities(ctx: &Context, storage: IdentityStorage) -> Result<Vec<Identity>, VaultError> {
+    let mut ids = Vec::new();
+    let mut looked = Vec::new();
+    if let Some(cz) = crypt::chezmoi_config::read(&ctx.paths.chezmoi_config_dir, &ctx.paths.home)? {
+        for p in &cz.identities {
+            looked.push(p.display().to_string());
+            if p.exists() {
+                ids.extend(Identity::load_file(p)?);
+            }
+        }
+    }
+    match storage {
+        IdentityStorage::File => {
+            let p = identity_file(ctx);
+            looked.push(p.display().to_string());
+            if p.exists() {
+                ids.extend(Identity::load_file(&p)?);
+            }
+        }
+        IdentityStorage::Keyring => {
+            looked.push(format!("the OS keyring (service `dotback`, device `{}`)", ctx.device));
+            if let Some(secret) = crypt::keyring::load_identity(&ctx.device).map_err(VaultError::Keyring)? {
+                use secrecy::ExposeSecret;
+                ids.push(Identity::from_secret_str(secret.expose_secret())?);
+            }
+        }
+    }
+    if ids.is_empty() {
+        return Err(VaultError::NoIdentity { looked });
+    }
+    Ok(ids)
+}
+
+/// This device's identity, created when it has none: in the identity file (0600 from the start)
+/// or the keyring. chezmoi's configured identity is used instead when there is one.
+pub fn ensure_device_identity(ctx: &Context, storage: IdentityStorage) -> Result<(Identity, bool), VaultError> {
+    if let Ok(mut ids) = load_identities(ctx, storage) {
+        return Ok((ids.remove(0), false));
+    }
+    let id = Identity::generate();
+    match storage {
+        IdentityStorage::File => {
+            let path = identity_file(ctx);
+            crate::state::ensure_private_dir(&ctx.paths.config_dir)
+                .map_err(|e| VaultError::Write { path: path.clone(), source: std::io::Error::other(e.to_string()) })?;
+            id.save_file(&path)?;
+        }
+        IdentityStorage::Keyring => {
+            crypt::keyring::store_identity(&ctx.device, &id.to_secret_string()).map_err(VaultError::Keyring)?;
+        }
+    }
+    Ok((id, true))
+}
+
+/// Creates `recipients.txt` (this device + a new recovery key) and `recovery.age` sealed with
+/// `passphrase`. Refuses to replace either.
+pub fn create(store: &Path, device: &str, device_id: &Identity, passphrase: &SecretString) -> Result<(), VaultError> {
+    let (rp, kp) = (recipients_path(store), recovery_path(store));
+    for p in [&rp, &kp] {
+        if p.exists() {
+            return Err(VaultError::Exists { path: p.clone() });
+        }
+    }
+    let recovery = Identity::generate();
+    let sealed = crypt::seal_recovery(&recovery, passphrase)?;
+    let mut r = Recipients { entries: Vec::new() };
+    r.add_device(device, device_id.public())?;
+    r.entries.push(crypt::recipients::Entry { label: Label::Recovery, recipient: recovery.public() });
+    write(&kp, &sealed)?;
+    write(&rp, r.to_text().as_bytes())
+}
+
+pub fn write(path: &Path, data: &[u8]) -> Result<(), VaultError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| VaultError::Write { path: dir.to_path_buf(), source })?;
+    }
+    fsutil::write_atomic(path, data, 0o644).map_err(|source| VaultError::Write { path: path.to_path_buf(), source })
+}
+
+/// Every encrypted file in the store: encrypted entries, and `.age` files under `.dotback/`
+/// (exported keys) except the passphrase-sealed recovery key.
+pub fn encrypted_files(store: &Path, state: &SourceState) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> =
+        state.entries.iter().filter(|m| m.entry.attrs.encrypted).map(|m| state.source_path(m)).collect();
+    let own = store.join(".dotback");
+    let recovery = recovery_path(store);
+    for e in walkdir::WalkDir::new(&own).into_iter().flatten() {
+        let p = e.path();
+        if e.file_type().is_file() && p.extension().is_some_and(|x| x == "age") && p != recovery {
+            out.push(p.to_path_buf());
+        }
+    }
+    out
+}
+
+/// Re-encrypts every encrypted file of the store to `to`; returns the paths rewritten.
+/// Everything is decrypted and re-encrypted in memory first, then written, so a key that cannot
+/// decrypt one file leaves every file as it was.
+pub fn rekey(
+    store: &Path,
+    state: &SourceState,
+    ids: &[Identity],
+    to: &[age::x25519::Recipient],
+) -> Result<Vec<PathBuf>, VaultError> {
+    let mut out = Vec::new();
+    for path in encrypted_files(store, state) {
+        let cipher = std::fs::read(&path).map_err(|source| VaultError::Write { path: path.clone(), source })?;
+        let plain = crypt::decrypt(&cipher, ids).map_err(|source| VaultError::Rekey { path: path.clone(), source })?;
+        let fresh = crypt::encrypt(&plain, to).map_err(|source| VaultError::Rekey { path: path.clone(), source })?;
+        out.push((path, fresh));
+    }
+    let mut done = Vec::new();
+    for (path, data) in out {
+        fsutil::write_atomic(&path, &data, 0o600).map_err(|source| VaultError::Write { path: path.clone(), source })?;
+        done.push(path);
+    }
+    Ok(done)
+}
+
+/// Replaces the store's recipients with `new` and re-encrypts every secret to them, decrypting
+/// with `ids` (every file is decrypted before the first is written). The caller commits.
+pub fn change_recipients(
+    store: &Path,
+    state: &SourceState,
+    ids: &[Identity],
+    new: &Recipients,
+) -> Result<Vec<PathBuf>, VaultError> {
+    let to = new.all();
+    if to.is_empty() {
+        return Err(CryptError::EmptyRecipients { path: recipients_path(store) }.into());
+    }
+    let done = rekey(store, state, ids, &to)?;
+    write(&recipients_path(store), new.to_text().as_bytes())?;
+    Ok(done)
+}
+
+/// Keys an operation may need, loaded on first use and shared by the evaluation threads:
+/// this device's identities (to decrypt), the store's recipients (to encrypt) and the rules
+/// that say which files are secret.
+pub struct Vault<'a> {
+    ctx: &'a Context,
+    pub rules: crate::secrets::SecretRules,
+    identities: std::sync::OnceLock<Result<Vec<Identity>, String>>,
+    recipients: std::sync::OnceLock<Result<Vec<age::x25519::Recipient>, String>>,
+}
+
+impl<'a> Vault<'a> {
+    pub fn new(ctx: &'a Context, rules: crate::secrets::SecretRules) -> Vault<'a> {
+        Vault { ctx, rules, identities: Default::default(), recipients: Default::default() }
+    }
+
+    /// A vault whose identities are given (e.g. the recovery identity).
+    pub fn with_identities(mut self, ids: Vec<Identity>) -> Vault<'a> {
+        self.identities = std::sync::OnceLock::from(Ok(ids));
+        self
+    }
+
+    /// This device's identities, or why there are none.
+    pub fn identities(&self) -> Result<&[Identity], &str> {
+        self.identities
+            .get_or_init(|| load_identities(self.ctx, self.ctx.identity).map_err(|e| describe(&e)))
+            .as_deref()
+            .map_err(String::as_str)
+    }
+
+    /// Everyone a secret is encrypted to, or why that is unknown.
+    pub fn recipients(&self) -> Result<&[age::x25519::Recipient], &str> {
+        self.recipients
+            .get_or_init(|| {
+                Recipients::load(&recipients_path(&self.ctx.store)).map(|r| r.all()).map_err(|e| describe(&e))
+            })
+            .as_deref()
+            .map_err(String::as_str)
+    }
+
+    pub fn decrypt(&self, cipher: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, String> {
+        let ids = self.identities()?;
+        crypt::decrypt(cipher, ids).map_err(|e| describe(&e))
+    }
+
+    pub fn encrypt(&self, plain: &[u8]) -> Result<Vec<u8>, String> {
+        let to = self.recipients()?;
+        crypt::encrypt(plain, to).map_err(|e| describe(&e))
+    }
+}
+
+/// An error with its causes on one line (for errors carried as text across threads).
+pub fn describe(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        src = c.source();
+    }
+    s
+}
