@@ -248,7 +248,7 @@ impl<'a> Hasher<'a> {
                                 fs::read(&path).map_err(|source| ApplyError::Read { path: path.clone(), source })?;
                             let plain = match self.vault.map(|v| v.decrypt(&cipher)) {
                                 Some(Ok(p)) => p,
-                                Some(Err(why)) => return Ok(Err(why)),
+                                Some(Err(why)) => return Ok(Err(format!("{}: {why}", path.display()))),
                                 None => return Ok(Err("no keys were loaded".into())),
                             };
                             if plain.is_empty() && !m.entry.attrs.empty {

@@ -1,5 +1,5 @@
 use super::{CliError, Session, Ui};
-use crate::apply::{self, PlanOptions, Selection, Step};
+use crate::apply::{self, Change, PlanOptions, Selection, Step};
 use crate::source::Kind;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -40,6 +40,8 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
     let evals: Vec<_> = evals.into_iter().filter(|e| sel.touches(&e.target)).collect();
     let actions = apply::plan(&evals, PlanOptions { force: args.force });
+    let locked: Vec<String> =
+        evals.iter().filter_map(|e| e.locked.as_ref().map(|why| format!("~/{}: {why}", e.target))).collect();
     let delegated: Vec<String> = apply::delegated(&s.state, &sel)
         .filter(|(m, _)| m.entry.kind != Kind::Script)
         .map(|(m, _)| m.target.clone())
@@ -61,7 +63,15 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     s.cache.save()?;
     let report = result?;
 
-    let mut failure = None;
+    let mut failure = (!locked.is_empty()).then(|| {
+        CliError::new(format!(
+            "{} encrypted file{} could not be decrypted (left unchanged in HOME):\n    {}",
+            locked.len(),
+            super::add::plural(locked.len()),
+            locked.join("\n    ")
+        ))
+        .hint("everything else was applied; `dotback keys list` shows who the store encrypts to, and `dotback keys unlock --recovery` makes this device a recipient")
+    });
     if !delegated.is_empty() {
         match crate::chezmoi::find() {
             Some(bin) => {
@@ -84,10 +94,10 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     if args.json {
         ui.json(&ApplyJson { dry_run: false, actions: &actions, delegated, backup_dir: report.backup_dir.clone() });
     } else {
-        for (path, why) in &report.skipped {
+        for (path, why) in report.skipped.iter().filter(|(_, c)| *c != Change::Locked) {
             ui.warn(format!("left ~/{path} alone: {}", why.describe()));
         }
-        if !report.skipped.is_empty() {
+        if report.skipped.iter().any(|(_, c)| *c != Change::Locked) {
             ui.hint("`dotback diff` shows the differences; `dotback commit` keeps HOME's version, `dotback apply --force PATH` takes the store's");
         }
         let changed = report.written.len() + report.removed.len();

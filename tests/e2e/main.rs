@@ -9,4 +9,6 @@ mod chezmoi_differential;
 mod cli;
 mod commit;
 mod init;
+mod keys_gpg_keyring;
+mod secrets;
 mod status_diff;
