@@ -12,27 +12,12 @@
 set -euo pipefail
 N=${N:-10000}
 RUNS=${RUNS:-10}
-cd "$(dirname "$0")/.."
-repo=$PWD
-
-need() { command -v "$1" >/dev/null || { echo "bench: installing $2" >&2; apt-get install -y -qq "$2" >/dev/null; }; }
-need hyperfine hyperfine
-need git git
-cargo build --release --locked -q
-fetch=tests/tools/fetch-chezmoi
-[[ -x ../shared/tools/fetch-chezmoi ]] && fetch=../shared/tools/fetch-chezmoi
-bash "$fetch" "$repo/target/test-tools" >/dev/null 2>&1
-export PATH="$repo/target/release:$PATH"
-CHEZMOI="$repo/target/test-tools/chezmoi"
-
-work=$(mktemp -d /tmp/dotback-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-export GIT_CONFIG_GLOBAL="$work/gitconfig" GIT_CONFIG_NOSYSTEM=1
-: >"$GIT_CONFIG_GLOBAL"
+source "$(dirname "$0")/common.sh"
 
 # One device: HOME=$work/home (store, config and state under it, the default layout).
 home=$work/home
 store=$home/.local/share/chezmoi
+echo "bench passphrase" >"$work/pass"
 mkdir -p "$home"
 dirs=$(( (N + 99) / 100 ))
 echo "Generating $N files in $dirs directories under $home/.config ..." >&2
@@ -49,9 +34,9 @@ dotback_in() { local h=$1; shift; HOME="$h" dotback "$@"; }
 chezmoi_in() { local h=$1; shift; HOME="$h" "$CHEZMOI" "$@"; }
 
 echo "== add ==" >&2
-HOME=$home dotback init --device bench >/dev/null 2>&1
+HOME=$home dotback init --device bench --passphrase-file "$work/pass" >/dev/null 2>&1
 hyperfine --style basic --runs 3 \
-  --prepare "rm -rf '$store' '$home/.local/state' '$home/.config/dotback' && HOME='$home' dotback init --device bench >/dev/null 2>&1" \
+  --prepare "rm -rf '$store' '$home/.local/state' '$home/.config/dotback' && HOME='$home' dotback init --device bench --passphrase-file '$work/pass' >/dev/null 2>&1" \
   -n "dotback add (${N} files)" "HOME='$home' dotback add '$home/.config' 2>/dev/null" \
   --prepare "rm -rf '$work/cz-store' '$work/cz-config'" \
   -n "chezmoi add (${N} files)" "HOME='$home' XDG_CONFIG_HOME='$work/cz-config' '$CHEZMOI' --source '$work/cz-store' add '$home/.config' >/dev/null" \

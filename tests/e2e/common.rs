@@ -220,6 +220,19 @@ pub fn chezmoi() -> Option<PathBuf> {
     None
 }
 
+/// Whether the real program `name` is installed. Missing under CI=true is a failure with a
+/// clear message; elsewhere the test says it is skipped.
+pub fn require(name: &str) -> bool {
+    let found = Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().unwrap().status.success();
+    if !found {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("`{name}` is missing: run `bash tests/run`, which installs it");
+        }
+        eprintln!("SKIPPED: `{name}` is not installed");
+    }
+    found
+}
+
 /// Runs the real chezmoi with this env's HOME and XDG dirs.
 pub fn run_chezmoi(env: &TestEnv, bin: &Path, args: &[&str]) -> Output {
     let out = Command::new(bin)

@@ -19,20 +19,9 @@ fn gpg(home: &Path, args: &[&str]) -> std::process::Output {
     Command::new("gpg").arg("--homedir").arg(home).arg("--batch").args(args).output().unwrap()
 }
 
-fn need(name: &str) -> bool {
-    if Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().unwrap().status.success() {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("`{name}` is missing: run `bash tests/run`, which installs it");
-    }
-    eprintln!("SKIPPED: `{name}` is not installed");
-    false
-}
-
 #[test]
 fn gpg_keys_exported_on_one_device_sign_on_another() {
-    if !need("gpg") {
+    if !require("gpg") {
         return;
     }
     let (_g1, home1) = gnupghome("a");
@@ -75,7 +64,7 @@ fn the_identity_can_live_in_the_os_keyring() {
         eprintln!("SKIPPED: no Secret Service (run under tests/tools/with-keyring)");
         return;
     };
-    if !need("secret-tool") {
+    if !require("secret-tool") {
         return;
     }
     let device = format!("kr{}", std::process::id());

@@ -7,18 +7,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-/// The real program `name`, or a clear failure under CI=true (a skip elsewhere).
-fn tool(name: &str) -> bool {
-    let found = Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().unwrap().status.success();
-    if !found {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("`{name}` is missing: run `bash tests/run`, which installs it");
-        }
-        eprintln!("SKIPPED: `{name}` is not installed");
-    }
-    found
-}
-
 fn mode(p: &Path) -> u32 {
     fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777
 }
@@ -63,7 +51,7 @@ fn store_blob_contains(store: &Path, needle: &[u8]) -> Vec<String> {
 
 #[test]
 fn ssh_keys_are_encrypted_in_git_and_restored_with_their_modes() {
-    if !tool("ssh-keygen") {
+    if !require("ssh-keygen") {
         return;
     }
     let a = TestEnv::new();
@@ -119,7 +107,7 @@ fn content_scan_and_flag_encrypt_files_rules_do_not_name() {
 
 #[test]
 fn age_cli_reads_what_dotback_writes_and_the_reverse() {
-    if !tool("age") {
+    if !require("age") {
         return;
     }
     let env = TestEnv::new();
@@ -153,7 +141,7 @@ fn age_cli_reads_what_dotback_writes_and_the_reverse() {
 #[test]
 fn chezmoi_reads_dotback_secrets_and_dotback_reads_chezmoi_secrets() {
     let Some(chezmoi) = chezmoi() else { return };
-    if !tool("age") {
+    if !require("age") {
         return;
     }
     let env = TestEnv::new().with_chezmoi(&chezmoi);
@@ -180,7 +168,7 @@ fn chezmoi_reads_dotback_secrets_and_dotback_reads_chezmoi_secrets() {
 
 #[test]
 fn three_devices_each_decrypt_everything_and_a_removed_one_nothing_new() {
-    if !tool("age") {
+    if !require("age") {
         return;
     }
     let a = TestEnv::new();
@@ -357,7 +345,7 @@ fn no_secret_plaintext_anywhere_in_history_after_adds_commits_and_rekeys() {
 
 #[test]
 fn private_files_are_never_created_readable_by_others() {
-    if !tool("strace") {
+    if !require("strace") {
         return;
     }
     let a = TestEnv::new();
