@@ -36,9 +36,9 @@ chezmoi_in() { local h=$1; shift; HOME="$h" "$CHEZMOI" "$@"; }
 echo "== add ==" >&2
 HOME=$home dotback init --device bench --passphrase-file "$work/pass" >/dev/null 2>&1
 hyperfine --style basic --runs 3 \
-  --prepare "rm -rf '$store' '$home/.local/state' '$home/.config/dotback' && HOME='$home' dotback init --device bench --passphrase-file '$work/pass' >/dev/null 2>&1" \
+  --prepare "rm -rf '$store' '$home/.local/state' '$home/.config/dotback' && HOME='$home' dotback init --device bench --passphrase-file '$work/pass' >/dev/null 2>&1 && sync" \
   -n "dotback add (${N} files)" "HOME='$home' dotback add '$home/.config' 2>/dev/null" \
-  --prepare "rm -rf '$work/cz-store' '$work/cz-config'" \
+  --prepare "rm -rf '$work/cz-store' '$work/cz-config' && sync" \
   -n "chezmoi add (${N} files)" "HOME='$home' XDG_CONFIG_HOME='$work/cz-config' '$CHEZMOI' --source '$work/cz-store' add '$home/.config' >/dev/null" \
   --export-markdown "$work/add.md" >&2
 HOME=$home dotback add "$home/.config" >/dev/null 2>&1
@@ -54,14 +54,18 @@ hyperfine --style basic --warmup 2 --runs "$RUNS" \
 
 echo "== apply into an empty HOME ==" >&2
 h2=$work/home2
-fresh() { echo "rm -rf '$h2' && mkdir -p '$h2' && $1"; }
+# Every run starts with nothing waiting to be written back (dotback's apply ends with one
+# syncfs, which would otherwise also pay for the previous run's deletions).
+fresh() { echo "rm -rf '$h2' && mkdir -p '$h2' && $1 && sync"; }
 hyperfine --style basic --runs "$RUNS" \
   --prepare "$(fresh "HOME='$h2' dotback init --device b --source '$store' >/dev/null 2>&1")" \
-  -n "dotback apply" "HOME='$h2' dotback apply 2>/dev/null" \
+  -n "dotback apply (atomic, one syncfs)" "HOME='$h2' dotback apply 2>/dev/null" \
   --prepare "$(fresh true)" \
   -n "chezmoi apply" "HOME='$h2' '$CHEZMOI' --source '$store' --destination '$h2' apply" \
   --prepare "$(fresh true)" \
   -n "cp -r" "cp -r '$home/.config' '$h2/'" \
+  --prepare "$(fresh true)" \
+  -n "cp -r + sync" "cp -r '$home/.config' '$h2/' && sync" \
   --export-markdown "$work/apply.md" >&2
 
 echo
