@@ -336,6 +336,7 @@ pub fn add(
     vault: &Vault,
     targets: &[String],
     opts: AddOptions,
+    progress: &dyn Fn(u64, u64),
 ) -> Result<AddReport, CaptureError> {
     let mut report = AddReport::default();
     let items = collect(ctx, state, targets, &mut report)?;
@@ -362,7 +363,9 @@ pub fn add(
     }
     let mut dirs = Dirs { state, created: HashMap::new() };
     let umask = fsutil::umask();
-    for (item, entry, bytes, unchanged) in planned {
+    let total = planned.len() as u64;
+    for (n, (item, entry, bytes, unchanged)) in planned.into_iter().enumerate() {
+        progress(n as u64, total);
         let parent = dirs.source_of(ctx, managed::parent_of(&item.target))?;
         let existing = state.get(&item.target);
         let live = ctx.live(&item.target);

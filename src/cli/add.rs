@@ -24,7 +24,13 @@ pub fn cmd_add(ui: &Ui, args: AddArgs) -> Result<(), CliError> {
     let targets = s.targets(&args.paths)?;
     let vault = crate::vault::Vault::new(&s.ctx, s.rules.clone());
     let opts = AddOptions { exact: args.exact, encrypt: args.encrypt };
-    let r = capture::add(&s.ctx, &s.state, &mut s.cache, &vault, &targets, opts)?;
+    let bar = ui.progress(0, "adding");
+    let r = capture::add(&s.ctx, &s.state, &mut s.cache, &vault, &targets, opts, &|n, total| {
+        bar.set_length(total);
+        bar.set_position(n);
+    });
+    bar.finish_and_clear();
+    let r = r?;
     drop(vault);
     for (path, why) in &r.skipped {
         ui.warn(format!("skipped ~/{path}: {why}"));

@@ -53,12 +53,13 @@ impl Ui {
         }
     }
 
-    /// A progress bar on a terminal; hidden when stderr is piped or the job is small.
+    /// A progress bar on a terminal (drawn at most 20 times a second, so a short job never shows
+    /// one); hidden when stderr is piped.
     pub fn progress(&self, len: u64, what: &str) -> ProgressBar {
-        if !self.stderr_tty || len < 200 {
+        if !self.stderr_tty {
             return ProgressBar::hidden();
         }
-        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+        let bar = ProgressBar::with_draw_target(Some(len.max(1)), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ({elapsed})").expect("progress template is valid"),
         );
