@@ -12,7 +12,7 @@ use crate::source::{self, Kind};
 use crate::state::{Backups, Cache, Node, NodeKind, Side, StateError};
 use crate::vault::Vault;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -497,13 +497,13 @@ pub struct Report {
 /// Refuses a write whose directory part passes through a symlink leading out of HOME.
 struct Guard<'a> {
     ctx: &'a Context,
-    checked: HashMap<String, ()>,
+    checked: HashSet<String>,
 }
 
 impl Guard<'_> {
     fn check(&mut self, target: &str) -> Result<(), ApplyError> {
         let parent = managed::parent_of(target);
-        if parent.is_empty() || self.checked.contains_key(parent) {
+        if parent.is_empty() || self.checked.contains(parent) {
             return Ok(());
         }
         self.check(parent)?;
@@ -524,7 +524,7 @@ impl Guard<'_> {
             }
             Some(_) => {}
         }
-        self.checked.insert(parent.to_string(), ());
+        self.checked.insert(parent.to_string());
         Ok(())
     }
 }
@@ -539,7 +539,7 @@ pub fn execute(
     progress: &dyn Fn(u64),
 ) -> Result<Report, ApplyError> {
     let mut backups = Backups::new(&ctx.paths.state_dir);
-    let mut guard = Guard { ctx, checked: HashMap::new() };
+    let mut guard = Guard { ctx, checked: HashSet::new() };
     let mut report = Report::default();
     let mut done: Vec<(String, Option<Node>)> = Vec::new();
     let mut result = Ok(());

@@ -51,8 +51,8 @@ pub enum CaptureError {
     NotManaged { target: String },
     #[error("~/{target} is produced by chezmoi ({source_name}); dotback never rewrites it")]
     Delegated { target: String, source_name: String },
-    #[error("the store tracks ~/{target} as a file, so ~/{child} cannot be added below it")]
-    ParentIsFile { target: String, child: String },
+    #[error("the store tracks ~/{target} as a file, so nothing can be added below it")]
+    ParentIsFile { target: String },
     #[error("{} is secret ({why}), and it cannot be encrypted: {reason}", path.display())]
     Encrypt { path: PathBuf, why: String, reason: String },
     #[error(transparent)]
@@ -265,7 +265,7 @@ impl Dirs<'_> {
         }
         if let Some(m) = self.state.get(dir) {
             if m.entry.kind != Kind::Dir {
-                return Err(CaptureError::ParentIsFile { target: dir.to_string(), child: dir.to_string() });
+                return Err(CaptureError::ParentIsFile { target: dir.to_string() });
             }
             return Ok(m.source.clone());
         }

@@ -59,13 +59,16 @@ impl From<PathsError> for CliError {
     }
 }
 
+fn config_hint(e: &ConfigError) -> &'static str {
+    match e {
+        ConfigError::Invalid { .. } => "fix the file by hand; the error names the line and key",
+        ConfigError::Read { .. } => "check that the file is readable by you",
+    }
+}
+
 impl From<ConfigError> for CliError {
     fn from(e: ConfigError) -> Self {
-        let hint = match &e {
-            ConfigError::Invalid { .. } => "fix the file by hand; the error names the line and key",
-            ConfigError::Read { .. } => "check that the file is readable by you",
-        };
-        CliError::from_error(&e).hint(hint).code(3)
+        CliError::from_error(&e).hint(config_hint(&e)).code(3)
     }
 }
 
@@ -74,10 +77,7 @@ impl From<ContextError> for CliError {
         let err = CliError::from_error(&e);
         match &e {
             ContextError::NotInitialized { .. } => err.hint("run `dotback init` to set up this device").code(3),
-            ContextError::Config(c) => {
-                let c = CliError::from(ConfigError::clone_shallow(c));
-                CliError { message: err.message, causes: err.causes, ..c }
-            }
+            ContextError::Config(c) => err.hint(config_hint(c)).code(3),
             ContextError::OutsideHome { .. } => err.hint("dotback manages files inside your home directory only"),
             ContextError::InsideStore { .. } => err.hint("name the live file in HOME; the store is dotback's copy"),
             ContextError::NonUtf8 { .. } => err.hint("rename it to a UTF-8 name"),
@@ -182,19 +182,5 @@ impl From<CaptureError> for CliError {
             _ => "nothing was changed in the store",
         };
         err.hint(hint)
-    }
-}
-
-impl ConfigError {
-    /// A copy good enough to pick a hint (io::Error is not Clone).
-    fn clone_shallow(&self) -> ConfigError {
-        match self {
-            ConfigError::Invalid { path, message } => {
-                ConfigError::Invalid { path: path.clone(), message: message.clone() }
-            }
-            ConfigError::Read { path, source } => {
-                ConfigError::Read { path: path.clone(), source: std::io::Error::new(source.kind(), source.to_string()) }
-            }
-        }
     }
 }
