@@ -49,6 +49,9 @@ _dotback() {
             dotback,keys)
                 cmd="dotback__subcmd__keys"
                 ;;
+            dotback,remote)
+                cmd="dotback__subcmd__remote"
+                ;;
             dotback,status)
                 cmd="dotback__subcmd__status"
                 ;;
@@ -85,6 +88,9 @@ _dotback() {
             dotback__subcmd__help,keys)
                 cmd="dotback__subcmd__help__subcmd__keys"
                 ;;
+            dotback__subcmd__help,remote)
+                cmd="dotback__subcmd__help__subcmd__remote"
+                ;;
             dotback__subcmd__help,status)
                 cmd="dotback__subcmd__help__subcmd__status"
                 ;;
@@ -114,6 +120,15 @@ _dotback() {
                 ;;
             dotback__subcmd__help__subcmd__keys,unlock)
                 cmd="dotback__subcmd__help__subcmd__keys__subcmd__unlock"
+                ;;
+            dotback__subcmd__help__subcmd__remote,add)
+                cmd="dotback__subcmd__help__subcmd__remote__subcmd__add"
+                ;;
+            dotback__subcmd__help__subcmd__remote,list)
+                cmd="dotback__subcmd__help__subcmd__remote__subcmd__list"
+                ;;
+            dotback__subcmd__help__subcmd__remote,remove)
+                cmd="dotback__subcmd__help__subcmd__remote__subcmd__remove"
                 ;;
             dotback__subcmd__hooks,help)
                 cmd="dotback__subcmd__hooks__subcmd__help"
@@ -181,6 +196,30 @@ _dotback() {
             dotback__subcmd__keys__subcmd__help,unlock)
                 cmd="dotback__subcmd__keys__subcmd__help__subcmd__unlock"
                 ;;
+            dotback__subcmd__remote,add)
+                cmd="dotback__subcmd__remote__subcmd__add"
+                ;;
+            dotback__subcmd__remote,help)
+                cmd="dotback__subcmd__remote__subcmd__help"
+                ;;
+            dotback__subcmd__remote,list)
+                cmd="dotback__subcmd__remote__subcmd__list"
+                ;;
+            dotback__subcmd__remote,remove)
+                cmd="dotback__subcmd__remote__subcmd__remove"
+                ;;
+            dotback__subcmd__remote__subcmd__help,add)
+                cmd="dotback__subcmd__remote__subcmd__help__subcmd__add"
+                ;;
+            dotback__subcmd__remote__subcmd__help,help)
+                cmd="dotback__subcmd__remote__subcmd__help__subcmd__help"
+                ;;
+            dotback__subcmd__remote__subcmd__help,list)
+                cmd="dotback__subcmd__remote__subcmd__help__subcmd__list"
+                ;;
+            dotback__subcmd__remote__subcmd__help,remove)
+                cmd="dotback__subcmd__remote__subcmd__help__subcmd__remove"
+                ;;
             *)
                 ;;
         esac
@@ -188,7 +227,7 @@ _dotback() {
 
     case "${cmd}" in
         dotback)
-            opts="-h -V --help --version init add forget status diff apply commit keys hooks guard completions help"
+            opts="-h -V --help --version init add forget status diff apply commit keys remote hooks guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -312,7 +351,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help)
-            opts="init add forget status diff apply commit keys hooks guard completions help"
+            opts="init add forget status diff apply commit keys remote hooks guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -592,6 +631,62 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help__subcmd__keys__subcmd__unlock)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__remote)
+            opts="add list remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__remote__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__remote__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__remote__subcmd__remove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -986,6 +1081,132 @@ _dotback() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__remote)
+            opts="-h -V --help --version add list remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__remote__subcmd__add)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__remote__subcmd__help)
+            opts="add list remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__remote__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__remote__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__remote__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__remote__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__remote__subcmd__list)
+            opts="-h -V --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__remote__subcmd__remove)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

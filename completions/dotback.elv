@@ -30,6 +30,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand apply 'Make HOME match the store'
             cand commit 'Capture files changed in HOME into the store and commit everything in the store'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
+            cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
             cand hooks 'Manage the git hooks dotback installs into the store'
             cand guard 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)'
             cand completions 'Print a shell completion script'
@@ -187,6 +188,49 @@ set edit:completion:arg-completer[dotback] = {|@words|
         }
         &'dotback;keys;help;help'= {
         }
+        &'dotback;remote'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand add 'Add a remote: a local path, file://, ssh://, user@host:path or https:// URL'
+            cand list 'List the remotes'
+            cand remove 'Remove a remote (the repository it points to is not touched)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dotback;remote;add'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;remote;list'= {
+            cand --json 'Print JSON (stable field names)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;remote;remove'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;remote;help'= {
+            cand add 'Add a remote: a local path, file://, ssh://, user@host:path or https:// URL'
+            cand list 'List the remotes'
+            cand remove 'Remove a remote (the repository it points to is not touched)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dotback;remote;help;add'= {
+        }
+        &'dotback;remote;help;list'= {
+        }
+        &'dotback;remote;help;remove'= {
+        }
+        &'dotback;remote;help;help'= {
+        }
         &'dotback;hooks'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -233,6 +277,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand apply 'Make HOME match the store'
             cand commit 'Capture files changed in HOME into the store and commit everything in the store'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
+            cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
             cand hooks 'Manage the git hooks dotback installs into the store'
             cand guard 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)'
             cand completions 'Print a shell completion script'
@@ -277,6 +322,17 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;help;keys;gpg-export'= {
         }
         &'dotback;help;keys;gpg-import'= {
+        }
+        &'dotback;help;remote'= {
+            cand add 'Add a remote: a local path, file://, ssh://, user@host:path or https:// URL'
+            cand list 'List the remotes'
+            cand remove 'Remove a remote (the repository it points to is not touched)'
+        }
+        &'dotback;help;remote;add'= {
+        }
+        &'dotback;help;remote;list'= {
+        }
+        &'dotback;help;remote;remove'= {
         }
         &'dotback;help;hooks'= {
             cand install 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`'

@@ -133,6 +133,27 @@ impl Store {
         Ok(out)
     }
 
+    /// The store's remotes: name and URL, in git's order.
+    pub fn remotes(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let names = self.git("list remotes", self.repo.remotes())?;
+        let mut out = Vec::new();
+        for name in names.iter().flatten().flatten() {
+            let remote = self.git("read remote", self.repo.find_remote(name))?;
+            out.push((name.to_string(), remote.url().unwrap_or("").to_string()));
+        }
+        Ok(out)
+    }
+
+    /// Adds a git remote. A name already in use is an error, never an overwrite.
+    pub fn add_remote(&self, name: &str, url: &str) -> Result<(), StoreError> {
+        self.git("add remote", self.repo.remote(name, url)).map(|_| ())
+    }
+
+    /// Removes a git remote (its remote-tracking refs go with it).
+    pub fn remove_remote(&self, name: &str) -> Result<(), StoreError> {
+        self.git("remove remote", self.repo.remote_delete(name))
+    }
+
     /// The content of a blob.
     pub fn blob(&self, id: git2::Oid) -> Result<Vec<u8>, StoreError> {
         let blob = self.git("read blob", self.repo.find_blob(id))?;

@@ -13,6 +13,7 @@ mod hooks;
 mod init;
 mod keys;
 mod passphrase;
+mod remote;
 mod status;
 mod ui;
 
@@ -49,6 +50,7 @@ enum Command {
     Apply(apply::ApplyArgs),
     Commit(commit::CommitArgs),
     Keys(keys::KeysArgs),
+    Remote(remote::RemoteArgs),
     Hooks(hooks::HooksArgs),
     Guard(guard::GuardArgs),
     Completions(completions::CompletionsArgs),
@@ -89,6 +91,7 @@ fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
         Command::Apply(args) => apply::cmd_apply(ui, args),
         Command::Commit(args) => commit::cmd_commit(ui, args),
         Command::Keys(args) => keys::cmd_keys(ui, args),
+        Command::Remote(args) => remote::cmd_remote(ui, args),
         Command::Hooks(args) => hooks::cmd_hooks(ui, args),
         Command::Guard(args) => guard::cmd_guard(ui, args),
         Command::Completions(args) => completions::cmd_completions(args),

@@ -4,7 +4,20 @@ use crate::common::*;
 fn help_lists_exactly_the_commands_that_work() {
     let env = TestEnv::new();
     let help = stdout(&env.ok(&["--help"]));
-    for cmd in ["init", "add", "forget", "status", "diff", "apply", "commit", "keys", "hooks", "guard", "completions"] {
+    for cmd in [
+        "init",
+        "add",
+        "forget",
+        "status",
+        "diff",
+        "apply",
+        "commit",
+        "keys",
+        "remote",
+        "hooks",
+        "guard",
+        "completions",
+    ] {
         assert!(help.contains(&format!("  {cmd} ")), "{cmd} missing from help:\n{help}");
     }
     for later in ["sync", "watch", "bootstrap", "check", "drill"] {
@@ -47,4 +60,28 @@ fn committed_completions_are_up_to_date() {
             "completions/{file} is stale: run `DOTBACK_BLESS=1 cargo test committed_completions` and commit it"
         );
     }
+}
+
+#[test]
+fn remotes_are_added_listed_and_removed() {
+    let env = TestEnv::new();
+    env.init();
+    let bare = env.root.join("usb.git");
+    assert!(std::process::Command::new("git").args(["init", "-q", "--bare"]).arg(&bare).status().unwrap().success());
+    env.ok(&["remote", "add", "usb", bare.to_str().unwrap()]);
+    env.ok(&["remote", "add", "hosted", "git@example.com:me/dotfiles.git"]);
+    let v: serde_json::Value = serde_json::from_slice(&env.ok(&["remote", "list", "--json"]).stdout).unwrap();
+    let names: Vec<&str> = v.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["hosted", "usb"]);
+    assert_eq!(v[1]["url"], bare.to_str().unwrap());
+    let (_, err) = env.fails(&["remote", "add", "usb", "/elsewhere"]);
+    assert!(err.contains("already a remote named `usb`"), "{err}");
+    let (code, _) = env.fails(&["remote", "add", "bad/name", "/x"]);
+    assert_eq!(code, 2);
+    env.ok(&["remote", "remove", "usb"]);
+    assert!(bare.join("HEAD").is_file(), "the repository itself is untouched");
+    let (_, err) = env.fails(&["remote", "remove", "usb"]);
+    assert!(err.contains("no remote named `usb`"), "{err}");
+    let remotes = stdout(&env.git(&["remote"]));
+    assert_eq!(remotes.trim(), "hosted");
 }
