@@ -380,3 +380,28 @@ fn private_files_are_never_created_readable_by_others() {
     assert_eq!(mode(&b.home.join(".netrc")), 0o600);
     assert_eq!(mode(&b.home.join(".zshrc")), 0o644);
 }
+
+#[test]
+fn diff_and_status_decrypt_transparently_and_name_what_they_cannot() {
+    let a = TestEnv::new();
+    a.init();
+    a.write(".netrc", "machine x\npassword one\n", 0o600);
+    a.ok(&["add", ".netrc"]);
+    a.write(".netrc", "machine x\npassword two\n", 0o600);
+    let text = stdout(&a.ok(&["diff"]));
+    assert!(text.contains("-password two") && text.contains("+password one"), "diff shows plaintext: {text}");
+    assert!(!text.contains("BEGIN AGE"), "{text}");
+
+    // A device that is not a recipient is told how to become one, and status names the file.
+    let b = TestEnv::new();
+    let out = b.ok(&["init", "--device", "b", "--source", a.store().to_str().unwrap()]);
+    let err = stderr(&out);
+    assert!(err.contains("dotback keys add-device b age1"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&b.ok(&["status", "--json"]).stdout).unwrap();
+    let t = &v["targets"][0];
+    assert_eq!(t["path"], ".netrc");
+    assert_eq!(t["change"], "locked");
+    assert!(t["detail"].as_str().unwrap().contains("encrypted_private_dot_netrc.age"), "{t}");
+    let human = stdout(&b.ok(&["status"]));
+    assert!(human.contains("cannot decrypt") && human.contains("~/.netrc"), "{human}");
+}
