@@ -55,6 +55,9 @@ _dotback() {
             dotback,status)
                 cmd="dotback__subcmd__status"
                 ;;
+            dotback,sync)
+                cmd="dotback__subcmd__sync"
+                ;;
             dotback__subcmd__help,add)
                 cmd="dotback__subcmd__help__subcmd__add"
                 ;;
@@ -93,6 +96,9 @@ _dotback() {
                 ;;
             dotback__subcmd__help,status)
                 cmd="dotback__subcmd__help__subcmd__status"
+                ;;
+            dotback__subcmd__help,sync)
+                cmd="dotback__subcmd__help__subcmd__sync"
                 ;;
             dotback__subcmd__help__subcmd__hooks,install)
                 cmd="dotback__subcmd__help__subcmd__hooks__subcmd__install"
@@ -227,7 +233,7 @@ _dotback() {
 
     case "${cmd}" in
         dotback)
-            opts="-h -V --help --version init add forget status diff apply commit keys remote hooks guard completions help"
+            opts="-h -V --help --version init add forget status diff apply commit sync keys remote hooks guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -351,7 +357,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help)
-            opts="init add forget status diff apply commit keys remote hooks guard completions help"
+            opts="init add forget status diff apply commit sync keys remote hooks guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -701,6 +707,20 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__sync)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1221,6 +1241,24 @@ _dotback() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__sync)
+            opts="-h -V --no-push --remote --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -29,6 +29,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand diff 'Show how HOME differs from the store, as the patch `dotback apply` would make'
             cand apply 'Make HOME match the store'
             cand commit 'Capture files changed in HOME into the store and commit everything in the store'
+            cand sync 'Capture and commit, fetch every remote, merge, apply, push to every remote'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
             cand hooks 'Manage the git hooks dotback installs into the store'
@@ -86,6 +87,14 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;commit'= {
             cand -m 'The first line of the commit message'
             cand --message 'The first line of the commit message'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;sync'= {
+            cand --remote 'Only this remote'
+            cand --no-push 'Fetch, merge and apply, but push nowhere'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -276,6 +285,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand diff 'Show how HOME differs from the store, as the patch `dotback apply` would make'
             cand apply 'Make HOME match the store'
             cand commit 'Capture files changed in HOME into the store and commit everything in the store'
+            cand sync 'Capture and commit, fetch every remote, merge, apply, push to every remote'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
             cand hooks 'Manage the git hooks dotback installs into the store'
@@ -296,6 +306,8 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;help;apply'= {
         }
         &'dotback;help;commit'= {
+        }
+        &'dotback;help;sync'= {
         }
         &'dotback;help;keys'= {
             cand list 'List the devices and the recovery key every secret is encrypted to'

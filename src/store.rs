@@ -154,6 +154,139 @@ impl Store {
         self.git("remove remote", self.repo.remote_delete(name))
     }
 
+    /// The current branch's name (`main` for stores dotback created).
+    pub fn branch(&self) -> Result<String, StoreError> {
+        let head = self.git("head", self.repo.find_reference("HEAD"))?;
+        let target = head.symbolic_target().ok().flatten().unwrap_or("refs/heads/main");
+        Ok(target.strip_prefix("refs/heads/").unwrap_or(target).to_string())
+    }
+
+    /// The commit HEAD points at, if any.
+    pub fn head_commit(&self) -> Result<Option<git2::Oid>, StoreError> {
+        match self.repo.head() {
+            Ok(h) => Ok(h.target()),
+            Err(e) if e.code() == git2::ErrorCode::UnbornBranch => Ok(None),
+            Err(e) => Err(self.git::<()>("head", Err(e)).unwrap_err()),
+        }
+    }
+
+    /// Fetches the current branch of `remote` into `refs/remotes/<remote>/<branch>`; returns the
+    /// fetched commit (`None` when the remote does not have the branch yet).
+    pub fn fetch(&self, remote: &str) -> Result<Option<git2::Oid>, git2::Error> {
+        let branch = self.branch().map_err(|e| git2::Error::from_str(&e.to_string()))?;
+        let mut r = self.repo.find_remote(remote)?;
+        let tracking = format!("refs/remotes/{remote}/{branch}");
+        let spec = format!("+refs/heads/{branch}:{tracking}");
+        r.fetch(&[spec.as_str()], None, None)?;
+        match self.repo.refname_to_id(&tracking) {
+            Ok(id) => Ok(Some(id)),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Pushes the current branch to `remote`. A rejected update (the remote moved on, or its
+    /// history was rewritten) is an error; nothing is ever force-pushed.
+    pub fn push(&self, remote: &str) -> Result<(), git2::Error> {
+        let branch = self.branch().map_err(|e| git2::Error::from_str(&e.to_string()))?;
+        let mut r = self.repo.find_remote(remote)?;
+        let rejected = std::cell::RefCell::new(None);
+        let mut cb = git2::RemoteCallbacks::new();
+        cb.push_update_reference(|refname, status| {
+            if let Some(msg) = status {
+                *rejected.borrow_mut() = Some(format!("{refname}: {msg}"));
+            }
+            Ok(())
+        });
+        let mut opts = git2::PushOptions::new();
+        opts.remote_callbacks(cb);
+        let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
+        r.push(&[spec.as_str()], Some(&mut opts))?;
+        drop(opts);
+        match rejected.take() {
+            Some(why) => Err(git2::Error::from_str(&format!("the remote rejected the update ({why})"))),
+            None => Ok(()),
+        }
+    }
+
+    /// `ancestor` is reachable from `commit` (or equal to it).
+    pub fn contains(&self, commit: git2::Oid, ancestor: git2::Oid) -> Result<bool, StoreError> {
+        Ok(commit == ancestor || self.git("ancestry", self.repo.graph_descendant_of(commit, ancestor))?)
+    }
+
+    pub fn merge_base(&self, a: git2::Oid, b: git2::Oid) -> Result<Option<git2::Oid>, StoreError> {
+        match self.repo.merge_base(a, b) {
+            Ok(id) => Ok(Some(id)),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(self.git::<()>("merge base", Err(e)).unwrap_err()),
+        }
+    }
+
+    /// Every blob of a commit's tree: path -> (blob id, file mode).
+    pub fn commit_files(&self, commit: git2::Oid) -> Result<HashMap<String, (git2::Oid, u32)>, StoreError> {
+        let tree = self.git("read commit", self.repo.find_commit(commit).and_then(|c| c.tree()))?;
+        self.tree_entries(&tree)
+    }
+
+    /// The full message of a commit.
+    pub fn commit_message(&self, commit: git2::Oid) -> Result<String, StoreError> {
+        let c = self.git("read commit", self.repo.find_commit(commit))?;
+        Ok(String::from_utf8_lossy(c.message_bytes()).into_owned())
+    }
+
+    pub fn write_blob(&self, data: &[u8]) -> Result<git2::Oid, StoreError> {
+        self.git("write blob", self.repo.blob(data))
+    }
+
+    /// Commits the tree made of `files` with `parents`, moves the current branch to it and
+    /// makes the work tree match. The work tree must have no uncommitted changes.
+    pub fn commit_files_and_checkout(
+        &self,
+        device: &str,
+        files: &HashMap<String, (git2::Oid, u32)>,
+        parents: &[git2::Oid],
+        message: &str,
+    ) -> Result<git2::Oid, StoreError> {
+        let mut index = self.git("index", git2::Index::new())?;
+        for (path, (id, mode)) in files {
+            let entry = git2::IndexEntry {
+                ctime: git2::IndexTime::new(0, 0),
+                mtime: git2::IndexTime::new(0, 0),
+                dev: 0,
+                ino: 0,
+                mode: *mode,
+                uid: 0,
+                gid: 0,
+                file_size: 0,
+                id: *id,
+                flags: 0,
+                flags_extended: 0,
+                path: path.as_bytes().to_vec(),
+            };
+            self.git("build tree", index.add(&entry))?;
+        }
+        let tree_id = self.git("write tree", index.write_tree_to(&self.repo))?;
+        let tree = self.git("find tree", self.repo.find_tree(tree_id))?;
+        let sig = self.signature(device)?;
+        let parents: Vec<git2::Commit> =
+            parents.iter().map(|p| self.git("parent", self.repo.find_commit(*p))).collect::<Result<_, _>>()?;
+        let refs: Vec<&git2::Commit> = parents.iter().collect();
+        let id = self.git("commit", self.repo.commit(None, &sig, &sig, message, &tree, &refs))?;
+        self.checkout(id)?;
+        Ok(id)
+    }
+
+    /// Moves the current branch to `commit` and makes the work tree and index match it.
+    pub fn checkout(&self, commit: git2::Oid) -> Result<(), StoreError> {
+        let obj = self.git("find commit", self.repo.find_object(commit, Some(git2::ObjectType::Commit)))?;
+        let mut co = git2::build::CheckoutBuilder::new();
+        co.force();
+        self.git("checkout", self.repo.checkout_tree(&obj, Some(&mut co)))?;
+        let branch = self.branch()?;
+        self.git("move branch", self.repo.reference(&format!("refs/heads/{branch}"), commit, true, "dotback sync"))?;
+        Ok(())
+    }
+
     /// The content of a blob.
     pub fn blob(&self, id: git2::Oid) -> Result<Vec<u8>, StoreError> {
         let blob = self.git("read blob", self.repo.find_blob(id))?;

@@ -14,6 +14,31 @@ pub struct CommitArgs {
 
 pub fn cmd_commit(ui: &Ui, args: CommitArgs) -> Result<(), CliError> {
     let mut s = Session::writer()?;
+    let recorded = record(ui, &mut s, args.message)?;
+    s.finish()?;
+    match recorded.commit {
+        Some(id) => ui.info(format!(
+            "Committed {} ({} path{}, {} captured from HOME).",
+            &id.to_string()[..10],
+            recorded.paths,
+            super::add::plural(recorded.paths),
+            recorded.captured.captured.len()
+        )),
+        None => ui.info("Nothing to commit: the store matches HOME and its last commit."),
+    }
+    refused(ui, &recorded.captured)
+}
+
+/// What [`record`] did.
+pub(super) struct Recorded {
+    pub commit: Option<git2::Oid>,
+    pub paths: usize,
+    pub captured: crate::capture::CaptureReport,
+}
+
+/// Captures what changed in HOME, checks nothing secret is staged in plaintext, and commits
+/// everything in the store with a message naming the device and the paths.
+pub(super) fn record(ui: &Ui, s: &mut Session, message: Option<String>) -> Result<Recorded, CliError> {
     let vault = crate::vault::Vault::new(&s.ctx, s.rules.clone());
     let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;
     let captured = crate::capture::capture(&s.ctx, &s.state, &mut s.cache, &vault, &evals)?;
@@ -21,7 +46,7 @@ pub fn cmd_commit(ui: &Ui, args: CommitArgs) -> Result<(), CliError> {
     let store = Store::open(&s.ctx.store)?;
     let changes = store.uncommitted()?;
     let device = s.ctx.device.clone();
-    let subject = args.message.unwrap_or_else(|| {
+    let subject = message.unwrap_or_else(|| {
         let names: Vec<String> = changes.iter().take(3).map(|u| display_path(&u.path)).collect();
         let more = changes.len().saturating_sub(3);
         let tail = if more > 0 { format!(" (+{more} more)") } else { String::new() };
@@ -36,18 +61,12 @@ pub fn cmd_commit(ui: &Ui, args: CommitArgs) -> Result<(), CliError> {
     }
     store.stage_all()?;
     super::guard::check(ui, &store, &s.rules)?;
-    let id = store.commit_staged(&device, &message)?;
-    s.finish()?;
-    match id {
-        Some(id) => ui.info(format!(
-            "Committed {} ({} path{}, {} captured from HOME).",
-            &id.to_string()[..10],
-            changes.len(),
-            super::add::plural(changes.len()),
-            captured.captured.len()
-        )),
-        None => ui.info("Nothing to commit: the store matches HOME and its last commit."),
-    }
+    let commit = store.commit_staged(&device, &message)?;
+    Ok(Recorded { commit, paths: changes.len(), captured })
+}
+
+/// Reports paths changed in HOME that could not be captured; an error when there are any.
+pub(super) fn refused(ui: &Ui, captured: &crate::capture::CaptureReport) -> Result<(), CliError> {
     if captured.refused.is_empty() {
         return Ok(());
     }

@@ -15,6 +15,7 @@ mod keys;
 mod passphrase;
 mod remote;
 mod status;
+mod sync;
 mod ui;
 
 pub use error::CliError;
@@ -49,6 +50,8 @@ enum Command {
     Diff(diff::DiffArgs),
     Apply(apply::ApplyArgs),
     Commit(commit::CommitArgs),
+    #[command(hide = true)]
+    Sync(sync::SyncArgs),
     Keys(keys::KeysArgs),
     Remote(remote::RemoteArgs),
     Hooks(hooks::HooksArgs),
@@ -90,6 +93,7 @@ fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
         Command::Diff(args) => diff::cmd_diff(ui, args),
         Command::Apply(args) => apply::cmd_apply(ui, args),
         Command::Commit(args) => commit::cmd_commit(ui, args),
+        Command::Sync(args) => sync::cmd_sync(ui, args),
         Command::Keys(args) => keys::cmd_keys(ui, args),
         Command::Remote(args) => remote::cmd_remote(ui, args),
         Command::Hooks(args) => hooks::cmd_hooks(ui, args),

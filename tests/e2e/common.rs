@@ -159,8 +159,12 @@ impl TestEnv {
     }
 
     pub fn git(&self, args: &[&str]) -> Output {
-        let out =
-            Command::new("git").args(args).env_clear().envs(self.envs()).current_dir(self.store()).output().unwrap();
+        self.git_in(&self.store(), args)
+    }
+
+    /// git in `dir`, with this env's environment.
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> Output {
+        let out = Command::new("git").args(args).env_clear().envs(self.envs()).current_dir(dir).output().unwrap();
         assert!(out.status.success(), "git {args:?} failed:\n{}", show(&out));
         out
     }

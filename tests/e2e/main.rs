@@ -12,3 +12,4 @@ mod init;
 mod keys_gpg_keyring;
 mod secrets;
 mod status_diff;
+mod sync;
