@@ -16,6 +16,11 @@ pub enum StoreError {
         #[source]
         source: git2::Error,
     },
+    #[error("git's configuration cannot be read")]
+    GitConfig {
+        #[source]
+        source: git2::Error,
+    },
     #[error("the store {} is a bare repository; dotback needs a work tree", path.display())]
     Bare { path: PathBuf },
     #[error("git operation `{what}` failed in the store {}", path.display())]
@@ -48,7 +53,10 @@ impl Store {
         }
         let repo =
             Repository::open_ext(root, git2::RepositoryOpenFlags::NO_SEARCH, std::iter::empty::<&std::ffi::OsStr>())
-                .map_err(|source| StoreError::NotARepository { path: root.to_path_buf(), source })?;
+                .map_err(|source| match source.class() {
+                    git2::ErrorClass::Config => StoreError::GitConfig { source },
+                    _ => StoreError::NotARepository { path: root.to_path_buf(), source },
+                })?;
         if repo.is_bare() {
             return Err(StoreError::Bare { path: root.to_path_buf() });
         }

@@ -87,21 +87,48 @@ fn is_encrypted(path: &str) -> bool {
     matches!(source::decode(leaf, OnDisk::File), Ok(Some(e)) if e.attrs.encrypted)
 }
 
-/// The pure part of the merge, per path: `Ok(Some(x))` keeps x, `Ok(None)` deletes, `Err(())`
-/// means both sides changed the content and it needs a content merge.
-fn decide(b: Option<(Oid, u32)>, o: Option<(Oid, u32)>, t: Option<(Oid, u32)>) -> Result<Option<(Oid, u32)>, ()> {
+/// One side's version of a target: its store path (name and attributes), blob and mode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Version {
+    path: String,
+    id: Oid,
+    mode: u32,
+}
+
+/// Files keyed by what they are, not by their store path: a mode change renames a store file
+/// (`dot_x` -> `executable_dot_x`), and that must merge with a content edit of `dot_x`, not
+/// leave two entries for one target.
+fn by_target(files: &Files) -> HashMap<String, Version> {
+    files
+        .iter()
+        .map(|(path, (id, mode))| {
+            let key = match crate::managed::target_of_source(path) {
+                Some(t) => format!("target:{t}"),
+                None => format!("path:{path}"),
+            };
+            (key, Version { path: path.clone(), id: *id, mode: *mode })
+        })
+        .collect()
+}
+
+/// The three-way rule for one attribute: the side that changed it wins; both changed: ours.
+fn pick<T: PartialEq + Clone>(b: Option<&T>, o: &T, t: &T) -> T {
+    if Some(o) == b { t.clone() } else { o.clone() }
+}
+
+/// The pure part of the merge, per target: `Ok(Some(v))` keeps v, `Ok(None)` deletes,
+/// `Err(())` means both sides changed it and it needs a closer look.
+fn decide(b: Option<&Version>, o: Option<&Version>, t: Option<&Version>) -> Result<Option<Version>, ()> {
     if o == t || b == t {
-        return Ok(o);
+        return Ok(o.cloned());
     }
     if b == o {
-        return Ok(t);
+        return Ok(t.cloned());
     }
     match (b, o, t) {
         // Modify/delete keeps the modification.
-        (Some(_), None, Some(t)) => Ok(Some(t)),
-        (Some(_), Some(o), None) => Ok(Some(o)),
-        // Same content, different mode: take the side that changed the mode.
-        (Some(b), Some(o), Some(t)) if o.0 == t.0 => Ok(Some((o.0, if o.1 == b.1 { t.1 } else { o.1 }))),
+        (Some(_), None, Some(t)) => Ok(Some(t.clone())),
+        (Some(_), Some(o), None) => Ok(Some(o.clone())),
         _ => Err(()),
     }
 }
@@ -115,80 +142,151 @@ fn merge_trees(
     their_device: &str,
     stamp: &str,
 ) -> Result<(Files, Vec<String>), SyncError> {
-    let paths: BTreeSet<&String> = b.keys().chain(o.keys()).chain(t.keys()).collect();
-    let mut out = Files::new();
+    let (b, o, t) = (by_target(b), by_target(o), by_target(t));
+    let keys: BTreeSet<&String> = b.keys().chain(o.keys()).chain(t.keys()).collect();
+    // Result versions; `true` marks those whose path came from our side (they name directories first).
+    let mut out: Vec<(Version, bool)> = Vec::new();
     let mut conflicts = Vec::new();
-    for path in paths {
-        let (bv, ov, tv) = (b.get(path).copied(), o.get(path).copied(), t.get(path).copied());
+    for key in keys {
+        let (bv, ov, tv) = (b.get(key), o.get(key), t.get(key));
         match decide(bv, ov, tv) {
             Ok(Some(v)) => {
-                out.insert(path.clone(), v);
+                let ours = ov == Some(&v);
+                out.push((v, ours));
             }
             Ok(None) => {}
             Err(()) => {
                 let (ov, tv) = (ov.expect("both sides have it"), tv.expect("both sides have it"));
-                let mode = match bv {
-                    Some(b) if ov.1 == b.1 => tv.1,
-                    _ => ov.1,
-                };
-                match merge_content(store, vault, path, bv.map(|b| b.0), ov.0, tv.0)? {
-                    Some(merged) => {
-                        out.insert(path.clone(), (merged, mode));
-                    }
+                let path = pick(bv.map(|v| &v.path), &ov.path, &tv.path);
+                let mode = pick(bv.map(|v| &v.mode), &ov.mode, &tv.mode);
+                match merge_content(store, vault, bv, ov, tv, &path)? {
+                    Some(id) => out.push((Version { path, id, mode }, true)),
                     None => {
-                        out.insert(path.clone(), ov);
-                        let copy = conflict_path(path, their_device, stamp);
-                        out.insert(copy.clone(), tv);
+                        out.push((ov.clone(), true));
+                        let mut copy = conflict_path(&tv.path, their_device, stamp);
+                        // Two copies of one target within a second (or of the same name with other
+                        // attributes) must not describe the same target twice.
+                        let taken = |c: &str| {
+                            let target = crate::managed::target_of_source(c);
+                            o.values().chain(t.values()).chain(out.iter().map(|(v, _)| v)).any(|v| {
+                                v.path == c || (target.is_some() && crate::managed::target_of_source(&v.path) == target)
+                            })
+                        };
+                        let mut n = 2;
+                        while taken(&copy) {
+                            copy = conflict_path(&tv.path, their_device, &format!("{stamp}-{n}"));
+                            n += 1;
+                        }
+                        out.push((Version { path: copy.clone(), id: tv.id, mode: tv.mode }, false));
                         conflicts.push(copy);
                     }
                 }
             }
         }
     }
-    Ok((out, conflicts))
+    Ok((one_name_per_directory(out), conflicts))
 }
 
-/// A three-way content merge: `Some(blob)` when clean, `None` for a conflict.
+/// Gives every target directory one store name (ours first) and moves files filed under another
+/// name for the same directory there, so a directory renamed on one side (say it became
+/// `private_`) cannot end up as two directories for one target.
+fn one_name_per_directory(mut versions: Vec<(Version, bool)>) -> Files {
+    versions.sort_by_key(|(_, ours)| !*ours);
+    let mut chosen: HashMap<String, String> = HashMap::new();
+    for (v, _) in &versions {
+        let parts: Vec<&str> = v.path.split('/').collect();
+        for depth in 1..parts.len() {
+            let src = parts[..depth].join("/");
+            if let Some(target) = crate::managed::target_of_source(&src) {
+                chosen.entry(target).or_insert(src);
+            }
+        }
+    }
+    let mut files = Files::new();
+    for (v, _) in versions {
+        let parts: Vec<&str> = v.path.split('/').collect();
+        let mut path = String::new();
+        for (i, part) in parts.iter().enumerate() {
+            let candidate = crate::managed::join(&path, part);
+            path = if i + 1 < parts.len() {
+                crate::managed::target_of_source(&candidate).and_then(|t| chosen.get(&t).cloned()).unwrap_or(candidate)
+            } else {
+                candidate
+            };
+        }
+        files.insert(path, (v.id, v.mode));
+    }
+    files
+}
+
+/// A three-way content merge: `Some(blob)` when clean (in the representation `path` calls
+/// for: encrypted or plain), `None` for a conflict.
 fn merge_content(
     store: &Store,
     vault: &Vault,
+    b: Option<&Version>,
+    o: &Version,
+    t: &Version,
     path: &str,
-    base: Option<Oid>,
-    ours: Oid,
-    theirs: Oid,
 ) -> Result<Option<Oid>, SyncError> {
-    let read = |id: Option<Oid>| -> Result<Vec<u8>, StoreError> { id.map(|i| store.blob(i)).unwrap_or(Ok(Vec::new())) };
-    let (b, o, t) = (read(base)?, read(Some(ours))?, read(Some(theirs))?);
-    if is_encrypted(path) {
-        let dec = |d: &[u8]| -> Option<zeroize::Zeroizing<Vec<u8>>> {
-            if d.is_empty() {
-                Some(zeroize::Zeroizing::new(Vec::new()))
-            } else if is_age(d) {
-                vault.decrypt(d).ok()
-            } else {
-                None
-            }
-        };
-        let (Some(pb), Some(po), Some(pt)) = (dec(&b), dec(&o), dec(&t)) else { return Ok(None) };
-        let Some(merged) = merge_text(&pb, &po, &pt) else { return Ok(None) };
-        let Ok(cipher) = vault.encrypt(merged.as_bytes()) else { return Ok(None) };
+    let encrypted = is_encrypted(path);
+    // Content one side changed alone is taken as it is when its representation fits.
+    let same_repr = |v: &Version| is_encrypted(&v.path) == encrypted;
+    if o.id == t.id && same_repr(o) {
+        return Ok(Some(o.id));
+    }
+    if b.map(|b| b.id) == Some(o.id) && same_repr(t) {
+        return Ok(Some(t.id));
+    }
+    if b.map(|b| b.id) == Some(t.id) && same_repr(o) {
+        return Ok(Some(o.id));
+    }
+    let plain = |v: Option<&Version>| -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
+        let Some(v) = v else { return Ok(Some(zeroize::Zeroizing::new(Vec::new()))) };
+        let data = store.blob(v.id)?;
+        Ok(if !is_encrypted(&v.path) {
+            Some(zeroize::Zeroizing::new(data))
+        } else if is_age(&data) {
+            vault.decrypt(&data).ok()
+        } else {
+            None
+        })
+    };
+    let (Some(pb), Some(po), Some(pt)) = (plain(b)?, plain(Some(o))?, plain(Some(t))?) else { return Ok(None) };
+    let merged: zeroize::Zeroizing<Vec<u8>> = if *po == *pt {
+        po
+    } else if *pb == *po {
+        pt
+    } else if *pb == *pt {
+        po
+    } else {
+        match merge_text(&pb, &po, &pt) {
+            Some(m) => zeroize::Zeroizing::new(m.as_bytes().to_vec()),
+            None => return Ok(None),
+        }
+    };
+    if encrypted {
+        let Ok(cipher) = vault.encrypt(&merged) else { return Ok(None) };
         return Ok(Some(store.write_blob(&cipher)?));
     }
-    match merge_text(&b, &o, &t) {
-        Some(merged) => Ok(Some(store.write_blob(merged.as_bytes())?)),
-        None => Ok(None),
-    }
+    Ok(Some(store.write_blob(&merged)?))
 }
 
 fn merge_text(b: &[u8], o: &[u8], t: &[u8]) -> Option<zeroize::Zeroizing<String>> {
     if !(text::is_mergeable_text(b) && text::is_mergeable_text(o) && text::is_mergeable_text(t)) {
         return None;
     }
-    let s = |d: &[u8]| std::str::from_utf8(d).ok().map(str::to_string);
+    // The inputs may be decrypted secrets: they are only borrowed, and every copy is wiped.
+    fn s(d: &[u8]) -> Option<&str> {
+        std::str::from_utf8(d).ok()
+    }
     let labels = Labels { ours: "ours", base: "base", theirs: "theirs" };
-    match text::merge(&s(b)?, &s(o)?, &s(t)?, labels) {
+    match text::merge(s(b)?, s(o)?, s(t)?, labels) {
         TextMerge::Clean(m) => Some(zeroize::Zeroizing::new(m)),
-        TextMerge::Conflict { .. } => None,
+        TextMerge::Conflict { with_markers, .. } => {
+            drop(zeroize::Zeroizing::new(with_markers));
+            None
+        }
     }
 }
 
@@ -196,24 +294,38 @@ fn merge_text(b: &[u8], o: &[u8], t: &[u8]) -> Option<zeroize::Zeroizing<String>
 mod tests {
     use super::*;
 
-    fn v(n: u8, mode: u32) -> Option<(Oid, u32)> {
-        Some((Oid::from_bytes(&[n; 20]).unwrap(), mode))
+    fn v(path: &str, n: u8, mode: u32) -> Version {
+        Version { path: path.into(), id: Oid::from_bytes(&[n; 20]).unwrap(), mode }
     }
 
     #[test]
-    fn per_path_rules() {
+    fn per_target_rules() {
         let f = 0o100644;
-        assert_eq!(decide(v(1, f), v(1, f), v(2, f)), Ok(v(2, f)), "only theirs changed");
-        assert_eq!(decide(v(1, f), v(2, f), v(1, f)), Ok(v(2, f)), "only ours changed");
-        assert_eq!(decide(v(1, f), v(2, f), v(2, f)), Ok(v(2, f)), "same change");
-        assert_eq!(decide(v(1, f), None, v(1, f)), Ok(None), "deleted here, untouched there");
-        assert_eq!(decide(v(1, f), None, v(3, f)), Ok(v(3, f)), "modify/delete keeps the modification");
-        assert_eq!(decide(v(1, f), v(3, f), None), Ok(v(3, f)));
-        assert_eq!(decide(None, None, v(4, f)), Ok(v(4, f)), "added there");
-        assert_eq!(decide(v(1, f), v(1, 0o100755), v(2, f)), Err(()), "content and mode: content merge");
-        assert_eq!(decide(v(1, f), v(1, 0o100755), v(1, f)), Ok(v(1, 0o100755)));
-        assert_eq!(decide(v(1, f), v(2, f), v(3, f)), Err(()));
-        assert_eq!(decide(None, v(2, f), v(3, f)), Err(()), "added differently on both sides");
+        let x = |n| v("dot_x", n, f);
+        assert_eq!(decide(Some(&x(1)), Some(&x(1)), Some(&x(2))), Ok(Some(x(2))), "only theirs changed");
+        assert_eq!(decide(Some(&x(1)), Some(&x(2)), Some(&x(1))), Ok(Some(x(2))), "only ours changed");
+        assert_eq!(decide(Some(&x(1)), Some(&x(2)), Some(&x(2))), Ok(Some(x(2))), "same change");
+        assert_eq!(decide(Some(&x(1)), None, Some(&x(1))), Ok(None), "deleted here, untouched there");
+        assert_eq!(decide(Some(&x(1)), None, Some(&x(3))), Ok(Some(x(3))), "modify/delete keeps the modification");
+        assert_eq!(decide(Some(&x(1)), Some(&x(3)), None), Ok(Some(x(3))));
+        assert_eq!(decide(None, None, Some(&x(4))), Ok(Some(x(4))), "added there");
+        assert_eq!(decide(Some(&x(1)), Some(&x(2)), Some(&x(3))), Err(()), "both edited");
+        let renamed = v("executable_dot_x", 1, 0o100755);
+        assert_eq!(decide(Some(&x(1)), Some(&renamed), Some(&x(2))), Err(()), "renamed here, edited there");
+        assert_eq!(pick(Some(&"dot_x"), &"executable_dot_x", &"dot_x"), "executable_dot_x");
+        assert_eq!(pick(Some(&"dot_x"), &"dot_x", &"private_dot_x"), "private_dot_x");
+    }
+
+    #[test]
+    fn a_directory_keeps_one_name() {
+        let f = 0o100644;
+        let files = one_name_per_directory(vec![
+            (v("private_dot_ssh/config", 1, f), true),
+            (v("dot_ssh/new_key.pub", 2, f), false),
+        ]);
+        let mut paths: Vec<&String> = files.keys().collect();
+        paths.sort();
+        assert_eq!(paths, ["private_dot_ssh/config", "private_dot_ssh/new_key.pub"]);
     }
 
     #[test]

@@ -97,6 +97,7 @@ impl From<StoreError> for CliError {
                 .hint("run `dotback init` to make it one, or set `source` in the device config to your store")
                 .code(3),
             StoreError::Bare { .. } => err.hint("clone it to a work tree and set `source` to that").code(3),
+            StoreError::GitConfig { .. } => err.hint("fix the file the cause names (often ~/.gitconfig)").code(3),
             StoreError::Git { .. } => {
                 err.hint("run `git status` in the store to see its state; nothing was changed in HOME")
             }
