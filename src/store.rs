@@ -295,6 +295,47 @@ impl Store {
         Ok(())
     }
 
+    /// Per remote: commits here not on its branch (as last seen by fetch or push), commits
+    /// there not here, and when the oldest unpushed commit was made.
+    pub fn remote_state(&self) -> Result<Vec<RemoteState>, StoreError> {
+        let branch = self.branch()?;
+        let head = self.head_commit()?;
+        let mut out = Vec::new();
+        for (name, _) in self.remotes()? {
+            let tracking = self.repo.refname_to_id(&format!("refs/remotes/{name}/{branch}")).ok();
+            let (ahead, behind, since) = match (head, tracking) {
+                (Some(h), Some(t)) => {
+                    let (a, b) = self.git("ahead/behind", self.repo.graph_ahead_behind(h, t))?;
+                    (a, b, self.oldest_unpushed(h, Some(t))?)
+                }
+                (Some(h), None) => {
+                    let mut walk = self.git("log", self.repo.revwalk())?;
+                    self.git("log", walk.push(h))?;
+                    (walk.count(), 0, self.oldest_unpushed(h, None)?)
+                }
+                (None, _) => (0, 0, None),
+            };
+            out.push(RemoteState { name, ahead, behind, unpushed_since: since, seen: tracking.is_some() });
+        }
+        Ok(out)
+    }
+
+    /// Commit time (seconds since the epoch) of the oldest commit reachable from `head` and not
+    /// from `tracking`.
+    fn oldest_unpushed(&self, head: git2::Oid, tracking: Option<git2::Oid>) -> Result<Option<i64>, StoreError> {
+        let mut walk = self.git("log", self.repo.revwalk())?;
+        self.git("log", walk.push(head))?;
+        if let Some(t) = tracking {
+            self.git("log", walk.hide(t))?;
+        }
+        let mut oldest = None;
+        for id in walk.flatten() {
+            let when = self.git("read commit", self.repo.find_commit(id))?.time().seconds();
+            oldest = Some(oldest.map_or(when, |o: i64| o.min(when)));
+        }
+        Ok(oldest)
+    }
+
     /// The content of a blob.
     pub fn blob(&self, id: git2::Oid) -> Result<Vec<u8>, StoreError> {
         let blob = self.git("read blob", self.repo.find_blob(id))?;
@@ -455,6 +496,20 @@ impl Store {
         };
         Ok(crate::fsutil::hash_bytes(&data) != e.id)
     }
+}
+
+/// How far this store and one remote are apart.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RemoteState {
+    pub name: String,
+    /// Commits here that the remote does not have (not yet pushed).
+    pub ahead: usize,
+    /// Commits the remote had at the last fetch that are not here.
+    pub behind: usize,
+    /// Commit time (Unix seconds) of the oldest commit not yet pushed.
+    pub unpushed_since: Option<i64>,
+    /// The remote's branch has been fetched or pushed at least once.
+    pub seen: bool,
 }
 
 /// git's side of a status: see [`Store::snapshot`].

@@ -38,6 +38,8 @@ struct StatusJson {
     targets: Vec<Entry>,
     delegated: Vec<Delegated>,
     uncommitted: Vec<Uncommitted>,
+    /// Per remote: what is not yet pushed (since when) and what was fetched but not merged.
+    remotes: Vec<crate::store::RemoteState>,
     warnings: Vec<String>,
 }
 
@@ -73,6 +75,7 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
             .map(|(m, reason)| Delegated { path: m.target.clone(), source: m.source.clone(), reason })
             .collect(),
         uncommitted,
+        remotes: Store::open(&s.ctx.store)?.remote_state()?,
         warnings: s.state.warnings.clone(),
     };
     if args.json {
@@ -115,6 +118,32 @@ fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize) {
         ui.out(format!("{BOLD}Uncommitted in the store (`dotback commit` records them):{BOLD:#}"));
         for u in &r.uncommitted {
             ui.out(format!("    {} ({})", u.path, u.change));
+        }
+    }
+    for remote in &r.remotes {
+        if remote.ahead > 0 {
+            let since = remote
+                .unpushed_since
+                .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+                .and_then(|t| {
+                    t.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC")).ok()
+                })
+                .map(|t| format!(", the oldest from {t}"))
+                .unwrap_or_default();
+            ui.out(format!(
+                "{BOLD}Not yet on remote `{}`:{BOLD:#} {} commit{}{since} (`dotback sync` pushes them)",
+                remote.name,
+                remote.ahead,
+                super::add::plural(remote.ahead)
+            ));
+        }
+        if remote.behind > 0 {
+            ui.out(format!(
+                "{BOLD}Remote `{}` has {} commit{} not merged here{BOLD:#} (`dotback sync` merges them)",
+                remote.name,
+                remote.behind,
+                super::add::plural(remote.behind)
+            ));
         }
     }
     if r.targets.is_empty() && r.uncommitted.is_empty() {

@@ -305,3 +305,24 @@ fn two_devices_random_edits_never_lose_anything_and_converge() {
     }
     assert!(tokens.len() as u64 > rounds / 4, "the sequence made enough edits ({})", tokens.len());
 }
+
+#[test]
+fn status_shows_what_is_not_yet_on_each_remote() {
+    let (a, _b, remote) = pair();
+    let v: serde_json::Value = serde_json::from_slice(&a.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(v["remotes"][0]["name"], "origin");
+    assert_eq!(v["remotes"][0]["ahead"], 0, "{v}");
+    let moved = a.root.join("away.git");
+    fs::rename(&remote, &moved).unwrap();
+    a.write(".zshrc", "offline\n", 0o644);
+    a.fails(&["sync"]);
+    let v: serde_json::Value = serde_json::from_slice(&a.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(v["remotes"][0]["ahead"], 1, "{v}");
+    assert!(v["remotes"][0]["unpushed_since"].as_i64().unwrap() > 1_700_000_000);
+    let text = stdout(&a.ok(&["status"]));
+    assert!(text.contains("Not yet on remote `origin`: 1 commit, the oldest from"), "{text}");
+    fs::rename(&moved, &remote).unwrap();
+    a.ok(&["sync"]);
+    let v: serde_json::Value = serde_json::from_slice(&a.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(v["remotes"][0]["ahead"], 0, "pushed: {v}");
+}
