@@ -62,6 +62,8 @@ pub enum Change {
     Extra,
     /// Encrypted in the store, and this device has no identity that decrypts it.
     Locked,
+    /// Edited in HOME while apply ran (after it was read): left for the next capture.
+    ChangedMeanwhile,
 }
 
 impl Change {
@@ -74,6 +76,7 @@ impl Change {
             Change::Missing => "missing from HOME",
             Change::Extra => "not in the store (exact directory)",
             Change::Locked => "encrypted, and no identity here decrypts it",
+            Change::ChangedMeanwhile => "changed in HOME while dotback ran; the next commit or sync captures it",
         }
     }
 }
@@ -450,6 +453,10 @@ pub struct Action {
     pub entry: Option<usize>,
     #[serde(skip)]
     pub desired: Option<Node>,
+    /// What was live when the plan was made; a different live state at execution time means
+    /// someone edited it meanwhile, and it is left alone.
+    #[serde(skip)]
+    pub expected: Option<Node>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -480,7 +487,14 @@ pub fn plan(evals: &[Eval], opts: PlanOptions) -> Vec<Action> {
             },
         };
         let backup = e.actual.is_some() && !matches!(step, Step::Skip { .. } | Step::Chmod { .. });
-        actions.push(Action { target: e.target.clone(), step, backup, entry: e.entry, desired: e.desired });
+        actions.push(Action {
+            target: e.target.clone(),
+            step,
+            backup,
+            entry: e.entry,
+            desired: e.desired,
+            expected: e.actual,
+        });
     }
     actions
 }
@@ -550,7 +564,8 @@ pub fn execute(
             continue;
         }
         match execute_one(ctx, state, vault, &mut guard, &mut backups, a) {
-            Ok(written) => {
+            Ok(None) => report.skipped.push((a.target.clone(), Change::ChangedMeanwhile)),
+            Ok(Some(written)) => {
                 if a.step == Step::Remove {
                     report.removed.push(a.target.clone());
                 } else {
@@ -583,9 +598,17 @@ fn execute_one(
     guard: &mut Guard,
     backups: &mut Backups,
     a: &Action,
-) -> Result<Option<Node>, ApplyError> {
+) -> Result<Option<Option<Node>>, ApplyError> {
     guard.check(&a.target)?;
     let live = ctx.live(&a.target);
+    // Someone may have edited the file since it was read (an editor saving during a sync): a
+    // fresh read, trusting no memo, must still show what the plan was made from.
+    if !matches!(a.step, Step::Chmod { .. }) {
+        let fresh = Cache::empty();
+        if !same(Hasher::new(&fresh, None).live(&a.target, &live)?, a.expected) {
+            return Ok(None);
+        }
+    }
     let werr = |source| ApplyError::Write { path: live.clone(), source };
     let current = fsutil::lstat(&live).map_err(|source| ApplyError::Read { path: live.clone(), source })?;
     if a.backup && current.is_some() {
@@ -616,7 +639,7 @@ fn execute_one(
                 fs::remove_dir_all(&live).map_err(werr)?;
             }
             fsutil::write_atomic(&live, &data, *perm).map_err(werr)?;
-            return Ok(Some(Node { kind: NodeKind::File, hash: Some(fsutil::hash_bytes(&data)), perm: *perm }));
+            return Ok(Some(Some(Node { kind: NodeKind::File, hash: Some(fsutil::hash_bytes(&data)), perm: *perm })));
         }
         Step::Symlink { link } => {
             if is_dir {
@@ -629,7 +652,7 @@ fn execute_one(
         }
         Step::Skip { .. } => {}
     }
-    Ok(a.desired)
+    Ok(Some(a.desired))
 }
 
 /// The content a store file gives its target: the file itself, or its decrypted plaintext.
@@ -737,5 +760,49 @@ mod tests {
         assert!(!s.contains(".config/nvimrc"));
         assert!(s.touches(".config"));
         assert!(!s.contains(".config"));
+    }
+}
+
+#[cfg(test)]
+mod race_tests {
+    use super::*;
+    use crate::config::{DeviceConfig, IdentityStorage};
+    use crate::paths::Paths;
+    use std::ffi::OsString;
+
+    /// A live file edited between reading and writing is never overwritten.
+    #[test]
+    fn an_edit_made_while_apply_runs_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let (home, store) = (root.join("home"), root.join("store"));
+        fs::create_dir_all(&home).unwrap();
+        fs::create_dir_all(&store).unwrap();
+        fs::write(store.join("dot_new"), "from the store\n").unwrap();
+        fs::write(store.join("dot_old"), "from the store\n").unwrap();
+        fs::write(home.join(".old"), "before\n").unwrap();
+        let vars =
+            [("HOME", home.clone()), ("XDG_STATE_HOME", root.join("state")), ("XDG_CONFIG_HOME", root.join("cfg"))];
+        let paths = Paths::from_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| OsString::from(v))).unwrap();
+        let config = DeviceConfig { device: "t".into(), source: store.clone(), identity: IdentityStorage::File };
+        let ctx = Context::new(paths, config).unwrap();
+        let state = managed::scan(&store).unwrap();
+        let mut cache = Cache::load(&ctx.paths.state_dir);
+        let old_perm = fs::metadata(home.join(".old")).unwrap().permissions().mode() & 0o777;
+        let before = Node { kind: NodeKind::File, hash: Some(fsutil::hash_bytes(b"before\n")), perm: old_perm };
+        cache.set_base(".old", Some(before));
+        let vault = Vault::new(&ctx, crate::secrets::SecretRules::defaults());
+        let evals = evaluate(&ctx, &state, &mut cache, &vault, &Selection::all()).unwrap();
+        let actions = plan(&evals, PlanOptions::default());
+        assert_eq!(actions.len(), 2, "{actions:?}");
+        // The user saves both files after dotback read them.
+        fs::write(home.join(".new"), "typed meanwhile\n").unwrap();
+        fs::write(home.join(".old"), "edited meanwhile\n").unwrap();
+        let report = execute(&ctx, &state, &vault, &actions, &mut cache, &|_| {}).unwrap();
+        assert_eq!(fs::read_to_string(home.join(".new")).unwrap(), "typed meanwhile\n");
+        assert_eq!(fs::read_to_string(home.join(".old")).unwrap(), "edited meanwhile\n");
+        assert!(report.written.is_empty(), "{report:?}");
+        assert_eq!(report.skipped.len(), 2);
+        assert!(report.skipped.iter().all(|(_, c)| *c == Change::ChangedMeanwhile));
     }
 }

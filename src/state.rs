@@ -106,6 +106,17 @@ impl Cache {
         Cache { path, file, observed: FastMap::default(), op_start_ns, dirty: false }
     }
 
+    /// A cache that knows nothing: every file is read (for checks that must not trust a memo).
+    pub fn empty() -> Cache {
+        Cache {
+            path: PathBuf::new(),
+            file: CacheFile::default(),
+            observed: FastMap::default(),
+            op_start_ns: fsutil::now_ns(),
+            dirty: false,
+        }
+    }
+
     fn map(&self, side: Side) -> &FastMap<String, Memo> {
         match side {
             Side::Live => &self.file.live,
