@@ -52,6 +52,9 @@ _dotback() {
             dotback,remote)
                 cmd="dotback__subcmd__remote"
                 ;;
+            dotback,resolve)
+                cmd="dotback__subcmd__resolve"
+                ;;
             dotback,status)
                 cmd="dotback__subcmd__status"
                 ;;
@@ -93,6 +96,9 @@ _dotback() {
                 ;;
             dotback__subcmd__help,remote)
                 cmd="dotback__subcmd__help__subcmd__remote"
+                ;;
+            dotback__subcmd__help,resolve)
+                cmd="dotback__subcmd__help__subcmd__resolve"
                 ;;
             dotback__subcmd__help,status)
                 cmd="dotback__subcmd__help__subcmd__status"
@@ -233,7 +239,7 @@ _dotback() {
 
     case "${cmd}" in
         dotback)
-            opts="-h -V --help --version init add forget status diff apply commit sync keys remote hooks guard completions help"
+            opts="-h -V --help --version init add forget status diff apply commit resolve sync keys remote hooks guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -357,7 +363,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help)
-            opts="init add forget status diff apply commit sync keys remote hooks guard completions help"
+            opts="init add forget status diff apply commit resolve sync keys remote hooks guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -695,6 +701,20 @@ _dotback() {
         dotback__subcmd__help__subcmd__remote__subcmd__remove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__resolve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1223,6 +1243,20 @@ _dotback() {
         dotback__subcmd__remote__subcmd__remove)
             opts="-h -V --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__resolve)
+            opts="-h -V --ours --theirs --merge --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

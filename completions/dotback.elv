@@ -29,6 +29,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand diff 'Show how HOME differs from the store, as the patch `dotback apply` would make'
             cand apply 'Make HOME match the store'
             cand commit 'Capture files changed in HOME into the store and commit everything in the store'
+            cand resolve 'Settle a conflict sync left: keep this device''s version, take the other one, or merge them'
             cand sync 'Capture and commit, fetch every remote, merge, apply, push to every remote'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
@@ -87,6 +88,15 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;commit'= {
             cand -m 'The first line of the commit message'
             cand --message 'The first line of the commit message'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;resolve'= {
+            cand --ours 'Keep the live file (this device''s version); delete the conflict copy'
+            cand --theirs 'Take the conflict copy''s content (the other device''s version)'
+            cand --merge 'Merge both versions in an editor; conflict markers must all be settled'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -285,6 +295,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand diff 'Show how HOME differs from the store, as the patch `dotback apply` would make'
             cand apply 'Make HOME match the store'
             cand commit 'Capture files changed in HOME into the store and commit everything in the store'
+            cand resolve 'Settle a conflict sync left: keep this device''s version, take the other one, or merge them'
             cand sync 'Capture and commit, fetch every remote, merge, apply, push to every remote'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
@@ -306,6 +317,8 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;help;apply'= {
         }
         &'dotback;help;commit'= {
+        }
+        &'dotback;help;resolve'= {
         }
         &'dotback;help;sync'= {
         }

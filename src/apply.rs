@@ -371,6 +371,7 @@ pub fn evaluate(
             out.push(Eval { target: m.target.clone(), entry: Some(i), desired, actual, base, change, link, locked });
         }
     }
+    stale_copies(ctx, state, cache, sel, &mut out)?;
     if !exact_dirs.is_empty() {
         for m in exact_dirs {
             extras(ctx, state, cache, m, sel, &mut out)?;
@@ -379,6 +380,50 @@ pub fn evaluate(
         out.sort_by(|a, b| tree_order(&a.target, &b.target));
     }
     Ok(out)
+}
+
+/// Conflict copies the store no longer has (settled with `dotback resolve`, here or on another
+/// device) that dotback wrote into HOME: apply removes them like a target the store dropped, so
+/// every device converges once the conflict is settled. Any other target the store drops stays
+/// in HOME (as with chezmoi); a copy edited since it was written is left alone.
+fn stale_copies(
+    ctx: &Context,
+    state: &SourceState,
+    cache: &mut Cache,
+    sel: &Selection,
+    out: &mut Vec<Eval>,
+) -> Result<(), ApplyError> {
+    let stale: Vec<(String, Node)> = cache
+        .bases()
+        .filter(|(t, _)| crate::merge::conflict::is_copy(t) && state.get(t).is_none() && sel.contains(t))
+        .map(|(t, n)| (t.to_string(), n))
+        .collect();
+    let mut h = Hasher::new(cache, None);
+    let mut found = Vec::new();
+    for (target, base) in stale {
+        let actual = h.live(&target, &ctx.live(&target))?;
+        found.push((target, actual, base));
+    }
+    let learnt = h.learnt;
+    Hasher::merge(learnt, cache);
+    for (target, actual, base) in found {
+        let change = classify(None, actual, Some(base));
+        if change == Change::Clean {
+            cache.set_base(&target, None); // gone already
+            continue;
+        }
+        out.push(Eval {
+            target,
+            entry: None,
+            desired: None,
+            actual,
+            base: Some(base),
+            change,
+            link: None,
+            locked: None,
+        });
+    }
+    Ok(())
 }
 
 fn extras(

@@ -7,6 +7,7 @@
 //! - [`store`]: the git repository;
 //! - [`state`]: stat cache, lock and backups;
 //! - [`apply`]: store -> HOME (evaluate, plan, execute); [`capture`]: HOME -> store;
+//! - [`sync`]: merging fetched commits; [`resolve`]: settling the conflicts a merge leaves;
 //! - [`init`]: creating or adopting a store; [`chezmoi`]: delegating to the chezmoi binary;
 //! - [`cli`]: argument parsing and all printing.
 
@@ -25,6 +26,7 @@ pub mod keys;
 pub mod managed;
 pub mod merge;
 pub mod paths;
+pub mod resolve;
 pub mod secrets;
 pub mod source;
 pub mod state;

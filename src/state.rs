@@ -159,6 +159,11 @@ impl Cache {
         self.file.base.get(target).copied()
     }
 
+    /// Every target with a recorded base, and that base.
+    pub fn bases(&self) -> impl Iterator<Item = (&str, Node)> + '_ {
+        self.file.base.iter().map(|(t, n)| (t.as_str(), *n))
+    }
+
     pub fn set_base(&mut self, target: &str, node: Option<Node>) {
         let changed = match node {
             Some(n) => self.file.base.insert(target.to_string(), n) != Some(n),

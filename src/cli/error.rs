@@ -6,6 +6,7 @@ use crate::config::ConfigError;
 use crate::context::ContextError;
 use crate::managed::ScanError;
 use crate::paths::PathsError;
+use crate::resolve::ResolveError;
 use crate::state::StateError;
 use crate::store::StoreError;
 
@@ -181,6 +182,47 @@ impl From<CaptureError> for CliError {
                 "dotback never stores a secret in plaintext; `dotback init` sets up the store's keys, `dotback keys list` shows them"
             }
             _ => "nothing was changed in the store",
+        };
+        err.hint(hint)
+    }
+}
+
+impl From<ResolveError> for CliError {
+    fn from(e: ResolveError) -> Self {
+        let e = match e {
+            ResolveError::Store(inner) => return inner.into(),
+            ResolveError::State(inner) => return inner.into(),
+            e => e,
+        };
+        let err = CliError::from_error(&e);
+        let hint = match &e {
+            ResolveError::NotManaged { .. } => {
+                "`dotback resolve PATH --ours` drops the copy; or `dotback add` the file again first"
+            }
+            ResolveError::NotAFile { .. } => {
+                "settle it with --ours, or copy what you need from the conflict copy by hand"
+            }
+            ResolveError::Binary { .. } => {
+                "keep one version whole: --ours keeps the live file, --theirs takes the conflict copy"
+            }
+            ResolveError::Read { .. } => "check that the file is readable by you; nothing was changed",
+            ResolveError::Write { .. } => {
+                "check permissions and free space; what was overwritten is in dotback's backups (state directory)"
+            }
+            ResolveError::Decrypt { .. } | ResolveError::Encrypt { .. } => {
+                "nothing was changed; `dotback keys list` shows who the store encrypts to"
+            }
+            ResolveError::Secret { .. } => {
+                "nothing was changed; track the file encrypted (`dotback forget` it, then `dotback add --encrypt`), then resolve again"
+            }
+            ResolveError::OutsideHome { .. } => "nothing was written; make that path a directory inside HOME",
+            ResolveError::Tool { .. } => {
+                "the live file, the store and the conflict copy are as they were; run the same command again, or settle with --ours or --theirs"
+            }
+            ResolveError::MarkersLeft { .. } => {
+                "edit every <<<<<<< ... >>>>>>> block down to the text you want, save, and exit; run the same command again"
+            }
+            ResolveError::Store(_) | ResolveError::State(_) => unreachable!("converted above"),
         };
         err.hint(hint)
     }

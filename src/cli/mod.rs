@@ -14,6 +14,7 @@ mod init;
 mod keys;
 mod passphrase;
 mod remote;
+mod resolve;
 mod status;
 mod sync;
 mod ui;
@@ -50,6 +51,7 @@ enum Command {
     Diff(diff::DiffArgs),
     Apply(apply::ApplyArgs),
     Commit(commit::CommitArgs),
+    Resolve(resolve::ResolveArgs),
     #[command(hide = true)]
     Sync(sync::SyncArgs),
     Keys(keys::KeysArgs),
@@ -93,6 +95,7 @@ fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
         Command::Diff(args) => diff::cmd_diff(ui, args),
         Command::Apply(args) => apply::cmd_apply(ui, args),
         Command::Commit(args) => commit::cmd_commit(ui, args),
+        Command::Resolve(args) => resolve::cmd_resolve(ui, args),
         Command::Sync(args) => sync::cmd_sync(ui, args),
         Command::Keys(args) => keys::cmd_keys(ui, args),
         Command::Remote(args) => remote::cmd_remote(ui, args),

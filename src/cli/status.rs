@@ -40,6 +40,9 @@ struct StatusJson {
     uncommitted: Vec<Uncommitted>,
     /// Per remote: what is not yet pushed (since when) and what was fetched but not merged.
     remotes: Vec<crate::store::RemoteState>,
+    /// Files sync could not merge: the file, and the copy holding the other device's version
+    /// (one entry per copy), until `dotback resolve` settles them.
+    conflicts: Vec<crate::resolve::Conflict>,
     warnings: Vec<String>,
 }
 
@@ -76,6 +79,10 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
             .collect(),
         uncommitted,
         remotes: Store::open(&s.ctx.store)?.remote_state()?,
+        conflicts: crate::resolve::find(&s.state)
+            .into_iter()
+            .filter(|c| sel.contains(&c.path) || sel.contains(&c.copy))
+            .collect(),
         warnings: s.state.warnings.clone(),
     };
     if args.json {
@@ -120,6 +127,14 @@ fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize) {
             ui.out(format!("    {} ({})", u.path, u.change));
         }
     }
+    if !r.conflicts.is_empty() {
+        ui.out(format!(
+            "{BOLD}Conflicts sync could not merge (`dotback resolve PATH --ours|--theirs|--merge` settles them):{BOLD:#}"
+        ));
+        for c in &r.conflicts {
+            ui.out(format!("    {RED}~/{}{RED:#}: the version from {} is in ~/{}", c.path, c.device, c.copy));
+        }
+    }
     for remote in &r.remotes {
         if remote.ahead > 0 {
             let since = remote
@@ -146,7 +161,7 @@ fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize) {
             ));
         }
     }
-    if r.targets.is_empty() && r.uncommitted.is_empty() {
+    if r.targets.is_empty() && r.uncommitted.is_empty() && r.conflicts.is_empty() {
         ui.out(format!("Up to date: {evaluated} managed path{} match the store.", super::add::plural(evaluated)));
     }
 }

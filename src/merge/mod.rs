@@ -1,5 +1,7 @@
 //! Three-way merging of file contents (pure: no I/O outside tests).
 //!
+//! [`conflict`] names and recognises the conflict copies sync leaves for what cannot be merged.
+//!
 //! [`text::merge`] merges the base, ours and theirs versions of a text file line by line;
 //! [`text::is_mergeable_text`] decides which files get that treatment (binary files never do:
 //! the local version stays live and the other side's is written beside it, DESIGN.md §4).
@@ -24,6 +26,7 @@
 //! marker output including CRLF markers), and keeps git's names so the two can be compared.
 //! It depends on no crate.
 
+pub mod conflict;
 pub mod text;
 
 #[cfg(test)]

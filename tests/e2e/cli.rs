@@ -12,6 +12,7 @@ fn help_lists_exactly_the_commands_that_work() {
         "diff",
         "apply",
         "commit",
+        "resolve",
         "keys",
         "remote",
         "hooks",

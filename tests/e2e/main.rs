@@ -10,6 +10,7 @@ mod cli;
 mod commit;
 mod init;
 mod keys_gpg_keyring;
+mod resolve;
 mod secrets;
 mod status_diff;
 mod sync;

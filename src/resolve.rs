@@ -1,0 +1,453 @@
+//! Settling the conflicts sync leaves (`dotback resolve`).
+//!
+//! A conflict is a target plus one or more conflict copies beside it, found by their names
+//! ([`crate::merge::conflict`]): nothing else records them, so every device that has the
+//! commit sees the same conflicts. Settling one writes the chosen content to the live file and
+//! to the store (re-encrypted when the target is encrypted), removes the copies from HOME and
+//! the store, and commits exactly those paths. Everything is read and checked before the first
+//! write, and whatever is overwritten or removed in HOME is backed up first.
+
+use crate::context::Context;
+use crate::fsutil;
+use crate::managed::{self, Managed, SourceState};
+use crate::merge::conflict;
+use crate::merge::text::{self, Labels, TextMerge};
+use crate::source::{self, Kind, OnDisk};
+use crate::state::{Backups, Cache, Node, NodeKind, StateError};
+use crate::store::{Store, StoreError};
+use crate::vault::Vault;
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("the store no longer tracks ~/{target}, so no version can be written to it")]
+    NotManaged { target: String },
+    #[error("~/{target} is a {what} in the store; only files can take --theirs or --merge")]
+    NotAFile { target: String, what: &'static str },
+    #[error("~/{target} is not text (binary, or not UTF-8), so it cannot be merged line by line")]
+    Binary { target: String },
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot decrypt {}: {why}", path.display())]
+    Decrypt { path: PathBuf, why: String },
+    #[error("cannot encrypt ~/{target}: {why}")]
+    Encrypt { target: String, why: String },
+    #[error("refusing to commit {path} in plaintext: it {why}")]
+    Secret { path: String, why: String },
+    #[error("~/{target} would be written through {}, which is not a directory inside HOME", via.display())]
+    OutsideHome { target: String, via: PathBuf },
+    #[error("the merge tool `{tool}` {how}; nothing was changed")]
+    Tool { tool: String, how: String },
+    #[error("the merged ~/{target} still has conflict markers; nothing was changed")]
+    MarkersLeft { target: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// One conflict copy and the target it is a copy of.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Conflict {
+    /// The target in conflict (relative to HOME).
+    pub path: String,
+    /// The conflict copy's target (relative to HOME).
+    pub copy: String,
+    /// The conflict copy's path in the store (relative to the source root).
+    pub source: String,
+    /// The device whose version the copy holds.
+    pub device: String,
+    /// When sync made the copy: `YYYYmmdd-HHMMSS` (UTC), `-n` for a second one within a second.
+    pub stamp: String,
+}
+
+/// Every conflict copy in the store, in tree order.
+pub fn find(state: &SourceState) -> Vec<Conflict> {
+    state
+        .entries
+        .iter()
+        .filter(|m| m.entry.kind != Kind::Dir)
+        .filter_map(|m| {
+            let leaf = m.target.rsplit('/').next()?;
+            let c = conflict::parse(leaf)?;
+            Some(Conflict {
+                path: managed::join(managed::parent_of(&m.target), c.original),
+                copy: m.target.clone(),
+                source: m.source.clone(),
+                device: c.device.to_string(),
+                stamp: c.stamp.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The store entry of the target in conflict, which must be a file dotback evaluates.
+fn target_entry<'a>(state: &'a SourceState, target: &str) -> Result<&'a Managed, ResolveError> {
+    let m = state.get(target).ok_or_else(|| ResolveError::NotManaged { target: target.to_string() })?;
+    let what = match m.entry.kind {
+        Kind::File if m.is_native() => return Ok(m),
+        Kind::File => "template",
+        Kind::Dir => "directory",
+        Kind::Symlink => "symlink",
+        _ => "chezmoi script or special entry",
+    };
+    Err(ResolveError::NotAFile { target: target.to_string(), what })
+}
+
+/// The content of a live regular file; `None` when there is none.
+fn read_live(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, ResolveError> {
+    let read = |source| ResolveError::Read { path: path.to_path_buf(), source };
+    match fsutil::lstat(path).map_err(read)? {
+        Some(md) if md.is_file() => Ok(Some(Zeroizing::new(fs::read(path).map_err(read)?))),
+        _ => Ok(None),
+    }
+}
+
+/// The content a store entry gives its target (decrypted when it is encrypted).
+fn store_content(vault: &Vault, state: &SourceState, m: &Managed) -> Result<Zeroizing<Vec<u8>>, ResolveError> {
+    let path = state.source_path(m);
+    let data = fs::read(&path).map_err(|source| ResolveError::Read { path: path.clone(), source })?;
+    if !m.entry.attrs.encrypted {
+        return Ok(Zeroizing::new(data));
+    }
+    vault.decrypt(&data).map_err(|why| ResolveError::Decrypt { path, why })
+}
+
+/// This device's version: the live file, or the store's when HOME has no file there.
+pub fn ours(
+    ctx: &Context,
+    state: &SourceState,
+    vault: &Vault,
+    c: &Conflict,
+) -> Result<Zeroizing<Vec<u8>>, ResolveError> {
+    let m = target_entry(state, &c.path)?;
+    match read_live(&ctx.live(&c.path))? {
+        Some(data) => Ok(data),
+        None => store_content(vault, state, m),
+    }
+}
+
+/// The other version: the live copy (edits made to it count), or the store's copy when HOME
+/// has none.
+pub fn theirs(
+    ctx: &Context,
+    state: &SourceState,
+    vault: &Vault,
+    c: &Conflict,
+) -> Result<Zeroizing<Vec<u8>>, ResolveError> {
+    match read_live(&ctx.live(&c.copy))? {
+        Some(data) => Ok(data),
+        None => {
+            let m = state.get(&c.copy).expect("conflicts come from the scanned store");
+            store_content(vault, state, m)
+        }
+    }
+}
+
+/// A store path (relative to the source root) as a path in the git repository.
+fn repo_path(store: &Store, state: &SourceState, source: &str) -> String {
+    match state.root.strip_prefix(&store.root) {
+        Ok(prefix) if !prefix.as_os_str().is_empty() => managed::join(&prefix.to_string_lossy(), source),
+        _ => source.to_string(),
+    }
+}
+
+fn git_err<'a>(store: &'a Store, what: &'static str) -> impl FnOnce(git2::Error) -> StoreError + 'a {
+    move |source| StoreError::Git { what, path: store.root.clone(), source }
+}
+
+/// The version both sides started from: the target in the merge base of the merge commit that
+/// added the copy. Empty when history does not tell (the copy was made by hand, or the base
+/// had no such file, or this device cannot decrypt it).
+pub fn base(
+    store: &Store,
+    state: &SourceState,
+    vault: &Vault,
+    c: &Conflict,
+) -> Result<Zeroizing<Vec<u8>>, ResolveError> {
+    let empty = Zeroizing::new(Vec::new());
+    let Some(head) = store.head_commit()? else { return Ok(empty) };
+    let copy_path = repo_path(store, state, &c.source);
+    let has = |commit: &git2::Commit| commit.tree().is_ok_and(|t| t.get_path(Path::new(&copy_path)).is_ok());
+    let repo = &store.repo;
+    let mut walk = repo.revwalk().map_err(git_err(store, "log"))?;
+    walk.push(head).map_err(git_err(store, "log"))?;
+    walk.set_sorting(git2::Sort::TOPOLOGICAL).map_err(git_err(store, "log"))?;
+    let mut added = None;
+    for id in walk {
+        let commit = repo.find_commit(id.map_err(git_err(store, "log"))?).map_err(git_err(store, "read commit"))?;
+        if has(&commit) && commit.parents().all(|p| !has(&p)) {
+            added = Some(commit);
+            break;
+        }
+    }
+    let Some(merge) = added.filter(|m| m.parent_count() == 2) else { return Ok(empty) };
+    let (p0, p1) = (merge.parent_id(0), merge.parent_id(1));
+    let (Ok(p0), Ok(p1)) = (p0, p1) else { return Ok(empty) };
+    let Some(base) = store.merge_base(p0, p1)? else { return Ok(empty) };
+    let prefix = repo_path(store, state, "");
+    for (path, (id, _)) in store.commit_files(base)? {
+        let Some(source) = path.strip_prefix(&prefix) else { continue };
+        if managed::target_of_source(source).as_deref() != Some(c.path.as_str()) {
+            continue;
+        }
+        let data = store.blob(id)?;
+        let leaf = source.rsplit('/').next().unwrap_or(source);
+        let encrypted = matches!(source::decode(leaf, OnDisk::File), Ok(Some(e)) if e.attrs.encrypted);
+        if !encrypted {
+            return Ok(Zeroizing::new(data));
+        }
+        return Ok(vault.decrypt(&data).unwrap_or(empty));
+    }
+    Ok(empty)
+}
+
+/// The three-way merge of base, ours and theirs as `git merge-file --diff3` writes it: with
+/// conflict markers where they differ (or the clean result when they no longer conflict).
+pub fn marked_up(
+    target: &str,
+    base: &[u8],
+    ours: &[u8],
+    theirs: &[u8],
+    labels: Labels<'_>,
+) -> Result<Zeroizing<String>, ResolveError> {
+    fn text<'d>(target: &str, d: &'d [u8]) -> Result<&'d str, ResolveError> {
+        let binary = || ResolveError::Binary { target: target.to_string() };
+        if !text::is_mergeable_text(d) {
+            return Err(binary());
+        }
+        std::str::from_utf8(d).map_err(|_| binary())
+    }
+    let (b, o, t) = (text(target, base)?, text(target, ours)?, text(target, theirs)?);
+    Ok(Zeroizing::new(match text::merge(b, o, t, labels) {
+        TextMerge::Clean(m) => m,
+        TextMerge::Conflict { with_markers, .. } => with_markers,
+    }))
+}
+
+/// Who settles the markers.
+#[derive(Clone, Debug)]
+pub enum Tool {
+    /// An editor command (shell words, as git runs `core.editor`), given the file to edit.
+    Editor(String),
+    /// git's `mergetool.<name>.cmd`, run by the shell with `$BASE`, `$LOCAL`, `$REMOTE` and
+    /// `$MERGED` set to files.
+    MergeTool { name: String, cmd: String },
+}
+
+impl Tool {
+    fn name(&self) -> &str {
+        match self {
+            Tool::Editor(e) => e,
+            Tool::MergeTool { name, .. } => name,
+        }
+    }
+}
+
+/// A private temporary file beside a live file, removed when dropped.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    /// Creates `dir/<name>` 0600 (never more open) with `data`.
+    fn create(dir: &Path, name: &str, data: &[u8]) -> Result<TempFile, ResolveError> {
+        let path = dir.join(name);
+        let werr = |source| ResolveError::Write { path: path.clone(), source };
+        let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(werr)?;
+        let file = TempFile(path.clone());
+        f.write_all(data).map_err(werr)?;
+        Ok(file)
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+/// The live directory `target` lives in, refused unless it is a real directory inside HOME.
+fn live_dir(ctx: &Context, target: &str) -> Result<PathBuf, ResolveError> {
+    let live = ctx.live(target);
+    let parent = live.parent().unwrap_or(&ctx.paths.home).to_path_buf();
+    match parent.canonicalize() {
+        Ok(p) if p.starts_with(&ctx.home_canon) && p.is_dir() => Ok(p),
+        _ => Err(ResolveError::OutsideHome { target: target.to_string(), via: parent }),
+    }
+}
+
+/// Puts `marked` in a private temporary file beside the live file, lets `tool` settle it, and
+/// returns the result: only when the tool exits 0 and no conflict marker is left. The temporary
+/// files are removed in every case.
+pub fn edit(
+    ctx: &Context,
+    target: &str,
+    marked: &str,
+    sides: [&[u8]; 3],
+    tool: &Tool,
+) -> Result<Zeroizing<Vec<u8>>, ResolveError> {
+    let dir = live_dir(ctx, target)?;
+    let leaf = target.rsplit('/').next().unwrap_or(target);
+    // Keep the extension so the editor picks the right syntax.
+    let ext = Path::new(leaf).extension().and_then(|e| e.to_str()).map(|e| format!(".{e}")).unwrap_or_default();
+    let pid = std::process::id();
+    let merged = TempFile::create(&dir, &format!("{leaf}.dotback-merge-{pid}{ext}"), marked.as_bytes())?;
+    let mut cmd = std::process::Command::new("sh");
+    let mut _inputs = Vec::new();
+    match tool {
+        Tool::Editor(editor) => {
+            cmd.arg("-c").arg(format!("{editor} \"$@\"")).arg(editor).arg(&merged.0);
+        }
+        Tool::MergeTool { cmd: script, .. } => {
+            for (var, side, data) in
+                [("BASE", "BASE", sides[0]), ("LOCAL", "LOCAL", sides[1]), ("REMOTE", "REMOTE", sides[2])]
+            {
+                let f = TempFile::create(&dir, &format!("{leaf}.dotback-{side}-{pid}{ext}"), data)?;
+                cmd.env(var, &f.0);
+                _inputs.push(f);
+            }
+            cmd.env("MERGED", &merged.0).arg("-c").arg(script).current_dir(&dir);
+        }
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| ResolveError::Tool { tool: tool.name().to_string(), how: format!("could not start: {e}") })?;
+    if !status.success() {
+        let how = match status.code() {
+            Some(code) => format!("exited with status {code}"),
+            None => "was killed by a signal".to_string(),
+        };
+        return Err(ResolveError::Tool { tool: tool.name().to_string(), how });
+    }
+    let result = match fs::read(&merged.0) {
+        Ok(d) => Zeroizing::new(d),
+        Err(e) => {
+            return Err(ResolveError::Tool {
+                tool: tool.name().to_string(),
+                how: format!("left no merged file ({e})"),
+            });
+        }
+    };
+    if std::str::from_utf8(&result).is_ok_and(conflict::has_markers) {
+        return Err(ResolveError::MarkersLeft { target: target.to_string() });
+    }
+    Ok(result)
+}
+
+/// What [`settle`] did.
+#[derive(Debug, Default)]
+pub struct Settled {
+    pub commit: Option<git2::Oid>,
+    /// Where what was overwritten or removed in HOME was saved.
+    pub backup_dir: Option<PathBuf>,
+    /// The conflict copies removed (targets).
+    pub removed: Vec<String>,
+}
+
+/// Settles the conflicts in `copies` (all copies of one target): writes `content` to the target
+/// (live and in the store) when given, removes the copies from HOME and the store, and commits
+/// those paths with a message naming the device, the target and `how`.
+#[allow(clippy::too_many_arguments)]
+pub fn settle(
+    ctx: &Context,
+    state: &SourceState,
+    cache: &mut Cache,
+    vault: &Vault,
+    store: &Store,
+    copies: &[&Conflict],
+    content: Option<&[u8]>,
+    how: &str,
+) -> Result<Settled, ResolveError> {
+    let target = copies.first().map(|c| c.path.clone()).unwrap_or_default();
+    debug_assert!(copies.iter().all(|c| c.path == target), "one target at a time");
+    // Check and prepare everything before the first write.
+    let mut write = None;
+    if let Some(content) = content {
+        let m = target_entry(state, &target)?;
+        live_dir(ctx, &target)?;
+        let live = ctx.live(&target);
+        if fsutil::lstat(&live)
+            .map_err(|source| ResolveError::Read { path: live.clone(), source })?
+            .is_some_and(|md| md.is_dir())
+        {
+            return Err(ResolveError::NotAFile { target: target.clone(), what: "directory in HOME" });
+        }
+        let stored: Zeroizing<Vec<u8>> = if m.entry.attrs.encrypted {
+            Zeroizing::new(vault.encrypt(content).map_err(|why| ResolveError::Encrypt { target: target.clone(), why })?)
+        } else {
+            Zeroizing::new(content.to_vec())
+        };
+        let path = repo_path(store, state, &m.source);
+        if let Some(v) = crate::guard::check(&path, &stored, &vault.rules) {
+            return Err(ResolveError::Secret { path: v.path, why: v.why });
+        }
+        write = Some((m, stored, path));
+    }
+    for c in copies {
+        live_dir(ctx, &c.copy)?;
+    }
+
+    let mut backups = Backups::new(&ctx.paths.state_dir);
+    let mut index = store.repo.index().map_err(git_err(store, "index"))?;
+    if let (Some((m, stored, path)), Some(content)) = (&write, content) {
+        let live = ctx.live(&target);
+        if fsutil::lstat(&live).map_err(|source| ResolveError::Read { path: live.clone(), source })?.is_some() {
+            backups.save(&live, &target)?;
+        }
+        let src = state.source_path(m);
+        let store_mode = if m.entry.attrs.private || m.entry.attrs.encrypted { 0o600 } else { 0o644 };
+        fsutil::write_atomic(&src, stored, store_mode)
+            .map_err(|source| ResolveError::Write { path: src.clone(), source })?;
+        let perm = source::file_mode(&m.entry.attrs, fsutil::umask());
+        fsutil::write_atomic(&live, content, perm)
+            .map_err(|source| ResolveError::Write { path: live.clone(), source })?;
+        cache.set_base(&target, Some(Node { kind: NodeKind::File, hash: Some(fsutil::hash_bytes(content)), perm }));
+        index.add_path(Path::new(path)).map_err(git_err(store, "stage"))?;
+    }
+    let mut removed = Vec::new();
+    for c in copies {
+        let live = ctx.live(&c.copy);
+        let current = fsutil::lstat(&live).map_err(|source| ResolveError::Read { path: live.clone(), source })?;
+        if let Some(md) = current {
+            backups.save(&live, &c.copy)?;
+            let res = if md.is_dir() { fs::remove_dir_all(&live) } else { fs::remove_file(&live) };
+            res.map_err(|source| ResolveError::Write { path: live.clone(), source })?;
+        }
+        let src = state.root.join(&c.source);
+        match fs::remove_file(&src) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(ResolveError::Write { path: src, source: e });
+            }
+            _ => {}
+        }
+        cache.set_base(&c.copy, None);
+        index.remove_path(Path::new(&repo_path(store, state, &c.source))).map_err(git_err(store, "stage"))?;
+        removed.push(c.copy.clone());
+    }
+    index.write().map_err(git_err(store, "write index"))?;
+    fsutil::sync_fs(&ctx.paths.home).map_err(|source| ResolveError::Write { path: ctx.paths.home.clone(), source })?;
+
+    let device = &ctx.device;
+    let mut message = format!("{device}: resolve ~/{target} ({how})\n\nDevice: {device}\n\n");
+    if let Some((_, _, path)) = &write {
+        message.push_str(&format!("modified: {path}\n"));
+    }
+    for c in copies {
+        message.push_str(&format!("deleted: {}\n", repo_path(store, state, &c.source)));
+    }
+    let commit = store.commit_staged(device, &message)?;
+    Ok(Settled { commit, backup_dir: backups.dir().map(Path::to_path_buf), removed })
+}
