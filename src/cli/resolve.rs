@@ -16,9 +16,10 @@ use std::path::PathBuf;
 /// --ours keeps the live file and deletes the copies (all of them, or only the one named).
 /// --theirs makes the copy's content the file's content, live and in the store (re-encrypted
 /// when the file is encrypted), and deletes the copy. --merge writes the three-way merge with
-/// conflict markers into a private temporary file beside the live one and opens it in
-/// $VISUAL, $EDITOR or git's core.editor (or in git's merge.tool, when mergetool.<tool>.cmd is
-/// set); when the editor exits 0 and no markers are left, the result becomes the file's content.
+/// conflict markers into a private temporary file beside the live one and opens it in git's
+/// merge.tool when mergetool.<tool>.cmd is set (with $BASE, $LOCAL, $REMOTE and $MERGED, as git
+/// does), else in $VISUAL, $EDITOR or git's core.editor; when it exits 0 and no markers are
+/// left, the result becomes the file's content.
 /// A copy edited in HOME counts with its edits. When a file has several copies, --theirs and
 /// --merge need the path of the copy to take. Every resolution is committed, and whatever it
 /// overwrites or deletes in HOME is backed up first.

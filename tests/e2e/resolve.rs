@@ -165,16 +165,19 @@ fn status_lists_a_conflict_until_ours_settles_it_on_both_devices() {
 fn theirs_takes_the_copy_by_its_own_path_and_keeps_the_mode() {
     let (a, b, copy) = conflict();
     let copy_path = b.home.join(&copy);
+    // The user touched up the copy in HOME first: that is the version taken.
+    let edited = format!("{FROM_A}edited in the copy\n");
+    fs::write(&copy_path, &edited).unwrap();
     b.ok(&["resolve", copy_path.to_str().unwrap(), "--theirs"]);
-    assert_eq!(b.read(".zshrc"), FROM_A);
+    assert_eq!(b.read(".zshrc"), edited);
     assert_eq!(fs::metadata(b.home.join(".zshrc")).unwrap().permissions().mode() & 0o777, 0o644);
-    assert_eq!(fs::read_to_string(store_of(&b).join("dot_zshrc")).unwrap(), FROM_A);
+    assert_eq!(fs::read_to_string(store_of(&b).join("dot_zshrc")).unwrap(), edited);
     assert!(!copy_path.exists() && store_copies(&b).is_empty());
     let backups = snapshot(&b.state_home.join("dotback/backups"));
     assert!(backups.iter().any(|(k, v)| k.ends_with(".zshrc") && v.contains("from b")), "overwritten version saved");
     assert!(last_message(&b).contains(&format!("took the version from {DEVICE}")));
     converge(&a, &b);
-    assert_eq!(a.read(".zshrc"), FROM_A);
+    assert_eq!(a.read(".zshrc"), edited);
 }
 
 #[test]
