@@ -32,4 +32,5 @@ pub mod source;
 pub mod state;
 pub mod store;
 pub mod sync;
+pub mod transport;
 pub mod vault;

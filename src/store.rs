@@ -1,6 +1,7 @@
 //! The store's git repository (libgit2): open, init, stage everything, commit, list what is
 //! not committed yet.
 
+use crate::transport::{self, TransportError};
 use git2::{IndexAddOption, Repository, RepositoryInitOptions, Signature, StatusOptions};
 use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
@@ -180,26 +181,36 @@ impl Store {
 
     /// Fetches the current branch of `remote` into `refs/remotes/<remote>/<branch>`; returns the
     /// fetched commit (`None` when the remote does not have the branch yet).
-    pub fn fetch(&self, remote: &str) -> Result<Option<git2::Oid>, git2::Error> {
-        let branch = self.branch().map_err(|e| git2::Error::from_str(&e.to_string()))?;
-        let mut r = self.repo.find_remote(remote)?;
+    pub fn fetch(&self, remote: &str) -> Result<Option<git2::Oid>, TransportError> {
+        let branch = self.branch().map_err(|e| TransportError::Refused { message: e.to_string() })?;
+        let mut r = self.find_remote(remote)?;
+        let url = r.url().unwrap_or_default().to_string();
         let tracking = format!("refs/remotes/{remote}/{branch}");
         let spec = format!("+refs/heads/{branch}:{tracking}");
-        r.fetch(&[spec.as_str()], None, None)?;
+        let session = transport::Session::new(&self.repo);
+        let mut opts = git2::FetchOptions::new();
+        opts.remote_callbacks(session.callbacks());
+        r.fetch(&[spec.as_str()], Some(&mut opts), None).map_err(|e| session.classify(&url, e))?;
         match self.repo.refname_to_id(&tracking) {
             Ok(id) => Ok(Some(id)),
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => Err(TransportError::Refused { message: e.message().to_string() }),
         }
+    }
+
+    fn find_remote(&self, remote: &str) -> Result<git2::Remote<'_>, TransportError> {
+        self.repo.find_remote(remote).map_err(|e| TransportError::Refused { message: e.message().to_string() })
     }
 
     /// Pushes the current branch to `remote`. A rejected update (the remote moved on, or its
     /// history was rewritten) is an error; nothing is ever force-pushed.
-    pub fn push(&self, remote: &str) -> Result<(), git2::Error> {
-        let branch = self.branch().map_err(|e| git2::Error::from_str(&e.to_string()))?;
-        let mut r = self.repo.find_remote(remote)?;
+    pub fn push(&self, remote: &str) -> Result<(), TransportError> {
+        let branch = self.branch().map_err(|e| TransportError::Refused { message: e.to_string() })?;
+        let mut r = self.find_remote(remote)?;
+        let url = r.url().unwrap_or_default().to_string();
         let rejected = std::cell::RefCell::new(None);
-        let mut cb = git2::RemoteCallbacks::new();
+        let session = transport::Session::new(&self.repo);
+        let mut cb = session.callbacks();
         cb.push_update_reference(|refname, status| {
             if let Some(msg) = status {
                 *rejected.borrow_mut() = Some(format!("{refname}: {msg}"));
@@ -209,10 +220,10 @@ impl Store {
         let mut opts = git2::PushOptions::new();
         opts.remote_callbacks(cb);
         let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
-        r.push(&[spec.as_str()], Some(&mut opts))?;
+        r.push(&[spec.as_str()], Some(&mut opts)).map_err(|e| session.classify(&url, e))?;
         drop(opts);
         match rejected.take() {
-            Some(why) => Err(git2::Error::from_str(&format!("the remote rejected the update ({why})"))),
+            Some(why) => Err(TransportError::Refused { message: format!("the remote rejected the update ({why})") }),
             None => Ok(()),
         }
     }

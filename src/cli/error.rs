@@ -11,7 +11,9 @@ use crate::state::StateError;
 use crate::store::StoreError;
 
 /// Exit codes: 1 a failed operation, 2 bad usage (clap's), 3 a configuration problem,
-/// 4 another dotback process holds the lock.
+/// 4 another dotback process holds the lock, 5 a remote could not be reached (sync: the local
+/// commit is safe, retry later), 6 a remote refused dotback (host key, credentials, a rejected
+/// push, an unrelated history: needs the user).
 #[derive(Debug)]
 pub struct CliError {
     pub message: String,

@@ -2,6 +2,7 @@ use super::{CliError, Session, Ui};
 use crate::apply::{self, PlanOptions, Selection};
 use crate::store::Store;
 use crate::sync::{self, Merged, SyncError};
+use crate::transport::TransportError;
 use crate::vault::Vault;
 
 /// Capture and commit, fetch every remote, merge, apply, push to every remote.
@@ -40,13 +41,15 @@ pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
 
     let stamp = crate::state::timestamp();
     let mut unreachable: Vec<(String, String)> = Vec::new();
+    let mut refused: Vec<(String, TransportError)> = Vec::new();
     let mut conflicts: Vec<String> = Vec::new();
     let mut merged_any = false;
     {
         let vault = Vault::new(&s.ctx, s.rules.clone());
         for name in &remotes {
             match store.fetch(name) {
-                Err(e) => unreachable.push((name.clone(), e.message().to_string())),
+                Err(TransportError::Unreachable { message }) => unreachable.push((name.clone(), message)),
+                Err(e) => refused.push((name.clone(), e)),
                 Ok(None) => {}
                 Ok(Some(theirs)) => match sync::merge_into_head(&store, &vault, &s.ctx.device, name, theirs, &stamp) {
                     Ok(Merged::UpToDate) => {}
@@ -59,7 +62,8 @@ pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
                         return Err(CliError::new(format!(
                             "remote `{remote}` has a history unrelated to this store's; nothing was merged or pushed"
                         ))
-                        .hint("if it was rewritten on purpose, remove it (`dotback remote remove`) and push to a fresh repository"));
+                        .hint("if it was rewritten on purpose, remove it (`dotback remote remove`) and push to a fresh repository")
+                        .code(REFUSED));
                     }
                     Err(SyncError::Store(e)) => return Err(e.into()),
                 },
@@ -84,11 +88,14 @@ pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
         }
     }
 
-    let mut rejected: Vec<(String, String)> = Vec::new();
     if !args.no_push {
-        for name in remotes.iter().filter(|r| !unreachable.iter().any(|(u, _)| u == *r)) {
-            if let Err(e) = store.push(name) {
-                rejected.push((name.clone(), e.message().to_string()));
+        let fetched = |r: &&String| !unreachable.iter().any(|(u, _)| u == *r) && !refused.iter().any(|(u, _)| u == *r);
+        let to_push: Vec<String> = remotes.iter().filter(fetched).cloned().collect();
+        for name in to_push {
+            match store.push(&name) {
+                Ok(()) => {}
+                Err(TransportError::Unreachable { message }) => unreachable.push((name, message)),
+                Err(e) => refused.push((name, e)),
             }
         }
     }
@@ -97,8 +104,8 @@ pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
     let committed = if recorded.commit.is_some() { "committed local changes, " } else { "" };
     ui.info(format!(
         "Synced: {committed}{} remote{} reached, {applied} change{} applied to HOME{}.",
-        remotes.len() - unreachable.len(),
-        super::add::plural(remotes.len() - unreachable.len()),
+        remotes.len() - unreachable.len() - refused.len(),
+        super::add::plural(remotes.len() - unreachable.len() - refused.len()),
         super::add::plural(applied),
         if args.no_push { ", nothing pushed (--no-push)" } else { "" }
     ));
@@ -108,9 +115,11 @@ pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
         ));
     }
     super::commit::refused(ui, &recorded.captured)?;
-    if let Some((name, why)) = rejected.first() {
-        return Err(CliError::new(format!("remote `{name}` refused the push: {why}"))
-            .hint("it has commits this store does not; run `dotback sync` again to merge them first"));
+    if let Some((name, why)) = refused.first() {
+        for (other, e) in refused.iter().skip(1) {
+            ui.warn(format!("remote `{other}`: {e}"));
+        }
+        return Err(refusal(name, why));
     }
     if !unreachable.is_empty() {
         let list: Vec<String> = unreachable.iter().map(|(n, w)| format!("{n} ({w})")).collect();
@@ -119,4 +128,26 @@ pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
             .code(OFFLINE));
     }
     Ok(())
+}
+
+/// Exit code when a remote refused dotback (host key, credentials, a rejected push): it needs
+/// the user, not a retry.
+const REFUSED: u8 = 6;
+
+fn refusal(remote: &str, e: &TransportError) -> CliError {
+    let err = CliError::new(format!("remote `{remote}`: {e}; the local commit is safe")).code(REFUSED);
+    match e {
+        TransportError::HostKey { host, .. } => err
+            .hint(format!(
+                "if the host is new to you, check that fingerprint with its owner, then connect once with `ssh {host}` to record the key"
+            ))
+            .hint("if the key changed unexpectedly, someone may be intercepting the connection; do not sync until you know why"),
+        TransportError::Auth { .. } => err.hint(
+            "for ssh: load a key into ssh-agent (`ssh-add`) or keep an unencrypted one as ~/.ssh/id_ed25519 and authorize it on the server; for https: set up a git credential helper",
+        ),
+        TransportError::Refused { .. } => {
+            err.hint("if the remote has commits this store does not, run `dotback sync` again to merge them first")
+        }
+        TransportError::Unreachable { .. } => err,
+    }
 }

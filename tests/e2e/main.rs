@@ -14,3 +14,4 @@ mod resolve;
 mod secrets;
 mod status_diff;
 mod sync;
+mod sync_ssh;

@@ -149,7 +149,7 @@ fn a_remote_with_an_unrelated_history_is_refused() {
     );
     let before = stdout(&a.git(&["rev-parse", "HEAD"]));
     let (code, err) = a.fails(&["sync"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 6);
     assert!(err.contains("unrelated") && err.contains("origin"), "{err}");
     assert_eq!(stdout(&a.git(&["rev-parse", "HEAD"])), before, "nothing merged");
 }
