@@ -130,6 +130,11 @@ impl Session {
         {
             return TransportError::HostKey { host, key_type, fingerprint };
         }
+        if e.code() == E::Certificate {
+            return TransportError::Refused {
+                message: format!("the TLS certificate of {} is not trusted ({})", redact(url), e.message().trim()),
+            };
+        }
         let tried = self.tried.borrow();
         if e.code() == E::Auth || (!tried.is_empty() && e.message().contains("authentication")) {
             let tried = if tried.is_empty() { "nothing to offer".to_string() } else { tried.join(", ") };
