@@ -12,6 +12,7 @@
 //! - [`cli`]: argument parsing and all printing.
 
 pub mod apply;
+pub mod audit;
 pub mod capture;
 pub mod chezmoi;
 pub mod cli;

@@ -315,6 +315,12 @@ pub fn timestamp() -> String {
     time::OffsetDateTime::now_utc().format(&fmt).expect("timestamp formats")
 }
 
+/// Now in UTC as RFC 3339 (`2026-11-22T06:10:00Z`), for records.
+pub fn rfc3339_now() -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    time::OffsetDateTime::now_utc().format(&fmt).expect("timestamp formats")
+}
+
 /// The cache's on-disk form: a compact binary layout, because a JSON cache of 10,000 entries
 /// took longer to parse than the whole status walk it saves.
 mod codec {

@@ -373,7 +373,9 @@ impl Store {
                 "modified"
             };
             let path = String::from_utf8_lossy(s.path_bytes()).into_owned();
-            out.push(Uncommitted { path, change });
+            if !crate::audit::is_audit(&path) {
+                out.push(Uncommitted { path, change });
+            }
         }
         Ok(out)
     }
@@ -452,7 +454,12 @@ impl Store {
         for path in snap.head.keys().filter(|p| !staged.contains_key(*p)) {
             listed.entry(path.clone()).or_insert("deleted");
         }
-        let mut out: Vec<Uncommitted> = listed.into_iter().map(|(path, change)| Uncommitted { path, change }).collect();
+        // The audit trail rides along with the next commit; alone it is not a change to commit.
+        let mut out: Vec<Uncommitted> = listed
+            .into_iter()
+            .filter(|(path, _)| !crate::audit::is_audit(path))
+            .map(|(path, change)| Uncommitted { path, change })
+            .collect();
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }

@@ -44,27 +44,87 @@ pub fn merge_into_head(
     theirs: Oid,
     stamp: &str,
 ) -> Result<Merged, SyncError> {
+    match plan(store, vault, remote, theirs, stamp)? {
+        Plan::UpToDate => Ok(Merged::UpToDate),
+        Plan::FastForward { .. } => {
+            store.checkout(theirs)?;
+            Ok(Merged::FastForward)
+        }
+        Plan::Merge { ours, files, conflicts, .. } => {
+            let mut message = format!("{device}: merge {remote}\n\nDevice: {device}\n");
+            for c in &conflicts {
+                message.push_str(&format!("conflict: {c}\n"));
+            }
+            store.commit_files_and_checkout(device, &files, &[ours, theirs], &message)?;
+            Ok(Merged::Merged { conflicts })
+        }
+    }
+}
+
+/// What merging a fetched commit would do, worked out without moving anything (merged blobs
+/// are written to the object database, which changes nothing anyone sees).
+pub enum Plan {
+    UpToDate,
+    /// `changed`: store paths that differ between HEAD and the fetched commit.
+    FastForward {
+        changed: Vec<String>,
+    },
+    Merge {
+        ours: Oid,
+        files: Files,
+        changed: Vec<String>,
+        conflicts: Vec<String>,
+    },
+}
+
+impl Plan {
+    /// Store paths the merge or fast-forward would change in the work tree.
+    pub fn changed(&self) -> &[String] {
+        match self {
+            Plan::UpToDate => &[],
+            Plan::FastForward { changed } | Plan::Merge { changed, .. } => changed,
+        }
+    }
+
+    pub fn conflicts(&self) -> &[String] {
+        match self {
+            Plan::Merge { conflicts, .. } => conflicts,
+            _ => &[],
+        }
+    }
+}
+
+/// Works out how `theirs` (fetched from `remote`) merges into the current branch.
+pub fn plan(store: &Store, vault: &Vault, remote: &str, theirs: Oid, stamp: &str) -> Result<Plan, SyncError> {
     let Some(ours) = store.head_commit()? else {
-        store.checkout(theirs)?;
-        return Ok(Merged::FastForward);
+        let changed = store.commit_files(theirs)?.into_keys().collect();
+        return Ok(Plan::FastForward { changed: sorted(changed) });
     };
     if store.contains(ours, theirs)? {
-        return Ok(Merged::UpToDate);
+        return Ok(Plan::UpToDate);
     }
+    let o = store.commit_files(ours)?;
     if store.contains(theirs, ours)? {
-        store.checkout(theirs)?;
-        return Ok(Merged::FastForward);
+        return Ok(Plan::FastForward { changed: differences(&o, &store.commit_files(theirs)?) });
     }
     let base = store.merge_base(ours, theirs)?.ok_or_else(|| SyncError::Unrelated { remote: remote.to_string() })?;
-    let (b, o, t) = (store.commit_files(base)?, store.commit_files(ours)?, store.commit_files(theirs)?);
+    let (b, t) = (store.commit_files(base)?, store.commit_files(theirs)?);
     let their_device = device_of(&store.commit_message(theirs)?).unwrap_or_else(|| remote.to_string());
     let (files, conflicts) = merge_trees(store, vault, &b, &o, &t, &their_device, stamp)?;
-    let mut message = format!("{device}: merge {remote}\n\nDevice: {device}\n");
-    for c in &conflicts {
-        message.push_str(&format!("conflict: {c}\n"));
-    }
-    store.commit_files_and_checkout(device, &files, &[ours, theirs], &message)?;
-    Ok(Merged::Merged { conflicts })
+    let changed = differences(&o, &files);
+    Ok(Plan::Merge { ours, files, changed, conflicts })
+}
+
+/// Paths whose blob or mode differs between `a` and `b`, or that only one of them has.
+fn differences(a: &Files, b: &Files) -> Vec<String> {
+    let mut out: Vec<String> = a.iter().filter(|(p, v)| b.get(*p) != Some(v)).map(|(p, _)| p.clone()).collect();
+    out.extend(b.keys().filter(|p| !a.contains_key(*p)).cloned());
+    sorted(out)
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
 }
 
 /// The `Device:` line dotback writes into its commit messages.

@@ -59,6 +59,10 @@ pub(super) fn record(ui: &Ui, s: &mut Session, message: Option<String>) -> Resul
             message.push_str(&format!("{}: {}\n", u.change, display_path(&u.path)));
         }
     }
+    if changes.is_empty() {
+        // Nothing but (maybe) the audit trail, which waits for a commit with something in it.
+        return Ok(Recorded { commit: None, paths: 0, captured });
+    }
     store.stage_all()?;
     super::guard::check(ui, &store, &s.rules)?;
     let commit = store.commit_staged(&device, &message)?;

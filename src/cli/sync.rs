@@ -1,13 +1,17 @@
 use super::{CliError, Session, Ui};
+use crate::apply::Change;
 use crate::apply::{self, PlanOptions, Selection};
+use crate::audit;
 use crate::store::Store;
-use crate::sync::{self, Merged, SyncError};
+use crate::sync::{self, Merged, Plan, SyncError};
 use crate::transport::TransportError;
 use crate::vault::Vault;
 
 /// Capture and commit, fetch every remote, merge, apply, push to every remote.
 ///
-/// Not listed in --help yet: ssh transport, `resolve` and the offline queue come first.
+/// Conflicts keep your version live and the other side's beside it (`dotback resolve` settles
+/// them). An unreachable remote exits 5 and keeps the local commit for the next sync; a remote
+/// that refuses (host key, credentials, rewritten history) exits 6.
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
     /// Fetch, merge and apply, but push nowhere.
@@ -16,18 +20,78 @@ pub struct SyncArgs {
     /// Only this remote.
     #[arg(long, value_name = "NAME")]
     remote: Option<String>,
+    /// Show what sync would commit, merge, apply and push, changing nothing but the
+    /// remote-tracking refs a fetch updates.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 /// Exit code when some remote could not be reached (the local commit is safe).
 const OFFLINE: u8 = 5;
 
+/// What one sync did, for its summary and the audit trail.
+#[derive(Default)]
+struct Tally {
+    committed: usize,
+    reached: Vec<String>,
+    unreachable: Vec<(String, String)>,
+    refused: Vec<(String, TransportError)>,
+    merged: usize,
+    conflicts: Vec<String>,
+    applied: usize,
+    pushed: usize,
+}
+
 pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
     let mut s = Session::writer()?;
-    let recorded = super::commit::record(ui, &mut s, None)?;
+    let remotes = chosen_remotes(&s, args.remote.as_deref())?;
+    if args.dry_run {
+        let result = dry_run(ui, &mut s, &remotes);
+        s.finish()?;
+        return result;
+    }
+    let started = std::time::Instant::now();
+    let mut tally = Tally::default();
+    let result = run(ui, &args, &mut s, &remotes, &mut tally);
+    let outcome = match &result {
+        Ok(()) => "ok",
+        Err(e) if e.code == OFFLINE => "offline",
+        Err(e) if e.code == REFUSED => "refused",
+        Err(_) => "error",
+    };
+    let record = audit::Record {
+        time: crate::state::rfc3339_now(),
+        device: s.ctx.device.clone(),
+        user: audit::user(),
+        command: "sync".into(),
+        outcome: outcome.into(),
+        committed: tally.committed,
+        remotes_reached: tally.reached.len(),
+        remotes_unreachable: tally.unreachable.iter().map(|(n, _)| n.clone()).collect(),
+        remotes_refused: tally.refused.iter().map(|(n, _)| n.clone()).collect(),
+        merged: tally.merged,
+        conflicts: tally.conflicts.len(),
+        applied: tally.applied,
+        pushed: tally.pushed,
+        duration_ms: started.elapsed().as_millis() as u64,
+    };
+    if let Err(e) = audit::append(&s.ctx.store, &record) {
+        ui.warn(format!(
+            "could not append to the audit trail {}: {e}",
+            audit::path(&s.ctx.store, &s.ctx.device).display()
+        ));
+    }
+    let finished = s.finish();
+    result?;
+    finished
+}
+
+/// The remotes this sync talks to: all of them, or the one `--remote` names.
+fn chosen_remotes(s: &Session, only: Option<&str>) -> Result<Vec<String>, CliError> {
     let store = Store::open(&s.ctx.store)?;
     let mut remotes: Vec<String> = store.remotes()?.into_iter().map(|(n, _)| n).collect();
-    if let Some(only) = &args.remote {
-        if !remotes.contains(only) {
+    if let Some(only) = only {
+        if !remotes.iter().any(|r| r == only) {
             return Err(
                 CliError::new(format!("there is no remote named `{only}`")).hint("`dotback remote list` shows them")
             );
@@ -38,94 +102,196 @@ pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
         return Err(CliError::new("this store has no remotes to sync with")
             .hint("add one with `dotback remote add NAME URL` (a bare repository, a USB disk, a hosted repo)"));
     }
+    Ok(remotes)
+}
 
+fn unrelated(remote: &str) -> CliError {
+    CliError::new(format!("remote `{remote}` has a history unrelated to this store's; nothing was merged or pushed"))
+        .hint("if it was rewritten on purpose, remove it (`dotback remote remove`) and push to a fresh repository")
+        .code(REFUSED)
+}
+
+fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mut Tally) -> Result<(), CliError> {
+    let recorded = super::commit::record(ui, s, None)?;
+    if recorded.commit.is_some() {
+        tally.committed = recorded.paths;
+    }
+    let store = Store::open(&s.ctx.store)?;
+    // A merge checks out committed versions; this device's newest audit records are not committed yet.
+    let pending = audit::Pending::save(&s.ctx.store, &s.ctx.device);
     let stamp = crate::state::timestamp();
-    let mut unreachable: Vec<(String, String)> = Vec::new();
-    let mut refused: Vec<(String, TransportError)> = Vec::new();
-    let mut conflicts: Vec<String> = Vec::new();
-    let mut merged_any = false;
+    let bar = ui.progress(remotes.len() as u64, "fetching");
     {
         let vault = Vault::new(&s.ctx, s.rules.clone());
-        for name in &remotes {
+        for name in remotes {
+            bar.set_message(format!("fetching {name}"));
             match store.fetch(name) {
-                Err(TransportError::Unreachable { message }) => unreachable.push((name.clone(), message)),
-                Err(e) => refused.push((name.clone(), e)),
-                Ok(None) => {}
-                Ok(Some(theirs)) => match sync::merge_into_head(&store, &vault, &s.ctx.device, name, theirs, &stamp) {
-                    Ok(Merged::UpToDate) => {}
-                    Ok(Merged::FastForward) => merged_any = true,
-                    Ok(Merged::Merged { conflicts: c }) => {
-                        merged_any = true;
-                        conflicts.extend(c);
+                Err(TransportError::Unreachable { message }) => tally.unreachable.push((name.clone(), message)),
+                Err(e) => tally.refused.push((name.clone(), e)),
+                Ok(None) => tally.reached.push(name.clone()),
+                Ok(Some(theirs)) => {
+                    tally.reached.push(name.clone());
+                    match sync::merge_into_head(&store, &vault, &s.ctx.device, name, theirs, &stamp) {
+                        Ok(Merged::UpToDate) => {}
+                        Ok(Merged::FastForward) => tally.merged += 1,
+                        Ok(Merged::Merged { conflicts }) => {
+                            tally.merged += 1;
+                            tally.conflicts.extend(conflicts);
+                        }
+                        Err(SyncError::Unrelated { remote }) => {
+                            pending.restore().ok();
+                            return Err(unrelated(&remote));
+                        }
+                        Err(SyncError::Store(e)) => {
+                            pending.restore().ok();
+                            return Err(e.into());
+                        }
                     }
-                    Err(SyncError::Unrelated { remote }) => {
-                        return Err(CliError::new(format!(
-                            "remote `{remote}` has a history unrelated to this store's; nothing was merged or pushed"
-                        ))
-                        .hint("if it was rewritten on purpose, remove it (`dotback remote remove`) and push to a fresh repository")
-                        .code(REFUSED));
-                    }
-                    Err(SyncError::Store(e)) => return Err(e.into()),
-                },
+                }
             }
+            bar.inc(1);
         }
+    }
+    bar.finish_and_clear();
+    if let Err(e) = pending.restore() {
+        ui.warn(format!("could not restore this device's audit records: {e}"));
     }
 
     // Bring HOME up to date with what came in.
-    let mut applied = 0;
-    if merged_any {
+    if tally.merged > 0 {
         s.state = crate::managed::scan(&s.ctx.store)?;
         let vault = Vault::new(&s.ctx, s.rules.clone());
         let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;
         let actions = apply::plan(&evals, PlanOptions::default());
-        let report = apply::execute(&s.ctx, &s.state, &vault, &actions, &mut s.cache, &|_| {});
+        let bar = ui.progress(actions.len() as u64, "applying");
+        let report = apply::execute(&s.ctx, &s.state, &vault, &actions, &mut s.cache, &|_| bar.inc(1));
+        bar.finish_and_clear();
         drop(vault);
         s.cache.save()?;
         let report = report?;
-        applied = report.written.len() + report.removed.len();
+        tally.applied = report.written.len() + report.removed.len();
         for (path, why) in &report.skipped {
             ui.warn(format!("left ~/{path} alone: {}", why.describe()));
         }
     }
 
     if !args.no_push {
-        let fetched = |r: &&String| !unreachable.iter().any(|(u, _)| u == *r) && !refused.iter().any(|(u, _)| u == *r);
-        let to_push: Vec<String> = remotes.iter().filter(fetched).cloned().collect();
+        let to_push: Vec<String> = tally.reached.clone();
         for name in to_push {
             match store.push(&name) {
-                Ok(()) => {}
-                Err(TransportError::Unreachable { message }) => unreachable.push((name, message)),
-                Err(e) => refused.push((name, e)),
+                Ok(()) => tally.pushed += 1,
+                Err(TransportError::Unreachable { message }) => tally.unreachable.push((name, message)),
+                Err(e) => tally.refused.push((name, e)),
             }
         }
     }
-    s.finish()?;
 
-    let committed = if recorded.commit.is_some() { "committed local changes, " } else { "" };
-    ui.info(format!(
-        "Synced: {committed}{} remote{} reached, {applied} change{} applied to HOME{}.",
-        remotes.len() - unreachable.len() - refused.len(),
-        super::add::plural(remotes.len() - unreachable.len() - refused.len()),
-        super::add::plural(applied),
-        if args.no_push { ", nothing pushed (--no-push)" } else { "" }
-    ));
-    for c in &conflicts {
+    let reached = remotes.len() - tally.unreachable.len() - tally.refused.len();
+    if recorded.commit.is_none() && tally.merged == 0 && tally.unreachable.is_empty() && tally.refused.is_empty() {
+        ui.info(format!(
+            "Nothing to sync: HOME, the store and {} remote{} agree.",
+            remotes.len(),
+            super::add::plural(remotes.len())
+        ));
+    } else {
+        let committed = if recorded.commit.is_some() {
+            format!("committed {} path{}, ", recorded.paths, super::add::plural(recorded.paths))
+        } else {
+            String::new()
+        };
+        ui.info(format!(
+            "Synced: {committed}{reached} remote{} reached, {} change{} applied to HOME{}.",
+            super::add::plural(reached),
+            tally.applied,
+            super::add::plural(tally.applied),
+            if args.no_push { ", nothing pushed (--no-push)" } else { "" }
+        ));
+    }
+    for c in &tally.conflicts {
+        let target = crate::managed::target_of_source(c).map(|t| format!("~/{t}")).unwrap_or_else(|| c.clone());
         ui.warn(format!(
-            "conflict: the other side's version is kept as {c}; your version stays live (compare them, keep one, delete the copy)"
+            "conflict: the other side's version is kept as {target}; your version stays live (settle it with `dotback resolve`)"
         ));
     }
     super::commit::refused(ui, &recorded.captured)?;
-    if let Some((name, why)) = refused.first() {
-        for (other, e) in refused.iter().skip(1) {
+    if let Some((name, why)) = tally.refused.first() {
+        for (other, e) in tally.refused.iter().skip(1) {
             ui.warn(format!("remote `{other}`: {e}"));
         }
         return Err(refusal(name, why));
     }
-    if !unreachable.is_empty() {
-        let list: Vec<String> = unreachable.iter().map(|(n, w)| format!("{n} ({w})")).collect();
+    if !tally.unreachable.is_empty() {
+        let list: Vec<String> = tally.unreachable.iter().map(|(n, w)| format!("{n} ({w})")).collect();
         return Err(CliError::new(format!("could not reach {}; the local commit is safe", list.join(", ")))
             .hint("run `dotback sync` again when it is reachable; nothing is lost meanwhile")
             .code(OFFLINE));
+    }
+    Ok(())
+}
+
+/// `sync --dry-run`: what would be committed, what each remote would bring, what would be
+/// pushed. Nothing is committed, merged, applied or pushed.
+fn dry_run(ui: &Ui, s: &mut Session, remotes: &[String]) -> Result<(), CliError> {
+    let vault = Vault::new(&s.ctx, s.rules.clone());
+    let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;
+    let store = Store::open(&s.ctx.store)?;
+    let mut local: Vec<String> = evals
+        .iter()
+        .filter(|e| matches!(e.change, Change::ChangedInHome | Change::ChangedInBoth))
+        .map(|e| format!("~/{} ({})", e.target, e.change.describe()))
+        .collect();
+    local.extend(store.uncommitted()?.into_iter().map(|u| format!("{} ({} in the store)", u.path, u.change)));
+    if local.is_empty() {
+        ui.out("Would commit: nothing");
+    } else {
+        ui.out(format!("Would commit {} change{}:", local.len(), super::add::plural(local.len())));
+        for l in &local {
+            ui.out(format!("  {l}"));
+        }
+    }
+    let stamp = crate::state::timestamp();
+    let mut failed = false;
+    for name in remotes {
+        match store.fetch(name) {
+            Err(e) => {
+                failed = true;
+                ui.out(format!("Remote `{name}`: cannot fetch: {e}"));
+            }
+            Ok(None) => ui.out(format!("Remote `{name}`: empty; would receive this store's history")),
+            Ok(Some(theirs)) => match sync::plan(&store, &vault, name, theirs, &stamp) {
+                Err(SyncError::Unrelated { remote }) => return Err(unrelated(&remote)),
+                Err(SyncError::Store(e)) => return Err(e.into()),
+                Ok(plan) => {
+                    let verb = match &plan {
+                        Plan::UpToDate => "nothing to merge",
+                        Plan::FastForward { .. } => "would fast-forward",
+                        Plan::Merge { .. } => "would merge",
+                    };
+                    ui.out(format!("Remote `{name}`: {verb}"));
+                    for p in plan.changed() {
+                        if plan.conflicts().contains(p) {
+                            continue;
+                        }
+                        let shown = crate::managed::target_of_source(p).map(|t| format!("~/{t}")).unwrap_or(p.clone());
+                        ui.out(format!("  would change {shown}"));
+                    }
+                    for c in plan.conflicts() {
+                        let shown = crate::managed::target_of_source(c).map(|t| format!("~/{t}")).unwrap_or(c.clone());
+                        ui.out(format!("  conflict: the other side's version would be kept as {shown}"));
+                    }
+                }
+            },
+        }
+    }
+    for r in store.remote_state()?.iter().filter(|r| remotes.contains(&r.name)) {
+        if r.ahead > 0 || !local.is_empty() {
+            let extra = if local.is_empty() { "" } else { " (and the new commit)" };
+            ui.out(format!("Would push to `{}`: {} commit{}{extra}", r.name, r.ahead, super::add::plural(r.ahead)));
+        }
+    }
+    ui.info("Dry run: nothing was committed, merged, applied or pushed.");
+    if failed {
+        return Err(CliError::new("some remotes could not be fetched (see above)").code(OFFLINE));
     }
     Ok(())
 }
