@@ -67,9 +67,9 @@ pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
         }
     }
 
-    // Bring HOME up to date with what came in.
+    // Bring HOME up to date with what came in (or what an interrupted sync did not apply).
     let mut applied = 0;
-    if merged_any {
+    if merged_any || recorded.home_behind {
         s.state = crate::managed::scan(&s.ctx.store)?;
         let vault = Vault::new(&s.ctx, s.rules.clone());
         let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;

@@ -13,3 +13,4 @@ mod keys_gpg_keyring;
 mod secrets;
 mod status_diff;
 mod sync;
+mod sync_faults;
