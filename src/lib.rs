@@ -5,7 +5,7 @@
 //! - [`source`]: the chezmoi source-state codec (pure);
 //! - [`managed`]: scanning the store into the targets it manages;
 //! - [`store`]: the git repository;
-//! - [`state`]: stat cache, lock and backups;
+//! - [`state`]: stat cache, lock and backups; [`recover`]: cleaning up after a killed run;
 //! - [`apply`]: store -> HOME (evaluate, plan, execute); [`capture`]: HOME -> store;
 //! - [`sync`]: merging fetched commits; [`resolve`]: settling the conflicts a merge leaves;
 //! - [`init`]: creating or adopting a store; [`chezmoi`]: delegating to the chezmoi binary;
@@ -27,6 +27,7 @@ pub mod keys;
 pub mod managed;
 pub mod merge;
 pub mod paths;
+pub mod recover;
 pub mod resolve;
 pub mod secrets;
 pub mod source;

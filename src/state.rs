@@ -24,6 +24,12 @@ pub enum StateError {
         #[source]
         source: io::Error,
     },
+    #[error("cannot finish the update of the store {} that a stopped dotback process had begun", path.display())]
+    Unfinished {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("another dotback process ({holder}) is changing the store")]
     Locked { holder: String, lock: PathBuf },
 }

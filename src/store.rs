@@ -220,6 +220,12 @@ impl Store {
         let mut opts = git2::PushOptions::new();
         opts.remote_callbacks(cb);
         let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
+        // A push killed while it holds a local remote's branch lock leaves the lock; the journal
+        // lets the next run know it as its own (see `recover`).
+        let head = self.head_commit().map_err(|e| TransportError::Refused { message: e.to_string() })?;
+        let _journal =
+            crate::recover::PushJournal::start(self.repo.path(), remote, &format!("refs/heads/{branch}"), head)
+                .map_err(|e| TransportError::Refused { message: e.to_string() })?;
         r.push(&[spec.as_str()], Some(&mut opts)).map_err(|e| session.classify(&url, e))?;
         drop(opts);
         match rejected.take() {
@@ -298,11 +304,22 @@ impl Store {
     /// Moves the current branch to `commit` and makes the work tree and index match it.
     pub fn checkout(&self, commit: git2::Oid) -> Result<(), StoreError> {
         let obj = self.git("find commit", self.repo.find_object(commit, Some(git2::ObjectType::Commit)))?;
+        // libgit2 rewrites work-tree files in place: a run killed meanwhile leaves a journal for
+        // the next one to finish the checkout (see `recover`).
+        let journal =
+            crate::recover::CheckoutJournal::start(self.repo.path(), self.head_commit()?, commit).map_err(|e| {
+                StoreError::Git {
+                    what: "checkout",
+                    path: self.root.clone(),
+                    source: git2::Error::from_str(&e.to_string()),
+                }
+            })?;
         let mut co = git2::build::CheckoutBuilder::new();
         co.force();
         self.git("checkout", self.repo.checkout_tree(&obj, Some(&mut co)))?;
         let branch = self.branch()?;
         self.git("move branch", self.repo.reference(&format!("refs/heads/{branch}"), commit, true, "dotback sync"))?;
+        journal.done();
         Ok(())
     }
 

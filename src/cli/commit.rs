@@ -34,6 +34,9 @@ pub(super) struct Recorded {
     pub commit: Option<git2::Oid>,
     pub paths: usize,
     pub captured: crate::capture::CaptureReport,
+    /// The store has changes HOME does not (an earlier run was interrupted before it applied
+    /// them, or the store was changed directly): applying has something to do.
+    pub home_behind: bool,
 }
 
 /// Captures what changed in HOME, checks nothing secret is staged in plaintext, and commits
@@ -42,6 +45,7 @@ pub(super) fn record(ui: &Ui, s: &mut Session, message: Option<String>) -> Resul
     let vault = crate::vault::Vault::new(&s.ctx, s.rules.clone());
     let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;
     let captured = crate::capture::capture(&s.ctx, &s.state, &mut s.cache, &vault, &evals)?;
+    let home_behind = evals.iter().any(|e| matches!(e.change, apply::Change::ChangedInStore | apply::Change::Missing));
     drop(vault);
     let store = Store::open(&s.ctx.store)?;
     let changes = store.uncommitted()?;
@@ -61,12 +65,15 @@ pub(super) fn record(ui: &Ui, s: &mut Session, message: Option<String>) -> Resul
     }
     if changes.is_empty() {
         // Nothing but (maybe) the audit trail, which waits for a commit with something in it.
-        return Ok(Recorded { commit: None, paths: 0, captured });
+        return Ok(Recorded { commit: None, paths: 0, captured, home_behind });
     }
     store.stage_all()?;
     super::guard::check(ui, &store, &s.rules)?;
     let commit = store.commit_staged(&device, &message)?;
-    Ok(Recorded { commit, paths: changes.len(), captured })
+    // The bases capture recorded describe the commit now made: save them before anything else
+    // changes the store, so a run killed later does not see HOME and the store both changed.
+    s.cache.save()?;
+    Ok(Recorded { commit, paths: changes.len(), captured, home_behind })
 }
 
 /// Reports paths changed in HOME that could not be captured; an error when there are any.

@@ -101,6 +101,19 @@ impl From<StoreError> for CliError {
                 .code(3),
             StoreError::Bare { .. } => err.hint("clone it to a work tree and set `source` to that").code(3),
             StoreError::GitConfig { .. } => err.hint("fix the file the cause names (often ~/.gitconfig)").code(3),
+            StoreError::Git { source, path, .. } if source.code() == git2::ErrorCode::Locked => {
+                // libgit2 names a ref's lock file between quotes, but not the index's.
+                let file = match source.message().split('\'').nth(1) {
+                    Some(f) => f.to_string(),
+                    None if source.class() == git2::ErrorClass::Index => {
+                        path.join(".git/index.lock").display().to_string()
+                    }
+                    None => "the `.lock` file in the store's `.git` directory".to_string(),
+                };
+                err.hint(format!(
+                    "a git command may be working in the store; if none is, remove {file} (left by one that was stopped) and run this again"
+                ))
+            }
             StoreError::Git { .. } => {
                 err.hint("run `git status` in the store to see its state; nothing was changed in HOME")
             }
@@ -119,6 +132,9 @@ impl From<StateError> for CliError {
                 ))
                 .code(4),
             StateError::Io { .. } => err.hint("check the permissions of dotback's state directory"),
+            StateError::Unfinished { .. } => err.hint(
+                "run `git status` in the store and settle what the cause names; dotback finishes the update on its next run",
+            ),
         }
     }
 }

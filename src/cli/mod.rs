@@ -115,6 +115,8 @@ struct Session {
     rules: crate::secrets::SecretRules,
     state: SourceState,
     cache: Cache,
+    /// Marks a writer as at work (declared before `lock`: it must go while the lock is held).
+    _inflight: Option<crate::recover::InFlight>,
     /// Held by commands that change the store or HOME (and by readers when free, so they can
     /// save what they learnt into the cache).
     lock: Option<Lock>,
@@ -125,7 +127,16 @@ impl Session {
     fn writer() -> Result<Session, CliError> {
         let ctx = Context::load(Paths::from_process_env()?)?;
         let lock = Lock::acquire(&ctx.paths.state_dir, LOCK_WAIT)?;
-        Session::open(ctx, Some(lock))
+        let places =
+            crate::recover::Places { state_dir: &ctx.paths.state_dir, store: &ctx.store, home: &ctx.paths.home };
+        let (inflight, notes) = crate::recover::begin(&places, &lock)?;
+        let ui = Ui::new();
+        for note in notes {
+            ui.warn(note);
+        }
+        let mut s = Session::open(ctx, Some(lock))?;
+        s._inflight = Some(inflight);
+        Ok(s)
     }
 
     /// Opens the store for a command that only reads.
@@ -149,7 +160,7 @@ impl Session {
             (managed::scan(&ctx.store), cache.join().expect("cache loading panicked"))
         });
         let state = state?;
-        Ok(Session { ctx, rules, state, cache, lock })
+        Ok(Session { ctx, rules, state, cache, _inflight: None, lock })
     }
 
     /// Targets named on the command line.

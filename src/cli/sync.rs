@@ -157,8 +157,8 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
         ui.warn(format!("could not restore this device's audit records: {e}"));
     }
 
-    // Bring HOME up to date with what came in.
-    if tally.merged > 0 {
+    // Bring HOME up to date with what came in (or what an interrupted sync did not apply).
+    if tally.merged > 0 || recorded.home_behind {
         s.state = crate::managed::scan(&s.ctx.store)?;
         let vault = Vault::new(&s.ctx, s.rules.clone());
         let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;
@@ -187,7 +187,12 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
     }
 
     let reached = remotes.len() - tally.unreachable.len() - tally.refused.len();
-    if recorded.commit.is_none() && tally.merged == 0 && tally.unreachable.is_empty() && tally.refused.is_empty() {
+    if recorded.commit.is_none()
+        && tally.merged == 0
+        && tally.applied == 0
+        && tally.unreachable.is_empty()
+        && tally.refused.is_empty()
+    {
         ui.info(format!(
             "Nothing to sync: HOME, the store and {} remote{} agree.",
             remotes.len(),

@@ -250,3 +250,58 @@ pub fn run_chezmoi(env: &TestEnv, bin: &Path, args: &[&str]) -> Output {
     assert!(out.status.success(), "chezmoi {args:?} failed:\n{}", show(&out));
     out
 }
+
+// Sync between devices through bare remotes.
+
+pub fn bare(env: &TestEnv, name: &str) -> PathBuf {
+    let p = env.root.join(name);
+    assert!(Command::new("git").args(["init", "-q", "--bare", "-b", "main"]).arg(&p).status().unwrap().success());
+    p
+}
+
+/// Device `name`: a clone of `remote` as its store.
+pub fn device_from(remote: &Path, name: &str) -> TestEnv {
+    let env = TestEnv::new();
+    let store = env.root.join("store");
+    let out = Command::new("git").arg("clone").arg("-q").arg(remote).arg(&store).envs(env.envs()).output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    env.join(name, &store);
+    env
+}
+
+pub fn store_of(env: &TestEnv) -> PathBuf {
+    let cfg = fs::read_to_string(env.config_home.join("dotback/config.toml")).unwrap();
+    let line = cfg.lines().find(|l| l.starts_with("source")).unwrap();
+    PathBuf::from(line.split('"').nth(1).unwrap())
+}
+
+/// A small deterministic generator, so a failing sequence can be replayed from its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Every file below `root` (contents), for "is this token anywhere" checks.
+pub fn all_text(root: &Path) -> String {
+    let mut out = String::new();
+    for e in walkdir::WalkDir::new(root).into_iter().flatten().filter(|e| e.file_type().is_file()) {
+        out.push_str(&String::from_utf8_lossy(&fs::read(e.path()).unwrap()));
+        out.push('\n');
+    }
+    out
+}
+
+/// Every plaintext blob in a store's history.
+pub fn history_text(store: &Path) -> String {
+    let out = Command::new("git").args(["log", "--all", "-p", "--format="]).current_dir(store).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -1,0 +1,430 @@
+//! Recovery from a dotback process that was killed while it changed the store or HOME.
+//!
+//! A process that changes things holds the state directory's lock (the kernel releases it when
+//! the process dies) and, while it does, an *in-flight* marker naming its pid and start time.
+//! The next writer that takes the lock and finds a marker knows the run it names died half way,
+//! so what that run leaves behind is known to be stale and is cleaned up:
+//! - git lock files in the store (`index.lock`, `refs/…/*.lock`) created while it ran; a lock
+//!   file older than the dead run belongs to someone else and is left alone (the git error that
+//!   follows names it);
+//! - the lock on a local remote's branch (a bare repository on a disk) its push had taken:
+//!   the push journal names the commit it was pushing, and only a lock holding that commit (or
+//!   nothing yet) and made after the push began is removed;
+//! - its temporary files (`.NAME.dotback-tmp-<pid>-<n>`) in the store, HOME and the state dir.
+//!
+//! A store checkout a run had begun (libgit2 rewrites work-tree files in place) is finished by
+//! the next writer whether the run died or failed, so the work tree matches the commit the
+//! branch points at. Without a marker no lock file is ever removed: a git the user runs may be
+//! holding it.
+
+use crate::fsutil;
+use crate::state::{Lock, StateError};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The marker's name in the state directory.
+const MARKER: &str = "inflight";
+/// The checkout journal's name in the store's git directory.
+const CHECKOUT: &str = "dotback-checkout";
+/// The push journal's name in the store's git directory.
+const PUSH: &str = "dotback-push";
+/// File timestamps and the clock are read at different moments: a lock file a dead run made
+/// in its first instant may carry a time a little before the start it recorded.
+const SLACK_NS: i128 = 2_000_000_000;
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StateError + '_ {
+    move |source| StateError::Io { path: path.to_path_buf(), source }
+}
+
+/// A run named in the marker: pid and start time (ns since the epoch).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Run {
+    pid: u32,
+    start_ns: i128,
+}
+
+fn parse_marker(text: &str) -> Vec<Run> {
+    text.lines()
+        .filter_map(|l| {
+            let mut w = l.strip_prefix("run ")?.split(' ');
+            Some(Run { pid: w.next()?.parse().ok()?, start_ns: w.next()?.parse().ok()? })
+        })
+        .collect()
+}
+
+fn render_marker(runs: &[Run]) -> String {
+    runs.iter().map(|r| format!("run {} {}\n", r.pid, r.start_ns)).collect()
+}
+
+/// This process's in-flight marker; removed when dropped (a normal exit, an error or a panic),
+/// left in place when the process is killed.
+pub struct InFlight {
+    path: PathBuf,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// What a writer needs to know to clean up after a dead run.
+pub struct Places<'a> {
+    pub state_dir: &'a Path,
+    pub store: &'a Path,
+    pub home: &'a Path,
+}
+
+/// Marks this process as changing things and cleans up after any run that died doing so.
+/// Returns the marker and one sentence per thing cleaned up (for warnings).
+pub fn begin(places: &Places, _lock: &Lock) -> Result<(InFlight, Vec<String>), StateError> {
+    let path = places.state_dir.join(MARKER);
+    let dead = match fs::read_to_string(&path) {
+        Ok(text) => parse_marker(&text),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(io_err(&path)(e)),
+    };
+    let me = Run { pid: std::process::id(), start_ns: fsutil::now_ns() };
+    // Dead runs stay listed until their leftovers are gone, in case this run dies too.
+    let mut runs: Vec<Run> = dead.iter().copied().filter(|r| r.pid != me.pid).collect();
+    runs.push(me);
+    fsutil::write_atomic(&path, render_marker(&runs).as_bytes(), 0o600).map_err(io_err(&path))?;
+    let marker = InFlight { path: path.clone() };
+    let git_dir = places.store.join(".git");
+    let git_err = |e| match e {
+        Interrupted::Io(p, e) => StateError::Unfinished {
+            path: places.store.to_path_buf(),
+            source: io::Error::new(e.kind(), format!("{}: {e}", p.display())),
+        },
+        Interrupted::Git(source) => StateError::Unfinished {
+            path: places.store.to_path_buf(),
+            source: io::Error::other(source.message().to_string()),
+        },
+    };
+    let mut notes = Vec::new();
+    let push = git_dir.join(PUSH);
+    if !dead.is_empty() {
+        let since = dead.iter().map(|r| r.start_ns).min().unwrap_or(me.start_ns) - SLACK_NS;
+        let remote_lock = stale_remote_lock(places.store, &push).map_err(git_err)?;
+        for lock in stale_git_locks(&git_dir, since).into_iter().chain(remote_lock) {
+            fs::remove_file(&lock).map_err(io_err(&lock))?;
+            notes.push(format!(
+                "removed {}, left behind by a dotback process that was stopped while it worked",
+                lock.display()
+            ));
+        }
+        let pids: Vec<u32> = dead.iter().map(|r| r.pid).collect();
+        let removed = remove_temp_files(places, &pids)?;
+        if removed > 0 {
+            notes.push(format!(
+                "removed {removed} unfinished temporary file{} of a dotback process that was stopped while it worked",
+                if removed == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    // Left by a killed push (handled above) or by nothing that matters now.
+    if let Err(e) = fs::remove_file(&push)
+        && e.kind() != io::ErrorKind::NotFound
+    {
+        return Err(io_err(&push)(e));
+    }
+    notes.extend(finish_checkout(places.store).map_err(git_err)?);
+    fsutil::write_atomic(&path, render_marker(&[me]).as_bytes(), 0o600).map_err(io_err(&path))?;
+    Ok((marker, notes))
+}
+
+/// Lock files git or libgit2 create in a repository's git directory (never inside `objects/`,
+/// whose temporary files git's own gc expires), made at or after `since_ns`.
+fn stale_git_locks(git_dir: &Path, since_ns: i128) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut visit = |p: &Path| {
+        let is_lock = p.extension().is_some_and(|e| e == "lock");
+        if let (true, Ok(Some(md))) = (is_lock, fsutil::lstat(p))
+            && md.is_file()
+            && fsutil::StatKey::of(&md).mtime_ns >= since_ns
+        {
+            out.push(p.to_path_buf());
+        }
+    };
+    if let Ok(entries) = fs::read_dir(git_dir) {
+        for e in entries.flatten() {
+            visit(&e.path());
+        }
+    }
+    for sub in ["refs", "logs"] {
+        for e in walkdir::WalkDir::new(git_dir.join(sub)).into_iter().flatten() {
+            visit(e.path());
+        }
+    }
+    out
+}
+
+enum Interrupted {
+    Io(PathBuf, io::Error),
+    Git(git2::Error),
+}
+
+impl From<git2::Error> for Interrupted {
+    fn from(e: git2::Error) -> Self {
+        Interrupted::Git(e)
+    }
+}
+
+/// Records that the store's work tree is about to move from `from` to `to`; [`CheckoutJournal::done`]
+/// clears it. A run killed in between leaves it for [`begin`] to finish the checkout.
+pub struct CheckoutJournal {
+    path: PathBuf,
+}
+
+impl CheckoutJournal {
+    pub fn start(git_dir: &Path, from: Option<git2::Oid>, to: git2::Oid) -> io::Result<CheckoutJournal> {
+        let path = git_dir.join(CHECKOUT);
+        let from = from.map_or_else(|| "none".to_string(), |f| f.to_string());
+        fsutil::write_atomic(&path, format!("{from} {to}\n").as_bytes(), 0o644)?;
+        Ok(CheckoutJournal { path })
+    }
+
+    pub fn done(self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Records that the current branch is being pushed to a remote; removed when dropped, so it
+/// stays only when the process is killed meanwhile.
+pub struct PushJournal {
+    path: PathBuf,
+}
+
+impl PushJournal {
+    pub fn start(git_dir: &Path, remote: &str, refname: &str, commit: Option<git2::Oid>) -> io::Result<PushJournal> {
+        let path = git_dir.join(PUSH);
+        let commit = commit.map_or_else(|| "none".to_string(), |c| c.to_string());
+        fsutil::write_atomic(&path, format!("{} {commit} {refname} {remote}\n", fsutil::now_ns()).as_bytes(), 0o644)?;
+        Ok(PushJournal { path })
+    }
+}
+
+impl Drop for PushJournal {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// The branch lock a killed push left on a remote that is a local repository: made after the
+/// push began and holding the commit it pushed (or nothing yet). Anything else is not ours.
+fn stale_remote_lock(store: &Path, journal: &Path) -> Result<Option<PathBuf>, Interrupted> {
+    let text = match fs::read_to_string(journal) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Interrupted::Io(journal.to_path_buf(), e)),
+    };
+    let mut w = text.trim_end().splitn(4, ' ');
+    let (Some(start), Some(commit), Some(refname), Some(remote)) = (w.next(), w.next(), w.next(), w.next()) else {
+        return Ok(None);
+    };
+    let Ok(start_ns) = start.parse::<i128>() else { return Ok(None) };
+    if !refname.starts_with("refs/") || refname.split('/').any(|c| c.is_empty() || c == "..") {
+        return Ok(None);
+    }
+    let repo = git2::Repository::open(store)?;
+    let Some(url) = repo.find_remote(remote).ok().and_then(|r| r.url().ok().map(String::from)) else { return Ok(None) };
+    let dir = PathBuf::from(url.strip_prefix("file://").unwrap_or(&url));
+    if !dir.is_absolute() {
+        return Ok(None); // not a local repository
+    }
+    let git_dir = if dir.join(".git").is_dir() { dir.join(".git") } else { dir };
+    let lock = git_dir.join(format!("{refname}.lock"));
+    let Ok(Some(md)) = fsutil::lstat(&lock) else { return Ok(None) };
+    let held = fs::read_to_string(&lock).unwrap_or_default();
+    let ours = held.trim().is_empty() || held.trim() == commit;
+    Ok((md.is_file() && ours && fsutil::StatKey::of(&md).mtime_ns >= start_ns - SLACK_NS).then_some(lock))
+}
+
+/// Finishes a checkout a dead run had begun: every path that differs between the commit it left
+/// and the one it was going to is rewritten from the latter, and the branch moved there.
+fn finish_checkout(store: &Path) -> Result<Vec<String>, Interrupted> {
+    let journal = store.join(".git").join(CHECKOUT);
+    let text = match fs::read_to_string(&journal) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Interrupted::Io(journal, e)),
+    };
+    let mut words = text.split_whitespace();
+    let from = words.next().and_then(|w| git2::Oid::from_str(w).ok());
+    let to = words.next().and_then(|w| git2::Oid::from_str(w).ok());
+    let repo = git2::Repository::open(store)?;
+    let head = repo.head().ok().and_then(|h| h.target());
+    let note = match to {
+        Some(to) if head == from || head == Some(to) => {
+            let target = repo.find_commit(to)?;
+            let mut co = git2::build::CheckoutBuilder::new();
+            co.force();
+            if let Some(from) = from {
+                let old = repo.find_commit(from)?.tree()?;
+                let diff = repo.diff_tree_to_tree(Some(&old), Some(&target.tree()?), None)?;
+                for d in diff.deltas() {
+                    for p in [d.old_file().path(), d.new_file().path()].into_iter().flatten() {
+                        co.path(p);
+                    }
+                }
+            }
+            repo.checkout_tree(target.as_object(), Some(&mut co))?;
+            let branch =
+                repo.find_reference("HEAD")?.symbolic_target().ok().flatten().unwrap_or("refs/heads/main").to_string();
+            repo.reference(&branch, to, true, "dotback: finish an interrupted checkout")?;
+            format!(
+                "finished updating the store to commit {}, which a stopped dotback process had begun",
+                &to.to_string()[..10]
+            )
+        }
+        // The store moved on since (a git command run by hand): there is nothing to finish.
+        _ => "an interrupted store update was superseded by later changes; left the store as it is".to_string(),
+    };
+    fs::remove_file(&journal).map_err(|e| Interrupted::Io(journal.clone(), e))?;
+    Ok(vec![note])
+}
+
+/// A dotback temporary file made by one of `pids`: `.NAME.dotback-tmp-<pid>-<n>`.
+fn is_temp_of(name: &str, pids: &[u32]) -> bool {
+    let Some((_, rest)) = name.rsplit_once(".dotback-tmp-") else { return false };
+    let Some((pid, n)) = rest.split_once('-') else { return false };
+    name.starts_with('.')
+        && !n.is_empty()
+        && n.bytes().all(|b| b.is_ascii_digit())
+        && pid.parse::<u32>().is_ok_and(|p| pids.contains(&p))
+}
+
+/// Removes the dead runs' temporary files from the store's work tree, the directories of HOME
+/// the store manages, and the state directory. Returns how many went.
+fn remove_temp_files(places: &Places, pids: &[u32]) -> Result<usize, StateError> {
+    let mut dirs: Vec<PathBuf> = vec![places.state_dir.to_path_buf(), places.home.to_path_buf()];
+    for e in walkdir::WalkDir::new(places.store).into_iter().filter_entry(|e| e.file_name() != ".git").flatten() {
+        if !e.file_type().is_dir() {
+            continue;
+        }
+        dirs.push(e.path().to_path_buf());
+        // The HOME directory this store directory stands for.
+        let rel = e.path().strip_prefix(places.store).unwrap_or(Path::new(""));
+        if let Some(target) = rel.to_str().and_then(crate::managed::target_of_source)
+            && !target.is_empty()
+        {
+            dirs.push(places.home.join(target));
+        }
+    }
+    let mut removed = 0;
+    for dir in dirs {
+        let Ok(entries) = fs::read_dir(&dir) else { continue };
+        for e in entries.flatten() {
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            if !is_dir && is_temp_of(&e.file_name().to_string_lossy(), pids) {
+                let p = e.path();
+                fs::remove_file(&p).map_err(io_err(&p))?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn places(root: &Path) -> (PathBuf, PathBuf, PathBuf) {
+        let (state, store, home) = (root.join("state"), root.join("store"), root.join("home"));
+        for d in [&state, &store, &home] {
+            fs::create_dir_all(d).unwrap();
+        }
+        (state, store, home)
+    }
+
+    #[test]
+    fn temp_names_are_matched_by_pid() {
+        assert!(is_temp_of(".zshrc.dotback-tmp-42-0", &[42]));
+        assert!(is_temp_of(".a.b.dotback-tmp-42-17", &[7, 42]));
+        assert!(!is_temp_of(".zshrc.dotback-tmp-43-0", &[42]));
+        assert!(!is_temp_of("zshrc.dotback-tmp-42-0", &[42]));
+        assert!(!is_temp_of(".zshrc.dotback-tmp-42-", &[42]));
+        assert!(!is_temp_of(".zshrc", &[42]));
+    }
+
+    #[test]
+    fn a_clean_exit_leaves_no_marker_and_nothing_is_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, store, home) = places(dir.path());
+        let (_repo, _) = crate::store::Store::init(&store).unwrap();
+        let lock = Lock::acquire(&state, Duration::ZERO).unwrap();
+        fs::write(store.join(".git/index.lock"), "a user's git").unwrap();
+        let p = Places { state_dir: &state, store: &store, home: &home };
+        let (marker, notes) = begin(&p, &lock).unwrap();
+        assert!(notes.is_empty() && state.join(MARKER).exists());
+        drop(marker);
+        assert!(!state.join(MARKER).exists());
+        let (_marker, notes) = begin(&p, &lock).unwrap();
+        assert!(notes.is_empty(), "{notes:?}");
+        assert!(store.join(".git/index.lock").exists(), "no marker: a lock file is never removed");
+    }
+
+    #[test]
+    fn a_dead_runs_locks_and_temp_files_go_older_locks_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, store, home) = places(dir.path());
+        let (_repo, _) = crate::store::Store::init(&store).unwrap();
+        fs::create_dir_all(store.join("dot_config")).unwrap();
+        fs::create_dir_all(home.join(".config")).unwrap();
+        fs::create_dir_all(store.join(".git/refs/remotes/origin")).unwrap();
+        // Older than the dead run: someone else's.
+        fs::write(store.join(".git/packed-refs.lock"), "").unwrap();
+        let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+        fs::File::options().write(true).open(store.join(".git/packed-refs.lock")).unwrap().set_modified(old).unwrap();
+        let dead = Run { pid: 4_000_000, start_ns: fsutil::now_ns() };
+        fs::write(state.join(MARKER), render_marker(&[dead])).unwrap();
+        for f in [".git/index.lock", ".git/refs/remotes/origin/main.lock", ".dot_zshrc.dotback-tmp-4000000-3"] {
+            fs::write(store.join(f), "").unwrap();
+        }
+        fs::write(home.join(".config/.init.lua.dotback-tmp-4000000-0"), "half").unwrap();
+        fs::write(home.join(".config/.x.dotback-tmp-99-0"), "another process's").unwrap();
+        fs::write(state.join(".cache.bin.dotback-tmp-4000000-1"), "half").unwrap();
+        let lock = Lock::acquire(&state, Duration::ZERO).unwrap();
+        let p = Places { state_dir: &state, store: &store, home: &home };
+        let (_marker, notes) = begin(&p, &lock).unwrap();
+        assert!(!store.join(".git/index.lock").exists() && !store.join(".git/refs/remotes/origin/main.lock").exists());
+        assert!(store.join(".git/packed-refs.lock").exists(), "a lock older than the dead run stays");
+        assert!(!store.join(".dot_zshrc.dotback-tmp-4000000-3").exists());
+        assert!(!home.join(".config/.init.lua.dotback-tmp-4000000-0").exists());
+        assert!(!state.join(".cache.bin.dotback-tmp-4000000-1").exists());
+        assert!(home.join(".config/.x.dotback-tmp-99-0").exists(), "not the dead run's");
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        assert_eq!(parse_marker(&fs::read_to_string(state.join(MARKER)).unwrap()).len(), 1, "only this run now");
+    }
+
+    #[test]
+    fn an_interrupted_checkout_is_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, root, home) = places(dir.path());
+        let (store, _) = crate::store::Store::init(&root).unwrap();
+        fs::write(root.join("dot_a"), "one\n").unwrap();
+        fs::write(root.join("dot_b"), "keep\n").unwrap();
+        let first = store.commit_all("t", "one").unwrap().unwrap();
+        fs::write(root.join("dot_a"), "two, longer\n").unwrap();
+        fs::remove_file(root.join("dot_b")).unwrap();
+        fs::write(root.join("dot_c"), "new\n").unwrap();
+        let second = store.commit_all("t", "two").unwrap().unwrap();
+        // Back at the first commit, with a checkout of the second cut short: a partial file.
+        store.checkout(first).unwrap();
+        fs::write(root.join("dot_a"), "tw").unwrap();
+        CheckoutJournal::start(&root.join(".git"), Some(first), second).unwrap();
+        fs::write(state.join(MARKER), render_marker(&[Run { pid: 4_000_001, start_ns: fsutil::now_ns() }])).unwrap();
+        let lock = Lock::acquire(&state, Duration::ZERO).unwrap();
+        let (_marker, notes) = begin(&Places { state_dir: &state, store: &root, home: &home }, &lock).unwrap();
+        assert!(notes.iter().any(|n| n.contains("finished updating the store")), "{notes:?}");
+        assert_eq!(store.head_commit().unwrap(), Some(second));
+        assert_eq!(fs::read_to_string(root.join("dot_a")).unwrap(), "two, longer\n");
+        assert!(!root.join("dot_b").exists());
+        assert_eq!(fs::read_to_string(root.join("dot_c")).unwrap(), "new\n");
+        assert!(store.uncommitted().unwrap().is_empty(), "{:?}", store.uncommitted().unwrap());
+        assert!(!root.join(".git").join(CHECKOUT).exists());
+    }
+}
