@@ -44,7 +44,18 @@ pub(super) fn record(ui: &Ui, s: &mut Session, message: Option<String>) -> Resul
     let captured = crate::capture::capture(&s.ctx, &s.state, &mut s.cache, &vault, &evals)?;
     drop(vault);
     let store = Store::open(&s.ctx.store)?;
-    let changes = store.uncommitted()?;
+    let changes = match &s.state.files {
+        // Nothing captured: the store is as evaluated, which hashed every file in it, so git's
+        // index is compared with that instead of walking the work tree again.
+        Some(files) if captured.captured.is_empty() => {
+            store.uncommitted_with(&store.snapshot()?, files, &s.cache.observed)?
+        }
+        _ => store.uncommitted()?,
+    };
+    if changes.is_empty() && store.head_commit()?.is_some() {
+        // Nothing to stage or commit: skip the two more walks staging would take.
+        return Ok(Recorded { commit: None, paths: 0, captured });
+    }
     let device = s.ctx.device.clone();
     let subject = message.unwrap_or_else(|| {
         let names: Vec<String> = changes.iter().take(3).map(|u| display_path(&u.path)).collect();
