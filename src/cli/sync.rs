@@ -42,10 +42,15 @@ pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
     let mut unreachable: Vec<(String, String)> = Vec::new();
     let mut conflicts: Vec<String> = Vec::new();
     let mut merged_any = false;
+    let mut fetched: Vec<(String, git2::Oid)> = Vec::new();
     {
         let vault = Vault::new(&s.ctx, s.rules.clone());
         for name in &remotes {
-            match store.fetch(name) {
+            let result = store.fetch(name);
+            if let Ok(Some(theirs)) = &result {
+                fetched.push((name.clone(), *theirs));
+            }
+            match result {
                 Err(e) => unreachable.push((name.clone(), e.message().to_string())),
                 Ok(None) => {}
                 Ok(Some(theirs)) => match sync::merge_into_head(&store, &vault, &s.ctx.device, name, theirs, &stamp) {
@@ -86,7 +91,10 @@ pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
 
     let mut rejected: Vec<(String, String)> = Vec::new();
     if !args.no_push {
-        for name in remotes.iter().filter(|r| !unreachable.iter().any(|(u, _)| u == *r)) {
+        // A remote whose branch was fetched just now at HEAD has nothing to receive.
+        let head = store.head_commit()?;
+        let current = |r: &String| fetched.iter().any(|(n, id)| n == r && Some(*id) == head);
+        for name in remotes.iter().filter(|r| !unreachable.iter().any(|(u, _)| u == *r) && !current(r)) {
             if let Err(e) = store.push(name) {
                 rejected.push((name.clone(), e.message().to_string()));
             }
