@@ -2,7 +2,7 @@
 # Benchmark of `dotback sync` between two devices of a home of N small files (default 10,000)
 # through a local bare remote, side by side with plain git doing the same in plain clones.
 #
-#   bash bench/sync.sh             # N=10000, about 6 minutes on 2 cores
+#   bash bench/sync.sh             # N=10000, about 2 minutes on 2 cores
 #   N=2000 RUNS=3 bash bench/sync.sh
 #
 # Devices A and B each have a HOME with the N files (B joined by cloning the remote, then
