@@ -15,3 +15,18 @@ work=$(mktemp -d /tmp/dotback-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export GIT_CONFIG_GLOBAL="$work/gitconfig" GIT_CONFIG_NOSYSTEM=1
 : >"$GIT_CONFIG_GLOBAL"
+
+# generate_home HOME N: N small files (3 lines each) spread over N/100 directories,
+# HOME/.config/app<k % dirs>/file<k>.conf for k = 0..N-1.
+generate_home() {
+  local dirs=$((($2 + 99) / 100))
+  echo "Generating $2 files in $dirs directories under $1/.config ..." >&2
+  awk -v n="$2" -v d="$dirs" -v root="$1/.config" 'BEGIN {
+    for (i = 0; i < d; i++) system("mkdir -p " root "/app" i)
+    for (k = 0; k < n; k++) {
+      f = root "/app" (k % d) "/file" k ".conf"
+      printf "# generated setting %d\nkey_%d = value_%d\ncolor = %d\n", k, k, k * 7919 % 1000, k % 256 > f
+      close(f)
+    }
+  }'
+}

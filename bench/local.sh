@@ -19,16 +19,7 @@ home=$work/home
 store=$home/.local/share/chezmoi
 echo "bench passphrase" >"$work/pass"
 mkdir -p "$home"
-dirs=$(( (N + 99) / 100 ))
-echo "Generating $N files in $dirs directories under $home/.config ..." >&2
-awk -v n="$N" -v d="$dirs" -v root="$home/.config" 'BEGIN {
-  for (i = 0; i < d; i++) system("mkdir -p " root "/app" i)
-  for (k = 0; k < n; k++) {
-    f = root "/app" (k % d) "/file" k ".conf"
-    printf "# generated setting %d\nkey_%d = value_%d\ncolor = %d\n", k, k, k * 7919 % 1000, k % 256 > f
-    close(f)
-  }
-}'
+generate_home "$home" "$N"
 
 dotback_in() { local h=$1; shift; HOME="$h" dotback "$@"; }
 chezmoi_in() { local h=$1; shift; HOME="$h" "$CHEZMOI" "$@"; }

@@ -117,6 +117,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
         'dotback;sync' {
             [CompletionResult]::new('--remote', '--remote', [CompletionResultType]::ParameterName, 'Only this remote')
             [CompletionResult]::new('--no-push', '--no-push', [CompletionResultType]::ParameterName, 'Fetch, merge and apply, but push nowhere')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what sync would commit, merge, apply and push, changing nothing but the remote-tracking refs a fetch updates')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -1283,7 +1283,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__sync)
-            opts="-h -V --no-push --remote --help --version"
+            opts="-h -V --no-push --remote --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

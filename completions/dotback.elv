@@ -105,6 +105,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;sync'= {
             cand --remote 'Only this remote'
             cand --no-push 'Fetch, merge and apply, but push nowhere'
+            cand --dry-run 'Show what sync would commit, merge, apply and push, changing nothing but the remote-tracking refs a fetch updates'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

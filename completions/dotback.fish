@@ -74,6 +74,7 @@ complete -c dotback -n "__fish_dotback_using_subcommand resolve" -s h -l help -d
 complete -c dotback -n "__fish_dotback_using_subcommand resolve" -s V -l version -d 'Print version'
 complete -c dotback -n "__fish_dotback_using_subcommand sync" -l remote -d 'Only this remote' -r
 complete -c dotback -n "__fish_dotback_using_subcommand sync" -l no-push -d 'Fetch, merge and apply, but push nowhere'
+complete -c dotback -n "__fish_dotback_using_subcommand sync" -l dry-run -d 'Show what sync would commit, merge, apply and push, changing nothing but the remote-tracking refs a fetch updates'
 complete -c dotback -n "__fish_dotback_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dotback -n "__fish_dotback_using_subcommand sync" -s V -l version -d 'Print version'
 complete -c dotback -n "__fish_dotback_using_subcommand keys; and not __fish_seen_subcommand_from list add-device remove-device rekey recovery unlock gpg-export gpg-import help" -s h -l help -d 'Print help'

@@ -48,7 +48,14 @@ pub(super) fn record(ui: &Ui, s: &mut Session, message: Option<String>) -> Resul
     let home_behind = evals.iter().any(|e| matches!(e.change, apply::Change::ChangedInStore | apply::Change::Missing));
     drop(vault);
     let store = Store::open(&s.ctx.store)?;
-    let changes = store.uncommitted()?;
+    let changes = match &s.state.files {
+        // Nothing captured: the store is as evaluated, which hashed every file in it, so git's
+        // index is compared with that instead of walking the work tree again.
+        Some(files) if captured.captured.is_empty() => {
+            store.uncommitted_with(&store.snapshot()?, files, &s.cache.observed)?
+        }
+        _ => store.uncommitted()?,
+    };
     let device = s.ctx.device.clone();
     let subject = message.unwrap_or_else(|| {
         let names: Vec<String> = changes.iter().take(3).map(|u| display_path(&u.path)).collect();
@@ -64,7 +71,8 @@ pub(super) fn record(ui: &Ui, s: &mut Session, message: Option<String>) -> Resul
         }
     }
     if changes.is_empty() {
-        // Nothing but (maybe) the audit trail, which waits for a commit with something in it.
+        // Nothing to stage or commit (the audit trail waits for a commit with something in it),
+        // and no need for the two walks of the work tree staging would take.
         return Ok(Recorded { commit: None, paths: 0, captured, home_behind });
     }
     store.stage_all()?;

@@ -34,6 +34,8 @@ const OFFLINE: u8 = 5;
 struct Tally {
     committed: usize,
     reached: Vec<String>,
+    /// The commit each remote's branch was at when fetched.
+    fetched: Vec<(String, git2::Oid)>,
     unreachable: Vec<(String, String)>,
     refused: Vec<(String, TransportError)>,
     merged: usize,
@@ -131,6 +133,7 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
                 Ok(None) => tally.reached.push(name.clone()),
                 Ok(Some(theirs)) => {
                     tally.reached.push(name.clone());
+                    tally.fetched.push((name.clone(), theirs));
                     match sync::merge_into_head(&store, &vault, &s.ctx.device, name, theirs, &stamp) {
                         Ok(Merged::UpToDate) => {}
                         Ok(Merged::FastForward) => tally.merged += 1,
@@ -176,7 +179,10 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
     }
 
     if !args.no_push {
-        let to_push: Vec<String> = tally.reached.clone();
+        // A remote whose branch was fetched just now at HEAD has nothing to receive.
+        let head = store.head_commit()?;
+        let current = |r: &String| tally.fetched.iter().any(|(n, id)| n == r && Some(*id) == head);
+        let to_push: Vec<String> = tally.reached.iter().filter(|r| !current(r)).cloned().collect();
         for name in to_push {
             match store.push(&name) {
                 Ok(()) => tally.pushed += 1,

@@ -66,3 +66,29 @@ fn commit_refuses_to_capture_a_path_changed_on_both_sides() {
     assert_eq!(fs::read_to_string(env.store().join("dot_zshrc")).unwrap(), "store side\n");
     assert_eq!(env.read(".zshrc"), "home side\n");
 }
+
+#[test]
+fn commit_with_nothing_captured_still_commits_edits_made_in_the_store() {
+    let env = TestEnv::new();
+    env.init();
+    for f in [".zshrc", ".bashrc", ".vimrc"] {
+        env.write(f, "v1\n", 0o644);
+    }
+    env.ok(&["add", ".zshrc", ".bashrc", ".vimrc"]);
+    env.ok(&["commit"]);
+    assert!(stderr(&env.ok(&["commit"])).contains("Nothing to commit"));
+    // HOME is unchanged, so nothing is captured; every kind of store-side change still counts.
+    fs::write(env.store().join("dot_zshrc"), "edited in the store\n").unwrap();
+    fs::remove_file(env.store().join("dot_bashrc")).unwrap();
+    fs::write(env.store().join("dot_inputrc"), "set bell-style none\n").unwrap();
+    let out = env.ok(&["commit"]);
+    assert!(stderr(&out).contains("Committed") && stderr(&out).contains("0 captured"), "{}", show(&out));
+    let files = stdout(&env.git(&["show", "--name-status", "--format=", "HEAD"]));
+    assert_eq!(files, "D\tdot_bashrc\nA\tdot_inputrc\nM\tdot_zshrc\n");
+    // Staged in the index only (the work tree already matches it).
+    fs::write(env.store().join("dot_vimrc"), "staged\n").unwrap();
+    env.git(&["add", "dot_vimrc"]);
+    env.ok(&["commit"]);
+    assert_eq!(stdout(&env.git(&["show", "--name-only", "--format=", "HEAD"])), "dot_vimrc\n");
+    assert_eq!(stdout(&env.git(&["status", "--porcelain"])), "");
+}
