@@ -34,6 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('commit', 'commit', [CompletionResultType]::ParameterValue, 'Capture files changed in HOME into the store and commit everything in the store')
             [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Settle a conflict sync left: keep this device''s version, take the other one, or merge them')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Capture and commit, fetch every remote, merge, apply, push to every remote')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push the store''s commits to every remote, without capturing or merging')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys')
             [CompletionResult]::new('remote', 'remote', [CompletionResultType]::ParameterValue, 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…')
             [CompletionResult]::new('hooks', 'hooks', [CompletionResultType]::ParameterValue, 'Manage the git hooks dotback installs into the store')
@@ -118,6 +119,15 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('--remote', '--remote', [CompletionResultType]::ParameterName, 'Only this remote')
             [CompletionResult]::new('--no-push', '--no-push', [CompletionResultType]::ParameterName, 'Fetch, merge and apply, but push nowhere')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what sync would commit, merge, apply and push, changing nothing but the remote-tracking refs a fetch updates')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;push' {
+            [CompletionResult]::new('--remote', '--remote', [CompletionResultType]::ParameterName, 'Only this remote')
+            [CompletionResult]::new('--retry', '--retry', [CompletionResultType]::ParameterName, 'Retry unreachable remotes after 5 s, 30 s and 2 min (without holding the store''s lock meanwhile)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -297,7 +307,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`; post-commit pushes a commit made with git in the background; post-merge applies what a `git pull` brought')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -310,7 +320,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             break
         }
         'dotback;hooks;help' {
-            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`; post-commit pushes a commit made with git in the background; post-merge applies what a `git pull` brought')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -346,6 +356,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('commit', 'commit', [CompletionResultType]::ParameterValue, 'Capture files changed in HOME into the store and commit everything in the store')
             [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Settle a conflict sync left: keep this device''s version, take the other one, or merge them')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Capture and commit, fetch every remote, merge, apply, push to every remote')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push the store''s commits to every remote, without capturing or merging')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys')
             [CompletionResult]::new('remote', 'remote', [CompletionResultType]::ParameterValue, 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…')
             [CompletionResult]::new('hooks', 'hooks', [CompletionResultType]::ParameterValue, 'Manage the git hooks dotback installs into the store')
@@ -379,6 +390,9 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             break
         }
         'dotback;help;sync' {
+            break
+        }
+        'dotback;help;push' {
             break
         }
         'dotback;help;keys' {
@@ -432,7 +446,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             break
         }
         'dotback;help;hooks' {
-            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`; post-commit pushes a commit made with git in the background; post-merge applies what a `git pull` brought')
             break
         }
         'dotback;help;hooks;install' {

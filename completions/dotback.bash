@@ -49,6 +49,9 @@ _dotback() {
             dotback,keys)
                 cmd="dotback__subcmd__keys"
                 ;;
+            dotback,push)
+                cmd="dotback__subcmd__push"
+                ;;
             dotback,remote)
                 cmd="dotback__subcmd__remote"
                 ;;
@@ -93,6 +96,9 @@ _dotback() {
                 ;;
             dotback__subcmd__help,keys)
                 cmd="dotback__subcmd__help__subcmd__keys"
+                ;;
+            dotback__subcmd__help,push)
+                cmd="dotback__subcmd__help__subcmd__push"
                 ;;
             dotback__subcmd__help,remote)
                 cmd="dotback__subcmd__help__subcmd__remote"
@@ -239,7 +245,7 @@ _dotback() {
 
     case "${cmd}" in
         dotback)
-            opts="-h -V --help --version init add forget status diff apply commit resolve sync keys remote hooks guard completions help"
+            opts="-h -V --help --version init add forget status diff apply commit resolve sync push keys remote hooks guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -363,7 +369,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help)
-            opts="init add forget status diff apply commit resolve sync keys remote hooks guard completions help"
+            opts="init add forget status diff apply commit resolve sync push keys remote hooks guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -645,6 +651,20 @@ _dotback() {
         dotback__subcmd__help__subcmd__keys__subcmd__unlock)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1118,6 +1138,24 @@ _dotback() {
             fi
             case "${prev}" in
                 --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__push)
+            opts="-h -V --remote --retry --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --remote)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -31,6 +31,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand commit 'Capture files changed in HOME into the store and commit everything in the store'
             cand resolve 'Settle a conflict sync left: keep this device''s version, take the other one, or merge them'
             cand sync 'Capture and commit, fetch every remote, merge, apply, push to every remote'
+            cand push 'Push the store''s commits to every remote, without capturing or merging'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
             cand hooks 'Manage the git hooks dotback installs into the store'
@@ -106,6 +107,14 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand --remote 'Only this remote'
             cand --no-push 'Fetch, merge and apply, but push nowhere'
             cand --dry-run 'Show what sync would commit, merge, apply and push, changing nothing but the remote-tracking refs a fetch updates'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;push'= {
+            cand --remote 'Only this remote'
+            cand --retry 'Retry unreachable remotes after 5 s, 30 s and 2 min (without holding the store''s lock meanwhile)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -256,7 +265,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand install 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`'
+            cand install 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`; post-commit pushes a commit made with git in the background; post-merge applies what a `git pull` brought'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dotback;hooks;install'= {
@@ -267,7 +276,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand --version 'Print version'
         }
         &'dotback;hooks;help'= {
-            cand install 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`'
+            cand install 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`; post-commit pushes a commit made with git in the background; post-merge applies what a `git pull` brought'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dotback;hooks;help;install'= {
@@ -298,6 +307,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand commit 'Capture files changed in HOME into the store and commit everything in the store'
             cand resolve 'Settle a conflict sync left: keep this device''s version, take the other one, or merge them'
             cand sync 'Capture and commit, fetch every remote, merge, apply, push to every remote'
+            cand push 'Push the store''s commits to every remote, without capturing or merging'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
             cand hooks 'Manage the git hooks dotback installs into the store'
@@ -322,6 +332,8 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;help;resolve'= {
         }
         &'dotback;help;sync'= {
+        }
+        &'dotback;help;push'= {
         }
         &'dotback;help;keys'= {
             cand list 'List the devices and the recovery key every secret is encrypted to'
@@ -361,7 +373,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;help;remote;remove'= {
         }
         &'dotback;help;hooks'= {
-            cand install 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`'
+            cand install 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`; post-commit pushes a commit made with git in the background; post-merge applies what a `git pull` brought'
         }
         &'dotback;help;hooks;install'= {
         }

@@ -5,10 +5,17 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// The hooks dotback ships: name and text (`@DOTBACK@` stands for dotback's own path).
-pub const HOOKS: &[(&str, &str)] = &[("pre-commit", include_str!("../hooks/pre-commit"))];
+pub const HOOKS: &[(&str, &str)] = &[
+    ("pre-commit", include_str!("../hooks/pre-commit")),
+    ("post-commit", include_str!("../hooks/post-commit")),
+    ("post-merge", include_str!("../hooks/post-merge")),
+];
 
-/// The line every dotback hook carries, so an update can tell its own hooks from the user's.
-const MARKER: &str = "dotback pre-commit hook";
+/// The words every dotback hook carries (`dotback NAME hook`), so an update can tell its own
+/// hooks from the user's.
+fn marker(name: &str) -> String {
+    format!("dotback {name} hook")
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
@@ -31,7 +38,7 @@ pub fn install(git_dir: &Path, dotback: &Path, force: bool) -> Result<Vec<PathBu
     for (name, text) in HOOKS {
         let path = dir.join(name);
         if let Ok(existing) = fs::read_to_string(&path)
-            && !existing.contains(MARKER)
+            && !existing.contains(&marker(name))
         {
             if !force {
                 return Err(HookError::Foreign { path });

@@ -12,7 +12,9 @@ pub struct HooksArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum HooksCommand {
-    /// Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`.
+    /// Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`;
+    /// post-commit pushes a commit made with git in the background; post-merge applies what a
+    /// `git pull` brought.
     Install {
         /// Replace hooks dotback did not write (they are kept as NAME.before-dotback).
         #[arg(long)]

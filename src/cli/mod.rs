@@ -13,6 +13,7 @@ mod hooks;
 mod init;
 mod keys;
 mod passphrase;
+mod push;
 mod remote;
 mod resolve;
 mod status;
@@ -54,6 +55,7 @@ enum Command {
     Resolve(resolve::ResolveArgs),
     #[command(hide = true)]
     Sync(sync::SyncArgs),
+    Push(push::PushArgs),
     Keys(keys::KeysArgs),
     Remote(remote::RemoteArgs),
     Hooks(hooks::HooksArgs),
@@ -97,6 +99,7 @@ fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
         Command::Commit(args) => commit::cmd_commit(ui, args),
         Command::Resolve(args) => resolve::cmd_resolve(ui, args),
         Command::Sync(args) => sync::cmd_sync(ui, args),
+        Command::Push(args) => push::cmd_push(ui, args),
         Command::Keys(args) => keys::cmd_keys(ui, args),
         Command::Remote(args) => remote::cmd_remote(ui, args),
         Command::Hooks(args) => hooks::cmd_hooks(ui, args),

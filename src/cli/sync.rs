@@ -27,7 +27,7 @@ pub struct SyncArgs {
 }
 
 /// Exit code when some remote could not be reached (the local commit is safe).
-const OFFLINE: u8 = 5;
+pub(super) const OFFLINE: u8 = 5;
 
 /// What one sync did, for its summary and the audit trail.
 #[derive(Default)]
@@ -89,7 +89,7 @@ pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
 }
 
 /// The remotes this sync talks to: all of them, or the one `--remote` names.
-fn chosen_remotes(s: &Session, only: Option<&str>) -> Result<Vec<String>, CliError> {
+pub(super) fn chosen_remotes(s: &Session, only: Option<&str>) -> Result<Vec<String>, CliError> {
     let store = Store::open(&s.ctx.store)?;
     let mut remotes: Vec<String> = store.remotes()?.into_iter().map(|(n, _)| n).collect();
     if let Some(only) = only {
@@ -275,12 +275,13 @@ fn dry_run(ui: &Ui, s: &mut Session, remotes: &[String]) -> Result<(), CliError>
                 Ok(plan) => {
                     let verb = match &plan {
                         Plan::UpToDate => "nothing to merge",
+                        Plan::FastForward { .. } if !local.is_empty() => "would merge (with the local changes)",
                         Plan::FastForward { .. } => "would fast-forward",
                         Plan::Merge { .. } => "would merge",
                     };
                     ui.out(format!("Remote `{name}`: {verb}"));
                     for p in plan.changed() {
-                        if plan.conflicts().contains(p) {
+                        if plan.conflicts().contains(p) || audit::is_audit(p) {
                             continue;
                         }
                         let shown = crate::managed::target_of_source(p).map(|t| format!("~/{t}")).unwrap_or(p.clone());
@@ -295,9 +296,9 @@ fn dry_run(ui: &Ui, s: &mut Session, remotes: &[String]) -> Result<(), CliError>
         }
     }
     for r in store.remote_state()?.iter().filter(|r| remotes.contains(&r.name)) {
-        if r.ahead > 0 || !local.is_empty() {
-            let extra = if local.is_empty() { "" } else { " (and the new commit)" };
-            ui.out(format!("Would push to `{}`: {} commit{}{extra}", r.name, r.ahead, super::add::plural(r.ahead)));
+        let commits = r.ahead + usize::from(!local.is_empty());
+        if commits > 0 {
+            ui.out(format!("Would push to `{}`: {commits} commit{}", r.name, super::add::plural(commits)));
         }
     }
     ui.info("Dry run: nothing was committed, merged, applied or pushed.");
@@ -311,7 +312,7 @@ fn dry_run(ui: &Ui, s: &mut Session, remotes: &[String]) -> Result<(), CliError>
 /// the user, not a retry.
 const REFUSED: u8 = 6;
 
-fn refusal(remote: &str, e: &TransportError) -> CliError {
+pub(super) fn refusal(remote: &str, e: &TransportError) -> CliError {
     let err = CliError::new(format!("remote `{remote}`: {e}; the local commit is safe")).code(REFUSED);
     match e {
         TransportError::HostKey { host, .. } => err

@@ -15,4 +15,5 @@ mod secrets;
 mod status_diff;
 mod sync;
 mod sync_faults;
+mod sync_flow;
 mod sync_ssh;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// Two devices sharing one bare remote, with `.zshrc` synced.
-fn pair() -> (TestEnv, TestEnv, PathBuf) {
+pub(crate) fn pair() -> (TestEnv, TestEnv, PathBuf) {
     let a = TestEnv::new();
     a.init();
     let remote = bare(&a, "remote.git");

@@ -1,0 +1,173 @@
+//! Around sync: the dry run, the audit trail, `push`, and the git hooks for plain `git` use.
+
+use crate::common::*;
+use crate::sync::pair;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// git in `env`'s store, as a person with a name.
+fn git(env: &TestEnv, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["-c", "user.name=Someone", "-c", "user.email=someone@example.org"];
+    all.extend_from_slice(args);
+    env.git_in(&store_of(env), &all)
+}
+
+fn head(env: &TestEnv) -> String {
+    stdout(&git(env, &["rev-parse", "HEAD"])).trim().to_string()
+}
+
+fn remote_head(remote: &Path) -> String {
+    let out = Command::new("git").arg("--git-dir").arg(remote).args(["rev-parse", "main"]).output().unwrap();
+    stdout(&out).trim().to_string()
+}
+
+fn audit(env: &TestEnv, device: &str) -> Vec<serde_json::Value> {
+    let text = fs::read_to_string(store_of(env).join(format!(".dotback/audit/{device}.jsonl"))).unwrap_or_default();
+    text.lines().map(|l| serde_json::from_str(l).expect("every audit line is JSON")).collect()
+}
+
+#[test]
+fn a_dry_run_shows_what_sync_would_do_and_changes_nothing() {
+    let (a, b, remote) = pair();
+    a.write(".zshrc", "one\ntwo\nthree\nfour\nFIVE\n", 0o644);
+    a.ok(&["sync"]);
+    b.write(".zshrc", "ONE\ntwo\nthree\nfour\nfive\n", 0o644);
+    b.write(".vimrc", "set nu\n", 0o644);
+    b.ok(&["add", ".vimrc"]);
+    let (before_head, before_remote) = (head(&b), remote_head(&remote));
+    let before_home = snapshot(&b.home);
+
+    let out = b.ok(&["sync", "--dry-run"]);
+    let text = stdout(&out);
+    assert!(text.contains("Would commit") && text.contains("~/.zshrc"), "{text}");
+    assert!(text.contains("Remote `origin`: would merge") && text.contains("would change ~/.zshrc"), "{text}");
+    assert!(text.contains("Would push to `origin`"), "{text}");
+    assert!(stderr(&out).contains("nothing was committed"), "{}", show(&out));
+    assert_eq!(head(&b), before_head, "no commit, no merge");
+    assert_eq!(remote_head(&remote), before_remote, "no push");
+    assert_eq!(snapshot(&b.home), before_home, "HOME untouched");
+    assert!(audit(&b, "b").is_empty(), "a dry run is not a sync: no audit record");
+
+    // A predicted conflict is named as such.
+    a.write(".zshrc", "one\ntwo\nTHREE-A\nfour\nFIVE\n", 0o644);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]); // merges FIVE and ONE
+    a.write(".zshrc", "one\ntwo\nthree-a2\nfour\nFIVE\n", 0o644);
+    a.ok(&["sync"]);
+    b.write(".zshrc", "ONE\ntwo\nthree-b\nfour\nFIVE\n", 0o644);
+    b.ok(&["commit"]);
+    let text = stdout(&b.ok(&["sync", "--dry-run"]));
+    assert!(text.contains("conflict") && text.contains(".zshrc.dotback-conflict-"), "{text}");
+    assert_eq!(b.read(".zshrc"), "ONE\ntwo\nthree-b\nfour\nFIVE\n");
+}
+
+#[test]
+fn every_sync_appends_one_audit_record_without_content_and_a_noop_sync_commits_nothing() {
+    let (a, _b, remote) = pair();
+    let secret = "hunter2-very-secret-token";
+    a.write(".netrc", &format!("machine example.org login me password {secret}\n"), 0o600);
+    a.ok(&["add", ".netrc"]);
+    a.write(".zshrc", "changed\n", 0o644);
+    a.ok(&["sync"]);
+    let commits = head(&a);
+
+    // Nothing changed anywhere: a line in the audit trail, no commit, no push.
+    let out = a.ok(&["sync"]);
+    assert!(stderr(&out).contains("Nothing to sync"), "{}", show(&out));
+    assert_eq!(head(&a), commits, "a no-op sync makes no commit");
+    assert_eq!(remote_head(&remote), commits);
+    let status: serde_json::Value = serde_json::from_slice(&a.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(
+        status["uncommitted"].as_array().map(Vec::len),
+        Some(0),
+        "the audit file is not a pending change: {status}"
+    );
+
+    let records = audit(&a, DEVICE);
+    // pair() synced once; then two syncs here.
+    assert_eq!(records.len(), 3, "{records:?}");
+    let last = &records[2];
+    assert_eq!(last["device"], DEVICE);
+    assert_eq!(last["command"], "sync");
+    assert_eq!(last["outcome"], "ok");
+    assert_eq!(last["committed"], 0);
+    assert_eq!(records[1]["committed"], 2, "{:?}", records[1]);
+    assert_eq!(records[1]["pushed"], 1);
+    assert!(last["time"].as_str().unwrap().ends_with('Z'));
+
+    // Offline: recorded as such, and the records travel with the next commit.
+    let moved = a.root.join("remote-away.git");
+    fs::rename(&remote, &moved).unwrap();
+    a.write(".zshrc", "offline edit\n", 0o644);
+    let (code, _) = a.fails(&["sync"]);
+    assert_eq!(code, 5);
+    let records = audit(&a, DEVICE);
+    assert_eq!(records.last().unwrap()["outcome"], "offline");
+    assert_eq!(records.last().unwrap()["remotes_unreachable"][0], "origin");
+    fs::rename(&moved, &remote).unwrap();
+    a.write(".zshrc", "back online\n", 0o644);
+    a.ok(&["sync"]);
+    let committed = Command::new("git")
+        .arg("--git-dir")
+        .arg(&remote)
+        .args(["show", &format!("main:.dotback/audit/{DEVICE}.jsonl")])
+        .output()
+        .unwrap();
+    let on_remote = stdout(&committed);
+    assert!(on_remote.contains("\"outcome\":\"offline\""), "earlier records reached the remote: {on_remote}");
+
+    // Never content: no file text, no secret, no URL.
+    let raw = fs::read_to_string(store_of(&a).join(format!(".dotback/audit/{DEVICE}.jsonl"))).unwrap();
+    assert!(!raw.contains(secret) && !raw.contains("back online") && !raw.contains(remote.to_str().unwrap()), "{raw}");
+}
+
+#[test]
+fn push_sends_commits_made_with_plain_git_and_reports_an_unreachable_remote() {
+    let (a, _b, remote) = pair();
+    let store = store_of(&a);
+    fs::write(store.join("dot_vimrc"), "set nu\n").unwrap();
+    git(&a, &["add", "dot_vimrc"]);
+    git(&a, &["commit", "-q", "-m", "by hand"]);
+    assert_ne!(remote_head(&remote), head(&a));
+    a.ok(&["push"]);
+    assert_eq!(remote_head(&remote), head(&a));
+
+    fs::rename(&remote, a.root.join("away.git")).unwrap();
+    let (code, err) = a.fails(&["push"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("origin") && err.contains("dotback status"), "{err}");
+}
+
+/// Waits (bounded) for `cond`, which a background process makes true.
+fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !cond() {
+        assert!(Instant::now() < deadline, "{what} did not happen within a minute");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn hooks_push_after_a_git_commit_and_apply_after_a_git_pull() {
+    let (a, b, remote) = pair();
+    a.ok(&["hooks", "install"]);
+    b.ok(&["hooks", "install"]);
+    for name in ["pre-commit", "post-commit", "post-merge"] {
+        let hook = store_of(&a).join(".git/hooks").join(name);
+        assert!(fs::read_to_string(&hook).unwrap().contains(&format!("dotback {name} hook")), "{name}");
+    }
+
+    // A commit made with git in a's store reaches the remote by itself.
+    fs::write(store_of(&a).join("dot_zshrc"), "edited in the store\n").unwrap();
+    git(&a, &["commit", "-q", "-am", "edit by hand"]);
+    let committed = head(&a);
+    eventually("the post-commit push", || remote_head(&remote) == committed);
+
+    // A `git pull` in b's store updates b's HOME.
+    git(&b, &["pull", "-q", "--no-rebase", "origin", "main"]);
+    assert_eq!(b.read(".zshrc"), "edited in the store\n", "post-merge applied the pull");
+    let status: serde_json::Value = serde_json::from_slice(&b.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(status["targets"].as_array().map(Vec::len), Some(0), "{status}");
+}
