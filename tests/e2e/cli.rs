@@ -15,6 +15,7 @@ fn help_lists_exactly_the_commands_that_work() {
         "resolve",
         "keys",
         "remote",
+        "push",
         "hooks",
         "guard",
         "completions",
