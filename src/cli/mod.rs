@@ -53,7 +53,6 @@ enum Command {
     Apply(apply::ApplyArgs),
     Commit(commit::CommitArgs),
     Resolve(resolve::ResolveArgs),
-    #[command(hide = true)]
     Sync(sync::SyncArgs),
     Push(push::PushArgs),
     Keys(keys::KeysArgs),

@@ -1,4 +1,4 @@
-//! Sync between devices through bare remotes (local paths; `sync` is not in --help yet).
+//! Sync between devices through bare remotes on local paths (ssh: sync_ssh.rs).
 
 use crate::common::*;
 use std::fs;
