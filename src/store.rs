@@ -179,6 +179,20 @@ impl Store {
         }
     }
 
+    /// Where `remote`'s branch was when last fetched or pushed.
+    pub fn tracking(&self, remote: &str) -> Option<git2::Oid> {
+        let branch = self.branch().ok()?;
+        self.repo.refname_to_id(&format!("refs/remotes/{remote}/{branch}")).ok()
+    }
+
+    /// Puts `remote`'s tracking ref back to `id` (after a fetch brought a rewritten history).
+    pub fn set_tracking(&self, remote: &str, id: git2::Oid) -> Result<(), StoreError> {
+        let branch = self.branch()?;
+        let name = format!("refs/remotes/{remote}/{branch}");
+        self.git("restore tracking ref", self.repo.reference(&name, id, true, "dotback: refused a rewritten history"))?;
+        Ok(())
+    }
+
     /// Fetches the current branch of `remote` into `refs/remotes/<remote>/<branch>`; returns the
     /// fetched commit (`None` when the remote does not have the branch yet).
     pub fn fetch(&self, remote: &str) -> Result<Option<git2::Oid>, TransportError> {

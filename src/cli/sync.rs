@@ -107,6 +107,37 @@ pub(super) fn chosen_remotes(s: &Session, only: Option<&str>) -> Result<Vec<Stri
     Ok(remotes)
 }
 
+/// A branch that no longer contains what this store last saw there was rewritten
+/// (force-pushed): merging it would bring back or bury history silently. The tracking ref is
+/// put back, so every sync refuses until the user decides.
+fn refuse_rewritten(
+    store: &Store,
+    name: &str,
+    before: Option<git2::Oid>,
+    fetched: &Result<Option<git2::Oid>, TransportError>,
+) -> Result<(), CliError> {
+    let (Some(old), Ok(Some(new))) = (before, fetched) else { return Ok(()) };
+    if store.contains(*new, old)? {
+        return Ok(());
+    }
+    store.set_tracking(name, old)?;
+    let related = match store.head_commit()? {
+        Some(head) => store.merge_base(head, *new)?.is_some(),
+        None => true,
+    };
+    Err(if related { rewritten(name) } else { unrelated(name) })
+}
+
+fn rewritten(remote: &str) -> CliError {
+    CliError::new(format!(
+        "the history on remote `{remote}` was rewritten: it no longer contains commits it had at the last sync; nothing was merged or pushed"
+    ))
+    .hint(format!(
+        "compare with `git -C <store> log {remote}/<branch>` after a `git fetch`; if the rewrite was intended, `dotback remote remove {remote}` and add it again"
+    ))
+    .code(REFUSED)
+}
+
 fn unrelated(remote: &str) -> CliError {
     CliError::new(format!("remote `{remote}` has a history unrelated to this store's; nothing was merged or pushed"))
         .hint("if it was rewritten on purpose, remove it (`dotback remote remove`) and push to a fresh repository")
@@ -127,7 +158,13 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
         let vault = Vault::new(&s.ctx, s.rules.clone());
         for name in remotes {
             bar.set_message(format!("fetching {name}"));
-            match store.fetch(name) {
+            let before = store.tracking(name);
+            let fetched = store.fetch(name);
+            if let Err(e) = refuse_rewritten(&store, name, before, &fetched) {
+                pending.restore().ok();
+                return Err(e);
+            }
+            match fetched {
                 Err(TransportError::Unreachable { message }) => tally.unreachable.push((name.clone(), message)),
                 Err(e) => tally.refused.push((name.clone(), e)),
                 Ok(None) => tally.reached.push(name.clone()),
@@ -263,7 +300,10 @@ fn dry_run(ui: &Ui, s: &mut Session, remotes: &[String]) -> Result<(), CliError>
     let stamp = crate::state::timestamp();
     let mut failed = false;
     for name in remotes {
-        match store.fetch(name) {
+        let before = store.tracking(name);
+        let fetched = store.fetch(name);
+        refuse_rewritten(&store, name, before, &fetched)?;
+        match fetched {
             Err(e) => {
                 failed = true;
                 ui.out(format!("Remote `{name}`: cannot fetch: {e}"));

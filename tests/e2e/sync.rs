@@ -273,3 +273,42 @@ fn status_shows_what_is_not_yet_on_each_remote() {
     let v: serde_json::Value = serde_json::from_slice(&a.ok(&["status", "--json"]).stdout).unwrap();
     assert_eq!(v["remotes"][0]["ahead"], 0, "pushed: {v}");
 }
+
+#[test]
+fn a_remote_whose_history_was_rewritten_is_refused_until_the_user_decides() {
+    let (a, b, remote) = pair();
+    b.write(".zshrc", "one\ntwo\nthree\nfour\nfive\nsix\n", 0o644);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    // Someone force-pushes the remote back past b's commit, with a commit of their own.
+    let store = store_of(&b);
+    let git = |args: &[&str]| {
+        let mut all = vec!["-c", "user.name=Someone", "-c", "user.email=someone@example.org"];
+        all.extend_from_slice(args);
+        b.git_in(&store, &all)
+    };
+    git(&["reset", "-q", "--hard", "HEAD~1"]);
+    fs::write(store.join("dot_rewritten"), "x\n").unwrap();
+    git(&["add", "dot_rewritten"]);
+    git(&["commit", "-q", "-m", "rewrite"]);
+    git(&["push", "-q", "--force", "origin", "main"]);
+
+    let before = stdout(&a.git(&["rev-parse", "HEAD"]));
+    for _ in 0..2 {
+        let (code, err) = a.fails(&["sync"]);
+        assert_eq!(code, 6, "{err}");
+        assert!(err.contains("rewritten") && err.contains("origin"), "{err}");
+        assert_eq!(stdout(&a.git(&["rev-parse", "HEAD"])), before, "nothing merged");
+    }
+    assert!(!a.home.join(".rewritten").exists());
+    let (code, err) = a.fails(&["sync", "--dry-run"]);
+    assert_eq!(code, 6, "the dry run refuses too: {err}");
+    assert_eq!(a.read(".zshrc"), "one\ntwo\nthree\nfour\nfive\nsix\n", "nothing lost");
+
+    // Removing and adding the remote again is the user's decision: then it merges.
+    a.ok(&["remote", "remove", "origin"]);
+    a.ok(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    a.ok(&["sync"]);
+    assert_eq!(a.read(".zshrc"), "one\ntwo\nthree\nfour\nfive\nsix\n");
+    assert_eq!(a.read(".rewritten"), "x\n");
+}
