@@ -14,4 +14,5 @@ mod resolve;
 mod secrets;
 mod status_diff;
 mod sync;
+mod sync_https;
 mod sync_ssh;
