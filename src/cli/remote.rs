@@ -45,15 +45,18 @@ pub fn cmd_remote(ui: &Ui, args: RemoteArgs) -> Result<(), CliError> {
     let store = Store::open(&ctx.store)?;
     match args.command {
         RemoteCommand::List { json } => {
-            let list: Vec<RemoteJson> =
-                store.remotes()?.into_iter().map(|(name, url)| RemoteJson { name, url }).collect();
+            let list: Vec<RemoteJson> = store
+                .remotes()?
+                .into_iter()
+                .map(|(name, url)| RemoteJson { name, url: crate::transport::redact(&url) })
+                .collect();
             if json {
                 ui.json(&list);
             } else if list.is_empty() {
                 ui.out("No remotes yet: `dotback remote add NAME URL`.");
             } else {
                 for r in &list {
-                    ui.out(format!("{:<16} {}", r.name, r.url));
+                    ui.out(format!("{:<16} {}", r.name, crate::transport::redact(&r.url)));
                 }
             }
             Ok(())
@@ -66,6 +69,15 @@ pub fn cmd_remote(ui: &Ui, args: RemoteArgs) -> Result<(), CliError> {
             }
             if url.trim().is_empty() {
                 return Err(CliError::new("the remote's URL is empty").code(2));
+            }
+            if crate::transport::has_password(&url) {
+                // It would sit in plaintext in the store's .git/config.
+                return Err(CliError::new(format!(
+                    "the URL {} carries a password, which git would keep in plaintext in the store's .git/config",
+                    crate::transport::redact(&url)
+                ))
+                .hint("add the URL without the password and let a git credential helper keep it (`git config --global credential.helper store` or your desktop's keyring helper)")
+                .code(2));
             }
             let _lock = Lock::acquire(&ctx.paths.state_dir, super::LOCK_WAIT)?;
             if store.remotes()?.iter().any(|(n, _)| *n == name) {

@@ -360,9 +360,21 @@ pub(super) fn refusal(remote: &str, e: &TransportError) -> CliError {
                 "if the host is new to you, check that fingerprint with its owner, then connect once with `ssh {host}` to record the key"
             ))
             .hint("if the key changed unexpectedly, someone may be intercepting the connection; do not sync until you know why"),
-        TransportError::Auth { .. } => err.hint(
-            "for ssh: load a key into ssh-agent (`ssh-add`) or keep an unencrypted one as ~/.ssh/id_ed25519 and authorize it on the server; for https: set up a git credential helper",
+        TransportError::Auth { password: crate::transport::Password::InUrl, .. } => err.hint(
+            "the password written in the remote's URL was refused; better keep it out of the URL (`git remote set-url`) and in a git credential helper",
         ),
+        TransportError::Auth { url, password: crate::transport::Password::FromHelper, .. } => err.hint(format!(
+            "the password git's credential helper gave was refused; make it forget that one with `printf 'url={url}\\n' | git credential reject`, then run `git ls-remote {url}` once to enter the right one"
+        )),
+        TransportError::Auth { url, .. } if url.starts_with("http") => err.hint(format!(
+            "set up a git credential helper that keeps passwords (see `git help credential`), then run `git ls-remote {url}` once: git asks for the user name and password (or access token) and hands them to the helper"
+        )),
+        TransportError::Auth { .. } => err.hint(
+            "load a key into ssh-agent (`ssh-add`) or keep an unencrypted one as ~/.ssh/id_ed25519 and authorize it on the server",
+        ),
+        TransportError::Certificate { .. } => err
+            .hint("check that the URL names the right host; if the server's certificate comes from your own certificate authority, point SSL_CERT_FILE at a PEM file holding the authorities to trust")
+            .hint("do not sync through a certificate you cannot explain: someone may be intercepting the connection"),
         TransportError::Refused { .. } => {
             err.hint("if the remote has commits this store does not, run `dotback sync` again to merge them first")
         }

@@ -81,6 +81,16 @@ fn remotes_are_added_listed_and_removed() {
     assert!(err.contains("already a remote named `usb`"), "{err}");
     let (code, _) = env.fails(&["remote", "add", "bad/name", "/x"]);
     assert_eq!(code, 2);
+    // A password in the URL would be stored in plaintext: refused, and never echoed.
+    let (code, err) = env.fails(&["remote", "add", "hosted2", "https://me:hunter2@example.com/dots.git"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("credential helper") && !err.contains("hunter2"), "{err}");
+    assert!(!std::fs::read_to_string(env.store().join(".git/config")).unwrap().contains("hunter2"));
+    // One set with plain git is listed without it.
+    env.git(&["remote", "add", "manual", "https://me:hunter2@example.com/dots.git"]);
+    let listed = stdout(&env.ok(&["remote", "list"])) + &stdout(&env.ok(&["remote", "list", "--json"]));
+    assert!(listed.contains("https://me:***@example.com/dots.git") && !listed.contains("hunter2"), "{listed}");
+    env.git(&["remote", "remove", "manual"]);
     env.ok(&["remote", "remove", "usb"]);
     assert!(bare.join("HEAD").is_file(), "the repository itself is untouched");
     let (_, err) = env.fails(&["remote", "remove", "usb"]);

@@ -16,4 +16,5 @@ mod status_diff;
 mod sync;
 mod sync_faults;
 mod sync_flow;
+mod sync_https;
 mod sync_ssh;
