@@ -64,6 +64,9 @@ pub enum Change {
     Locked,
     /// Edited in HOME while apply ran (after it was read): left for the next capture.
     ChangedMeanwhile,
+    /// Limited to other devices by an `[[only]]` rule: not applied, captured or removed here,
+    /// and whatever is live at its path is not read.
+    Skipped,
 }
 
 impl Change {
@@ -77,6 +80,7 @@ impl Change {
             Change::Extra => "not in the store (exact directory)",
             Change::Locked => "encrypted, and no identity here decrypts it",
             Change::ChangedMeanwhile => "changed in HOME while dotback ran; the next commit or sync captures it",
+            Change::Skipped => "skipped on this device (selective sync)",
         }
     }
 }
@@ -307,7 +311,8 @@ const PARALLEL_MIN: usize = 512;
 /// One target read: entry index, desired (or why it is locked), actual, link target.
 type Read = (usize, Result<Option<Node>, String>, Option<Node>, Option<String>);
 
-/// Evaluates every selected native target, plus extras inside `exact_` directories.
+/// Evaluates every selected native target, plus extras inside `exact_` directories. Targets an
+/// `[[only]]` rule keeps from this device come out as [`Change::Skipped`], neither side read.
 ///
 /// Reading both sides is one `lstat` per target and side when nothing changed; it is spread
 /// over the machine's cores.
@@ -318,8 +323,16 @@ pub fn evaluate(
     vault: &Vault,
     sel: &Selection,
 ) -> Result<Vec<Eval>, ApplyError> {
+    let mut skipped = Vec::new();
     let selected: Vec<usize> = (0..state.entries.len())
         .filter(|&i| handled_natively(&state.entries[i]) && sel.touches(&state.entries[i].target))
+        .filter(|&i| {
+            let here = !skipped_here(ctx, state, &state.entries[i].target);
+            if !here {
+                skipped.push(i);
+            }
+            here
+        })
         .collect();
     let threads = if selected.len() < PARALLEL_MIN {
         1
@@ -371,8 +384,22 @@ pub fn evaluate(
             out.push(Eval { target: m.target.clone(), entry: Some(i), desired, actual, base, change, link, locked });
         }
     }
+    for &i in &skipped {
+        let target = state.entries[i].target.clone();
+        let base = cache.base(&target);
+        out.push(Eval {
+            target,
+            entry: Some(i),
+            desired: None,
+            actual: None,
+            base,
+            change: Change::Skipped,
+            link: None,
+            locked: None,
+        });
+    }
     stale_copies(ctx, state, cache, sel, &mut out)?;
-    if !exact_dirs.is_empty() {
+    if !skipped.is_empty() || !exact_dirs.is_empty() {
         for m in exact_dirs {
             extras(ctx, state, cache, m, sel, &mut out)?;
         }
@@ -380,6 +407,25 @@ pub fn evaluate(
         out.sort_by(|a, b| tree_order(&a.target, &b.target));
     }
     Ok(out)
+}
+
+/// The skipped targets of `evals` ([`Change::Skipped`]) that are not below another skipped
+/// one: what a message names (a skipped directory stands for everything in it).
+pub fn skipped_roots<'a>(evals: impl IntoIterator<Item = &'a Eval>) -> Vec<&'a Eval> {
+    let mut roots: Vec<&Eval> = Vec::new();
+    let mut sorted: Vec<&Eval> = evals.into_iter().filter(|e| e.change == Change::Skipped).collect();
+    sorted.sort_by(|a, b| tree_order(&a.target, &b.target));
+    for e in sorted {
+        if !roots.last().is_some_and(|r| is_at_or_below(&e.target, &r.target)) {
+            roots.push(e);
+        }
+    }
+    roots
+}
+
+/// Whether an `[[only]]` rule keeps `target` from this device.
+fn skipped_here(ctx: &Context, state: &SourceState, target: &str) -> bool {
+    !state.only.is_empty() && state.only.skips(target, &ctx.device).is_some()
 }
 
 /// Conflict copies the store no longer has (settled with `dotback resolve`, here or on another
@@ -395,7 +441,12 @@ fn stale_copies(
 ) -> Result<(), ApplyError> {
     let stale: Vec<(String, Node)> = cache
         .bases()
-        .filter(|(t, _)| crate::merge::conflict::is_copy(t) && state.get(t).is_none() && sel.contains(t))
+        .filter(|(t, _)| {
+            crate::merge::conflict::is_copy(t)
+                && state.get(t).is_none()
+                && sel.contains(t)
+                && !skipped_here(ctx, state, t)
+        })
         .map(|(t, n)| (t.to_string(), n))
         .collect();
     let mut h = Hasher::new(cache, None);
@@ -443,7 +494,11 @@ fn extras(
         let e = e.map_err(|source| ApplyError::Read { path: live_dir.clone(), source })?;
         let name = e.file_name().to_string_lossy().into_owned();
         let target = managed::join(&dir.target, &name);
-        if known.contains(name.as_str()) || state.ignore.is_ignored(&target) || !sel.contains(&target) {
+        if known.contains(name.as_str())
+            || state.ignore.is_ignored(&target)
+            || !sel.contains(&target)
+            || skipped_here(ctx, state, &target)
+        {
             continue;
         }
         let actual = h.live(&target, &e.path())?;
@@ -515,7 +570,7 @@ pub fn plan(evals: &[Eval], opts: PlanOptions) -> Vec<Action> {
     let mut actions = Vec::new();
     for e in evals {
         let step = match e.change {
-            Change::Clean => continue,
+            Change::Clean | Change::Skipped => continue,
             Change::Locked => Step::Skip { reason: Change::Locked },
             Change::ChangedInHome | Change::ChangedInBoth if !opts.force => Step::Skip { reason: e.change },
             _ => match e.desired {
@@ -796,6 +851,21 @@ mod tests {
         assert_eq!(forced[0].step, Step::WriteFile { perm: 0o644 });
         assert!(forced[0].backup, "an overwritten live file is backed up");
         assert_eq!(forced[3].step, Step::Chmod { perm: 0o644 });
+    }
+
+    #[test]
+    fn skipped_targets_are_never_planned_and_collapse_to_their_roots() {
+        let a = file(b"a", 0o644);
+        let mut evals = vec![eval(".config/sway", None, None, None), eval(".config/sway/config", a, None, None)];
+        evals.push(eval(".config/swayfx", a, None, None));
+        evals.push(eval(".config/sway/colors", a, file(b"b", 0o644), None));
+        for e in evals.iter_mut().filter(|e| e.target.starts_with(".config/sway/") || e.target == ".config/sway") {
+            e.change = Change::Skipped;
+        }
+        let planned: Vec<String> = plan(&evals, PlanOptions { force: true }).into_iter().map(|a| a.target).collect();
+        assert_eq!(planned, [".config/swayfx"]);
+        let roots: Vec<&str> = skipped_roots(&evals).into_iter().map(|e| e.target.as_str()).collect();
+        assert_eq!(roots, [".config/sway"]);
     }
 
     #[test]

@@ -51,6 +51,10 @@ pub enum CaptureError {
     NotManaged { target: String },
     #[error("~/{target} is produced by chezmoi ({source_name}); dotback never rewrites it")]
     Delegated { target: String, source_name: String },
+    #[error(
+        "~/{target} is limited to other devices by the `[[only]]` rule for {rule} in .dotback/dotback.toml; it is not tracked from this device ({device})"
+    )]
+    SkippedHere { target: String, rule: String, device: String },
     #[error("the store tracks ~/{target} as a file, so nothing can be added below it")]
     ParentIsFile { target: String },
     #[error("{} is secret ({why}), and it cannot be encrypted: {reason}", path.display())]
@@ -204,6 +208,9 @@ fn collect(
         if let Some(what) = own_path(ctx, &live) {
             return Err(CaptureError::OwnFile { path: live, what });
         }
+        if let Some(rule) = state.only.skips(t, &ctx.device) {
+            return Err(CaptureError::SkippedHere { target: t.clone(), rule, device: ctx.device.clone() });
+        }
         let top = read_item(&live, t.clone())?;
         let is_dir = top.kind == NodeKind::Dir;
         items.push(top);
@@ -227,7 +234,8 @@ fn collect(
             } else if state.ignore.is_ignored(&target) {
                 Some("ignored by .chezmoiignore".to_string())
             } else {
-                None
+                let rule = state.only.skips(&target, &ctx.device);
+                rule.map(|rule| format!("limited to other devices by the `[[only]]` rule for {rule}"))
             };
             if let Some(why) = skip {
                 if e.file_type().is_dir() {

@@ -47,6 +47,9 @@ pub struct Manifest {
     /// Which files are secret (encrypted in the store), beyond or instead of the defaults.
     #[serde(default, skip_serializing_if = "is_default")]
     pub secrets: crate::secrets::SecretsConfig,
+    /// `[[only]]`: targets limited to some devices (selective sync, see [`crate::selective`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub only: Vec<crate::selective::OnlyRule>,
 }
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
@@ -55,7 +58,7 @@ fn is_default<T: Default + PartialEq>(v: &T) -> bool {
 
 impl Default for Manifest {
     fn default() -> Self {
-        Manifest { version: 1, secrets: Default::default() }
+        Manifest { version: 1, secrets: Default::default(), only: Vec::new() }
     }
 }
 
@@ -116,6 +119,11 @@ impl Manifest {
             ));
         }
         Ok(m)
+    }
+
+    /// Where the manifest of the store at `store` lives.
+    pub fn path_in(store: &Path) -> PathBuf {
+        store.join(".dotback").join("dotback.toml")
     }
 
     /// Reads the manifest; a store without one (a plain chezmoi store) gets the defaults.
@@ -195,5 +203,29 @@ mod tests {
         assert!(
             Manifest::parse(p(), "version = 1\n[secrets]\nextras = []\n").unwrap_err().to_string().contains("line 3")
         );
+    }
+
+    #[test]
+    fn only_rules_parse_and_errors_name_file_line_and_key() {
+        let m = Manifest::parse(
+            p(),
+            "version = 1\n[[only]]\npaths = [\".config/sway/**\"]\ndevices = [\"laptop\"]\n[[only]]\npaths = [\"x\"]\nos = \"macos\"\n",
+        )
+        .unwrap();
+        assert_eq!(m.only.len(), 2);
+        assert_eq!(m.only[0].devices.as_deref(), Some(&["laptop".to_string()][..]));
+        assert_eq!(m.only[1].os.as_deref(), Some(&["macos".to_string()][..]));
+        let text = toml::to_string(&m).unwrap();
+        assert_eq!(Manifest::parse(p(), &text).unwrap(), m, "{text}");
+        let cases = [
+            ("version = 1\n[[only]]\npaths = [\"x\"]\nos = \"windows\"\n", "line 4", "windows"),
+            ("version = 1\n\n[[only]]\npaths = [\"x\"]\ndevices = [\"a\"]\nhosts = [\"b\"]\n", "line 6", "hosts"),
+            ("version = 1\n[[only]]\npaths = []\ndevices = [\"a\"]\n", "line ", "paths"),
+            ("version = 1\n[[only]]\npaths = [\"../x\"]\ndevices = [\"a\"]\n", "line ", "../x"),
+        ];
+        for (text, line, key) in cases {
+            let err = Manifest::parse(p(), text).unwrap_err().to_string();
+            assert!(err.contains("/c/config.toml") && err.contains(line) && err.contains(key), "{text:?}: {err}");
+        }
     }
 }

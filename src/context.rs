@@ -52,7 +52,7 @@ impl Context {
     }
 
     pub fn manifest_path(&self) -> PathBuf {
-        self.store.join(".dotback").join("dotback.toml")
+        Manifest::path_in(&self.store)
     }
 
     pub fn manifest(&self) -> Result<Manifest, ConfigError> {

@@ -9,6 +9,7 @@
 //! - [`apply`]: store -> HOME (evaluate, plan, execute); [`capture`]: HOME -> store;
 //! - [`sync`]: merging fetched commits; [`resolve`]: settling the conflicts a merge leaves;
 //! - [`init`]: creating or adopting a store; [`chezmoi`]: delegating to the chezmoi binary;
+//! - [`selective`]: `[[only]]` rules that limit targets to some devices;
 //! - [`cli`]: argument parsing and all printing.
 
 pub mod apply;
@@ -30,6 +31,7 @@ pub mod paths;
 pub mod recover;
 pub mod resolve;
 pub mod secrets;
+pub mod selective;
 pub mod source;
 pub mod state;
 pub mod store;

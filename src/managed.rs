@@ -44,6 +44,9 @@ pub struct SourceState {
     /// Every file in the store's work tree (relative to the store, `.git` excluded), when the
     /// source root is the store itself; lets status compare with git's index without a second walk.
     pub files: Option<Vec<String>>,
+    /// The manifest's `[[only]]` rules: targets some devices skip (read with the tree, so a
+    /// rescan after a merge sees the merged rules).
+    pub only: crate::selective::Only,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +75,8 @@ pub enum ScanError {
         #[source]
         source: crate::source::IgnoreError,
     },
+    #[error(transparent)]
+    Manifest(#[from] crate::config::ConfigError),
     #[error(".chezmoiroot in {} names `{root}`, which is not a directory inside the store", store.display())]
     BadRoot { store: PathBuf, root: String },
 }
@@ -115,6 +120,9 @@ pub fn scan(store: &Path) -> Result<SourceState, ScanError> {
         delegated_files: Vec::new(),
         warnings,
         files: Some(Vec::new()),
+        only: crate::selective::Only::new(
+            &crate::config::Manifest::load(&crate::config::Manifest::path_in(store))?.only,
+        ),
     };
     for special in read_dir_sorted(&root)? {
         let (name, _) = special;

@@ -217,10 +217,10 @@ impl SecretRules {
     }
 }
 
-/// A compiled path pattern.
+/// A compiled path pattern (also used by the manifest's `[[only]]` rules, see [`crate::selective`]).
 #[derive(Clone, Debug)]
-struct Glob {
-    text: String,
+pub(crate) struct Glob {
+    pub(crate) text: String,
     segs: Vec<Seg>,
 }
 
@@ -257,7 +257,7 @@ impl Tok {
 }
 
 impl Glob {
-    fn compile(text: &str) -> Result<Glob, &'static str> {
+    pub(crate) fn compile(text: &str) -> Result<Glob, &'static str> {
         if text.is_empty() {
             return Err("the pattern is empty");
         }
@@ -294,7 +294,7 @@ impl Glob {
 
     /// Wildcard matching over components, `**` being the wildcard. Like [`match_segment`]
     /// it keeps one backtrack point, so it is O(pattern × path), never exponential.
-    fn matches(&self, path: &[&str]) -> bool {
+    pub(crate) fn matches(&self, path: &[&str]) -> bool {
         let (mut p, mut s) = (0, 0);
         let mut back: Option<(usize, usize)> = None;
         loop {

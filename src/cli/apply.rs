@@ -31,6 +31,8 @@ struct ApplyJson<'a> {
     actions: &'a [apply::Action],
     delegated: Vec<String>,
     backup_dir: Option<PathBuf>,
+    /// Selected targets an `[[only]]` rule keeps from this device (left alone).
+    skipped_on_device: Vec<String>,
 }
 
 pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
@@ -42,6 +44,26 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     let actions = apply::plan(&evals, PlanOptions { force: args.force });
     let locked: Vec<String> =
         evals.iter().filter_map(|e| e.locked.as_ref().map(|why| format!("~/{}: {why}", e.target))).collect();
+    let skipped: Vec<String> = evals
+        .iter()
+        .filter(|e| e.change == Change::Skipped && sel.contains(&e.target))
+        .map(|e| e.target.clone())
+        .collect();
+    // Named on the command line, a skipped path gets a word on why nothing happened to it.
+    let named_skipped: Vec<String> = if sel.is_all() {
+        Vec::new()
+    } else {
+        apply::skipped_roots(evals.iter().filter(|e| sel.contains(&e.target)))
+            .into_iter()
+            .map(|e| {
+                let rule = s.state.only.skips(&e.target, &s.ctx.device).unwrap_or_default();
+                format!(
+                    "~/{} is skipped on this device: the `[[only]]` rule for {rule} in .dotback/dotback.toml leaves it to other devices; it was left as it is",
+                    e.target
+                )
+            })
+            .collect()
+    };
     let delegated: Vec<String> = apply::delegated(&s.state, &sel)
         .filter(|(m, _)| m.entry.kind != Kind::Script)
         .map(|(m, _)| m.target.clone())
@@ -49,9 +71,18 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
 
     if args.dry_run {
         if args.json {
-            ui.json(&ApplyJson { dry_run: true, actions: &actions, delegated, backup_dir: None });
+            ui.json(&ApplyJson {
+                dry_run: true,
+                actions: &actions,
+                delegated,
+                backup_dir: None,
+                skipped_on_device: skipped,
+            });
         } else {
             print_plan(ui, &actions, &delegated);
+            for note in &named_skipped {
+                ui.info(note);
+            }
         }
         return s.finish();
     }
@@ -92,8 +123,17 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     }
 
     if args.json {
-        ui.json(&ApplyJson { dry_run: false, actions: &actions, delegated, backup_dir: report.backup_dir.clone() });
+        ui.json(&ApplyJson {
+            dry_run: false,
+            actions: &actions,
+            delegated,
+            backup_dir: report.backup_dir.clone(),
+            skipped_on_device: skipped,
+        });
     } else {
+        for note in &named_skipped {
+            ui.warn(note);
+        }
         for (path, why) in report.skipped.iter().filter(|(_, c)| *c != Change::Locked) {
             ui.warn(format!("left ~/{path} alone: {}", why.describe()));
         }

@@ -19,12 +19,17 @@ pub fn cmd_diff(ui: &Ui, args: DiffArgs) -> Result<(), CliError> {
     let sel = Selection::of(s.targets(&args.paths)?);
     let vault = crate::vault::Vault::new(&s.ctx, s.rules.clone());
     let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
-    for e in evals.iter().filter(|e| e.change != Change::Clean && sel.contains(&e.target)) {
+    for e in evals.iter().filter(|e| !matches!(e.change, Change::Clean | Change::Skipped) && sel.contains(&e.target)) {
         if let Some(why) = &e.locked {
             ui.warn(format!("~/{} is not compared: {why}", e.target));
             continue;
         }
         print_one(ui, &s, &vault, e)?;
+    }
+    if !sel.is_all() {
+        for e in apply::skipped_roots(evals.iter().filter(|e| sel.contains(&e.target))) {
+            ui.info(format!("~/{} is not compared: {}", e.target, e.change.describe()));
+        }
     }
     for (m, reason) in apply::delegated(&s.state, &sel) {
         ui.info(format!("~/{} is not compared: {reason} (see `chezmoi diff`)", m.target));

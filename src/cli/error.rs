@@ -152,6 +152,7 @@ impl From<ScanError> for CliError {
             ScanError::BadRoot { .. } => "fix .chezmoiroot so it names a directory inside the store",
             ScanError::Ignore { .. } => "fix that line; chezmoi refuses the store for it too",
             ScanError::Io { .. } => "check the store's permissions",
+            ScanError::Manifest(c) => return err.hint(config_hint(c)).code(3),
         };
         err.hint(hint)
     }
@@ -194,6 +195,9 @@ impl From<CaptureError> for CliError {
             CaptureError::Read { .. } => "make it readable (or list it in .chezmoiignore); nothing was added",
             CaptureError::NotFound { .. } => "check the path",
             CaptureError::NotManaged { .. } => "`dotback status` lists what is managed",
+            CaptureError::SkippedHere { .. } => {
+                "to track it from here, add this device to that rule (`devices = [...]`, `os = ...`); nothing was added"
+            }
             CaptureError::Delegated { .. } => "edit the source file in the store instead",
             CaptureError::Special { .. } => "list it in .chezmoiignore to pass over it",
             CaptureError::Encrypt { .. } => {

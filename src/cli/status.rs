@@ -33,6 +33,14 @@ struct Delegated {
     reason: &'static str,
 }
 
+/// A target an `[[only]]` rule keeps from this device.
+#[derive(Serialize)]
+struct Skipped {
+    path: String,
+    /// The rule: its patterns and the devices/OS it admits.
+    rule: String,
+}
+
 #[derive(Serialize)]
 struct StatusJson {
     targets: Vec<Entry>,
@@ -44,6 +52,9 @@ struct StatusJson {
     /// (one entry per copy), until `dotback resolve` settles them.
     conflicts: Vec<crate::resolve::Conflict>,
     warnings: Vec<String>,
+    /// Targets skipped on this device by selective sync (`[[only]]` in the manifest): not
+    /// applied or captured here, and not changes.
+    skipped_on_device: Vec<Skipped>,
 }
 
 pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
@@ -71,7 +82,7 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
     let report = StatusJson {
         targets: evals
             .iter()
-            .filter(|e| e.change != Change::Clean && sel.contains(&e.target))
+            .filter(|e| !matches!(e.change, Change::Clean | Change::Skipped) && sel.contains(&e.target))
             .map(|e| Entry { path: e.target.clone(), change: e.change, detail: e.locked.clone() })
             .collect(),
         delegated: apply::delegated(&s.state, &sel)
@@ -84,16 +95,26 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
             .filter(|c| sel.contains(&c.path) || sel.contains(&c.copy))
             .collect(),
         warnings: s.state.warnings.clone(),
+        skipped_on_device: evals
+            .iter()
+            .filter(|e| e.change == Change::Skipped && sel.contains(&e.target))
+            .map(|e| Skipped {
+                path: e.target.clone(),
+                rule: s.state.only.skips(&e.target, &s.ctx.device).unwrap_or_default(),
+            })
+            .collect(),
     };
     if args.json {
         ui.json(&report);
     } else {
-        print_text(ui, &report, evals.len());
+        let skipped = apply::skipped_roots(evals.iter().filter(|e| sel.contains(&e.target)));
+        let evaluated = evals.iter().filter(|e| e.change != Change::Skipped).count();
+        print_text(ui, &report, evaluated, &skipped);
     }
     s.finish()
 }
 
-fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize) {
+fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize, skipped: &[&apply::Eval]) {
     for w in &r.warnings {
         ui.warn(w);
     }
@@ -119,6 +140,19 @@ fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize) {
         ui.out(format!("{BOLD}Handled by chezmoi (dotback does not evaluate them):{BOLD:#}"));
         for d in &r.delegated {
             ui.out(format!("    ~/{} ({}, {})", d.path, d.reason, d.source));
+        }
+    }
+    if !r.skipped_on_device.is_empty() {
+        let n = r.skipped_on_device.len();
+        ui.out(format!(
+            "{BOLD}Skipped on this device (selective sync, `[[only]]` in .dotback/dotback.toml): {n} path{}{BOLD:#}",
+            super::add::plural(n)
+        ));
+        for e in skipped {
+            let rule = r.skipped_on_device.iter().find(|k| k.path == e.target).map_or("", |k| k.rule.as_str());
+            let below = r.skipped_on_device.iter().filter(|k| apply::is_at_or_below(&k.path, &e.target)).count() - 1;
+            let below = if below > 0 { format!(" and {below} below it") } else { String::new() };
+            ui.out(format!("    ~/{}{below}: only {rule}", e.target));
         }
     }
     if !r.uncommitted.is_empty() {

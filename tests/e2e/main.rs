@@ -12,6 +12,7 @@ mod init;
 mod keys_gpg_keyring;
 mod resolve;
 mod secrets;
+mod selective;
 mod status_diff;
 mod sync;
 mod sync_faults;
