@@ -305,3 +305,10 @@ pub fn history_text(store: &Path) -> String {
     let out = Command::new("git").args(["log", "--all", "-p", "--format="]).current_dir(store).output().unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// `git status --porcelain` in `env`'s store, without the audit trail (its newest record waits
+/// for the next commit by design; see src/audit.rs).
+pub fn store_changes(env: &TestEnv) -> String {
+    let out = env.git_in(&store_of(env), &["status", "--porcelain"]);
+    stdout(&out).lines().filter(|l| !l.contains(".dotback/audit/")).map(|l| format!("{l}\n")).collect()
+}

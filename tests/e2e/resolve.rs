@@ -154,7 +154,7 @@ fn status_lists_a_conflict_until_ours_settles_it_on_both_devices() {
     assert!(backups.iter().any(|(k, v)| k.ends_with(&copy) && v.contains("edited copy")), "{backups:?}");
     let msg = last_message(&b);
     assert!(msg.contains("b: resolve ~/.zshrc") && msg.contains("Device: b"), "{msg}");
-    assert!(stdout(&b.git_in(&store_of(&b), &["status", "--porcelain"])).is_empty(), "everything committed");
+    assert!(store_changes(&b).is_empty(), "everything committed");
     assert_eq!(status_json(&b)["conflicts"].as_array().unwrap().len(), 0);
     assert!(!stdout(&b.ok(&["status"])).contains("Conflicts"));
     converge(&a, &b);

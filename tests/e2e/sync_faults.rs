@@ -235,11 +235,7 @@ fn killed_syncs_leave_nothing_broken_and_lose_nothing() {
         assert!(left.is_empty(), "{ctx}: temporary files left behind: {left:?}");
         let v: serde_json::Value = serde_json::from_slice(&d.ok(&["status", "--json"]).stdout).unwrap();
         assert_eq!(v["targets"].as_array().unwrap().len(), 0, "{ctx}: HOME matches the store after a sync: {v}");
-        // The audit trail's newest record waits for the next commit (see src/audit.rs).
-        let dirty: String = stdout(&d.git_in(&store_of(d), &["status", "--porcelain"]))
-            .lines()
-            .filter(|l| !l.contains(".dotback/audit/"))
-            .collect();
+        let dirty = store_changes(d);
         assert!(dirty.is_empty(), "{ctx}: the store has uncommitted changes after a sync:\n{dirty}");
     }
     eprintln!("{killed} of {rounds} syncs were killed before they finished (a sync took up to {full:?})");
