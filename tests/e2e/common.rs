@@ -312,3 +312,14 @@ pub fn store_changes(env: &TestEnv) -> String {
     let out = env.git_in(&store_of(env), &["status", "--porcelain"]);
     stdout(&out).lines().filter(|l| !l.contains(".dotback/audit/")).map(|l| format!("{l}\n")).collect()
 }
+
+/// The commit `main` points at in the bare repository `remote`, if it has one.
+pub fn remote_head(remote: &Path) -> Option<String> {
+    let out = Command::new("git")
+        .arg("--git-dir")
+        .arg(remote)
+        .args(["rev-parse", "--verify", "-q", "main"])
+        .output()
+        .unwrap();
+    out.status.success().then(|| stdout(&out).trim().to_string())
+}

@@ -4,30 +4,8 @@
 use crate::common::*;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-
-fn bare(env: &TestEnv, name: &str) -> PathBuf {
-    let p = env.root.join(name);
-    assert!(Command::new("git").args(["init", "-q", "--bare", "-b", "main"]).arg(&p).status().unwrap().success());
-    p
-}
-
-/// Device `name`: a clone of `remote` as its store.
-fn device_from(remote: &Path, name: &str) -> TestEnv {
-    let env = TestEnv::new();
-    let store = env.root.join("store");
-    let out = Command::new("git").arg("clone").arg("-q").arg(remote).arg(&store).envs(env.envs()).output().unwrap();
-    assert!(out.status.success(), "{}", show(&out));
-    env.join(name, &store);
-    env
-}
-
-fn store_of(env: &TestEnv) -> PathBuf {
-    let cfg = fs::read_to_string(env.config_home.join("dotback/config.toml")).unwrap();
-    let line = cfg.lines().find(|l| l.starts_with("source")).unwrap();
-    PathBuf::from(line.split('"').nth(1).unwrap())
-}
 
 const BASE: &str = "one\ntwo\nthree\nfour\nfive\n";
 const FROM_A: &str = "one\nfrom a\nthree\nfour\nfive\n";

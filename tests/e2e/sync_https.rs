@@ -75,16 +75,6 @@ impl Drop for Server {
     }
 }
 
-fn remote_head(remote: &Path) -> Option<String> {
-    let out = Command::new("git")
-        .arg("--git-dir")
-        .arg(remote)
-        .args(["rev-parse", "--verify", "-q", "main"])
-        .output()
-        .unwrap();
-    out.status.success().then(|| stdout(&out).trim().to_string())
-}
-
 /// `dotback ARGS` trusting `ca` (through OpenSSL's `SSL_CERT_FILE`).
 fn trusting(env: &TestEnv, ca: &Path, args: &[&str]) -> Output {
     env.cmd(args).env("SSL_CERT_FILE", ca).output().unwrap()

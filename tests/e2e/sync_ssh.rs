@@ -126,16 +126,6 @@ fn trust(env: &TestEnv, sshd: &Sshd) {
     fs::write(env.home.join(".ssh/known_hosts"), sshd.known_hosts_line()).unwrap();
 }
 
-fn remote_head(remote: &Path) -> Option<String> {
-    let out = Command::new("git")
-        .arg("--git-dir")
-        .arg(remote)
-        .args(["rev-parse", "--verify", "-q", "main"])
-        .output()
-        .unwrap();
-    out.status.success().then(|| stdout(&out).trim().to_string())
-}
-
 /// Runs `dotback ARGS` with the key pair's files out of the way (so only `sock`'s agent can
 /// authenticate).
 fn with_agent(env: &TestEnv, sock: &Path, args: &[&str]) -> std::process::Output {
