@@ -37,7 +37,9 @@ struct Tally {
     /// The commit each remote's branch was at when fetched.
     fetched: Vec<(String, git2::Oid)>,
     unreachable: Vec<(String, String)>,
-    refused: Vec<(String, TransportError)>,
+    /// Remotes that refused, and the errors to show (the first one is the exit's).
+    refused: Vec<String>,
+    refusals: Vec<CliError>,
     merged: usize,
     conflicts: Vec<String>,
     applied: usize,
@@ -70,7 +72,7 @@ pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
         committed: tally.committed,
         remotes_reached: tally.reached.len(),
         remotes_unreachable: tally.unreachable.iter().map(|(n, _)| n.clone()).collect(),
-        remotes_refused: tally.refused.iter().map(|(n, _)| n.clone()).collect(),
+        remotes_refused: tally.refused.clone(),
         merged: tally.merged,
         conflicts: tally.conflicts.len(),
         applied: tally.applied,
@@ -160,17 +162,17 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
             bar.set_message(format!("fetching {name}"));
             let before = store.tracking(name);
             let fetched = store.fetch(name);
+            // A rewritten or unrelated history is refused for that remote alone: the others sync.
             if let Err(e) = refuse_rewritten(&store, name, before, &fetched) {
-                pending.restore().ok();
-                return Err(e);
+                tally.refuse(name, e);
+                bar.inc(1);
+                continue;
             }
             match fetched {
                 Err(TransportError::Unreachable { message }) => tally.unreachable.push((name.clone(), message)),
-                Err(e) => tally.refused.push((name.clone(), e)),
+                Err(e) => tally.refuse(name, refusal(name, &e)),
                 Ok(None) => tally.reached.push(name.clone()),
                 Ok(Some(theirs)) => {
-                    tally.reached.push(name.clone());
-                    tally.fetched.push((name.clone(), theirs));
                     match sync::merge_into_head(&store, &vault, &s.ctx.device, name, theirs, &stamp) {
                         Ok(Merged::UpToDate) => {}
                         Ok(Merged::FastForward) => tally.merged += 1,
@@ -179,14 +181,17 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
                             tally.conflicts.extend(conflicts);
                         }
                         Err(SyncError::Unrelated { remote }) => {
-                            pending.restore().ok();
-                            return Err(unrelated(&remote));
+                            tally.refuse(name, unrelated(&remote));
+                            bar.inc(1);
+                            continue;
                         }
                         Err(SyncError::Store(e)) => {
                             pending.restore().ok();
                             return Err(e.into());
                         }
                     }
+                    tally.reached.push(name.clone());
+                    tally.fetched.push((name.clone(), theirs));
                 }
             }
             bar.inc(1);
@@ -224,7 +229,10 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
             match store.push(&name) {
                 Ok(()) => tally.pushed += 1,
                 Err(TransportError::Unreachable { message }) => tally.unreachable.push((name, message)),
-                Err(e) => tally.refused.push((name, e)),
+                Err(e) => {
+                    let err = refusal(&name, &e);
+                    tally.refuse(&name, err);
+                }
             }
         }
     }
@@ -262,11 +270,16 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
         ));
     }
     super::commit::refused(ui, &recorded.captured)?;
-    if let Some((name, why)) = tally.refused.first() {
-        for (other, e) in tally.refused.iter().skip(1) {
-            ui.warn(format!("remote `{other}`: {e}"));
+    if !tally.refusals.is_empty() {
+        let mut refusals = std::mem::take(&mut tally.refusals);
+        let first = refusals.remove(0);
+        for e in &refusals {
+            ui.warn(&e.message);
+            for h in &e.hints {
+                ui.hint(h);
+            }
         }
-        return Err(refusal(name, why));
+        return Err(first);
     }
     if !tally.unreachable.is_empty() {
         let list: Vec<String> = tally.unreachable.iter().map(|(n, w)| format!("{n} ({w})")).collect();
@@ -346,6 +359,13 @@ fn dry_run(ui: &Ui, s: &mut Session, remotes: &[String]) -> Result<(), CliError>
         return Err(CliError::new("some remotes could not be fetched (see above)").code(OFFLINE));
     }
     Ok(())
+}
+
+impl Tally {
+    fn refuse(&mut self, remote: &str, e: CliError) {
+        self.refused.push(remote.to_string());
+        self.refusals.push(e);
+    }
 }
 
 /// Exit code when a remote refused dotback (host key, credentials, a rejected push): it needs

@@ -293,13 +293,24 @@ fn a_remote_whose_history_was_rewritten_is_refused_until_the_user_decides() {
     git(&["commit", "-q", "-m", "rewrite"]);
     git(&["push", "-q", "--force", "origin", "main"]);
 
+    // A second remote still syncs: the refusal is for `origin` alone.
+    let usb = bare(&a, "usb.git");
+    a.ok(&["remote", "add", "usb", usb.to_str().unwrap()]);
+    a.write(".vimrc", "set nu\n", 0o644);
+    a.ok(&["add", ".vimrc"]);
     let before = stdout(&a.git(&["rev-parse", "HEAD"]));
     for _ in 0..2 {
         let (code, err) = a.fails(&["sync"]);
         assert_eq!(code, 6, "{err}");
         assert!(err.contains("rewritten") && err.contains("origin"), "{err}");
-        assert_eq!(stdout(&a.git(&["rev-parse", "HEAD"])), before, "nothing merged");
+        assert!(!a.home.join(".rewritten").exists(), "nothing merged from origin");
+        assert_eq!(
+            remote_head(&usb).as_deref(),
+            Some(stdout(&a.git(&["rev-parse", "HEAD"])).trim()),
+            "usb got the commit"
+        );
     }
+    assert_ne!(stdout(&a.git(&["rev-parse", "HEAD"])), before, "the local change was committed");
     assert!(!a.home.join(".rewritten").exists());
     let (code, err) = a.fails(&["sync", "--dry-run"]);
     assert_eq!(code, 6, "the dry run refuses too: {err}");
