@@ -170,6 +170,31 @@ impl Store {
         Ok(target.strip_prefix("refs/heads/").unwrap_or(target).to_string())
     }
 
+    /// A git operation left half-done in the store (a merge with conflicts, a rebase, a
+    /// detached HEAD): dotback must not capture, commit or apply over it.
+    pub fn unfinished(&self) -> Option<String> {
+        use git2::RepositoryState as S;
+        let what = match self.repo.state() {
+            S::Clean => None,
+            S::Merge => Some("a merge"),
+            S::Revert | S::RevertSequence => Some("a revert"),
+            S::CherryPick | S::CherryPickSequence => Some("a cherry-pick"),
+            S::Bisect => Some("a bisect"),
+            S::Rebase | S::RebaseInteractive | S::RebaseMerge => Some("a rebase"),
+            S::ApplyMailbox | S::ApplyMailboxOrRebase => Some("a `git am`"),
+        };
+        if let Some(what) = what {
+            return Some(format!("{what} is in progress"));
+        }
+        if self.repo.head_detached().unwrap_or(false) {
+            return Some("HEAD is detached (not on a branch)".into());
+        }
+        if self.repo.index().is_ok_and(|i| i.has_conflicts()) {
+            return Some("the index has unresolved conflicts".into());
+        }
+        None
+    }
+
     /// The commit HEAD points at, if any.
     pub fn head_commit(&self) -> Result<Option<git2::Oid>, StoreError> {
         match self.repo.head() {

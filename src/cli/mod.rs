@@ -136,7 +136,7 @@ impl Session {
         for note in notes {
             ui.warn(note);
         }
-        let mut s = Session::open(ctx, Some(lock))?;
+        let mut s = Session::open(ctx, Some(lock), true)?;
         s._inflight = Some(inflight);
         Ok(s)
     }
@@ -148,11 +148,18 @@ impl Session {
 
     fn reader_for(ctx: Context) -> Result<Session, CliError> {
         let lock = Lock::acquire(&ctx.paths.state_dir, Duration::ZERO).ok();
-        Session::open(ctx, lock)
+        Session::open(ctx, lock, false)
     }
 
-    fn open(ctx: Context, lock: Option<Lock>) -> Result<Session, CliError> {
-        crate::store::Store::open(&ctx.store)?;
+    fn open(ctx: Context, lock: Option<Lock>, writer: bool) -> Result<Session, CliError> {
+        let store = crate::store::Store::open(&ctx.store)?;
+        if writer && let Some(what) = store.unfinished() {
+            return Err(CliError::new(format!("in the store {}, {what}", ctx.store.display())).hint(format!(
+                "finish or abort it with git first (`git -C {} status` says how), then run dotback again",
+                ctx.store.display()
+            )));
+        }
+        drop(store);
         let manifest = ctx.manifest()?;
         let rules = crate::secrets::SecretRules::with_manifest(&manifest.secrets)
             .expect("the manifest's secret rules were checked when it was read");

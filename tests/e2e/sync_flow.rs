@@ -165,3 +165,33 @@ fn hooks_push_after_a_git_commit_and_apply_after_a_git_pull() {
     let status: serde_json::Value = serde_json::from_slice(&b.ok(&["status", "--json"]).stdout).unwrap();
     assert_eq!(status["targets"].as_array().map(Vec::len), Some(0), "{status}");
 }
+
+#[test]
+fn a_git_merge_left_unfinished_in_the_store_stops_every_writer() {
+    let (a, b, remote) = pair();
+    a.write(".zshrc", "from a\n", 0o644);
+    a.ok(&["sync"]);
+    // b edits the same line through git and pulls: a content conflict left in b's store.
+    let store = store_of(&b);
+    fs::write(store.join("dot_zshrc"), "from b\n").unwrap();
+    git(&b, &["commit", "-q", "-am", "b by hand"]);
+    let out = Command::new("git")
+        .args(["-c", "user.name=S", "-c", "user.email=s@example.org", "pull", "-q", "--no-rebase", "origin", "main"])
+        .env_clear()
+        .envs(b.envs())
+        .current_dir(&store)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the pull conflicts: {}", show(&out));
+    let home_before = snapshot(&b.home);
+    let remote_before = remote_head(&remote);
+    for cmd in [&["sync"][..], &["commit"], &["apply", "--force"]] {
+        let (code, err) = b.fails(cmd);
+        assert_eq!(code, 1, "{cmd:?}: {err}");
+        assert!(err.contains("a merge is in progress") && err.contains("git"), "{cmd:?}: {err}");
+    }
+    assert_eq!(snapshot(&b.home), home_before, "no conflict markers reached HOME");
+    assert_eq!(remote_head(&remote), remote_before, "nothing pushed");
+    // Readers still work and say what is going on.
+    b.ok(&["status"]);
+}
