@@ -33,6 +33,11 @@ pub enum StoreError {
     },
 }
 
+/// dotback's record of where `remote`'s branch was at the last sync (see [`Store::seen`]).
+fn seen_ref(remote: &str) -> String {
+    format!("refs/dotback/seen/{remote}")
+}
+
 /// The store's repository.
 pub struct Store {
     pub repo: Repository,
@@ -160,7 +165,11 @@ impl Store {
 
     /// Removes a git remote (its remote-tracking refs go with it).
     pub fn remove_remote(&self, name: &str) -> Result<(), StoreError> {
-        self.git("remove remote", self.repo.remote_delete(name))
+        self.git("remove remote", self.repo.remote_delete(name))?;
+        if let Ok(mut r) = self.repo.find_reference(&seen_ref(name)) {
+            self.git("forget what the remote had", r.delete())?;
+        }
+        Ok(())
     }
 
     /// The current branch's name (`main` for stores dotback created).
@@ -204,17 +213,19 @@ impl Store {
         }
     }
 
-    /// Where `remote`'s branch was when last fetched or pushed.
-    pub fn tracking(&self, remote: &str) -> Option<git2::Oid> {
-        let branch = self.branch().ok()?;
-        self.repo.refname_to_id(&format!("refs/remotes/{remote}/{branch}")).ok()
+    /// The commit `remote`'s branch was at when a sync last accepted it (merged what it had, or
+    /// pushed to it), kept in dotback's own ref so a plain `git fetch` cannot move it. Falls
+    /// back to the remote-tracking ref for stores synced before that ref existed.
+    pub fn seen(&self, remote: &str) -> Option<git2::Oid> {
+        self.repo.refname_to_id(&seen_ref(remote)).ok().or_else(|| {
+            let branch = self.branch().ok()?;
+            self.repo.refname_to_id(&format!("refs/remotes/{remote}/{branch}")).ok()
+        })
     }
 
-    /// Puts `remote`'s tracking ref back to `id` (after a fetch brought a rewritten history).
-    pub fn set_tracking(&self, remote: &str, id: git2::Oid) -> Result<(), StoreError> {
-        let branch = self.branch()?;
-        let name = format!("refs/remotes/{remote}/{branch}");
-        self.git("restore tracking ref", self.repo.reference(&name, id, true, "dotback: refused a rewritten history"))?;
+    /// Records that `remote`'s branch is at `id`, as far as this store is concerned.
+    pub fn set_seen(&self, remote: &str, id: git2::Oid) -> Result<(), StoreError> {
+        self.git("record the remote's commit", self.repo.reference(&seen_ref(remote), id, true, "dotback sync"))?;
         Ok(())
     }
 

@@ -36,9 +36,15 @@ pub fn cmd_push(ui: &Ui, args: PushArgs) -> Result<(), CliError> {
         let mut unreachable: Vec<(String, String)> = Vec::new();
         let mut refused: Vec<(String, TransportError)> = Vec::new();
         let mut pushed = 0;
+        let head = store.head_commit()?;
         for name in &remotes {
             match store.push(name) {
-                Ok(()) => pushed += 1,
+                Ok(()) => {
+                    if let Some(head) = head {
+                        store.set_seen(name, head)?;
+                    }
+                    pushed += 1;
+                }
                 Err(TransportError::Unreachable { message }) => unreachable.push((name.clone(), message)),
                 Err(e) => refused.push((name.clone(), e)),
             }

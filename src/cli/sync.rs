@@ -110,8 +110,9 @@ pub(super) fn chosen_remotes(s: &Session, only: Option<&str>) -> Result<Vec<Stri
 }
 
 /// A branch that no longer contains what this store last saw there was rewritten
-/// (force-pushed): merging it would bring back or bury history silently. The tracking ref is
-/// put back, so every sync refuses until the user decides.
+/// (force-pushed): merging it would bring back or bury history silently. What this store saw
+/// last stays recorded (not in a ref `git fetch` moves), so every sync refuses until the user
+/// decides.
 fn refuse_rewritten(
     store: &Store,
     name: &str,
@@ -122,7 +123,6 @@ fn refuse_rewritten(
     if store.contains(*new, old)? {
         return Ok(());
     }
-    store.set_tracking(name, old)?;
     let related = match store.head_commit()? {
         Some(head) => store.merge_base(head, *new)?.is_some(),
         None => true,
@@ -135,7 +135,7 @@ fn rewritten(remote: &str) -> CliError {
         "the history on remote `{remote}` was rewritten: it no longer contains commits it had at the last sync; nothing was merged or pushed"
     ))
     .hint(format!(
-        "compare with `git -C <store> log {remote}/<branch>` after a `git fetch`; if the rewrite was intended, `dotback remote remove {remote}` and add it again"
+        "look at it with `git fetch {remote}` and `git log {remote}/<branch>` in the store (that changes nothing for dotback); if the rewrite was intended, `dotback remote remove {remote}` and add it again"
     ))
     .code(REFUSED)
 }
@@ -160,7 +160,7 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
         let vault = Vault::new(&s.ctx, s.rules.clone());
         for name in remotes {
             bar.set_message(format!("fetching {name}"));
-            let before = store.tracking(name);
+            let before = store.seen(name);
             let fetched = store.fetch(name);
             // A rewritten or unrelated history is refused for that remote alone: the others sync.
             if let Err(e) = refuse_rewritten(&store, name, before, &fetched) {
@@ -190,6 +190,7 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
                             return Err(e.into());
                         }
                     }
+                    store.set_seen(name, theirs)?;
                     tally.reached.push(name.clone());
                     tally.fetched.push((name.clone(), theirs));
                 }
@@ -227,7 +228,12 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
         let to_push: Vec<String> = tally.reached.iter().filter(|r| !current(r)).cloned().collect();
         for name in to_push {
             match store.push(&name) {
-                Ok(()) => tally.pushed += 1,
+                Ok(()) => {
+                    if let Some(head) = head {
+                        store.set_seen(&name, head)?;
+                    }
+                    tally.pushed += 1;
+                }
                 Err(TransportError::Unreachable { message }) => tally.unreachable.push((name, message)),
                 Err(e) => {
                     let err = refusal(&name, &e);
@@ -313,7 +319,7 @@ fn dry_run(ui: &Ui, s: &mut Session, remotes: &[String]) -> Result<(), CliError>
     let stamp = crate::state::timestamp();
     let mut failed = false;
     for name in remotes {
-        let before = store.tracking(name);
+        let before = store.seen(name);
         let fetched = store.fetch(name);
         refuse_rewritten(&store, name, before, &fetched)?;
         match fetched {

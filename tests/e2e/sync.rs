@@ -311,6 +311,11 @@ fn a_remote_whose_history_was_rewritten_is_refused_until_the_user_decides() {
         );
     }
     assert_ne!(stdout(&a.git(&["rev-parse", "HEAD"])), before, "the local change was committed");
+    // Looking at the rewrite with plain git, as the hint says, does not make dotback accept it.
+    a.git(&["fetch", "-q", "origin"]);
+    let (code, err) = a.fails(&["sync"]);
+    assert_eq!(code, 6, "still refused after a git fetch: {err}");
+    assert!(!a.home.join(".rewritten").exists());
     assert!(!a.home.join(".rewritten").exists());
     let (code, err) = a.fails(&["sync", "--dry-run"]);
     assert_eq!(code, 6, "the dry run refuses too: {err}");
