@@ -4,9 +4,9 @@
 //! the process dies) and, while it does, an *in-flight* marker naming its pid and start time.
 //! The next writer that takes the lock and finds a marker knows the run it names died half way,
 //! so what that run leaves behind is known to be stale and is cleaned up:
-//! - git lock files in the store (`index.lock`, `refs/…/*.lock`) created while it ran; a lock
-//!   file older than the dead run belongs to someone else and is left alone (the git error that
-//!   follows names it);
+//! - git lock files in the store (`index.lock`, `refs/…/*.lock`) created while it ran (from its
+//!   start to ten minutes after); a lock file older or newer belongs to someone else and is
+//!   left alone (the git error that follows names it);
 //! - the lock on a local remote's branch (a bare repository on a disk) its push had taken:
 //!   the push journal names the commit it was pushing, and only a lock holding that commit (or
 //!   nothing yet) and made after the push began is removed;
@@ -32,6 +32,10 @@ const PUSH: &str = "dotback-push";
 /// File timestamps and the clock are read at different moments: a lock file a dead run made
 /// in its first instant may carry a time a little before the start it recorded.
 const SLACK_NS: i128 = 2_000_000_000;
+/// How long after a dead run started a lock file it left can have been made. A lock made
+/// later was made by someone else (a git the user started after the crash, perhaps holding it
+/// right now), and is left alone: the error that follows names it.
+const WINDOW_NS: i128 = 10 * 60 * 1_000_000_000;
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StateError + '_ {
     move |source| StateError::Io { path: path.to_path_buf(), source }
@@ -106,8 +110,9 @@ pub fn begin(places: &Places, _lock: &Lock) -> Result<(InFlight, Vec<String>), S
     let push = git_dir.join(PUSH);
     if !dead.is_empty() {
         let since = dead.iter().map(|r| r.start_ns).min().unwrap_or(me.start_ns) - SLACK_NS;
+        let until = dead.iter().map(|r| r.start_ns).max().unwrap_or(me.start_ns) + WINDOW_NS;
         let remote_lock = stale_remote_lock(places.store, &push).map_err(git_err)?;
-        for lock in stale_git_locks(&git_dir, since).into_iter().chain(remote_lock) {
+        for lock in stale_git_locks(&git_dir, since, until).into_iter().chain(remote_lock) {
             fs::remove_file(&lock).map_err(io_err(&lock))?;
             notes.push(format!(
                 "removed {}, left behind by a dotback process that was stopped while it worked",
@@ -136,13 +141,13 @@ pub fn begin(places: &Places, _lock: &Lock) -> Result<(InFlight, Vec<String>), S
 
 /// Lock files git or libgit2 create in a repository's git directory (never inside `objects/`,
 /// whose temporary files git's own gc expires), made at or after `since_ns`.
-fn stale_git_locks(git_dir: &Path, since_ns: i128) -> Vec<PathBuf> {
+fn stale_git_locks(git_dir: &Path, since_ns: i128, until_ns: i128) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut visit = |p: &Path| {
         let is_lock = p.extension().is_some_and(|e| e == "lock");
         if let (true, Ok(Some(md))) = (is_lock, fsutil::lstat(p))
             && md.is_file()
-            && fsutil::StatKey::of(&md).mtime_ns >= since_ns
+            && (since_ns..=until_ns).contains(&fsutil::StatKey::of(&md).mtime_ns)
         {
             out.push(p.to_path_buf());
         }
@@ -238,7 +243,8 @@ fn stale_remote_lock(store: &Path, journal: &Path) -> Result<Option<PathBuf>, In
     let Ok(Some(md)) = fsutil::lstat(&lock) else { return Ok(None) };
     let held = fs::read_to_string(&lock).unwrap_or_default();
     let ours = held.trim().is_empty() || held.trim() == commit;
-    Ok((md.is_file() && ours && fsutil::StatKey::of(&md).mtime_ns >= start_ns - SLACK_NS).then_some(lock))
+    let made = fsutil::StatKey::of(&md).mtime_ns;
+    Ok((md.is_file() && ours && (start_ns - SLACK_NS..=start_ns + WINDOW_NS).contains(&made)).then_some(lock))
 }
 
 /// Finishes a checkout a dead run had begun: every path that differs between the commit it left
@@ -365,6 +371,21 @@ mod tests {
         let (_marker, notes) = begin(&p, &lock).unwrap();
         assert!(notes.is_empty(), "{notes:?}");
         assert!(store.join(".git/index.lock").exists(), "no marker: a lock file is never removed");
+    }
+
+    #[test]
+    fn a_lock_made_long_after_a_dead_run_started_is_someone_elses() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, store, home) = places(dir.path());
+        let (_repo, _) = crate::store::Store::init(&store).unwrap();
+        // A run that died a day ago; a git the user runs now holds index.lock.
+        let dead = Run { pid: 4_000_001, start_ns: fsutil::now_ns() - 24 * 3600 * 1_000_000_000 };
+        fs::write(state.join(MARKER), render_marker(&[dead])).unwrap();
+        fs::write(store.join(".git/index.lock"), "").unwrap();
+        let lock = Lock::acquire(&state, Duration::ZERO).unwrap();
+        let p = Places { state_dir: &state, store: &store, home: &home };
+        let (_marker, notes) = begin(&p, &lock).unwrap();
+        assert!(store.join(".git/index.lock").exists(), "the user's lock stays: {notes:?}");
     }
 
     #[test]
