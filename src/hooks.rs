@@ -46,12 +46,17 @@ pub fn install(git_dir: &Path, dotback: &Path, force: bool) -> Result<Vec<PathBu
             let keep = dir.join(format!("{name}.before-dotback"));
             fs::rename(&path, &keep).map_err(|source| HookError::Write { path: keep, source })?;
         }
-        let body = text.replace("@DOTBACK@", &dotback.to_string_lossy());
+        let body = text.replace("\"@DOTBACK@\"", &shell_quote(&dotback.to_string_lossy()));
         crate::fsutil::write_atomic(&path, body.as_bytes(), 0o755)
             .map_err(|source| HookError::Write { path: path.clone(), source })?;
         written.push(path);
     }
     Ok(written)
+}
+
+/// `text` as one word for sh, whatever it holds (quotes, `$`, backticks).
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 #[cfg(test)]
@@ -60,12 +65,27 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
+    fn the_binary_path_is_one_shell_word() {
+        let dir = tempfile::tempdir().unwrap();
+        let odd = dir.path().join("it's $(touch pwned) `x` \"q\"");
+        let paths = install(&dir.path().join(".git"), &odd, false).unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("eval \"$(grep '^dotback=' {})\"; printf %s \"$dotback\"", paths[0].display()))
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), odd.to_string_lossy());
+        assert!(!dir.path().join("pwned").exists());
+    }
+
+    #[test]
     fn installs_executable_hooks_and_respects_foreign_ones() {
         let dir = tempfile::tempdir().unwrap();
         let git = dir.path().join(".git");
         let paths = install(&git, Path::new("/opt/dotback"), false).unwrap();
         let text = fs::read_to_string(&paths[0]).unwrap();
-        assert!(text.contains("/opt/dotback") && text.contains("guard --staged"), "{text}");
+        assert!(text.contains("dotback='/opt/dotback'") && text.contains("guard --staged"), "{text}");
         assert_eq!(fs::metadata(&paths[0]).unwrap().permissions().mode() & 0o777, 0o755);
         install(&git, Path::new("/opt/dotback2"), false).unwrap(); // updating our own hook is fine
         fs::write(&paths[0], "#!/bin/sh\nmy own\n").unwrap();

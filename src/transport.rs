@@ -222,7 +222,10 @@ impl Session {
             return TransportError::Certificate { url: redact(url), detail: e.message().trim().to_string() };
         }
         let mut tried = self.tried.borrow().clone();
-        if e.code() == E::Auth || (!tried.is_empty() && e.message().contains("authentication")) {
+        // libssh2 fails hard on a key it cannot use (say, one with a passphrase and no agent):
+        // that is a credentials problem, not a network one.
+        let ssh_auth = e.class() == C::Ssh && e.message().contains("failed to authenticate");
+        if e.code() == E::Auth || ssh_auth || (!tried.is_empty() && e.message().contains("authentication")) {
             // A password in the URL goes first, and is what to fix first.
             let mut password = self.password.get();
             if has_password(url) {
@@ -233,6 +236,13 @@ impl Session {
             return TransportError::Auth { url: redact(url), tried, password };
         }
         let message = redact_all(e.message().trim());
+        // The server answered: a revoked token (401/403) or a deleted repository (404) will not
+        // get better by retrying.
+        let http_status = e.class() == C::Http
+            && ["401", "403", "404"].iter().any(|code| e.message().contains(&format!("status code: {code}")));
+        if http_status {
+            return TransportError::Refused { message };
+        }
         match e.class() {
             C::Net | C::Ssh | C::Os | C::Http | C::Ssl => TransportError::Unreachable { message },
             // A local remote that is missing (an unplugged disk) is unreachable, not refused.

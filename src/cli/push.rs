@@ -27,7 +27,16 @@ pub fn cmd_push(ui: &Ui, args: PushArgs) -> Result<(), CliError> {
     let mut pending: Option<Vec<String>> = None;
     let mut waits = BACKOFF.iter();
     loop {
-        let s = Session::writer()?;
+        // Another dotback at work (a sync, the watcher) is one more reason to wait and retry.
+        let s = match Session::writer() {
+            Err(e) if args.retry && e.code == 4 && waits.len() > 0 => {
+                let secs = waits.next().expect("checked that a wait is left");
+                ui.warn(format!("another dotback process holds the store; trying again in {secs} s"));
+                std::thread::sleep(Duration::from_secs(*secs));
+                continue;
+            }
+            other => other?,
+        };
         let remotes = match pending.take() {
             Some(r) => r,
             None => chosen_remotes(&s, args.remote.as_deref())?,

@@ -247,6 +247,7 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
     if recorded.commit.is_none()
         && tally.merged == 0
         && tally.applied == 0
+        && tally.pushed == 0
         && tally.unreachable.is_empty()
         && tally.refused.is_empty()
     {
@@ -275,7 +276,9 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
             "conflict: the other side's version is kept as {target}; your version stays live (settle it with `dotback resolve`)"
         ));
     }
-    super::commit::refused(ui, &recorded.captured)?;
+    // Remote trouble is reported (and sets the exit code) before paths that were not captured:
+    // a changed host key must never hide behind an unrelated local problem.
+    let uncaptured = super::commit::refused(ui, &recorded.captured).err();
     if !tally.refusals.is_empty() {
         let mut refusals = std::mem::take(&mut tally.refusals);
         let first = refusals.remove(0);
@@ -293,7 +296,7 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
             .hint("run `dotback sync` again when it is reachable; nothing is lost meanwhile")
             .code(OFFLINE));
     }
-    Ok(())
+    uncaptured.map_or(Ok(()), Err)
 }
 
 /// `sync --dry-run`: what would be committed, what each remote would bring, what would be

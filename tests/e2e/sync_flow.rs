@@ -195,3 +195,16 @@ fn a_git_merge_left_unfinished_in_the_store_stops_every_writer() {
     // Readers still work and say what is going on.
     b.ok(&["status"]);
 }
+
+#[test]
+fn a_path_that_cannot_be_captured_does_not_hide_an_unreachable_remote() {
+    let (a, _b, remote) = pair();
+    fs::write(store_of(&a).join("dot_zshrc"), "edited in the store\n").unwrap();
+    git(&a, &["commit", "-q", "-am", "store edit"]);
+    a.write(".zshrc", "edited in HOME\n", 0o644); // now changed on both sides
+    fs::rename(&remote, a.root.join("away.git")).unwrap();
+    let (code, err) = a.fails(&["sync"]);
+    assert_eq!(code, 5, "the remote's trouble sets the exit code: {err}");
+    assert!(err.contains("origin") && err.contains("~/.zshrc"), "both are reported: {err}");
+    assert_eq!(a.read(".zshrc"), "edited in HOME\n", "the HOME edit is kept");
+}
