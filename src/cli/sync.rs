@@ -320,19 +320,36 @@ fn dry_run(ui: &Ui, s: &mut Session, remotes: &[String]) -> Result<(), CliError>
         }
     }
     let stamp = crate::state::timestamp();
-    let mut failed = false;
+    // The exit code a real sync would end with: 5 for an unreachable remote, 6 for a refusal.
+    let mut worst: Option<CliError> = None;
+    let note = |e: CliError, worst: &mut Option<CliError>| {
+        if worst.as_ref().is_none_or(|w| w.code < e.code) {
+            *worst = Some(e);
+        }
+    };
     for name in remotes {
         let before = store.seen(name);
         let fetched = store.fetch(name);
-        refuse_rewritten(&store, name, before, &fetched)?;
+        if let Err(e) = refuse_rewritten(&store, name, before, &fetched) {
+            ui.out(format!("Remote `{name}`: refused: {}", e.message));
+            note(e, &mut worst);
+            continue;
+        }
         match fetched {
+            Err(TransportError::Unreachable { message }) => {
+                ui.out(format!("Remote `{name}`: cannot be reached: {message}"));
+                note(CliError::new(format!("could not reach {name} ({message})")).code(OFFLINE), &mut worst);
+            }
             Err(e) => {
-                failed = true;
-                ui.out(format!("Remote `{name}`: cannot fetch: {e}"));
+                ui.out(format!("Remote `{name}`: refused: {e}"));
+                note(refusal(name, &e), &mut worst);
             }
             Ok(None) => ui.out(format!("Remote `{name}`: empty; would receive this store's history")),
             Ok(Some(theirs)) => match sync::plan(&store, &vault, name, theirs, &stamp) {
-                Err(SyncError::Unrelated { remote }) => return Err(unrelated(&remote)),
+                Err(SyncError::Unrelated { remote }) => {
+                    ui.out(format!("Remote `{name}`: refused: its history is unrelated to this store's"));
+                    note(unrelated(&remote), &mut worst);
+                }
                 Err(SyncError::Store(e)) => return Err(e.into()),
                 Ok(plan) => {
                     let verb = match &plan {
@@ -364,10 +381,7 @@ fn dry_run(ui: &Ui, s: &mut Session, remotes: &[String]) -> Result<(), CliError>
         }
     }
     ui.info("Dry run: nothing was committed, merged, applied or pushed.");
-    if failed {
-        return Err(CliError::new("some remotes could not be fetched (see above)").code(OFFLINE));
-    }
-    Ok(())
+    worst.map_or(Ok(()), Err)
 }
 
 impl Tally {
