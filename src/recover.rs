@@ -265,17 +265,52 @@ fn finish_checkout(store: &Path) -> Result<Vec<String>, Interrupted> {
         Some(to) if head == from || head == Some(to) => {
             let target = repo.find_commit(to)?;
             let mut co = git2::build::CheckoutBuilder::new();
-            co.force();
+            co.force().disable_pathspec_match(true);
+            let mut paths = 0;
+            let mut kept = Vec::new();
             if let Some(from) = from {
+                // A file the dead run was writing is rewritten; one edited by hand since (newer
+                // than the run could have made it, and neither version) is left as it is.
+                let journal_ns = fsutil::lstat(&journal).ok().flatten().map(|m| fsutil::StatKey::of(&m).mtime_ns);
                 let old = repo.find_commit(from)?.tree()?;
                 let diff = repo.diff_tree_to_tree(Some(&old), Some(&target.tree()?), None)?;
                 for d in diff.deltas() {
+                    let ids = [d.old_file().id(), d.new_file().id()];
                     for p in [d.old_file().path(), d.new_file().path()].into_iter().flatten() {
-                        co.path(p);
+                        let live = store.join(p);
+                        let edited = match (fsutil::lstat(&live), journal_ns) {
+                            (Ok(Some(md)), Some(j)) if md.is_file() => {
+                                let ours = git2::Oid::hash_file(git2::ObjectType::Blob, &live).ok();
+                                fsutil::StatKey::of(&md).mtime_ns > j + WINDOW_NS
+                                    && !ours.is_some_and(|id| ids.contains(&id))
+                            }
+                            _ => false,
+                        };
+                        if edited {
+                            kept.push(p.display().to_string());
+                        } else {
+                            co.path(p);
+                            paths += 1;
+                        }
                     }
                 }
             }
-            repo.checkout_tree(target.as_object(), Some(&mut co))?;
+            if !kept.is_empty() {
+                // Nothing is overwritten and the branch is not moved: the user decides.
+                return Err(Interrupted::Io(
+                    journal.clone(),
+                    io::Error::other(format!(
+                        "an interrupted update of the store to commit {} was not finished because {} changed since; commit or restore {} with git, then delete {}",
+                        &to.to_string()[..10],
+                        kept.join(", "),
+                        if kept.len() == 1 { "it" } else { "them" },
+                        journal.display()
+                    )),
+                ));
+            }
+            if from.is_none() || paths > 0 {
+                repo.checkout_tree(target.as_object(), Some(&mut co))?;
+            }
             let branch =
                 repo.find_reference("HEAD")?.symbolic_target().ok().flatten().unwrap_or("refs/heads/main").to_string();
             repo.reference(&branch, to, true, "dotback: finish an interrupted checkout")?;
@@ -419,6 +454,30 @@ mod tests {
         assert!(home.join(".config/.x.dotback-tmp-99-0").exists(), "not the dead run's");
         assert_eq!(notes.len(), 3, "{notes:?}");
         assert_eq!(parse_marker(&fs::read_to_string(state.join(MARKER)).unwrap()).len(), 1, "only this run now");
+    }
+
+    #[test]
+    fn a_file_edited_by_hand_after_an_interrupted_checkout_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, root, home) = places(dir.path());
+        let (store, _) = crate::store::Store::init(&root).unwrap();
+        fs::write(root.join("dot_a"), "one\n").unwrap();
+        let first = store.commit_all("t", "one").unwrap().unwrap();
+        fs::write(root.join("dot_a"), "two\n").unwrap();
+        let second = store.commit_all("t", "two").unwrap().unwrap();
+        store.checkout(first).unwrap();
+        CheckoutJournal::start(&root.join(".git"), Some(first), second).unwrap();
+        // The journal is old; the file was edited by hand long after.
+        let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+        fs::File::options().write(true).open(root.join(".git").join(CHECKOUT)).unwrap().set_modified(old).unwrap();
+        fs::write(root.join("dot_a"), "my own edit\n").unwrap();
+        let lock = Lock::acquire(&state, Duration::ZERO).unwrap();
+        let Err(e) = begin(&Places { state_dir: &state, store: &root, home: &home }, &lock) else {
+            panic!("an edited file must stop the recovery")
+        };
+        assert!(e.to_string().contains(&root.display().to_string()), "{e}");
+        assert_eq!(fs::read_to_string(root.join("dot_a")).unwrap(), "my own edit\n", "not overwritten");
+        assert_eq!(store.head_commit().unwrap(), Some(first), "the branch did not move");
     }
 
     #[test]
