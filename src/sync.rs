@@ -219,7 +219,13 @@ fn merge_trees(
                 let (ov, tv) = (ov.expect("both sides have it"), tv.expect("both sides have it"));
                 let path = pick(bv.map(|v| &v.path), &ov.path, &tv.path);
                 let mode = pick(bv.map(|v| &v.mode), &ov.mode, &tv.mode);
-                match merge_content(store, vault, bv, ov, tv, &path)? {
+                // The other side stopped encrypting a file this side edited: merging would put
+                // this side's new lines into git in plaintext. Keep ours (encrypted) live and
+                // theirs beside it instead.
+                let decrypted_there =
+                    !is_encrypted(&path) && (is_encrypted(&ov.path) || bv.is_some_and(|b| is_encrypted(&b.path)));
+                let merged = if decrypted_there { None } else { merge_content(store, vault, bv, ov, tv, &path)? };
+                match merged {
                     Some(id) => out.push((Version { path, id, mode }, true)),
                     None => {
                         out.push((ov.clone(), true));

@@ -328,3 +328,32 @@ fn a_remote_whose_history_was_rewritten_is_refused_until_the_user_decides() {
     assert_eq!(a.read(".zshrc"), "one\ntwo\nthree\nfour\nfive\nsix\n");
     assert_eq!(a.read(".rewritten"), "x\n");
 }
+
+#[test]
+fn a_file_decrypted_on_the_other_side_never_takes_this_sides_new_lines_into_plaintext() {
+    let (a, b, _) = pair();
+    a.admit(&b, "b");
+    a.write(".netrc", "machine one password 1\nmachine two password 2\n", 0o600);
+    a.ok(&["add", ".netrc"]);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    // On b, someone stores the file unencrypted with plain git (and edits it).
+    let store = store_of(&b);
+    let git = |args: &[&str]| {
+        let mut all = vec!["-c", "user.name=Someone", "-c", "user.email=someone@example.org"];
+        all.extend_from_slice(args);
+        b.git_in(&store, &all)
+    };
+    git(&["rm", "-q", "encrypted_private_dot_netrc.age"]);
+    fs::write(store.join("private_dot_netrc"), "machine one password 1\nmachine two password 2\nmachine b x\n")
+        .unwrap();
+    git(&["add", "private_dot_netrc"]);
+    git(&["commit", "-q", "--no-verify", "-m", "decrypt"]);
+    git(&["push", "-q", "origin", "main"]);
+    // On a, a new secret line.
+    a.write(".netrc", "machine one password SECRET-NEW\nmachine two password 2\n", 0o600);
+    let out = a.ok(&["sync"]);
+    assert!(stderr(&out).contains("conflict"), "kept apart: {}", show(&out));
+    assert!(a.read(".netrc").contains("SECRET-NEW"), "this side's version stays live");
+    assert!(!history_text(&store_of(&a)).contains("SECRET-NEW"), "the new secret never reached git in plaintext");
+}
