@@ -140,10 +140,14 @@ impl Session {
         if url.contains(['\n', '\0']) {
             return none("a URL git's credential helpers cannot be asked about");
         }
+        // Helpers only: no terminal prompt and no graphical askpass popping up from a background
+        // sync (an empty core.askPass turns git's own askpass off).
         let child = Command::new("git")
-            .args(["credential", "fill"])
+            .args(["-c", "core.askPass=", "credential", "fill"])
             .current_dir(&self.dir)
             .env("GIT_TERMINAL_PROMPT", "0")
+            .env_remove("GIT_ASKPASS")
+            .env_remove("SSH_ASKPASS")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

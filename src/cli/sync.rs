@@ -234,8 +234,12 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
                     }
                     tally.pushed += 1;
                 }
-                Err(TransportError::Unreachable { message }) => tally.unreachable.push((name, message)),
+                Err(TransportError::Unreachable { message }) => {
+                    tally.reached.retain(|r| *r != name);
+                    tally.unreachable.push((name, message));
+                }
                 Err(e) => {
+                    tally.reached.retain(|r| *r != name);
                     let err = refusal(&name, &e);
                     tally.refuse(&name, err);
                 }
