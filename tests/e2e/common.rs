@@ -323,3 +323,10 @@ pub fn remote_head(remote: &Path) -> Option<String> {
         .unwrap();
     out.status.success().then(|| stdout(&out).trim().to_string())
 }
+
+/// git in `env`'s store as a person with a name (for commits made by hand).
+pub fn git_by_hand(env: &TestEnv, args: &[&str]) -> Output {
+    let mut all = vec!["-c", "user.name=Someone", "-c", "user.email=someone@example.org"];
+    all.extend_from_slice(args);
+    env.git_in(&store_of(env), &all)
+}

@@ -282,11 +282,7 @@ fn a_remote_whose_history_was_rewritten_is_refused_until_the_user_decides() {
     a.ok(&["sync"]);
     // Someone force-pushes the remote back past b's commit, with a commit of their own.
     let store = store_of(&b);
-    let git = |args: &[&str]| {
-        let mut all = vec!["-c", "user.name=Someone", "-c", "user.email=someone@example.org"];
-        all.extend_from_slice(args);
-        b.git_in(&store, &all)
-    };
+    let git = |args: &[&str]| git_by_hand(&b, args);
     git(&["reset", "-q", "--hard", "HEAD~1"]);
     fs::write(store.join("dot_rewritten"), "x\n").unwrap();
     git(&["add", "dot_rewritten"]);
@@ -339,11 +335,7 @@ fn a_file_decrypted_on_the_other_side_never_takes_this_sides_new_lines_into_plai
     b.ok(&["sync"]);
     // On b, someone stores the file unencrypted with plain git (and edits it).
     let store = store_of(&b);
-    let git = |args: &[&str]| {
-        let mut all = vec!["-c", "user.name=Someone", "-c", "user.email=someone@example.org"];
-        all.extend_from_slice(args);
-        b.git_in(&store, &all)
-    };
+    let git = |args: &[&str]| git_by_hand(&b, args);
     git(&["rm", "-q", "encrypted_private_dot_netrc.age"]);
     fs::write(store.join("private_dot_netrc"), "machine one password 1\nmachine two password 2\nmachine b x\n")
         .unwrap();

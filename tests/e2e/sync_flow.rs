@@ -6,11 +6,8 @@ use std::fs;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// git in `env`'s store, as a person with a name.
 fn git(env: &TestEnv, args: &[&str]) -> std::process::Output {
-    let mut all = vec!["-c", "user.name=Someone", "-c", "user.email=someone@example.org"];
-    all.extend_from_slice(args);
-    env.git_in(&store_of(env), &all)
+    git_by_hand(env, args)
 }
 
 fn head(env: &TestEnv) -> String {
