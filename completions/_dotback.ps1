@@ -145,6 +145,8 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('rekey', 'rekey', [CompletionResultType]::ParameterValue, 'Re-encrypt every secret to the current recipients')
             [CompletionResult]::new('recovery', 'recovery', [CompletionResultType]::ParameterValue, 'Replace the recovery key with a new one under a new passphrase, and re-encrypt')
             [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Make this device a recipient using the recovery passphrase (a new or rebuilt machine)')
+            [CompletionResult]::new('accept', 'accept', [CompletionResultType]::ParameterValue, 'Take a held-back change to the recipients, recovery key or manifest as your own, and seal it')
+            [CompletionResult]::new('revert', 'revert', [CompletionResultType]::ParameterValue, 'Put back the recipients, recovery key and manifest this device trusts, and commit that')
             [CompletionResult]::new('gpg-export', 'gpg-export', [CompletionResultType]::ParameterValue, 'Export GPG keys (secret ones encrypted) and ownertrust into the store')
             [CompletionResult]::new('gpg-import', 'gpg-import', [CompletionResultType]::ParameterValue, 'Import the GPG keys and ownertrust stored by `gpg-export`')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -197,6 +199,20 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'dotback;keys;accept' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;keys;revert' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'dotback;keys;gpg-export' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -218,6 +234,8 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('rekey', 'rekey', [CompletionResultType]::ParameterValue, 'Re-encrypt every secret to the current recipients')
             [CompletionResult]::new('recovery', 'recovery', [CompletionResultType]::ParameterValue, 'Replace the recovery key with a new one under a new passphrase, and re-encrypt')
             [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Make this device a recipient using the recovery passphrase (a new or rebuilt machine)')
+            [CompletionResult]::new('accept', 'accept', [CompletionResultType]::ParameterValue, 'Take a held-back change to the recipients, recovery key or manifest as your own, and seal it')
+            [CompletionResult]::new('revert', 'revert', [CompletionResultType]::ParameterValue, 'Put back the recipients, recovery key and manifest this device trusts, and commit that')
             [CompletionResult]::new('gpg-export', 'gpg-export', [CompletionResultType]::ParameterValue, 'Export GPG keys (secret ones encrypted) and ownertrust into the store')
             [CompletionResult]::new('gpg-import', 'gpg-import', [CompletionResultType]::ParameterValue, 'Import the GPG keys and ownertrust stored by `gpg-export`')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -239,6 +257,12 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             break
         }
         'dotback;keys;help;unlock' {
+            break
+        }
+        'dotback;keys;help;accept' {
+            break
+        }
+        'dotback;keys;help;revert' {
             break
         }
         'dotback;keys;help;gpg-export' {
@@ -402,6 +426,8 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('rekey', 'rekey', [CompletionResultType]::ParameterValue, 'Re-encrypt every secret to the current recipients')
             [CompletionResult]::new('recovery', 'recovery', [CompletionResultType]::ParameterValue, 'Replace the recovery key with a new one under a new passphrase, and re-encrypt')
             [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Make this device a recipient using the recovery passphrase (a new or rebuilt machine)')
+            [CompletionResult]::new('accept', 'accept', [CompletionResultType]::ParameterValue, 'Take a held-back change to the recipients, recovery key or manifest as your own, and seal it')
+            [CompletionResult]::new('revert', 'revert', [CompletionResultType]::ParameterValue, 'Put back the recipients, recovery key and manifest this device trusts, and commit that')
             [CompletionResult]::new('gpg-export', 'gpg-export', [CompletionResultType]::ParameterValue, 'Export GPG keys (secret ones encrypted) and ownertrust into the store')
             [CompletionResult]::new('gpg-import', 'gpg-import', [CompletionResultType]::ParameterValue, 'Import the GPG keys and ownertrust stored by `gpg-export`')
             break
@@ -422,6 +448,12 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             break
         }
         'dotback;help;keys;unlock' {
+            break
+        }
+        'dotback;help;keys;accept' {
+            break
+        }
+        'dotback;help;keys;revert' {
             break
         }
         'dotback;help;keys;gpg-export' {

@@ -115,6 +115,9 @@ _dotback() {
             dotback__subcmd__help__subcmd__hooks,install)
                 cmd="dotback__subcmd__help__subcmd__hooks__subcmd__install"
                 ;;
+            dotback__subcmd__help__subcmd__keys,accept)
+                cmd="dotback__subcmd__help__subcmd__keys__subcmd__accept"
+                ;;
             dotback__subcmd__help__subcmd__keys,add-device)
                 cmd="dotback__subcmd__help__subcmd__keys__subcmd__add__subcmd__device"
                 ;;
@@ -135,6 +138,9 @@ _dotback() {
                 ;;
             dotback__subcmd__help__subcmd__keys,remove-device)
                 cmd="dotback__subcmd__help__subcmd__keys__subcmd__remove__subcmd__device"
+                ;;
+            dotback__subcmd__help__subcmd__keys,revert)
+                cmd="dotback__subcmd__help__subcmd__keys__subcmd__revert"
                 ;;
             dotback__subcmd__help__subcmd__keys,unlock)
                 cmd="dotback__subcmd__help__subcmd__keys__subcmd__unlock"
@@ -160,6 +166,9 @@ _dotback() {
             dotback__subcmd__hooks__subcmd__help,install)
                 cmd="dotback__subcmd__hooks__subcmd__help__subcmd__install"
                 ;;
+            dotback__subcmd__keys,accept)
+                cmd="dotback__subcmd__keys__subcmd__accept"
+                ;;
             dotback__subcmd__keys,add-device)
                 cmd="dotback__subcmd__keys__subcmd__add__subcmd__device"
                 ;;
@@ -184,8 +193,14 @@ _dotback() {
             dotback__subcmd__keys,remove-device)
                 cmd="dotback__subcmd__keys__subcmd__remove__subcmd__device"
                 ;;
+            dotback__subcmd__keys,revert)
+                cmd="dotback__subcmd__keys__subcmd__revert"
+                ;;
             dotback__subcmd__keys,unlock)
                 cmd="dotback__subcmd__keys__subcmd__unlock"
+                ;;
+            dotback__subcmd__keys__subcmd__help,accept)
+                cmd="dotback__subcmd__keys__subcmd__help__subcmd__accept"
                 ;;
             dotback__subcmd__keys__subcmd__help,add-device)
                 cmd="dotback__subcmd__keys__subcmd__help__subcmd__add__subcmd__device"
@@ -210,6 +225,9 @@ _dotback() {
                 ;;
             dotback__subcmd__keys__subcmd__help,remove-device)
                 cmd="dotback__subcmd__keys__subcmd__help__subcmd__remove__subcmd__device"
+                ;;
+            dotback__subcmd__keys__subcmd__help,revert)
+                cmd="dotback__subcmd__keys__subcmd__help__subcmd__revert"
                 ;;
             dotback__subcmd__keys__subcmd__help,unlock)
                 cmd="dotback__subcmd__keys__subcmd__help__subcmd__unlock"
@@ -537,8 +555,22 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help__subcmd__keys)
-            opts="list add-device remove-device rekey recovery unlock gpg-export gpg-import"
+            opts="list add-device remove-device rekey recovery unlock accept revert gpg-export gpg-import"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__keys__subcmd__accept)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -635,6 +667,20 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help__subcmd__keys__subcmd__remove__subcmd__device)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__keys__subcmd__revert)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -875,8 +921,22 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__keys)
-            opts="-h -V --help --version list add-device remove-device rekey recovery unlock gpg-export gpg-import help"
+            opts="-h -V --help --version list add-device remove-device rekey recovery unlock accept revert gpg-export gpg-import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__keys__subcmd__accept)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -931,8 +991,22 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__keys__subcmd__help)
-            opts="list add-device remove-device rekey recovery unlock gpg-export gpg-import help"
+            opts="list add-device remove-device rekey recovery unlock accept revert gpg-export gpg-import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__keys__subcmd__help__subcmd__accept)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1056,6 +1130,20 @@ _dotback() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dotback__subcmd__keys__subcmd__help__subcmd__revert)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dotback__subcmd__keys__subcmd__help__subcmd__unlock)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1117,6 +1205,20 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__keys__subcmd__remove__subcmd__device)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__keys__subcmd__revert)
             opts="-h -V --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -131,6 +131,8 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand rekey 'Re-encrypt every secret to the current recipients'
             cand recovery 'Replace the recovery key with a new one under a new passphrase, and re-encrypt'
             cand unlock 'Make this device a recipient using the recovery passphrase (a new or rebuilt machine)'
+            cand accept 'Take a held-back change to the recipients, recovery key or manifest as your own, and seal it'
+            cand revert 'Put back the recipients, recovery key and manifest this device trusts, and commit that'
             cand gpg-export 'Export GPG keys (secret ones encrypted) and ownertrust into the store'
             cand gpg-import 'Import the GPG keys and ownertrust stored by `gpg-export`'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -176,6 +178,18 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'dotback;keys;accept'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;keys;revert'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'dotback;keys;gpg-export'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -195,6 +209,8 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand rekey 'Re-encrypt every secret to the current recipients'
             cand recovery 'Replace the recovery key with a new one under a new passphrase, and re-encrypt'
             cand unlock 'Make this device a recipient using the recovery passphrase (a new or rebuilt machine)'
+            cand accept 'Take a held-back change to the recipients, recovery key or manifest as your own, and seal it'
+            cand revert 'Put back the recipients, recovery key and manifest this device trusts, and commit that'
             cand gpg-export 'Export GPG keys (secret ones encrypted) and ownertrust into the store'
             cand gpg-import 'Import the GPG keys and ownertrust stored by `gpg-export`'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -210,6 +226,10 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;keys;help;recovery'= {
         }
         &'dotback;keys;help;unlock'= {
+        }
+        &'dotback;keys;help;accept'= {
+        }
+        &'dotback;keys;help;revert'= {
         }
         &'dotback;keys;help;gpg-export'= {
         }
@@ -342,6 +362,8 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand rekey 'Re-encrypt every secret to the current recipients'
             cand recovery 'Replace the recovery key with a new one under a new passphrase, and re-encrypt'
             cand unlock 'Make this device a recipient using the recovery passphrase (a new or rebuilt machine)'
+            cand accept 'Take a held-back change to the recipients, recovery key or manifest as your own, and seal it'
+            cand revert 'Put back the recipients, recovery key and manifest this device trusts, and commit that'
             cand gpg-export 'Export GPG keys (secret ones encrypted) and ownertrust into the store'
             cand gpg-import 'Import the GPG keys and ownertrust stored by `gpg-export`'
         }
@@ -356,6 +378,10 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;help;keys;recovery'= {
         }
         &'dotback;help;keys;unlock'= {
+        }
+        &'dotback;help;keys;accept'= {
+        }
+        &'dotback;help;keys;revert'= {
         }
         &'dotback;help;keys;gpg-export'= {
         }

@@ -901,12 +901,12 @@ mod race_tests {
         let paths = Paths::from_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| OsString::from(v))).unwrap();
         let config = DeviceConfig { device: "t".into(), source: store.clone(), identity: IdentityStorage::File };
         let ctx = Context::new(paths, config).unwrap();
-        let state = managed::scan(&store).unwrap();
+        let state = managed::scan(&store, &[]).unwrap();
         let mut cache = Cache::load(&ctx.paths.state_dir);
         let old_perm = fs::metadata(home.join(".old")).unwrap().permissions().mode() & 0o777;
         let before = Node { kind: NodeKind::File, hash: Some(fsutil::hash_bytes(b"before\n")), perm: old_perm };
         cache.set_base(".old", Some(before));
-        let vault = Vault::new(&ctx, crate::secrets::SecretRules::defaults());
+        let vault = Vault::new(&ctx, &crate::trust::Trust::as_is(&store).unwrap());
         let evals = evaluate(&ctx, &state, &mut cache, &vault, &Selection::all()).unwrap();
         let actions = plan(&evals, PlanOptions::default());
         assert_eq!(actions.len(), 2, "{actions:?}");

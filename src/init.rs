@@ -18,6 +18,8 @@ pub enum InitError {
     NotADirectory { path: PathBuf },
     #[error(transparent)]
     Vault(#[from] crate::vault::VaultError),
+    #[error(transparent)]
+    Trust(#[from] crate::trust::TrustError),
     #[error("a recovery passphrase is needed to create the store's recovery key: {0}")]
     Passphrase(String),
     #[error("cannot write {}", path.display())]
@@ -177,6 +179,7 @@ pub fn setup_keys(
                 vault::write(&recipients_path, r.to_text().as_bytes())?;
             }
         }
+        crate::trust::authorize(ctx, std::slice::from_ref(&id), false)?;
         let store = Store::open(&ctx.store)?;
         store.commit_all(&ctx.device, &format!("{d}: create the store's keys\n\nDevice: {d}\n", d = ctx.device))?;
     }

@@ -10,6 +10,7 @@
 //! - [`sync`]: merging fetched commits; [`resolve`]: settling the conflicts a merge leaves;
 //! - [`init`]: creating or adopting a store; [`chezmoi`]: delegating to the chezmoi binary;
 //! - [`selective`]: `[[only]]` rules that limit targets to some devices;
+//! - [`trust`]: which recipients and rules this device uses (the control files, authenticated);
 //! - [`cli`]: argument parsing and all printing.
 
 pub mod apply;
@@ -37,4 +38,5 @@ pub mod state;
 pub mod store;
 pub mod sync;
 pub mod transport;
+pub mod trust;
 pub mod vault;

@@ -107,8 +107,8 @@ pub fn join(parent: &str, name: &str) -> String {
     if parent.is_empty() { name.to_string() } else { format!("{parent}/{name}") }
 }
 
-/// Scans the store at `store`.
-pub fn scan(store: &Path) -> Result<SourceState, ScanError> {
+/// Scans the store at `store`; `only` are the `[[only]]` rules this device trusts.
+pub fn scan(store: &Path, only: &[crate::selective::OnlyRule]) -> Result<SourceState, ScanError> {
     let root = source_root(store)?;
     let warnings = Vec::new();
     let ignore = IgnoreRules::new();
@@ -120,9 +120,7 @@ pub fn scan(store: &Path) -> Result<SourceState, ScanError> {
         delegated_files: Vec::new(),
         warnings,
         files: Some(Vec::new()),
-        only: crate::selective::Only::new(
-            &crate::config::Manifest::load(&crate::config::Manifest::path_in(store))?.only,
-        ),
+        only: crate::selective::Only::new(only),
     };
     for special in read_dir_sorted(&root)? {
         let (name, _) = special;

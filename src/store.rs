@@ -303,6 +303,50 @@ impl Store {
         self.tree_entries(&tree)
     }
 
+    /// The content of the file at `path` in a commit's tree; `None` when there is none.
+    pub fn file_at(&self, commit: git2::Oid, path: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let tree = self.git("read commit", self.repo.find_commit(commit).and_then(|c| c.tree()))?;
+        let entry = match tree.get_path(Path::new(path)) {
+            Ok(e) => e,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(self.git::<()>("read tree", Err(e)).unwrap_err()),
+        };
+        if entry.kind() != Some(git2::ObjectType::Blob) {
+            return Ok(None);
+        }
+        self.blob(entry.id()).map(Some)
+    }
+
+    /// A commit's parents.
+    pub fn parents(&self, commit: git2::Oid) -> Result<Vec<git2::Oid>, StoreError> {
+        let c = self.git("read commit", self.repo.find_commit(commit))?;
+        Ok(c.parent_ids().collect())
+    }
+
+    /// The newest commit reachable from HEAD that changed any of `paths` (looking at most at
+    /// the last 10,000 commits).
+    pub fn last_change(&self, paths: &[&str]) -> Result<Option<git2::Oid>, StoreError> {
+        let Some(head) = self.head_commit()? else { return Ok(None) };
+        let mut walk = self.git("revwalk", self.repo.revwalk())?;
+        self.git("revwalk", walk.push(head))?;
+        self.git("revwalk", walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME))?;
+        let id_at = |tree: &git2::Tree, p: &str| tree.get_path(Path::new(p)).ok().map(|e| e.id());
+        for id in walk.take(10_000) {
+            let id = self.git("revwalk", id)?;
+            let c = self.git("read commit", self.repo.find_commit(id))?;
+            let tree = self.git("read tree", c.tree())?;
+            let parents: Vec<git2::Tree> = c.parents().filter_map(|p| p.tree().ok()).collect();
+            let changed = |p: &&str| {
+                let mine = id_at(&tree, p);
+                if parents.is_empty() { mine.is_some() } else { parents.iter().all(|t| id_at(t, p) != mine) }
+            };
+            if paths.iter().any(changed) {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+
     /// The full message of a commit.
     pub fn commit_message(&self, commit: git2::Oid) -> Result<String, StoreError> {
         let c = self.git("read commit", self.repo.find_commit(commit))?;

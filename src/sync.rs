@@ -215,6 +215,12 @@ fn merge_trees(
                 out.push((v, ours));
             }
             Ok(None) => {}
+            // The store key and its seal are not merged: ours stays, and trust decides whether
+            // the merged control files are sealed (a device holding the key seals a merge of two
+            // sealed sides).
+            Err(()) if key.starts_with("path:.dotback/trust/") => {
+                out.extend(ov.map(|v| (v.clone(), true)));
+            }
             Err(()) => {
                 let (ov, tv) = (ov.expect("both sides have it"), tv.expect("both sides have it"));
                 let path = pick(bv.map(|v| &v.path), &ov.path, &tv.path);

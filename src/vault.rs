@@ -135,9 +135,15 @@ pub fn encrypted_files(store: &Path, state: &SourceState) -> Vec<PathBuf> {
         state.entries.iter().filter(|m| m.entry.attrs.encrypted).map(|m| state.source_path(m)).collect();
     let own = store.join(".dotback");
     let recovery = recovery_path(store);
+    // The store key is re-encrypted by `trust`, which also seals the change.
+    let trust = own.join("trust");
     for e in walkdir::WalkDir::new(&own).into_iter().flatten() {
         let p = e.path();
-        if e.file_type().is_file() && p.extension().is_some_and(|x| x == "age") && p != recovery {
+        if e.file_type().is_file()
+            && p.extension().is_some_and(|x| x == "age")
+            && p != recovery
+            && !p.starts_with(&trust)
+        {
             out.push(p.to_path_buf());
         }
     }
@@ -186,18 +192,19 @@ pub fn change_recipients(
 }
 
 /// Keys an operation may need, loaded on first use and shared by the evaluation threads:
-/// this device's identities (to decrypt), the store's recipients (to encrypt) and the rules
-/// that say which files are secret.
+/// this device's identities (to decrypt), the recipients it trusts (to encrypt) and the rules
+/// that say which files are secret (both from [`crate::trust`], never straight from the store).
 pub struct Vault<'a> {
     ctx: &'a Context,
     pub rules: crate::secrets::SecretRules,
     identities: std::sync::OnceLock<Result<Vec<Identity>, String>>,
-    recipients: std::sync::OnceLock<Result<Vec<age::x25519::Recipient>, String>>,
+    recipients: Result<Vec<age::x25519::Recipient>, String>,
 }
 
 impl<'a> Vault<'a> {
-    pub fn new(ctx: &'a Context, rules: crate::secrets::SecretRules) -> Vault<'a> {
-        Vault { ctx, rules, identities: Default::default(), recipients: Default::default() }
+    pub fn new(ctx: &'a Context, trust: &crate::trust::Trust) -> Vault<'a> {
+        let recipients = trust.recipients().map(|r| r.all()).map_err(|e| describe(&e));
+        Vault { ctx, rules: trust.secret_rules(), identities: Default::default(), recipients }
     }
 
     /// A vault whose identities are given (e.g. the recovery identity).
@@ -216,12 +223,7 @@ impl<'a> Vault<'a> {
 
     /// Everyone a secret is encrypted to, or why that is unknown.
     pub fn recipients(&self) -> Result<&[age::x25519::Recipient], &str> {
-        self.recipients
-            .get_or_init(|| {
-                Recipients::load(&recipients_path(&self.ctx.store)).map(|r| r.all()).map_err(|e| describe(&e))
-            })
-            .as_deref()
-            .map_err(String::as_str)
+        self.recipients.as_deref().map_err(String::as_str)
     }
 
     pub fn decrypt(&self, cipher: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, String> {

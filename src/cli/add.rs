@@ -22,7 +22,7 @@ pub struct AddArgs {
 pub fn cmd_add(ui: &Ui, args: AddArgs) -> Result<(), CliError> {
     let mut s = Session::writer()?;
     let targets = s.targets(&args.paths)?;
-    let vault = crate::vault::Vault::new(&s.ctx, s.rules.clone());
+    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
     let opts = AddOptions { exact: args.exact, encrypt: args.encrypt };
     let bar = ui.progress(0, "adding");
     let r = capture::add(&s.ctx, &s.state, &mut s.cache, &vault, &targets, opts, &|n, total| {

@@ -38,7 +38,7 @@ struct ApplyJson<'a> {
 pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     let mut s = Session::writer()?;
     let sel = Selection::of(s.targets(&args.paths)?);
-    let vault = crate::vault::Vault::new(&s.ctx, s.rules.clone());
+    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
     let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
     let evals: Vec<_> = evals.into_iter().filter(|e| sel.touches(&e.target)).collect();
     let actions = apply::plan(&evals, PlanOptions { force: args.force });

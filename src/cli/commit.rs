@@ -42,7 +42,7 @@ pub(super) struct Recorded {
 /// Captures what changed in HOME, checks nothing secret is staged in plaintext, and commits
 /// everything in the store with a message naming the device and the paths.
 pub(super) fn record(ui: &Ui, s: &mut Session, message: Option<String>) -> Result<Recorded, CliError> {
-    let vault = crate::vault::Vault::new(&s.ctx, s.rules.clone());
+    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
     let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;
     let captured = crate::capture::capture(&s.ctx, &s.state, &mut s.cache, &vault, &evals)?;
     let home_behind = evals.iter().any(|e| matches!(e.change, apply::Change::ChangedInStore | apply::Change::Missing));

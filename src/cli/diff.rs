@@ -17,7 +17,7 @@ pub struct DiffArgs {
 pub fn cmd_diff(ui: &Ui, args: DiffArgs) -> Result<(), CliError> {
     let mut s = Session::reader()?;
     let sel = Selection::of(s.targets(&args.paths)?);
-    let vault = crate::vault::Vault::new(&s.ctx, s.rules.clone());
+    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
     let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
     for e in evals.iter().filter(|e| !matches!(e.change, Change::Clean | Change::Skipped) && sel.contains(&e.target)) {
         if let Some(why) = &e.locked {

@@ -139,6 +139,24 @@ impl From<StateError> for CliError {
     }
 }
 
+impl From<crate::trust::TrustError> for CliError {
+    fn from(e: crate::trust::TrustError) -> Self {
+        use crate::trust::TrustError;
+        let err = CliError::from_error(&e);
+        match &e {
+            TrustError::Config(c) => err.hint(config_hint(c)).code(3),
+            TrustError::Read { .. } => err
+                .hint("the store's control files (under .dotback/) must be small regular files; restore it with git")
+                .code(3),
+            TrustError::NoKey { .. } => err.hint(
+                "run this on a device that can decrypt the store's secrets, or unlock this one first (`dotback keys unlock --recovery`)",
+            ),
+            TrustError::NothingHeld => err.code(2),
+            _ => err,
+        }
+    }
+}
+
 impl From<ScanError> for CliError {
     fn from(e: ScanError) -> Self {
         let err = CliError::from_error(&e);

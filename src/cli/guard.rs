@@ -17,15 +17,26 @@ pub struct GuardArgs {
 
 pub fn cmd_guard(ui: &Ui, args: GuardArgs) -> Result<(), CliError> {
     let paths = Paths::from_process_env()?;
-    let root = match args.store {
-        Some(s) => s,
-        None => Context::load(paths.clone())?.store,
+    let ctx = Context::load(paths);
+    let rules = match (&args.store, ctx) {
+        // This device's store: the rules this device trusts, not whatever the store says now.
+        (None, Ok(ctx)) => return check(ui, &Store::open(&ctx.store)?, &trusted_rules(&ctx)?),
+        (Some(root), Ok(ctx)) if same_dir(root, &ctx.store) => trusted_rules(&ctx)?,
+        (None, Err(e)) => return Err(e.into()),
+        (Some(root), _) => crate::trust::Trust::as_is(root)?.secret_rules(),
     };
-    let store = Store::open(&root)?;
-    let manifest = crate::config::Manifest::load(&root.join(".dotback").join("dotback.toml"))?;
-    let rules = crate::secrets::SecretRules::with_manifest(&manifest.secrets)
-        .expect("the manifest's secret rules were checked when it was read");
-    check(ui, &store, &rules)
+    let root = args.store.expect("handled above when absent");
+    check(ui, &Store::open(&root)?, &rules)
+}
+
+fn trusted_rules(ctx: &Context) -> Result<crate::secrets::SecretRules, CliError> {
+    let store = Store::open(&ctx.store)?;
+    let ids = || Err("not needed to read the rules".to_string());
+    Ok(crate::trust::evaluate(ctx, &store, &ids, false)?.secret_rules())
+}
+
+fn same_dir(a: &std::path::Path, b: &std::path::Path) -> bool {
+    a == b || a.canonicalize().ok().is_some_and(|a| b.canonicalize().ok().as_ref() == Some(&a))
 }
 
 /// Fails when anything staged in `store` is a plaintext secret.

@@ -55,6 +55,13 @@ enum KeysCommand {
         #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
     },
+    /// Take a held-back change to the recipients, recovery key or manifest as your own, and seal it.
+    ///
+    /// A change that arrived without the seal of a device or the recovery key is not used until
+    /// you accept it here (or revert it). Check it first: `status` names the commit.
+    Accept,
+    /// Put back the recipients, recovery key and manifest this device trusts, and commit that.
+    Revert,
     /// Export GPG keys (secret ones encrypted) and ownertrust into the store.
     GpgExport,
     /// Import the GPG keys and ownertrust stored by `gpg-export`.
@@ -72,6 +79,8 @@ struct ListJson {
     devices: Vec<DeviceJson>,
     recovery: Option<String>,
     this_device: ThisDevice,
+    /// A change to the control files this device does not use, if any.
+    held_back: Option<crate::trust::Held>,
 }
 
 #[derive(Serialize)]
@@ -90,16 +99,19 @@ pub fn cmd_keys(ui: &Ui, args: KeysArgs) -> Result<(), CliError> {
                     .hint("it starts with `age1`")
                     .code(2)
             })?;
-            change(ui, &format!("add device {name}"), |rs| rs.add_device(&name, r))
+            change(ui, &format!("add device {name}"), false, |rs| rs.add_device(&name, r))
         }
         KeysCommand::RemoveDevice { name } => {
-            change(ui, &format!("remove device {name}"), |rs| rs.remove_device(&name))?;
+            change(ui, &format!("remove device {name}"), true, |rs| rs.remove_device(&name))?;
+            ui.info("The store key was replaced: that device's key authorises no further change.");
             ui.warn("secrets in earlier commits can still be decrypted with that device's key; if it was lost or stolen, change the secrets themselves too");
             Ok(())
         }
-        KeysCommand::Rekey => change(ui, "re-encrypt every secret", |_| Ok(())),
+        KeysCommand::Rekey => change(ui, "re-encrypt every secret", false, |_| Ok(())),
         KeysCommand::Recovery { passphrase_file, .. } => rotate_recovery(ui, passphrase_file),
         KeysCommand::Unlock { passphrase_file, .. } => unlock(ui, passphrase_file),
+        KeysCommand::Accept => accept(ui),
+        KeysCommand::Revert => revert(ui),
         KeysCommand::GpgExport => gpg_export(ui),
         KeysCommand::GpgImport => gpg_import(ui),
     }
@@ -131,7 +143,7 @@ fn crypt_error(e: crypt::CryptError) -> CliError {
 
 fn list(ui: &Ui, json: bool) -> Result<(), CliError> {
     let s = Session::reader()?;
-    let rs = Recipients::load(&vault::recipients_path(&s.ctx.store)).map_err(crypt_error)?;
+    let rs = s.trust.recipients().map_err(crypt_error)?;
     let mine = vault::load_identities(&s.ctx, s.ctx.identity).ok().and_then(|ids| ids.first().map(|i| i.public()));
     let all: Vec<String> = rs.all().iter().map(|r| r.to_string()).collect();
     let out = ListJson {
@@ -142,6 +154,7 @@ fn list(ui: &Ui, json: bool) -> Result<(), CliError> {
             is_recipient: mine.as_ref().is_some_and(|m| all.contains(&m.to_string())),
             recipient: mine.map(|m| m.to_string()),
         },
+        held_back: s.trust.held.clone(),
     };
     if json {
         ui.json(&out);
@@ -163,21 +176,31 @@ fn list(ui: &Ui, json: bool) -> Result<(), CliError> {
         (None, _) => ui.out("This device has no identity yet: run `dotback init`."),
         _ => {}
     }
+    if let Some(held) = &out.held_back {
+        let e = super::sync::held_back(&s.ctx.store, held);
+        ui.warn(&e.message);
+        for h in &e.hints {
+            ui.hint(h);
+        }
+    }
     s.finish()
 }
 
-/// Applies `edit` to the recipients, re-encrypts every secret, commits.
+/// Applies `edit` to the recipients this device trusts, re-encrypts every secret, seals the
+/// change (`rotate`: under a new store key), commits.
 fn change(
     ui: &Ui,
     what: &str,
+    rotate: bool,
     edit: impl FnOnce(&mut Recipients) -> Result<(), crypt::CryptError>,
 ) -> Result<(), CliError> {
     let s = Session::writer()?;
-    let path = vault::recipients_path(&s.ctx.store);
-    let mut rs = Recipients::load(&path).map_err(crypt_error)?;
+    refuse_while_held(&s)?;
+    let mut rs = s.trust.recipients().map_err(crypt_error)?;
     edit(&mut rs).map_err(crypt_error)?;
     let ids = vault::load_identities(&s.ctx, s.ctx.identity).map_err(vault_error)?;
     let done = vault::change_recipients(&s.ctx.store, &s.state, &ids, &rs).map_err(vault_error)?;
+    crate::trust::authorize(&s.ctx, &ids, rotate)?;
     commit(&s, what)?;
     ui.info(format!(
         "Done: {what}; {} secret file{} re-encrypted to {} recipients.",
@@ -185,6 +208,42 @@ fn change(
         super::add::plural(done.len()),
         rs.all().len()
     ));
+    s.finish()
+}
+
+/// Key changes start from what this device trusts; a held-back change is settled first.
+fn refuse_while_held(s: &Session) -> Result<(), CliError> {
+    match &s.trust.held {
+        None => Ok(()),
+        Some(held) => {
+            let mut e = super::sync::held_back(&s.ctx.store, held);
+            e.message = format!("{}; settle it before changing keys", e.message);
+            Err(e)
+        }
+    }
+}
+
+fn accept(ui: &Ui) -> Result<(), CliError> {
+    let s = Session::writer()?;
+    let store = Store::open(&s.ctx.store)?;
+    let ids = vault::load_identities(&s.ctx, s.ctx.identity).unwrap_or_default();
+    let said = crate::trust::accept(&s.ctx, &store, &ids)?;
+    commit(&s, "accept a change to the keys and rules")?;
+    if said.is_empty() {
+        ui.info("Accepted and sealed the store's control files.");
+    }
+    for a in said {
+        ui.info(format!("Accepted: {a}."));
+    }
+    s.finish()
+}
+
+fn revert(ui: &Ui) -> Result<(), CliError> {
+    let s = Session::writer()?;
+    let store = Store::open(&s.ctx.store)?;
+    let files = crate::trust::revert(&s.ctx, &store)?;
+    commit(&s, "revert an unsealed change to the keys and rules")?;
+    ui.info(format!("Restored {} as this device trusts them, and committed.", files.join(", ")));
     s.finish()
 }
 
@@ -200,13 +259,15 @@ fn rotate_recovery(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> 
     let ids = vault::load_identities(&s.ctx, s.ctx.identity).map_err(vault_error)?;
     let pass = super::passphrase::read(pass_file.as_deref(), "New recovery passphrase", true)
         .map_err(|e| CliError::new(format!("a new recovery passphrase is needed: {e}")))?;
-    let path = vault::recipients_path(&s.ctx.store);
-    let mut rs = Recipients::load(&path).map_err(crypt_error)?;
+    refuse_while_held(&s)?;
+    let mut rs = s.trust.recipients().map_err(crypt_error)?;
     let fresh = Identity::generate();
     rs.set_recovery(fresh.public()).map_err(crypt_error)?;
     let sealed = crypt::seal_recovery(&fresh, &pass).map_err(crypt_error)?;
     let done = vault::change_recipients(&s.ctx.store, &s.state, &ids, &rs).map_err(vault_error)?;
     vault::write(&vault::recovery_path(&s.ctx.store), &sealed).map_err(vault_error)?;
+    // Whoever knew the old passphrase could open the old store key: replace it too.
+    crate::trust::authorize(&s.ctx, &ids, true)?;
     commit(&s, "rotate the recovery key")?;
     ui.info(format!(
         "New recovery key in place; {} secret files re-encrypted. The old passphrase no longer opens new secrets.",
@@ -228,8 +289,8 @@ fn unlock(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> {
         err
     })?;
     let (me, _) = vault::ensure_device_identity(&s.ctx, s.ctx.identity).map_err(vault_error)?;
-    let path = vault::recipients_path(&s.ctx.store);
-    let mut rs = Recipients::load(&path).map_err(crypt_error)?;
+    refuse_while_held(&s)?;
+    let mut rs = s.trust.recipients().map_err(crypt_error)?;
     let mine = me.public().to_string();
     if rs.all().iter().any(|r| r.to_string() == mine) {
         ui.info("This device is already a recipient; the recovery key was not needed.");
@@ -238,7 +299,10 @@ fn unlock(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> {
     // The same name with another key: this machine replaces a lost one.
     rs.entries.retain(|e| !matches!(&e.label, Label::Device(n) if *n == s.ctx.device));
     rs.add_device(&s.ctx.device, me.public()).map_err(crypt_error)?;
-    let done = vault::change_recipients(&s.ctx.store, &s.state, &[recovery], &rs).map_err(vault_error)?;
+    let done =
+        vault::change_recipients(&s.ctx.store, &s.state, std::slice::from_ref(&recovery), &rs).map_err(vault_error)?;
+    // The recovery key is a recipient of the store key: it seals this device's admission.
+    crate::trust::authorize(&s.ctx, &[recovery], false)?;
     commit(&s, &format!("unlock {} with the recovery key", s.ctx.device))?;
     ui.info(format!("This device can now decrypt the store's secrets ({} files re-encrypted).", done.len()));
     s.finish()
@@ -252,7 +316,7 @@ fn gpg_export(ui: &Ui) -> Result<(), CliError> {
     let s = Session::writer()?;
     let export = Gpg::new().export_all().map_err(|e| CliError::from_error(&e))?;
     let dir = gpg_dir(&s);
-    let vault = crate::vault::Vault::new(&s.ctx, s.rules.clone());
+    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
     if !export.secret_keys.is_empty() {
         let cipher = vault.encrypt(&export.secret_keys).map_err(|why| {
             CliError::new(format!("cannot encrypt the GPG secret keys: {why}"))
@@ -282,7 +346,7 @@ fn gpg_import(ui: &Ui) -> Result<(), CliError> {
         return Err(CliError::new(format!("{} holds no exported GPG keys", dir.display()))
             .hint("run `dotback keys gpg-export` on a device that has them"));
     }
-    let vault = crate::vault::Vault::new(&s.ctx, s.rules.clone());
+    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
     let secret_path = dir.join("secret-keys.asc.age");
     let secret = match std::fs::read(&secret_path) {
         Ok(c) => vault

@@ -107,13 +107,22 @@ fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
     }
 }
 
+/// The trust this device gives the store's control files; identities are loaded only when a
+/// change has to be verified or sealed.
+fn evaluate_trust(ctx: &Context, store: &crate::store::Store, writer: bool) -> Result<crate::trust::Trust, CliError> {
+    let ids = || crate::vault::load_identities(ctx, ctx.identity).map_err(|e| crate::vault::describe(&e));
+    Ok(crate::trust::evaluate(ctx, store, &ids, writer)?)
+}
+
 /// How long a command waits for another dotback process to release the store.
 const LOCK_WAIT: Duration = Duration::from_secs(3);
 
 /// What most commands start from: the device context, the scanned store and the stat cache.
 struct Session {
     ctx: Context,
-    /// Which files are secret (from the manifest).
+    /// The recipients and rules this device uses (the store's control files, authenticated).
+    trust: crate::trust::Trust,
+    /// Which files are secret (from the trusted manifest).
     rules: crate::secrets::SecretRules,
     state: SourceState,
     cache: Cache,
@@ -159,17 +168,25 @@ impl Session {
                 ctx.store.display()
             )));
         }
+        let trust = evaluate_trust(&ctx, &store, writer)?;
         drop(store);
-        let manifest = ctx.manifest()?;
-        let rules = crate::secrets::SecretRules::with_manifest(&manifest.secrets)
-            .expect("the manifest's secret rules were checked when it was read");
+        let rules = trust.secret_rules();
         // Loading the cache and scanning the store are independent: do both at once.
         let (state, cache) = std::thread::scope(|s| {
             let cache = s.spawn(|| Cache::load(&ctx.paths.state_dir));
-            (managed::scan(&ctx.store), cache.join().expect("cache loading panicked"))
+            (managed::scan(&ctx.store, &trust.manifest.only), cache.join().expect("cache loading panicked"))
         });
         let state = state?;
-        Ok(Session { ctx, rules, state, cache, _inflight: None, lock })
+        Ok(Session { ctx, trust, rules, state, cache, _inflight: None, lock })
+    }
+
+    /// Decides again which control files this device uses (after a merge changed them).
+    fn refresh_trust(&mut self) -> Result<(), CliError> {
+        let store = crate::store::Store::open(&self.ctx.store)?;
+        self.trust = evaluate_trust(&self.ctx, &store, self.lock.is_some())?;
+        self.rules = self.trust.secret_rules();
+        self.state = managed::scan(&self.ctx.store, &self.trust.manifest.only)?;
+        Ok(())
     }
 
     /// Targets named on the command line.

@@ -3,7 +3,6 @@ use super::{CliError, Session, Ui};
 use crate::merge::text::Labels;
 use crate::resolve::{self, Conflict, Tool};
 use crate::store::Store;
-use crate::vault::Vault;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -80,7 +79,7 @@ pub fn cmd_resolve(ui: &Ui, args: ResolveArgs) -> Result<(), CliError> {
     }
 
     let store = Store::open(&s.ctx.store)?;
-    let vault = Vault::new(&s.ctx, s.rules.clone());
+    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
     let (content, how) = if args.ours {
         (None, "kept this device's version".to_string())
     } else if args.theirs {

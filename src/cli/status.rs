@@ -55,6 +55,9 @@ struct StatusJson {
     /// Targets skipped on this device by selective sync (`[[only]]` in the manifest): not
     /// applied or captured here, and not changes.
     skipped_on_device: Vec<Skipped>,
+    /// A change to the recipients, recovery key or manifest this device does not use (it came
+    /// without a valid seal): null when there is none.
+    held_back: Option<crate::trust::Held>,
 }
 
 pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
@@ -69,7 +72,7 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
         });
         let mut s = Session::reader_for(ctx)?;
         let sel = Selection::of(s.targets(&args.paths)?);
-        let vault = crate::vault::Vault::new(&s.ctx, s.rules.clone());
+        let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
         let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
         let (store, snap) = git.join().expect("git thread panicked")?;
         let uncommitted = match (&s.state.files, sel.is_all()) {
@@ -103,10 +106,18 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
                 rule: s.state.only.skips(&e.target, &s.ctx.device).unwrap_or_default(),
             })
             .collect(),
+        held_back: s.trust.held.clone(),
     };
     if args.json {
         ui.json(&report);
     } else {
+        if let Some(held) = &report.held_back {
+            let e = super::sync::held_back(&s.ctx.store, held);
+            ui.warn(&e.message);
+            for h in &e.hints {
+                ui.hint(h);
+            }
+        }
         let skipped = apply::skipped_roots(evals.iter().filter(|e| sel.contains(&e.target)));
         let evaluated = evals.iter().filter(|e| e.change != Change::Skipped).count();
         print_text(ui, &report, evaluated, &skipped);

@@ -5,7 +5,6 @@ use crate::audit;
 use crate::store::Store;
 use crate::sync::{self, Merged, Plan, SyncError};
 use crate::transport::TransportError;
-use crate::vault::Vault;
 
 /// Capture and commit, fetch every remote, merge, apply, push to every remote.
 ///
@@ -155,9 +154,10 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
     // A merge checks out committed versions; this device's newest audit records are not committed yet.
     let pending = audit::Pending::save(&s.ctx.store, &s.ctx.device);
     let stamp = crate::state::timestamp();
+    let ignore_before = std::fs::read(s.ctx.store.join(".chezmoiignore")).ok();
     let bar = ui.progress(remotes.len() as u64, "fetching");
     {
-        let vault = Vault::new(&s.ctx, s.rules.clone());
+        let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
         for name in remotes {
             bar.set_message(format!("fetching {name}"));
             let before = store.seen(name);
@@ -205,8 +205,23 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
 
     // Bring HOME up to date with what came in (or what an interrupted sync did not apply).
     if tally.merged > 0 || recorded.home_behind {
-        s.state = crate::managed::scan(&s.ctx.store)?;
-        let vault = Vault::new(&s.ctx, s.rules.clone());
+        let targets_before = s.state.entries.len();
+        // The recipients and rules may have changed: they take effect only when authenticated.
+        s.refresh_trust()?;
+        for a in &s.trust.accepted {
+            ui.info(format!("From the remote: {a}."));
+        }
+        if s.trust.sealed {
+            let d = &s.ctx.device;
+            store.commit_all(d, &format!("{d}: seal the merged keys and rules\n\nDevice: {d}\n"))?;
+        }
+        if std::fs::read(s.ctx.store.join(".chezmoiignore")).ok() != ignore_before {
+            ui.info(format!(
+                "From the remote: the ignore rules (.chezmoiignore) changed: {targets_before} targets were managed before, {} now.",
+                s.state.entries.len()
+            ));
+        }
+        let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
         let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;
         let actions = apply::plan(&evals, PlanOptions::default());
         let bar = ui.progress(actions.len() as u64, "applying");
@@ -280,6 +295,10 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
             "conflict: the other side's version is kept as {target}; your version stays live (settle it with `dotback resolve`)"
         ));
     }
+    // A change to the keys or rules that this device does not use is the user's to settle.
+    if let Some(held) = &s.trust.held {
+        tally.refusals.insert(0, held_back(&s.ctx.store, held));
+    }
     // Remote trouble is reported (and sets the exit code) before paths that were not captured:
     // a changed host key must never hide behind an unrelated local problem.
     let uncaptured = super::commit::refused(ui, &recorded.captured).err();
@@ -306,7 +325,7 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
 /// `sync --dry-run`: what would be committed, what each remote would bring, what would be
 /// pushed. Nothing is committed, merged, applied or pushed.
 fn dry_run(ui: &Ui, s: &mut Session, remotes: &[String]) -> Result<(), CliError> {
-    let vault = Vault::new(&s.ctx, s.rules.clone());
+    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
     let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;
     let store = Store::open(&s.ctx.store)?;
     let mut local: Vec<String> = evals
@@ -386,6 +405,19 @@ fn dry_run(ui: &Ui, s: &mut Session, remotes: &[String]) -> Result<(), CliError>
     }
     ui.info("Dry run: nothing was committed, merged, applied or pushed.");
     worst.map_or(Ok(()), Err)
+}
+
+/// The error for a change to the control files that is held back.
+pub(super) fn held_back(store: &std::path::Path, held: &crate::trust::Held) -> CliError {
+    let show = match &held.commit {
+        Some(c) => format!("look at it with `git -C {} show {c}`", store.display()),
+        None => format!("look at it with `git -C {} log -p .dotback`", store.display()),
+    };
+    CliError::new(held.describe())
+        .hint(format!(
+            "{show}; if you made it (or one of your devices did), `dotback keys accept` takes it; otherwise `dotback keys revert` restores what this device trusts and commits that"
+        ))
+        .code(REFUSED)
 }
 
 impl Tally {

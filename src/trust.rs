@@ -1,0 +1,639 @@
+//! Which recipients and rules a device uses: the store's control files, authenticated.
+//!
+//! The store arrives from remotes, and anyone who can push to one could otherwise add a
+//! recipient (and read every secret encrypted afterwards), weaken the secret rules or the
+//! `[[only]]` rules. So the control files (`recipients.txt`, `recovery.age`, the manifest and
+//! the store key `trust/key.age`) take effect on a device only when a holder of a key the
+//! device already trusts made the change:
+//!
+//! - The **store key** is 32 random bytes, age-encrypted to every recipient (every device and the
+//!   recovery key) as `.dotback/trust/key.age`. `.dotback/trust/control.mac` holds an
+//!   HMAC-SHA256 under that key over the control files. Anyone who can decrypt (a device, or a
+//!   new machine with the recovery passphrase) can seal a legitimate change; a push alone can't,
+//!   because age lets anyone encrypt but only recipients decrypt.
+//! - Each device keeps the set it last accepted in its state directory (`trusted-control.json`,
+//!   public data only) and verifies a new set with the store key *from that trusted copy*: a
+//!   pushed `key.age` is never what checks itself.
+//! - A change made on this device (the work tree differs from HEAD) is the user's own: it is
+//!   accepted and sealed. A change that came with a commit is accepted when its MAC verifies,
+//!   or when it is the merge of two sides that each verify (the merging device seals it).
+//!   Anything else is **held back**: the device keeps its trusted set and says what arrived, in
+//!   which commit, and that `dotback keys accept` or `dotback keys revert` settles it.
+//! - Removing a device (or rotating the recovery key) rotates the store key: the new set is
+//!   sealed under the old key, so every device accepts it, and after that only the new key,
+//!   which the removed device cannot decrypt, authorises anything.
+//! - A device with no trusted copy takes the store as it is (first use, as ssh takes a host key);
+//!   a device that cannot yet decrypt the store key (it is not a recipient yet) accepts the change
+//!   that admits it when it verifies under the key that change encrypts to it.
+
+use crate::config::{ConfigError, Manifest};
+use crate::context::Context;
+use crate::crypt::recipients::{Label, Recipients};
+use crate::crypt::{self, Identity};
+use crate::store::{Store, StoreError};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// The control files, relative to the store, in the order the MAC covers them.
+pub const CONTROL: [&str; 4] =
+    [".dotback/recipients.txt", ".dotback/recovery.age", ".dotback/dotback.toml", ".dotback/trust/key.age"];
+/// The MAC over the control files.
+pub const MAC: &str = ".dotback/trust/control.mac";
+const RECIPIENTS: usize = 0;
+const MANIFEST: usize = 2;
+const KEY: usize = 3;
+const MAC_HEADER: &str = "dotback control MAC v1";
+/// Control files are small; a bigger one is refused rather than read.
+const MAX_CONTROL_SIZE: u64 = 1 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Crypt(#[from] crypt::CryptError),
+    #[error("this device cannot decrypt the store key {}: {why}", path.display())]
+    NoKey { path: PathBuf, why: String },
+    #[error("nothing is held back: this device already uses the store's keys and rules")]
+    NothingHeld,
+}
+
+/// The content of the control files (None: absent) and of the MAC file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ControlSet {
+    files: [Option<Vec<u8>>; 4],
+    mac: Option<Vec<u8>>,
+}
+
+impl ControlSet {
+    /// The control files in the store's work tree.
+    pub fn read(store: &Path) -> Result<ControlSet, TrustError> {
+        let mut set = ControlSet::default();
+        for (i, rel) in CONTROL.iter().enumerate() {
+            set.files[i] = read_small(&store.join(rel))?;
+        }
+        set.mac = read_small(&store.join(MAC))?;
+        Ok(set)
+    }
+
+    /// The control files of a commit.
+    pub fn at(store: &Store, commit: git2::Oid) -> Result<ControlSet, TrustError> {
+        let mut set = ControlSet::default();
+        for (i, rel) in CONTROL.iter().enumerate() {
+            set.files[i] = store.file_at(commit, rel)?;
+        }
+        set.mac = store.file_at(commit, MAC)?;
+        Ok(set)
+    }
+
+    fn same_files(&self, other: &ControlSet) -> bool {
+        self.files == other.files
+    }
+
+    /// What the MAC covers: every control file's name, presence and bytes.
+    fn digest(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"dotback control files v1\0");
+        for (name, content) in CONTROL.iter().zip(&self.files) {
+            h.update(name.as_bytes());
+            h.update([0]);
+            match content {
+                None => h.update([0]),
+                Some(c) => {
+                    h.update([1]);
+                    h.update((c.len() as u64).to_be_bytes());
+                    h.update(c);
+                }
+            }
+        }
+        h.finalize().into()
+    }
+
+    fn mac_with(&self, key: &StoreKey) -> Vec<u8> {
+        let mut m = Hmac::<Sha256>::new_from_slice(&key.0[..]).expect("HMAC takes any key length");
+        m.update(&self.digest());
+        m.finalize().into_bytes().to_vec()
+    }
+
+    fn mac_file(&self, key: &StoreKey) -> Vec<u8> {
+        format!("{MAC_HEADER}\n{}\n", hex(&self.mac_with(key))).into_bytes()
+    }
+
+    /// Whether the MAC file holds a valid MAC of these files under `key` (constant-time compare).
+    fn verifies(&self, key: &StoreKey) -> bool {
+        let Some(text) = self.mac.as_deref().and_then(|m| std::str::from_utf8(m).ok()) else { return false };
+        let mut lines = text.lines();
+        if lines.next() != Some(MAC_HEADER) {
+            return false;
+        }
+        let Some(given) = lines.next().and_then(unhex) else { return false };
+        let mut m = Hmac::<Sha256>::new_from_slice(&key.0[..]).expect("HMAC takes any key length");
+        m.update(&self.digest());
+        m.verify_slice(&given).is_ok()
+    }
+
+    /// The recipients these files name.
+    pub fn recipients(&self) -> Result<Recipients, crypt::CryptError> {
+        let text = String::from_utf8_lossy(self.files[RECIPIENTS].as_deref().unwrap_or_default());
+        Recipients::parse(Path::new(CONTROL[RECIPIENTS]), &text)
+    }
+
+    /// The manifest these files hold (the defaults when there is none).
+    fn manifest(&self, path: &Path) -> Result<Manifest, ConfigError> {
+        match &self.files[MANIFEST] {
+            None => Ok(Manifest::default()),
+            Some(bytes) => Manifest::parse(path, &String::from_utf8_lossy(bytes)),
+        }
+    }
+
+    /// The store key, decrypted from this set's `key.age` with `ids`.
+    fn key(&self, ids: &[Identity]) -> Result<StoreKey, String> {
+        let cipher = self.files[KEY].as_deref().ok_or("the store has no store key yet")?;
+        let plain = crypt::decrypt(cipher, ids).map_err(|e| crate::vault::describe(&e))?;
+        let bytes: [u8; 32] = plain[..].try_into().map_err(|_| "the store key is not 32 bytes".to_string())?;
+        Ok(StoreKey(zeroize::Zeroizing::new(bytes)))
+    }
+}
+
+/// The store key (wiped when dropped).
+struct StoreKey(zeroize::Zeroizing<[u8; 32]>);
+
+impl StoreKey {
+    fn generate() -> StoreKey {
+        let mut k = zeroize::Zeroizing::new([0u8; 32]);
+        getrandom::getrandom(&mut k[..]).expect("the OS random number generator works");
+        StoreKey(k)
+    }
+}
+
+fn read_small(path: &Path) -> Result<Option<Vec<u8>>, TrustError> {
+    let err = |source| TrustError::Read { path: path.to_path_buf(), source };
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(err(e)),
+        Ok(md) if !md.is_file() => {
+            return Err(err(std::io::Error::other("it is not a regular file (a link or a directory)")));
+        }
+        Ok(md) if md.len() > MAX_CONTROL_SIZE => {
+            return Err(err(std::io::Error::other("it is larger than 1 MiB, too large for a control file")));
+        }
+        Ok(_) => {}
+    }
+    std::fs::read(path).map(Some).map_err(err)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim();
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// Where a device keeps the control set it trusts.
+pub fn trusted_path(state_dir: &Path) -> PathBuf {
+    state_dir.join("trusted-control.json")
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TrustedFile {
+    /// Per control file (in [`CONTROL`] order), its content in base64, or null when absent.
+    files: Vec<Option<String>>,
+    mac: Option<String>,
+}
+
+fn load_trusted(state_dir: &Path) -> Result<Option<ControlSet>, TrustError> {
+    let path = trusted_path(state_dir);
+    let text = match std::fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(TrustError::Read { path, source }),
+    };
+    let bad = |why: String| TrustError::Read { path: path.clone(), source: std::io::Error::other(why) };
+    let f: TrustedFile = serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?;
+    if f.files.len() != CONTROL.len() {
+        return Err(bad(format!("it lists {} control files, not {}", f.files.len(), CONTROL.len())));
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let decode = |s: &Option<String>| -> Result<Option<Vec<u8>>, TrustError> {
+        s.as_ref().map(|s| b64.decode(s).map_err(|e| bad(e.to_string()))).transpose()
+    };
+    let mut set = ControlSet::default();
+    for (i, f) in f.files.iter().enumerate() {
+        set.files[i] = decode(f)?;
+    }
+    set.mac = decode(&f.mac)?;
+    Ok(Some(set))
+}
+
+fn save_trusted(state_dir: &Path, set: &ControlSet) -> Result<(), TrustError> {
+    let path = trusted_path(state_dir);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let enc = |c: &Option<Vec<u8>>| c.as_ref().map(|c| b64.encode(c));
+    let f = TrustedFile { files: set.files.iter().map(enc).collect(), mac: enc(&set.mac) };
+    let write_err = |source| TrustError::Write { path: path.clone(), source };
+    crate::state::ensure_private_dir(state_dir).map_err(|e| write_err(std::io::Error::other(e.to_string())))?;
+    let json = serde_json::to_vec_pretty(&f).expect("the trusted set serializes");
+    crate::fsutil::write_atomic(&path, &json, 0o600).map_err(write_err)
+}
+
+/// A change of the control files this device does not use (yet).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Held {
+    /// The store paths that differ from what this device trusts.
+    pub files: Vec<String>,
+    /// The newest commit that brought them, when found.
+    pub commit: Option<String>,
+    /// Why it is held back.
+    pub why: String,
+}
+
+impl Held {
+    /// One sentence for the user: what arrived, where, and why it is not used.
+    pub fn describe(&self) -> String {
+        let at = self.commit.as_deref().map(|c| format!(" in commit {}", &c[..c.len().min(12)])).unwrap_or_default();
+        format!(
+            "a change to {} arrived{at} and is held back: {}; this device keeps using the keys and rules it trusted before",
+            self.files.join(", "),
+            self.why
+        )
+    }
+}
+
+/// The control set a device uses, and what the store has beyond it.
+#[derive(Clone, Debug)]
+pub struct Trust {
+    trusted: ControlSet,
+    /// The trusted manifest, parsed.
+    pub manifest: Manifest,
+    /// A change in the store this device does not use.
+    pub held: Option<Held>,
+    /// Changes accepted by this evaluation, as sentences (for reports).
+    pub accepted: Vec<String>,
+    /// This evaluation (re)wrote the store's MAC file or key: the next commit carries it.
+    pub sealed: bool,
+}
+
+impl Trust {
+    /// The recipients every secret is encrypted to on this device.
+    pub fn recipients(&self) -> Result<Recipients, crypt::CryptError> {
+        let r = self.trusted.recipients()?;
+        if r.all().is_empty() {
+            return Err(crypt::CryptError::EmptyRecipients { path: PathBuf::from(CONTROL[RECIPIENTS]) });
+        }
+        Ok(r)
+    }
+
+    /// Which files are secret on this device.
+    pub fn secret_rules(&self) -> crate::secrets::SecretRules {
+        crate::secrets::SecretRules::with_manifest(&self.manifest.secrets)
+            .expect("a trusted manifest's secret rules were checked when it was accepted")
+    }
+
+    /// The trust of a store whose control files are taken as they are (tests, and a store's
+    /// own tools that are not a device's, such as the pre-commit guard on another store).
+    pub fn as_is(store: &Path) -> Result<Trust, TrustError> {
+        let set = ControlSet::read(store)?;
+        let manifest = set.manifest(&Manifest::path_in(store))?;
+        Ok(Trust { trusted: set, manifest, held: None, accepted: Vec::new(), sealed: false })
+    }
+}
+
+/// Loads this device's identities on demand (only when a change must be verified or sealed).
+pub type Identities<'a> = &'a dyn Fn() -> Result<Vec<Identity>, String>;
+
+/// Compares the store's control files with the trusted set and decides what this device uses.
+/// `writer`: the caller holds the store's lock and may seal a change made on this device.
+pub fn evaluate(ctx: &Context, store: &Store, ids: Identities, writer: bool) -> Result<Trust, TrustError> {
+    let manifest_path = Manifest::path_in(&ctx.store);
+    let current = ControlSet::read(&ctx.store)?;
+    let Some(trusted) = load_trusted(&ctx.paths.state_dir)? else {
+        // First use: the store as it is now.
+        let manifest = current.manifest(&manifest_path)?;
+        save_trusted(&ctx.paths.state_dir, &current)?;
+        return Ok(Trust { trusted: current, manifest, held: None, accepted: Vec::new(), sealed: false });
+    };
+    let keep = |trusted: ControlSet, held: Option<Held>| -> Result<Trust, TrustError> {
+        let manifest = trusted.manifest(&manifest_path)?;
+        Ok(Trust { trusted, manifest, held, accepted: Vec::new(), sealed: false })
+    };
+    if current.same_files(&trusted) {
+        return keep(trusted, None);
+    }
+    let changed: Vec<usize> = (0..CONTROL.len()).filter(|&i| current.files[i] != trusted.files[i]).collect();
+    let head = match store.head_commit()? {
+        Some(h) => ControlSet::at(store, h)?,
+        None => ControlSet::default(),
+    };
+    let local = |i: &usize| current.files[*i] != head.files[*i] && head.files[*i] == trusted.files[*i];
+    if changed.iter().all(local) {
+        // Edited on this device: the user's own change (a bad manifest is theirs to fix).
+        let manifest = current.manifest(&manifest_path)?;
+        let mut t = Trust { trusted: trusted.clone(), manifest, held: None, accepted: Vec::new(), sealed: false };
+        t.accepted = describe_change(&trusted, &current);
+        // Nothing can be sealed to no recipients: such a store works on this device alone (and
+        // encrypting fails, naming the file) until recipients are back.
+        let no_recipients = current.recipients().map(|r| r.all().is_empty()).unwrap_or(true);
+        if !writer || no_recipients {
+            t.trusted = current;
+            return Ok(t);
+        }
+        match ids().and_then(|ids| trusted.key(&ids)) {
+            Ok(k) => t.trusted = seal(ctx, &trusted, current, Some(k), false)?,
+            // A store without a store key yet (made by an older dotback): this change creates it.
+            Err(_) if trusted.files[KEY].is_none() => t.trusted = seal(ctx, &trusted, current, None, false)?,
+            Err(why) => {
+                t.accepted.push(format!(
+                    "this device cannot seal that change ({why}); other devices hold it back until one that can decrypt runs `dotback keys accept`"
+                ));
+                save_trusted(&ctx.paths.state_dir, &current)?;
+                t.trusted = current;
+                return Ok(t);
+            }
+        }
+        t.sealed = true;
+        return Ok(t);
+    }
+    let id_list = ids().unwrap_or_default();
+    let key = trusted.key(&id_list);
+    let (authorized, by_merge) = match &key {
+        Ok(k) if current.verifies(k) => (true, false),
+        Ok(k) => {
+            let merged = merge_of_authorized(store, &trusted, k)?;
+            (merged, merged)
+        }
+        // Not a recipient yet: the change that admits this device, under the key it encrypts to it.
+        Err(_) => (current.key(&id_list).is_ok_and(|k| current.verifies(&k)), false),
+    };
+    if !authorized {
+        let why = if current.mac.is_none() {
+            "it carries no seal (a change made with plain git, or pushed by someone without a key of the store)"
+        } else {
+            "its seal does not verify with the store key this device trusts (it was not made by a device or the recovery key)"
+        };
+        return keep(trusted.clone(), Some(held(store, &trusted, &current, why)?));
+    }
+    if let Err(e) = current.manifest(&manifest_path) {
+        let why =
+            format!("the manifest it brings is not valid ({}); fix it on the device that made it", describe_config(&e));
+        return keep(trusted.clone(), Some(held(store, &trusted, &current, &why)?));
+    }
+    let accepted = describe_change(&trusted, &current);
+    let mut t = keep(current.clone(), None)?;
+    t.accepted = accepted;
+    match (by_merge, key) {
+        // A merge of two sealed sides: this device seals the result (a reader uses it meanwhile).
+        (true, Ok(k)) if writer => {
+            t.trusted = seal(ctx, &trusted, current, Some(k), false)?;
+            t.sealed = true;
+        }
+        (true, _) => {}
+        (false, _) => save_trusted(&ctx.paths.state_dir, &current)?,
+    }
+    Ok(t)
+}
+
+fn describe_config(e: &ConfigError) -> String {
+    match e {
+        ConfigError::Invalid { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// HEAD is a merge whose parents each carry a set this device trusts or that verifies.
+fn merge_of_authorized(store: &Store, trusted: &ControlSet, key: &StoreKey) -> Result<bool, TrustError> {
+    let Some(head) = store.head_commit()? else { return Ok(false) };
+    let parents = store.parents(head)?;
+    if parents.len() < 2 {
+        return Ok(false);
+    }
+    for p in parents {
+        let set = ControlSet::at(store, p)?;
+        if !(set.same_files(trusted) || set.verifies(key)) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn held(store: &Store, trusted: &ControlSet, current: &ControlSet, why: &str) -> Result<Held, TrustError> {
+    let files: Vec<usize> = (0..CONTROL.len()).filter(|&i| current.files[i] != trusted.files[i]).collect();
+    let paths: Vec<&str> = files.iter().map(|&i| CONTROL[i]).collect();
+    let commit = store.last_change(&paths)?.map(|c| c.to_string());
+    Ok(Held { files: paths.iter().map(|p| p.to_string()).collect(), commit, why: why.to_string() })
+}
+
+/// Writes `set` sealed into the store's work tree: `key.age` encrypted to its recipients (a new
+/// store key when `rotate`, or when there is none), and the MAC under the key this device trusted
+/// (`old`), so other devices verify the change with what they hold. Saves it as trusted.
+fn seal(
+    ctx: &Context,
+    trusted: &ControlSet,
+    mut set: ControlSet,
+    old: Option<StoreKey>,
+    rotate: bool,
+) -> Result<ControlSet, TrustError> {
+    let recipients = set.recipients()?.all();
+    let new_key = match (&old, rotate) {
+        (Some(k), false) => StoreKey(k.0.clone()),
+        _ => StoreKey::generate(),
+    };
+    let recipients_changed = set.files[RECIPIENTS] != trusted.files[RECIPIENTS];
+    if rotate || old.is_none() || recipients_changed || set.files[KEY] != trusted.files[KEY] {
+        if recipients.is_empty() {
+            return Err(crypt::CryptError::EmptyRecipients { path: ctx.store.join(CONTROL[RECIPIENTS]) }.into());
+        }
+        let cipher = crypt::encrypt(&new_key.0[..], &recipients)?;
+        write_store_file(&ctx.store, CONTROL[KEY], &cipher)?;
+        set.files[KEY] = Some(cipher);
+    }
+    let mac = set.mac_file(old.as_ref().unwrap_or(&new_key));
+    write_store_file(&ctx.store, MAC, &mac)?;
+    set.mac = Some(mac);
+    save_trusted(&ctx.paths.state_dir, &set)?;
+    Ok(set)
+}
+
+fn write_store_file(store: &Path, rel: &str, data: &[u8]) -> Result<(), TrustError> {
+    let path = store.join(rel);
+    let err = |source| TrustError::Write { path: path.clone(), source };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    crate::fsutil::write_atomic(&path, data, 0o644).map_err(err)
+}
+
+/// Seals the store's current control files as this device's own change (after `keys` edits the
+/// recipients or the recovery key, or at init). `rotate` makes a new store key (a device was
+/// removed, or the recovery key replaced): from then on the old key authorises nothing.
+pub fn authorize(ctx: &Context, ids: &[Identity], rotate: bool) -> Result<(), TrustError> {
+    let current = ControlSet::read(&ctx.store)?;
+    let trusted = load_trusted(&ctx.paths.state_dir)?.unwrap_or_default();
+    let old = match trusted.key(ids) {
+        Ok(k) => Some(k),
+        Err(_) if trusted.files[KEY].is_none() => None,
+        Err(why) => return Err(TrustError::NoKey { path: ctx.store.join(CONTROL[KEY]), why }),
+    };
+    seal(ctx, &trusted, current, old, rotate)?;
+    Ok(())
+}
+
+/// `dotback keys accept`: the user takes the held-back change as their own and seals it.
+pub fn accept(ctx: &Context, store: &Store, ids: &[Identity]) -> Result<Vec<String>, TrustError> {
+    let t = evaluate(ctx, store, &|| Ok(ids.to_vec()), true)?;
+    if t.held.is_none() {
+        return Err(TrustError::NothingHeld);
+    }
+    let current = ControlSet::read(&ctx.store)?;
+    current.manifest(&Manifest::path_in(&ctx.store))?;
+    let said = describe_change(&t.trusted, &current);
+    let old = match t.trusted.key(ids) {
+        Ok(k) => Some(k),
+        Err(_) if t.trusted.files[KEY].is_none() => None,
+        Err(why) => return Err(TrustError::NoKey { path: ctx.store.join(CONTROL[KEY]), why }),
+    };
+    seal(ctx, &t.trusted, current, old, false)?;
+    Ok(said)
+}
+
+/// `dotback keys revert`: puts the trusted control files back into the store's work tree.
+pub fn revert(ctx: &Context, store: &Store) -> Result<Vec<String>, TrustError> {
+    let t = evaluate(ctx, store, &|| Err("not needed".into()), false)?;
+    let Some(held) = t.held else { return Err(TrustError::NothingHeld) };
+    for (rel, content) in CONTROL.iter().zip(&t.trusted.files).chain(std::iter::once((&MAC, &t.trusted.mac))) {
+        let path = ctx.store.join(rel);
+        match content {
+            Some(c) => write_store_file(&ctx.store, rel, c)?,
+            None => match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(TrustError::Write { path, source: e });
+                }
+                _ => {}
+            },
+        }
+    }
+    Ok(held.files)
+}
+
+/// What changed between two control sets, as sentences.
+fn describe_change(old: &ControlSet, new: &ControlSet) -> Vec<String> {
+    let mut out = Vec::new();
+    if old.files[RECIPIENTS] != new.files[RECIPIENTS] {
+        let labels = |s: &ControlSet| -> Vec<(String, String)> {
+            s.recipients()
+                .map(|r| r.entries.iter().map(|e| (label(&e.label), e.recipient.to_string())).collect())
+                .unwrap_or_default()
+        };
+        let (a, b) = (labels(old), labels(new));
+        let added: Vec<String> = b.iter().filter(|e| !a.contains(e)).map(|e| e.0.clone()).collect();
+        let removed: Vec<String> = a.iter().filter(|e| !b.contains(e)).map(|e| e.0.clone()).collect();
+        let mut s = "the recipients changed".to_string();
+        if !added.is_empty() {
+            s.push_str(&format!(" (added: {})", added.join(", ")));
+        }
+        if !removed.is_empty() {
+            s.push_str(&format!(" (removed: {})", removed.join(", ")));
+        }
+        out.push(s);
+    }
+    if old.files[1] != new.files[1] {
+        out.push("the recovery key changed".into());
+    }
+    if old.files[MANIFEST] != new.files[MANIFEST] {
+        let parse = |s: &ControlSet| s.manifest(Path::new(CONTROL[MANIFEST])).ok();
+        match (parse(old), parse(new)) {
+            (Some(a), Some(b)) => {
+                if a.secrets != b.secrets {
+                    out.push("the secret rules changed".into());
+                }
+                if a.only != b.only {
+                    out.push("the [[only]] rules changed".into());
+                }
+            }
+            _ => out.push("the manifest changed".into()),
+        }
+    }
+    if old.files[KEY] != new.files[KEY] && old.files[KEY].is_some() && old.files[RECIPIENTS] == new.files[RECIPIENTS] {
+        out.push("the store key was replaced".into());
+    }
+    out
+}
+
+fn label(l: &Label) -> String {
+    match l {
+        Label::Device(n) => format!("device {n}"),
+        Label::Recovery => "the recovery key".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(recipients: &str, manifest: &str) -> ControlSet {
+        let mut s = ControlSet::default();
+        s.files[RECIPIENTS] = Some(recipients.as_bytes().to_vec());
+        s.files[MANIFEST] = Some(manifest.as_bytes().to_vec());
+        s
+    }
+
+    #[test]
+    fn a_seal_verifies_only_its_files_under_its_key() {
+        let k = StoreKey::generate();
+        let mut s = set("age1a", "version = 1\n");
+        s.mac = Some(s.mac_file(&k));
+        assert!(s.verifies(&k));
+        assert!(!s.verifies(&StoreKey::generate()), "another key");
+        let mut changed = s.clone();
+        changed.files[MANIFEST] = Some(b"version = 1\n[secrets]\nreplace_defaults = true\n".to_vec());
+        assert!(!changed.verifies(&k), "a changed manifest");
+        let mut added = s.clone();
+        added.files[1] = Some(b"x".to_vec());
+        assert!(!added.verifies(&k), "a file that was absent");
+        let mut moved = s.clone();
+        moved.files.swap(0, 2);
+        assert!(!moved.verifies(&k), "contents moved between files");
+        let mut garbled = s.clone();
+        garbled.mac = Some(b"dotback control MAC v1\nzz\n".to_vec());
+        assert!(!garbled.verifies(&k));
+        garbled.mac = None;
+        assert!(!garbled.verifies(&k));
+    }
+
+    #[test]
+    fn hex_round_trips() {
+        assert_eq!(unhex(&hex(&[0, 1, 254, 255])), Some(vec![0, 1, 254, 255]));
+        assert_eq!(unhex("abc"), None);
+        assert_eq!(unhex("zz"), None);
+    }
+
+    #[test]
+    fn changes_are_described() {
+        let a = set("", "version = 1\n");
+        let b = set("", "version = 1\n[secrets]\nnot = [\".pgpass\"]\n");
+        assert_eq!(describe_change(&a, &b), ["the secret rules changed"]);
+        let c = set("", "version = 1\n[[only]]\npaths = [\"x\"]\ndevices = [\"d\"]\n");
+        assert_eq!(describe_change(&a, &c), ["the [[only]] rules changed"]);
+        assert!(describe_change(&a, &a).is_empty());
+    }
+}

@@ -1,0 +1,273 @@
+//! Trust: someone who can push to a remote but holds no key of the store cannot add a
+//! recipient, replace the recovery key or weaken the rules; the user's own devices can.
+
+use crate::common::*;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The victim: a device with a store synced to a bare remote.
+fn victim() -> (TestEnv, PathBuf) {
+    let a = TestEnv::new();
+    a.init();
+    let remote = bare(&a, "remote.git");
+    a.write(".zshrc", "one\n", 0o644);
+    a.ok(&["add", ".zshrc"]);
+    a.ok(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    a.ok(&["sync"]);
+    (a, remote)
+}
+
+/// Someone with push access and no key of the store: a plain git clone, and an age key of their own.
+struct Attacker {
+    dir: PathBuf,
+    key: PathBuf,
+    recipient: String,
+}
+
+impl Attacker {
+    fn new(env: &TestEnv, remote: &Path) -> Attacker {
+        assert!(require("age-keygen"), "the age CLI is needed");
+        let dir = env.root.join("attacker");
+        let out = Command::new("git").arg("clone").arg("-q").arg(remote).arg(&dir).envs(env.envs()).output().unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+        let key = env.root.join("attacker.key");
+        let out = Command::new("age-keygen").arg("-o").arg(&key).output().unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+        let out = Command::new("age-keygen").arg("-y").arg(&key).output().unwrap();
+        let recipient = stdout(&out).trim().to_string();
+        Attacker { dir, key, recipient }
+    }
+
+    fn git(&self, env: &TestEnv, args: &[&str]) -> String {
+        let mut all = vec!["-c", "user.name=Mallory", "-c", "user.email=m@example.org"];
+        all.extend_from_slice(args);
+        let out = env.git_in(&self.dir, &all);
+        assert!(out.status.success(), "git {args:?}: {}", show(&out));
+        stdout(&out)
+    }
+
+    /// Commits everything and pushes; returns the commit id.
+    fn push(&self, env: &TestEnv, message: &str) -> String {
+        self.git(env, &["pull", "-q", "--no-rebase", "origin", "main"]);
+        self.git(env, &["add", "-A"]);
+        self.git(env, &["commit", "-q", "--no-verify", "-m", message]);
+        self.git(env, &["push", "-q", "origin", "HEAD:main"]);
+        self.git(env, &["rev-parse", "HEAD"]).trim().to_string()
+    }
+
+    /// Whether the attacker's key decrypts `file` (ciphertext).
+    fn decrypts(&self, file: &Path) -> bool {
+        Command::new("age").arg("-d").arg("-i").arg(&self.key).arg(file).output().unwrap().status.success()
+    }
+
+    /// Every encrypted file the attacker can fetch from the remote now, none of which it decrypts.
+    fn decrypts_nothing(&self, env: &TestEnv) {
+        self.git(env, &["pull", "-q", "--no-rebase", "origin", "main"]);
+        let mut n = 0;
+        for e in walkdir::WalkDir::new(&self.dir).into_iter().flatten() {
+            let p = e.path();
+            if e.file_type().is_file() && p.extension().is_some_and(|x| x == "age") && !p.ends_with("recovery.age") {
+                n += 1;
+                assert!(!self.decrypts(p), "the attacker decrypts {}", p.display());
+            }
+        }
+        assert!(n > 0, "there were encrypted files to try");
+    }
+}
+
+fn held_json(env: &TestEnv) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_slice(&env.ok(&["status", "--json"]).stdout).unwrap();
+    v["held_back"].clone()
+}
+
+#[test]
+fn a_recipient_added_by_a_push_is_held_back_and_never_encrypted_to() {
+    let (a, remote) = victim();
+    let m = Attacker::new(&a, &remote);
+    let recipients = m.dir.join(".dotback/recipients.txt");
+    let mut text = fs::read_to_string(&recipients).unwrap();
+    text.push_str(&format!("# device: backup\n{}\n", m.recipient));
+    fs::write(&recipients, text).unwrap();
+    let bad = m.push(&a, "add a backup device");
+
+    a.write(".netrc", "machine example.org password hunter2-secret\n", 0o600);
+    a.ok(&["add", ".netrc"]);
+    let (code, err) = a.fails(&["sync"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("held back") && err.contains(&bad[..12]), "names the commit: {err}");
+    assert!(err.contains("dotback keys accept") && err.contains("dotback keys revert"), "{err}");
+    assert!(remote_head(&remote).is_some_and(|h| h != bad), "the victim's own commit was pushed");
+    m.decrypts_nothing(&a);
+
+    // status and keys list say the same; the later edit still commits and pushes.
+    assert_eq!(held_json(&a)["commit"], bad.as_str());
+    let keys: serde_json::Value = serde_json::from_slice(&a.ok(&["keys", "list", "--json"]).stdout).unwrap();
+    assert_eq!(keys["devices"].as_array().unwrap().len(), 1, "the trusted set: {keys}");
+    assert!(keys["held_back"]["files"].to_string().contains("recipients.txt"), "{keys}");
+    a.write(".netrc", "machine example.org password second-secret\n", 0o600);
+    let (code, _) = a.fails(&["sync"]);
+    assert_eq!(code, 6);
+    m.decrypts_nothing(&a);
+    assert!(!history_text(&remote).contains("second-secret"));
+
+    // Reverting puts the trusted recipients back, and sync is clean again.
+    a.ok(&["keys", "revert"]);
+    assert!(!fs::read_to_string(store_of(&a).join(".dotback/recipients.txt")).unwrap().contains(&m.recipient));
+    a.ok(&["sync"]);
+    assert!(held_json(&a).is_null());
+}
+
+#[test]
+fn a_replaced_recovery_key_is_held_back_and_add_device_waits_for_it() {
+    let (a, remote) = victim();
+    a.write(".netrc", "machine example.org password hunter2-secret\n", 0o600);
+    a.ok(&["add", ".netrc"]);
+    a.ok(&["sync"]);
+    let m = Attacker::new(&a, &remote);
+    let recipients = m.dir.join(".dotback/recipients.txt");
+    let text = fs::read_to_string(&recipients).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let at = lines.iter().position(|l| l.trim() == "# recovery").unwrap() + 1;
+    lines[at] = m.recipient.clone();
+    fs::write(&recipients, lines.join("\n") + "\n").unwrap();
+    m.push(&a, "rotate the recovery key");
+
+    let (code, _) = a.fails(&["sync"]);
+    assert_eq!(code, 6);
+    let keys: serde_json::Value = serde_json::from_slice(&a.ok(&["keys", "list", "--json"]).stdout).unwrap();
+    assert_ne!(keys["recovery"], m.recipient.as_str(), "keys list shows the trusted recovery key");
+    let other = TestEnv::new();
+    other.init();
+    let (code, err) = a.fails(&["keys", "add-device", "c", &other.recipient()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("held back") && err.contains("settle it"), "{err}");
+    a.ok(&["keys", "revert"]);
+    a.ok(&["keys", "add-device", "c", &other.recipient()]);
+    a.ok(&["sync"]);
+    m.decrypts_nothing(&a);
+}
+
+#[test]
+fn weakened_secret_rules_from_a_push_do_not_take_effect() {
+    let (a, remote) = victim();
+    a.ok(&["hooks", "install"]);
+    let m = Attacker::new(&a, &remote);
+    fs::write(m.dir.join(".dotback/dotback.toml"), "version = 1\n[secrets]\nreplace_defaults = true\n").unwrap();
+    m.push(&a, "tidy the manifest");
+    let (code, err) = a.fails(&["sync"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("dotback.toml"), "{err}");
+
+    a.write(".netrc", "machine example.org password plain-never\n", 0o600);
+    a.ok(&["add", ".netrc"]);
+    let (code, _) = a.fails(&["sync"]);
+    assert_eq!(code, 6);
+    assert!(!history_text(&store_of(&a)).contains("plain-never"), "encrypted under the trusted rules");
+    assert!(!history_text(&remote).contains("plain-never"));
+    // The pre-commit guard reads the trusted rules too.
+    fs::write(store_of(&a).join("private_dot_netrc"), "machine x password by-hand\n").unwrap();
+    git_by_hand(&a, &["add", "private_dot_netrc"]);
+    let out = Command::new("git")
+        .args(["-c", "user.name=Someone", "-c", "user.email=s@example.org", "commit", "-q", "-m", "by hand"])
+        .current_dir(store_of(&a))
+        .envs(a.envs())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the guard refuses: {}", show(&out));
+    assert!(stderr(&out).contains("secret rule `.netrc`"), "the trusted rule: {}", show(&out));
+}
+
+#[test]
+fn a_malformed_manifest_from_a_device_is_held_back_until_a_sealed_fix_arrives() {
+    let (a, remote) = victim();
+    let b = device_from(&remote, "b");
+    a.admit(&b, "b");
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    // b pushes a broken rule with plain git, skipping every check.
+    let manifest = store_of(&b).join(".dotback/dotback.toml");
+    fs::write(&manifest, "version = 1\n[[only]]\npaths = [\".x\"]\nos = \"plan9\"\n").unwrap();
+    git_by_hand(&b, &["commit", "-q", "--no-verify", "-am", "broken rule"]);
+    git_by_hand(&b, &["push", "-q", "origin", "main"]);
+    let (code, err) = a.fails(&["sync"]);
+    assert_eq!(code, 6, "held back, not a configuration error: {err}");
+    a.write(".zshrc", "two\n", 0o644);
+    let (code, _) = a.fails(&["sync"]);
+    assert_eq!(code, 6, "a still syncs");
+
+    // b holds its own unsealed commit back too; it fixes the rule and seals the fix; a takes it.
+    let (code, _) = b.fails(&["sync"]);
+    assert_eq!(code, 6);
+    fs::write(&manifest, "version = 1\n[[only]]\npaths = [\".x\"]\nos = \"linux\"\n").unwrap();
+    b.ok(&["keys", "accept"]);
+    b.ok(&["sync"]);
+    let out = a.ok(&["sync"]);
+    assert!(stderr(&out).contains("[[only]] rules changed"), "{}", show(&out));
+    assert!(held_json(&a).is_null());
+}
+
+#[test]
+fn devices_added_removed_and_unlocked_are_trusted_across_three_devices() {
+    let (a, remote) = victim();
+    let b = device_from(&remote, "b");
+    a.admit(&b, "b");
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+
+    // b admits c; a takes it and encrypts its next secret to c too.
+    let c = device_from(&remote, "c");
+    b.admit(&c, "c");
+    b.ok(&["sync"]);
+    let out = a.ok(&["sync"]);
+    assert!(stderr(&out).contains("added: device c"), "{}", show(&out));
+    a.write(".netrc", "machine example.org password for-c\n", 0o600);
+    a.ok(&["add", ".netrc"]);
+    a.ok(&["sync"]);
+    c.ok(&["sync"]);
+    assert_eq!(c.read(".netrc"), "machine example.org password for-c\n");
+
+    // A manifest edit on b takes effect on a.
+    let manifest = store_of(&b).join(".dotback/dotback.toml");
+    b.ok(&["sync"]);
+    let mut text = fs::read_to_string(&manifest).unwrap();
+    text.push_str("\n[secrets]\nextra = [\"*.token\"]\n");
+    fs::write(&manifest, text).unwrap();
+    b.ok(&["sync"]);
+    let out = a.ok(&["sync"]);
+    assert!(stderr(&out).contains("secret rules changed"), "{}", show(&out));
+    a.write("api.token", "tok-plain-123\n", 0o600);
+    a.ok(&["add", "api.token"]);
+    a.ok(&["sync"]);
+    assert!(!history_text(&remote).contains("tok-plain-123"));
+
+    // a removes c. c, still holding the old store key, seals a weaker manifest: nobody takes it.
+    a.ok(&["keys", "remove-device", "c"]);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    let cm = store_of(&c).join(".dotback/dotback.toml");
+    fs::write(&cm, "version = 1\n[secrets]\nreplace_defaults = true\n").unwrap();
+    c.ok(&["commit"]);
+    let _ = c.cmd(&["sync"]).output().unwrap();
+    let (code, err) = a.fails(&["sync"]);
+    assert_eq!(code, 6, "{err}");
+    let (code, _) = b.fails(&["sync"]);
+    assert_eq!(code, 6);
+    let c_key = c.identity_file();
+    let key_age = store_of(&a).join(".dotback/trust/key.age");
+    let out = Command::new("age").arg("-d").arg("-i").arg(&c_key).arg(&key_age).output().unwrap();
+    assert!(!out.status.success(), "the removed device cannot read the new store key");
+    a.ok(&["keys", "revert"]);
+    a.ok(&["sync"]);
+
+    // A new machine with only the recovery passphrase unlocks; a takes its admission.
+    let d = device_from(&remote, "d");
+    d.ok(&["keys", "unlock", "--recovery", "--passphrase-file", d.passphrase_file().to_str().unwrap()]);
+    d.ok(&["sync"]);
+    let out = a.ok(&["sync"]);
+    assert!(stderr(&out).contains("added: device d"), "{}", show(&out));
+    a.write(".netrc", "machine example.org password for-d\n", 0o600);
+    a.ok(&["sync"]);
+    d.ok(&["sync"]);
+    assert_eq!(d.read(".netrc"), "machine example.org password for-d\n");
+}
