@@ -125,26 +125,40 @@ impl ControlSet {
         h.finalize().into()
     }
 
-    fn mac_with(&self, key: &StoreKey) -> Vec<u8> {
+    fn mac_with(&self, key: &StoreKey, generation: u64) -> Vec<u8> {
         let mut m = Hmac::<Sha256>::new_from_slice(&key.0[..]).expect("HMAC takes any key length");
         m.update(&self.digest());
+        m.update(&generation.to_be_bytes());
         m.finalize().into_bytes().to_vec()
     }
 
-    fn mac_file(&self, key: &StoreKey) -> Vec<u8> {
-        format!("{MAC_HEADER}\n{}\n", hex(&self.mac_with(key))).into_bytes()
+    fn mac_file(&self, key: &StoreKey, generation: u64) -> Vec<u8> {
+        format!("{MAC_HEADER}\n{generation}\n{}\n", hex(&self.mac_with(key, generation))).into_bytes()
+    }
+
+    /// The MAC file's generation and MAC, when it has the expected form.
+    fn seal_of(&self) -> Option<(u64, Vec<u8>)> {
+        let text = std::str::from_utf8(self.mac.as_deref()?).ok()?;
+        let mut lines = text.lines();
+        if lines.next() != Some(MAC_HEADER) {
+            return None;
+        }
+        let generation = lines.next()?.trim().parse().ok()?;
+        Some((generation, unhex(lines.next()?)?))
+    }
+
+    /// The generation of the seal (0 when there is none): every seal counts one up, so a set
+    /// sealed earlier cannot be replayed over a later one.
+    fn generation(&self) -> u64 {
+        self.seal_of().map_or(0, |(g, _)| g)
     }
 
     /// Whether the MAC file holds a valid MAC of these files under `key` (constant-time compare).
     fn verifies(&self, key: &StoreKey) -> bool {
-        let Some(text) = self.mac.as_deref().and_then(|m| std::str::from_utf8(m).ok()) else { return false };
-        let mut lines = text.lines();
-        if lines.next() != Some(MAC_HEADER) {
-            return false;
-        }
-        let Some(given) = lines.next().and_then(unhex) else { return false };
+        let Some((generation, given)) = self.seal_of() else { return false };
         let mut m = Hmac::<Sha256>::new_from_slice(&key.0[..]).expect("HMAC takes any key length");
         m.update(&self.digest());
+        m.update(&generation.to_be_bytes());
         m.verify_slice(&given).is_ok()
     }
 
@@ -359,9 +373,9 @@ pub fn evaluate(ctx: &Context, store: &Store, ids: Identities, writer: bool) -> 
             return Ok(t);
         }
         match ids().and_then(|ids| trusted.key(&ids)) {
-            Ok(k) => t.trusted = seal(ctx, &trusted, current, Some(k), false)?,
+            Ok(k) => t.trusted = seal(ctx, &trusted, current, Some(k), false, 0)?,
             // A store without a store key yet (made by an older dotback): this change creates it.
-            Err(_) if trusted.files[KEY].is_none() => t.trusted = seal(ctx, &trusted, current, None, false)?,
+            Err(_) if trusted.files[KEY].is_none() => t.trusted = seal(ctx, &trusted, current, None, false, 0)?,
             Err(why) => {
                 t.accepted.push(format!(
                     "this device cannot seal that change ({why}); other devices hold it back until one that can decrypt runs `dotback keys accept`"
@@ -376,18 +390,25 @@ pub fn evaluate(ctx: &Context, store: &Store, ids: Identities, writer: bool) -> 
     }
     let id_list = ids().unwrap_or_default();
     let key = trusted.key(&id_list);
+    let newer = current.generation() > trusted.generation();
     let (authorized, by_merge) = match &key {
-        Ok(k) if current.verifies(k) => (true, false),
-        Ok(k) => {
-            let merged = merge_of_authorized(store, &trusted, k)?;
-            (merged, merged)
+        Ok(k) if current.verifies(k) => (newer, None),
+        Ok(k) => match merge_of_authorized(store, &trusted, &current, k)? {
+            Some(floor) => (true, Some(floor)),
+            None => (false, None),
+        },
+        // Not a recipient of the trusted store key yet (a new device): the change that admits
+        // it, under the key that change encrypts to it.
+        Err(_) if trusted.files[KEY].is_some() && !is_recipient(&trusted, &id_list) => {
+            (newer && current.key(&id_list).is_ok_and(|k| current.verifies(&k)), None)
         }
-        // Not a recipient yet: the change that admits this device, under the key it encrypts to it.
-        Err(_) => (current.key(&id_list).is_ok_and(|k| current.verifies(&k)), false),
+        Err(_) => (false, None),
     };
     if !authorized {
         let why = if current.mac.is_none() {
             "it carries no seal (a change made with plain git, or pushed by someone without a key of the store)"
+        } else if key.as_ref().is_ok_and(|k| current.verifies(k)) {
+            "its seal is older than the one this device trusts (an earlier state played back)"
         } else {
             "its seal does not verify with the store key this device trusts (it was not made by a device or the recovery key)"
         };
@@ -403,12 +424,12 @@ pub fn evaluate(ctx: &Context, store: &Store, ids: Identities, writer: bool) -> 
     t.accepted = accepted;
     match (by_merge, key) {
         // A merge of two sealed sides: this device seals the result (a reader uses it meanwhile).
-        (true, Ok(k)) if writer => {
-            t.trusted = seal(ctx, &trusted, current, Some(k), false)?;
+        (Some(floor), Ok(k)) if writer => {
+            t.trusted = seal(ctx, &trusted, current, Some(k), false, floor)?;
             t.sealed = true;
         }
-        (true, _) => {}
-        (false, _) => save_trusted(&ctx.paths.state_dir, &current)?,
+        (Some(_), _) => {}
+        (None, _) => save_trusted(&ctx.paths.state_dir, &current)?,
     }
     Ok(t)
 }
@@ -420,20 +441,53 @@ fn describe_config(e: &ConfigError) -> String {
     }
 }
 
-/// HEAD is a merge whose parents each carry a set this device trusts or that verifies.
-fn merge_of_authorized(store: &Store, trusted: &ControlSet, key: &StoreKey) -> Result<bool, TrustError> {
-    let Some(head) = store.head_commit()? else { return Ok(false) };
+/// HEAD is a merge whose parents each carry a set this device trusts or that verifies (and is
+/// not older than the trusted one), and whose control files are what merging those gives:
+/// the highest generation of the two, to seal the merge above.
+fn merge_of_authorized(
+    store: &Store,
+    trusted: &ControlSet,
+    current: &ControlSet,
+    key: &StoreKey,
+) -> Result<Option<u64>, TrustError> {
+    let Some(head) = store.head_commit()? else { return Ok(None) };
     let parents = store.parents(head)?;
-    if parents.len() < 2 {
-        return Ok(false);
-    }
-    for p in parents {
-        let set = ControlSet::at(store, p)?;
-        if !(set.same_files(trusted) || set.verifies(key)) {
-            return Ok(false);
+    let [p1, p2] = parents[..] else { return Ok(None) };
+    let sides = [ControlSet::at(store, p1)?, ControlSet::at(store, p2)?];
+    for side in &sides {
+        let sealed = side.verifies(key) && side.generation() >= trusted.generation();
+        if !(side.same_files(trusted) || sealed) {
+            return Ok(None);
         }
     }
-    Ok(true)
+    let base = match store.merge_base(p1, p2)? {
+        Some(b) => ControlSet::at(store, b)?,
+        None => ControlSet::default(),
+    };
+    let merged = (0..CONTROL.len()).all(|i| {
+        let (o, t) = (&sides[0].files[i], &sides[1].files[i]);
+        current.files[i] == *o
+            || current.files[i] == *t
+            || (i != KEY && merged_text(&base.files[i], o, t) == current.files[i])
+    });
+    Ok(merged.then(|| sides[0].generation().max(sides[1].generation())))
+}
+
+/// The clean three-way merge of a control file, as sync makes it.
+fn merged_text(b: &Option<Vec<u8>>, o: &Option<Vec<u8>>, t: &Option<Vec<u8>>) -> Option<Vec<u8>> {
+    let text = |v: &Option<Vec<u8>>| std::str::from_utf8(v.as_deref().unwrap_or_default()).ok().map(str::to_string);
+    let labels = crate::merge::text::Labels { ours: "ours", base: "base", theirs: "theirs" };
+    match crate::merge::text::merge(&text(b)?, &text(o)?, &text(t)?, labels) {
+        crate::merge::text::TextMerge::Clean(m) => Some(m.into_bytes()),
+        _ => None,
+    }
+}
+
+/// Whether one of `ids` is among the set's recipients.
+fn is_recipient(set: &ControlSet, ids: &[Identity]) -> bool {
+    let Ok(r) = set.recipients() else { return false };
+    let all: Vec<String> = r.all().iter().map(|r| r.to_string()).collect();
+    ids.iter().any(|id| all.contains(&id.public().to_string()))
 }
 
 fn held(store: &Store, trusted: &ControlSet, current: &ControlSet, why: &str) -> Result<Held, TrustError> {
@@ -445,13 +499,15 @@ fn held(store: &Store, trusted: &ControlSet, current: &ControlSet, why: &str) ->
 
 /// Writes `set` sealed into the store's work tree: `key.age` encrypted to its recipients (a new
 /// store key when `rotate`, or when there is none), and the MAC under the key this device trusted
-/// (`old`), so other devices verify the change with what they hold. Saves it as trusted.
+/// (`old`), so other devices verify the change with what they hold, one generation above the
+/// trusted one and `floor`. Saves it as trusted.
 fn seal(
     ctx: &Context,
     trusted: &ControlSet,
     mut set: ControlSet,
     old: Option<StoreKey>,
     rotate: bool,
+    floor: u64,
 ) -> Result<ControlSet, TrustError> {
     let recipients = set.recipients()?.all();
     let new_key = match (&old, rotate) {
@@ -467,7 +523,8 @@ fn seal(
         write_store_file(&ctx.store, CONTROL[KEY], &cipher)?;
         set.files[KEY] = Some(cipher);
     }
-    let mac = set.mac_file(old.as_ref().unwrap_or(&new_key));
+    let generation = trusted.generation().max(floor).saturating_add(1);
+    let mac = set.mac_file(old.as_ref().unwrap_or(&new_key), generation);
     write_store_file(&ctx.store, MAC, &mac)?;
     set.mac = Some(mac);
     save_trusted(&ctx.paths.state_dir, &set)?;
@@ -494,7 +551,7 @@ pub fn authorize(ctx: &Context, ids: &[Identity], rotate: bool) -> Result<(), Tr
         Err(_) if trusted.files[KEY].is_none() => None,
         Err(why) => return Err(TrustError::NoKey { path: ctx.store.join(CONTROL[KEY]), why }),
     };
-    seal(ctx, &trusted, current, old, rotate)?;
+    seal(ctx, &trusted, current, old, rotate, 0)?;
     Ok(())
 }
 
@@ -512,7 +569,7 @@ pub fn accept(ctx: &Context, store: &Store, ids: &[Identity]) -> Result<Vec<Stri
         Err(_) if t.trusted.files[KEY].is_none() => None,
         Err(why) => return Err(TrustError::NoKey { path: ctx.store.join(CONTROL[KEY]), why }),
     };
-    seal(ctx, &t.trusted, current, old, false)?;
+    seal(ctx, &t.trusted, current, old, false, 0)?;
     Ok(said)
 }
 
@@ -601,7 +658,8 @@ mod tests {
     fn a_seal_verifies_only_its_files_under_its_key() {
         let k = StoreKey::generate();
         let mut s = set("age1a", "version = 1\n");
-        s.mac = Some(s.mac_file(&k));
+        s.mac = Some(s.mac_file(&k, 3));
+        assert_eq!(s.generation(), 3);
         assert!(s.verifies(&k));
         assert!(!s.verifies(&StoreKey::generate()), "another key");
         let mut changed = s.clone();
@@ -614,8 +672,11 @@ mod tests {
         moved.files.swap(0, 2);
         assert!(!moved.verifies(&k), "contents moved between files");
         let mut garbled = s.clone();
-        garbled.mac = Some(b"dotback control MAC v1\nzz\n".to_vec());
+        garbled.mac = Some(b"dotback control MAC v1\n3\nzz\n".to_vec());
         assert!(!garbled.verifies(&k));
+        let mac = String::from_utf8(s.mac.clone().unwrap()).unwrap();
+        garbled.mac = Some(mac.replace("\n3\n", "\n4\n").into_bytes());
+        assert!(!garbled.verifies(&k), "the generation is sealed too");
         garbled.mac = None;
         assert!(!garbled.verifies(&k));
     }

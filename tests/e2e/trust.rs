@@ -271,3 +271,81 @@ fn devices_added_removed_and_unlocked_are_trusted_across_three_devices() {
     d.ok(&["sync"]);
     assert_eq!(d.read(".netrc"), "machine example.org password for-d\n");
 }
+
+#[test]
+fn an_older_sealed_state_played_back_is_held_back() {
+    let (a, remote) = victim();
+    let manifest = store_of(&a).join(".dotback/dotback.toml");
+    let base = fs::read_to_string(&manifest).unwrap();
+    fs::write(&manifest, format!("{base}\n[secrets]\nextra = [\"*.token\"]\n")).unwrap();
+    a.ok(&["sync"]);
+    fs::write(&manifest, format!("{base}\n[secrets]\nextra = [\"*.token\", \"*.cred\"]\n")).unwrap();
+    a.ok(&["sync"]);
+    // The attacker puts back the first sealed manifest with its seal.
+    let m = Attacker::new(&a, &remote);
+    m.git(&a, &["checkout", "HEAD~1", "--", ".dotback/dotback.toml", ".dotback/trust/control.mac"]);
+    let old = m.push(&a, "play back");
+    let (code, err) = a.fails(&["sync"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("older") && err.contains(&old[..12]), "{err}");
+    a.write("x.cred", "c\n", 0o600);
+    a.ok(&["add", "x.cred"]);
+    assert!(
+        fs::read_dir(store_of(&a)).unwrap().flatten().any(|e| e.file_name().to_string_lossy().contains("x.cred.age")),
+        "the newer rules stay in force"
+    );
+}
+
+#[test]
+fn a_forged_merge_of_sealed_parents_is_held_back() {
+    let (a, remote) = victim();
+    a.write(".zshrc", "two\n", 0o644);
+    a.ok(&["sync"]);
+    let m = Attacker::new(&a, &remote);
+    // A merge commit whose parents both carry the trusted set, with the attacker's recipient in its tree.
+    let recipients = m.dir.join(".dotback/recipients.txt");
+    let mut text = fs::read_to_string(&recipients).unwrap();
+    text.push_str(&format!("# device: merged\n{}\n", m.recipient));
+    fs::write(&recipients, text).unwrap();
+    m.git(&a, &["add", "-A"]);
+    let tree = m.git(&a, &["write-tree"]).trim().to_string();
+    let merge = m.git(&a, &["commit-tree", &tree, "-p", "HEAD", "-p", "HEAD~1", "-m", "merge"]).trim().to_string();
+    m.git(&a, &["push", "-q", "origin", &format!("{merge}:refs/heads/main")]);
+    let (code, err) = a.fails(&["sync"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("held back"), "{err}");
+    a.write(".netrc", "machine x password after-merge\n", 0o600);
+    a.ok(&["add", ".netrc"]);
+    let _ = a.cmd(&["sync"]).output().unwrap();
+    m.decrypts_nothing(&a);
+}
+
+#[test]
+fn sealed_changes_made_at_once_on_two_devices_merge_and_stay_trusted() {
+    let (a, remote) = victim();
+    let b = device_from(&remote, "b");
+    a.admit(&b, "b");
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    // a changes the secret rules while b admits a third device: both sealed, neither seen by the other.
+    let manifest = store_of(&a).join(".dotback/dotback.toml");
+    let text = fs::read_to_string(&manifest).unwrap();
+    fs::write(&manifest, format!("{text}\n[secrets]\nextra = [\"*.token\"]\n")).unwrap();
+    a.ok(&["commit"]);
+    let c = device_from(&remote, "c");
+    b.admit(&c, "c");
+    b.ok(&["sync"]);
+    let out = a.ok(&["sync"]);
+    assert!(stderr(&out).contains("added: device c"), "a merged and sealed both: {}", show(&out));
+    let out = b.ok(&["sync"]);
+    assert!(stderr(&out).contains("secret rules changed"), "{}", show(&out));
+    assert!(held_json(&a).is_null() && held_json(&b).is_null());
+    c.ok(&["sync"]);
+    assert!(held_json(&c).is_null());
+    a.write("api.token", "tok-merged-1\n", 0o600);
+    a.ok(&["add", "api.token"]);
+    a.ok(&["sync"]);
+    c.ok(&["sync"]);
+    assert_eq!(c.read("api.token"), "tok-merged-1\n");
+    assert!(!history_text(&remote).contains("tok-merged-1"));
+}
