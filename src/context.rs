@@ -1,6 +1,6 @@
 //! Everything an operation needs to know about this device, loaded once per command.
 
-use crate::config::{ConfigError, DeviceConfig, Manifest};
+use crate::config::{ConfigError, DeviceConfig};
 use crate::paths::Paths;
 use std::path::{Component, Path, PathBuf};
 
@@ -49,14 +49,6 @@ impl Context {
         let home_canon =
             paths.home.canonicalize().map_err(|source| ContextError::Home { home: paths.home.clone(), source })?;
         Ok(Context { device: config.device, store: config.source, home_canon, identity: config.identity, paths })
-    }
-
-    pub fn manifest_path(&self) -> PathBuf {
-        Manifest::path_in(&self.store)
-    }
-
-    pub fn manifest(&self) -> Result<Manifest, ConfigError> {
-        Manifest::load(&self.manifest_path())
     }
 
     /// Absolute live path of a target.

@@ -16,16 +16,19 @@ pub struct GuardArgs {
 }
 
 pub fn cmd_guard(ui: &Ui, args: GuardArgs) -> Result<(), CliError> {
-    let paths = Paths::from_process_env()?;
-    let ctx = Context::load(paths);
-    let rules = match (&args.store, ctx) {
+    let ctx = Context::load(Paths::from_process_env()?);
+    let (root, rules) = match (args.store, ctx) {
         // This device's store: the rules this device trusts, not whatever the store says now.
-        (None, Ok(ctx)) => return check(ui, &Store::open(&ctx.store)?, &trusted_rules(&ctx)?),
-        (Some(root), Ok(ctx)) if same_dir(root, &ctx.store) => trusted_rules(&ctx)?,
-        (None, Err(e)) => return Err(e.into()),
-        (Some(root), _) => crate::trust::Trust::as_is(root)?.secret_rules(),
+        (None, ctx) => {
+            let ctx = ctx?;
+            (ctx.store.clone(), trusted_rules(&ctx)?)
+        }
+        (Some(root), Ok(ctx)) if same_dir(&root, &ctx.store) => (root, trusted_rules(&ctx)?),
+        (Some(root), _) => {
+            let rules = crate::trust::Trust::as_is(&root)?.secret_rules();
+            (root, rules)
+        }
     };
-    let root = args.store.expect("handled above when absent");
     check(ui, &Store::open(&root)?, &rules)
 }
 
