@@ -237,7 +237,7 @@ impl Store {
         let url = r.url().unwrap_or_default().to_string();
         let tracking = format!("refs/remotes/{remote}/{branch}");
         let spec = format!("+refs/heads/{branch}:{tracking}");
-        let session = transport::Session::new(&self.repo);
+        let session = transport::Session::new(&self.repo, &url);
         let mut opts = git2::FetchOptions::new();
         opts.remote_callbacks(session.callbacks());
         r.fetch(&[spec.as_str()], Some(&mut opts), None).map_err(|e| session.classify(&url, e))?;
@@ -259,7 +259,7 @@ impl Store {
         let mut r = self.find_remote(remote)?;
         let url = r.url().unwrap_or_default().to_string();
         let rejected = std::cell::RefCell::new(None);
-        let session = transport::Session::new(&self.repo);
+        let session = transport::Session::new(&self.repo, &url);
         let mut cb = session.callbacks();
         cb.push_update_reference(|refname, status| {
             if let Some(msg) = status {
