@@ -133,17 +133,20 @@ pub fn init(
         Ok(mut ids) => (ids.remove(0), false),
         Err(_) => (Identity::generate(), true),
     };
+    let mine = id.public().to_string();
     let recipients_path = vault::recipients_path(&source);
-    let keys = match recipients_path.exists() {
-        true => None,
+    let (keys, is_recipient) = match recipients_path.exists() {
+        true => {
+            let recipients = Recipients::load(&recipients_path).map_err(vault::VaultError::from)?;
+            (None, recipients.all().iter().any(|r| r.to_string() == mine))
+        }
         false => {
             let pass = passphrase().map_err(InitError::Passphrase)?;
-            let mine = id.public().to_string();
             let others: Vec<_> = crate::crypt::chezmoi_config::read(&paths.chezmoi_config_dir, &paths.home)
                 .map_err(vault::VaultError::from)?
                 .map(|cz| cz.recipients.into_iter().filter(|r| r.to_string() != mine).collect())
                 .unwrap_or_default();
-            Some(NewKeys::make(&device, &id, &others, &pass)?)
+            (Some(NewKeys::make(&device, &id, &others, &pass)?), true)
         }
     };
 
@@ -157,8 +160,6 @@ pub fn init(
             return Err(e);
         }
     };
-    let recipients = Recipients::load(&recipients_path).map_err(vault::VaultError::from)?;
-    let is_recipient = recipients.all().iter().any(|r| r.to_string() == id.public().to_string());
     Ok(InitReport {
         store: source,
         device,
@@ -166,7 +167,7 @@ pub fn init(
         created_repository,
         wrote_manifest,
         wrote_config,
-        recipient: id.public().to_string(),
+        recipient: mine,
         created_identity,
         created_recipients: keys.is_some(),
         is_recipient,
@@ -210,11 +211,14 @@ fn write(
     crate::state::ensure_private_dir(config_dir)
         .map_err(|e| InitError::Write { path: file.clone(), source: std::io::Error::other(e.to_string()) })?;
     if created_identity {
+        let file = vault::identity_file(ctx);
+        let file_existed = file.exists();
+        vault::save_device_identity(ctx, config.identity, id)?;
         match config.identity {
-            IdentityStorage::File => undo.paths.push(vault::identity_file(ctx)),
+            IdentityStorage::File if !file_existed => undo.paths.push(file),
+            IdentityStorage::File => {}
             IdentityStorage::Keyring => undo.keyring = Some(config.device.clone()),
         }
-        vault::save_device_identity(ctx, config.identity, id)?;
     }
 
     let source = &config.source;
