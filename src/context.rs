@@ -35,14 +35,46 @@ pub enum ContextError {
     InsideStore { path: PathBuf, store: PathBuf },
     #[error("the path {} is not valid UTF-8; dotback cannot track it", path.display())]
     NonUtf8 { path: PathBuf },
+    /// The device config exists but the store has no keys: an init that did not finish (an
+    /// older dotback wrote the config before the keys).
+    #[error("the setup of this device did not finish: the store {} has no keys (no .dotback/recipients.txt)", store.display())]
+    Unfinished { store: PathBuf },
+    /// The store's recipients file is gone from the work tree, though the last commit has it.
+    #[error("the store's recipients file {} was deleted (the last commit has it)", store.join(RECIPIENTS).display())]
+    RecipientsDeleted { store: PathBuf },
 }
 
+/// The store's recipients file, relative to the store: `init` writes the device config only
+/// after it, so a config without it is a device whose setup did not finish.
+pub const RECIPIENTS: &str = ".dotback/recipients.txt";
+
 impl Context {
-    /// Loads the device config named by `paths`.
+    /// Loads the device config named by `paths`, refusing a device whose setup did not finish.
     pub fn load(paths: Paths) -> Result<Context, ContextError> {
         let config = DeviceConfig::load(&paths.config_file)?
             .ok_or_else(|| ContextError::NotInitialized { config: paths.config_file.clone() })?;
-        Context::new(paths, config)
+        let ctx = Context::new(paths, config)?;
+        ctx.check_finished()?;
+        Ok(ctx)
+    }
+
+    /// One `stat` per command; git is asked only when the recipients file is missing. A store
+    /// that does not exist is left to whatever opens it to report.
+    fn check_finished(&self) -> Result<(), ContextError> {
+        if self.store.join(RECIPIENTS).exists() || !self.store.join(".git").exists() {
+            return Ok(());
+        }
+        let repo = git2::Repository::open(&self.store).ok();
+        let head = repo.as_ref().and_then(|r| r.head().ok()?.peel_to_tree().ok());
+        if head.is_some_and(|tree| tree.get_path(Path::new(RECIPIENTS)).is_ok()) {
+            return Err(ContextError::RecipientsDeleted { store: self.store.clone() });
+        }
+        // Gone from the last commit too, on a device that trusts a set already: a commit from a
+        // remote deleted it, and trust holds that back (no pushed content stops a device).
+        if crate::trust::trusted_path(&self.paths.state_dir).exists() {
+            return Ok(());
+        }
+        Err(ContextError::Unfinished { store: self.store.clone() })
     }
 
     pub fn new(paths: Paths, config: DeviceConfig) -> Result<Context, ContextError> {

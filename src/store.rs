@@ -24,6 +24,12 @@ pub enum StoreError {
     },
     #[error("the store {} is a bare repository; dotback needs a work tree", path.display())]
     Bare { path: PathBuf },
+    #[error("cannot read or write {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("git operation `{what}` failed in the store {}", path.display())]
     Git {
         what: &'static str,
@@ -42,6 +48,12 @@ fn seen_ref(remote: &str) -> String {
 pub struct Store {
     pub repo: Repository,
     pub root: PathBuf,
+}
+
+/// The branch's commit and the index's bytes at one moment (see [`Store::mark`]).
+pub struct Mark {
+    head: Option<git2::Oid>,
+    index: Option<Vec<u8>>,
 }
 
 /// One path with uncommitted changes, as git reports it.
@@ -127,6 +139,42 @@ impl Store {
     pub fn commit_all(&self, device: &str, message: &str) -> Result<Option<git2::Oid>, StoreError> {
         self.stage_all()?;
         self.commit_staged(device, message)
+    }
+
+    /// Where the branch and the index are now, for [`Store::rewind`].
+    pub fn mark(&self) -> Result<Mark, StoreError> {
+        let index = self.repo.path().join("index");
+        let index = match std::fs::read(&index) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => return Err(StoreError::Io { path: index, source }),
+        };
+        Ok(Mark { head: self.head_commit()?, index })
+    }
+
+    /// Puts the branch and the index back where `mark` found them, leaving the work tree alone:
+    /// undoes the commits of an operation that failed later on.
+    pub fn rewind(&self, mark: Mark) -> Result<(), StoreError> {
+        let branch = format!("refs/heads/{}", self.branch()?);
+        match mark.head {
+            Some(id) => {
+                self.git("move the branch back", self.repo.reference(&branch, id, true, "dotback: undo"))?;
+            }
+            None => {
+                if let Ok(mut r) = self.repo.find_reference(&branch) {
+                    self.git("remove the branch", r.delete())?;
+                }
+            }
+        }
+        let index = self.repo.path().join("index");
+        let restored = match mark.index {
+            Some(bytes) => crate::fsutil::write_atomic(&index, &bytes, 0o644),
+            None => std::fs::remove_file(&index).or_else(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Ok(()),
+                _ => Err(e),
+            }),
+        };
+        restored.map_err(|source| StoreError::Io { path: index, source })
     }
 
     /// Files staged for the next commit whose content differs from HEAD: path and blob id.
@@ -237,7 +285,7 @@ impl Store {
         let url = r.url().unwrap_or_default().to_string();
         let tracking = format!("refs/remotes/{remote}/{branch}");
         let spec = format!("+refs/heads/{branch}:{tracking}");
-        let session = transport::Session::new(&self.repo);
+        let session = transport::Session::new(&self.repo, &url);
         let mut opts = git2::FetchOptions::new();
         opts.remote_callbacks(session.callbacks());
         r.fetch(&[spec.as_str()], Some(&mut opts), None).map_err(|e| session.classify(&url, e))?;
@@ -259,7 +307,7 @@ impl Store {
         let mut r = self.find_remote(remote)?;
         let url = r.url().unwrap_or_default().to_string();
         let rejected = std::cell::RefCell::new(None);
-        let session = transport::Session::new(&self.repo);
+        let session = transport::Session::new(&self.repo, &url);
         let mut cb = session.callbacks();
         cb.push_update_reference(|refname, status| {
             if let Some(msg) = status {

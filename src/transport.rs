@@ -1,7 +1,10 @@
 //! Talking to remotes: credentials (ssh-agent, then the user's `~/.ssh` keys; git's credential
-//! helpers for https), host-key checks against `~/.ssh/known_hosts` (done by libgit2; an unknown
-//! or changed key is refused, never accepted), TLS certificates checked by OpenSSL against the
-//! system's authorities (or `SSL_CERT_FILE`), and errors sorted by what the user can do.
+//! helpers for https), ssh host keys checked against the user's and the system's `known_hosts`
+//! as OpenSSH checks them ([`known_hosts`]; an unknown, changed or revoked key is refused, never
+//! accepted), TLS certificates checked by OpenSSL against the system's authorities (or
+//! `SSL_CERT_FILE`), and errors sorted by what the user can do.
+
+pub mod known_hosts;
 
 use git2::{Cred, CredentialType, RemoteCallbacks};
 use std::cell::{Cell, RefCell};
@@ -15,9 +18,10 @@ pub enum TransportError {
     /// The remote could not be reached (network down, host off, disk unplugged): retry later.
     #[error("{message}")]
     Unreachable { message: String },
-    /// The ssh host key is not in `~/.ssh/known_hosts`, or differs from the key recorded there.
-    #[error("the ssh host key of {host} ({key_type} {fingerprint}) is not in ~/.ssh/known_hosts or does not match it")]
-    HostKey { host: String, key_type: String, fingerprint: String },
+    /// The ssh host key is not in `known_hosts`, differs from the key recorded there, was
+    /// revoked, or is vouched for only by a certificate authority.
+    #[error("the ssh host key of {} ({key_type} {fingerprint}) {verdict}", known_hosts::lookup_name(.host, *.port))]
+    HostKey { host: String, port: u16, key_type: String, fingerprint: String, verdict: known_hosts::Verdict },
     /// Every credential offered was refused (or there was none to offer).
     #[error("{url} refused every credential dotback offered ({tried})")]
     Auth { url: String, tried: String, password: Password },
@@ -51,11 +55,14 @@ pub struct Session {
     helper_tried: Cell<bool>,
     password: Cell<Password>,
     tried: RefCell<Vec<String>>,
-    host_key: RefCell<Option<(String, String, String)>>,
+    /// The ssh port of the remote's URL (libgit2 tells the callback only the host).
+    port: u16,
+    /// The host key refused, with its verdict.
+    host_key: RefCell<Option<TransportError>>,
 }
 
 impl Session {
-    pub fn new(repo: &git2::Repository) -> Session {
+    pub fn new(repo: &git2::Repository, url: &str) -> Session {
         Session {
             home: dirs::home_dir().unwrap_or_default(),
             dir: repo.workdir().unwrap_or(repo.path()).to_path_buf(),
@@ -64,6 +71,7 @@ impl Session {
             helper_tried: Cell::new(false),
             password: Cell::new(Password::None),
             tried: RefCell::new(Vec::new()),
+            port: ssh_port(url),
             host_key: RefCell::new(None),
         }
     }
@@ -192,29 +200,52 @@ impl Session {
         }
     }
 
-    /// Callbacks that supply credentials and note the host key; libgit2 itself checks the key
-    /// against `~/.ssh/known_hosts` (the callback passes the decision through).
+    /// Callbacks that supply credentials and check the ssh host key (TLS certificates are left
+    /// to OpenSSL: the callback passes that decision through).
     pub fn callbacks(&self) -> RemoteCallbacks<'_> {
         let mut cb = RemoteCallbacks::new();
         cb.credentials(|url, user, allowed| self.credentials(url, user, allowed));
         cb.certificate_check(|cert, host| {
-            if let Some(key) = cert.as_hostkey() {
-                let fingerprint = key.hash_sha256().map(|h| format!("SHA256:{}", base64_nopad(h))).unwrap_or_default();
-                let key_type = key.hostkey_type().map(|t| t.name().to_string()).unwrap_or_else(|| "unknown".into());
-                *self.host_key.borrow_mut() = Some((host.to_string(), key_type, fingerprint));
+            let Some(key) = cert.as_hostkey() else { return Ok(git2::CertificateCheckStatus::CertificatePassthrough) };
+            let blob = key.hostkey().unwrap_or_default();
+            let verdict = known_hosts::check(&self.known_hosts_files(), host, self.port, blob);
+            if verdict == known_hosts::Verdict::Known {
+                return Ok(git2::CertificateCheckStatus::CertificateOk);
             }
-            Ok(git2::CertificateCheckStatus::CertificatePassthrough)
+            *self.host_key.borrow_mut() = Some(TransportError::HostKey {
+                host: host.to_string(),
+                port: self.port,
+                key_type: key.hostkey_type().map(|t| t.name().to_string()).unwrap_or_else(|| "unknown".into()),
+                fingerprint: key.hash_sha256().map(|h| format!("SHA256:{}", base64_nopad(h))).unwrap_or_default(),
+                verdict,
+            });
+            Err(git2::Error::new(git2::ErrorCode::Certificate, git2::ErrorClass::Ssh, "the ssh host key was refused"))
         });
         cb
+    }
+
+    /// The files `ssh` reads host keys from by default, in its order, with their content (a
+    /// missing or unreadable one counts as empty, as it does for `ssh`).
+    fn known_hosts_files(&self) -> Vec<(PathBuf, String)> {
+        let ssh = self.home.join(".ssh");
+        [
+            ssh.join("known_hosts"),
+            ssh.join("known_hosts2"),
+            "/etc/ssh/ssh_known_hosts".into(),
+            "/etc/ssh/ssh_known_hosts2".into(),
+        ]
+        .into_iter()
+        .filter_map(|p| Some((p.clone(), std::fs::read_to_string(&p).ok()?)))
+        .collect()
     }
 
     /// Sorts a libgit2 failure for `url` into what the user can do about it.
     pub fn classify(&self, url: &str, e: git2::Error) -> TransportError {
         use git2::{ErrorClass as C, ErrorCode as E};
         if e.code() == E::Certificate
-            && let Some((host, key_type, fingerprint)) = self.host_key.borrow().clone()
+            && let Some(refused) = self.host_key.take()
         {
-            return TransportError::HostKey { host, key_type, fingerprint };
+            return refused;
         }
         // OpenSSL's verdicts, as libgit2 words them (`GIT_ECERTIFICATE` without a callback, a
         // plain SSL error once the callback has passed the decision back).
@@ -298,6 +329,21 @@ fn host(url: &str) -> Option<&str> {
     })
 }
 
+/// The port of an ssh remote's URL: the one in `ssh://host:port/…`, else 22 (also for the
+/// `host:path` form, which has none).
+fn ssh_port(url: &str) -> u16 {
+    let Some((scheme, rest)) = url.split_once("://") else { return 22 };
+    if !["ssh", "ssh+git", "git+ssh"].contains(&scheme) {
+        return 22;
+    }
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    match hostport.rfind([':', ']']) {
+        Some(i) if hostport.as_bytes()[i] == b':' => hostport[i + 1..].parse().unwrap_or(22),
+        _ => 22,
+    }
+}
+
 /// Every `scheme://user:password@` in a libgit2 message, redacted.
 fn redact_all(message: &str) -> String {
     message.split(' ').map(redact).collect::<Vec<_>>().join(" ")
@@ -328,6 +374,17 @@ mod tests {
             redact_all("failed to reach 'https://me:hunter2@h/x': gone"),
             "failed to reach 'https://me:***@h/x': gone"
         );
+    }
+
+    #[test]
+    fn ssh_ports_come_from_the_url() {
+        assert_eq!(ssh_port("ssh://me@127.0.0.1:2222/srv/x.git"), 2222);
+        assert_eq!(ssh_port("ssh://[::1]:2200/x.git"), 2200);
+        assert_eq!(ssh_port("ssh://[::1]/x.git"), 22);
+        assert_eq!(ssh_port("ssh://example.org/x.git"), 22);
+        assert_eq!(ssh_port("git+ssh://git@example.org:7999/x.git"), 7999);
+        assert_eq!(ssh_port("git@example.org:x.git"), 22);
+        assert_eq!(ssh_port("https://example.org:8443/x.git"), 22);
     }
 
     #[test]

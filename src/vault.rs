@@ -36,7 +36,7 @@ pub enum VaultError {
 }
 
 pub fn recipients_path(store: &Path) -> PathBuf {
-    store.join(".dotback").join("recipients.txt")
+    store.join(crate::context::RECIPIENTS)
 }
 
 pub fn recovery_path(store: &Path) -> PathBuf {
@@ -89,6 +89,12 @@ pub fn ensure_device_identity(ctx: &Context, storage: IdentityStorage) -> Result
         return Ok((ids.remove(0), false));
     }
     let id = Identity::generate();
+    save_device_identity(ctx, storage, &id)?;
+    Ok((id, true))
+}
+
+/// Keeps `id` as this device's identity, in the file or the keyring.
+pub fn save_device_identity(ctx: &Context, storage: IdentityStorage, id: &Identity) -> Result<(), VaultError> {
     match storage {
         IdentityStorage::File => {
             let path = identity_file(ctx);
@@ -100,25 +106,48 @@ pub fn ensure_device_identity(ctx: &Context, storage: IdentityStorage) -> Result
             crypt::keyring::store_identity(&ctx.device, &id.to_secret_string()).map_err(VaultError::Keyring)?;
         }
     }
-    Ok((id, true))
+    Ok(())
 }
 
-/// Creates `recipients.txt` (this device + a new recovery key) and `recovery.age` sealed with
-/// `passphrase`. Refuses to replace either.
-pub fn create(store: &Path, device: &str, device_id: &Identity, passphrase: &SecretString) -> Result<(), VaultError> {
-    let (rp, kp) = (recipients_path(store), recovery_path(store));
-    for p in [&rp, &kp] {
-        if p.exists() {
-            return Err(VaultError::Exists { path: p.clone() });
+/// A new store's key files, made in memory: nothing is written before the passphrase, the new
+/// recovery key and its sealing have all worked out.
+pub struct NewKeys {
+    sealed: Vec<u8>,
+    recipients: String,
+}
+
+impl NewKeys {
+    /// `recipients.txt` for this device, a new recovery key and `others` (a chezmoi user's other
+    /// configured recipients, labelled `chezmoi-N`, keep receiving every secret); the recovery
+    /// key sealed with `passphrase`.
+    pub fn make(
+        device: &str,
+        device_id: &Identity,
+        others: &[age::x25519::Recipient],
+        passphrase: &SecretString,
+    ) -> Result<NewKeys, VaultError> {
+        let recovery = Identity::generate();
+        let sealed = crypt::seal_recovery(&recovery, passphrase)?;
+        let mut r = Recipients { entries: Vec::new() };
+        r.add_device(device, device_id.public())?;
+        r.entries.push(crypt::recipients::Entry { label: Label::Recovery, recipient: recovery.public() });
+        for (n, other) in others.iter().enumerate() {
+            r.add_device(&format!("chezmoi-{}", n + 1), other.clone())?;
         }
+        Ok(NewKeys { sealed, recipients: r.to_text() })
     }
-    let recovery = Identity::generate();
-    let sealed = crypt::seal_recovery(&recovery, passphrase)?;
-    let mut r = Recipients { entries: Vec::new() };
-    r.add_device(device, device_id.public())?;
-    r.entries.push(crypt::recipients::Entry { label: Label::Recovery, recipient: recovery.public() });
-    write(&kp, &sealed)?;
-    write(&rp, r.to_text().as_bytes())
+
+    /// Writes `recovery.age`, then `recipients.txt`, whose presence marks the store's keys as
+    /// made. Refuses to replace the recipients; a `recovery.age` without them is left over from
+    /// an interrupted init (nothing can have been encrypted to it) and is replaced.
+    pub fn write(&self, store: &Path) -> Result<(), VaultError> {
+        let rp = recipients_path(store);
+        if rp.exists() {
+            return Err(VaultError::Exists { path: rp });
+        }
+        write(&recovery_path(store), &self.sealed)?;
+        write(&rp, self.recipients.as_bytes())
+    }
 }
 
 pub fn write(path: &Path, data: &[u8]) -> Result<(), VaultError> {

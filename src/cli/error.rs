@@ -85,6 +85,16 @@ impl From<ContextError> for CliError {
             ContextError::InsideStore { .. } => err.hint("name the live file in HOME; the store is dotback's copy"),
             ContextError::NonUtf8 { .. } => err.hint("rename it to a UTF-8 name"),
             ContextError::Home { .. } => err.hint("check that HOME exists").code(3),
+            ContextError::Unfinished { .. } => err
+                .hint("run `dotback init` again to finish it: it creates the store's keys (and asks for a recovery passphrase)")
+                .code(3),
+            ContextError::RecipientsDeleted { store } => err
+                .hint(format!(
+                    "restore it with `git -C {} checkout HEAD -- {}`",
+                    store.display(),
+                    crate::context::RECIPIENTS
+                ))
+                .code(3),
         }
     }
 }
@@ -101,6 +111,7 @@ impl From<StoreError> for CliError {
                 .code(3),
             StoreError::Bare { .. } => err.hint("clone it to a work tree and set `source` to that").code(3),
             StoreError::GitConfig { .. } => err.hint("fix the file the cause names (often ~/.gitconfig)").code(3),
+            StoreError::Io { .. } => err.hint("check that you can write there and that the disk has room"),
             StoreError::Git { source, path, .. } if source.code() == git2::ErrorCode::Locked => {
                 // libgit2 names a ref's lock file between quotes, but not the index's.
                 let file = match source.message().split('\'').nth(1) {

@@ -1,6 +1,5 @@
 use super::{CliError, Ui};
 use crate::config::IdentityStorage;
-use crate::context::Context;
 use crate::init::InitError;
 use crate::paths::Paths;
 use std::path::PathBuf;
@@ -45,39 +44,25 @@ pub fn cmd_init(ui: &Ui, args: InitArgs) -> Result<(), CliError> {
         IdentityChoice::File => IdentityStorage::File,
         IdentityChoice::Keyring => IdentityStorage::Keyring,
     });
-    let r = crate::init::init(&paths, source.as_deref(), args.device.as_deref(), identity).map_err(|e| match e {
-        InitError::Config(c) => c.into(),
-        InitError::Store(s) => s.into(),
-        InitError::OtherStore { .. } => CliError::from_error(&e)
-            .hint("edit `source` in the device config to switch stores, or drop --source")
-            .code(3),
-        other => CliError::from_error(&other).hint("choose another directory with --source"),
-    })?;
-    let ctx = Context::load(paths)?;
     let pass_file = args.passphrase_file.clone();
-    let keys = crate::init::setup_keys(&ctx, || {
+    let r = crate::init::init(&paths, source.as_deref(), args.device.as_deref(), identity, || {
         ui.info("This store needs a recovery passphrase: with it and the remote alone, a new machine can decrypt every secret. Keep it somewhere safe.");
         super::passphrase::read(pass_file.as_deref(), "Recovery passphrase", true)
     })
-    .map_err(keys_error)?;
+    .map_err(init_error)?;
     let what = if r.created_repository { "Created the store" } else { "Using the store" };
     ui.info(format!("{what} at {}.", r.store.display()));
     ui.info(format!("This device is `{}` (config: {}).", r.device, r.config.display()));
-    if keys.created_identity {
-        ui.info(format!("Created this device's identity (public key {}).", keys.recipient));
+    if r.created_identity {
+        ui.info(format!("Created this device's identity (public key {}).", r.recipient));
     }
-    if keys.created_recipients {
+    if r.created_recipients {
         ui.info("Created the store's recipients and its passphrase-sealed recovery key.");
     }
-    if !keys.is_recipient {
-        ui.warn(format!("this device cannot decrypt the store's secrets yet. On a device that can, run:\n    dotback keys add-device {} {}\nor here, with the recovery passphrase: dotback keys unlock --recovery", r.device, keys.recipient));
+    if !r.is_recipient {
+        ui.warn(format!("this device cannot decrypt the store's secrets yet. On a device that can, run:\n    dotback keys add-device {} {}\nor here, with the recovery passphrase: dotback keys unlock --recovery", r.device, r.recipient));
     }
-    if !r.created_repository
-        && !r.wrote_manifest
-        && !r.wrote_config
-        && !keys.created_identity
-        && !keys.created_recipients
-    {
+    if !r.created_repository && !r.wrote_manifest && !r.wrote_config && !r.created_identity && !r.created_recipients {
         ui.info("Already set up; nothing changed.");
     } else {
         ui.info("Next: `dotback add ~/.zshrc` (or any file), then `dotback commit`.");
@@ -85,14 +70,27 @@ pub fn cmd_init(ui: &Ui, args: InitArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn keys_error(e: InitError) -> CliError {
+fn init_error(e: InitError) -> CliError {
     match e {
+        InitError::Config(c) => c.into(),
+        InitError::Store(s) => s.into(),
+        InitError::Context(c) => c.into(),
+        InitError::OtherStore { .. } => CliError::from_error(&e)
+            .hint("edit `source` in the device config to switch stores, or drop --source")
+            .code(3),
+        InitError::NotAWorkTree { ref path, .. } => {
+            let hint = format!(
+                "clone it to a work tree and use that: `git clone {} DIR`, then `dotback init --source DIR`",
+                path.display()
+            );
+            CliError::from_error(&e).hint(hint).hint("nothing was written to it").code(2)
+        }
         InitError::Passphrase(_) => CliError::from_error(&e)
             .hint("pass it on standard input or with --passphrase-file FILE; it is never read from the command line"),
         InitError::Vault(crate::vault::VaultError::Keyring(_)) => {
             CliError::from_error(&e).hint(crate::crypt::keyring::FALLBACK_HINT)
         }
-        InitError::Store(s) => s.into(),
+        InitError::NotADirectory { .. } => CliError::from_error(&e).hint("choose another directory with --source"),
         other => CliError::from_error(&other),
     }
 }

@@ -5,6 +5,7 @@ use crate::audit;
 use crate::store::Store;
 use crate::sync::{self, Merged, Plan, SyncError};
 use crate::transport::TransportError;
+use crate::transport::known_hosts::Verdict;
 
 /// Capture and commit, fetch every remote, merge, apply, push to every remote.
 ///
@@ -434,11 +435,22 @@ const REFUSED: u8 = 6;
 pub(super) fn refusal(remote: &str, e: &TransportError) -> CliError {
     let err = CliError::new(format!("remote `{remote}`: {e}; the local commit is safe")).code(REFUSED);
     match e {
-        TransportError::HostKey { host, .. } => err
-            .hint(format!(
-                "if the host is new to you, check that fingerprint with its owner, then connect once with `ssh {host}` to record the key"
-            ))
-            .hint("if the key changed unexpectedly, someone may be intercepting the connection; do not sync until you know why"),
+        TransportError::HostKey { verdict: Verdict::Revoked(_), .. } => err.hint(
+            "a revoked key is never accepted: do not sync with this host until its owner gives it a new key, then record that one",
+        ),
+        TransportError::HostKey { host, port, verdict, .. } => {
+            let port_flag = if *port == 22 { String::new() } else { format!(" -p {port}") };
+            match verdict {
+                Verdict::CertAuthority(_) => err.hint(format!(
+                    "record the host's own key as well: check the fingerprint above with its owner, then add it with `ssh-keyscan{port_flag} {host} >> ~/.ssh/known_hosts`"
+                )),
+                _ => err
+                    .hint(format!(
+                        "if the host is new to you, check that fingerprint with its owner, then connect once with `ssh{port_flag} {host}` to record the key"
+                    ))
+                    .hint("if the key changed unexpectedly, someone may be intercepting the connection; do not sync until you know why"),
+            }
+        }
         TransportError::Auth { password: crate::transport::Password::InUrl, .. } => err.hint(
             "the password written in the remote's URL was refused; better keep it out of the URL (`git remote set-url`) and in a git credential helper",
         ),

@@ -68,8 +68,13 @@ pub const DEFAULT_RECOVERY_WORK_FACTOR: u8 = 18;
 
 /// Test knob: when set to a number 1..=30, [`seal_recovery`] uses it as the scrypt work
 /// factor instead of [`DEFAULT_RECOVERY_WORK_FACTOR`]. Tests set it (e.g. to 10) to keep
-/// passphrase sealing fast; users never should. Other values are ignored.
+/// passphrase sealing fast. Honoured only by a build with the `test-fast-scrypt` feature
+/// (`tests/run` and CI enable it, `cargo install` does not): the sealed key goes to every
+/// remote, so a build for users always seals at the default. Other values are ignored.
 pub const TEST_SCRYPT_LOG_N_ENV: &str = "DOTBACK_TEST_SCRYPT_LOG_N";
+
+/// This build honours [`TEST_SCRYPT_LOG_N_ENV`].
+const TEST_SCRYPT_KNOB: bool = cfg!(feature = "test-fast-scrypt");
 
 /// Which part of an age file an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -513,14 +518,17 @@ fn read_payload<R: Read>(mut reader: R, ciphertext_len: usize) -> Result<Zeroizi
 
 /// Seals the recovery identity with a passphrase (age scrypt, armored), for
 /// `.dotback/recovery.age`. Uses [`DEFAULT_RECOVERY_WORK_FACTOR`], or the test knob
-/// [`TEST_SCRYPT_LOG_N_ENV`] when set.
+/// [`TEST_SCRYPT_LOG_N_ENV`] when set in a build that honours it.
 pub fn seal_recovery(id: &Identity, passphrase: &SecretString) -> Result<Vec<u8>, CryptError> {
-    seal_recovery_with_work_factor(id, passphrase, recovery_work_factor(std::env::var(TEST_SCRYPT_LOG_N_ENV).ok()))
+    let log_n = recovery_work_factor(std::env::var(TEST_SCRYPT_LOG_N_ENV).ok(), TEST_SCRYPT_KNOB);
+    seal_recovery_with_work_factor(id, passphrase, log_n)
 }
 
-/// The work factor [`seal_recovery`] uses, given the value of [`TEST_SCRYPT_LOG_N_ENV`].
-fn recovery_work_factor(knob: Option<String>) -> u8 {
-    knob.and_then(|v| v.trim().parse::<u8>().ok())
+/// The work factor [`seal_recovery`] uses, given the value of [`TEST_SCRYPT_LOG_N_ENV`] and
+/// whether this build honours it.
+fn recovery_work_factor(knob: Option<String>, honoured: bool) -> u8 {
+    knob.filter(|_| honoured)
+        .and_then(|v| v.trim().parse::<u8>().ok())
         .filter(|n| (1..=30).contains(n))
         .unwrap_or(DEFAULT_RECOVERY_WORK_FACTOR)
 }

@@ -436,16 +436,20 @@ fn recovery_refuses_bad_parameters() {
 
 #[test]
 fn recovery_work_factor_knob() {
-    assert_eq!(recovery_work_factor(None), DEFAULT_RECOVERY_WORK_FACTOR);
-    assert_eq!(recovery_work_factor(Some("10".into())), 10);
-    assert_eq!(recovery_work_factor(Some(" 12\n".into())), 12);
+    assert_eq!(recovery_work_factor(None, true), DEFAULT_RECOVERY_WORK_FACTOR);
+    assert_eq!(recovery_work_factor(Some("10".into()), true), 10);
+    assert_eq!(recovery_work_factor(Some(" 12\n".into()), true), 12);
     for bad in ["0", "31", "x", "", "-1", "300"] {
-        assert_eq!(recovery_work_factor(Some(bad.into())), DEFAULT_RECOVERY_WORK_FACTOR, "{bad}");
+        assert_eq!(recovery_work_factor(Some(bad.into()), true), DEFAULT_RECOVERY_WORK_FACTOR, "{bad}");
     }
-    // seal_recovery honours the knob (as the environment has it now).
+    // A build without the `test-fast-scrypt` feature ignores the knob, whatever its value.
+    for any in ["1", "10", "17", "19", "30", "x"] {
+        assert_eq!(recovery_work_factor(Some(any.into()), false), DEFAULT_RECOVERY_WORK_FACTOR, "{any}");
+    }
+    // seal_recovery decides as this build does (with the environment as it is now).
     let sealed = seal_recovery(&Identity::generate(), &pass("p")).unwrap();
     let header = String::from_utf8_lossy(&to_binary(&sealed)).into_owned();
-    let want = recovery_work_factor(std::env::var(TEST_SCRYPT_LOG_N_ENV).ok());
+    let want = recovery_work_factor(std::env::var(TEST_SCRYPT_LOG_N_ENV).ok(), TEST_SCRYPT_KNOB);
     assert!(header.contains(&format!(" {want}\n")), "{header}");
 }
 

@@ -110,7 +110,8 @@ impl TestEnv {
             ("GIT_CONFIG_NOSYSTEM", "1".into()),
             ("LANG", "C.UTF-8".into()),
             ("TZ", "UTC".into()),
-            // Sealing the recovery key at the real work factor takes seconds per test.
+            // Sealing the recovery key at the real work factor takes seconds per test. Honoured
+            // only with the `test-fast-scrypt` feature (tests/run enables it).
             ("DOTBACK_TEST_SCRYPT_LOG_N", "10".into()),
         ]
     }

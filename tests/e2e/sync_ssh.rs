@@ -198,6 +198,8 @@ fn unknown_or_changed_host_keys_are_refused() {
     let (code, err) = a.fails(&["sync"]);
     assert_eq!(code, 6, "{err}");
     assert!(err.contains("host key") && err.contains(&sshd.fingerprint()), "names the key's fingerprint: {err}");
+    assert!(err.contains(&format!("[127.0.0.1]:{}", sshd.port)), "names the host as known_hosts does: {err}");
+    assert!(err.contains(&format!("`ssh -p {} 127.0.0.1`", sshd.port)), "the hint names the port: {err}");
     assert!(err.contains("local commit is safe"), "{err}");
     assert_eq!(remote_head(&remote), None, "nothing reached the server");
     let committed = stdout(&a.git(&["log", "-1", "--format=%s"]));
@@ -277,4 +279,86 @@ fn a_closed_ssh_port_is_unreachable_not_refused() {
     let (code, err) = a.fails(&["sync"]);
     assert_eq!(code, 5, "unreachable means retry later: {err}");
     assert!(err.contains("origin") && err.contains("local commit is safe"), "{err}");
+}
+
+/// The server's host key as `known_hosts` writes it after the host names: `TYPE BASE64`.
+fn host_key(sshd: &Sshd) -> String {
+    let line = sshd.known_hosts_line();
+    line.split_once(' ').unwrap().1.trim().to_string()
+}
+
+#[test]
+fn a_revoked_host_key_is_refused_even_when_another_line_accepts_it() {
+    let a = TestEnv::new();
+    let Some(sshd) = Sshd::start(&a.root.join("sshd")) else { return };
+    let remote = bare(&a);
+    a.init();
+    trust(&a, &sshd);
+    a.write(".zshrc", "mine\n", 0o644);
+    a.ok(&["add", ".zshrc"]);
+    a.ok(&["remote", "add", "origin", &sshd.url(&remote)]);
+    let known_hosts = a.home.join(".ssh/known_hosts");
+
+    // The right key is recorded, and a later line revokes it (for every host): ssh refuses it.
+    let key = host_key(&sshd);
+    fs::write(&known_hosts, format!("{}@revoked * {key}\n", sshd.known_hosts_line())).unwrap();
+    let (code, err) = a.fails(&["sync"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("was revoked") && err.contains(&sshd.fingerprint()), "{err}");
+    assert!(err.contains("known_hosts line 2"), "names the line: {err}");
+    assert!(!err.contains("ssh -p"), "no advice to record a revoked key: {err}");
+    assert_eq!(remote_head(&remote), None, "nothing reached the server");
+
+    // Only a certificate authority vouches for the host: refused, saying why.
+    fs::write(&known_hosts, format!("@cert-authority [127.0.0.*]:* {key}\n")).unwrap();
+    let (code, err) = a.fails(&["sync"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("@cert-authority") && err.contains("cannot check host certificates"), "{err}");
+    assert!(err.contains(&format!("ssh-keyscan -p {} 127.0.0.1", sshd.port)), "{err}");
+    assert_eq!(remote_head(&remote), None);
+
+    // A revocation for another host's key leaves this one alone.
+    let other = a.root.join("other_host_key");
+    keygen(&other);
+    let public = fs::read_to_string(other.with_extension("pub")).unwrap();
+    let other_key = public.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    fs::write(&known_hosts, format!("@revoked * {other_key}\n{}", sshd.known_hosts_line())).unwrap();
+    a.ok(&["sync"]);
+    assert_eq!(remote_head(&remote), Some(stdout(&a.git(&["rev-parse", "HEAD"])).trim().to_string()));
+}
+
+#[test]
+fn wildcard_negated_and_hashed_known_hosts_entries_work_as_in_openssh() {
+    let a = TestEnv::new();
+    let Some(sshd) = Sshd::start(&a.root.join("sshd")) else { return };
+    let remote = bare(&a);
+    a.init();
+    trust(&a, &sshd);
+    a.ok(&["remote", "add", "origin", &sshd.url(&remote)]);
+    let known_hosts = a.home.join(".ssh/known_hosts");
+    let key = host_key(&sshd);
+    let pushed = |a: &TestEnv, content: &str| {
+        a.write(".zshrc", content, 0o644);
+        a.ok(&["add", ".zshrc"]);
+        a.ok(&["sync"]);
+        assert_eq!(remote_head(&remote), Some(stdout(&a.git(&["rev-parse", "HEAD"])).trim().to_string()));
+    };
+
+    // A wildcard over the address, with the port.
+    fs::write(&known_hosts, format!("[127.0.0.*]:{} {key}\n", sshd.port)).unwrap();
+    pushed(&a, "one\n");
+
+    // A negated pattern rules the line out even though another pattern matches.
+    fs::write(&known_hosts, format!("[127.0.0.*]:{p},![127.0.0.1]:{p} {key}\n", p = sshd.port)).unwrap();
+    let (code, err) = a.fails(&["sync"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("is not in ~/.ssh/known_hosts"), "{err}");
+
+    // A hashed entry, as `ssh-keygen -H` writes it.
+    fs::write(&known_hosts, sshd.known_hosts_line()).unwrap();
+    let out = Command::new("ssh-keygen").arg("-H").arg("-f").arg(&known_hosts).output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let hashed = fs::read_to_string(&known_hosts).unwrap();
+    assert!(hashed.starts_with("|1|") && !hashed.contains("127.0.0.1"), "hashed: {hashed}");
+    pushed(&a, "two\n");
 }

@@ -349,3 +349,24 @@ fn sealed_changes_made_at_once_on_two_devices_merge_and_stay_trusted() {
     assert_eq!(c.read("api.token"), "tok-merged-1\n");
     assert!(!history_text(&remote).contains("tok-merged-1"));
 }
+
+#[test]
+fn recipients_deleted_by_a_push_are_held_back_and_the_device_goes_on() {
+    let (a, remote) = victim();
+    a.write(".netrc", "machine x password before\n", 0o600);
+    a.ok(&["add", ".netrc"]);
+    a.ok(&["sync"]);
+    let m = Attacker::new(&a, &remote);
+    m.git(&a, &["rm", "-q", ".dotback/recipients.txt", ".dotback/trust/key.age"]);
+    let bad = m.push(&a, "remove the keys");
+    let (code, err) = a.fails(&["sync"]);
+    assert_eq!(code, 6, "held back, not a dead end: {err}");
+    assert!(err.contains(&bad[..12]), "{err}");
+    a.write(".netrc", "machine x password after\n", 0o600);
+    let (code, _) = a.fails(&["sync"]);
+    assert_eq!(code, 6);
+    assert!(!history_text(&remote).contains("password after"), "still encrypted to the trusted set");
+    a.ok(&["keys", "revert"]);
+    a.ok(&["sync"]);
+    assert!(store_of(&a).join(".dotback/recipients.txt").exists());
+}
