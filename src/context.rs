@@ -51,12 +51,8 @@ impl Context {
         Ok(Context { device: config.device, store: config.source, home_canon, identity: config.identity, paths })
     }
 
-    pub fn manifest_path(&self) -> PathBuf {
-        Manifest::path_in(&self.store)
-    }
-
     pub fn manifest(&self) -> Result<Manifest, ConfigError> {
-        Manifest::load(&self.manifest_path())
+        Manifest::load(&self.store)
     }
 
     /// Absolute live path of a target.

@@ -99,16 +99,14 @@ pub fn init(
     let manifest_path = source.join(".dotback").join("dotback.toml");
     let wrote_manifest = !manifest_path.exists();
     if wrote_manifest {
-        let dir = manifest_path.parent().expect("manifest has a parent");
-        std::fs::create_dir_all(dir).map_err(|source| InitError::Write { path: dir.to_path_buf(), source })?;
         let text = format!(
             "# dotback shared manifest: read by every device that syncs this store.\n{}",
             toml::to_string(&Manifest::default()).expect("manifest serializes")
         );
-        crate::fsutil::write_atomic(&manifest_path, text.as_bytes(), 0o644)
+        crate::fsutil::write_atomic_beneath(&source, &manifest_path, text.as_bytes(), 0o644)
             .map_err(|source| InitError::Write { path: manifest_path.clone(), source })?;
     } else {
-        Manifest::load(&manifest_path)?;
+        Manifest::load(&source)?;
     }
 
     let identity = identity.or(existing.as_ref().map(|c| c.identity)).unwrap_or_default();
@@ -166,7 +164,7 @@ pub fn setup_keys(
         if let Some(cz) = crate::crypt::chezmoi_config::read(&ctx.paths.chezmoi_config_dir, &ctx.paths.home)
             .map_err(vault::VaultError::from)?
         {
-            let mut r = Recipients::load(&recipients_path).map_err(vault::VaultError::from)?;
+            let mut r = Recipients::load(&ctx.store, &recipients_path).map_err(vault::VaultError::from)?;
             let mine = id.public().to_string();
             let mut n = 0;
             for other in cz.recipients.iter().filter(|r| r.to_string() != mine) {
@@ -174,13 +172,13 @@ pub fn setup_keys(
                 r.add_device(&format!("chezmoi-{n}"), other.clone()).map_err(vault::VaultError::from)?;
             }
             if n > 0 {
-                vault::write(&recipients_path, r.to_text().as_bytes())?;
+                vault::write(&ctx.store, &recipients_path, r.to_text().as_bytes())?;
             }
         }
         let store = Store::open(&ctx.store)?;
         store.commit_all(&ctx.device, &format!("{d}: create the store's keys\n\nDevice: {d}\n", d = ctx.device))?;
     }
-    let recipients = Recipients::load(&recipients_path).map_err(vault::VaultError::from)?;
+    let recipients = Recipients::load(&ctx.store, &recipients_path).map_err(vault::VaultError::from)?;
     let is_recipient = recipients.all().iter().any(|r| r.to_string() == id.public().to_string());
     Ok(KeysReport { recipient: id.public().to_string(), created_identity, created_recipients, is_recipient })
 }

@@ -409,7 +409,7 @@ pub fn settle(
         }
         let src = state.source_path(m);
         let store_mode = if m.entry.attrs.private || m.entry.attrs.encrypted { 0o600 } else { 0o644 };
-        fsutil::write_atomic(&src, stored, store_mode)
+        fsutil::write_atomic_beneath(&state.root, &src, stored, store_mode)
             .map_err(|source| ResolveError::Write { path: src.clone(), source })?;
         let perm = source::file_mode(&m.entry.attrs, fsutil::umask());
         fsutil::write_atomic(&live, content, perm)

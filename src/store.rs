@@ -24,6 +24,11 @@ pub enum StoreError {
     },
     #[error("the store {} is a bare repository; dotback needs a work tree", path.display())]
     Bare { path: PathBuf },
+    #[error(
+        "{} in the store is a symbolic link; dotback follows no link inside the store, where it and git keep their own files",
+        path.display()
+    )]
+    Link { path: PathBuf },
     #[error("git operation `{what}` failed in the store {}", path.display())]
     Git {
         what: &'static str,
@@ -56,6 +61,13 @@ impl Store {
     pub fn open(root: &Path) -> Result<Store, StoreError> {
         if !root.exists() {
             return Err(StoreError::Missing { path: root.to_path_buf() });
+        }
+        // `.git`, `.dotback`, `.chezmoiignore` …: a link there would redirect every read and write.
+        let dot_link = std::fs::read_dir(root).into_iter().flatten().flatten().find(|e| {
+            e.file_name().as_encoded_bytes().starts_with(b".") && e.file_type().is_ok_and(|t| t.is_symlink())
+        });
+        if let Some(e) = dot_link {
+            return Err(StoreError::Link { path: e.path() });
         }
         let repo =
             Repository::open_ext(root, git2::RepositoryOpenFlags::NO_SEARCH, std::iter::empty::<&std::ffi::OsStr>())

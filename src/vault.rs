@@ -117,15 +117,14 @@ pub fn create(store: &Path, device: &str, device_id: &Identity, passphrase: &Sec
     let mut r = Recipients { entries: Vec::new() };
     r.add_device(device, device_id.public())?;
     r.entries.push(crypt::recipients::Entry { label: Label::Recovery, recipient: recovery.public() });
-    write(&kp, &sealed)?;
-    write(&rp, r.to_text().as_bytes())
+    write(store, &kp, &sealed)?;
+    write(store, &rp, r.to_text().as_bytes())
 }
 
-pub fn write(path: &Path, data: &[u8]) -> Result<(), VaultError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| VaultError::Write { path: dir.to_path_buf(), source })?;
-    }
-    fsutil::write_atomic(path, data, 0o644).map_err(|source| VaultError::Write { path: path.to_path_buf(), source })
+/// Writes one of the store's key files (`path`, below `store`; no link on the way is followed).
+pub fn write(store: &Path, path: &Path, data: &[u8]) -> Result<(), VaultError> {
+    fsutil::write_atomic_beneath(store, path, data, 0o644)
+        .map_err(|source| VaultError::Write { path: path.to_path_buf(), source })
 }
 
 /// Every encrypted file in the store: encrypted entries, and `.age` files under `.dotback/`
@@ -155,14 +154,16 @@ pub fn rekey(
 ) -> Result<Vec<PathBuf>, VaultError> {
     let mut out = Vec::new();
     for path in encrypted_files(store, state) {
-        let cipher = std::fs::read(&path).map_err(|source| VaultError::Write { path: path.clone(), source })?;
+        let cipher =
+            fsutil::read_beneath(store, &path).map_err(|source| VaultError::Write { path: path.clone(), source })?;
         let plain = crypt::decrypt(&cipher, ids).map_err(|source| VaultError::Rekey { path: path.clone(), source })?;
         let fresh = crypt::encrypt(&plain, to).map_err(|source| VaultError::Rekey { path: path.clone(), source })?;
         out.push((path, fresh));
     }
     let mut done = Vec::new();
     for (path, data) in out {
-        fsutil::write_atomic(&path, &data, 0o600).map_err(|source| VaultError::Write { path: path.clone(), source })?;
+        fsutil::write_atomic_beneath(store, &path, &data, 0o600)
+            .map_err(|source| VaultError::Write { path: path.clone(), source })?;
         done.push(path);
     }
     Ok(done)
@@ -181,7 +182,7 @@ pub fn change_recipients(
         return Err(CryptError::EmptyRecipients { path: recipients_path(store) }.into());
     }
     let done = rekey(store, state, ids, &to)?;
-    write(&recipients_path(store), new.to_text().as_bytes())?;
+    write(store, &recipients_path(store), new.to_text().as_bytes())?;
     Ok(done)
 }
 
@@ -218,7 +219,9 @@ impl<'a> Vault<'a> {
     pub fn recipients(&self) -> Result<&[age::x25519::Recipient], &str> {
         self.recipients
             .get_or_init(|| {
-                Recipients::load(&recipients_path(&self.ctx.store)).map(|r| r.all()).map_err(|e| describe(&e))
+                Recipients::load(&self.ctx.store, &recipients_path(&self.ctx.store))
+                    .map(|r| r.all())
+                    .map_err(|e| describe(&e))
             })
             .as_deref()
             .map_err(String::as_str)

@@ -100,6 +100,9 @@ impl From<StoreError> for CliError {
                 .hint("run `dotback init` to make it one, or set `source` in the device config to your store")
                 .code(3),
             StoreError::Bare { .. } => err.hint("clone it to a work tree and set `source` to that").code(3),
+            StoreError::Link { .. } => err.hint(
+                "replace the link with the directory or file itself (or remove it), then run dotback again; nothing was changed",
+            ),
             StoreError::GitConfig { .. } => err.hint("fix the file the cause names (often ~/.gitconfig)").code(3),
             StoreError::Git { source, path, .. } if source.code() == git2::ErrorCode::Locked => {
                 // libgit2 names a ref's lock file between quotes, but not the index's.

@@ -22,7 +22,7 @@ pub fn cmd_guard(ui: &Ui, args: GuardArgs) -> Result<(), CliError> {
         None => Context::load(paths.clone())?.store,
     };
     let store = Store::open(&root)?;
-    let manifest = crate::config::Manifest::load(&root.join(".dotback").join("dotback.toml"))?;
+    let manifest = crate::config::Manifest::load(&root)?;
     let rules = crate::secrets::SecretRules::with_manifest(&manifest.secrets)
         .expect("the manifest's secret rules were checked when it was read");
     check(ui, &store, &rules)

@@ -131,7 +131,7 @@ fn crypt_error(e: crypt::CryptError) -> CliError {
 
 fn list(ui: &Ui, json: bool) -> Result<(), CliError> {
     let s = Session::reader()?;
-    let rs = Recipients::load(&vault::recipients_path(&s.ctx.store)).map_err(crypt_error)?;
+    let rs = Recipients::load(&s.ctx.store, &vault::recipients_path(&s.ctx.store)).map_err(crypt_error)?;
     let mine = vault::load_identities(&s.ctx, s.ctx.identity).ok().and_then(|ids| ids.first().map(|i| i.public()));
     let all: Vec<String> = rs.all().iter().map(|r| r.to_string()).collect();
     let out = ListJson {
@@ -174,7 +174,7 @@ fn change(
 ) -> Result<(), CliError> {
     let s = Session::writer()?;
     let path = vault::recipients_path(&s.ctx.store);
-    let mut rs = Recipients::load(&path).map_err(crypt_error)?;
+    let mut rs = Recipients::load(&s.ctx.store, &path).map_err(crypt_error)?;
     edit(&mut rs).map_err(crypt_error)?;
     let ids = vault::load_identities(&s.ctx, s.ctx.identity).map_err(vault_error)?;
     let done = vault::change_recipients(&s.ctx.store, &s.state, &ids, &rs).map_err(vault_error)?;
@@ -201,12 +201,12 @@ fn rotate_recovery(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> 
     let pass = super::passphrase::read(pass_file.as_deref(), "New recovery passphrase", true)
         .map_err(|e| CliError::new(format!("a new recovery passphrase is needed: {e}")))?;
     let path = vault::recipients_path(&s.ctx.store);
-    let mut rs = Recipients::load(&path).map_err(crypt_error)?;
+    let mut rs = Recipients::load(&s.ctx.store, &path).map_err(crypt_error)?;
     let fresh = Identity::generate();
     rs.set_recovery(fresh.public()).map_err(crypt_error)?;
     let sealed = crypt::seal_recovery(&fresh, &pass).map_err(crypt_error)?;
     let done = vault::change_recipients(&s.ctx.store, &s.state, &ids, &rs).map_err(vault_error)?;
-    vault::write(&vault::recovery_path(&s.ctx.store), &sealed).map_err(vault_error)?;
+    vault::write(&s.ctx.store, &vault::recovery_path(&s.ctx.store), &sealed).map_err(vault_error)?;
     commit(&s, "rotate the recovery key")?;
     ui.info(format!(
         "New recovery key in place; {} secret files re-encrypted. The old passphrase no longer opens new secrets.",
@@ -218,7 +218,7 @@ fn rotate_recovery(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> 
 fn unlock(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> {
     let s = Session::writer()?;
     let sealed_path = vault::recovery_path(&s.ctx.store);
-    let sealed = std::fs::read(&sealed_path)
+    let sealed = crate::fsutil::read_beneath(&s.ctx.store, &sealed_path)
         .map_err(|e| CliError::new(format!("cannot read {}: {e}", sealed_path.display())))?;
     let pass = super::passphrase::read(pass_file.as_deref(), "Recovery passphrase", false)
         .map_err(|e| CliError::new(format!("the recovery passphrase is needed: {e}")))?;
@@ -229,7 +229,7 @@ fn unlock(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> {
     })?;
     let (me, _) = vault::ensure_device_identity(&s.ctx, s.ctx.identity).map_err(vault_error)?;
     let path = vault::recipients_path(&s.ctx.store);
-    let mut rs = Recipients::load(&path).map_err(crypt_error)?;
+    let mut rs = Recipients::load(&s.ctx.store, &path).map_err(crypt_error)?;
     let mine = me.public().to_string();
     if rs.all().iter().any(|r| r.to_string() == mine) {
         ui.info("This device is already a recipient; the recovery key was not needed.");
@@ -258,10 +258,10 @@ fn gpg_export(ui: &Ui) -> Result<(), CliError> {
             CliError::new(format!("cannot encrypt the GPG secret keys: {why}"))
                 .hint("`dotback init` sets up the store's keys")
         })?;
-        vault::write(&dir.join("secret-keys.asc.age"), &cipher).map_err(vault_error)?;
+        vault::write(&s.ctx.store, &dir.join("secret-keys.asc.age"), &cipher).map_err(vault_error)?;
     }
-    vault::write(&dir.join("public-keys.asc"), &export.public_keys).map_err(vault_error)?;
-    vault::write(&dir.join("ownertrust.txt"), &export.ownertrust).map_err(vault_error)?;
+    vault::write(&s.ctx.store, &dir.join("public-keys.asc"), &export.public_keys).map_err(vault_error)?;
+    vault::write(&s.ctx.store, &dir.join("ownertrust.txt"), &export.ownertrust).map_err(vault_error)?;
     drop(vault);
     commit(&s, "export GPG keys")?;
     ui.info(format!(
@@ -276,7 +276,7 @@ fn gpg_export(ui: &Ui) -> Result<(), CliError> {
 fn gpg_import(ui: &Ui) -> Result<(), CliError> {
     let s = Session::reader()?;
     let dir = gpg_dir(&s);
-    let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_default();
+    let read = |name: &str| crate::fsutil::read_beneath(&s.ctx.store, &dir.join(name)).unwrap_or_default();
     let public = read("public-keys.asc");
     if public.is_empty() {
         return Err(CliError::new(format!("{} holds no exported GPG keys", dir.display()))
@@ -284,7 +284,7 @@ fn gpg_import(ui: &Ui) -> Result<(), CliError> {
     }
     let vault = crate::vault::Vault::new(&s.ctx, s.rules.clone());
     let secret_path = dir.join("secret-keys.asc.age");
-    let secret = match std::fs::read(&secret_path) {
+    let secret = match crate::fsutil::read_beneath(&s.ctx.store, &secret_path) {
         Ok(c) => vault
             .decrypt(&c)
             .map_err(|why| CliError::new(format!("cannot decrypt {}: {why}", secret_path.display())))?,

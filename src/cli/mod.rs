@@ -160,15 +160,16 @@ impl Session {
             )));
         }
         drop(store);
-        let manifest = ctx.manifest()?;
-        let rules = crate::secrets::SecretRules::with_manifest(&manifest.secrets)
-            .expect("the manifest's secret rules were checked when it was read");
         // Loading the cache and scanning the store are independent: do both at once.
         let (state, cache) = std::thread::scope(|s| {
             let cache = s.spawn(|| Cache::load(&ctx.paths.state_dir));
             (managed::scan(&ctx.store), cache.join().expect("cache loading panicked"))
         });
+        // The scan first: it names any link in the store, the manifest's place included.
         let state = state?;
+        let manifest = ctx.manifest()?;
+        let rules = crate::secrets::SecretRules::with_manifest(&manifest.secrets)
+            .expect("the manifest's secret rules were checked when it was read");
         Ok(Session { ctx, rules, state, cache, _inflight: None, lock })
     }
 
