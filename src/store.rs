@@ -29,6 +29,13 @@ pub enum StoreError {
         path.display()
     )]
     Link { path: PathBuf },
+    #[error("git operation `{what}` failed in the store {}: its disk is full", path.display())]
+    DiskFull {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: git2::Error,
+    },
     #[error("git operation `{what}` failed in the store {}", path.display())]
     Git {
         what: &'static str,
@@ -36,6 +43,13 @@ pub enum StoreError {
         #[source]
         source: git2::Error,
     },
+}
+
+/// Whether libgit2 failed for want of space. It says so only in the message: the C library's
+/// text for ENOSPC or EDQUOT (in the C locale, as a Rust program never sets another).
+fn disk_full(e: &git2::Error) -> bool {
+    e.class() == git2::ErrorClass::Os
+        && ["No space left on device", "Disk quota exceeded"].iter().any(|m| e.message().contains(m))
 }
 
 /// dotback's record of where `remote`'s branch was at the last sync (see [`Store::seen`]).
@@ -97,7 +111,14 @@ impl Store {
     }
 
     fn git<T>(&self, what: &'static str, r: Result<T, git2::Error>) -> Result<T, StoreError> {
-        r.map_err(|source| StoreError::Git { what, path: self.root.clone(), source })
+        r.map_err(|source| {
+            let path = self.root.clone();
+            if disk_full(&source) {
+                StoreError::DiskFull { what, path, source }
+            } else {
+                StoreError::Git { what, path, source }
+            }
+        })
     }
 
     /// The user's git identity, or one naming the device when git has none configured.
@@ -662,6 +683,17 @@ mod tests {
     use crate::fsutil::FastMap;
     use std::fs;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn disk_full_is_told_from_libgit2s_message() {
+        let os = |m| git2::Error::new(git2::ErrorCode::GenericError, git2::ErrorClass::Os, m);
+        assert!(disk_full(&os("failed to write out file: No space left on device")));
+        assert!(disk_full(&os("failed to write out file: Disk quota exceeded")));
+        assert!(!disk_full(&os("failed to write out file: Permission denied")));
+        let callback =
+            git2::Error::new(git2::ErrorCode::GenericError, git2::ErrorClass::Callback, "No space left on device");
+        assert!(!disk_full(&callback));
+    }
 
     fn files(root: &Path) -> Vec<String> {
         walkdir::WalkDir::new(root)

@@ -117,6 +117,9 @@ impl From<StoreError> for CliError {
                     "a git command may be working in the store; if none is, remove {file} (left by one that was stopped) and run this again"
                 ))
             }
+            StoreError::DiskFull { .. } => err.hint(
+                "free some space on that disk, then run the same command again, which finishes the job (files already written into the store are whole and wait for that run's commit); nothing was changed in HOME",
+            ),
             StoreError::Git { .. } => {
                 err.hint("run `git status` in the store to see its state; nothing was changed in HOME")
             }
@@ -206,10 +209,29 @@ impl From<CaptureError> for CliError {
             CaptureError::Encrypt { .. } => {
                 "dotback never stores a secret in plaintext; `dotback init` sets up the store's keys, `dotback keys list` shows them"
             }
+            CaptureError::Write { source, .. } => return err.hint(store_write_hint(source)),
             _ => "nothing was changed in the store",
         };
         err.hint(hint)
     }
+}
+
+/// Whether `e` says the disk (or the user's quota) is full.
+fn disk_full(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+}
+
+/// A write into the store failed part way through a capture: the files written before it stay
+/// (each one whole), nothing is committed, and running the command again finishes the job.
+fn store_write_hint(e: &std::io::Error) -> String {
+    let fix = if disk_full(e) {
+        "the disk holding the store is full: free some space"
+    } else {
+        "check the permissions of that directory in the store"
+    };
+    format!(
+        "{fix}, then run the same command again, which finishes the job; files already written into the store are whole (every write is atomic) but not committed yet, and nothing in HOME was changed"
+    )
 }
 
 impl From<ResolveError> for CliError {
@@ -250,5 +272,30 @@ impl From<ResolveError> for CliError {
             ResolveError::Store(_) | ResolveError::State(_) => unreachable!("converted above"),
         };
         err.hint(hint)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_into_the_store_says_what_was_written_and_what_to_do() {
+        let write =
+            |errno| CaptureError::Write { path: "/s/dot_a".into(), source: std::io::Error::from_raw_os_error(errno) };
+        for errno in [libc::ENOSPC, libc::EDQUOT, libc::EACCES] {
+            let err = CliError::from(write(errno));
+            let hint = err.hints.join(" ");
+            assert!(!hint.contains("nothing was changed in the store"), "{hint}");
+            assert!(hint.contains("run the same command again") && hint.contains("not committed yet"), "{hint}");
+            assert_eq!(hint.contains("disk holding the store is full"), errno != libc::EACCES, "{hint}");
+        }
+        let git = git2::Error::new(
+            git2::ErrorCode::GenericError,
+            git2::ErrorClass::Os,
+            "failed to write out file: No space left on device",
+        );
+        let err = CliError::from(StoreError::DiskFull { what: "add", path: "/s".into(), source: git });
+        assert!(err.message.contains("disk is full") && err.hints[0].contains("free some space"), "{err:?}");
     }
 }
