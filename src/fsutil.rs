@@ -6,11 +6,11 @@
 //! for a 10,000-file apply at a fraction of the cost.
 
 use std::ffi::{CStr, CString, OsStr};
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -74,11 +74,18 @@ fn tmp_name(path: &Path) -> PathBuf {
 /// The temporary file is created 0600 and chmod-ed to `mode` before the rename, so the content
 /// is never visible with wider permissions than its final ones, and never visible partially.
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{} names no file", path.display())));
-    };
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-    Beneath::open(dir, Path::new(""), false)?.write_atomic(name, data, mode)
+    let tmp = tmp_name(path);
+    let result = (|| {
+        let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        f.write_all(data)?;
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        drop(f);
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
 }
 
 /// Creates (or replaces) the symlink `path` pointing at `target`, atomically.
@@ -424,7 +431,7 @@ impl Beneath {
         self.file(name, libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT, 0o644)?.write_all(data)
     }
 
-    /// [`write_atomic`] of `name` in this directory.
+    /// [`write_atomic`] of `name` in this directory (the temporary file is made here too).
     pub fn write_atomic(&self, name: &OsStr, data: &[u8], mode: u32) -> io::Result<()> {
         let tmp = tmp_name(Path::new(name));
         let (c, ctmp) = (c_name(name)?, c_name(tmp.as_os_str())?);

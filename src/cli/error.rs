@@ -65,6 +65,9 @@ impl From<PathsError> for CliError {
 fn config_hint(e: &ConfigError) -> &'static str {
     match e {
         ConfigError::Invalid { .. } => "fix the file by hand; the error names the line and key",
+        ConfigError::Read { source, .. } if source.get_ref().is_some_and(|e| e.is::<crate::fsutil::Refused>()) => {
+            "replace the link with the file itself (or remove it), then run dotback again; nothing was changed"
+        }
         ConfigError::Read { .. } => "check that the file is readable by you",
     }
 }
