@@ -6,7 +6,7 @@
 //! after the sync it describes and travels with the next commit that sync or a later one makes:
 //! a sync with nothing to do appends a line and makes no commit.
 
-use std::io::Write;
+use crate::fsutil::{self, Beneath};
 use std::path::{Path, PathBuf};
 
 /// Store paths under this directory are the audit trail.
@@ -58,19 +58,24 @@ pub fn user() -> String {
         .unwrap_or_else(|| format!("uid {}", unsafe { libc::getuid() }))
 }
 
-/// Appends `record` as one line (one `write` call on an `O_APPEND` file: a crash leaves whole lines).
+/// This device's audit directory, opened without following a link on the way (made if missing).
+fn dir(store: &Path, create: bool) -> std::io::Result<Beneath> {
+    Beneath::open(store, Path::new(DIR), create)
+}
+
+/// Appends `record` as one line (one `write` call on an `O_APPEND` file: a crash leaves whole
+/// lines). A symbolic link at the file or on the way is refused, never followed.
 pub fn append(store: &Path, record: &Record) -> std::io::Result<()> {
     let file = path(store, &record.device);
-    std::fs::create_dir_all(file.parent().expect("audit files live in a directory"))?;
     let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
     line.push(b'\n');
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&file)?;
-    f.write_all(&line)
+    dir(store, true)?.append(file.file_name().expect("audit files have a name"), &line)
 }
 
 /// This device's audit file as it is before a sync moves the work tree (a merge checks out the
 /// committed version, which may lack the newest records); `restore` puts it back.
 pub struct Pending {
+    store: PathBuf,
     file: PathBuf,
     content: Option<Vec<u8>>,
 }
@@ -78,23 +83,23 @@ pub struct Pending {
 impl Pending {
     pub fn save(store: &Path, device: &str) -> Pending {
         let file = path(store, device);
-        let content = std::fs::read(&file).ok();
-        Pending { file, content }
+        let content = fsutil::read_beneath(store, &file).ok();
+        Pending { store: store.to_path_buf(), file, content }
     }
 
     /// Puts the saved records back when checking out a commit replaced or removed them.
     pub fn restore(&self) -> std::io::Result<()> {
         let Some(content) = &self.content else { return Ok(()) };
-        if std::fs::read(&self.file).ok().as_ref() == Some(content) {
+        if fsutil::read_beneath(&self.store, &self.file).ok().as_ref() == Some(content) {
             return Ok(());
         }
-        crate::fsutil::write_atomic(&self.file, content, 0o644)
+        fsutil::write_atomic_beneath(&self.store, &self.file, content, 0o644)
     }
 }
 
 /// Reads every record of `device` (lines that do not parse are skipped: an old or newer format).
 pub fn read(store: &Path, device: &str) -> Vec<Record> {
-    let Ok(text) = std::fs::read_to_string(path(store, device)) else { return Vec::new() };
+    let Ok(text) = fsutil::read_to_string_beneath(store, &path(store, device)) else { return Vec::new() };
     text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
 }
 
@@ -127,5 +132,23 @@ mod tests {
         assert_eq!(all.len(), 2);
         assert_eq!(all[0], r);
         assert_eq!(all[1].outcome, "offline");
+    }
+
+    #[test]
+    fn a_link_at_the_audit_file_is_neither_appended_to_nor_copied_into_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, outside) = (dir.path().join("store"), dir.path().join("outside"));
+        std::fs::create_dir_all(store.join(DIR)).unwrap();
+        std::fs::write(&outside, "password=hunter2\n").unwrap();
+        std::os::unix::fs::symlink(&outside, path(&store, "d")).unwrap();
+        let r = Record { device: "d".into(), ..Record::default() };
+        let e = append(&store, &r).unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert!(read(&store, "d").is_empty());
+        let pending = Pending::save(&store, "d");
+        std::fs::remove_file(path(&store, "d")).unwrap();
+        pending.restore().unwrap();
+        assert!(!path(&store, "d").exists(), "nothing was saved through the link");
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "password=hunter2\n");
     }
 }

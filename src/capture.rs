@@ -328,7 +328,7 @@ fn write_source(
         Kind::Dir => make_source_dir(&path, entry.attrs.private)?,
         _ => {
             let mode = if entry.attrs.private || entry.attrs.encrypted { 0o600 } else { 0o644 };
-            fsutil::write_atomic(&path, data, mode).map_err(werr(&path))?;
+            fsutil::write_atomic_beneath(root, &path, data, mode).map_err(werr(&path))?;
         }
     }
     Ok(src)

@@ -126,12 +126,14 @@ impl Manifest {
         store.join(".dotback").join("dotback.toml")
     }
 
-    /// Reads the manifest; a store without one (a plain chezmoi store) gets the defaults.
-    pub fn load(path: &Path) -> Result<Manifest, ConfigError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Manifest::parse(path, &text),
+    /// Reads the manifest of the store at `store` (following no symbolic link inside it); a
+    /// store without one (a plain chezmoi store) gets the defaults.
+    pub fn load(store: &Path) -> Result<Manifest, ConfigError> {
+        let path = Manifest::path_in(store);
+        match crate::fsutil::read_to_string_beneath(store, &path) {
+            Ok(text) => Manifest::parse(&path, &text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
-            Err(source) => Err(ConfigError::Read { path: path.to_path_buf(), source }),
+            Err(source) => Err(ConfigError::Read { path, source }),
         }
     }
 }

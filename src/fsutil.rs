@@ -5,8 +5,11 @@
 //! from one `syncfs` at the end of an operation rather than an fsync per file: the same safety
 //! for a 10,000-file apply at a fraction of the cost.
 
+use std::ffi::{CStr, CString, OsStr};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -97,7 +100,6 @@ pub fn symlink_atomic(target: &str, path: &Path) -> io::Result<()> {
 /// Flushes the file system holding `path` (one call instead of an fsync per file).
 pub fn sync_fs(path: &Path) -> io::Result<()> {
     let f = File::open(path)?;
-    use std::os::fd::AsRawFd;
     // SAFETY: the descriptor is valid for the lifetime of `f`.
     if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
         return Err(io::Error::last_os_error());
@@ -169,6 +171,59 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
+    /// The link [`Refused`] names, when `e` is that refusal.
+    fn refused_link(e: &io::Error) -> Option<PathBuf> {
+        match e.get_ref()?.downcast_ref::<Refused>()? {
+            Refused::Link { path } => Some(path.clone()),
+            Refused::NotAFile { .. } => None,
+        }
+    }
+
+    #[test]
+    fn no_link_below_the_root_is_followed_by_reads_or_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, outside) = (dir.path().join("store"), dir.path().join("outside"));
+        fs::create_dir_all(root.join(".dotback/audit")).unwrap();
+        fs::create_dir(&outside).unwrap();
+        fs::write(outside.join("secret"), "password").unwrap();
+        fs::write(root.join(".dotback/audit/ok.jsonl"), "line\n").unwrap();
+        assert_eq!(read_beneath(&root, &root.join(".dotback/audit/ok.jsonl")).unwrap(), b"line\n");
+        let link = |target: &Path, at: &str| std::os::unix::fs::symlink(target, root.join(at)).unwrap();
+        link(&outside.join("secret"), ".dotback/audit/dev.jsonl");
+        link(&outside, ".dotback/keys");
+        let file = root.join(".dotback/audit/dev.jsonl");
+        let below = root.join(".dotback/keys/secret");
+        for (path, the_link) in [(&file, &file), (&below, &root.join(".dotback/keys"))] {
+            let e = read_beneath(&root, path).unwrap_err();
+            assert_eq!(refused_link(&e).as_ref(), Some(the_link), "{e}");
+        }
+        let e = write_atomic_beneath(&root, &below, b"x", 0o644).unwrap_err();
+        assert_eq!(refused_link(&e), Some(root.join(".dotback/keys")), "{e}");
+        let audit = Beneath::open(&root, Path::new(".dotback/audit"), false).unwrap();
+        assert!(refused_link(&audit.append(OsStr::new("dev.jsonl"), b"x").unwrap_err()).is_some());
+        let e = Beneath::open(&root, Path::new(".dotback/keys/deeper"), true).unwrap_err();
+        assert!(refused_link(&e).is_some(), "{e}");
+        assert_eq!(fs::read(outside.join("secret")).unwrap(), b"password");
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 1, "nothing was made outside");
+        // Without links: missing directories are made, and a write replaces a link, not its target.
+        write_atomic_beneath(&root, &root.join(".dotback/packages/dev/Brewfile"), b"brew", 0o644).unwrap();
+        assert_eq!(fs::read(root.join(".dotback/packages/dev/Brewfile")).unwrap(), b"brew");
+        audit.write_atomic(OsStr::new("dev.jsonl"), b"mine\n", 0o644).unwrap();
+        assert!(!fs::symlink_metadata(&file).unwrap().is_symlink());
+        assert_eq!(fs::read(outside.join("secret")).unwrap(), b"password");
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("f");
+        let c = c_name(fifo.as_os_str()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = read_beneath(dir.path(), &fifo).unwrap_err();
+        assert!(matches!(e.get_ref().and_then(|e| e.downcast_ref()), Some(Refused::NotAFile { .. })), "{e}");
+    }
+
     #[test]
     fn hash_matches_git_blob_id() {
         assert_eq!(hash_bytes(b"").to_string(), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
@@ -212,14 +267,12 @@ pub struct DirStat {
 impl DirStat {
     /// `lstat(path)`; `Ok(None)` when it does not exist.
     pub fn lstat(&mut self, path: &Path) -> io::Result<Option<Meta>> {
-        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-        use std::os::unix::ffi::OsStrExt;
         let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
             return lstat(path).map(|m| m.map(|m| Meta { mode: m.mode(), stat: StatKey::of(&m) }));
         };
         if self.dir.as_ref().is_none_or(|(p, _)| p != parent) {
             self.dir = None;
-            let c = std::ffi::CString::new(parent.as_os_str().as_bytes()).map_err(io::Error::other)?;
+            let c = CString::new(parent.as_os_str().as_bytes()).map_err(io::Error::other)?;
             // SAFETY: `c` is a valid NUL-terminated path; the descriptor is owned below.
             let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
             if fd < 0 {
@@ -233,7 +286,7 @@ impl DirStat {
             self.dir = Some((parent.to_path_buf(), unsafe { OwnedFd::from_raw_fd(fd) }));
         }
         let dirfd = self.dir.as_ref().expect("set above").1.as_raw_fd();
-        let c = std::ffi::CString::new(name.as_bytes()).map_err(io::Error::other)?;
+        let c = CString::new(name.as_bytes()).map_err(io::Error::other)?;
         // SAFETY: an all-zero `stat` is a valid value to be overwritten.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: valid descriptor, NUL-terminated name, and a live `stat` to fill.
@@ -255,4 +308,180 @@ impl DirStat {
             },
         }))
     }
+}
+
+/// What dotback refuses to follow or open among its own files in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error(
+        "{} is a symbolic link, and dotback follows no link inside the store; replace it with the file or directory itself, or remove it",
+        path.display()
+    )]
+    Link { path: PathBuf },
+    #[error("{} is not a regular file", path.display())]
+    NotAFile { path: PathBuf },
+}
+
+/// A directory opened below a root dotback trusts (the store, its git directory) without
+/// following a symbolic link on the way. Its files are opened by name relative to it, never
+/// following a link either, so a link planted after the check cannot redirect a read or a write.
+#[derive(Debug)]
+pub struct Beneath {
+    fd: OwnedFd,
+    /// For messages.
+    path: PathBuf,
+}
+
+fn c_name(name: &OsStr) -> io::Result<CString> {
+    CString::new(name.as_bytes()).map_err(io::Error::other)
+}
+
+/// Takes ownership of what an `open`-like call returned.
+fn owned_fd(fd: libc::c_int) -> io::Result<OwnedFd> {
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just opened and is owned by nothing else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn check(ret: libc::c_int) -> io::Result<()> {
+    if ret != 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
+impl Beneath {
+    /// Opens `root/rel`. `root` itself is followed (the user chose it); below it, every
+    /// component must be a real directory. `create` makes missing ones (0777 less the umask).
+    pub fn open(root: &Path, rel: &Path, create: bool) -> io::Result<Beneath> {
+        let c = c_name(root.as_os_str())?;
+        // SAFETY: `c` is a valid NUL-terminated path.
+        let fd = owned_fd(unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) })?;
+        let mut dir = Beneath { fd, path: root.to_path_buf() };
+        for part in rel.components() {
+            let std::path::Component::Normal(name) = part else {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{} leaves {}", rel.display(), root.display()),
+                ));
+            };
+            dir = dir.subdir(name, create)?;
+        }
+        Ok(dir)
+    }
+
+    fn raw(&self) -> libc::c_int {
+        self.fd.as_raw_fd()
+    }
+
+    fn subdir(&self, name: &OsStr, create: bool) -> io::Result<Beneath> {
+        let c = c_name(name)?;
+        let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        // SAFETY: valid descriptor and NUL-terminated name.
+        let open = || owned_fd(unsafe { libc::openat(self.raw(), c.as_ptr(), flags) });
+        let fd = match open() {
+            Err(e) if create && e.kind() == io::ErrorKind::NotFound => {
+                // SAFETY: valid descriptor and NUL-terminated name.
+                match check(unsafe { libc::mkdirat(self.raw(), c.as_ptr(), 0o777) }) {
+                    Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
+                    _ => open(),
+                }
+            }
+            fd => fd,
+        };
+        fd.map(|fd| Beneath { fd, path: self.path.join(name) }).map_err(|e| self.link_or(&c, name, e))
+    }
+
+    /// `e`, or [`Refused::Link`] when `name` is a symbolic link.
+    fn link_or(&self, c: &CStr, name: &OsStr, e: io::Error) -> io::Error {
+        if !matches!(e.raw_os_error(), Some(libc::ENOTDIR | libc::ELOOP)) {
+            return e;
+        }
+        // SAFETY: an all-zero `stat` is a valid value to be overwritten.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: valid descriptor, NUL-terminated name, and a live `stat` to fill.
+        let linked = unsafe { libc::fstatat(self.raw(), c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } == 0
+            && st.st_mode & libc::S_IFMT == libc::S_IFLNK;
+        if linked { io::Error::other(Refused::Link { path: self.path.join(name) }) } else { e }
+    }
+
+    /// Opens the regular file `name` here; a link, a FIFO or a device is refused.
+    fn file(&self, name: &OsStr, flags: libc::c_int, mode: libc::c_uint) -> io::Result<File> {
+        let c = c_name(name)?;
+        let flags = flags | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+        // SAFETY: valid descriptor and NUL-terminated name.
+        let f = File::from(
+            owned_fd(unsafe { libc::openat(self.raw(), c.as_ptr(), flags, mode) })
+                .map_err(|e| self.link_or(&c, name, e))?,
+        );
+        if !f.metadata()?.is_file() {
+            return Err(io::Error::other(Refused::NotAFile { path: self.path.join(name) }));
+        }
+        Ok(f)
+    }
+
+    pub fn read(&self, name: &OsStr) -> io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut data = Vec::new();
+        self.file(name, libc::O_RDONLY, 0)?.read_to_end(&mut data)?;
+        Ok(data)
+    }
+
+    /// Appends `data` to `name` (created 0644 less the umask) with one `write` call.
+    pub fn append(&self, name: &OsStr, data: &[u8]) -> io::Result<()> {
+        self.file(name, libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT, 0o644)?.write_all(data)
+    }
+
+    /// [`write_atomic`] of `name` in this directory (the temporary file is made here too).
+    pub fn write_atomic(&self, name: &OsStr, data: &[u8], mode: u32) -> io::Result<()> {
+        let tmp = tmp_name(Path::new(name));
+        let (c, ctmp) = (c_name(name)?, c_name(tmp.as_os_str())?);
+        let result = (|| {
+            let mut f = self.file(tmp.as_os_str(), libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o600)?;
+            f.write_all(data)?;
+            f.set_permissions(fs::Permissions::from_mode(mode))?;
+            drop(f);
+            // SAFETY: valid descriptors and NUL-terminated names.
+            check(unsafe { libc::renameat(self.raw(), ctmp.as_ptr(), self.raw(), c.as_ptr()) })
+        })();
+        if result.is_err() {
+            // SAFETY: valid descriptor and NUL-terminated name.
+            unsafe { libc::unlinkat(self.raw(), ctmp.as_ptr(), 0) };
+        }
+        result
+    }
+
+    /// Renames `from` to `to`, both in this directory (a link is moved, not followed).
+    pub fn rename(&self, from: &OsStr, to: &OsStr) -> io::Result<()> {
+        let (cf, ct) = (c_name(from)?, c_name(to)?);
+        // SAFETY: valid descriptors and NUL-terminated names.
+        check(unsafe { libc::renameat(self.raw(), cf.as_ptr(), self.raw(), ct.as_ptr()) })
+    }
+}
+
+/// `path`'s directory (opened with [`Beneath`]) and file name; `path` lies below `root`.
+fn beneath_parent<'a>(root: &Path, path: &'a Path, create: bool) -> io::Result<(Beneath, &'a OsStr)> {
+    let rel = path.strip_prefix(root).map_err(|_| {
+        io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not inside {}", path.display(), root.display()))
+    })?;
+    let (Some(dir), Some(name)) = (rel.parent(), rel.file_name()) else {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{} names no file", path.display())));
+    };
+    Ok((Beneath::open(root, dir, create)?, name))
+}
+
+/// Reads the regular file `path`, following no symbolic link below `root`.
+pub fn read_beneath(root: &Path, path: &Path) -> io::Result<Vec<u8>> {
+    let (dir, name) = beneath_parent(root, path, false)?;
+    dir.read(name)
+}
+
+/// [`read_beneath`], as UTF-8 text.
+pub fn read_to_string_beneath(root: &Path, path: &Path) -> io::Result<String> {
+    String::from_utf8(read_beneath(root, path)?).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// [`write_atomic`], following no symbolic link below `root`; missing directories are made.
+pub fn write_atomic_beneath(root: &Path, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+    let (dir, name) = beneath_parent(root, path, true)?;
+    dir.write_atomic(name, data, mode)
 }

@@ -129,7 +129,7 @@ pub fn init(
     let manifest_path = Manifest::path_in(&source);
     let wrote_manifest = !manifest_path.exists();
     if !wrote_manifest {
-        Manifest::load(&manifest_path)?;
+        Manifest::load(&source)?;
     }
     let (id, created_identity) = match vault::load_identities(&ctx, identity) {
         Ok(mut ids) => (ids.remove(0), false),
@@ -139,7 +139,7 @@ pub fn init(
     let recipients_path = vault::recipients_path(&source);
     let (keys, is_recipient) = match recipients_path.exists() {
         true => {
-            let recipients = Recipients::load(&recipients_path).map_err(vault::VaultError::from)?;
+            let recipients = Recipients::load(&source, &recipients_path).map_err(vault::VaultError::from)?;
             (None, recipients.all().iter().any(|r| r.to_string() == mine))
         }
         false => {
@@ -241,7 +241,7 @@ fn write(
             toml::to_string(&Manifest::default()).expect("manifest serializes")
         );
         undo.paths.push(manifest_path.clone());
-        crate::fsutil::write_atomic(&manifest_path, text.as_bytes(), 0o644)
+        crate::fsutil::write_atomic_beneath(source, &manifest_path, text.as_bytes(), 0o644)
             .map_err(|source| InitError::Write { path: manifest_path.clone(), source })?;
     }
     if let Some(keys) = keys {

@@ -5,6 +5,7 @@
 //! store costs a few readdir calls per directory. Any hostile or ambiguous name fails the whole
 //! scan: an operation never starts on a store it only half understood.
 
+use crate::fsutil;
 use crate::source::ignore::IgnoreRules;
 use crate::source::{self, Entry, Kind, NameError, OnDisk};
 use std::collections::HashMap;
@@ -65,7 +66,10 @@ pub enum ScanError {
     },
     #[error("store entry {} has a name that is not valid UTF-8", path.display())]
     NonUtf8 { path: PathBuf },
-    #[error("store entry {} is a symbolic link; the store keeps links as `symlink_` files", path.display())]
+    #[error(
+        "store entry {} is a symbolic link; dotback follows no link inside the store (it keeps links as `symlink_` files)",
+        path.display()
+    )]
     SymlinkInStore { path: PathBuf },
     #[error("store entries {first} and {second} both describe ~/{target}")]
     Duplicate { target: String, first: String, second: String },
@@ -140,19 +144,27 @@ pub fn scan(store: &Path, only: &[crate::selective::OnlyRule]) -> Result<SourceS
 }
 
 fn source_root(store: &Path) -> Result<PathBuf, ScanError> {
-    match fs::read_to_string(store.join(".chezmoiroot")) {
+    let file = store.join(".chezmoiroot");
+    match fsutil::read_to_string_beneath(store, &file) {
         Ok(text) => {
             let rel = text.trim();
-            let ok =
-                !rel.is_empty() && Path::new(rel).components().all(|c| matches!(c, std::path::Component::Normal(_)));
-            let root = store.join(rel);
-            if !ok || !root.is_dir() || fs::symlink_metadata(&root).map(|m| m.is_symlink()).unwrap_or(true) {
+            // A real directory inside the store, reached through no link.
+            let ok = !rel.is_empty() && fsutil::Beneath::open(store, Path::new(rel), false).is_ok();
+            if !ok {
                 return Err(ScanError::BadRoot { store: store.to_path_buf(), root: rel.to_string() });
             }
-            Ok(root)
+            Ok(store.join(rel))
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(store.to_path_buf()),
-        Err(source) => Err(ScanError::Io { path: store.join(".chezmoiroot"), source }),
+        Err(source) => Err(linked(&file, source)),
+    }
+}
+
+/// A read that failed because a symbolic link was in the way is [`ScanError::SymlinkInStore`].
+fn linked(path: &Path, source: io::Error) -> ScanError {
+    match source.get_ref().and_then(|e| e.downcast_ref::<fsutil::Refused>()) {
+        Some(fsutil::Refused::Link { path }) => ScanError::SymlinkInStore { path: path.clone() },
+        _ => ScanError::Io { path: path.to_path_buf(), source },
     }
 }
 
@@ -173,22 +185,25 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<(String, fs::FileType)>, ScanError>
 /// by target name, every directory before its contents), so no global sort is needed.
 fn walk(state: &mut SourceState, dir: &Path, source_rel: &str, target_rel: &str) -> Result<(), ScanError> {
     let listing = read_dir_sorted(dir)?;
-    if listing.iter().any(|(name, ft)| name == ".chezmoiignore" && !ft.is_dir()) {
+    if let Some((_, ft)) = listing.iter().find(|(name, _)| name == ".chezmoiignore")
+        && !ft.is_dir()
+    {
         read_ignore_file(state, &dir.join(".chezmoiignore"), target_rel)?;
     }
     let mut children: Vec<(Entry, String, fs::FileType)> = Vec::new();
     for (name, ft) in listing {
         let path = dir.join(&name);
         let source = join(source_rel, &name);
+        // Under any name: dotback's own files (.dotback, .chezmoiignore, .git) included.
+        if ft.is_symlink() {
+            return Err(ScanError::SymlinkInStore { path });
+        }
         if name.starts_with('.') {
             // chezmoi ignores these (.git, .dotback, .chezmoi*); git still tracks all but .git.
             if name != ".git" {
                 list_files(state, &path, source, ft)?;
             }
             continue;
-        }
-        if ft.is_symlink() {
-            return Err(ScanError::SymlinkInStore { path });
         }
         let on_disk = if ft.is_dir() { OnDisk::Dir } else { OnDisk::File };
         let entry = match source::decode(&name, on_disk) {
@@ -235,7 +250,8 @@ fn walk(state: &mut SourceState, dir: &Path, source_rel: &str, target_rel: &str)
 /// Adds a `.chezmoiignore` (patterns relative to `target_dir`). A line chezmoi rejects fails
 /// the scan, as it fails chezmoi; template lines are reported and not applied.
 fn read_ignore_file(state: &mut SourceState, path: &Path, target_dir: &str) -> Result<(), ScanError> {
-    let text = fs::read_to_string(path).map_err(|source| ScanError::Io { path: path.to_path_buf(), source })?;
+    // Never through a link: its target's lines would end up in error messages.
+    let text = fsutil::read_to_string_beneath(&state.root, path).map_err(|source| linked(path, source))?;
     let skipped = state
         .ignore
         .add_file(target_dir, &text)
@@ -251,6 +267,9 @@ fn read_ignore_file(state: &mut SourceState, path: &Path, target_dir: &str) -> R
 
 /// Records `path` (and everything below it, for a directory) as work-tree files.
 fn list_files(state: &mut SourceState, path: &Path, rel: String, ft: fs::FileType) -> Result<(), ScanError> {
+    if ft.is_symlink() {
+        return Err(ScanError::SymlinkInStore { path: path.to_path_buf() });
+    }
     let Some(files) = state.files.as_mut() else { return Ok(()) };
     if !ft.is_dir() {
         files.push(rel);

@@ -10,7 +10,9 @@
 //! - the lock on a local remote's branch (a bare repository on a disk) its push had taken:
 //!   the push journal names the commit it was pushing, and only a lock holding that commit (or
 //!   nothing yet) and made after the push began is removed;
-//! - its temporary files (`.NAME.dotback-tmp-<pid>-<n>`) in the store, HOME and the state dir.
+//! - its temporary files (`.NAME.dotback-tmp-<pid>-<n>`) in the store, HOME and the state dir,
+//!   and the plaintext files `resolve --merge` puts beside a live file for the editor
+//!   (`NAME.dotback-merge-<pid>`, and `-BASE-`, `-LOCAL-`, `-REMOTE-` for a merge tool).
 //!
 //! A store checkout a run had begun (libgit2 rewrites work-tree files in place) is finished by
 //! the next writer whether the run died or failed, so the work tree matches the commit the
@@ -326,14 +328,33 @@ fn finish_checkout(store: &Path) -> Result<Vec<String>, Interrupted> {
     Ok(vec![note])
 }
 
-/// A dotback temporary file made by one of `pids`: `.NAME.dotback-tmp-<pid>-<n>`.
+/// The sides of a merge `resolve --merge` writes beside the live file: the file the editor
+/// settles, and the inputs of a merge tool.
+const MERGE_SIDES: [&str; 4] = ["merge", "BASE", "LOCAL", "REMOTE"];
+
+/// The name of the file holding `side` of a merge of the file `leaf`, made by process `pid`.
+/// It keeps the extension, so the editor picks the right syntax.
+pub fn merge_file_name(leaf: &str, side: &str, pid: u32) -> String {
+    format!("{leaf}.dotback-{side}-{pid}{}", extension(leaf))
+}
+
+/// `.EXT` of a file name, or nothing.
+fn extension(leaf: &str) -> String {
+    Path::new(leaf).extension().and_then(|e| e.to_str()).map(|e| format!(".{e}")).unwrap_or_default()
+}
+
+/// A file a dotback run made by one of `pids` left unfinished: a temporary file
+/// (`.NAME.dotback-tmp-<pid>-<n>`) or one of a merge's sides ([`merge_file_name`]).
 fn is_temp_of(name: &str, pids: &[u32]) -> bool {
-    let Some((_, rest)) = name.rsplit_once(".dotback-tmp-") else { return false };
-    let Some((pid, n)) = rest.split_once('-') else { return false };
-    name.starts_with('.')
-        && !n.is_empty()
-        && n.bytes().all(|b| b.is_ascii_digit())
-        && pid.parse::<u32>().is_ok_and(|p| pids.contains(&p))
+    let of = |pid: &str| pid.parse::<u32>().is_ok_and(|p| pids.contains(&p));
+    if let Some((_, rest)) = name.rsplit_once(".dotback-tmp-") {
+        let Some((pid, n)) = rest.split_once('-') else { return false };
+        return name.starts_with('.') && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && of(pid);
+    }
+    let Some((leaf, rest)) = name.rsplit_once(".dotback-") else { return false };
+    let Some((side, tail)) = rest.split_once('-') else { return false };
+    let pid = tail.strip_suffix(&extension(leaf)).unwrap_or_default();
+    MERGE_SIDES.contains(&side) && pid.bytes().all(|b| b.is_ascii_digit()) && of(pid)
 }
 
 /// Removes the dead runs' temporary files from the store's work tree, the directories of HOME
@@ -389,6 +410,21 @@ mod tests {
         assert!(!is_temp_of("zshrc.dotback-tmp-42-0", &[42]));
         assert!(!is_temp_of(".zshrc.dotback-tmp-42-", &[42]));
         assert!(!is_temp_of(".zshrc", &[42]));
+    }
+
+    #[test]
+    fn merge_files_are_matched_by_pid_and_the_name_they_were_made_with() {
+        for (leaf, side) in [(".netrc", "merge"), ("init.lua", "merge"), ("a.b.toml", "BASE"), ("x", "REMOTE")] {
+            let name = merge_file_name(leaf, side, 42);
+            assert!(is_temp_of(&name, &[7, 42]), "{name}");
+            assert!(!is_temp_of(&name, &[4]), "{name}");
+        }
+        assert_eq!(merge_file_name("init.lua", "merge", 42), "init.lua.dotback-merge-42.lua");
+        assert!(!is_temp_of("init.lua.dotback-merge-42", &[42]), "another extension");
+        assert!(!is_temp_of("x.dotback-theirs-42", &[42]));
+        assert!(!is_temp_of("x.dotback-merge-", &[42]));
+        assert!(!is_temp_of("x.dotback-conflict-laptop-20240101-120000", &[42]));
+        assert!(!is_temp_of("x.dotback-merge-4x2", &[42]));
     }
 
     #[test]

@@ -301,10 +301,10 @@ pub fn edit(
 ) -> Result<Zeroizing<Vec<u8>>, ResolveError> {
     let dir = live_dir(ctx, target)?;
     let leaf = target.rsplit('/').next().unwrap_or(target);
-    // Keep the extension so the editor picks the right syntax.
-    let ext = Path::new(leaf).extension().and_then(|e| e.to_str()).map(|e| format!(".{e}")).unwrap_or_default();
     let pid = std::process::id();
-    let merged = TempFile::create(&dir, &format!("{leaf}.dotback-merge-{pid}{ext}"), marked.as_bytes())?;
+    // Named so that recovery removes them when this process is killed meanwhile.
+    let name = |side| crate::recover::merge_file_name(leaf, side, pid);
+    let merged = TempFile::create(&dir, &name("merge"), marked.as_bytes())?;
     let mut cmd = std::process::Command::new("sh");
     let mut _inputs = Vec::new();
     match tool {
@@ -315,7 +315,7 @@ pub fn edit(
             for (var, side, data) in
                 [("BASE", "BASE", sides[0]), ("LOCAL", "LOCAL", sides[1]), ("REMOTE", "REMOTE", sides[2])]
             {
-                let f = TempFile::create(&dir, &format!("{leaf}.dotback-{side}-{pid}{ext}"), data)?;
+                let f = TempFile::create(&dir, &name(side), data)?;
                 cmd.env(var, &f.0);
                 _inputs.push(f);
             }
@@ -409,7 +409,7 @@ pub fn settle(
         }
         let src = state.source_path(m);
         let store_mode = if m.entry.attrs.private || m.entry.attrs.encrypted { 0o600 } else { 0o644 };
-        fsutil::write_atomic(&src, stored, store_mode)
+        fsutil::write_atomic_beneath(&state.root, &src, stored, store_mode)
             .map_err(|source| ResolveError::Write { path: src.clone(), source })?;
         let perm = source::file_mode(&m.entry.attrs, fsutil::umask());
         fsutil::write_atomic(&live, content, perm)

@@ -30,6 +30,18 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "{} in the store is a symbolic link; dotback follows no link inside the store, where it and git keep their own files",
+        path.display()
+    )]
+    Link { path: PathBuf },
+    #[error("git operation `{what}` failed in the store {}: its disk is full", path.display())]
+    DiskFull {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: git2::Error,
+    },
     #[error("git operation `{what}` failed in the store {}", path.display())]
     Git {
         what: &'static str,
@@ -37,6 +49,13 @@ pub enum StoreError {
         #[source]
         source: git2::Error,
     },
+}
+
+/// Whether libgit2 failed for want of space. It says so only in the message: the C library's
+/// text for ENOSPC or EDQUOT (in the C locale, as a Rust program never sets another).
+fn disk_full(e: &git2::Error) -> bool {
+    e.class() == git2::ErrorClass::Os
+        && ["No space left on device", "Disk quota exceeded"].iter().any(|m| e.message().contains(m))
 }
 
 /// dotback's record of where `remote`'s branch was at the last sync (see [`Store::seen`]).
@@ -69,6 +88,13 @@ impl Store {
         if !root.exists() {
             return Err(StoreError::Missing { path: root.to_path_buf() });
         }
+        // `.git`, `.dotback`, `.chezmoiignore` …: a link there would redirect every read and write.
+        let dot_link = std::fs::read_dir(root).into_iter().flatten().flatten().find(|e| {
+            e.file_name().as_encoded_bytes().starts_with(b".") && e.file_type().is_ok_and(|t| t.is_symlink())
+        });
+        if let Some(e) = dot_link {
+            return Err(StoreError::Link { path: e.path() });
+        }
         let repo =
             Repository::open_ext(root, git2::RepositoryOpenFlags::NO_SEARCH, std::iter::empty::<&std::ffi::OsStr>())
                 .map_err(|source| match source.class() {
@@ -97,7 +123,14 @@ impl Store {
     }
 
     fn git<T>(&self, what: &'static str, r: Result<T, git2::Error>) -> Result<T, StoreError> {
-        r.map_err(|source| StoreError::Git { what, path: self.root.clone(), source })
+        r.map_err(|source| {
+            let path = self.root.clone();
+            if disk_full(&source) {
+                StoreError::DiskFull { what, path, source }
+            } else {
+                StoreError::Git { what, path, source }
+            }
+        })
     }
 
     /// The user's git identity, or one naming the device when git has none configured.
@@ -742,6 +775,17 @@ mod tests {
     use crate::fsutil::FastMap;
     use std::fs;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn disk_full_is_told_from_libgit2s_message() {
+        let os = |m| git2::Error::new(git2::ErrorCode::GenericError, git2::ErrorClass::Os, m);
+        assert!(disk_full(&os("failed to write out file: No space left on device")));
+        assert!(disk_full(&os("failed to write out file: Disk quota exceeded")));
+        assert!(!disk_full(&os("failed to write out file: Permission denied")));
+        let callback =
+            git2::Error::new(git2::ErrorCode::GenericError, git2::ErrorClass::Callback, "No space left on device");
+        assert!(!disk_full(&callback));
+    }
 
     fn files(root: &Path) -> Vec<String> {
         walkdir::WalkDir::new(root)

@@ -86,9 +86,9 @@ impl ControlSet {
     pub fn read(store: &Path) -> Result<ControlSet, TrustError> {
         let mut set = ControlSet::default();
         for (i, rel) in CONTROL.iter().enumerate() {
-            set.files[i] = read_small(&store.join(rel))?;
+            set.files[i] = read_small(store, &store.join(rel))?;
         }
-        set.mac = read_small(&store.join(MAC))?;
+        set.mac = read_small(store, &store.join(MAC))?;
         Ok(set)
     }
 
@@ -196,7 +196,8 @@ impl StoreKey {
     }
 }
 
-fn read_small(path: &Path) -> Result<Option<Vec<u8>>, TrustError> {
+/// Reads a control file, following no link below the store.
+fn read_small(store: &Path, path: &Path) -> Result<Option<Vec<u8>>, TrustError> {
     let err = |source| TrustError::Read { path: path.to_path_buf(), source };
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -209,7 +210,7 @@ fn read_small(path: &Path) -> Result<Option<Vec<u8>>, TrustError> {
         }
         Ok(_) => {}
     }
-    std::fs::read(path).map(Some).map_err(err)
+    crate::fsutil::read_beneath(store, path).map(Some).map_err(err)
 }
 
 fn hex(bytes: &[u8]) -> String {

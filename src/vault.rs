@@ -145,16 +145,15 @@ impl NewKeys {
         if rp.exists() {
             return Err(VaultError::Exists { path: rp });
         }
-        write(&recovery_path(store), &self.sealed)?;
-        write(&rp, self.recipients.as_bytes())
+        write(store, &recovery_path(store), &self.sealed)?;
+        write(store, &rp, self.recipients.as_bytes())
     }
 }
 
-pub fn write(path: &Path, data: &[u8]) -> Result<(), VaultError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| VaultError::Write { path: dir.to_path_buf(), source })?;
-    }
-    fsutil::write_atomic(path, data, 0o644).map_err(|source| VaultError::Write { path: path.to_path_buf(), source })
+/// Writes one of the store's key files (`path`, below `store`; no link on the way is followed).
+pub fn write(store: &Path, path: &Path, data: &[u8]) -> Result<(), VaultError> {
+    fsutil::write_atomic_beneath(store, path, data, 0o644)
+        .map_err(|source| VaultError::Write { path: path.to_path_buf(), source })
 }
 
 /// Every encrypted file in the store: encrypted entries, and `.age` files under `.dotback/`
@@ -190,14 +189,16 @@ pub fn rekey(
 ) -> Result<Vec<PathBuf>, VaultError> {
     let mut out = Vec::new();
     for path in encrypted_files(store, state) {
-        let cipher = std::fs::read(&path).map_err(|source| VaultError::Write { path: path.clone(), source })?;
+        let cipher =
+            fsutil::read_beneath(store, &path).map_err(|source| VaultError::Write { path: path.clone(), source })?;
         let plain = crypt::decrypt(&cipher, ids).map_err(|source| VaultError::Rekey { path: path.clone(), source })?;
         let fresh = crypt::encrypt(&plain, to).map_err(|source| VaultError::Rekey { path: path.clone(), source })?;
         out.push((path, fresh));
     }
     let mut done = Vec::new();
     for (path, data) in out {
-        fsutil::write_atomic(&path, &data, 0o600).map_err(|source| VaultError::Write { path: path.clone(), source })?;
+        fsutil::write_atomic_beneath(store, &path, &data, 0o600)
+            .map_err(|source| VaultError::Write { path: path.clone(), source })?;
         done.push(path);
     }
     Ok(done)
@@ -216,7 +217,7 @@ pub fn change_recipients(
         return Err(CryptError::EmptyRecipients { path: recipients_path(store) }.into());
     }
     let done = rekey(store, state, ids, &to)?;
-    write(&recipients_path(store), new.to_text().as_bytes())?;
+    write(store, &recipients_path(store), new.to_text().as_bytes())?;
     Ok(done)
 }
 

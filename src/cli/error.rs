@@ -65,6 +65,9 @@ impl From<PathsError> for CliError {
 fn config_hint(e: &ConfigError) -> &'static str {
     match e {
         ConfigError::Invalid { .. } => "fix the file by hand; the error names the line and key",
+        ConfigError::Read { source, .. } if source.get_ref().is_some_and(|e| e.is::<crate::fsutil::Refused>()) => {
+            "replace the link with the file itself (or remove it), then run dotback again; nothing was changed"
+        }
         ConfigError::Read { .. } => "check that the file is readable by you",
     }
 }
@@ -110,6 +113,9 @@ impl From<StoreError> for CliError {
                 .hint("run `dotback init` to make it one, or set `source` in the device config to your store")
                 .code(3),
             StoreError::Bare { .. } => err.hint("clone it to a work tree and set `source` to that").code(3),
+            StoreError::Link { .. } => err.hint(
+                "replace the link with the directory or file itself (or remove it), then run dotback again; nothing was changed",
+            ),
             StoreError::GitConfig { .. } => err.hint("fix the file the cause names (often ~/.gitconfig)").code(3),
             StoreError::Io { .. } => err.hint("check that you can write there and that the disk has room"),
             StoreError::Git { source, path, .. } if source.code() == git2::ErrorCode::Locked => {
@@ -125,6 +131,9 @@ impl From<StoreError> for CliError {
                     "a git command may be working in the store; if none is, remove {file} (left by one that was stopped) and run this again"
                 ))
             }
+            StoreError::DiskFull { .. } => err.hint(
+                "free some space on that disk, then run the same command again, which finishes the job (files already written into the store are whole and wait for that run's commit); nothing was changed in HOME",
+            ),
             StoreError::Git { .. } => {
                 err.hint("run `git status` in the store to see its state; nothing was changed in HOME")
             }
@@ -232,10 +241,29 @@ impl From<CaptureError> for CliError {
             CaptureError::Encrypt { .. } => {
                 "dotback never stores a secret in plaintext; `dotback init` sets up the store's keys, `dotback keys list` shows them"
             }
+            CaptureError::Write { source, .. } => return err.hint(store_write_hint(source)),
             _ => "nothing was changed in the store",
         };
         err.hint(hint)
     }
+}
+
+/// Whether `e` says the disk (or the user's quota) is full.
+fn disk_full(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+}
+
+/// A write into the store failed part way through a capture: the files written before it stay
+/// (each one whole), nothing is committed, and running the command again finishes the job.
+fn store_write_hint(e: &std::io::Error) -> String {
+    let fix = if disk_full(e) {
+        "the disk holding the store is full: free some space"
+    } else {
+        "check the permissions of that directory in the store"
+    };
+    format!(
+        "{fix}, then run the same command again, which finishes the job; files already written into the store are whole (every write is atomic) but not committed yet, and nothing in HOME was changed"
+    )
 }
 
 impl From<ResolveError> for CliError {
@@ -276,5 +304,30 @@ impl From<ResolveError> for CliError {
             ResolveError::Store(_) | ResolveError::State(_) => unreachable!("converted above"),
         };
         err.hint(hint)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_into_the_store_says_what_was_written_and_what_to_do() {
+        let write =
+            |errno| CaptureError::Write { path: "/s/dot_a".into(), source: std::io::Error::from_raw_os_error(errno) };
+        for errno in [libc::ENOSPC, libc::EDQUOT, libc::EACCES] {
+            let err = CliError::from(write(errno));
+            let hint = err.hints.join(" ");
+            assert!(!hint.contains("nothing was changed in the store"), "{hint}");
+            assert!(hint.contains("run the same command again") && hint.contains("not committed yet"), "{hint}");
+            assert_eq!(hint.contains("disk holding the store is full"), errno != libc::EACCES, "{hint}");
+        }
+        let git = git2::Error::new(
+            git2::ErrorCode::GenericError,
+            git2::ErrorClass::Os,
+            "failed to write out file: No space left on device",
+        );
+        let err = CliError::from(StoreError::DiskFull { what: "add", path: "/s".into(), source: git });
+        assert!(err.message.contains("disk is full") && err.hints[0].contains("free some space"), "{err:?}");
     }
 }

@@ -265,7 +265,7 @@ fn rotate_recovery(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> 
     rs.set_recovery(fresh.public()).map_err(crypt_error)?;
     let sealed = crypt::seal_recovery(&fresh, &pass).map_err(crypt_error)?;
     let done = vault::change_recipients(&s.ctx.store, &s.state, &ids, &rs).map_err(vault_error)?;
-    vault::write(&vault::recovery_path(&s.ctx.store), &sealed).map_err(vault_error)?;
+    vault::write(&s.ctx.store, &vault::recovery_path(&s.ctx.store), &sealed).map_err(vault_error)?;
     // Whoever knew the old passphrase could open the old store key: replace it too.
     crate::trust::authorize(&s.ctx, &ids, true)?;
     commit(&s, "rotate the recovery key")?;
@@ -279,7 +279,7 @@ fn rotate_recovery(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> 
 fn unlock(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> {
     let s = Session::writer()?;
     let sealed_path = vault::recovery_path(&s.ctx.store);
-    let sealed = std::fs::read(&sealed_path)
+    let sealed = crate::fsutil::read_beneath(&s.ctx.store, &sealed_path)
         .map_err(|e| CliError::new(format!("cannot read {}: {e}", sealed_path.display())))?;
     let pass = super::passphrase::read(pass_file.as_deref(), "Recovery passphrase", false)
         .map_err(|e| CliError::new(format!("the recovery passphrase is needed: {e}")))?;
@@ -322,10 +322,10 @@ fn gpg_export(ui: &Ui) -> Result<(), CliError> {
             CliError::new(format!("cannot encrypt the GPG secret keys: {why}"))
                 .hint("`dotback init` sets up the store's keys")
         })?;
-        vault::write(&dir.join("secret-keys.asc.age"), &cipher).map_err(vault_error)?;
+        vault::write(&s.ctx.store, &dir.join("secret-keys.asc.age"), &cipher).map_err(vault_error)?;
     }
-    vault::write(&dir.join("public-keys.asc"), &export.public_keys).map_err(vault_error)?;
-    vault::write(&dir.join("ownertrust.txt"), &export.ownertrust).map_err(vault_error)?;
+    vault::write(&s.ctx.store, &dir.join("public-keys.asc"), &export.public_keys).map_err(vault_error)?;
+    vault::write(&s.ctx.store, &dir.join("ownertrust.txt"), &export.ownertrust).map_err(vault_error)?;
     drop(vault);
     commit(&s, "export GPG keys")?;
     ui.info(format!(
@@ -340,7 +340,7 @@ fn gpg_export(ui: &Ui) -> Result<(), CliError> {
 fn gpg_import(ui: &Ui) -> Result<(), CliError> {
     let s = Session::reader()?;
     let dir = gpg_dir(&s);
-    let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_default();
+    let read = |name: &str| crate::fsutil::read_beneath(&s.ctx.store, &dir.join(name)).unwrap_or_default();
     let public = read("public-keys.asc");
     if public.is_empty() {
         return Err(CliError::new(format!("{} holds no exported GPG keys", dir.display()))
@@ -348,7 +348,7 @@ fn gpg_import(ui: &Ui) -> Result<(), CliError> {
     }
     let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
     let secret_path = dir.join("secret-keys.asc.age");
-    let secret = match std::fs::read(&secret_path) {
+    let secret = match crate::fsutil::read_beneath(&s.ctx.store, &secret_path) {
         Ok(c) => vault
             .decrypt(&c)
             .map_err(|why| CliError::new(format!("cannot decrypt {}: {why}", secret_path.display())))?,

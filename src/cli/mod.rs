@@ -176,6 +176,7 @@ impl Session {
             let cache = s.spawn(|| Cache::load(&ctx.paths.state_dir));
             (managed::scan(&ctx.store, &trust.manifest.only), cache.join().expect("cache loading panicked"))
         });
+        // The scan first: it names any link in the store, the manifest's place included.
         let state = state?;
         Ok(Session { ctx, trust, rules, state, cache, _inflight: None, lock })
     }

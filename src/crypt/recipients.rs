@@ -196,10 +196,11 @@ impl Recipients {
         Ok(out)
     }
 
-    /// Reads and parses the file. A missing file, or one without keys, is
-    /// [`CryptError::EmptyRecipients`]: with no recipients nothing can be encrypted.
-    pub fn load(path: &Path) -> Result<Recipients, CryptError> {
-        let text = match std::fs::read_to_string(path) {
+    /// Reads and parses the file `path`, following no symbolic link below `root` (the store). A
+    /// missing file, or one without keys, is [`CryptError::EmptyRecipients`]: with no
+    /// recipients nothing can be encrypted.
+    pub fn load(root: &Path, path: &Path) -> Result<Recipients, CryptError> {
+        let text = match crate::fsutil::read_to_string_beneath(root, path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(CryptError::EmptyRecipients { path: path.to_path_buf() });
@@ -394,13 +395,13 @@ mod tests {
     fn load_missing_or_empty_is_empty_recipients() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("recipients.txt");
-        assert!(matches!(Recipients::load(&path), Err(CryptError::EmptyRecipients { .. })));
+        assert!(matches!(Recipients::load(dir.path(), &path), Err(CryptError::EmptyRecipients { .. })));
         std::fs::write(&path, format!("{HEADER}\n\n")).unwrap();
-        assert!(matches!(Recipients::load(&path), Err(CryptError::EmptyRecipients { .. })));
+        assert!(matches!(Recipients::load(dir.path(), &path), Err(CryptError::EmptyRecipients { .. })));
         let mut r = Recipients::new();
         r.add_device("laptop", key()).unwrap();
         std::fs::write(&path, r.to_text()).unwrap();
-        assert_eq!(Recipients::load(&path).unwrap(), r);
+        assert_eq!(Recipients::load(dir.path(), &path).unwrap(), r);
     }
 
     #[test]

@@ -495,7 +495,7 @@ fn error_messages_never_contain_plaintext_or_secrets() {
     let rpath = dir.path().join("recipients.txt");
     errors.push(recipients::Recipients::parse(&rpath, &format!("{secret_text}\n")).unwrap_err());
     errors.push(recipients::Recipients::parse(&rpath, &format!("{secret_key}\n")).unwrap_err());
-    errors.push(recipients::Recipients::load(&rpath).unwrap_err());
+    errors.push(recipients::Recipients::load(dir.path(), &rpath).unwrap_err());
     let cfg = format!("encryption = \"age\"\n[data]\nx = \"{secret_text}\" junk\n");
     errors.push(chezmoi_config::parse(Path::new("/c/chezmoi.toml"), &cfg, Path::new("/h")).unwrap_err());
     let cfg = format!("encryption = \"age\"\n[age]\nrecipient = \"{secret_key}\"\n");

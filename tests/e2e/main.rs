@@ -20,3 +20,4 @@ mod sync_flow;
 mod sync_https;
 mod sync_ssh;
 mod trust;
+mod trust_symlinks;

@@ -215,6 +215,36 @@ fn merge_is_refused_when_markers_are_left_the_editor_fails_or_there_is_none() {
 }
 
 #[test]
+fn a_merge_killed_in_the_editor_leaves_no_plaintext_once_the_next_writer_runs() {
+    let (_a, b, copy) = conflict();
+    // The editor kills dotback outright (nothing of its own runs) while the merge file is open.
+    let killer = script(
+        &b.root.join("killer"),
+        "p=$PPID\n\
+         while [ \"$p\" -gt 1 ] && [ \"$(cat /proc/$p/comm)\" != dotback ]; do p=$(cut -d' ' -f4 /proc/$p/stat); done\n\
+         [ \"$(cat /proc/$p/comm)\" = dotback ] && kill -9 \"$p\"",
+    );
+    let out = with_editor(&b, &killer, &["resolve", ".zshrc", "--merge"]);
+    assert_eq!(out.status.code(), None, "killed: {}", show(&out));
+    let merge_files = || -> Vec<String> {
+        let names = fs::read_dir(&b.home).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned());
+        names.filter(|n| n.starts_with(".zshrc.dotback-merge-")).collect()
+    };
+    let left = merge_files();
+    assert_eq!(left.len(), 1, "{left:?}");
+    let text = fs::read_to_string(b.home.join(&left[0])).unwrap();
+    assert!(text.contains("<<<<<<<") && text.contains("from b"), "the plaintext merge was left: {text}");
+    // One named after a process that is alive is not a dead run's, and stays.
+    let live = format!(".zshrc.dotback-merge-{}", std::process::id());
+    fs::write(b.home.join(&live), "in use\n").unwrap();
+
+    let out = b.ok(&["commit"]);
+    assert!(stderr(&out).contains("removed 1 unfinished temporary file"), "{}", show(&out));
+    assert_eq!(merge_files(), [live]);
+    assert!(b.home.join(&copy).exists(), "the conflict is still there to settle");
+}
+
+#[test]
 fn merge_tool_from_git_config_gets_base_local_remote_and_merged() {
     let (_a, b, _copy) = conflict();
     let store = store_of(&b);
