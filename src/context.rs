@@ -15,6 +15,13 @@ pub struct Context {
     pub home_canon: PathBuf,
     /// Where this device keeps its identity.
     pub identity: crate::config::IdentityStorage,
+    /// Which backups to keep.
+    pub backups_keep: crate::config::BackupsKeep,
+    /// dotback's own places, as configured and (where that differs) resolved: the store, its
+    /// config directory and file, its state directory, and chezmoi's config directory (it names
+    /// the store and the age keys dotback uses). `add` never tracks anything in them, and apply
+    /// never writes, removes or backs up anything in them, whatever a store entry says.
+    own: Vec<(PathBuf, &'static str)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +55,58 @@ impl Context {
     pub fn new(paths: Paths, config: DeviceConfig) -> Result<Context, ContextError> {
         let home_canon =
             paths.home.canonicalize().map_err(|source| ContextError::Home { home: paths.home.clone(), source })?;
-        Ok(Context { device: config.device, store: config.source, home_canon, identity: config.identity, paths })
+        let mut own = Vec::new();
+        for (p, what) in [
+            (&config.source, "dotback's store"),
+            (&paths.config_dir, "dotback's config directory"),
+            (&paths.state_dir, "dotback's state directory"),
+            (&paths.config_file, "dotback's config file"),
+            (&paths.chezmoi_config_dir, "chezmoi's config directory"),
+        ] {
+            own.push((p.clone(), what));
+            if let Ok(resolved) = p.canonicalize()
+                && resolved != *p
+            {
+                own.push((resolved, what));
+            }
+        }
+        Ok(Context {
+            own,
+            device: config.device,
+            store: config.source,
+            home_canon,
+            identity: config.identity,
+            backups_keep: config.backups_keep,
+            paths,
+        })
+    }
+
+    /// What `path` is in when it is one of dotback's own places ([`Context::own`]) or below one,
+    /// or in a git directory (a `.git` below HOME: its hooks run code, so nothing from a store
+    /// goes there).
+    pub fn own_place(&self, path: &Path) -> Option<&'static str> {
+        let rel = self.below_home(path);
+        let inside =
+            |p: &Path| path.starts_with(p) || rel.zip(self.below_home(p)).is_some_and(|(r, q)| r.starts_with(q));
+        if let Some((_, what)) = self.own.iter().find(|(p, _)| inside(p)) {
+            return Some(what);
+        }
+        rel.unwrap_or(path).components().any(|c| is_git_dir(c.as_os_str())).then_some("a git directory")
+    }
+
+    /// One of dotback's own places strictly below `path` (what removing `path` would remove).
+    pub fn own_place_below(&self, path: &Path) -> Option<(&Path, &'static str)> {
+        let rel = self.below_home(path);
+        let holds = |p: &Path| {
+            (p.starts_with(path) && p != path)
+                || rel.zip(self.below_home(p)).is_some_and(|(r, q)| q.starts_with(r) && q != r)
+        };
+        self.own.iter().find(|(p, _)| holds(p)).map(|(p, what)| (p.as_path(), *what))
+    }
+
+    /// `path` relative to HOME (as given or resolved), when it is inside it.
+    fn below_home<'a>(&self, path: &'a Path) -> Option<&'a Path> {
+        path.strip_prefix(&self.paths.home).or_else(|_| path.strip_prefix(&self.home_canon)).ok()
     }
 
     pub fn manifest_path(&self) -> PathBuf {
@@ -106,4 +164,9 @@ fn normalize(p: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// `.git`, in any case (git itself treats `.GIT` as `.git` on case-insensitive file systems).
+pub fn is_git_dir(name: &std::ffi::OsStr) -> bool {
+    name.eq_ignore_ascii_case(".git")
 }

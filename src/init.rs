@@ -112,7 +112,7 @@ pub fn init(
     }
 
     let identity = identity.or(existing.as_ref().map(|c| c.identity)).unwrap_or_default();
-    let config = DeviceConfig { device: device.clone(), source: source.clone(), identity };
+    let config = DeviceConfig { device: device.clone(), source: source.clone(), identity, ..Default::default() };
     let wrote_config = existing.as_ref() != Some(&config);
     if wrote_config {
         crate::state::ensure_private_dir(paths.config_file.parent().expect("config file has a parent")).map_err(

@@ -400,7 +400,7 @@ pub fn settle(
         live_dir(ctx, &c.copy)?;
     }
 
-    let mut backups = Backups::new(&ctx.paths.state_dir);
+    let mut backups = Backups::new(&ctx.paths.state_dir, ctx.backups_keep);
     let mut index = store.repo.index().map_err(git_err(store, "index"))?;
     if let (Some((m, stored, path)), Some(content)) = (&write, content) {
         let live = ctx.live(&target);

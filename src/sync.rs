@@ -29,9 +29,11 @@ pub enum SyncError {
 pub enum Merged {
     UpToDate,
     FastForward,
-    /// A merge commit; the store paths written as conflict copies.
+    /// A merge commit; the store paths written as conflict copies, and this side's encrypted
+    /// entries kept where the other side had stored the file unencrypted.
     Merged {
         conflicts: Vec<String>,
+        kept_encrypted: Vec<String>,
     },
 }
 
@@ -50,13 +52,16 @@ pub fn merge_into_head(
             store.checkout(theirs)?;
             Ok(Merged::FastForward)
         }
-        Plan::Merge { ours, files, conflicts, .. } => {
+        Plan::Merge { ours, files, conflicts, kept_encrypted, .. } => {
             let mut message = format!("{device}: merge {remote}\n\nDevice: {device}\n");
             for c in &conflicts {
                 message.push_str(&format!("conflict: {c}\n"));
             }
+            for k in &kept_encrypted {
+                message.push_str(&format!("kept encrypted: {k}\n"));
+            }
             store.commit_files_and_checkout(device, &files, &[ours, theirs], &message)?;
-            Ok(Merged::Merged { conflicts })
+            Ok(Merged::Merged { conflicts, kept_encrypted })
         }
     }
 }
@@ -74,6 +79,8 @@ pub enum Plan {
         files: Files,
         changed: Vec<String>,
         conflicts: Vec<String>,
+        /// This side's encrypted entries kept over the other side's unencrypted version.
+        kept_encrypted: Vec<String>,
     },
 }
 
@@ -104,15 +111,32 @@ pub fn plan(store: &Store, vault: &Vault, remote: &str, theirs: Oid, stamp: &str
         return Ok(Plan::UpToDate);
     }
     let o = store.commit_files(ours)?;
-    if store.contains(theirs, ours)? {
-        return Ok(Plan::FastForward { changed: differences(&o, &store.commit_files(theirs)?) });
-    }
-    let base = store.merge_base(ours, theirs)?.ok_or_else(|| SyncError::Unrelated { remote: remote.to_string() })?;
-    let (b, t) = (store.commit_files(base)?, store.commit_files(theirs)?);
+    let (b, t) = if store.contains(theirs, ours)? {
+        let t = store.commit_files(theirs)?;
+        // A fast-forward would take a file this side encrypts as the other side stored it,
+        // unencrypted: merge instead (this side is the base), which keeps it encrypted.
+        if !stops_encrypting(&o, &t) {
+            return Ok(Plan::FastForward { changed: differences(&o, &t) });
+        }
+        (o.clone(), t)
+    } else {
+        let base =
+            store.merge_base(ours, theirs)?.ok_or_else(|| SyncError::Unrelated { remote: remote.to_string() })?;
+        (store.commit_files(base)?, store.commit_files(theirs)?)
+    };
     let their_device = device_of(&store.commit_message(theirs)?).unwrap_or_else(|| remote.to_string());
-    let (files, conflicts) = merge_trees(store, vault, &b, &o, &t, &their_device, stamp)?;
-    let changed = differences(&o, &files);
-    Ok(Plan::Merge { ours, files, changed, conflicts })
+    let merged = merge_trees(store, vault, &b, &o, &t, &their_device, stamp)?;
+    let changed = differences(&o, &merged.files);
+    let Merge { files, conflicts, kept_encrypted } = merged;
+    Ok(Plan::Merge { ours, files, changed, conflicts, kept_encrypted })
+}
+
+/// Whether `t` has, unencrypted, a target `o` has encrypted.
+fn stops_encrypting(o: &Files, t: &Files) -> bool {
+    let theirs = by_target(t);
+    by_target(o)
+        .iter()
+        .any(|(key, ov)| is_encrypted(&ov.path) && theirs.get(key).is_some_and(|tv| !is_encrypted(&tv.path)))
 }
 
 /// Paths whose blob or mode differs between `a` and `b`, or that only one of them has.
@@ -193,6 +217,13 @@ fn decide(b: Option<&Version>, o: Option<&Version>, t: Option<&Version>) -> Resu
     }
 }
 
+/// What merging two trees gives.
+struct Merge {
+    files: Files,
+    conflicts: Vec<String>,
+    kept_encrypted: Vec<String>,
+}
+
 fn merge_trees(
     store: &Store,
     vault: &Vault,
@@ -201,20 +232,32 @@ fn merge_trees(
     t: &Files,
     their_device: &str,
     stamp: &str,
-) -> Result<(Files, Vec<String>), SyncError> {
+) -> Result<Merge, SyncError> {
     let (b, o, t) = (by_target(b), by_target(o), by_target(t));
     let keys: BTreeSet<&String> = b.keys().chain(o.keys()).chain(t.keys()).collect();
     // Result versions; `true` marks those whose path came from our side (they name directories first).
     let mut out: Vec<(Version, bool)> = Vec::new();
     let mut conflicts = Vec::new();
+    let mut kept_encrypted = Vec::new();
     for key in keys {
         let (bv, ov, tv) = (b.get(key), o.get(key), t.get(key));
-        match decide(bv, ov, tv) {
+        // What to keep apart: the other side's version, written beside ours.
+        let beside = match decide(bv, ov, tv) {
+            // The other side stored, unencrypted, a file this side keeps encrypted: never take
+            // that from a merge. Ours stays; theirs goes beside it unless it is ciphertext under a
+            // plain name (a copy of that would help no one).
+            Ok(Some(v)) if ov.is_some_and(|o| is_encrypted(&o.path)) && !is_encrypted(&v.path) => {
+                let ov = ov.expect("checked");
+                out.push((ov.clone(), true));
+                kept_encrypted.push(ov.path.clone());
+                (!is_age(&store.blob(v.id)?)).then_some(v)
+            }
             Ok(Some(v)) => {
                 let ours = ov == Some(&v);
                 out.push((v, ours));
+                None
             }
-            Ok(None) => {}
+            Ok(None) => None,
             Err(()) => {
                 let (ov, tv) = (ov.expect("both sides have it"), tv.expect("both sides have it"));
                 let path = pick(bv.map(|v| &v.path), &ov.path, &tv.path);
@@ -226,31 +269,41 @@ fn merge_trees(
                     !is_encrypted(&path) && (is_encrypted(&ov.path) || bv.is_some_and(|b| is_encrypted(&b.path)));
                 let merged = if decrypted_there { None } else { merge_content(store, vault, bv, ov, tv, &path)? };
                 match merged {
-                    Some(id) => out.push((Version { path, id, mode }, true)),
+                    Some(id) => {
+                        out.push((Version { path, id, mode }, true));
+                        None
+                    }
                     None => {
                         out.push((ov.clone(), true));
-                        let mut copy = conflict_path(&tv.path, their_device, stamp);
-                        // Two copies of one target within a second (or of the same name with other
-                        // attributes) must not describe the same target twice.
-                        let taken = |c: &str| {
-                            let target = crate::managed::target_of_source(c);
-                            o.values().chain(t.values()).chain(out.iter().map(|(v, _)| v)).any(|v| {
-                                v.path == c || (target.is_some() && crate::managed::target_of_source(&v.path) == target)
-                            })
-                        };
-                        let mut n = 2;
-                        while taken(&copy) {
-                            copy = conflict_path(&tv.path, their_device, &format!("{stamp}-{n}"));
-                            n += 1;
+                        if decrypted_there && is_encrypted(&ov.path) {
+                            kept_encrypted.push(ov.path.clone());
                         }
-                        out.push((Version { path: copy.clone(), id: tv.id, mode: tv.mode }, false));
-                        conflicts.push(copy);
+                        (!(decrypted_there && is_age(&store.blob(tv.id)?))).then(|| tv.clone())
                     }
                 }
             }
+        };
+        if let Some(tv) = beside {
+            let mut copy = conflict_path(&tv.path, their_device, stamp);
+            // Two copies of one target within a second (or of the same name with other
+            // attributes) must not describe the same target twice.
+            let taken = |c: &str| {
+                let target = crate::managed::target_of_source(c);
+                o.values()
+                    .chain(t.values())
+                    .chain(out.iter().map(|(v, _)| v))
+                    .any(|v| v.path == c || (target.is_some() && crate::managed::target_of_source(&v.path) == target))
+            };
+            let mut n = 2;
+            while taken(&copy) {
+                copy = conflict_path(&tv.path, their_device, &format!("{stamp}-{n}"));
+                n += 1;
+            }
+            out.push((Version { path: copy.clone(), id: tv.id, mode: tv.mode }, false));
+            conflicts.push(copy);
         }
     }
-    Ok((one_name_per_directory(out), conflicts))
+    Ok(Merge { files: one_name_per_directory(out), conflicts, kept_encrypted })
 }
 
 /// Gives every target directory one store name (ours first) and moves files filed under another

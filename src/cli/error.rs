@@ -169,6 +169,9 @@ impl From<ApplyError> for CliError {
                 "move that file away (or run `dotback apply --force`, which backs it up first)"
             }
             ApplyError::BadLink { .. } => "rewrite the symlink entry with a UTF-8 target",
+            ApplyError::OwnPlace { .. } => {
+                "nothing was written there; remove the store entry for it, or the symlink if it is not yours"
+            }
             ApplyError::Decrypt { .. } => {
                 "nothing was written for it; `dotback keys list` shows who the store encrypts to"
             }
