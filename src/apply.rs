@@ -318,8 +318,9 @@ pub fn handled_natively(m: &Managed) -> bool {
 /// Below this many targets one thread is faster than starting more.
 const PARALLEL_MIN: usize = 512;
 
-/// One target read: entry index, desired (or why it is locked), actual, link target.
-type Read = (usize, Result<Option<Node>, String>, Option<Node>, Option<String>);
+/// One target read: entry index, desired (or why it is locked), actual, link target, and
+/// whether it is a plain entry holding age ciphertext that apply would write.
+type Read = (usize, Result<Option<Node>, String>, Option<Node>, Option<String>, bool);
 
 /// Evaluates every selected native target, plus extras inside `exact_` directories. Targets an
 /// `[[only]]` rule keeps from this device come out as [`Change::Skipped`], neither side read.
@@ -359,7 +360,12 @@ pub fn evaluate(
                 Err(why) => (Err(why), None),
             };
             let actual = h.live(&m.target, &ctx.live(&m.target))?;
-            out.push((i, desired, actual, link));
+            let writes = matches!(desired, Ok(Some(d)) if d.kind == NodeKind::File && !same(Some(d), actual));
+            let armored = writes && !m.entry.attrs.encrypted && {
+                let path = state.source_path(m);
+                holds_age(&path).map_err(|source| ApplyError::Read { path, source })?
+            };
+            out.push((i, desired, actual, link, armored));
         }
         Ok((out, h.learnt))
     };
@@ -377,14 +383,23 @@ pub fn evaluate(
     for part in parts {
         let (reads, learnt) = part?;
         Hasher::merge(learnt, cache);
-        for (i, desired, actual, link) in reads {
+        for (i, desired, actual, link, armored) in reads {
             let m = &state.entries[i];
             let base = cache.base(&m.target);
-            let (desired, why) = match desired {
+            let (desired, mut why) = match desired {
                 Ok(d) => (d, None),
                 Err(why) => (None, Some(why)),
             };
-            let change = if why.is_some() { Change::Locked } else { classify(desired, actual, base) };
+            let mut change = if why.is_some() { Change::Locked } else { classify(desired, actual, base) };
+            // An encrypted file renamed to a plain name would put armor over the live file.
+            if armored && matches!(change, Change::Missing | Change::ChangedInStore | Change::ChangedInBoth) {
+                change = Change::Refused;
+                why = Some(format!(
+                    "the store entry `{}` holds age ciphertext but is not named `encrypted_`, so it is not written to ~/{t} as armor; if that file is meant to be encrypted, `dotback forget ~/{t}` and `dotback add --encrypt ~/{t}` store it properly",
+                    m.source,
+                    t = m.target
+                ));
+            }
             if change == Change::Clean && !same(base, desired) {
                 cache.set_base(&m.target, desired);
             }
@@ -417,7 +432,7 @@ pub fn evaluate(
         out.sort_by(|a, b| tree_order(&a.target, &b.target));
     }
     for e in &mut out {
-        if let Some(why) = refusal(ctx, state, e)? {
+        if let Some(why) = refusal(ctx, state, e) {
             e.change = Change::Refused;
             e.why = Some(why);
         }
@@ -428,53 +443,43 @@ pub fn evaluate(
 /// Why this device refuses what the store says for `e`, if it does:
 /// - the target is in one of dotback's own places or in a git directory ([`Context::own_place`]),
 ///   whatever the change (so capture never reads it either);
-/// - the change would remove or replace a directory holding one of them;
-/// - apply would write a plain entry whose content is age ciphertext: an encrypted file renamed
-///   to a plain name would put armor over the live file.
-fn refusal(ctx: &Context, state: &SourceState, e: &Eval) -> Result<Option<String>, ApplyError> {
+/// - the change would remove or replace a directory holding one of them.
+fn refusal(ctx: &Context, state: &SourceState, e: &Eval) -> Option<String> {
     if matches!(e.change, Change::Skipped | Change::Refused) {
-        return Ok(None);
+        return None;
     }
-    // What names the target in the store: its entry, or the exact directory an extra is in.
-    let named = match e.entry {
-        Some(i) => format!("the store entry `{}`", state.entries[i].source),
+    // What in the store asks for the change: the target's entry, or the exact directory an
+    // extra is in (which would remove it).
+    let named = || match e.entry {
+        Some(i) => (format!("the store entry `{}`", state.entries[i].source), "names"),
         None => match state.get(managed::parent_of(&e.target)) {
-            Some(dir) if e.change == Change::Extra => format!("the exact directory `{}`", dir.source),
-            _ => format!("~/{}", e.target),
+            Some(dir) if e.change == Change::Extra => (format!("the exact directory `{}`", dir.source), "would remove"),
+            _ => ("the store".to_string(), "would remove"),
         },
     };
-    let live = ctx.live(&e.target);
-    if let Some(what) = ctx.own_place(&live) {
-        return Ok(Some(format!(
-            "{named} is refused: ~/{} is in {what}, which apply never writes, removes or backs up",
+    if let Some(what) = ctx.own_place_of(&e.target) {
+        let (named, verb) = named();
+        return Some(format!(
+            "{named} {verb} ~/{}, in {what}: apply never writes, removes or backs up anything there",
             e.target
-        )));
+        ));
     }
     let writes = matches!(e.change, Change::Missing | Change::ChangedInStore | Change::ChangedInBoth | Change::Extra);
     if !writes {
-        return Ok(None);
+        return None;
     }
     let keeps_dir =
         matches!((e.desired, e.actual), (Some(d), Some(a)) if d.kind == NodeKind::Dir && a.kind == NodeKind::Dir);
-    if !keeps_dir && let Some((place, what)) = ctx.own_place_below(&live) {
-        return Ok(Some(format!(
-            "{named} is refused: it would replace ~/{}, which holds {what} ({}); apply leaves it alone",
+    if !keeps_dir && let Some((place, what)) = ctx.own_place_below(&ctx.live(&e.target)) {
+        let (named, verb) = named();
+        let verb = if e.entry.is_some() { "would replace" } else { verb };
+        return Some(format!(
+            "{named} {verb} ~/{}, which holds {what} ({}): apply leaves it alone",
             e.target,
             place.display()
-        )));
+        ));
     }
-    let Some(m) = e.entry.map(|i| &state.entries[i]) else { return Ok(None) };
-    if e.desired.is_some_and(|d| d.kind == NodeKind::File) && !m.entry.attrs.encrypted {
-        let path = state.source_path(m);
-        if holds_age(&path).map_err(|source| ApplyError::Read { path: path.clone(), source })? {
-            return Ok(Some(format!(
-                "{named} holds age ciphertext but is not named `encrypted_`, so it is not written to ~/{} as armor; if that file is meant to be encrypted, `dotback forget ~/{t}` and `dotback add --encrypt ~/{t}` store it properly",
-                e.target,
-                t = e.target
-            )));
-        }
-    }
-    Ok(None)
+    None
 }
 
 /// Whether the file at `path` starts (after white space) as age ciphertext does.

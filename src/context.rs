@@ -22,6 +22,8 @@ pub struct Context {
     /// the store and the age keys dotback uses). `add` never tracks anything in them, and apply
     /// never writes, removes or backs up anything in them, whatever a store entry says.
     own: Vec<(PathBuf, &'static str)>,
+    /// Those of them inside HOME, as targets (for [`Context::own_place_of`]).
+    own_targets: Vec<(String, &'static str)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,8 +72,13 @@ impl Context {
                 own.push((resolved, what));
             }
         }
+        let rel = |p: &Path| -> Option<String> {
+            Some(p.strip_prefix(&paths.home).or_else(|_| p.strip_prefix(&home_canon)).ok()?.to_str()?.to_string())
+        };
+        let own_targets = own.iter().filter_map(|(p, what)| Some((rel(p)?, *what))).collect();
         Ok(Context {
             own,
+            own_targets,
             device: config.device,
             store: config.source,
             home_canon,
@@ -92,6 +99,18 @@ impl Context {
             return Some(what);
         }
         rel.unwrap_or(path).components().any(|c| is_git_dir(c.as_os_str())).then_some("a git directory")
+    }
+
+    /// [`Context::own_place`] for a target: string comparisons only, so evaluating every target
+    /// costs next to nothing.
+    pub fn own_place_of(&self, target: &str) -> Option<&'static str> {
+        let inside = |place: &str| {
+            place.is_empty() || target.strip_prefix(place).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
+        if let Some((_, what)) = self.own_targets.iter().find(|(p, _)| inside(p)) {
+            return Some(what);
+        }
+        target.split('/').any(|c| is_git_dir(c.as_ref())).then_some("a git directory")
     }
 
     /// One of dotback's own places strictly below `path` (what removing `path` would remove).
@@ -169,4 +188,42 @@ fn normalize(p: &Path) -> PathBuf {
 /// `.git`, in any case (git itself treats `.GIT` as `.git` on case-insensitive file systems).
 pub fn is_git_dir(name: &std::ffi::OsStr) -> bool {
     name.eq_ignore_ascii_case(".git")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    #[test]
+    fn own_places_cover_the_store_state_config_and_git_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().canonicalize().unwrap();
+        let paths = Paths::from_env(|k| (k == "HOME").then(|| OsString::from(&home))).unwrap();
+        let store = home.join(".local/share/chezmoi");
+        let ctx =
+            Context::new(paths, DeviceConfig { device: "d".into(), source: store, ..Default::default() }).unwrap();
+        let cases = [
+            (".local/share/chezmoi", Some("dotback's store")),
+            (".local/share/chezmoi/.git/hooks/post-commit", Some("dotback's store")),
+            (".local/state/dotback/cache.bin", Some("dotback's state directory")),
+            (".config/dotback/config.toml", Some("dotback's config directory")),
+            (".config/chezmoi/chezmoi.toml", Some("chezmoi's config directory")),
+            ("src/project/.git/hooks/pre-commit", Some("a git directory")),
+            ("src/project/.GIT/config", Some("a git directory")),
+            ("src/project/.gitignore", None),
+            (".local/share/chezmoi-old/x", None),
+            (".local/share", None),
+            (".gitconfig", None),
+        ];
+        for (target, want) in cases {
+            assert_eq!(ctx.own_place(&ctx.live(target)), want, "{target}");
+            assert_eq!(ctx.own_place_of(target), want, "{target}");
+        }
+        let below = |t: &str| ctx.own_place_below(&ctx.live(t)).map(|(_, what)| what);
+        assert_eq!(below(".local"), Some("dotback's store"));
+        assert_eq!(below(".local/state"), Some("dotback's state directory"));
+        assert_eq!(below(".local/share/chezmoi"), None, "the place itself is not below itself");
+        assert_eq!(below(".local/bin"), None);
+    }
 }

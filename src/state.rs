@@ -273,7 +273,16 @@ impl Backups {
         }
         ensure_private_dir(&self.root)?;
         let stamp = timestamp();
-        for n in 0.. {
+        // After the last of this second's backups, even when pruning removed earlier ones.
+        let first = self
+            .names()?
+            .iter()
+            .filter(|n| n.starts_with(&stamp))
+            .filter_map(|n| backup_time(n))
+            .map(|(_, seq)| seq + 1)
+            .max()
+            .unwrap_or(0);
+        for n in first.. {
             let name = if n == 0 { stamp.clone() } else { format!("{stamp}-{n}") };
             let d = self.root.join(name);
             match fs::DirBuilder::new().mode(0o700).create(&d) {
@@ -289,14 +298,19 @@ impl Backups {
         unreachable!()
     }
 
-    /// Removes the backup directories `backups_keep` no longer covers.
-    fn prune(&self) -> Result<(), StateError> {
-        let names: Vec<String> = fs::read_dir(&self.root)
+    /// The names of the directories under the backups root.
+    fn names(&self) -> Result<Vec<String>, StateError> {
+        Ok(fs::read_dir(&self.root)
             .map_err(io_err(&self.root))?
             .filter_map(|e| e.ok())
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .filter_map(|e| e.file_name().into_string().ok())
-            .collect();
+            .collect())
+    }
+
+    /// Removes the backup directories `backups_keep` no longer covers.
+    fn prune(&self) -> Result<(), StateError> {
+        let names = self.names()?;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let current = self.dir.as_deref().and_then(Path::file_name);
         for name in to_prune(&names, now, self.keep).into_iter().filter(|n| Some(n.as_ref()) != current) {

@@ -174,19 +174,14 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     }
 }
 
-/// Warns about the refused targets, once per refused directory.
+/// Warns about the refused targets; a refused directory is named by what is refused in it.
 pub(super) fn warn_refused(ui: &Ui, refused: &[(String, String)]) {
-    let mut i = 0;
-    while i < refused.len() {
-        let (root, why) = &refused[i];
-        let below = refused[i + 1..].iter().take_while(|(t, _)| apply::is_at_or_below(t, root)).count();
-        let more = if below > 0 {
-            format!(" ({below} path{} below it too)", super::add::plural(below))
-        } else {
-            String::new()
-        };
-        ui.warn(format!("left ~/{root} alone{more}: {why}"));
-        i += 1 + below;
+    for (i, (target, why)) in refused.iter().enumerate() {
+        let holds_more =
+            refused.get(i + 1).is_some_and(|(next, _)| next != target && apply::is_at_or_below(next, target));
+        if !holds_more {
+            ui.warn(format!("left ~/{target} alone: {why}"));
+        }
     }
 }
 
