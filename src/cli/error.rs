@@ -241,6 +241,9 @@ impl From<ResolveError> for CliError {
                 "nothing was changed; track the file encrypted (`dotback forget` it, then `dotback add --encrypt`), then resolve again"
             }
             ResolveError::OutsideHome { .. } => "nothing was written; make that path a directory inside HOME",
+            ResolveError::OwnPlace { .. } => {
+                "nothing was written; remove the store entries for it and its conflict copy (`git rm` in the store)"
+            }
             ResolveError::Tool { .. } => {
                 "the live file, the store and the conflict copy are as they were; run the same command again, or settle with --ours or --theirs"
             }

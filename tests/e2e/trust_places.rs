@@ -193,3 +193,19 @@ fn a_pushed_file_reaching_the_store_through_a_symlink_in_home_is_refused() {
     assert_eq!(v.read(".harmless"), "fine\n");
     assert!(history_text(&remote).contains("+unpushed"), "the sync pushed all the same");
 }
+
+#[test]
+fn resolve_never_writes_a_pushed_conflict_copy_into_a_git_directory() {
+    let (v, remote) = victim();
+    let repo = v.home.join("src/project");
+    fs::create_dir_all(&repo).unwrap();
+    assert!(Command::new("git").args(["init", "-q"]).arg(&repo).status().unwrap().success());
+    let hook = "src/project/dot_git/hooks/executable_pre-commit";
+    let copy = format!("{hook}.dotback-conflict-laptop-20261122-101500");
+    attacker_pushes(&v.root, &remote, &[(hook, "#!/bin/sh\nexit 0\n"), (&copy, "#!/bin/sh\nexit 1\n")]);
+    v.ok(&["sync"]);
+    let (code, err) = v.fails(&["resolve", "src/project/.git/hooks/pre-commit", "--theirs"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("a git directory"), "{err}");
+    assert!(!repo.join(".git/hooks/pre-commit").exists(), "no hook was installed");
+}
