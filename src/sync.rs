@@ -12,7 +12,7 @@ use crate::source::{self, OnDisk};
 use crate::store::{Store, StoreError};
 use crate::vault::Vault;
 use git2::Oid;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 type Files = HashMap<String, (Oid, u32)>;
 
@@ -131,12 +131,16 @@ pub fn plan(store: &Store, vault: &Vault, remote: &str, theirs: Oid, stamp: &str
     Ok(Plan::Merge { ours, files, changed, conflicts, kept_encrypted })
 }
 
-/// Whether `t` has, unencrypted, a target `o` has encrypted.
+/// Whether `t` has, unencrypted, a target `o` has encrypted (only renamed paths can).
 fn stops_encrypting(o: &Files, t: &Files) -> bool {
-    let theirs = by_target(t);
-    by_target(o)
-        .iter()
-        .any(|(key, ov)| is_encrypted(&ov.path) && theirs.get(key).is_some_and(|tv| !is_encrypted(&tv.path)))
+    let target = crate::managed::target_of_source;
+    let plain: HashSet<String> =
+        t.keys().filter(|p| !o.contains_key(*p) && !is_encrypted(p)).filter_map(|p| target(p)).collect();
+    !plain.is_empty()
+        && o.keys()
+            .filter(|p| !t.contains_key(*p) && is_encrypted(p))
+            .filter_map(|p| target(p))
+            .any(|t| plain.contains(&t))
 }
 
 /// Paths whose blob or mode differs between `a` and `b`, or that only one of them has.
@@ -433,6 +437,20 @@ mod tests {
         assert_eq!(decide(Some(&x(1)), Some(&renamed), Some(&x(2))), Err(()), "renamed here, edited there");
         assert_eq!(pick(Some(&"dot_x"), &"executable_dot_x", &"dot_x"), "executable_dot_x");
         assert_eq!(pick(Some(&"dot_x"), &"dot_x", &"private_dot_x"), "private_dot_x");
+    }
+
+    #[test]
+    fn a_rename_to_a_plain_entry_stops_encrypting() {
+        let files = |paths: &[&str]| -> Files {
+            paths.iter().map(|p| (p.to_string(), (Oid::from_bytes(&[1; 20]).unwrap(), 0o100644))).collect()
+        };
+        let ours = files(&["encrypted_private_dot_pgpass.age", "dot_zshrc"]);
+        assert!(stops_encrypting(&ours, &files(&["private_dot_pgpass", "dot_zshrc"])));
+        assert!(stops_encrypting(&ours, &files(&["dot_pgpass", "dot_zshrc"])), "any plain name for the target");
+        assert!(!stops_encrypting(&ours, &files(&["encrypted_dot_pgpass.age", "dot_zshrc"])), "still encrypted");
+        assert!(!stops_encrypting(&ours, &files(&["dot_zshrc"])), "a deletion is not a downgrade");
+        assert!(!stops_encrypting(&ours, &files(&["encrypted_private_dot_pgpass.age", "private_dot_zshrc"])));
+        assert!(!stops_encrypting(&files(&["dot_zshrc"]), &files(&["dot_zshrc", "dot_new"])));
     }
 
     #[test]
