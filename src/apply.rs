@@ -40,6 +40,8 @@ pub enum ApplyError {
     Decrypt { path: PathBuf, why: String },
     #[error("symlink entry {} holds a link target that is not valid UTF-8", path.display())]
     BadLink { path: PathBuf },
+    #[error("~/{target} leads through a symlink to {}, in {what}; apply never writes there", dest.display())]
+    OwnPlace { target: String, dest: PathBuf, what: &'static str },
     #[error(transparent)]
     State(#[from] StateError),
 }
@@ -67,6 +69,10 @@ pub enum Change {
     /// Limited to other devices by an `[[only]]` rule: not applied, captured or removed here,
     /// and whatever is live at its path is not read.
     Skipped,
+    /// Refused by this device, neither applied nor captured (`Eval::why` says why): it is in one
+    /// of dotback's own places or would replace one, or it holds age ciphertext under a name
+    /// that is not `encrypted_`.
+    Refused,
 }
 
 impl Change {
@@ -81,6 +87,9 @@ impl Change {
             Change::Locked => "encrypted, and no identity here decrypts it",
             Change::ChangedMeanwhile => "changed in HOME while dotback ran; the next commit or sync captures it",
             Change::Skipped => "skipped on this device (selective sync)",
+            Change::Refused => {
+                "refused: the store entry would write into dotback's own places or age ciphertext as plain text"
+            }
         }
     }
 }
@@ -97,8 +106,9 @@ pub struct Eval {
     pub change: Change,
     /// The link target, for symlink entries.
     pub link: Option<String>,
-    /// Why an encrypted entry could not be decrypted.
-    pub locked: Option<String>,
+    /// Why it is [`Change::Locked`] (an encrypted entry that could not be decrypted) or
+    /// [`Change::Refused`].
+    pub why: Option<String>,
 }
 
 /// Which targets an operation covers: all, or those at or below the given ones.
@@ -308,8 +318,9 @@ pub fn handled_natively(m: &Managed) -> bool {
 /// Below this many targets one thread is faster than starting more.
 const PARALLEL_MIN: usize = 512;
 
-/// One target read: entry index, desired (or why it is locked), actual, link target.
-type Read = (usize, Result<Option<Node>, String>, Option<Node>, Option<String>);
+/// One target read: entry index, desired (or why it is locked), actual, link target, and
+/// whether it is a plain entry holding age ciphertext that apply would write.
+type Read = (usize, Result<Option<Node>, String>, Option<Node>, Option<String>, bool);
 
 /// Evaluates every selected native target, plus extras inside `exact_` directories. Targets an
 /// `[[only]]` rule keeps from this device come out as [`Change::Skipped`], neither side read.
@@ -349,7 +360,12 @@ pub fn evaluate(
                 Err(why) => (Err(why), None),
             };
             let actual = h.live(&m.target, &ctx.live(&m.target))?;
-            out.push((i, desired, actual, link));
+            let writes = matches!(desired, Ok(Some(d)) if d.kind == NodeKind::File && !same(Some(d), actual));
+            let armored = writes && !m.entry.attrs.encrypted && {
+                let path = state.source_path(m);
+                holds_age(&path).map_err(|source| ApplyError::Read { path, source })?
+            };
+            out.push((i, desired, actual, link, armored));
         }
         Ok((out, h.learnt))
     };
@@ -367,21 +383,30 @@ pub fn evaluate(
     for part in parts {
         let (reads, learnt) = part?;
         Hasher::merge(learnt, cache);
-        for (i, desired, actual, link) in reads {
+        for (i, desired, actual, link, armored) in reads {
             let m = &state.entries[i];
             let base = cache.base(&m.target);
-            let (desired, locked) = match desired {
+            let (desired, mut why) = match desired {
                 Ok(d) => (d, None),
                 Err(why) => (None, Some(why)),
             };
-            let change = if locked.is_some() { Change::Locked } else { classify(desired, actual, base) };
+            let mut change = if why.is_some() { Change::Locked } else { classify(desired, actual, base) };
+            // An encrypted file renamed to a plain name would put armor over the live file.
+            if armored && matches!(change, Change::Missing | Change::ChangedInStore | Change::ChangedInBoth) {
+                change = Change::Refused;
+                why = Some(format!(
+                    "the store entry `{}` holds age ciphertext but is not named `encrypted_`, so it is not written to ~/{t} as armor; if that file is meant to be encrypted, `dotback forget ~/{t}` and `dotback add --encrypt ~/{t}` store it properly",
+                    m.source,
+                    t = m.target
+                ));
+            }
             if change == Change::Clean && !same(base, desired) {
                 cache.set_base(&m.target, desired);
             }
             if m.entry.kind == Kind::Dir && m.entry.attrs.exact && actual.map(|a| a.kind) == Some(NodeKind::Dir) {
                 exact_dirs.push(m);
             }
-            out.push(Eval { target: m.target.clone(), entry: Some(i), desired, actual, base, change, link, locked });
+            out.push(Eval { target: m.target.clone(), entry: Some(i), desired, actual, base, change, link, why });
         }
     }
     for &i in &skipped {
@@ -395,7 +420,7 @@ pub fn evaluate(
             base,
             change: Change::Skipped,
             link: None,
-            locked: None,
+            why: None,
         });
     }
     stale_copies(ctx, state, cache, sel, &mut out)?;
@@ -406,7 +431,64 @@ pub fn evaluate(
         // Extras go right after their directory's own entries, before anything deeper is written.
         out.sort_by(|a, b| tree_order(&a.target, &b.target));
     }
+    for e in &mut out {
+        if let Some(why) = refusal(ctx, state, e) {
+            e.change = Change::Refused;
+            e.why = Some(why);
+        }
+    }
     Ok(out)
+}
+
+/// Why this device refuses what the store says for `e`, if it does:
+/// - the target is in one of dotback's own places or in a git directory ([`Context::own_place`]),
+///   whatever the change (so capture never reads it either);
+/// - the change would remove or replace a directory holding one of them.
+fn refusal(ctx: &Context, state: &SourceState, e: &Eval) -> Option<String> {
+    if matches!(e.change, Change::Skipped | Change::Refused) {
+        return None;
+    }
+    // What in the store asks for the change: the target's entry, or the exact directory an
+    // extra is in (which would remove it).
+    let named = || match e.entry {
+        Some(i) => (format!("the store entry `{}`", state.entries[i].source), "names"),
+        None => match state.get(managed::parent_of(&e.target)) {
+            Some(dir) if e.change == Change::Extra => (format!("the exact directory `{}`", dir.source), "would remove"),
+            _ => ("the store".to_string(), "would remove"),
+        },
+    };
+    if let Some(what) = ctx.own_place_of(&e.target) {
+        let (named, verb) = named();
+        return Some(format!(
+            "{named} {verb} ~/{}, in {what}: apply never writes, removes or backs up anything there",
+            e.target
+        ));
+    }
+    let writes = matches!(e.change, Change::Missing | Change::ChangedInStore | Change::ChangedInBoth | Change::Extra);
+    if !writes {
+        return None;
+    }
+    let keeps_dir =
+        matches!((e.desired, e.actual), (Some(d), Some(a)) if d.kind == NodeKind::Dir && a.kind == NodeKind::Dir);
+    if !keeps_dir && let Some((place, what)) = ctx.own_place_below(&ctx.live(&e.target)) {
+        let (named, verb) = named();
+        let verb = if e.entry.is_some() { "would replace" } else { verb };
+        return Some(format!(
+            "{named} {verb} ~/{}, which holds {what} ({}): apply leaves it alone",
+            e.target,
+            place.display()
+        ));
+    }
+    None
+}
+
+/// Whether the file at `path` starts (after white space) as age ciphertext does.
+fn holds_age(path: &Path) -> io::Result<bool> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(256);
+    fs::File::open(path)?.take(4096).read_to_end(&mut head)?;
+    let start = head.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(head.len());
+    Ok(crate::guard::is_age(&head[start..]))
 }
 
 /// The skipped targets of `evals` ([`Change::Skipped`]) that are not below another skipped
@@ -463,16 +545,7 @@ fn stale_copies(
             cache.set_base(&target, None); // gone already
             continue;
         }
-        out.push(Eval {
-            target,
-            entry: None,
-            desired: None,
-            actual,
-            base: Some(base),
-            change,
-            link: None,
-            locked: None,
-        });
+        out.push(Eval { target, entry: None, desired: None, actual, base: Some(base), change, link: None, why: None });
     }
     Ok(())
 }
@@ -510,7 +583,7 @@ fn extras(
             base: None,
             change: Change::Extra,
             link: None,
-            locked: None,
+            why: None,
         });
     }
     let learnt = h.learnt;
@@ -557,6 +630,9 @@ pub struct Action {
     /// someone edited it meanwhile, and it is left alone.
     #[serde(skip)]
     pub expected: Option<Node>,
+    /// Why a [`Change::Refused`] target is left alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -571,7 +647,7 @@ pub fn plan(evals: &[Eval], opts: PlanOptions) -> Vec<Action> {
     for e in evals {
         let step = match e.change {
             Change::Clean | Change::Skipped => continue,
-            Change::Locked => Step::Skip { reason: Change::Locked },
+            Change::Locked | Change::Refused => Step::Skip { reason: e.change },
             Change::ChangedInHome | Change::ChangedInBoth if !opts.force => Step::Skip { reason: e.change },
             _ => match e.desired {
                 None => Step::Remove,
@@ -594,6 +670,7 @@ pub fn plan(evals: &[Eval], opts: PlanOptions) -> Vec<Action> {
             entry: e.entry,
             desired: e.desired,
             expected: e.actual,
+            why: (e.change == Change::Refused).then(|| e.why.clone()).flatten(),
         });
     }
     actions
@@ -605,22 +682,52 @@ pub struct Report {
     pub written: Vec<String>,
     pub removed: Vec<String>,
     pub skipped: Vec<(String, Change)>,
+    /// Targets refused ([`Change::Refused`]), with why.
+    pub refused: Vec<(String, String)>,
+    /// Targets that could not be applied (a read-only directory, a file where a directory must
+    /// be, …); everything else was.
+    #[serde(skip)]
+    pub failed: Vec<(String, ApplyError)>,
     pub backup_dir: Option<PathBuf>,
 }
 
-/// Refuses a write whose directory part passes through a symlink leading out of HOME.
+/// Refuses a write whose directory part passes through a symlink leading out of HOME, or into
+/// one of dotback's own places.
 struct Guard<'a> {
     ctx: &'a Context,
     checked: HashSet<String>,
+    /// Checked directories reached through a symlink: a target below one is resolved again.
+    linked: HashSet<String>,
 }
 
 impl Guard<'_> {
-    fn check(&mut self, target: &str) -> Result<(), ApplyError> {
+    /// `replaces`: the step removes or replaces what is at `target` (anything but a mode change).
+    fn check(&mut self, target: &str, replaces: bool) -> Result<(), ApplyError> {
+        self.check_parents(target)?;
+        let parent = managed::parent_of(target);
+        if !self.linked.contains(parent) {
+            return Ok(());
+        }
+        let resolved = self
+            .ctx
+            .live(parent)
+            .canonicalize()
+            .map_err(|source| ApplyError::Read { path: self.ctx.live(parent), source })?;
+        let dest = resolved.join(target.rsplit('/').next().unwrap_or(target));
+        let below = || self.ctx.own_place_below(&dest).filter(|_| replaces).map(|(_, what)| what);
+        let what = self.ctx.own_place(&dest).or_else(below);
+        match what {
+            Some(what) => Err(ApplyError::OwnPlace { target: target.into(), dest, what }),
+            None => Ok(()),
+        }
+    }
+
+    fn check_parents(&mut self, target: &str) -> Result<(), ApplyError> {
         let parent = managed::parent_of(target);
         if parent.is_empty() || self.checked.contains(parent) {
             return Ok(());
         }
-        self.check(parent)?;
+        self.check_parents(parent)?;
         let path = self.ctx.live(parent);
         match fsutil::lstat(&path).map_err(|source| ApplyError::Read { path: path.clone(), source })? {
             None => {}
@@ -632,18 +739,23 @@ impl Guard<'_> {
                 if !dest.is_dir() {
                     return Err(ApplyError::NotADirectory { target: target.into(), blocker: path });
                 }
+                self.linked.insert(parent.to_string());
             }
             Some(md) if !md.is_dir() => {
                 return Err(ApplyError::NotADirectory { target: target.into(), blocker: path });
             }
             Some(_) => {}
         }
+        if self.linked.contains(managed::parent_of(parent)) {
+            self.linked.insert(parent.to_string());
+        }
         self.checked.insert(parent.to_string());
         Ok(())
     }
 }
 
-/// Runs the plan. Bases are recorded only for what was written, after one file-system sync.
+/// Runs the plan. A target that cannot be applied is reported in [`Report::failed`] and the rest
+/// goes on. Bases are recorded only for what was written, after one file-system sync.
 pub fn execute(
     ctx: &Context,
     state: &SourceState,
@@ -652,15 +764,23 @@ pub fn execute(
     cache: &mut Cache,
     progress: &dyn Fn(u64),
 ) -> Result<Report, ApplyError> {
-    let mut backups = Backups::new(&ctx.paths.state_dir);
-    let mut guard = Guard { ctx, checked: HashSet::new() };
+    let mut backups = Backups::new(&ctx.paths.state_dir, ctx.backups_keep);
+    let mut guard = Guard { ctx, checked: HashSet::new(), linked: HashSet::new() };
     let mut report = Report::default();
     let mut done: Vec<(String, Option<Node>)> = Vec::new();
-    let mut result = Ok(());
     for (n, a) in actions.iter().enumerate() {
         progress(n as u64);
         if let Step::Skip { reason } = a.step {
-            report.skipped.push((a.target.clone(), reason));
+            match (reason, &a.why) {
+                (Change::Refused, Some(why)) => report.refused.push((a.target.clone(), why.clone())),
+                _ => report.skipped.push((a.target.clone(), reason)),
+            }
+            continue;
+        }
+        // Below a target that failed, nothing can be right either.
+        if let Some((failed, _)) = report.failed.last()
+            && is_at_or_below(&a.target, failed)
+        {
             continue;
         }
         match execute_one(ctx, state, vault, &mut guard, &mut backups, a) {
@@ -673,10 +793,7 @@ pub fn execute(
                 }
                 done.push((a.target.clone(), written));
             }
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
+            Err(e) => report.failed.push((a.target.clone(), e)),
         }
     }
     if !done.is_empty() {
@@ -687,7 +804,7 @@ pub fn execute(
         cache.set_base(&target, node);
     }
     report.backup_dir = backups.dir().map(Path::to_path_buf);
-    result.map(|()| report)
+    Ok(report)
 }
 
 /// Executes one action; returns the node now at the target (the new base).
@@ -699,7 +816,7 @@ fn execute_one(
     backups: &mut Backups,
     a: &Action,
 ) -> Result<Option<Option<Node>>, ApplyError> {
-    guard.check(&a.target)?;
+    guard.check(&a.target, !matches!(a.step, Step::Chmod { .. }))?;
     let live = ctx.live(&a.target);
     // Someone may have edited the file since it was read (an editor saving during a sync): a
     // fresh read, trusting no memo, must still show what the plan was made from.
@@ -828,7 +945,7 @@ mod tests {
             base,
             change: classify(desired, actual, base),
             link: None,
-            locked: None,
+            why: None,
         }
     }
 
@@ -899,7 +1016,12 @@ mod race_tests {
         let vars =
             [("HOME", home.clone()), ("XDG_STATE_HOME", root.join("state")), ("XDG_CONFIG_HOME", root.join("cfg"))];
         let paths = Paths::from_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| OsString::from(v))).unwrap();
-        let config = DeviceConfig { device: "t".into(), source: store.clone(), identity: IdentityStorage::File };
+        let config = DeviceConfig {
+            device: "t".into(),
+            source: store.clone(),
+            identity: IdentityStorage::File,
+            ..Default::default()
+        };
         let ctx = Context::new(paths, config).unwrap();
         let state = managed::scan(&store, &[]).unwrap();
         let mut cache = Cache::load(&ctx.paths.state_dir);

@@ -41,7 +41,7 @@ pub enum CaptureError {
         #[source]
         source: NameError,
     },
-    #[error("{} is dotback's own {what}; it is never tracked", path.display())]
+    #[error("{} is in {what}, which dotback never tracks", path.display())]
     OwnFile { path: PathBuf, what: &'static str },
     #[error("{} is the home directory itself; add the files and directories in it", path.display())]
     Home { path: PathBuf },
@@ -178,20 +178,6 @@ pub struct AddReport {
     pub encrypted: Vec<String>,
 }
 
-/// Paths dotback never tracks: the store itself and dotback's own config and state.
-fn own_paths(ctx: &Context) -> Vec<(PathBuf, &'static str)> {
-    vec![
-        (ctx.store.clone(), "store"),
-        (ctx.paths.config_dir.clone(), "config directory"),
-        (ctx.paths.state_dir.clone(), "state directory"),
-        (ctx.paths.config_file.clone(), "config file"),
-    ]
-}
-
-fn own_path(ctx: &Context, path: &Path) -> Option<&'static str> {
-    own_paths(ctx).into_iter().find(|(p, _)| path.starts_with(p)).map(|(_, what)| what)
-}
-
 /// Reads the live items under the given targets (the targets themselves first).
 fn collect(
     ctx: &Context,
@@ -205,7 +191,7 @@ fn collect(
         if t.is_empty() {
             return Err(CaptureError::Home { path: live });
         }
-        if let Some(what) = own_path(ctx, &live) {
+        if let Some(what) = ctx.own_place(&live) {
             return Err(CaptureError::OwnFile { path: live, what });
         }
         if let Some(rule) = state.only.skips(t, &ctx.device) {
@@ -229,8 +215,8 @@ fn collect(
             let rel = e.path().strip_prefix(&live).expect("walk stays below its root");
             let rel = rel.to_str().ok_or_else(|| CaptureError::NonUtf8 { path: e.path().to_path_buf() })?;
             let target = managed::join(t, rel);
-            let skip = if let Some(what) = own_path(ctx, e.path()) {
-                Some(format!("dotback's own {what}"))
+            let skip = if let Some(what) = ctx.own_place(e.path()) {
+                Some(format!("in {what}, which dotback never tracks"))
             } else if state.ignore.is_ignored(&target) {
                 Some("ignored by .chezmoiignore".to_string())
             } else {

@@ -19,6 +19,74 @@ pub struct DeviceConfig {
     /// Where this device's age identity lives.
     #[serde(default, skip_serializing_if = "IdentityStorage::is_default")]
     pub identity: IdentityStorage,
+    /// How many backups (of what apply overwrote or removed) to keep, and for how long.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub backups_keep: BackupsKeep,
+}
+
+/// `backups_keep = { count = 50, age = "30d" }`: a backup directory under the state dir is kept
+/// while it is among the newest `count` and younger than `age` (`<n>h`, `<n>d` or `<n>w`). The
+/// newest one always stays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupsKeep {
+    #[serde(default = "BackupsKeep::default_count")]
+    pub count: usize,
+    /// In seconds; written as `<n>h`, `<n>d` or `<n>w`.
+    #[serde(default = "BackupsKeep::default_age", with = "age_text")]
+    pub age: u64,
+}
+
+impl BackupsKeep {
+    fn default_count() -> usize {
+        50
+    }
+    fn default_age() -> u64 {
+        30 * DAY
+    }
+}
+
+impl Default for BackupsKeep {
+    fn default() -> Self {
+        BackupsKeep { count: BackupsKeep::default_count(), age: BackupsKeep::default_age() }
+    }
+}
+
+const HOUR: u64 = 3600;
+const DAY: u64 = 24 * HOUR;
+
+/// Ages as people write them: `12h`, `30d`, `8w`.
+mod age_text {
+    use super::{DAY, HOUR};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn parse(text: &str) -> Result<u64, String> {
+        let bad = || format!("`{text}` is not an age; write a whole number followed by h, d or w (such as \"30d\")");
+        let unit = match text.chars().last() {
+            Some('h') => HOUR,
+            Some('d') => DAY,
+            Some('w') => 7 * DAY,
+            _ => return Err(bad()),
+        };
+        let n: u64 = text[..text.len() - 1].parse().map_err(|_| bad())?;
+        n.checked_mul(unit).filter(|&s| s > 0).ok_or_else(bad)
+    }
+
+    pub fn show(secs: u64) -> String {
+        match secs {
+            s if s % (7 * DAY) == 0 => format!("{}w", s / (7 * DAY)),
+            s if s % DAY == 0 => format!("{}d", s / DAY),
+            s => format!("{}h", s / HOUR),
+        }
+    }
+
+    pub fn serialize<S: Serializer>(secs: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&show(*secs))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        parse(&String::deserialize(d)?).map_err(D::Error::custom)
+    }
 }
 
 /// Where the device identity (its age secret key) is kept.
@@ -83,6 +151,9 @@ impl DeviceConfig {
         }
         if !cfg.source.is_absolute() {
             return Err(invalid(path, &format!("`source` is `{}`; it must be an absolute path", cfg.source.display())));
+        }
+        if cfg.backups_keep.count == 0 {
+            return Err(invalid(path, "`backups_keep.count` is 0; keep at least 1 backup"));
         }
         Ok(cfg)
     }
@@ -165,12 +236,35 @@ mod tests {
 
     #[test]
     fn device_config_round_trips() {
-        let cfg = DeviceConfig { device: "laptop".into(), source: "/h/src".into(), identity: IdentityStorage::File };
+        let cfg = DeviceConfig { device: "laptop".into(), source: "/h/src".into(), ..Default::default() };
         assert_eq!(DeviceConfig::parse(p(), &cfg.to_toml()).unwrap(), cfg);
+        assert!(!cfg.to_toml().contains("backups_keep"), "defaults are not written out");
         let cfg = DeviceConfig { identity: IdentityStorage::Keyring, ..cfg };
         assert_eq!(DeviceConfig::parse(p(), &cfg.to_toml()).unwrap(), cfg);
         let err = DeviceConfig::parse(p(), "device = \"a\"\nsource = \"/s\"\nidentity = \"usb\"\n").unwrap_err();
         assert!(err.to_string().contains("usb"), "{err}");
+    }
+
+    #[test]
+    fn backups_keep_reads_a_count_and_an_age() {
+        let cfg = |keep: &str| DeviceConfig::parse(p(), &format!("device = \"a\"\nsource = \"/s\"\n{keep}\n"));
+        assert_eq!(cfg("").unwrap().backups_keep, BackupsKeep { count: 50, age: 30 * DAY });
+        assert_eq!(cfg("backups_keep = { count = 5 }").unwrap().backups_keep.age, 30 * DAY);
+        let cases = [("12h", 12 * HOUR), ("30d", 30 * DAY), ("8w", 56 * DAY), ("1d", DAY)];
+        for (text, secs) in cases {
+            let keep = cfg(&format!("backups_keep = {{ count = 3, age = \"{text}\" }}")).unwrap().backups_keep;
+            assert_eq!(keep, BackupsKeep { count: 3, age: secs }, "{text}");
+            let again =
+                DeviceConfig { backups_keep: keep, ..DeviceConfig { device: "a".into(), ..Default::default() } };
+            assert!(again.to_toml().contains(&format!("age = \"{text}\"")), "{}", again.to_toml());
+        }
+        for bad in ["30", "d", "-1d", "0d", "1.5d", "30days", "99999999999999999999w"] {
+            let err = cfg(&format!("backups_keep = {{ age = \"{bad}\" }}")).unwrap_err().to_string();
+            assert!(err.contains("line 3") && err.contains(bad), "{bad}: {err}");
+        }
+        let err = cfg("backups_keep = { count = 0 }").unwrap_err().to_string();
+        assert!(err.contains("backups_keep.count"), "{err}");
+        assert!(cfg("backups_keep = { days = 3 }").unwrap_err().to_string().contains("days"));
     }
 
     #[test]

@@ -15,6 +15,15 @@ pub struct Context {
     pub home_canon: PathBuf,
     /// Where this device keeps its identity.
     pub identity: crate::config::IdentityStorage,
+    /// Which backups to keep.
+    pub backups_keep: crate::config::BackupsKeep,
+    /// dotback's own places, as configured and (where that differs) resolved: the store, its
+    /// config directory and file, its state directory, and chezmoi's config directory (it names
+    /// the store and the age keys dotback uses). `add` never tracks anything in them, and apply
+    /// never writes, removes or backs up anything in them, whatever a store entry says.
+    own: Vec<(PathBuf, &'static str)>,
+    /// Those of them inside HOME, as targets (for [`Context::own_place_of`]).
+    own_targets: Vec<(String, &'static str)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +89,75 @@ impl Context {
     pub fn new(paths: Paths, config: DeviceConfig) -> Result<Context, ContextError> {
         let home_canon =
             paths.home.canonicalize().map_err(|source| ContextError::Home { home: paths.home.clone(), source })?;
-        Ok(Context { device: config.device, store: config.source, home_canon, identity: config.identity, paths })
+        let mut own = Vec::new();
+        for (p, what) in [
+            (&config.source, "dotback's store"),
+            (&paths.config_dir, "dotback's config directory"),
+            (&paths.state_dir, "dotback's state directory"),
+            (&paths.config_file, "dotback's config file"),
+            (&paths.chezmoi_config_dir, "chezmoi's config directory"),
+        ] {
+            own.push((p.clone(), what));
+            if let Ok(resolved) = p.canonicalize()
+                && resolved != *p
+            {
+                own.push((resolved, what));
+            }
+        }
+        let rel = |p: &Path| -> Option<String> {
+            Some(p.strip_prefix(&paths.home).or_else(|_| p.strip_prefix(&home_canon)).ok()?.to_str()?.to_string())
+        };
+        let own_targets = own.iter().filter_map(|(p, what)| Some((rel(p)?, *what))).collect();
+        Ok(Context {
+            own,
+            own_targets,
+            device: config.device,
+            store: config.source,
+            home_canon,
+            identity: config.identity,
+            backups_keep: config.backups_keep,
+            paths,
+        })
+    }
+
+    /// What `path` is in when it is one of dotback's own places ([`Context::own`]) or below one,
+    /// or in a git directory (a `.git` below HOME: its hooks run code, so nothing from a store
+    /// goes there).
+    pub fn own_place(&self, path: &Path) -> Option<&'static str> {
+        let rel = self.below_home(path);
+        let inside =
+            |p: &Path| path.starts_with(p) || rel.zip(self.below_home(p)).is_some_and(|(r, q)| r.starts_with(q));
+        if let Some((_, what)) = self.own.iter().find(|(p, _)| inside(p)) {
+            return Some(what);
+        }
+        rel.unwrap_or(path).components().any(|c| is_git_dir(c.as_os_str())).then_some("a git directory")
+    }
+
+    /// [`Context::own_place`] for a target: string comparisons only, so evaluating every target
+    /// costs next to nothing.
+    pub fn own_place_of(&self, target: &str) -> Option<&'static str> {
+        let inside = |place: &str| {
+            place.is_empty() || target.strip_prefix(place).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
+        if let Some((_, what)) = self.own_targets.iter().find(|(p, _)| inside(p)) {
+            return Some(what);
+        }
+        target.split('/').any(|c| is_git_dir(c.as_ref())).then_some("a git directory")
+    }
+
+    /// One of dotback's own places strictly below `path` (what removing `path` would remove).
+    pub fn own_place_below(&self, path: &Path) -> Option<(&Path, &'static str)> {
+        let rel = self.below_home(path);
+        let holds = |p: &Path| {
+            (p.starts_with(path) && p != path)
+                || rel.zip(self.below_home(p)).is_some_and(|(r, q)| q.starts_with(r) && q != r)
+        };
+        self.own.iter().find(|(p, _)| holds(p)).map(|(p, what)| (p.as_path(), *what))
+    }
+
+    /// `path` relative to HOME (as given or resolved), when it is inside it.
+    fn below_home<'a>(&self, path: &'a Path) -> Option<&'a Path> {
+        path.strip_prefix(&self.paths.home).or_else(|_| path.strip_prefix(&self.home_canon)).ok()
     }
 
     /// Absolute live path of a target.
@@ -130,4 +207,47 @@ fn normalize(p: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// `.git`, in any case (git itself treats `.GIT` as `.git` on case-insensitive file systems).
+pub fn is_git_dir(name: &std::ffi::OsStr) -> bool {
+    name.eq_ignore_ascii_case(".git")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    #[test]
+    fn own_places_cover_the_store_state_config_and_git_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().canonicalize().unwrap();
+        let paths = Paths::from_env(|k| (k == "HOME").then(|| OsString::from(&home))).unwrap();
+        let store = home.join(".local/share/chezmoi");
+        let ctx =
+            Context::new(paths, DeviceConfig { device: "d".into(), source: store, ..Default::default() }).unwrap();
+        let cases = [
+            (".local/share/chezmoi", Some("dotback's store")),
+            (".local/share/chezmoi/.git/hooks/post-commit", Some("dotback's store")),
+            (".local/state/dotback/cache.bin", Some("dotback's state directory")),
+            (".config/dotback/config.toml", Some("dotback's config directory")),
+            (".config/chezmoi/chezmoi.toml", Some("chezmoi's config directory")),
+            ("src/project/.git/hooks/pre-commit", Some("a git directory")),
+            ("src/project/.GIT/config", Some("a git directory")),
+            ("src/project/.gitignore", None),
+            (".local/share/chezmoi-old/x", None),
+            (".local/share", None),
+            (".gitconfig", None),
+        ];
+        for (target, want) in cases {
+            assert_eq!(ctx.own_place(&ctx.live(target)), want, "{target}");
+            assert_eq!(ctx.own_place_of(target), want, "{target}");
+        }
+        let below = |t: &str| ctx.own_place_below(&ctx.live(t)).map(|(_, what)| what);
+        assert_eq!(below(".local"), Some("dotback's store"));
+        assert_eq!(below(".local/state"), Some("dotback's state directory"));
+        assert_eq!(below(".local/share/chezmoi"), None, "the place itself is not below itself");
+        assert_eq!(below(".local/bin"), None);
+    }
 }

@@ -50,6 +50,8 @@ pub enum ResolveError {
     Secret { path: String, why: String },
     #[error("~/{target} would be written through {}, which is not a directory inside HOME", via.display())]
     OutsideHome { target: String, via: PathBuf },
+    #[error("~/{target} is in {what}, where dotback never writes")]
+    OwnPlace { target: String, what: &'static str },
     #[error("the merge tool `{tool}` {how}; nothing was changed")]
     Tool { tool: String, how: String },
     #[error("the merged ~/{target} still has conflict markers; nothing was changed")]
@@ -279,12 +281,19 @@ impl Drop for TempFile {
     }
 }
 
-/// The live directory `target` lives in, refused unless it is a real directory inside HOME.
+/// The live directory `target` lives in, refused unless it is a real directory inside HOME and
+/// `target` is not in one of dotback's own places or a git directory.
 fn live_dir(ctx: &Context, target: &str) -> Result<PathBuf, ResolveError> {
     let live = ctx.live(target);
     let parent = live.parent().unwrap_or(&ctx.paths.home).to_path_buf();
     match parent.canonicalize() {
-        Ok(p) if p.starts_with(&ctx.home_canon) && p.is_dir() => Ok(p),
+        Ok(p) if p.starts_with(&ctx.home_canon) && p.is_dir() => {
+            let what = ctx.own_place(&live).or_else(|| ctx.own_place(&p.join(live.file_name().unwrap_or_default())));
+            match what {
+                Some(what) => Err(ResolveError::OwnPlace { target: target.to_string(), what }),
+                None => Ok(p),
+            }
+        }
         _ => Err(ResolveError::OutsideHome { target: target.to_string(), via: parent }),
     }
 }
@@ -400,7 +409,7 @@ pub fn settle(
         live_dir(ctx, &c.copy)?;
     }
 
-    let mut backups = Backups::new(&ctx.paths.state_dir);
+    let mut backups = Backups::new(&ctx.paths.state_dir, ctx.backups_keep);
     let mut index = store.repo.index().map_err(git_err(store, "index"))?;
     if let (Some((m, stored, path)), Some(content)) = (&write, content) {
         let live = ctx.live(&target);

@@ -5,10 +5,11 @@
 //! state both sides agreed on the last time dotback applied or captured it (the *base*), which is
 //! what tells "changed in HOME" from "changed in the store".
 
+use crate::config::BackupsKeep;
 use crate::fsutil::{self, FastMap, Hash, StatKey};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -246,16 +247,19 @@ impl Lock {
     }
 }
 
-/// Copies of live files taken before dotback overwrites or removes them.
+/// Copies of live files taken before dotback overwrites or removes them: one directory per
+/// operation under `<state>/backups/`, named by its UTC time. When an operation makes its
+/// directory, the older ones `backups_keep` no longer covers are removed ([`to_prune`]).
 pub struct Backups {
     root: PathBuf,
+    keep: BackupsKeep,
     dir: Option<PathBuf>,
     pub saved: usize,
 }
 
 impl Backups {
-    pub fn new(state_dir: &Path) -> Backups {
-        Backups { root: state_dir.join("backups"), dir: None, saved: 0 }
+    pub fn new(state_dir: &Path, keep: BackupsKeep) -> Backups {
+        Backups { root: state_dir.join("backups"), keep, dir: None, saved: 0 }
     }
 
     /// This operation's backup directory, if anything was saved.
@@ -269,12 +273,22 @@ impl Backups {
         }
         ensure_private_dir(&self.root)?;
         let stamp = timestamp();
-        for n in 0.. {
+        // After the last of this second's backups, even when pruning removed earlier ones.
+        let first = self
+            .names()?
+            .iter()
+            .filter(|n| n.starts_with(&stamp))
+            .filter_map(|n| backup_time(n))
+            .map(|(_, seq)| seq + 1)
+            .max()
+            .unwrap_or(0);
+        for n in first.. {
             let name = if n == 0 { stamp.clone() } else { format!("{stamp}-{n}") };
             let d = self.root.join(name);
             match fs::DirBuilder::new().mode(0o700).create(&d) {
                 Ok(()) => {
                     self.dir = Some(d.clone());
+                    self.prune()?;
                     return Ok(d);
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -284,28 +298,90 @@ impl Backups {
         unreachable!()
     }
 
-    /// Saves `live` (file, symlink or whole directory) as `<backup>/<rel>`.
+    /// The names of the directories under the backups root.
+    fn names(&self) -> Result<Vec<String>, StateError> {
+        Ok(fs::read_dir(&self.root)
+            .map_err(io_err(&self.root))?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect())
+    }
+
+    /// Removes the backup directories `backups_keep` no longer covers.
+    fn prune(&self) -> Result<(), StateError> {
+        let names = self.names()?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let current = self.dir.as_deref().and_then(Path::file_name);
+        for name in to_prune(&names, now, self.keep).into_iter().filter(|n| Some(n.as_ref()) != current) {
+            let d = self.root.join(name);
+            fs::remove_dir_all(&d).map_err(io_err(&d))?;
+        }
+        Ok(())
+    }
+
+    /// Saves `live` (file, symlink or whole directory) as `<backup>/<rel>`. A directory that
+    /// holds the backups themselves is copied without them: a backup never copies into itself.
     pub fn save(&mut self, live: &Path, rel: &str) -> Result<(), StateError> {
         let dest = self.this_run()?.join(rel);
         if let Some(parent) = dest.parent() {
             ensure_private_dir(parent)?;
         }
-        copy_tree(live, &dest).map_err(io_err(live))?;
+        let own = fs::metadata(&self.root).map_err(io_err(&self.root))?;
+        copy_tree(live, &dest, (own.dev(), own.ino())).map_err(io_err(live))?;
         self.saved += 1;
         Ok(())
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+/// The backup directories (by name) to remove at unix time `now`: all but the newest
+/// `keep.count`, and those older than `keep.age`; the newest always stays. Names that are not
+/// backup times are not dotback's and are left alone.
+pub fn to_prune(names: &[String], now: i64, keep: BackupsKeep) -> Vec<String> {
+    let mut dated: Vec<((i64, u64), &String)> = names.iter().filter_map(|n| Some((backup_time(n)?, n))).collect();
+    dated.sort();
+    let newest_first = dated.iter().rev().enumerate();
+    let mut out: Vec<String> = newest_first
+        .filter(|(i, ((t, _), _))| *i > 0 && (*i >= keep.count || now.saturating_sub(*t) > keep.age as i64))
+        .map(|(_, (_, n))| n.to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+/// The time (unix seconds) and sequence number a backup directory's name stands for:
+/// `YYYYmmdd-HHMMSS`, or `YYYYmmdd-HHMMSS-N` for a later one in the same second.
+fn backup_time(name: &str) -> Option<(i64, u64)> {
+    let (stamp, n) = match name.get(15..) {
+        Some("") => (name, 0),
+        Some(rest) => (&name[..15], rest.strip_prefix('-')?.parse().ok()?),
+        None => return None,
+    };
+    let b = stamp.as_bytes();
+    if b.len() != 15 || b[8] != b'-' || !b.iter().enumerate().all(|(i, c)| i == 8 || c.is_ascii_digit()) {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| stamp[r].parse::<u16>().ok();
+    let month = time::Month::try_from(num(4..6)? as u8).ok()?;
+    let date = time::Date::from_calendar_date(num(0..4)? as i32, month, num(6..8)? as u8).ok()?;
+    let t = time::Time::from_hms(num(9..11)? as u8, num(11..13)? as u8, num(13..15)? as u8).ok()?;
+    Some((date.with_time(t).assume_utc().unix_timestamp(), n))
+}
+
+/// Copies `from` to `to`, skipping the directory whose (device, inode) is `skip`.
+fn copy_tree(from: &Path, to: &Path, skip: (u64, u64)) -> io::Result<()> {
     let md = fs::symlink_metadata(from)?;
     let perm = md.permissions().mode() & 0o7777;
     if md.file_type().is_symlink() {
         std::os::unix::fs::symlink(fs::read_link(from)?, to)
     } else if md.is_dir() {
+        if (md.dev(), md.ino()) == skip {
+            return Ok(());
+        }
         fs::DirBuilder::new().mode(0o700).create(to)?;
         for entry in fs::read_dir(from)? {
             let entry = entry?;
-            copy_tree(&entry.path(), &to.join(entry.file_name()))?;
+            copy_tree(&entry.path(), &to.join(entry.file_name()), skip)?;
         }
         fs::set_permissions(to, fs::Permissions::from_mode(perm | 0o700))
     } else if md.is_file() {
@@ -453,6 +529,77 @@ mod tests {
     }
 
     #[test]
+    fn backups_are_pruned_by_count_and_age_keeping_the_newest() {
+        let day = 24 * 3600;
+        // 2026-11-22 12:00:00 UTC.
+        let now = 1_795_348_800;
+        let names: Vec<String> = [
+            "20261122-115959",   // 1 s old
+            "20261122-115959-1", // the same second, later
+            "20261121-120000",   // 1 day
+            "20261115-120000",   // 7 days
+            "20261023-120000",   // 30 days
+            "20261022-120000",   // 31 days
+            "20250101-000000",   // long ago
+            "notes",             // not a backup: never touched
+            "20261399-000000",   // not a date
+        ]
+        .map(String::from)
+        .into();
+        let keep = |count, days: u64| BackupsKeep { count, age: days * day as u64 };
+        let cases: [(BackupsKeep, &[&str]); 5] = [
+            (keep(50, 30), &["20250101-000000", "20261022-120000"]),
+            (keep(3, 30), &["20250101-000000", "20261022-120000", "20261023-120000", "20261115-120000"]),
+            (
+                keep(1, 365),
+                &[
+                    "20250101-000000",
+                    "20261022-120000",
+                    "20261023-120000",
+                    "20261115-120000",
+                    "20261121-120000",
+                    "20261122-115959",
+                ],
+            ),
+            (keep(50, 3650), &[]),
+            (
+                keep(50, 0),
+                &[
+                    "20250101-000000",
+                    "20261022-120000",
+                    "20261023-120000",
+                    "20261115-120000",
+                    "20261121-120000",
+                    "20261122-115959",
+                ],
+            ),
+        ];
+        for (i, (k, want)) in cases.into_iter().enumerate() {
+            assert_eq!(to_prune(&names, now, k), want, "case {i}");
+        }
+        // The newest stays even when the clock says it is old.
+        assert_eq!(to_prune(&names[6..7], now + 100 * 365 * day, keep(1, 1)), Vec::<String>::new());
+        assert_eq!(backup_time("20261122-120000"), Some((now, 0)));
+        assert_eq!(backup_time("20261122-120000-12"), Some((now, 12)));
+        assert_eq!(backup_time("20261122-120000-"), None);
+    }
+
+    #[test]
+    fn a_backup_of_a_directory_holding_the_state_dir_skips_the_backups() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path();
+        let state = home.join(".local/state/dotback");
+        fs::create_dir_all(&state).unwrap();
+        fs::write(home.join(".local/file"), "x").unwrap();
+        let mut b = Backups::new(&state, BackupsKeep::default());
+        b.save(&home.join(".local"), ".local").unwrap();
+        let saved = b.dir().unwrap().join(".local");
+        assert_eq!(fs::read_to_string(saved.join("file")).unwrap(), "x");
+        assert!(saved.join("state/dotback").is_dir());
+        assert!(!saved.join("state/dotback/backups").exists(), "never copied into itself");
+    }
+
+    #[test]
     fn memo_survives_save_and_load_and_needs_equal_stat() {
         let dir = tempfile::tempdir().unwrap();
         let h = fsutil::hash_bytes(b"x");
@@ -509,7 +656,7 @@ mod tests {
         fs::create_dir(&live).unwrap();
         fsutil::write_atomic(&live.join("secret"), b"s", 0o600).unwrap();
         std::os::unix::fs::symlink("/elsewhere", live.join("link")).unwrap();
-        let mut b = Backups::new(&dir.path().join("state"));
+        let mut b = Backups::new(&dir.path().join("state"), Default::default());
         b.save(&live, "d").unwrap();
         let saved = b.dir().unwrap().join("d");
         assert_eq!(fs::read(saved.join("secret")).unwrap(), b"s");

@@ -12,7 +12,7 @@ use crate::source::{self, OnDisk};
 use crate::store::{Store, StoreError};
 use crate::vault::Vault;
 use git2::Oid;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 type Files = HashMap<String, (Oid, u32)>;
 
@@ -29,9 +29,11 @@ pub enum SyncError {
 pub enum Merged {
     UpToDate,
     FastForward,
-    /// A merge commit; the store paths written as conflict copies.
+    /// A merge commit; the store paths written as conflict copies, and this side's encrypted
+    /// entries kept where the other side had stored the file unencrypted.
     Merged {
         conflicts: Vec<String>,
+        kept_encrypted: Vec<String>,
     },
 }
 
@@ -50,13 +52,16 @@ pub fn merge_into_head(
             store.checkout(theirs)?;
             Ok(Merged::FastForward)
         }
-        Plan::Merge { ours, files, conflicts, .. } => {
+        Plan::Merge { ours, files, conflicts, kept_encrypted, .. } => {
             let mut message = format!("{device}: merge {remote}\n\nDevice: {device}\n");
             for c in &conflicts {
                 message.push_str(&format!("conflict: {c}\n"));
             }
+            for k in &kept_encrypted {
+                message.push_str(&format!("kept encrypted: {k}\n"));
+            }
             store.commit_files_and_checkout(device, &files, &[ours, theirs], &message)?;
-            Ok(Merged::Merged { conflicts })
+            Ok(Merged::Merged { conflicts, kept_encrypted })
         }
     }
 }
@@ -74,6 +79,8 @@ pub enum Plan {
         files: Files,
         changed: Vec<String>,
         conflicts: Vec<String>,
+        /// This side's encrypted entries kept over the other side's unencrypted version.
+        kept_encrypted: Vec<String>,
     },
 }
 
@@ -104,15 +111,36 @@ pub fn plan(store: &Store, vault: &Vault, remote: &str, theirs: Oid, stamp: &str
         return Ok(Plan::UpToDate);
     }
     let o = store.commit_files(ours)?;
-    if store.contains(theirs, ours)? {
-        return Ok(Plan::FastForward { changed: differences(&o, &store.commit_files(theirs)?) });
-    }
-    let base = store.merge_base(ours, theirs)?.ok_or_else(|| SyncError::Unrelated { remote: remote.to_string() })?;
-    let (b, t) = (store.commit_files(base)?, store.commit_files(theirs)?);
+    let (b, t) = if store.contains(theirs, ours)? {
+        let t = store.commit_files(theirs)?;
+        // A fast-forward would take a file this side encrypts as the other side stored it,
+        // unencrypted: merge instead (this side is the base), which keeps it encrypted.
+        if !stops_encrypting(&o, &t) {
+            return Ok(Plan::FastForward { changed: differences(&o, &t) });
+        }
+        (o.clone(), t)
+    } else {
+        let base =
+            store.merge_base(ours, theirs)?.ok_or_else(|| SyncError::Unrelated { remote: remote.to_string() })?;
+        (store.commit_files(base)?, store.commit_files(theirs)?)
+    };
     let their_device = device_of(&store.commit_message(theirs)?).unwrap_or_else(|| remote.to_string());
-    let (files, conflicts) = merge_trees(store, vault, &b, &o, &t, &their_device, stamp)?;
-    let changed = differences(&o, &files);
-    Ok(Plan::Merge { ours, files, changed, conflicts })
+    let merged = merge_trees(store, vault, &b, &o, &t, &their_device, stamp)?;
+    let changed = differences(&o, &merged.files);
+    let Merge { files, conflicts, kept_encrypted } = merged;
+    Ok(Plan::Merge { ours, files, changed, conflicts, kept_encrypted })
+}
+
+/// Whether `t` has, unencrypted, a target `o` has encrypted (only renamed paths can).
+fn stops_encrypting(o: &Files, t: &Files) -> bool {
+    let target = crate::managed::target_of_source;
+    let plain: HashSet<String> =
+        t.keys().filter(|p| !o.contains_key(*p) && !is_encrypted(p)).filter_map(|p| target(p)).collect();
+    !plain.is_empty()
+        && o.keys()
+            .filter(|p| !t.contains_key(*p) && is_encrypted(p))
+            .filter_map(|p| target(p))
+            .any(|t| plain.contains(&t))
 }
 
 /// Paths whose blob or mode differs between `a` and `b`, or that only one of them has.
@@ -193,6 +221,13 @@ fn decide(b: Option<&Version>, o: Option<&Version>, t: Option<&Version>) -> Resu
     }
 }
 
+/// What merging two trees gives.
+struct Merge {
+    files: Files,
+    conflicts: Vec<String>,
+    kept_encrypted: Vec<String>,
+}
+
 fn merge_trees(
     store: &Store,
     vault: &Vault,
@@ -201,25 +236,38 @@ fn merge_trees(
     t: &Files,
     their_device: &str,
     stamp: &str,
-) -> Result<(Files, Vec<String>), SyncError> {
+) -> Result<Merge, SyncError> {
     let (b, o, t) = (by_target(b), by_target(o), by_target(t));
     let keys: BTreeSet<&String> = b.keys().chain(o.keys()).chain(t.keys()).collect();
     // Result versions; `true` marks those whose path came from our side (they name directories first).
     let mut out: Vec<(Version, bool)> = Vec::new();
     let mut conflicts = Vec::new();
+    let mut kept_encrypted = Vec::new();
     for key in keys {
         let (bv, ov, tv) = (b.get(key), o.get(key), t.get(key));
-        match decide(bv, ov, tv) {
+        // What to keep apart: the other side's version, written beside ours.
+        let beside = match decide(bv, ov, tv) {
+            // The other side stored, unencrypted, a file this side keeps encrypted: never take
+            // that from a merge. Ours stays; theirs goes beside it unless it is ciphertext under a
+            // plain name (a copy of that would help no one).
+            Ok(Some(v)) if ov.is_some_and(|o| is_encrypted(&o.path)) && !is_encrypted(&v.path) => {
+                let ov = ov.expect("checked");
+                out.push((ov.clone(), true));
+                kept_encrypted.push(ov.path.clone());
+                (!is_age(&store.blob(v.id)?)).then_some(v)
+            }
             Ok(Some(v)) => {
                 let ours = ov == Some(&v);
                 out.push((v, ours));
+                None
             }
-            Ok(None) => {}
+            Ok(None) => None,
             // The store key and its seal are not merged: ours stays, and trust decides whether
             // the merged control files are sealed (a device holding the key seals a merge of two
             // sealed sides).
             Err(()) if key.starts_with("path:.dotback/trust/") => {
                 out.extend(ov.map(|v| (v.clone(), true)));
+                None
             }
             Err(()) => {
                 let (ov, tv) = (ov.expect("both sides have it"), tv.expect("both sides have it"));
@@ -232,31 +280,41 @@ fn merge_trees(
                     !is_encrypted(&path) && (is_encrypted(&ov.path) || bv.is_some_and(|b| is_encrypted(&b.path)));
                 let merged = if decrypted_there { None } else { merge_content(store, vault, bv, ov, tv, &path)? };
                 match merged {
-                    Some(id) => out.push((Version { path, id, mode }, true)),
+                    Some(id) => {
+                        out.push((Version { path, id, mode }, true));
+                        None
+                    }
                     None => {
                         out.push((ov.clone(), true));
-                        let mut copy = conflict_path(&tv.path, their_device, stamp);
-                        // Two copies of one target within a second (or of the same name with other
-                        // attributes) must not describe the same target twice.
-                        let taken = |c: &str| {
-                            let target = crate::managed::target_of_source(c);
-                            o.values().chain(t.values()).chain(out.iter().map(|(v, _)| v)).any(|v| {
-                                v.path == c || (target.is_some() && crate::managed::target_of_source(&v.path) == target)
-                            })
-                        };
-                        let mut n = 2;
-                        while taken(&copy) {
-                            copy = conflict_path(&tv.path, their_device, &format!("{stamp}-{n}"));
-                            n += 1;
+                        if decrypted_there && is_encrypted(&ov.path) {
+                            kept_encrypted.push(ov.path.clone());
                         }
-                        out.push((Version { path: copy.clone(), id: tv.id, mode: tv.mode }, false));
-                        conflicts.push(copy);
+                        (!(decrypted_there && is_age(&store.blob(tv.id)?))).then(|| tv.clone())
                     }
                 }
             }
+        };
+        if let Some(tv) = beside {
+            let mut copy = conflict_path(&tv.path, their_device, stamp);
+            // Two copies of one target within a second (or of the same name with other
+            // attributes) must not describe the same target twice.
+            let taken = |c: &str| {
+                let target = crate::managed::target_of_source(c);
+                o.values()
+                    .chain(t.values())
+                    .chain(out.iter().map(|(v, _)| v))
+                    .any(|v| v.path == c || (target.is_some() && crate::managed::target_of_source(&v.path) == target))
+            };
+            let mut n = 2;
+            while taken(&copy) {
+                copy = conflict_path(&tv.path, their_device, &format!("{stamp}-{n}"));
+                n += 1;
+            }
+            out.push((Version { path: copy.clone(), id: tv.id, mode: tv.mode }, false));
+            conflicts.push(copy);
         }
     }
-    Ok((one_name_per_directory(out), conflicts))
+    Ok(Merge { files: one_name_per_directory(out), conflicts, kept_encrypted })
 }
 
 /// Gives every target directory one store name (ours first) and moves files filed under another
@@ -386,6 +444,20 @@ mod tests {
         assert_eq!(decide(Some(&x(1)), Some(&renamed), Some(&x(2))), Err(()), "renamed here, edited there");
         assert_eq!(pick(Some(&"dot_x"), &"executable_dot_x", &"dot_x"), "executable_dot_x");
         assert_eq!(pick(Some(&"dot_x"), &"dot_x", &"private_dot_x"), "private_dot_x");
+    }
+
+    #[test]
+    fn a_rename_to_a_plain_entry_stops_encrypting() {
+        let files = |paths: &[&str]| -> Files {
+            paths.iter().map(|p| (p.to_string(), (Oid::from_bytes(&[1; 20]).unwrap(), 0o100644))).collect()
+        };
+        let ours = files(&["encrypted_private_dot_pgpass.age", "dot_zshrc"]);
+        assert!(stops_encrypting(&ours, &files(&["private_dot_pgpass", "dot_zshrc"])));
+        assert!(stops_encrypting(&ours, &files(&["dot_pgpass", "dot_zshrc"])), "any plain name for the target");
+        assert!(!stops_encrypting(&ours, &files(&["encrypted_dot_pgpass.age", "dot_zshrc"])), "still encrypted");
+        assert!(!stops_encrypting(&ours, &files(&["dot_zshrc"])), "a deletion is not a downgrade");
+        assert!(!stops_encrypting(&ours, &files(&["encrypted_private_dot_pgpass.age", "private_dot_zshrc"])));
+        assert!(!stops_encrypting(&files(&["dot_zshrc"]), &files(&["dot_zshrc", "dot_new"])));
     }
 
     #[test]

@@ -42,8 +42,11 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
     let evals: Vec<_> = evals.into_iter().filter(|e| sel.touches(&e.target)).collect();
     let actions = apply::plan(&evals, PlanOptions { force: args.force });
-    let locked: Vec<String> =
-        evals.iter().filter_map(|e| e.locked.as_ref().map(|why| format!("~/{}: {why}", e.target))).collect();
+    let locked: Vec<String> = evals
+        .iter()
+        .filter(|e| e.change == Change::Locked)
+        .filter_map(|e| e.why.as_ref().map(|why| format!("~/{}: {why}", e.target)))
+        .collect();
     let skipped: Vec<String> = evals
         .iter()
         .filter(|e| e.change == Change::Skipped && sel.contains(&e.target))
@@ -92,7 +95,7 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     bar.finish_and_clear();
     // Record what was written even when a later target failed.
     s.cache.save()?;
-    let report = result?;
+    let mut report = result?;
 
     let mut failure = (!locked.is_empty()).then(|| {
         CliError::new(format!(
@@ -122,6 +125,21 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
         }
     }
 
+    warn_refused(ui, &report.refused);
+    if let Some(e) = failures(ui, std::mem::take(&mut report.failed)) {
+        failure = Some(e);
+    } else if !report.refused.is_empty() && failure.is_none() {
+        failure = Some(
+            CliError::new(format!(
+                "{} path{} in the store {} refused (left as {} in HOME)",
+                report.refused.len(),
+                super::add::plural(report.refused.len()),
+                if report.refused.len() == 1 { "was" } else { "were" },
+                if report.refused.len() == 1 { "it is" } else { "they are" },
+            ))
+            .hint("everything else was applied; remove those entries from the store (`git log` in the store shows who added them)"),
+        );
+    }
     if args.json {
         ui.json(&ApplyJson {
             dry_run: false,
@@ -156,6 +174,35 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     }
 }
 
+/// Warns about the refused targets; a refused directory is named by what is refused in it.
+pub(super) fn warn_refused(ui: &Ui, refused: &[(String, String)]) {
+    for (i, (target, why)) in refused.iter().enumerate() {
+        let holds_more =
+            refused.get(i + 1).is_some_and(|(next, _)| next != target && apply::is_at_or_below(next, target));
+        if !holds_more {
+            ui.warn(format!("left ~/{target} alone: {why}"));
+        }
+    }
+}
+
+/// Warns about each target that could not be applied; they make the error the command ends
+/// with.
+pub(super) fn failures(ui: &Ui, failed: Vec<(String, apply::ApplyError)>) -> Option<CliError> {
+    let n = failed.len();
+    for (target, e) in failed {
+        let e = CliError::from(e);
+        let causes: String = e.causes.iter().map(|c| format!(": {c}")).collect();
+        ui.warn(format!("~/{target} was not applied: {}{causes}", e.message));
+        for h in &e.hints {
+            ui.hint(h);
+        }
+    }
+    (n > 0).then(|| {
+        CliError::new(format!("{n} path{} could not be applied; everything else was", super::add::plural(n)))
+            .hint("fix what the warnings above name, then run the command again")
+    })
+}
+
 fn print_plan(ui: &Ui, actions: &[apply::Action], delegated: &[String]) {
     if actions.is_empty() && delegated.is_empty() {
         ui.out("Nothing to apply: HOME matches the store.");
@@ -167,7 +214,10 @@ fn print_plan(ui: &Ui, actions: &[apply::Action], delegated: &[String]) {
             Step::Symlink { link } => format!("link to {link}"),
             Step::Chmod { perm } => format!("set mode {perm:04o}"),
             Step::Remove => "remove".to_string(),
-            Step::Skip { reason } => format!("leave alone: {}", reason.describe()),
+            Step::Skip { reason } => match &a.why {
+                Some(why) => format!("leave alone: {why}"),
+                None => format!("leave alone: {}", reason.describe()),
+            },
         };
         let backup = if a.backup { ", after a backup" } else { "" };
         ui.out(format!("~/{}: {what}{backup}", a.target));

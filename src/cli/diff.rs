@@ -20,7 +20,7 @@ pub fn cmd_diff(ui: &Ui, args: DiffArgs) -> Result<(), CliError> {
     let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
     let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
     for e in evals.iter().filter(|e| !matches!(e.change, Change::Clean | Change::Skipped) && sel.contains(&e.target)) {
-        if let Some(why) = &e.locked {
+        if let Some(why) = &e.why {
             ui.warn(format!("~/{} is not compared: {why}", e.target));
             continue;
         }

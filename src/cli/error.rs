@@ -207,6 +207,9 @@ impl From<ApplyError> for CliError {
                 "move that file away (or run `dotback apply --force`, which backs it up first)"
             }
             ApplyError::BadLink { .. } => "rewrite the symlink entry with a UTF-8 target",
+            ApplyError::OwnPlace { .. } => {
+                "nothing was written there; remove the store entry for it, or the symlink if it is not yours"
+            }
             ApplyError::Decrypt { .. } => {
                 "nothing was written for it; `dotback keys list` shows who the store encrypts to"
             }
@@ -295,6 +298,9 @@ impl From<ResolveError> for CliError {
                 "nothing was changed; track the file encrypted (`dotback forget` it, then `dotback add --encrypt`), then resolve again"
             }
             ResolveError::OutsideHome { .. } => "nothing was written; make that path a directory inside HOME",
+            ResolveError::OwnPlace { .. } => {
+                "nothing was written; remove the store entries for it and its conflict copy (`git rm` in the store)"
+            }
             ResolveError::Tool { .. } => {
                 "the live file, the store and the conflict copy are as they were; run the same command again, or settle with --ours or --theirs"
             }

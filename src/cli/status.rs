@@ -21,7 +21,7 @@ pub struct StatusArgs {
 struct Entry {
     path: String,
     change: Change,
-    /// Why it could not be compared (locked entries).
+    /// Why it could not be compared (locked entries) or is refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
 }
@@ -86,7 +86,7 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
         targets: evals
             .iter()
             .filter(|e| !matches!(e.change, Change::Clean | Change::Skipped) && sel.contains(&e.target))
-            .map(|e| Entry { path: e.target.clone(), change: e.change, detail: e.locked.clone() })
+            .map(|e| Entry { path: e.target.clone(), change: e.change, detail: e.why.clone() })
             .collect(),
         delegated: apply::delegated(&s.state, &sel)
             .map(|(m, reason)| Delegated { path: m.target.clone(), source: m.source.clone(), reason })
@@ -136,15 +136,17 @@ fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize, skipped: &[&apply::Eval
         (Change::Missing, "Missing from HOME (`dotback apply` restores them):", GREEN),
         (Change::Extra, "In exact directories but not in the store (`dotback apply` removes them):", RED),
         (Change::Locked, "Encrypted, and this device cannot decrypt them (`dotback keys list`):", RED),
+        (Change::Refused, "Refused by this device (apply and commit leave them alone):", RED),
     ];
     for (change, title, style) in groups {
-        let paths: Vec<&str> = r.targets.iter().filter(|e| e.change == change).map(|e| e.path.as_str()).collect();
-        if paths.is_empty() {
+        let entries: Vec<&Entry> = r.targets.iter().filter(|e| e.change == change).collect();
+        if entries.is_empty() {
             continue;
         }
         ui.out(format!("{BOLD}{title}{BOLD:#}"));
-        for p in paths {
-            ui.out(format!("    {style}~/{p}{style:#}"));
+        for e in entries {
+            let why = e.detail.as_ref().filter(|_| change == Change::Refused).map(|w| format!(": {w}"));
+            ui.out(format!("    {style}~/{}{style:#}{}", e.path, why.unwrap_or_default()));
         }
     }
     if !r.delegated.is_empty() {

@@ -177,9 +177,16 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
                     match sync::merge_into_head(&store, &vault, &s.ctx.device, name, theirs, &stamp) {
                         Ok(Merged::UpToDate) => {}
                         Ok(Merged::FastForward) => tally.merged += 1,
-                        Ok(Merged::Merged { conflicts }) => {
+                        Ok(Merged::Merged { conflicts, kept_encrypted }) => {
                             tally.merged += 1;
                             tally.conflicts.extend(conflicts);
+                            for k in kept_encrypted {
+                                let target = crate::managed::target_of_source(&k).unwrap_or(k);
+                                let commit = &theirs.to_string()[..10];
+                                ui.warn(format!(
+                                    "remote `{name}` (commit {commit}) stores ~/{target} unencrypted; this device keeps it encrypted; to stop encrypting it, `dotback forget ~/{target}` and `dotback add ~/{target}` here"
+                                ));
+                            }
                         }
                         Err(SyncError::Unrelated { remote }) => {
                             tally.refuse(name, unrelated(&remote));
@@ -204,7 +211,9 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
         ui.warn(format!("could not restore this device's audit records: {e}"));
     }
 
-    // Bring HOME up to date with what came in (or what an interrupted sync did not apply).
+    // Bring HOME up to date with what came in (or what an interrupted sync did not apply). A
+    // target that cannot be written is reported at the end; the rest is applied and pushed.
+    let mut unapplied = None;
     if tally.merged > 0 || recorded.home_behind {
         let targets_before = s.state.entries.len();
         // The recipients and rules may have changed: they take effect only when authenticated.
@@ -230,11 +239,13 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
         bar.finish_and_clear();
         drop(vault);
         s.cache.save()?;
-        let report = report?;
+        let mut report = report?;
         tally.applied = report.written.len() + report.removed.len();
         for (path, why) in &report.skipped {
             ui.warn(format!("left ~/{path} alone: {}", why.describe()));
         }
+        super::apply::warn_refused(ui, &report.refused);
+        unapplied = super::apply::failures(ui, std::mem::take(&mut report.failed));
     }
 
     if !args.no_push {
@@ -320,7 +331,7 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
             .hint("run `dotback sync` again when it is reachable; nothing is lost meanwhile")
             .code(OFFLINE));
     }
-    uncaptured.map_or(Ok(()), Err)
+    uncaptured.or(unapplied).map_or(Ok(()), Err)
 }
 
 /// `sync --dry-run`: what would be committed, what each remote would bring, what would be

@@ -61,28 +61,6 @@ fn missing_store_and_non_repository_store_are_explained() {
     assert!(err.contains("not a git repository"), "{err}");
 }
 
-/// Runs dotback as an unprivileged user when the tests run as root (root reads every file).
-fn unprivileged(env: &TestEnv, args: &[&str]) -> std::process::Output {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc_geteuid() } != 0 {
-        return env.cmd(args).output().unwrap();
-    }
-    assert!(Command::new("chown").args(["-R", "65534:65534"]).arg(&env.root).status().unwrap().success());
-    let mut c = Command::new("setpriv");
-    c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(env!("CARGO_BIN_EXE_dotback"))
-        .args(args)
-        .env_clear()
-        .envs(env.envs())
-        .current_dir(&env.home);
-    c.output().unwrap()
-}
-
-unsafe extern "C" {
-    #[link_name = "geteuid"]
-    fn libc_geteuid() -> u32;
-}
-
 #[test]
 fn unreadable_file_fails_the_whole_add() {
     let env = TestEnv::new();

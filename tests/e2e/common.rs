@@ -331,3 +331,30 @@ pub fn git_by_hand(env: &TestEnv, args: &[&str]) -> Output {
     all.extend_from_slice(args);
     env.git_in(&store_of(env), &all)
 }
+
+/// Runs dotback as an unprivileged user when the tests run as root (root reads every file).
+pub fn unprivileged(env: &TestEnv, args: &[&str]) -> std::process::Output {
+    if !is_root() {
+        return env.cmd(args).output().unwrap();
+    }
+    assert!(Command::new("chown").args(["-R", "65534:65534"]).arg(&env.root).status().unwrap().success());
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_dotback"))
+        .args(args)
+        .env_clear()
+        .envs(env.envs())
+        .current_dir(&env.home);
+    c.output().unwrap()
+}
+
+/// Whether the tests run as root (who may write into read-only directories).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc_geteuid() == 0 }
+}
+
+unsafe extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}

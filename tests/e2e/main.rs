@@ -4,6 +4,7 @@ mod common;
 
 mod add_forget;
 mod apply;
+mod apply_partial;
 mod bad_input;
 mod chezmoi_differential;
 mod cli;
@@ -20,4 +21,6 @@ mod sync_flow;
 mod sync_https;
 mod sync_ssh;
 mod trust;
+mod trust_downgrade;
+mod trust_places;
 mod trust_symlinks;
