@@ -404,6 +404,15 @@ impl Store {
         Ok(c.parent_ids().collect())
     }
 
+    /// The commits reachable from HEAD, newest first (at most `limit`).
+    pub fn history(&self, limit: usize) -> Result<Vec<git2::Oid>, StoreError> {
+        let Some(head) = self.head_commit()? else { return Ok(Vec::new()) };
+        let mut walk = self.git("revwalk", self.repo.revwalk())?;
+        self.git("revwalk", walk.push(head))?;
+        self.git("revwalk", walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME))?;
+        walk.take(limit).map(|id| self.git("revwalk", id)).collect()
+    }
+
     /// The newest commit reachable from HEAD that changed any of `paths` (looking at most at
     /// the last 10,000 commits).
     pub fn last_change(&self, paths: &[&str]) -> Result<Option<git2::Oid>, StoreError> {

@@ -132,19 +132,28 @@ impl ControlSet {
         m.finalize().into_bytes().to_vec()
     }
 
-    fn mac_file(&self, key: &StoreKey, generation: u64) -> Vec<u8> {
-        format!("{MAC_HEADER}\n{generation}\n{}\n", hex(&self.mac_with(key, generation))).into_bytes()
+    /// The MAC file: the generation, then a MAC under each of `keys` (the key that authorises the
+    /// change, and the set's own key when that is another one, so that every sealed set also
+    /// verifies under the key it carries).
+    fn mac_file(&self, keys: &[&StoreKey], generation: u64) -> Vec<u8> {
+        let mut text = format!("{MAC_HEADER}\n{generation}\n");
+        for k in keys {
+            text.push_str(&hex(&self.mac_with(k, generation)));
+            text.push('\n');
+        }
+        text.into_bytes()
     }
 
-    /// The MAC file's generation and MAC, when it has the expected form.
-    fn seal_of(&self) -> Option<(u64, Vec<u8>)> {
+    /// The MAC file's generation and MACs, when it has the expected form.
+    fn seal_of(&self) -> Option<(u64, Vec<Vec<u8>>)> {
         let text = std::str::from_utf8(self.mac.as_deref()?).ok()?;
         let mut lines = text.lines();
         if lines.next() != Some(MAC_HEADER) {
             return None;
         }
         let generation = lines.next()?.trim().parse().ok()?;
-        Some((generation, unhex(lines.next()?)?))
+        let macs: Option<Vec<Vec<u8>>> = lines.map(unhex).collect();
+        Some((generation, macs?))
     }
 
     /// The generation of the seal (0 when there is none): every seal counts one up, so a set
@@ -155,11 +164,19 @@ impl ControlSet {
 
     /// Whether the MAC file holds a valid MAC of these files under `key` (constant-time compare).
     fn verifies(&self, key: &StoreKey) -> bool {
-        let Some((generation, given)) = self.seal_of() else { return false };
-        let mut m = Hmac::<Sha256>::new_from_slice(&key.0[..]).expect("HMAC takes any key length");
-        m.update(&self.digest());
-        m.update(&generation.to_be_bytes());
-        m.verify_slice(&given).is_ok()
+        let Some((generation, macs)) = self.seal_of() else { return false };
+        macs.iter().any(|given| {
+            let mut m = Hmac::<Sha256>::new_from_slice(&key.0[..]).expect("HMAC takes any key length");
+            m.update(&self.digest());
+            m.update(&generation.to_be_bytes());
+            m.verify_slice(given).is_ok()
+        })
+    }
+
+    /// Whether the set is sealed under the key it carries (as every set dotback seals is), for
+    /// someone who can decrypt that key with `ids`.
+    fn self_sealed(&self, ids: &[Identity]) -> bool {
+        self.key(ids).is_ok_and(|k| self.verifies(&k))
     }
 
     /// The recipients these files name.
@@ -189,6 +206,14 @@ impl ControlSet {
 struct StoreKey(zeroize::Zeroizing<[u8; 32]>);
 
 impl StoreKey {
+    fn same(&self, other: &StoreKey) -> bool {
+        *self.0 == *other.0
+    }
+
+    fn copy(&self) -> StoreKey {
+        StoreKey(self.0.clone())
+    }
+
     fn generate() -> StoreKey {
         let mut k = zeroize::Zeroizing::new([0u8; 32]);
         getrandom::getrandom(&mut k[..]).expect("the OS random number generator works");
@@ -341,13 +366,50 @@ pub type Identities<'a> = &'a dyn Fn() -> Result<Vec<Identity>, String>;
 /// `writer`: the caller holds the store's lock and may seal a change made on this device.
 pub fn evaluate(ctx: &Context, store: &Store, ids: Identities, writer: bool) -> Result<Trust, TrustError> {
     let manifest_path = Manifest::path_in(&ctx.store);
-    let current = ControlSet::read(&ctx.store)?;
-    let Some(trusted) = load_trusted(&ctx.paths.state_dir)? else {
-        // First use: the store as it is now.
-        let manifest = current.manifest(&manifest_path)?;
-        save_trusted(&ctx.paths.state_dir, &current)?;
-        return Ok(Trust { trusted: current, manifest, held: None, accepted: Vec::new(), sealed: false });
+    let trusted = load_trusted(&ctx.paths.state_dir)?;
+    let current = match (ControlSet::read(&ctx.store), &trusted) {
+        (Ok(c), _) => c,
+        // A control file that is a directory, a link or too large: held back like any bad change.
+        (Err(e), Some(trusted)) => {
+            let manifest = trusted.manifest(&manifest_path)?;
+            let paths: Vec<&str> = CONTROL.iter().chain([&MAC]).copied().collect();
+            let commit = store.last_change(&paths)?.map(|c| c.to_string());
+            let why = format!("{}; `dotback keys revert` puts the files back", crate::vault::describe(&e));
+            let held = Held { files: vec![bad_control_path(&e)], commit, why };
+            return Ok(Trust {
+                trusted: trusted.clone(),
+                manifest,
+                held: Some(held),
+                accepted: Vec::new(),
+                sealed: false,
+            });
+        }
+        (Err(e), None) => return Err(e),
     };
+    let Some(trusted) = trusted else {
+        // First use: the store as it is now, or, for a device that can already decrypt the store
+        // key (a restored identity), the newest state in its history that is sealed.
+        let ids = ids().unwrap_or_default();
+        let first = match current.files[KEY].is_some() && !current.self_sealed(&ids) {
+            true => newest_self_sealed(store, &ids)?.unwrap_or_else(|| current.clone()),
+            false => current.clone(),
+        };
+        save_trusted(&ctx.paths.state_dir, &first)?;
+        return evaluate_against(ctx, store, &ids, writer, first, current);
+    };
+    let ids = if current.same_files(&trusted) { Vec::new() } else { ids().unwrap_or_default() };
+    evaluate_against(ctx, store, &ids, writer, trusted, current)
+}
+
+fn evaluate_against(
+    ctx: &Context,
+    store: &Store,
+    ids: &[Identity],
+    writer: bool,
+    trusted: ControlSet,
+    current: ControlSet,
+) -> Result<Trust, TrustError> {
+    let manifest_path = Manifest::path_in(&ctx.store);
     let keep = |trusted: ControlSet, held: Option<Held>| -> Result<Trust, TrustError> {
         let manifest = trusted.manifest(&manifest_path)?;
         Ok(Trust { trusted, manifest, held, accepted: Vec::new(), sealed: false })
@@ -373,10 +435,8 @@ pub fn evaluate(ctx: &Context, store: &Store, ids: Identities, writer: bool) -> 
             t.trusted = current;
             return Ok(t);
         }
-        match ids().and_then(|ids| trusted.key(&ids)) {
-            Ok(k) => t.trusted = seal(ctx, &trusted, current, Some(k), false, 0)?,
-            // A store without a store key yet (made by an older dotback): this change creates it.
-            Err(_) if trusted.files[KEY].is_none() => t.trusted = seal(ctx, &trusted, current, None, false, 0)?,
+        match sealing_key(&trusted, &current, ids) {
+            Ok(k) => t.trusted = seal(ctx, &trusted, current, k, false, 0, false)?,
             Err(why) => {
                 t.accepted.push(format!(
                     "this device cannot seal that change ({why}); other devices hold it back until one that can decrypt runs `dotback keys accept`"
@@ -389,19 +449,20 @@ pub fn evaluate(ctx: &Context, store: &Store, ids: Identities, writer: bool) -> 
         t.sealed = true;
         return Ok(t);
     }
-    let id_list = ids().unwrap_or_default();
-    let key = trusted.key(&id_list);
+    let key = trusted.key(ids);
     let newer = current.generation() > trusted.generation();
     let (authorized, by_merge) = match &key {
         Ok(k) if current.verifies(k) => (newer, None),
-        Ok(k) => match merge_of_authorized(store, &trusted, &current, k)? {
-            Some(floor) => (true, Some(floor)),
+        Ok(k) => match merge_of_authorized(store, &trusted, &current, k, ids)? {
+            Some((floor, winner)) => (true, Some((floor, winner))),
             None => (false, None),
         },
         // Not a recipient of the trusted store key yet (a new device): the change that admits
-        // it, under the key that change encrypts to it.
-        Err(_) if trusted.files[KEY].is_some() && !is_recipient(&trusted, &id_list) => {
-            (newer && current.key(&id_list).is_ok_and(|k| current.verifies(&k)), None)
+        // it, under the key that change encrypts to it, which must also be the key that sealed
+        // the set this device first trusted (an admission does not replace the store key).
+        Err(_) if trusted.files[KEY].is_some() && !is_recipient(&trusted, ids) => {
+            let admits = current.key(ids).is_ok_and(|k| current.verifies(&k) && trusted.verifies(&k));
+            (newer && admits, None)
         }
         Err(_) => (false, None),
     };
@@ -411,7 +472,7 @@ pub fn evaluate(ctx: &Context, store: &Store, ids: Identities, writer: bool) -> 
         } else if key.as_ref().is_ok_and(|k| current.verifies(k)) {
             "its seal is older than the one this device trusts (an earlier state played back)"
         } else {
-            "its seal does not verify with the store key this device trusts (it was not made by a device or the recovery key)"
+            "its seal does not verify with the store key this device trusts (it was not made by a device or the recovery key, or it merges changes that conflict)"
         };
         return keep(trusted.clone(), Some(held(store, &trusted, &current, why)?));
     }
@@ -423,16 +484,46 @@ pub fn evaluate(ctx: &Context, store: &Store, ids: Identities, writer: bool) -> 
     let accepted = describe_change(&trusted, &current);
     let mut t = keep(current.clone(), None)?;
     t.accepted = accepted;
-    match (by_merge, key) {
-        // A merge of two sealed sides: this device seals the result (a reader uses it meanwhile).
-        (Some(floor), Ok(k)) if writer => {
-            t.trusted = seal(ctx, &trusted, current, Some(k), false, floor)?;
+    match by_merge {
+        // A merge of two sealed sides: this device seals the result under the key that wins (a
+        // rotation's), and a reader uses it meanwhile.
+        Some((floor, winner)) if writer => {
+            t.trusted = seal(ctx, &trusted, current, Some(winner), false, floor, true)?;
             t.sealed = true;
         }
-        (Some(_), _) => {}
-        (None, _) => save_trusted(&ctx.paths.state_dir, &current)?,
+        Some(_) => {}
+        None => save_trusted(&ctx.paths.state_dir, &current)?,
     }
     Ok(t)
+}
+
+/// The key a change made on this device is sealed under: the trusted one; for a store that had
+/// none, the key the store has now when that is sealed (another device made it first), or none
+/// (a new one is made).
+fn sealing_key(trusted: &ControlSet, current: &ControlSet, ids: &[Identity]) -> Result<Option<StoreKey>, String> {
+    match trusted.key(ids) {
+        Ok(k) => Ok(Some(k)),
+        Err(_) if trusted.files[KEY].is_none() => Ok(current.key(ids).ok().filter(|k| current.verifies(k))),
+        Err(why) => Err(why),
+    }
+}
+
+/// The newest set in HEAD's history that is sealed under its own key (as `ids` decrypt it).
+fn newest_self_sealed(store: &Store, ids: &[Identity]) -> Result<Option<ControlSet>, TrustError> {
+    for commit in store.history(10_000)? {
+        let set = ControlSet::at(store, commit)?;
+        if set.self_sealed(ids) {
+            return Ok(Some(set));
+        }
+    }
+    Ok(None)
+}
+
+fn bad_control_path(e: &TrustError) -> String {
+    match e {
+        TrustError::Read { path, .. } => path.display().to_string(),
+        other => other.to_string(),
+    }
 }
 
 fn describe_config(e: &ConfigError) -> String {
@@ -443,14 +534,18 @@ fn describe_config(e: &ConfigError) -> String {
 }
 
 /// HEAD is a merge whose parents each carry a set this device trusts or that verifies (and is
-/// not older than the trusted one), and whose control files are what merging those gives:
-/// the highest generation of the two, to seal the merge above.
+/// not older than the trusted one), and whose control files are exactly what merging those
+/// gives (a control file both sides changed must merge cleanly). Returns the highest generation
+/// of the two, to seal the merge above, and the store key that wins: the one both sides have,
+/// or the side's that replaced the base's (a rotation); none when this device cannot decrypt
+/// one of them or both replaced it.
 fn merge_of_authorized(
     store: &Store,
     trusted: &ControlSet,
     current: &ControlSet,
     key: &StoreKey,
-) -> Result<Option<u64>, TrustError> {
+    ids: &[Identity],
+) -> Result<Option<(u64, StoreKey)>, TrustError> {
     let Some(head) = store.head_commit()? else { return Ok(None) };
     let parents = store.parents(head)?;
     let [p1, p2] = parents[..] else { return Ok(None) };
@@ -465,13 +560,40 @@ fn merge_of_authorized(
         Some(b) => ControlSet::at(store, b)?,
         None => ControlSet::default(),
     };
-    let merged = (0..CONTROL.len()).all(|i| {
-        let (o, t) = (&sides[0].files[i], &sides[1].files[i]);
-        current.files[i] == *o
-            || current.files[i] == *t
-            || (i != KEY && merged_text(&base.files[i], o, t) == current.files[i])
-    });
-    Ok(merged.then(|| sides[0].generation().max(sides[1].generation())))
+    for i in (0..CONTROL.len()).filter(|&i| i != KEY) {
+        let (b, o, t) = (&base.files[i], &sides[0].files[i], &sides[1].files[i]);
+        let expected = if o == t || b == t {
+            o.clone()
+        } else if b == o {
+            t.clone()
+        } else {
+            match merged_text(b, o, t) {
+                Some(m) => Some(m),
+                None => return Ok(None),
+            }
+        };
+        if current.files[i] != expected {
+            return Ok(None);
+        }
+    }
+    let (Ok(ko), Ok(kt)) = (sides[0].key(ids), sides[1].key(ids)) else { return Ok(None) };
+    let winner = if ko.same(&kt) {
+        ko
+    } else {
+        // One side replaced the store key (a device was removed): the other side's changes
+        // were sealed under the key that rotation retired, perhaps by the removed device itself,
+        // so they do not merge in unattended.
+        let (rotated, other) = match base.key(ids) {
+            Ok(kb) if kb.same(&ko) => (kt, &sides[0]),
+            Ok(kb) if kb.same(&kt) => (ko, &sides[1]),
+            _ => return Ok(None),
+        };
+        if (0..CONTROL.len()).any(|i| i != KEY && other.files[i] != base.files[i]) {
+            return Ok(None);
+        }
+        rotated
+    };
+    Ok(Some((sides[0].generation().max(sides[1].generation()), winner)))
 }
 
 /// The clean three-way merge of a control file, as sync makes it.
@@ -501,7 +623,8 @@ fn held(store: &Store, trusted: &ControlSet, current: &ControlSet, why: &str) ->
 /// Writes `set` sealed into the store's work tree: `key.age` encrypted to its recipients (a new
 /// store key when `rotate`, or when there is none), and the MAC under the key this device trusted
 /// (`old`), so other devices verify the change with what they hold, one generation above the
-/// trusted one and `floor`. Saves it as trusted.
+/// trusted one and `floor`. `reencrypt`: the set's `key.age` may hold another key than `old`
+/// (a merge). Saves it as trusted.
 fn seal(
     ctx: &Context,
     trusted: &ControlSet,
@@ -509,14 +632,19 @@ fn seal(
     old: Option<StoreKey>,
     rotate: bool,
     floor: u64,
+    reencrypt: bool,
 ) -> Result<ControlSet, TrustError> {
     let recipients = set.recipients()?.all();
+    // Above what it replaces too, when that was sealed under the same key (the first store key
+    // of an older store, accepted on another device).
+    let replaced = if old.as_ref().is_some_and(|k| set.verifies(k)) { set.generation() } else { 0 };
     let new_key = match (&old, rotate) {
-        (Some(k), false) => StoreKey(k.0.clone()),
+        (Some(k), false) => k.copy(),
         _ => StoreKey::generate(),
     };
     let recipients_changed = set.files[RECIPIENTS] != trusted.files[RECIPIENTS];
-    if rotate || old.is_none() || recipients_changed || set.files[KEY] != trusted.files[KEY] {
+    let stale = set.files[KEY] != trusted.files[KEY];
+    if rotate || reencrypt || old.is_none() || recipients_changed || stale {
         if recipients.is_empty() {
             return Err(crypt::CryptError::EmptyRecipients { path: ctx.store.join(CONTROL[RECIPIENTS]) }.into());
         }
@@ -524,8 +652,12 @@ fn seal(
         write_store_file(&ctx.store, CONTROL[KEY], &cipher)?;
         set.files[KEY] = Some(cipher);
     }
-    let generation = trusted.generation().max(floor).saturating_add(1);
-    let mac = set.mac_file(old.as_ref().unwrap_or(&new_key), generation);
+    let generation = trusted.generation().max(floor).max(replaced).saturating_add(1);
+    let macs: Vec<&StoreKey> = match &old {
+        Some(k) if !k.same(&new_key) => vec![k, &new_key],
+        _ => vec![&new_key],
+    };
+    let mac = set.mac_file(&macs, generation);
     write_store_file(&ctx.store, MAC, &mac)?;
     set.mac = Some(mac);
     save_trusted(&ctx.paths.state_dir, &set)?;
@@ -534,11 +666,7 @@ fn seal(
 
 fn write_store_file(store: &Path, rel: &str, data: &[u8]) -> Result<(), TrustError> {
     let path = store.join(rel);
-    let err = |source| TrustError::Write { path: path.clone(), source };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
-    crate::fsutil::write_atomic(&path, data, 0o644).map_err(err)
+    crate::fsutil::write_atomic_beneath(store, &path, data, 0o644).map_err(|source| TrustError::Write { path, source })
 }
 
 /// Seals the store's current control files as this device's own change (after `keys` edits the
@@ -547,13 +675,25 @@ fn write_store_file(store: &Path, rel: &str, data: &[u8]) -> Result<(), TrustErr
 pub fn authorize(ctx: &Context, ids: &[Identity], rotate: bool) -> Result<(), TrustError> {
     let current = ControlSet::read(&ctx.store)?;
     let trusted = load_trusted(&ctx.paths.state_dir)?.unwrap_or_default();
-    let old = match trusted.key(ids) {
-        Ok(k) => Some(k),
-        Err(_) if trusted.files[KEY].is_none() => None,
-        Err(why) => return Err(TrustError::NoKey { path: ctx.store.join(CONTROL[KEY]), why }),
-    };
-    seal(ctx, &trusted, current, old, rotate, 0)?;
+    let old = sealing_key(&trusted, &current, ids)
+        .map_err(|why| TrustError::NoKey { path: ctx.store.join(CONTROL[KEY]), why })?;
+    seal(ctx, &trusted, current, old, rotate, 0, false)?;
     Ok(())
+}
+
+/// The trust of a device about to act with `ids` (the recovery identity on a new machine): when
+/// the set it first trusted is not sealed under its own key, as `ids` decrypt it (a change was
+/// waiting unsettled when this device first ran), it trusts the newest sealed state in the
+/// store's history instead, and the change shows as held back.
+pub fn anchor(ctx: &Context, store: &Store, ids: &[Identity]) -> Result<Trust, TrustError> {
+    if let Some(trusted) = load_trusted(&ctx.paths.state_dir)?
+        && trusted.files[KEY].is_some()
+        && !trusted.self_sealed(ids)
+        && let Some(sealed) = newest_self_sealed(store, ids)?
+    {
+        save_trusted(&ctx.paths.state_dir, &sealed)?;
+    }
+    evaluate(ctx, store, &|| Ok(ids.to_vec()), true)
 }
 
 /// `dotback keys accept`: the user takes the held-back change as their own and seals it.
@@ -565,12 +705,9 @@ pub fn accept(ctx: &Context, store: &Store, ids: &[Identity]) -> Result<Vec<Stri
     let current = ControlSet::read(&ctx.store)?;
     current.manifest(&Manifest::path_in(&ctx.store))?;
     let said = describe_change(&t.trusted, &current);
-    let old = match t.trusted.key(ids) {
-        Ok(k) => Some(k),
-        Err(_) if t.trusted.files[KEY].is_none() => None,
-        Err(why) => return Err(TrustError::NoKey { path: ctx.store.join(CONTROL[KEY]), why }),
-    };
-    seal(ctx, &t.trusted, current, old, false, 0)?;
+    let old = sealing_key(&t.trusted, &current, ids)
+        .map_err(|why| TrustError::NoKey { path: ctx.store.join(CONTROL[KEY]), why })?;
+    seal(ctx, &t.trusted, current, old, false, 0, false)?;
     Ok(said)
 }
 
@@ -580,14 +717,16 @@ pub fn revert(ctx: &Context, store: &Store) -> Result<Vec<String>, TrustError> {
     let Some(held) = t.held else { return Err(TrustError::NothingHeld) };
     for (rel, content) in CONTROL.iter().zip(&t.trusted.files).chain(std::iter::once((&MAC, &t.trusted.mac))) {
         let path = ctx.store.join(rel);
-        match content {
-            Some(c) => write_store_file(&ctx.store, rel, c)?,
-            None => match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(TrustError::Write { path, source: e });
-                }
-                _ => {}
-            },
+        // Whatever is there goes first: a directory or a link in a file's place included.
+        let gone = match std::fs::symlink_metadata(&path) {
+            Ok(md) if md.is_dir() => std::fs::remove_dir_all(&path),
+            Ok(_) => std::fs::remove_file(&path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        };
+        gone.map_err(|source| TrustError::Write { path: path.clone(), source })?;
+        if let Some(c) = content {
+            write_store_file(&ctx.store, rel, c)?;
         }
     }
     Ok(held.files)
@@ -659,7 +798,7 @@ mod tests {
     fn a_seal_verifies_only_its_files_under_its_key() {
         let k = StoreKey::generate();
         let mut s = set("age1a", "version = 1\n");
-        s.mac = Some(s.mac_file(&k, 3));
+        s.mac = Some(s.mac_file(&[&k], 3));
         assert_eq!(s.generation(), 3);
         assert!(s.verifies(&k));
         assert!(!s.verifies(&StoreKey::generate()), "another key");

@@ -277,7 +277,7 @@ fn rotate_recovery(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> 
 }
 
 fn unlock(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> {
-    let s = Session::writer()?;
+    let mut s = Session::writer()?;
     let sealed_path = vault::recovery_path(&s.ctx.store);
     let sealed = crate::fsutil::read_beneath(&s.ctx.store, &sealed_path)
         .map_err(|e| CliError::new(format!("cannot read {}: {e}", sealed_path.display())))?;
@@ -289,6 +289,9 @@ fn unlock(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> {
         err
     })?;
     let (me, _) = vault::ensure_device_identity(&s.ctx, s.ctx.identity).map_err(vault_error)?;
+    // What this machine first found in the store is checked with the recovery key before it is
+    // sealed: an unsealed change waiting there is held back, not taken in.
+    s.trust = crate::trust::anchor(&s.ctx, &Store::open(&s.ctx.store)?, std::slice::from_ref(&recovery))?;
     refuse_while_held(&s)?;
     let mut rs = s.trust.recipients().map_err(crypt_error)?;
     let mine = me.public().to_string();

@@ -67,7 +67,9 @@ impl Attacker {
         let mut n = 0;
         for e in walkdir::WalkDir::new(&self.dir).into_iter().flatten() {
             let p = e.path();
-            if e.file_type().is_file() && p.extension().is_some_and(|x| x == "age") && !p.ends_with("recovery.age") {
+            // recovery.age is passphrase-sealed; key.age may be the attacker's own forgery.
+            let own = p.ends_with("recovery.age") || p.ends_with("trust/key.age");
+            if e.file_type().is_file() && p.extension().is_some_and(|x| x == "age") && !own {
                 n += 1;
                 assert!(!self.decrypts(p), "the attacker decrypts {}", p.display());
             }
@@ -369,4 +371,191 @@ fn recipients_deleted_by_a_push_are_held_back_and_the_device_goes_on() {
     a.ok(&["keys", "revert"]);
     a.ok(&["sync"]);
     assert!(store_of(&a).join(".dotback/recipients.txt").exists());
+}
+
+/// Appends the attacker's key to the recipients in their clone (no seal).
+fn add_attacker_line(m: &Attacker, name: &str) {
+    let recipients = m.dir.join(".dotback/recipients.txt");
+    let mut text = fs::read_to_string(&recipients).unwrap();
+    text.push_str(&format!("# device: {name}\n{}\n", m.recipient));
+    fs::write(&recipients, text).unwrap();
+}
+
+/// What an attacker who knows the format can do without any key of the store: a fresh store key
+/// encrypted to `recipients` (all public), and a seal of the control files under it.
+const FORGE: &str = r#"
+import sys, os, hmac, hashlib, subprocess, struct
+d = sys.argv[1]; gen = int(sys.argv[2]); rcpts = sys.argv[3:]
+K = os.urandom(32)
+args = ["age"]
+for r in rcpts: args += ["-r", r]
+ct = subprocess.run(args, input=K, capture_output=True, check=True).stdout
+open(os.path.join(d, ".dotback/trust/key.age"), "wb").write(ct)
+names = [".dotback/recipients.txt", ".dotback/recovery.age", ".dotback/dotback.toml", ".dotback/trust/key.age"]
+h = hashlib.sha256(); h.update(b"dotback control files v1\0")
+for n in names:
+    h.update(n.encode()); h.update(b"\0")
+    p = os.path.join(d, n)
+    if os.path.exists(p):
+        c = open(p, "rb").read(); h.update(b"\1"); h.update(struct.pack(">Q", len(c))); h.update(c)
+    else:
+        h.update(b"\0")
+mac = hmac.new(K, h.digest() + struct.pack(">Q", gen), hashlib.sha256).hexdigest()
+open(os.path.join(d, ".dotback/trust/control.mac"), "w").write(f"dotback control MAC v1\n{gen}\n{mac}\n")
+"#;
+
+fn forge(m: &Attacker, generation: u64, recipients: &[&str]) {
+    assert!(require("python3"), "python3 is needed to forge a seal");
+    let out = Command::new("python3")
+        .args(["-c", FORGE])
+        .arg(&m.dir)
+        .arg(generation.to_string())
+        .args(recipients)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+}
+
+fn generation(dir: &Path) -> u64 {
+    let mac = fs::read_to_string(dir.join(".dotback/trust/control.mac")).unwrap();
+    mac.lines().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_new_machine_unlocking_with_the_recovery_key_does_not_seal_a_waiting_unsealed_change() {
+    let (a, remote) = victim();
+    a.write(".netrc", "machine x password s3cret-one\n", 0o600);
+    a.ok(&["add", ".netrc"]);
+    a.ok(&["sync"]);
+    let m = Attacker::new(&a, &remote);
+    add_attacker_line(&m, "backup");
+    m.push(&a, "add backup");
+    let d = device_from(&remote, "d");
+    let (code, err) =
+        d.fails(&["keys", "unlock", "--recovery", "--passphrase-file", d.passphrase_file().to_str().unwrap()]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("held back"), "{err}");
+    let _ = d.cmd(&["sync"]).output().unwrap();
+    let (code, _) = a.fails(&["sync"]);
+    assert_eq!(code, 6, "a still holds it back");
+    m.decrypts_nothing(&a);
+    // Reverted on d, the unlock goes through, and a takes d.
+    d.ok(&["keys", "revert"]);
+    d.ok(&["keys", "unlock", "--recovery", "--passphrase-file", d.passphrase_file().to_str().unwrap()]);
+    d.ok(&["sync"]);
+    let out = a.cmd(&["sync"]).output().unwrap();
+    assert!(stderr(&out).contains("added: device d"), "{}", show(&out));
+    m.decrypts_nothing(&a);
+}
+
+#[test]
+fn a_new_device_does_not_take_a_forged_admission() {
+    let (a, remote) = victim();
+    let b = device_from(&remote, "b");
+    let b_key = b.recipient();
+    a.admit(&b, "b");
+    a.ok(&["sync"]);
+    // Seeing b's admission, the attacker pushes a set of its own sealed under a key it made, encrypted to b.
+    let m = Attacker::new(&a, &remote);
+    m.git(&a, &["pull", "-q", "--no-rebase", "origin", "main"]);
+    add_attacker_line(&m, "backup");
+    let g = generation(&m.dir);
+    forge(&m, g + 1, &[&b_key, &m.recipient]);
+    m.push(&a, "forged admission");
+    let (code, err) = b.fails(&["sync"]);
+    assert_eq!(code, 6, "{err}");
+    b.write(".netrc", "machine x password b-secret\n", 0o600);
+    b.ok(&["add", ".netrc"]);
+    let _ = b.cmd(&["sync"]).output().unwrap();
+    m.decrypts_nothing(&a);
+    assert!(!history_text(&remote).contains("b-secret"));
+}
+
+#[test]
+fn a_removed_device_that_syncs_later_authorises_nothing_on_a_lagging_device() {
+    let (a, remote) = victim();
+    let b = device_from(&remote, "b");
+    a.admit(&b, "b");
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    let c = device_from(&remote, "c");
+    a.admit(&c, "c");
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    c.ok(&["sync"]);
+    // a removes c (stolen); b is switched off meanwhile.
+    a.ok(&["keys", "remove-device", "c"]);
+    a.ok(&["sync"]);
+    // The thief, on c, adds a key of its own; c's dotback seals it under the old store key.
+    let m = Attacker::new(&a, &remote);
+    let rc = store_of(&c).join(".dotback/recipients.txt");
+    let mut t = fs::read_to_string(&rc).unwrap();
+    t.push_str(&format!("# device: backup\n{}\n", m.recipient));
+    fs::write(&rc, t).unwrap();
+    let _ = c.cmd(&["sync"]).output().unwrap();
+    let (code, err) = b.fails(&["sync"]);
+    assert_eq!(code, 6, "{err}");
+    b.write(".netrc", "machine x password lagging-b\n", 0o600);
+    b.ok(&["add", ".netrc"]);
+    let _ = b.cmd(&["sync"]).output().unwrap();
+    let (code, _) = a.fails(&["sync"]);
+    assert_eq!(code, 6);
+    m.decrypts_nothing(&a);
+}
+
+#[test]
+fn a_store_from_before_store_keys_settles_after_one_accept_per_device() {
+    let (a, remote) = victim();
+    let b = device_from(&remote, "b");
+    a.admit(&b, "b");
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    // A store made by an earlier dotback: no store key, no trusted sets.
+    git_by_hand(&a, &["rm", "-q", "-r", ".dotback/trust"]);
+    git_by_hand(&a, &["commit", "-q", "--no-verify", "-m", "legacy"]);
+    git_by_hand(&a, &["push", "-q", "origin", "HEAD:main"]);
+    git_by_hand(&b, &["pull", "-q", "--no-rebase", "origin", "main"]);
+    for e in [&a, &b] {
+        fs::remove_file(e.state_home.join("dotback/trusted-control.json")).unwrap();
+    }
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    // a admits a device: that makes the first store key; b accepts it once, and both settle.
+    let e = TestEnv::new();
+    e.init();
+    a.ok(&["keys", "add-device", "e", &e.recipient()]);
+    a.ok(&["sync"]);
+    let (code, _) = b.fails(&["sync"]);
+    assert_eq!(code, 6, "the first store key cannot be authenticated: b is asked");
+    b.ok(&["keys", "accept"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    assert!(held_json(&a).is_null() && held_json(&b).is_null());
+}
+
+#[test]
+fn a_control_file_turned_into_a_directory_or_grown_huge_is_held_back() {
+    for variant in ["dir", "big"] {
+        let (a, remote) = victim();
+        let m = Attacker::new(&a, &remote);
+        let rec = m.dir.join(".dotback/recovery.age");
+        if variant == "dir" {
+            fs::remove_file(&rec).unwrap();
+            fs::create_dir_all(&rec).unwrap();
+            fs::write(rec.join("x"), "x").unwrap();
+        } else {
+            fs::write(&rec, "A".repeat(1_200_000)).unwrap();
+        }
+        m.push(&a, "break it");
+        let (code, err) = a.fails(&["sync"]);
+        assert_eq!(code, 6, "{variant}: {err}");
+        assert!(err.contains("recovery.age"), "{variant}: {err}");
+        let (code, _) = a.fails(&["sync"]);
+        assert_eq!(code, 6, "{variant}: not a dead end");
+        a.ok(&["keys", "revert"]);
+        a.ok(&["sync"]);
+        assert!(store_of(&a).join(".dotback/recovery.age").is_file(), "{variant}");
+    }
 }
