@@ -36,9 +36,18 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-/// The control files, relative to the store, in the order the MAC covers them.
-pub const CONTROL: [&str; 4] =
-    [".dotback/recipients.txt", ".dotback/recovery.age", ".dotback/dotback.toml", ".dotback/trust/key.age"];
+/// The control files, relative to the store, in the order the MAC covers them: who secrets are
+/// encrypted to, the rules, the store key, and the exported GPG keys and ownertrust (which
+/// `keys gpg-import` hands to gpg).
+pub const CONTROL: [&str; 7] = [
+    ".dotback/recipients.txt",
+    ".dotback/recovery.age",
+    ".dotback/dotback.toml",
+    ".dotback/trust/key.age",
+    ".dotback/keys/gpg/public-keys.asc",
+    ".dotback/keys/gpg/ownertrust.txt",
+    ".dotback/keys/gpg/secret-keys.asc.age",
+];
 /// The MAC over the control files.
 pub const MAC: &str = ".dotback/trust/control.mac";
 const RECIPIENTS: usize = 0;
@@ -77,7 +86,7 @@ pub enum TrustError {
 /// The content of the control files (None: absent) and of the MAC file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ControlSet {
-    files: [Option<Vec<u8>>; 4],
+    files: [Option<Vec<u8>>; CONTROL.len()],
     mac: Option<Vec<u8>>,
 }
 
@@ -755,6 +764,9 @@ fn describe_change(old: &ControlSet, new: &ControlSet) -> Vec<String> {
     }
     if old.files[1] != new.files[1] {
         out.push("the recovery key changed".into());
+    }
+    if old.files[4..] != new.files[4..] {
+        out.push("the exported GPG keys or ownertrust changed".into());
     }
     if old.files[MANIFEST] != new.files[MANIFEST] {
         let parse = |s: &ControlSet| s.manifest(Path::new(CONTROL[MANIFEST])).ok();

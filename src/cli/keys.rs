@@ -217,7 +217,7 @@ fn refuse_while_held(s: &Session) -> Result<(), CliError> {
         None => Ok(()),
         Some(held) => {
             let mut e = super::sync::held_back(&s.ctx.store, held);
-            e.message = format!("{}; settle it before changing keys", e.message);
+            e.message = format!("{}; settle it first", e.message);
             Err(e)
         }
     }
@@ -330,6 +330,8 @@ fn gpg_export(ui: &Ui) -> Result<(), CliError> {
     vault::write(&s.ctx.store, &dir.join("public-keys.asc"), &export.public_keys).map_err(vault_error)?;
     vault::write(&s.ctx.store, &dir.join("ownertrust.txt"), &export.ownertrust).map_err(vault_error)?;
     drop(vault);
+    // The exported keys are control files: sealed, so other devices import them.
+    super::evaluate_trust(&s.ctx, &Store::open(&s.ctx.store)?, true)?;
     commit(&s, "export GPG keys")?;
     ui.info(format!(
         "Exported {} GPG secret key{} (encrypted) with public keys and ownertrust to {}.",
@@ -342,6 +344,8 @@ fn gpg_export(ui: &Ui) -> Result<(), CliError> {
 
 fn gpg_import(ui: &Ui) -> Result<(), CliError> {
     let s = Session::reader()?;
+    // Keys and ownertrust that arrived without a seal are not handed to gpg.
+    refuse_while_held(&s)?;
     let dir = gpg_dir(&s);
     let read = |name: &str| crate::fsutil::read_beneath(&s.ctx.store, &dir.join(name)).unwrap_or_default();
     let public = read("public-keys.asc");

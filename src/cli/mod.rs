@@ -109,7 +109,11 @@ fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
 
 /// The trust this device gives the store's control files; identities are loaded only when a
 /// change has to be verified or sealed.
-fn evaluate_trust(ctx: &Context, store: &crate::store::Store, writer: bool) -> Result<crate::trust::Trust, CliError> {
+pub(super) fn evaluate_trust(
+    ctx: &Context,
+    store: &crate::store::Store,
+    writer: bool,
+) -> Result<crate::trust::Trust, CliError> {
     let ids = || crate::vault::load_identities(ctx, ctx.identity).map_err(|e| crate::vault::describe(&e));
     Ok(crate::trust::evaluate(ctx, store, &ids, writer)?)
 }

@@ -391,7 +391,8 @@ args = ["age"]
 for r in rcpts: args += ["-r", r]
 ct = subprocess.run(args, input=K, capture_output=True, check=True).stdout
 open(os.path.join(d, ".dotback/trust/key.age"), "wb").write(ct)
-names = [".dotback/recipients.txt", ".dotback/recovery.age", ".dotback/dotback.toml", ".dotback/trust/key.age"]
+names = [".dotback/recipients.txt", ".dotback/recovery.age", ".dotback/dotback.toml", ".dotback/trust/key.age",
+         ".dotback/keys/gpg/public-keys.asc", ".dotback/keys/gpg/ownertrust.txt", ".dotback/keys/gpg/secret-keys.asc.age"]
 h = hashlib.sha256(); h.update(b"dotback control files v1\0")
 for n in names:
     h.update(n.encode()); h.update(b"\0")
@@ -558,4 +559,21 @@ fn a_control_file_turned_into_a_directory_or_grown_huge_is_held_back() {
         a.ok(&["sync"]);
         assert!(store_of(&a).join(".dotback/recovery.age").is_file(), "{variant}");
     }
+}
+
+#[test]
+fn gpg_keys_and_ownertrust_from_a_push_are_not_imported() {
+    let (a, remote) = victim();
+    let m = Attacker::new(&a, &remote);
+    let dir = m.dir.join(".dotback/keys/gpg");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("public-keys.asc"), "-----BEGIN PGP PUBLIC KEY BLOCK-----\nxx\n").unwrap();
+    fs::write(dir.join("ownertrust.txt"), "0123456789ABCDEF0123456789ABCDEF01234567:6:\n").unwrap();
+    m.push(&a, "export keys");
+    let (code, err) = a.fails(&["sync"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("ownertrust.txt"), "{err}");
+    let (code, err) = a.fails(&["keys", "gpg-import"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("held back"), "{err}");
 }
