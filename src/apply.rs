@@ -899,7 +899,12 @@ mod race_tests {
         let vars =
             [("HOME", home.clone()), ("XDG_STATE_HOME", root.join("state")), ("XDG_CONFIG_HOME", root.join("cfg"))];
         let paths = Paths::from_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| OsString::from(v))).unwrap();
-        let config = DeviceConfig { device: "t".into(), source: store.clone(), identity: IdentityStorage::File };
+        let config = DeviceConfig {
+            device: "t".into(),
+            source: store.clone(),
+            identity: IdentityStorage::File,
+            ..Default::default()
+        };
         let ctx = Context::new(paths, config).unwrap();
         let state = managed::scan(&store).unwrap();
         let mut cache = Cache::load(&ctx.paths.state_dir);

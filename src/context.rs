@@ -15,6 +15,8 @@ pub struct Context {
     pub home_canon: PathBuf,
     /// Where this device keeps its identity.
     pub identity: crate::config::IdentityStorage,
+    /// The largest file (in bytes) stored or taken from a remote (`max_file_size`).
+    pub max_file_size: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +50,14 @@ impl Context {
     pub fn new(paths: Paths, config: DeviceConfig) -> Result<Context, ContextError> {
         let home_canon =
             paths.home.canonicalize().map_err(|source| ContextError::Home { home: paths.home.clone(), source })?;
-        Ok(Context { device: config.device, store: config.source, home_canon, identity: config.identity, paths })
+        Ok(Context {
+            device: config.device,
+            store: config.source,
+            home_canon,
+            identity: config.identity,
+            max_file_size: config.max_file_size.0,
+            paths,
+        })
     }
 
     pub fn manifest_path(&self) -> PathBuf {

@@ -112,7 +112,8 @@ pub fn init(
     }
 
     let identity = identity.or(existing.as_ref().map(|c| c.identity)).unwrap_or_default();
-    let config = DeviceConfig { device: device.clone(), source: source.clone(), identity };
+    let max_file_size = existing.as_ref().map(|c| c.max_file_size).unwrap_or_default();
+    let config = DeviceConfig { device: device.clone(), source: source.clone(), identity, max_file_size };
     let wrote_config = existing.as_ref() != Some(&config);
     if wrote_config {
         crate::state::ensure_private_dir(paths.config_file.parent().expect("config file has a parent")).map_err(
