@@ -622,12 +622,12 @@ impl Store {
         if stat_same && mtime < index_mtime {
             return Ok(false);
         }
-        let data = if md.file_type().is_symlink() {
-            std::fs::read_link(&full).map_err(io)?.into_os_string().into_encoded_bytes()
+        let id = if md.file_type().is_symlink() {
+            crate::fsutil::hash_bytes(&std::fs::read_link(&full).map_err(io)?.into_os_string().into_encoded_bytes())
         } else {
-            std::fs::read(&full).map_err(io)?
+            crate::fsutil::hash_file(&full).map_err(io)?
         };
-        Ok(crate::fsutil::hash_bytes(&data) != e.id)
+        Ok(id != e.id)
     }
 }
 

@@ -200,6 +200,9 @@ impl From<CaptureError> for CliError {
             }
             CaptureError::Delegated { .. } => "edit the source file in the store instead",
             CaptureError::Special { .. } => "list it in .chezmoiignore to pass over it",
+            CaptureError::TooLarge { .. } => {
+                "raise `max_file_size` there (e.g. \"500M\") if it belongs in the store, or list it in .chezmoiignore; nothing was added"
+            }
             CaptureError::Encrypt { .. } => {
                 "dotback never stores a secret in plaintext; `dotback init` sets up the store's keys, `dotback keys list` shows them"
             }
