@@ -82,6 +82,8 @@ pub enum Reason {
     TooLarge { size: u64, limit: MaxFileSize },
     #[error("the directory lists `{0}` twice")]
     Duplicate(String),
+    #[error("`{first}` and `{second}` both describe the target `{target}`")]
+    DuplicateTarget { first: String, second: String, target: String },
     #[error("the directory's entries are not in git's order (git never writes such a tree)")]
     Unsorted,
     #[error("`.chezmoiroot` names `{0}`, which is not a directory in this commit")]
@@ -205,6 +207,26 @@ pub fn check_order(entries: &[RawEntry]) -> Result<(), Reason> {
     match entries.windows(2).any(|w| key(&w[0]) >= key(&w[1])) {
         true => Err(Reason::Unsorted),
         false => Ok(()),
+    }
+}
+
+/// In a source directory, no two entries describe one target (chezmoi refuses the store, and
+/// so does dotback's scan). Scripts have no target; names that do not decode were refused, or
+/// come unchanged from a parent.
+pub fn check_targets(entries: &[RawEntry]) -> Result<(), Reason> {
+    let mut targets: Vec<(String, &str)> = entries
+        .iter()
+        .filter_map(|e| {
+            let name = std::str::from_utf8(&e.name).ok()?;
+            let on_disk = if e.is_dir() { OnDisk::Dir } else { OnDisk::File };
+            let entry = source::decode(name, on_disk).ok()??;
+            (entry.kind != source::Kind::Script).then_some((entry.name, name))
+        })
+        .collect();
+    targets.sort();
+    match targets.windows(2).find(|w| w[0].0 == w[1].0) {
+        Some(w) => Err(Reason::DuplicateTarget { first: w[0].1.into(), second: w[1].1.into(), target: w[0].0.clone() }),
+        None => Ok(()),
     }
 }
 
@@ -412,6 +434,9 @@ impl Checker<'_> {
             }
         }
         check_order(&entries).map_err(|r| self.refuse(path, r))?;
+        if ctx == Ctx::Source {
+            check_targets(&entries).map_err(|r| self.refuse(path, r))?;
+        }
         if complete && ctx != Ctx::AboveRoot {
             self.trees.insert((id, ctx), longest);
         }
@@ -530,5 +555,20 @@ mod tests {
             check_order(&[entry("100644", "x", 1), entry("100644", "x.txt", 2), entry("40000", "x", 3)]),
             Err(Reason::Duplicate("x".into()))
         );
+    }
+
+    #[test]
+    fn one_target_one_entry() {
+        let ok = [entry("100644", "dot_zshrc", 1), entry("40000", "dot_config", 2), entry("100755", "run_x.sh", 3)];
+        assert_eq!(check_targets(&ok), Ok(()));
+        assert_eq!(check_targets(&[entry("100644", "run_x", 1), entry("100644", "run_once_x", 2)]), Ok(()), "scripts");
+        for other in
+            ["remove_dot_zshrc", "private_dot_zshrc", "dot_zshrc.tmpl", "literal_.zshrc", "encrypted_dot_zshrc.age"]
+        {
+            let err = check_targets(&[entry("100644", "dot_zshrc", 1), entry("100644", other, 2)]).unwrap_err();
+            assert!(matches!(&err, Reason::DuplicateTarget { target, .. } if target == ".zshrc"), "{other}: {err}");
+        }
+        let dir_and_file = [entry("40000", "dot_vim", 1), entry("100644", "private_dot_vim", 2)];
+        assert!(check_targets(&dir_and_file).is_err());
     }
 }

@@ -19,3 +19,4 @@ mod sync_faults;
 mod sync_flow;
 mod sync_https;
 mod sync_ssh;
+mod trust_tree;
