@@ -557,6 +557,112 @@ mod tests {
         );
     }
 
+    /// A store with one commit (made by hand, so anything goes), and a way to add more.
+    struct Repo {
+        _dir: tempfile::TempDir,
+        store: Store,
+    }
+
+    impl Repo {
+        fn new(top: &[RawEntry]) -> Repo {
+            let dir = tempfile::tempdir().unwrap();
+            let (store, _) = Store::init(&dir.path().join("store")).unwrap();
+            let r = Repo { _dir: dir, store };
+            let first = r.commit(top, None);
+            r.store.repo.reference("refs/heads/main", first, true, "test").unwrap();
+            r
+        }
+        fn tree(&self, entries: &[RawEntry]) -> Oid {
+            let mut entries = entries.to_vec();
+            entries.sort_by_key(|e| {
+                let mut k = e.name.clone();
+                if e.is_dir() {
+                    k.push(b'/');
+                }
+                k
+            });
+            self.store.repo.odb().unwrap().write(ObjectType::Tree, &raw(&entries)).unwrap()
+        }
+        fn blob(&self, data: &[u8]) -> Oid {
+            self.store.repo.blob(data).unwrap()
+        }
+        fn commit(&self, top: &[RawEntry], parent: Option<Oid>) -> Oid {
+            let repo = &self.store.repo;
+            let sig = git2::Signature::now("t", "t@x").unwrap();
+            let tree = repo.find_tree(self.tree(top)).unwrap();
+            let parents: Vec<git2::Commit> = parent.iter().map(|p| repo.find_commit(*p).unwrap()).collect();
+            repo.commit(None, &sig, &sig, "t", &tree, &parents.iter().collect::<Vec<_>>()).unwrap()
+        }
+        fn check(&self, commit: Oid) -> Result<(), Reason> {
+            match check_fetched(&self.store, commit, 1 << 20) {
+                Ok(()) => Ok(()),
+                Err(TreeCheckError::Refused(r)) => Err(r.reason),
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn only_what_is_new_is_checked() {
+        let repo = Repo::new(&[]);
+        let blob = repo.blob(b"x");
+        let file = RawEntry { mode: b"100644".to_vec(), name: b"dot_a".to_vec(), id: blob };
+        let link = RawEntry { mode: b"120000".to_vec(), name: b".github-link".to_vec(), id: blob };
+        // HEAD already holds a link (checked out long ago): an edit elsewhere is not refused for it.
+        let head = repo.commit(&[link.clone(), file.clone()], None);
+        repo.store.repo.reference("refs/heads/main", head, true, "t").unwrap();
+        let edit = RawEntry { id: repo.blob(b"y"), ..file.clone() };
+        assert_eq!(repo.check(repo.commit(&[link.clone(), edit.clone()], Some(head))), Ok(()));
+        // A new link is refused, and so is a commit whose parent brought one.
+        let other = RawEntry { name: b"dot_link".to_vec(), ..link.clone() };
+        let bad = repo.commit(&[link.clone(), edit.clone(), other.clone()], Some(head));
+        assert_eq!(repo.check(bad), Err(Reason::Symlink));
+        assert_eq!(repo.check(repo.commit(&[link.clone(), edit.clone()], Some(bad))), Err(Reason::Symlink));
+        // A link moved to another path is new there.
+        let moved = repo.tree(std::slice::from_ref(&link));
+        let dir = RawEntry { mode: b"40000".to_vec(), name: b"dot_d".to_vec(), id: moved };
+        assert_eq!(repo.check(repo.commit(&[link, dir], Some(head))), Err(Reason::Symlink));
+    }
+
+    #[test]
+    fn a_subtree_checked_once_still_counts_its_depth_where_it_is_nested() {
+        let repo = Repo::new(&[]);
+        let blob = repo.blob(b"x");
+        let name = |n: &str| n.repeat(200).into_bytes();
+        let mut tree = repo.tree(&[RawEntry { mode: b"100644".to_vec(), name: name("f"), id: blob }]);
+        let mut top = Vec::new();
+        // Each level nests the previous tree one 200-byte directory deeper; each is also kept at
+        // the top, so every level below is a subtree already checked.
+        for level in 0..6 {
+            let dir = RawEntry { mode: b"40000".to_vec(), name: name(&level.to_string()), id: tree };
+            top.push(RawEntry { name: format!("top{level}").into_bytes(), ..dir.clone() });
+            tree = repo.tree(&[dir]);
+        }
+        let commit = repo.commit(&top, None);
+        assert!(matches!(repo.check(commit), Err(Reason::PathTooLong(n)) if n > MAX_PATH), "{:?}", repo.check(commit));
+        assert_eq!(repo.check(repo.commit(&top[..3], None)), Ok(()), "three levels are within the limit");
+    }
+
+    #[test]
+    fn chezmoiroot_must_name_a_directory_and_is_where_names_are_decoded() {
+        let repo = Repo::new(&[]);
+        let file =
+            |name: &str, data: &[u8]| RawEntry { mode: b"100644".to_vec(), name: name.into(), id: repo.blob(data) };
+        let home =
+            RawEntry { mode: b"40000".to_vec(), name: b"home".to_vec(), id: repo.tree(&[file("dot_zshrc", b"x")]) };
+        let ok = repo.commit(&[file(".chezmoiroot", b"home\n"), file("dot_", b"not decoded here"), home.clone()], None);
+        assert_eq!(repo.check(ok), Ok(()));
+        for root in ["elsewhere", "../home", "/home", "home/dot_zshrc", ""] {
+            let c = repo.commit(&[file(".chezmoiroot", root.as_bytes()), home.clone()], None);
+            assert_eq!(repo.check(c), Err(Reason::BadRoot(root.into())), "{root:?}");
+        }
+        let inside = RawEntry { id: repo.tree(&[file("dot_", b"decoded here")]), ..home };
+        let c = repo.commit(&[file(".chezmoiroot", b"home"), inside], None);
+        assert!(matches!(repo.check(c), Err(Reason::SourceName(_))));
+        let ignore = repo.commit(&[file(".chezmoiignore", b"../outside\n")], None);
+        assert!(matches!(repo.check(ignore), Err(Reason::Ignore(_))));
+    }
+
     #[test]
     fn one_target_one_entry() {
         let ok = [entry("100644", "dot_zshrc", 1), entry("40000", "dot_config", 2), entry("100755", "run_x.sh", 3)];
