@@ -56,7 +56,7 @@ pub enum Reason {
     EmptyName,
     #[error("the name is `.` or `..`")]
     DotName,
-    #[error("the name is `.git`, or a spelling of it that a case-insensitive file system takes for `.git`")]
+    #[error("the name is `.git`, or a spelling of it that some file system takes for `.git`")]
     GitName,
     #[error("the name contains {0}")]
     BadChar(&'static str),
@@ -119,13 +119,15 @@ pub fn check_name(name: &[u8]) -> Result<&str, Reason> {
     Ok(name)
 }
 
-/// `.git` as a case-insensitive file system sees it: in any case, and (on macOS) with the
-/// invisible code points HFS+ drops from names.
+/// `.git` as some file system sees it, as git and libgit2 refuse it: in any case; on macOS with
+/// the invisible code points HFS+ drops from names; on NTFS with trailing dots or spaces, an
+/// alternate stream (`.git::$INDEX_ALLOCATION`) or as the short name `git~1`.
 pub fn is_git_name(name: &str) -> bool {
     let ignorable =
         |c: char| matches!(c, '\u{200c}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{206a}'..='\u{206f}' | '\u{feff}');
-    let visible: String = name.chars().filter(|c| !ignorable(*c)).collect();
-    visible.eq_ignore_ascii_case(".git")
+    let visible = name.chars().filter(|c| !ignorable(*c)).collect::<String>().to_ascii_lowercase();
+    let stem = visible.split(':').next().unwrap_or_default().trim_end_matches(['.', ' ']);
+    stem == ".git" || stem == "git~1"
 }
 
 /// What an entry's mode makes it.
@@ -474,6 +476,10 @@ mod tests {
             (b".Git", Reason::GitName),
             (".g\u{200c}it".as_bytes(), Reason::GitName),
             ("\u{feff}.git".as_bytes(), Reason::GitName),
+            (b".git.", Reason::GitName),
+            (b".GIT. .", Reason::GitName),
+            (b".git::$INDEX_ALLOCATION", Reason::GitName),
+            (b"GIT~1", Reason::GitName),
             (b"a\0b", Reason::BadChar("a NUL byte")),
             (b"a/b", Reason::BadChar("`/`")),
             (b"../x", Reason::BadChar("`/`")),
@@ -509,9 +515,13 @@ mod tests {
             assert!(check_source_name(name, kind).is_ok(), "{name}");
         }
         assert_eq!(check_source_name(".git", Dir).unwrap(), None, "a dot-name is not decoded (check_name refuses it)");
-        for (name, kind) in
-            [("dot_git", Dir), ("dot_GIT", File), ("exact_private_dot_git", Dir), ("literal_.git", File)]
-        {
+        for (name, kind) in [
+            ("dot_git", Dir),
+            ("dot_GIT", File),
+            ("exact_private_dot_git", Dir),
+            ("literal_.git", File),
+            ("dot_git.", Dir),
+        ] {
             assert_eq!(check_source_name(name, kind), Err(Reason::GitTarget), "{name}");
         }
         for (name, kind) in

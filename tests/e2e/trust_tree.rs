@@ -85,11 +85,12 @@ fn insert(repo: &Repository, tree: Option<Oid>, dirs: &[Vec<u8>], leaf: Raw) -> 
     write_tree(repo, entries)
 }
 
-/// A commit of `tree` on `parent`, made in `repo` (the attacker's).
+/// A commit of `tree` on `parent`, made in `repo` (the attacker's), written raw: libgit2 would
+/// parse the tree first, and some of the trees here it cannot parse.
 fn commit(repo: &Repository, tree: Oid, parent: Oid, message: &str) -> Oid {
-    let sig = git2::Signature::now("Mallory", "mallory@example.org").unwrap();
-    let parent = repo.find_commit(parent).unwrap();
-    repo.commit(None, &sig, &sig, message, &repo.find_tree(tree).unwrap(), &[&parent]).unwrap()
+    let who = "Mallory <mallory@example.org> 1700000000 +0000";
+    let data = format!("tree {tree}\nparent {parent}\nauthor {who}\ncommitter {who}\n\n{message}");
+    repo.odb().unwrap().write(git2::ObjectType::Commit, data.as_bytes()).unwrap()
 }
 
 fn blob(repo: &Repository, data: &[u8]) -> Oid {
@@ -446,4 +447,272 @@ fn an_update_of_the_store_that_cannot_be_finished_is_given_up_with_recover_aband
     a.ok(&["commit"]);
     assert_eq!(stdout(&a.git(&["show", "HEAD:dot_zshrc"])), "two\n");
     assert!(stderr(&a.ok(&["recover"])).contains("Nothing to recover"));
+}
+
+/// What the fuzz test expects of one entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expect {
+    /// Made of safe names, modes and sizes: merged and applied.
+    Accepted,
+    /// One feature dotback must refuse: exit 6, naming the commit.
+    Refused,
+    /// A random mix: whatever dotback decides, the device keeps working.
+    Either,
+}
+
+const STEM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+
+fn stem(rng: &mut Rng) -> String {
+    (0..1 + rng.below(10)).map(|_| STEM[rng.below(STEM.len() as u64) as usize] as char).collect()
+}
+
+fn pick<'a>(rng: &mut Rng, items: &[&'a str]) -> &'a str {
+    items[rng.below(items.len() as u64) as usize]
+}
+
+/// Names refused wherever they are.
+fn bad_name(rng: &mut Rng) -> Vec<u8> {
+    match rng.below(11) {
+        0 => Vec::new(),
+        1 => b".".to_vec(),
+        2 => b"..".to_vec(),
+        3 => pick(rng, &[".git", ".GIT", ".gIt", ".g\u{200c}it", "\u{feff}.git", ".git.", ".git ", "git~1"]).into(),
+        4 => format!("a\\{}", stem(rng)).into(),
+        5 => format!("{}/..", stem(rng)).into(),
+        6 => vec![b'f', 0xff, 0xfe],
+        7 => format!("dot_{}", "n".repeat(252 + rng.below(100) as usize)).into(),
+        8 => "é".repeat(128 + rng.below(10) as usize).into(),
+        9 => b"../..".to_vec(),
+        _ => b"\\..\\..".to_vec(),
+    }
+}
+
+/// Source names the chezmoi codec refuses, or whose target is `.git`.
+fn bad_source_name(rng: &mut Rng, dir: bool) -> Vec<u8> {
+    let names: &[&str] = if dir {
+        &["dot_git", "exact_dot_git", "private_dot_GIT", "dot_", "private_", "exact_private_", "dot_.", "literal_.."]
+    } else {
+        &[
+            "dot_git",
+            "dot_Git",
+            "literal_.git",
+            "dot_",
+            "private_",
+            "executable_",
+            "literal_..",
+            "dot_.",
+            "encrypted_.age",
+            "dot_.tmpl",
+        ]
+    };
+    pick(rng, names).into()
+}
+
+/// A random name from the whole alphabet of prefixes, suffixes and oddities.
+fn soup(rng: &mut Rng, round: u64) -> Vec<u8> {
+    let mut name = String::new();
+    for _ in 0..rng.below(4) {
+        name.push_str(pick(
+            rng,
+            &[
+                "dot_",
+                "private_",
+                "readonly_",
+                "executable_",
+                "empty_",
+                "encrypted_",
+                "exact_",
+                "literal_",
+                "symlink_",
+                "create_",
+                "modify_",
+                "remove_",
+                "run_",
+                "once_",
+                "onchange_",
+                "before_",
+                "external_",
+                ".",
+                "..",
+                "~",
+            ],
+        ));
+    }
+    name.push_str(pick(rng, &["", "fz", "g", "git", "Git", "é", " ", "-", "\u{200c}", "\t", "a b", "x"]));
+    if rng.below(3) > 0 {
+        name.push_str(&format!("fzmk{round}"));
+    }
+    name.push_str(pick(rng, &["", ".tmpl", ".literal", ".age", ".", "..", "/x", "\\"]));
+    if rng.below(8) == 0 {
+        name.push_str(&"w".repeat(200 + rng.below(100) as usize));
+    }
+    name.into_bytes()
+}
+
+/// One random entry of round `round`: where it goes, what it is, and what is expected.
+fn fuzz_entry(rng: &mut Rng, repo: &Repository, round: u64) -> (Vec<Vec<u8>>, Raw, Expect) {
+    let mut dirs: Vec<Vec<u8>> = vec![format!("dot_fz{round}").into_bytes()];
+    for _ in 0..rng.below(3) {
+        dirs.push(format!("d{}", stem(rng)).into_bytes());
+    }
+    let mut name = format!("fzmk{round}-{}", stem(rng)).into_bytes();
+    if rng.below(6) == 0 {
+        name.resize(255 - rng.below(10) as usize, b'l'); // long, but within the limit
+    }
+    let mut mode = pick(rng, &["100644", "100755", "40000"]).to_string();
+    let mut content = format!("content {round} {}\n", stem(rng)).into_bytes();
+    let mut expect = Expect::Accepted;
+    match rng.below(10) {
+        0..=2 => {}
+        3..=6 => {
+            expect = Expect::Refused;
+            match rng.below(6) {
+                0 => {
+                    let at = rng.below(dirs.len() as u64 + 1) as usize;
+                    match dirs.get_mut(at) {
+                        Some(d) => *d = bad_name(rng),
+                        None => name = bad_name(rng),
+                    }
+                }
+                1 => match rng.below(2) {
+                    0 => name = bad_source_name(rng, mode == "40000"),
+                    _ => dirs.push(bad_source_name(rng, true)),
+                },
+                2 => mode = pick(rng, &["120000", "160000", "100664", "040000", "644", "100600", "0100644"]).into(),
+                3 => {
+                    mode = "100644".into();
+                    content = vec![b'z'; 64 * 1024 + 1 + rng.below(20_000) as usize];
+                }
+                4 => {
+                    while dirs.iter().map(|d| d.len() + 1).sum::<usize>() + name.len() <= 1024 {
+                        dirs.push(format!("d{}", "e".repeat(200 + rng.below(54) as usize)).into_bytes());
+                    }
+                }
+                _ => name.resize(256 + rng.below(100) as usize, b'm'),
+            }
+        }
+        _ => {
+            expect = Expect::Either;
+            let depth = rng.below(4) as usize;
+            dirs.truncate(1);
+            dirs[0] =
+                format!("{}fz{round}", pick(rng, &["dot_", "exact_", "private_", ".", "external_", "remove_", ""]))
+                    .into_bytes();
+            for _ in 0..depth {
+                dirs.push(soup(rng, round));
+            }
+            name = soup(rng, round);
+            mode = pick(rng, &["100644", "100755", "40000", "120000", "160000", "100664", "040000"]).into();
+            content = match rng.below(4) {
+                0 => Vec::new(),
+                1 => b"-----BEGIN AGE ENCRYPTED FILE-----\nnot really\n-----END AGE ENCRYPTED FILE-----\n".to_vec(),
+                2 => b"../../../../fzmk-escape".to_vec(),
+                _ => (0..rng.below(300)).map(|_| rng.below(256) as u8).collect(),
+            };
+        }
+    }
+    let id = match mode.trim_start_matches('0') {
+        "40000" => write_tree(repo, vec![Raw::new("100644", format!("dot_fzmk{round}-child"), blob(repo, &content))]),
+        "160000" => Oid::from_bytes(&[round as u8; 20]).unwrap(),
+        _ => blob(repo, &content),
+    };
+    (dirs, Raw { mode, name, id }, expect)
+}
+
+/// The target in HOME an accepted entry of `fuzz_entry` becomes.
+fn accepted_target(dirs: &[Vec<u8>], leaf: &Raw, round: u64) -> String {
+    let mut parts: Vec<String> = dirs.iter().map(|d| String::from_utf8(d.clone()).unwrap()).collect();
+    parts[0] = format!(".fz{round}");
+    parts.push(String::from_utf8(leaf.name.clone()).unwrap());
+    if leaf.is_dir() {
+        parts.push(format!(".fzmk{round}-child"));
+    }
+    parts.join("/")
+}
+
+#[test]
+fn random_tree_entries_pushed_one_commit_each_never_break_the_victim() {
+    let rounds: u64 = std::env::var("DOTBACK_TREE_FUZZ_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(1000);
+    let seed: u64 = std::env::var("DOTBACK_TREE_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x7ee_f022);
+    let (a, origin, _) = victim();
+    a.ok(&["remote", "remove", "usb"]); // one remote is enough here, and halves the pushes
+    let store = store_of(&a);
+    // The attacker writes its objects into the bare remote and moves its branch, as a push does.
+    let remote = Repository::open_bare(&origin).unwrap();
+    let mut good = remote.refname_to_id("refs/heads/main").unwrap();
+    let allowed = [origin.clone(), a.state_home.clone()];
+    let mut rng = Rng(seed | 1);
+    let mut tally = [0usize; 3];
+    let started = std::time::Instant::now();
+    for round in 0..rounds {
+        let (dirs, leaf, expect) = fuzz_entry(&mut rng, &remote, round);
+        let at = format!(
+            "seed {seed} round {round} ({expect:?}, {:?} {:?})",
+            leaf.mode,
+            String::from_utf8_lossy(&leaf.name)
+        );
+        let tip = remote.find_commit(good).unwrap();
+        let mut tree = insert(&remote, Some(tip.tree_id()), &dirs, leaf.clone());
+        if rng.below(20) == 0 {
+            // The same commit also edits the file the victim edits: a conflict copy is named after
+            // the commit's device.
+            tree = insert(&remote, Some(tree), &[], Raw::new("100644", "dot_zshrc", blob(&remote, b"theirs\n")));
+        }
+        let device = pick(&mut rng, &["laptop", "sub/dir", "x/../..", "..", "", "a\\b", "tab\tx", "unknown-device"]);
+        let message =
+            if rng.below(4) == 0 { format!("fuzz {round}\n\nDevice: {device}\n") } else { format!("fuzz {round}\n") };
+        let bad = commit(&remote, tree, good, &message);
+        remote.reference("refs/heads/main", bad, true, "fuzz").unwrap();
+
+        let token = format!("victim edit {round}");
+        a.write(".zshrc", &format!("one\n{token}\n"), 0o644);
+        let out = a.cmd(&["sync"]).output().unwrap();
+        let code = out.status.code().unwrap_or(-1);
+        let err = stderr(&out);
+        match code {
+            0 => {
+                assert_ne!(expect, Expect::Refused, "{at}: accepted:\n{}", show(&out));
+                assert!(contains(&a, &bad.to_string()), "{at}: merged");
+                if expect == Expect::Accepted {
+                    let target = a.home.join(accepted_target(&dirs, &leaf, round));
+                    assert!(target.is_file(), "{at}: applied as {}", target.display());
+                }
+                good = remote.refname_to_id("refs/heads/main").unwrap();
+                tally[0] += 1;
+            }
+            6 => {
+                assert_ne!(expect, Expect::Accepted, "{at}: refused:\n{}", show(&out));
+                // libgit2's fetch itself refuses a tree it cannot parse (an empty name): nothing
+                // arrives, and the remote is refused without its commit being named.
+                let named = err.contains(&bad.to_string()) && err.contains("has a commit dotback refuses");
+                assert!(named || err.contains("failed to parse tree"), "{at}: {err}");
+                assert!(!contains(&a, &bad.to_string()), "{at}: nothing merged");
+                tally[1] += 1;
+            }
+            _ => {
+                assert_eq!(expect, Expect::Either, "{at}: {}", show(&out));
+                eprintln!("{at}: exit {code}:\n{err}");
+                tally[2] += 1;
+            }
+        }
+        let committed = stdout(&a.git(&["show", "HEAD:dot_zshrc"]));
+        assert!(committed.contains(&token), "{at}: the local edit was committed:\n{}", show(&out));
+        if round % 100 == 99 {
+            // What git's own auto-gc would do: a thousand fetches leave a thousand packs, and
+            // checking them all again after every sync would dominate the test.
+            let out = Command::new("git").args(["gc", "-q"]).current_dir(&store).output().unwrap();
+            assert!(out.status.success(), "{at}: git gc: {}", show(&out));
+        }
+        fsck(&store, &at);
+        let out = escaped(&a, "fzmk", &allowed);
+        assert!(out.is_empty(), "{at}: written outside HOME and dotback's places: {out:?}");
+    }
+    eprintln!(
+        "{rounds} rounds in {:.1} s: {} merged, {} refused, {} other",
+        started.elapsed().as_secs_f64(),
+        tally[0],
+        tally[1],
+        tally[2]
+    );
+    assert!(tally[0] > 0 && tally[1] > 0, "{tally:?}");
 }
