@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('remote', 'remote', [CompletionResultType]::ParameterValue, 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…')
             [CompletionResult]::new('hooks', 'hooks', [CompletionResultType]::ParameterValue, 'Manage the git hooks dotback installs into the store')
             [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)')
+            [CompletionResult]::new('recover', 'recover', [CompletionResultType]::ParameterValue, 'Finish, or give up, what a dotback process left half done when it was stopped or failed')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -363,6 +364,14 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'dotback;recover' {
+            [CompletionResult]::new('--abandon', '--abandon', [CompletionResultType]::ParameterName, 'Give up an interrupted update of the store instead of finishing it: its files go back to the store''s last commit, and any of them changed since is saved as a backup first')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'dotback;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -385,6 +394,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('remote', 'remote', [CompletionResultType]::ParameterValue, 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…')
             [CompletionResult]::new('hooks', 'hooks', [CompletionResultType]::ParameterValue, 'Manage the git hooks dotback installs into the store')
             [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)')
+            [CompletionResult]::new('recover', 'recover', [CompletionResultType]::ParameterValue, 'Finish, or give up, what a dotback process left half done when it was stopped or failed')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -485,6 +495,9 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             break
         }
         'dotback;help;guard' {
+            break
+        }
+        'dotback;help;recover' {
             break
         }
         'dotback;help;completions' {

@@ -52,6 +52,9 @@ _dotback() {
             dotback,push)
                 cmd="dotback__subcmd__push"
                 ;;
+            dotback,recover)
+                cmd="dotback__subcmd__recover"
+                ;;
             dotback,remote)
                 cmd="dotback__subcmd__remote"
                 ;;
@@ -99,6 +102,9 @@ _dotback() {
                 ;;
             dotback__subcmd__help,push)
                 cmd="dotback__subcmd__help__subcmd__push"
+                ;;
+            dotback__subcmd__help,recover)
+                cmd="dotback__subcmd__help__subcmd__recover"
                 ;;
             dotback__subcmd__help,remote)
                 cmd="dotback__subcmd__help__subcmd__remote"
@@ -263,7 +269,7 @@ _dotback() {
 
     case "${cmd}" in
         dotback)
-            opts="-h -V --help --version init add forget status diff apply commit resolve sync push keys remote hooks guard completions help"
+            opts="-h -V --help --version init add forget status diff apply commit resolve sync push keys remote hooks guard recover completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -387,7 +393,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help)
-            opts="init add forget status diff apply commit resolve sync push keys remote hooks guard completions help"
+            opts="init add forget status diff apply commit resolve sync push keys remote hooks guard recover completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -709,6 +715,20 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__recover)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1261,6 +1281,20 @@ _dotback() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__recover)
+            opts="-h -V --abandon --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -36,6 +36,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
             cand hooks 'Manage the git hooks dotback installs into the store'
             cand guard 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)'
+            cand recover 'Finish, or give up, what a dotback process left half done when it was stopped or failed'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -311,6 +312,13 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'dotback;recover'= {
+            cand --abandon 'Give up an interrupted update of the store instead of finishing it: its files go back to the store''s last commit, and any of them changed since is saved as a backup first'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'dotback;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -332,6 +340,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
             cand hooks 'Manage the git hooks dotback installs into the store'
             cand guard 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)'
+            cand recover 'Finish, or give up, what a dotback process left half done when it was stopped or failed'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -404,6 +413,8 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;help;hooks;install'= {
         }
         &'dotback;help;guard'= {
+        }
+        &'dotback;help;recover'= {
         }
         &'dotback;help;completions'= {
         }

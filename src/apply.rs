@@ -204,8 +204,7 @@ impl<'a> Hasher<'a> {
         if let Some(h) = self.cache.hash(side, key, &stat) {
             return Ok(h);
         }
-        let data = fs::read(path).map_err(|source| ApplyError::Read { path: path.to_path_buf(), source })?;
-        let h = fsutil::hash_bytes(&data);
+        let h = fsutil::hash_file(path).map_err(|source| ApplyError::Read { path: path.to_path_buf(), source })?;
         self.learnt.push((side, key.to_string(), stat, h));
         Ok(h)
     }

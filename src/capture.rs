@@ -47,6 +47,8 @@ pub enum CaptureError {
     Home { path: PathBuf },
     #[error("{} is a {kind}; dotback tracks files, directories and symlinks", path.display())]
     Special { path: PathBuf, kind: &'static str },
+    #[error("{} is {size} bytes, more than `max_file_size` ({limit}) in {} allows", path.display(), config.display())]
+    TooLarge { path: PathBuf, size: u64, limit: crate::config::MaxFileSize, config: PathBuf },
     #[error("~/{target} is not managed by dotback")]
     NotManaged { target: String },
     #[error("~/{target} is produced by chezmoi ({source_name}); dotback never rewrites it")]
@@ -94,8 +96,15 @@ impl Item {
     }
 }
 
-fn read_item(path: &Path, target: String) -> Result<Item, CaptureError> {
+/// Reads what is at `path`; a file larger than `max_file_size` is refused before it is read.
+fn read_item(ctx: &Context, path: &Path, target: String) -> Result<Item, CaptureError> {
     let read = |source| CaptureError::Read { path: path.to_path_buf(), source };
+    let too_large = |size| CaptureError::TooLarge {
+        path: path.to_path_buf(),
+        size,
+        limit: crate::config::MaxFileSize(ctx.max_file_size),
+        config: ctx.paths.config_file.clone(),
+    };
     let md = fsutil::lstat(path).map_err(read)?.ok_or_else(|| CaptureError::NotFound { path: path.to_path_buf() })?;
     let ft = md.file_type();
     let perm = md.permissions().mode() & 0o777;
@@ -107,7 +116,14 @@ fn read_item(path: &Path, target: String) -> Result<Item, CaptureError> {
     } else if ft.is_dir() {
         (NodeKind::Dir, Vec::new().into())
     } else if ft.is_file() {
-        (NodeKind::File, fs::read(path).map_err(read)?.into())
+        if md.len() > ctx.max_file_size {
+            return Err(too_large(md.len()));
+        }
+        let data: zeroize::Zeroizing<Vec<u8>> = fs::read(path).map_err(read)?.into();
+        if data.len() as u64 > ctx.max_file_size {
+            return Err(too_large(data.len() as u64)); // it grew meanwhile
+        }
+        (NodeKind::File, data)
     } else {
         use std::os::unix::fs::FileTypeExt;
         let kind = if ft.is_socket() {
@@ -197,7 +213,7 @@ fn collect(
         if let Some(rule) = state.only.skips(t, &ctx.device) {
             return Err(CaptureError::SkippedHere { target: t.clone(), rule, device: ctx.device.clone() });
         }
-        let top = read_item(&live, t.clone())?;
+        let top = read_item(ctx, &live, t.clone())?;
         let is_dir = top.kind == NodeKind::Dir;
         items.push(top);
         if !is_dir {
@@ -230,7 +246,7 @@ fn collect(
                 report.skipped.push((target, why));
                 continue;
             }
-            match read_item(e.path(), target.clone()) {
+            match read_item(ctx, e.path(), target.clone()) {
                 Err(CaptureError::Special { kind, .. }) => report.skipped.push((target, format!("a {kind}"))),
                 other => items.push(other?),
             }
@@ -264,7 +280,7 @@ impl Dirs<'_> {
             return Ok(m.source.clone());
         }
         let parent = self.source_of(ctx, managed::parent_of(dir))?;
-        let item = read_item(&ctx.live(dir), dir.to_string())?;
+        let item = read_item(ctx, &ctx.live(dir), dir.to_string())?;
         let entry = item.entry(false);
         let name = source::encode(&entry).map_err(|source| CaptureError::Name { path: ctx.live(dir), source })?;
         let src = managed::join(&parent, &name);
@@ -454,7 +470,16 @@ pub fn capture(
             _ => continue,
         }
         let live = ctx.live(&e.target);
-        let item = read_item(&live, e.target.clone())?;
+        let item = match read_item(ctx, &live, e.target.clone()) {
+            Err(err @ CaptureError::TooLarge { .. }) => {
+                report.refused.push((
+                    e.target.clone(),
+                    format!("{err}; raise the setting, or list the file in .chezmoiignore and `dotback forget` it"),
+                ));
+                continue;
+            }
+            other => other?,
+        };
         let want = match m.entry.kind {
             Kind::Dir => NodeKind::Dir,
             Kind::Symlink => NodeKind::Symlink,

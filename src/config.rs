@@ -22,6 +22,9 @@ pub struct DeviceConfig {
     /// How many backups (of what apply overwrote or removed) to keep, and for how long.
     #[serde(default, skip_serializing_if = "is_default")]
     pub backups_keep: BackupsKeep,
+    /// The largest file dotback stores or takes from a remote.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub max_file_size: MaxFileSize,
 }
 
 /// `backups_keep = { count = 50, age = "30d" }`: a backup directory under the state dir is kept
@@ -86,6 +89,81 @@ mod age_text {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
         parse(&String::deserialize(d)?).map_err(D::Error::custom)
+    }
+}
+
+/// `max_file_size`: bytes, or a number with a binary unit (`"100M"`, `"512K"`, `"2G"`, `"1T"`;
+/// `KiB`/`KB` spellings too). A file is read into memory to be hashed, encrypted or merged, so
+/// an unbounded one (a disk image tracked by mistake, or a blob a remote pushed) could exhaust it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaxFileSize(pub u64);
+
+impl Default for MaxFileSize {
+    fn default() -> Self {
+        MaxFileSize(100 << 20)
+    }
+}
+
+const UNITS: [(&str, u32); 4] = [("K", 10), ("M", 20), ("G", 30), ("T", 40)];
+
+impl MaxFileSize {
+    /// Parses `"100M"`, `"100MiB"`, `"100MB"` (all 100 × 2^20 bytes) or `"1048576"`.
+    pub fn parse(text: &str) -> Result<MaxFileSize, String> {
+        let bad = || {
+            format!("`{text}` is not a size; write bytes or a number with K, M, G or T (powers of 1024), e.g. \"100M\"")
+        };
+        let t = text.trim();
+        let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+        let (number, unit) = t.split_at(digits);
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        let unit = unit.trim_start();
+        let unit = unit.strip_suffix("iB").or_else(|| unit.strip_suffix('B')).unwrap_or(unit);
+        let shift = match unit.to_ascii_uppercase().as_str() {
+            "" => 0,
+            u => UNITS.iter().find(|(name, _)| *name == u).map(|(_, s)| *s).ok_or_else(bad)?,
+        };
+        let bytes = n.checked_mul(1 << shift).ok_or_else(bad)?;
+        if bytes == 0 {
+            return Err(format!("`{text}` is zero; every non-empty file would be refused"));
+        }
+        Ok(MaxFileSize(bytes))
+    }
+}
+
+impl std::fmt::Display for MaxFileSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match UNITS.iter().rev().find(|(_, s)| self.0.is_multiple_of(1 << s)) {
+            Some((name, s)) => write!(f, "{}{name}", self.0 >> s),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+impl Serialize for MaxFileSize {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for MaxFileSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = MaxFileSize;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a size: bytes, or a string such as \"100M\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<MaxFileSize, E> {
+                MaxFileSize::parse(&v.to_string()).map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<MaxFileSize, E> {
+                MaxFileSize::parse(&v.to_string()).map_err(E::custom)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<MaxFileSize, E> {
+                MaxFileSize::parse(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(Visitor)
     }
 }
 
@@ -265,6 +343,34 @@ mod tests {
         let err = cfg("backups_keep = { count = 0 }").unwrap_err().to_string();
         assert!(err.contains("backups_keep.count"), "{err}");
         assert!(cfg("backups_keep = { days = 3 }").unwrap_err().to_string().contains("days"));
+    }
+
+    #[test]
+    fn file_sizes_are_bytes_or_binary_units() {
+        for (text, bytes) in [
+            ("1", 1),
+            ("4096", 4096),
+            ("512K", 512 << 10),
+            ("100M", 100 << 20),
+            ("100m", 100 << 20),
+            ("100MiB", 100 << 20),
+            ("100 MB", 100 << 20),
+            ("2G", 2 << 30),
+            ("1T", 1 << 40),
+        ] {
+            assert_eq!(MaxFileSize::parse(text), Ok(MaxFileSize(bytes)), "{text}");
+        }
+        for bad in ["", "M", "0", "0K", "-1", "1.5G", "10X", "10 KK", "99999999999999999999", "20000000T"] {
+            assert!(MaxFileSize::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(MaxFileSize(100 << 20).to_string(), "100M");
+        assert_eq!(MaxFileSize(1536).to_string(), "1536");
+        let with =
+            |v: &str| DeviceConfig::parse(p(), &format!("device = \"a\"\nsource = \"/s\"\nmax_file_size = {v}\n"));
+        assert_eq!(with("\"1K\"").unwrap().max_file_size, MaxFileSize(1024));
+        assert_eq!(with("2048").unwrap().max_file_size, MaxFileSize(2048));
+        let err = with("\"lots\"").unwrap_err().to_string();
+        assert!(err.contains("line 3") && err.contains("lots"), "{err}");
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub struct Context {
     own: Vec<(PathBuf, &'static str)>,
     /// Those of them inside HOME, as targets (for [`Context::own_place_of`]).
     own_targets: Vec<(String, &'static str)>,
+    /// The largest file (in bytes) stored or taken from a remote (`max_file_size`).
+    pub max_file_size: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +118,7 @@ impl Context {
             home_canon,
             identity: config.identity,
             backups_keep: config.backups_keep,
+            max_file_size: config.max_file_size.0,
             paths,
         })
     }

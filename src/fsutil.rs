@@ -22,6 +22,14 @@ pub fn hash_bytes(data: &[u8]) -> Hash {
     git2::Oid::hash_object(git2::ObjectType::Blob, data).expect("hashing in memory cannot fail")
 }
 
+/// The content hash of the regular file at `path`, read in chunks rather than whole.
+pub fn hash_file(path: &Path) -> io::Result<Hash> {
+    git2::Oid::hash_file(git2::ObjectType::Blob, path).map_err(|e| match fs::symlink_metadata(path) {
+        Err(io) => io,
+        Ok(_) => io::Error::other(e.message().to_string()),
+    })
+}
+
 /// A fast hash for maps keyed by paths dotback itself produced (no attacker controls them,
 /// so SipHash's flooding resistance buys nothing, and it was a tenth of a status run).
 #[derive(Default, Clone, Copy)]
@@ -227,6 +235,12 @@ mod tests {
     #[test]
     fn hash_matches_git_blob_id() {
         assert_eq!(hash_bytes(b"").to_string(), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+        let dir = tempfile::tempdir().unwrap();
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        fs::write(dir.path().join("f"), &big).unwrap();
+        assert_eq!(hash_file(&dir.path().join("f")).unwrap(), hash_bytes(&big), "streamed, same id");
+        let missing = hash_file(&dir.path().join("missing")).unwrap_err();
+        assert_eq!(missing.kind(), io::ErrorKind::NotFound);
     }
 }
 

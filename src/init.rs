@@ -122,7 +122,12 @@ pub fn init(
         .or_else(|| existing.as_ref().map(|c| c.device.clone()))
         .unwrap_or_else(default_device);
     let identity = identity.or(existing.as_ref().map(|c| c.identity)).unwrap_or_default();
-    let config = DeviceConfig { device: device.clone(), source: source.clone(), identity, ..Default::default() };
+    let config = DeviceConfig {
+        device: device.clone(),
+        source: source.clone(),
+        identity,
+        ..existing.clone().unwrap_or_default()
+    };
     let ctx = Context::new(paths.clone(), config.clone())?;
 
     // Everything that can fail, before anything is written.

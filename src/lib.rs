@@ -8,6 +8,7 @@
 //! - [`state`]: stat cache, lock and backups; [`recover`]: cleaning up after a killed run;
 //! - [`apply`]: store -> HOME (evaluate, plan, execute); [`capture`]: HOME -> store;
 //! - [`sync`]: merging fetched commits; [`resolve`]: settling the conflicts a merge leaves;
+//! - [`tree_check`]: refusing a fetched commit that could not be checked out safely;
 //! - [`init`]: creating or adopting a store; [`chezmoi`]: delegating to the chezmoi binary;
 //! - [`selective`]: `[[only]]` rules that limit targets to some devices;
 //! - [`trust`]: which recipients and rules this device uses (the control files, authenticated);
@@ -38,5 +39,6 @@ pub mod state;
 pub mod store;
 pub mod sync;
 pub mod transport;
+pub mod tree_check;
 pub mod trust;
 pub mod vault;

@@ -16,8 +16,10 @@
 //!
 //! A store checkout a run had begun (libgit2 rewrites work-tree files in place) is finished by
 //! the next writer whether the run died or failed, so the work tree matches the commit the
-//! branch points at. Without a marker no lock file is ever removed: a git the user runs may be
-//! holding it.
+//! branch points at. One that cannot be finished (a file in it was edited by hand since, or the
+//! commit cannot be written out) is never a dead end: `dotback recover --abandon` gives it up and
+//! puts the files back at the branch's commit, saving any changed since as backups first.
+//! Without a marker no lock file is ever removed: a git the user runs may be holding it.
 
 use crate::fsutil;
 use crate::state::{Lock, StateError};
@@ -84,7 +86,18 @@ pub struct Places<'a> {
 
 /// Marks this process as changing things and cleans up after any run that died doing so.
 /// Returns the marker and one sentence per thing cleaned up (for warnings).
-pub fn begin(places: &Places, _lock: &Lock) -> Result<(InFlight, Vec<String>), StateError> {
+pub fn begin(places: &Places, lock: &Lock) -> Result<(InFlight, Vec<String>), StateError> {
+    start(places, lock, false)
+}
+
+/// Like [`begin`], but an interrupted store checkout is given up instead of finished: the
+/// files it may have touched are put back at the commit the branch points at, and any of them
+/// that holds neither version (edited by hand) is saved under the backups first.
+pub fn begin_abandoning(places: &Places, lock: &Lock) -> Result<(InFlight, Vec<String>), StateError> {
+    start(places, lock, true)
+}
+
+fn start(places: &Places, _lock: &Lock, abandon: bool) -> Result<(InFlight, Vec<String>), StateError> {
     let path = places.state_dir.join(MARKER);
     let dead = match fs::read_to_string(&path) {
         Ok(text) => parse_marker(&text),
@@ -136,7 +149,7 @@ pub fn begin(places: &Places, _lock: &Lock) -> Result<(InFlight, Vec<String>), S
     {
         return Err(io_err(&push)(e));
     }
-    notes.extend(finish_checkout(places.store).map_err(git_err)?);
+    notes.extend(if abandon { abandon_checkout(places) } else { finish_checkout(places.store) }.map_err(git_err)?);
     fsutil::write_atomic(&path, render_marker(&[me]).as_bytes(), 0o600).map_err(io_err(&path))?;
     Ok((marker, notes))
 }
@@ -302,9 +315,10 @@ fn finish_checkout(store: &Path) -> Result<Vec<String>, Interrupted> {
                 return Err(Interrupted::Io(
                     journal.clone(),
                     io::Error::other(format!(
-                        "an interrupted update of the store to commit {} was not finished because {} changed since; commit or restore {} with git, then delete {}",
+                        "an interrupted update of the store to commit {} was not finished because {} changed since; `dotback recover --abandon` gives the update up (saving {} as a backup first), or commit or restore {} with git and delete {}",
                         &to.to_string()[..10],
                         kept.join(", "),
+                        if kept.len() == 1 { "it" } else { "them" },
                         if kept.len() == 1 { "it" } else { "them" },
                         journal.display()
                     )),
@@ -326,6 +340,106 @@ fn finish_checkout(store: &Path) -> Result<Vec<String>, Interrupted> {
     };
     fs::remove_file(&journal).map_err(|e| Interrupted::Io(journal.clone(), e))?;
     Ok(vec![note])
+}
+
+/// Gives up a checkout a dead or failed run had begun: every path that differs between the
+/// commit it left and the one it was going to is put back as the branch's commit has it, and a
+/// file there holding neither of the two versions (nor the branch's) is saved under the
+/// backups first. Paths that could lead out of the work tree are not touched.
+fn abandon_checkout(places: &Places) -> Result<Vec<String>, Interrupted> {
+    let store = places.store;
+    let journal = store.join(".git").join(CHECKOUT);
+    let text = match fs::read_to_string(&journal) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Interrupted::Io(journal, e)),
+    };
+    let mut words = text.split_whitespace();
+    let mut commit = || words.next().and_then(|w| git2::Oid::from_str(w).ok());
+    let (from, to) = (commit(), commit());
+    let repo = git2::Repository::open(store)?;
+    let tree_of = |id: Option<git2::Oid>| id.and_then(|c| repo.find_commit(c).ok()).and_then(|c| c.tree().ok());
+    let head = repo.head().ok().and_then(|h| h.target());
+    let head_tree = match tree_of(head) {
+        Some(t) => t,
+        None => repo.find_tree(repo.treebuilder(None)?.write()?)?,
+    };
+    let (from_tree, to_tree) = (tree_of(from), tree_of(to));
+    let mut paths: Vec<PathBuf> = Vec::new();
+    if to_tree.is_some() {
+        let diff = repo.diff_tree_to_tree(from_tree.as_ref(), to_tree.as_ref(), None)?;
+        for d in diff.deltas() {
+            for p in [d.old_file().path(), d.new_file().path()].into_iter().flatten() {
+                if !paths.iter().any(|q| q == p) {
+                    paths.push(p.to_path_buf());
+                }
+            }
+        }
+    }
+    let known = |p: &Path| -> Vec<git2::Oid> {
+        [&from_tree, &to_tree, &Some(head_tree.clone())]
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.get_path(p).ok())
+            .map(|e| e.id())
+            .collect()
+    };
+    let mut backups = crate::state::Backups::new(places.state_dir, Default::default());
+    let mut co = git2::build::CheckoutBuilder::new();
+    co.force().remove_untracked(true).disable_pathspec_match(true);
+    let mut touched = 0;
+    for p in &paths {
+        let Some(live) = within(store, p) else { continue };
+        if let Ok(Some(md)) = fsutil::lstat(&live)
+            && md.is_file()
+        {
+            let id = fsutil::hash_file(&live).map_err(|e| Interrupted::Io(live.clone(), e))?;
+            if !known(p).contains(&id) {
+                let saved = backups.save(&live, &p.to_string_lossy());
+                saved.map_err(|e| Interrupted::Io(live.clone(), io::Error::other(e.to_string())))?;
+            }
+        }
+        co.path(p);
+        touched += 1;
+    }
+    if touched > 0 {
+        repo.checkout_tree(head_tree.as_object(), Some(&mut co))?;
+    }
+    fs::remove_file(&journal).map_err(|e| Interrupted::Io(journal.clone(), e))?;
+    let short = |id: Option<git2::Oid>| id.map_or_else(|| "(none)".to_string(), |c| c.to_string()[..10].to_string());
+    let mut note = format!(
+        "gave up the interrupted update of the store to commit {}: its files are back at commit {}",
+        short(to),
+        short(head)
+    );
+    if let Some(dir) = backups.dir() {
+        note.push_str(&format!(
+            "; {} file{} changed since {} saved in {} first",
+            backups.saved,
+            if backups.saved == 1 { "" } else { "s" },
+            if backups.saved == 1 { "was" } else { "were" },
+            dir.display()
+        ));
+    }
+    Ok(vec![note])
+}
+
+/// `rel` below `root`, when it names a place inside it: plain components only, none of them
+/// `.git`, and no symlink on the way.
+fn within(root: &Path, rel: &Path) -> Option<PathBuf> {
+    let mut path = root.to_path_buf();
+    let parts: Vec<_> = rel.components().collect();
+    for (i, c) in parts.iter().enumerate() {
+        let std::path::Component::Normal(name) = c else { return None };
+        if name.to_str().is_none_or(crate::tree_check::is_git_name) {
+            return None;
+        }
+        path.push(name);
+        if i + 1 < parts.len() && fsutil::lstat(&path).ok().flatten().is_some_and(|m| !m.is_dir()) {
+            return None;
+        }
+    }
+    Some(path)
 }
 
 /// The sides of a merge `resolve --merge` writes beside the live file: the file the editor
@@ -514,6 +628,82 @@ mod tests {
         assert!(e.to_string().contains(&root.display().to_string()), "{e}");
         assert_eq!(fs::read_to_string(root.join("dot_a")).unwrap(), "my own edit\n", "not overwritten");
         assert_eq!(store.head_commit().unwrap(), Some(first), "the branch did not move");
+    }
+
+    #[test]
+    fn a_checkout_that_cannot_be_finished_can_be_given_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, root, home) = places(dir.path());
+        let (store, _) = crate::store::Store::init(&root).unwrap();
+        fs::write(root.join("dot_a"), "one\n").unwrap();
+        fs::write(root.join("dot_b"), "keep\n").unwrap();
+        let first = store.commit_all("t", "one").unwrap().unwrap();
+        // A commit no file system can check out (a 300-byte name), made by hand.
+        let repo = &store.repo;
+        let blob = repo.blob(b"two\n").unwrap();
+        let mut tb = repo.treebuilder(Some(&repo.find_commit(first).unwrap().tree().unwrap())).unwrap();
+        tb.insert("dot_a", blob, 0o100644).unwrap();
+        tb.insert("dot_new", blob, 0o100644).unwrap();
+        let mut raw = repo.odb().unwrap().read(tb.write().unwrap()).unwrap().data().to_vec();
+        raw.extend_from_slice(format!("100644 {}\0", "z".repeat(300)).as_bytes());
+        raw.extend_from_slice(blob.as_bytes());
+        let tree = repo.odb().unwrap().write(git2::ObjectType::Tree, &raw).unwrap();
+        let sig = git2::Signature::now("t", "t@x").unwrap();
+        let bad = repo
+            .commit(None, &sig, &sig, "bad", &repo.find_tree(tree).unwrap(), &[&repo.find_commit(first).unwrap()])
+            .unwrap();
+        assert!(store.checkout(bad).is_err(), "the checkout fails part way");
+        assert!(root.join(".git").join(CHECKOUT).exists());
+        fs::write(root.join("dot_b"), "edited by hand\n").unwrap();
+        let lock = Lock::acquire(&state, Duration::ZERO).unwrap();
+        let p = Places { state_dir: &state, store: &root, home: &home };
+        let Err(e) = begin(&p, &lock) else { panic!("the update cannot be finished") };
+        let e = format!("{e}: {}", std::error::Error::source(&e).unwrap());
+        assert!(e.contains("File name too long"), "{e}");
+        for _ in 0..2 {
+            assert!(begin(&p, &lock).is_err(), "and it stays so, until given up");
+        }
+        let (_marker, notes) = begin_abandoning(&p, &lock).unwrap();
+        assert!(notes.iter().any(|n| n.contains("gave up")), "{notes:?}");
+        assert_eq!(store.head_commit().unwrap(), Some(first));
+        assert_eq!(fs::read_to_string(root.join("dot_a")).unwrap(), "one\n");
+        assert!(!root.join("dot_new").exists());
+        assert!(store.uncommitted().unwrap().iter().all(|u| u.path == "dot_b"), "{:?}", store.uncommitted().unwrap());
+        assert_eq!(fs::read_to_string(root.join("dot_b")).unwrap(), "edited by hand\n", "not a path of the update");
+        assert!(!root.join(".git").join(CHECKOUT).exists());
+        drop(_marker);
+        let (_marker, notes) = begin(&p, &lock).unwrap();
+        assert!(notes.is_empty(), "{notes:?}");
+    }
+
+    #[test]
+    fn giving_up_a_checkout_keeps_a_file_edited_since_as_a_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, root, home) = places(dir.path());
+        let (store, _) = crate::store::Store::init(&root).unwrap();
+        fs::write(root.join("dot_a"), "one\n").unwrap();
+        let first = store.commit_all("t", "one").unwrap().unwrap();
+        fs::write(root.join("dot_a"), "two\n").unwrap();
+        let second = store.commit_all("t", "two").unwrap().unwrap();
+        store.checkout(first).unwrap();
+        CheckoutJournal::start(&root.join(".git"), Some(first), second).unwrap();
+        let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+        fs::File::options().write(true).open(root.join(".git").join(CHECKOUT)).unwrap().set_modified(old).unwrap();
+        fs::write(root.join("dot_a"), "my own edit\n").unwrap();
+        let lock = Lock::acquire(&state, Duration::ZERO).unwrap();
+        let p = Places { state_dir: &state, store: &root, home: &home };
+        assert!(begin(&p, &lock).is_err(), "an edited file stops the recovery");
+        let (_marker, notes) = begin_abandoning(&p, &lock).unwrap();
+        assert!(notes.iter().any(|n| n.contains("1 file changed since was saved")), "{notes:?}");
+        assert_eq!(fs::read_to_string(root.join("dot_a")).unwrap(), "one\n", "back at the branch's commit");
+        let saved: Vec<_> = walkdir::WalkDir::new(state.join("backups"))
+            .into_iter()
+            .flatten()
+            .filter(|e| e.file_name() == "dot_a")
+            .map(|e| fs::read_to_string(e.path()).unwrap())
+            .collect();
+        assert_eq!(saved, ["my own edit\n"]);
+        assert_eq!(store.head_commit().unwrap(), Some(first));
     }
 
     #[test]

@@ -86,8 +86,21 @@ pub fn find(state: &SourceState) -> Vec<Conflict> {
         .filter_map(|m| {
             let leaf = m.target.rsplit('/').next()?;
             let c = conflict::parse(leaf)?;
+            let dir = managed::parent_of(&m.target);
+            let mut path = managed::join(dir, c.original);
+            if state.get(&path).is_none() {
+                // The copy of a long name carries a shortened one: it is the copy of the one
+                // target here whose name starts with it.
+                let mut longer = state.children_of(dir).filter(|o| {
+                    let name = o.target.rsplit('/').next().unwrap_or_default();
+                    name.starts_with(c.original) && !conflict::is_copy(&o.target)
+                });
+                if let (Some(o), None) = (longer.next(), longer.next()) {
+                    path = o.target.clone();
+                }
+            }
             Some(Conflict {
-                path: managed::join(managed::parent_of(&m.target), c.original),
+                path,
                 copy: m.target.clone(),
                 source: m.source.clone(),
                 device: c.device.to_string(),

@@ -310,6 +310,20 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets a fetch whose commit this store refused: what `remote` was seen at stays `before`
+    /// (the remote-tracking ref [`Store::seen`] falls back to now holds the refused commit), and
+    /// a remote never seen before has no remote-tracking ref again.
+    pub fn refused_fetch(&self, remote: &str, before: Option<git2::Oid>) -> Result<(), StoreError> {
+        if let Some(id) = before {
+            return self.set_seen(remote, id);
+        }
+        let tracking = format!("refs/remotes/{remote}/{}", self.branch()?);
+        if let Ok(mut r) = self.repo.find_reference(&tracking) {
+            self.git("forget the refused commit", r.delete())?;
+        }
+        Ok(())
+    }
+
     /// Fetches the current branch of `remote` into `refs/remotes/<remote>/<branch>`; returns the
     /// fetched commit (`None` when the remote does not have the branch yet).
     pub fn fetch(&self, remote: &str) -> Result<Option<git2::Oid>, TransportError> {
@@ -742,12 +756,12 @@ impl Store {
         if stat_same && mtime < index_mtime {
             return Ok(false);
         }
-        let data = if md.file_type().is_symlink() {
-            std::fs::read_link(&full).map_err(io)?.into_os_string().into_encoded_bytes()
+        let id = if md.file_type().is_symlink() {
+            crate::fsutil::hash_bytes(&std::fs::read_link(&full).map_err(io)?.into_os_string().into_encoded_bytes())
         } else {
-            std::fs::read(&full).map_err(io)?
+            crate::fsutil::hash_file(&full).map_err(io)?
         };
-        Ok(crate::fsutil::hash_bytes(&data) != e.id)
+        Ok(id != e.id)
     }
 }
 

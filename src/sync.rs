@@ -124,7 +124,7 @@ pub fn plan(store: &Store, vault: &Vault, remote: &str, theirs: Oid, stamp: &str
             store.merge_base(ours, theirs)?.ok_or_else(|| SyncError::Unrelated { remote: remote.to_string() })?;
         (store.commit_files(base)?, store.commit_files(theirs)?)
     };
-    let their_device = device_of(&store.commit_message(theirs)?).unwrap_or_else(|| remote.to_string());
+    let their_device = device_of(&store.commit_message(theirs)?).unwrap_or_else(|| safe_label(remote));
     let merged = merge_trees(store, vault, &b, &o, &t, &their_device, stamp)?;
     let changed = differences(&o, &merged.files);
     let Merge { files, conflicts, kept_encrypted } = merged;
@@ -155,19 +155,54 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
-/// The `Device:` line dotback writes into its commit messages.
+/// What names a conflict copy when the device a commit names is not a valid device name.
+pub const UNKNOWN_DEVICE: &str = "unknown-device";
+
+/// The `Device:` line dotback writes into its commit messages. It comes from a commit, so from
+/// anyone who can push: a name that is not a valid device name (`sub/dir`, `x/../..`) comes
+/// back as [`UNKNOWN_DEVICE`] before it can name anything.
 pub fn device_of(message: &str) -> Option<String> {
-    message.lines().find_map(|l| l.strip_prefix("Device: ")).map(|d| d.trim().to_string()).filter(|d| !d.is_empty())
+    let name = message.lines().find_map(|l| l.strip_prefix("Device: ")).map(str::trim).filter(|d| !d.is_empty())?;
+    Some(safe_label(name))
 }
 
-/// The store path of a conflict copy: the suffix goes before `.age` so an encrypted copy stays
-/// an encrypted entry.
-pub fn conflict_path(path: &str, device: &str, stamp: &str) -> String {
-    let tag = format!(".dotback-conflict-{device}-{stamp}");
-    match path.strip_suffix(".age") {
-        Some(stem) => format!("{stem}{tag}.age"),
-        None => format!("{path}{tag}"),
+fn safe_label(name: &str) -> String {
+    match crate::crypt::recipients::validate_device_name(name) {
+        Ok(()) => name.to_string(),
+        Err(_) => UNKNOWN_DEVICE.to_string(),
     }
+}
+
+/// The most of a device name a conflict copy's name carries.
+const COPY_DEVICE_BYTES: usize = 64;
+
+/// The store path of a conflict copy: the suffix goes before `.age` so an encrypted copy stays
+/// an encrypted entry. The name stays within what a file system takes: a long one loses the
+/// end of its stem (on a character boundary), never the tag or `.age`.
+pub fn conflict_path(path: &str, device: &str, stamp: &str) -> String {
+    let (dir, leaf) = match path.rsplit_once('/') {
+        Some((dir, leaf)) => (Some(dir), leaf),
+        None => (None, path),
+    };
+    let (stem, age) = match leaf.strip_suffix(".age") {
+        Some(stem) => (stem, ".age"),
+        None => (leaf, ""),
+    };
+    let tail = format!(".dotback-conflict-{}-{stamp}{age}", prefix_within(device, COPY_DEVICE_BYTES));
+    let name = format!("{}{tail}", prefix_within(stem, crate::tree_check::MAX_NAME.saturating_sub(tail.len())));
+    match dir {
+        Some(dir) => format!("{dir}/{name}"),
+        None => name,
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn prefix_within(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 fn is_encrypted(path: &str) -> bool {
@@ -484,5 +519,38 @@ mod tests {
         );
         assert_eq!(device_of("x: y\n\nDevice: laptop\n"), Some("laptop".into()));
         assert_eq!(device_of("made by hand"), None);
+    }
+
+    #[test]
+    fn a_device_named_by_a_commit_is_a_safe_label() {
+        for bad in ["sub/dir", "x/../..", "..", ".", "a\\b", "tab\there", &"d".repeat(65)] {
+            assert_eq!(device_of(&format!("m\n\nDevice: {bad}\n")).as_deref(), Some(UNKNOWN_DEVICE), "{bad:?}");
+        }
+        assert_eq!(device_of("m\n\nDevice: work-pc 2\n").as_deref(), Some("work-pc 2"));
+        assert_eq!(safe_label("origin/mirror"), UNKNOWN_DEVICE, "a remote's name is checked as well");
+        assert_eq!(safe_label("usb"), "usb");
+    }
+
+    #[test]
+    fn conflict_copy_names_stay_within_a_file_systems_limit() {
+        let max = crate::tree_check::MAX_NAME;
+        let leaf = |p: &str| p.rsplit('/').next().unwrap().to_string();
+        let long = format!("dot_{}", "n".repeat(246)); // 250 bytes
+        let copy = conflict_path(&format!("dot_config/{long}"), "laptop", "20261122-101500-12");
+        assert!(copy.starts_with("dot_config/dot_nnn"), "{copy}");
+        assert!(leaf(&copy).len() <= max, "{} bytes", leaf(&copy).len());
+        assert!(copy.ends_with(".dotback-conflict-laptop-20261122-101500-12"), "{copy}");
+        let name = leaf(&copy);
+        let c = crate::merge::conflict::parse(&name).unwrap();
+        assert_eq!((c.device, c.stamp), ("laptop", "20261122-101500-12"));
+        assert!(long.starts_with(c.original), "the stem is a prefix of the original name");
+
+        let secret = format!("encrypted_private_dot_{}.age", "é".repeat(115)); // 256 bytes
+        let copy = conflict_path(&secret, &"ü".repeat(64), "20261122-101500");
+        assert!(copy.len() <= max && copy.starts_with("encrypted_private_dot_é"), "{copy}");
+        assert!(copy.ends_with("-20261122-101500.age"), "still an encrypted entry: {copy}");
+        assert!(is_encrypted(&copy));
+        let short = "dot_zshrc";
+        assert_eq!(conflict_path(short, "d", "s"), "dot_zshrc.dotback-conflict-d-s", "short names are unchanged");
     }
 }

@@ -152,9 +152,9 @@ impl From<StateError> for CliError {
                 ))
                 .code(4),
             StateError::Io { .. } => err.hint("check the permissions of dotback's state directory"),
-            StateError::Unfinished { .. } => err.hint(
-                "run `git status` in the store and settle what the cause names; dotback finishes the update on its next run",
-            ),
+            StateError::Unfinished { .. } => err
+                .hint("`dotback recover --abandon` gives that update up: the store's files go back to its last commit, and any file changed since is saved as a backup first")
+                .hint("or settle what the cause names with git (`git status` in the store); dotback then finishes the update on its next run"),
         }
     }
 }
@@ -241,6 +241,9 @@ impl From<CaptureError> for CliError {
             }
             CaptureError::Delegated { .. } => "edit the source file in the store instead",
             CaptureError::Special { .. } => "list it in .chezmoiignore to pass over it",
+            CaptureError::TooLarge { .. } => {
+                "raise `max_file_size` there (e.g. \"500M\") if it belongs in the store, or list it in .chezmoiignore; nothing was added"
+            }
             CaptureError::Encrypt { .. } => {
                 "dotback never stores a secret in plaintext; `dotback init` sets up the store's keys, `dotback keys list` shows them"
             }

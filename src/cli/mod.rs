@@ -14,6 +14,7 @@ mod init;
 mod keys;
 mod passphrase;
 mod push;
+mod recover;
 mod remote;
 mod resolve;
 mod status;
@@ -59,6 +60,7 @@ enum Command {
     Remote(remote::RemoteArgs),
     Hooks(hooks::HooksArgs),
     Guard(guard::GuardArgs),
+    Recover(recover::RecoverArgs),
     Completions(completions::CompletionsArgs),
 }
 
@@ -103,6 +105,7 @@ fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
         Command::Remote(args) => remote::cmd_remote(ui, args),
         Command::Hooks(args) => hooks::cmd_hooks(ui, args),
         Command::Guard(args) => guard::cmd_guard(ui, args),
+        Command::Recover(args) => recover::cmd_recover(ui, args),
         Command::Completions(args) => completions::cmd_completions(args),
     }
 }

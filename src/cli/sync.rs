@@ -6,6 +6,7 @@ use crate::store::Store;
 use crate::sync::{self, Merged, Plan, SyncError};
 use crate::transport::TransportError;
 use crate::transport::known_hosts::Verdict;
+use crate::tree_check::{self, TreeCheckError};
 
 /// Capture and commit, fetch every remote, merge, apply, push to every remote.
 ///
@@ -130,6 +131,41 @@ fn refuse_rewritten(
     Err(if related { rewritten(name) } else { unrelated(name) })
 }
 
+/// A fetched commit this device could not check out safely (see [`tree_check`]) is refused,
+/// and the remote is not recorded as seen at it.
+fn refuse_unsafe(
+    store: &Store,
+    ctx: &crate::context::Context,
+    remote: &str,
+    before: Option<git2::Oid>,
+    fetched: &Result<Option<git2::Oid>, TransportError>,
+) -> Result<(), CliError> {
+    let Ok(Some(theirs)) = fetched else { return Ok(()) };
+    let refused = match tree_check::check_fetched(store, *theirs, ctx.max_file_size) {
+        Ok(()) => return Ok(()),
+        Err(TreeCheckError::Store(e)) => return Err(e.into()),
+        Err(TreeCheckError::Refused(r)) => r,
+    };
+    store.refused_fetch(remote, before)?;
+    let err =
+        CliError::new(format!("remote `{remote}` has a commit dotback refuses: {refused}; nothing was merged from it"))
+            .code(REFUSED);
+    let commit = refused.commit;
+    if matches!(refused.reason, tree_check::Reason::TooLarge { .. }) {
+        return Err(err.hint(format!(
+            "if that file belongs in the store, raise `max_file_size` in {} and sync again",
+            ctx.paths.config_file.display()
+        )));
+    }
+    Err(err
+        .hint(format!(
+            "no dotback device makes such a commit: it was made with another tool, or someone else can push to `{remote}`"
+        ))
+        .hint(format!(
+            "commit {commit} must leave the branch of `{remote}` (a revert is not enough: it stays in the history): reset that branch to a commit before it and push; until then `{remote}` is not merged, and other remotes sync as usual"
+        )))
+}
+
 fn rewritten(remote: &str) -> CliError {
     CliError::new(format!(
         "the history on remote `{remote}` was rewritten: it no longer contains commits it had at the last sync; nothing was merged or pushed"
@@ -163,8 +199,11 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
             bar.set_message(format!("fetching {name}"));
             let before = store.seen(name);
             let fetched = store.fetch(name);
-            // A rewritten or unrelated history is refused for that remote alone: the others sync.
-            if let Err(e) = refuse_rewritten(&store, name, before, &fetched) {
+            // A rewritten or unrelated history, or a commit that could not be checked out safely,
+            // is refused for that remote alone: the others sync.
+            if let Err(e) = refuse_unsafe(&store, &s.ctx, name, before, &fetched)
+                .and_then(|()| refuse_rewritten(&store, name, before, &fetched))
+            {
                 tally.refuse(name, e);
                 bar.inc(1);
                 continue;
@@ -365,7 +404,9 @@ fn dry_run(ui: &Ui, s: &mut Session, remotes: &[String]) -> Result<(), CliError>
     for name in remotes {
         let before = store.seen(name);
         let fetched = store.fetch(name);
-        if let Err(e) = refuse_rewritten(&store, name, before, &fetched) {
+        if let Err(e) = refuse_unsafe(&store, &s.ctx, name, before, &fetched)
+            .and_then(|()| refuse_rewritten(&store, name, before, &fetched))
+        {
             ui.out(format!("Remote `{name}`: refused: {}", e.message));
             note(e, &mut worst);
             continue;

@@ -19,6 +19,7 @@ fn help_lists_exactly_the_commands_that_work() {
         "push",
         "hooks",
         "guard",
+        "recover",
         "completions",
     ] {
         assert!(help.contains(&format!("  {cmd} ")), "{cmd} missing from help:\n{help}");

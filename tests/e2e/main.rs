@@ -24,3 +24,4 @@ mod trust;
 mod trust_downgrade;
 mod trust_places;
 mod trust_symlinks;
+mod trust_tree;

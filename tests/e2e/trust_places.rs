@@ -107,18 +107,17 @@ fn a_pushed_git_hook_inside_the_store_is_never_installed() {
     let hook = format!("#!/bin/sh\ntouch {}\n", marker.display());
     let entry = "dot_local/share/chezmoi/dot_git/hooks/executable_post-commit";
     attacker_pushes(&v.root, &remote, &[(entry, &hook), ("dot_harmless", "fine\n")]);
-    let out = v.ok(&["sync"]);
-    let err = stderr(&out);
-    assert!(err.contains(&format!("`{entry}`")), "names the entry: {err}");
-    assert_eq!(v.read(".harmless"), "fine\n", "the rest of the commit applies");
+    // Refused when fetched (a target inside a `.git`); apply would refuse it too (see below).
+    let (code, err) = v.fails(&["sync"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("dot_git"), "names the entry: {err}");
     let store = store_of(&v);
     assert!(!store.join(".git/hooks/post-commit").exists(), "no hook was installed");
     git_by_hand(&v, &["commit", "-q", "--allow-empty", "--no-verify", "-m", "by hand"]);
     assert!(!marker.exists(), "a plain git commit runs nothing from the remote");
-    assert_places_intact(&v, &remote);
-    // status says so too, naming the entry.
-    let status = stdout(&v.ok(&["status"]));
-    assert!(status.contains("Refused") && status.contains(entry), "{status}");
+    assert!(history_text(&store).contains("+unpushed"), "the commit not pushed yet is kept");
+    assert!(store.join(".git/HEAD").is_file() && store.join(".dotback/recipients.txt").is_file());
+    assert!(remote_head(&remote).is_some());
 }
 
 #[test]
@@ -133,16 +132,13 @@ fn a_pushed_file_in_the_config_directory_or_a_git_directory_elsewhere_is_refused
         &remote,
         &[
             ("dot_config/dotback/config.toml", "device = \"mallory\"\nsource = \"/tmp\"\n"),
-            ("src/project/dot_git/hooks/executable_pre-commit", "#!/bin/sh\nexit 0\n"),
             ("dot_config/chezmoi/chezmoi.toml", "[age]\nrecipient = \"age1attacker\"\n"),
         ],
     );
     let out = v.ok(&["sync"]);
     let err = stderr(&out);
-    for entry in ["dot_config/dotback/config.toml", "src/project/dot_git/hooks/executable_pre-commit"] {
-        assert!(err.contains(entry), "{entry}: {err}");
-    }
-    assert!(err.contains("a git directory") && err.contains("chezmoi's config directory"), "{err}");
+    assert!(err.contains("dot_config/dotback/config.toml"), "{err}");
+    assert!(err.contains("chezmoi's config directory"), "{err}");
     assert_eq!(fs::read_to_string(v.home.join(".config/dotback/config.toml")).unwrap(), config);
     assert!(!repo.join(".git/hooks/pre-commit").exists());
     assert!(!v.home.join(".config/chezmoi/chezmoi.toml").exists());
@@ -203,7 +199,8 @@ fn resolve_never_writes_a_pushed_conflict_copy_into_a_git_directory() {
     let hook = "src/project/dot_git/hooks/executable_pre-commit";
     let copy = format!("{hook}.dotback-conflict-laptop-20261122-101500");
     attacker_pushes(&v.root, &remote, &[(hook, "#!/bin/sh\nexit 0\n"), (&copy, "#!/bin/sh\nexit 1\n")]);
-    v.ok(&["sync"]);
+    // sync refuses such a commit when it fetches it; a plain `git pull` brings it in all the same.
+    git_by_hand(&v, &["pull", "-q", "--no-rebase", "origin", "main"]);
     let (code, err) = v.fails(&["resolve", "src/project/.git/hooks/pre-commit", "--theirs"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("a git directory"), "{err}");
