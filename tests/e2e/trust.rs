@@ -78,6 +78,15 @@ impl Attacker {
     }
 }
 
+/// Device `name`, a clone of `remote` that `a` admits; both synced.
+fn admitted(a: &TestEnv, remote: &Path, name: &str) -> TestEnv {
+    let d = device_from(remote, name);
+    a.admit(&d, name);
+    a.ok(&["sync"]);
+    d.ok(&["sync"]);
+    d
+}
+
 fn held_json(env: &TestEnv) -> serde_json::Value {
     let v: serde_json::Value = serde_json::from_slice(&env.ok(&["status", "--json"]).stdout).unwrap();
     v["held_back"].clone()
@@ -183,10 +192,7 @@ fn weakened_secret_rules_from_a_push_do_not_take_effect() {
 #[test]
 fn a_malformed_manifest_from_a_device_is_held_back_until_a_sealed_fix_arrives() {
     let (a, remote) = victim();
-    let b = device_from(&remote, "b");
-    a.admit(&b, "b");
-    a.ok(&["sync"]);
-    b.ok(&["sync"]);
+    let b = admitted(&a, &remote, "b");
     // b pushes a broken rule with plain git, skipping every check.
     let manifest = store_of(&b).join(".dotback/dotback.toml");
     fs::write(&manifest, "version = 1\n[[only]]\npaths = [\".x\"]\nos = \"plan9\"\n").unwrap();
@@ -212,10 +218,7 @@ fn a_malformed_manifest_from_a_device_is_held_back_until_a_sealed_fix_arrives() 
 #[test]
 fn devices_added_removed_and_unlocked_are_trusted_across_three_devices() {
     let (a, remote) = victim();
-    let b = device_from(&remote, "b");
-    a.admit(&b, "b");
-    a.ok(&["sync"]);
-    b.ok(&["sync"]);
+    let b = admitted(&a, &remote, "b");
 
     // b admits c; a takes it and encrypts its next secret to c too.
     let c = device_from(&remote, "c");
@@ -325,10 +328,7 @@ fn a_forged_merge_of_sealed_parents_is_held_back() {
 #[test]
 fn sealed_changes_made_at_once_on_two_devices_merge_and_stay_trusted() {
     let (a, remote) = victim();
-    let b = device_from(&remote, "b");
-    a.admit(&b, "b");
-    a.ok(&["sync"]);
-    b.ok(&["sync"]);
+    let b = admitted(&a, &remote, "b");
     // a changes the secret rules while b admits a third device: both sealed, neither seen by the other.
     let manifest = store_of(&a).join(".dotback/dotback.toml");
     let text = fs::read_to_string(&manifest).unwrap();
@@ -475,10 +475,7 @@ fn a_new_device_does_not_take_a_forged_admission() {
 #[test]
 fn a_removed_device_that_syncs_later_authorises_nothing_on_a_lagging_device() {
     let (a, remote) = victim();
-    let b = device_from(&remote, "b");
-    a.admit(&b, "b");
-    a.ok(&["sync"]);
-    b.ok(&["sync"]);
+    let b = admitted(&a, &remote, "b");
     let c = device_from(&remote, "c");
     a.admit(&c, "c");
     a.ok(&["sync"]);
@@ -507,10 +504,7 @@ fn a_removed_device_that_syncs_later_authorises_nothing_on_a_lagging_device() {
 #[test]
 fn a_store_from_before_store_keys_settles_after_one_accept_per_device() {
     let (a, remote) = victim();
-    let b = device_from(&remote, "b");
-    a.admit(&b, "b");
-    a.ok(&["sync"]);
-    b.ok(&["sync"]);
+    let b = admitted(&a, &remote, "b");
     // A store made by an earlier dotback: no store key, no trusted sets.
     git_by_hand(&a, &["rm", "-q", "-r", ".dotback/trust"]);
     git_by_hand(&a, &["commit", "-q", "--no-verify", "-m", "legacy"]);
