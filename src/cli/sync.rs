@@ -191,7 +191,7 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
     // A merge checks out committed versions; this device's newest audit records are not committed yet.
     let pending = audit::Pending::save(&s.ctx.store, &s.ctx.device);
     let stamp = crate::state::timestamp();
-    let ignore_before = std::fs::read(s.ctx.store.join(".chezmoiignore")).ok();
+    let ignore_before = crate::fsutil::read_beneath(&s.ctx.store, &s.ctx.store.join(".chezmoiignore")).ok();
     let bar = ui.progress(remotes.len() as u64, "fetching");
     {
         let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
@@ -264,9 +264,9 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
             let d = &s.ctx.device;
             store.commit_all(d, &format!("{d}: seal the merged keys and rules\n\nDevice: {d}\n"))?;
         }
-        if std::fs::read(s.ctx.store.join(".chezmoiignore")).ok() != ignore_before {
+        if crate::fsutil::read_beneath(&s.ctx.store, &s.ctx.store.join(".chezmoiignore")).ok() != ignore_before {
             ui.info(format!(
-                "From the remote: the ignore rules (.chezmoiignore) changed: {targets_before} targets were managed before, {} now.",
+                "From the remote: the ignore rules (.chezmoiignore) changed; targets managed before: {targets_before}, now: {}.",
                 s.state.entries.len()
             ));
         }

@@ -571,3 +571,14 @@ fn gpg_keys_and_ownertrust_from_a_push_are_not_imported() {
     assert_eq!(code, 6, "{err}");
     assert!(err.contains("held back"), "{err}");
 }
+
+#[test]
+fn a_pushed_chezmoiignore_that_stops_all_tracking_is_reported_with_its_reach() {
+    let (a, remote) = victim();
+    let m = Attacker::new(&a, &remote);
+    fs::write(m.dir.join(".chezmoiignore"), "*\n").unwrap();
+    m.push(&a, "ignore everything");
+    let out = a.ok(&["sync"]);
+    let err = stderr(&out);
+    assert!(err.contains(".chezmoiignore) changed; targets managed before: 1, now: 0"), "{}", show(&out));
+}
