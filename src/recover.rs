@@ -606,11 +606,10 @@ mod tests {
         assert_eq!(parse_marker(&fs::read_to_string(state.join(MARKER)).unwrap()).len(), 1, "only this run now");
     }
 
-    #[test]
-    fn a_file_edited_by_hand_after_an_interrupted_checkout_is_not_overwritten() {
-        let dir = tempfile::tempdir().unwrap();
-        let (state, root, home) = places(dir.path());
-        let (store, _) = crate::store::Store::init(&root).unwrap();
+    /// A store whose checkout from its first commit to its second was cut short an hour ago,
+    /// and whose `dot_a` was edited by hand since; returns it and the first commit.
+    fn checkout_interrupted_then_edited(root: &Path) -> (crate::store::Store, git2::Oid) {
+        let (store, _) = crate::store::Store::init(root).unwrap();
         fs::write(root.join("dot_a"), "one\n").unwrap();
         let first = store.commit_all("t", "one").unwrap().unwrap();
         fs::write(root.join("dot_a"), "two\n").unwrap();
@@ -621,6 +620,14 @@ mod tests {
         let old = std::time::SystemTime::now() - Duration::from_secs(3600);
         fs::File::options().write(true).open(root.join(".git").join(CHECKOUT)).unwrap().set_modified(old).unwrap();
         fs::write(root.join("dot_a"), "my own edit\n").unwrap();
+        (store, first)
+    }
+
+    #[test]
+    fn a_file_edited_by_hand_after_an_interrupted_checkout_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, root, home) = places(dir.path());
+        let (store, first) = checkout_interrupted_then_edited(&root);
         let lock = Lock::acquire(&state, Duration::ZERO).unwrap();
         let Err(e) = begin(&Places { state_dir: &state, store: &root, home: &home }, &lock) else {
             panic!("an edited file must stop the recovery")
@@ -680,16 +687,7 @@ mod tests {
     fn giving_up_a_checkout_keeps_a_file_edited_since_as_a_backup() {
         let dir = tempfile::tempdir().unwrap();
         let (state, root, home) = places(dir.path());
-        let (store, _) = crate::store::Store::init(&root).unwrap();
-        fs::write(root.join("dot_a"), "one\n").unwrap();
-        let first = store.commit_all("t", "one").unwrap().unwrap();
-        fs::write(root.join("dot_a"), "two\n").unwrap();
-        let second = store.commit_all("t", "two").unwrap().unwrap();
-        store.checkout(first).unwrap();
-        CheckoutJournal::start(&root.join(".git"), Some(first), second).unwrap();
-        let old = std::time::SystemTime::now() - Duration::from_secs(3600);
-        fs::File::options().write(true).open(root.join(".git").join(CHECKOUT)).unwrap().set_modified(old).unwrap();
-        fs::write(root.join("dot_a"), "my own edit\n").unwrap();
+        let (store, first) = checkout_interrupted_then_edited(&root);
         let lock = Lock::acquire(&state, Duration::ZERO).unwrap();
         let p = Places { state_dir: &state, store: &root, home: &home };
         assert!(begin(&p, &lock).is_err(), "an edited file stops the recovery");

@@ -358,3 +358,43 @@ unsafe extern "C" {
     #[link_name = "geteuid"]
     fn libc_geteuid() -> u32;
 }
+
+/// Someone with push access to `remote` and no key of the store: a plain git clone of it, at
+/// `root/attacker` (made on first use), committing as a person of their own.
+pub struct Intruder {
+    pub dir: PathBuf,
+}
+
+impl Intruder {
+    pub fn clone_of(root: &Path, remote: &Path) -> Intruder {
+        let dir = root.join("attacker");
+        if !dir.exists() {
+            let out = Command::new("git").arg("clone").arg("-q").arg(remote).arg(&dir).output().unwrap();
+            assert!(out.status.success(), "{}", show(&out));
+        }
+        Intruder { dir }
+    }
+
+    /// git in the clone; asserts success and returns stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(["-c", "user.name=Mallory", "-c", "user.email=m@example.org"])
+            .args(args)
+            .current_dir(&self.dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", show(&out));
+        stdout(&out)
+    }
+
+    /// Takes in what the remote has, commits everything (past any hook) and pushes; returns the commit.
+    pub fn push(&self, message: &str) -> String {
+        self.git(&["pull", "-q", "--no-rebase", "origin", "main"]);
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--no-verify", "-m", message]);
+        self.git(&["push", "-q", "origin", "HEAD:main"]);
+        self.git(&["rev-parse", "HEAD"]).trim().to_string()
+    }
+}

@@ -18,8 +18,9 @@ fn victim() -> (TestEnv, PathBuf) {
     (a, remote)
 }
 
-/// Someone with push access and no key of the store: a plain git clone, and an age key of their own.
+/// An intruder (see [`Intruder`]) with an age key of their own.
 struct Attacker {
+    clone: Intruder,
     dir: PathBuf,
     key: PathBuf,
     recipient: String,
@@ -28,32 +29,22 @@ struct Attacker {
 impl Attacker {
     fn new(env: &TestEnv, remote: &Path) -> Attacker {
         assert!(require("age-keygen"), "the age CLI is needed");
-        let dir = env.root.join("attacker");
-        let out = Command::new("git").arg("clone").arg("-q").arg(remote).arg(&dir).envs(env.envs()).output().unwrap();
-        assert!(out.status.success(), "{}", show(&out));
+        let clone = Intruder::clone_of(&env.root, remote);
         let key = env.root.join("attacker.key");
         let out = Command::new("age-keygen").arg("-o").arg(&key).output().unwrap();
         assert!(out.status.success(), "{}", show(&out));
         let out = Command::new("age-keygen").arg("-y").arg(&key).output().unwrap();
         let recipient = stdout(&out).trim().to_string();
-        Attacker { dir, key, recipient }
+        Attacker { dir: clone.dir.clone(), clone, key, recipient }
     }
 
-    fn git(&self, env: &TestEnv, args: &[&str]) -> String {
-        let mut all = vec!["-c", "user.name=Mallory", "-c", "user.email=m@example.org"];
-        all.extend_from_slice(args);
-        let out = env.git_in(&self.dir, &all);
-        assert!(out.status.success(), "git {args:?}: {}", show(&out));
-        stdout(&out)
+    fn git(&self, args: &[&str]) -> String {
+        self.clone.git(args)
     }
 
     /// Commits everything and pushes; returns the commit id.
-    fn push(&self, env: &TestEnv, message: &str) -> String {
-        self.git(env, &["pull", "-q", "--no-rebase", "origin", "main"]);
-        self.git(env, &["add", "-A"]);
-        self.git(env, &["commit", "-q", "--no-verify", "-m", message]);
-        self.git(env, &["push", "-q", "origin", "HEAD:main"]);
-        self.git(env, &["rev-parse", "HEAD"]).trim().to_string()
+    fn push(&self, message: &str) -> String {
+        self.clone.push(message)
     }
 
     /// Whether the attacker's key decrypts `file` (ciphertext).
@@ -62,8 +53,8 @@ impl Attacker {
     }
 
     /// Every encrypted file the attacker can fetch from the remote now, none of which it decrypts.
-    fn decrypts_nothing(&self, env: &TestEnv) {
-        self.git(env, &["pull", "-q", "--no-rebase", "origin", "main"]);
+    fn decrypts_nothing(&self) {
+        self.git(&["pull", "-q", "--no-rebase", "origin", "main"]);
         let mut n = 0;
         for e in walkdir::WalkDir::new(&self.dir).into_iter().flatten() {
             let p = e.path();
@@ -100,7 +91,7 @@ fn a_recipient_added_by_a_push_is_held_back_and_never_encrypted_to() {
     let mut text = fs::read_to_string(&recipients).unwrap();
     text.push_str(&format!("# device: backup\n{}\n", m.recipient));
     fs::write(&recipients, text).unwrap();
-    let bad = m.push(&a, "add a backup device");
+    let bad = m.push("add a backup device");
 
     a.write(".netrc", "machine example.org password hunter2-secret\n", 0o600);
     a.ok(&["add", ".netrc"]);
@@ -109,7 +100,7 @@ fn a_recipient_added_by_a_push_is_held_back_and_never_encrypted_to() {
     assert!(err.contains("held back") && err.contains(&bad[..12]), "names the commit: {err}");
     assert!(err.contains("dotback keys accept") && err.contains("dotback keys revert"), "{err}");
     assert!(remote_head(&remote).is_some_and(|h| h != bad), "the victim's own commit was pushed");
-    m.decrypts_nothing(&a);
+    m.decrypts_nothing();
 
     // status and keys list say the same; the later edit still commits and pushes.
     assert_eq!(held_json(&a)["commit"], bad.as_str());
@@ -119,7 +110,7 @@ fn a_recipient_added_by_a_push_is_held_back_and_never_encrypted_to() {
     a.write(".netrc", "machine example.org password second-secret\n", 0o600);
     let (code, _) = a.fails(&["sync"]);
     assert_eq!(code, 6);
-    m.decrypts_nothing(&a);
+    m.decrypts_nothing();
     assert!(!history_text(&remote).contains("second-secret"));
 
     // Reverting puts the trusted recipients back, and sync is clean again.
@@ -142,7 +133,7 @@ fn a_replaced_recovery_key_is_held_back_and_add_device_waits_for_it() {
     let at = lines.iter().position(|l| l.trim() == "# recovery").unwrap() + 1;
     lines[at] = m.recipient.clone();
     fs::write(&recipients, lines.join("\n") + "\n").unwrap();
-    m.push(&a, "rotate the recovery key");
+    m.push("rotate the recovery key");
 
     let (code, _) = a.fails(&["sync"]);
     assert_eq!(code, 6);
@@ -156,7 +147,7 @@ fn a_replaced_recovery_key_is_held_back_and_add_device_waits_for_it() {
     a.ok(&["keys", "revert"]);
     a.ok(&["keys", "add-device", "c", &other.recipient()]);
     a.ok(&["sync"]);
-    m.decrypts_nothing(&a);
+    m.decrypts_nothing();
 }
 
 #[test]
@@ -165,7 +156,7 @@ fn weakened_secret_rules_from_a_push_do_not_take_effect() {
     a.ok(&["hooks", "install"]);
     let m = Attacker::new(&a, &remote);
     fs::write(m.dir.join(".dotback/dotback.toml"), "version = 1\n[secrets]\nreplace_defaults = true\n").unwrap();
-    m.push(&a, "tidy the manifest");
+    m.push("tidy the manifest");
     let (code, err) = a.fails(&["sync"]);
     assert_eq!(code, 6, "{err}");
     assert!(err.contains("dotback.toml"), "{err}");
@@ -288,8 +279,8 @@ fn an_older_sealed_state_played_back_is_held_back() {
     a.ok(&["sync"]);
     // The attacker puts back the first sealed manifest with its seal.
     let m = Attacker::new(&a, &remote);
-    m.git(&a, &["checkout", "HEAD~1", "--", ".dotback/dotback.toml", ".dotback/trust/control.mac"]);
-    let old = m.push(&a, "play back");
+    m.git(&["checkout", "HEAD~1", "--", ".dotback/dotback.toml", ".dotback/trust/control.mac"]);
+    let old = m.push("play back");
     let (code, err) = a.fails(&["sync"]);
     assert_eq!(code, 6, "{err}");
     assert!(err.contains("older") && err.contains(&old[..12]), "{err}");
@@ -312,17 +303,17 @@ fn a_forged_merge_of_sealed_parents_is_held_back() {
     let mut text = fs::read_to_string(&recipients).unwrap();
     text.push_str(&format!("# device: merged\n{}\n", m.recipient));
     fs::write(&recipients, text).unwrap();
-    m.git(&a, &["add", "-A"]);
-    let tree = m.git(&a, &["write-tree"]).trim().to_string();
-    let merge = m.git(&a, &["commit-tree", &tree, "-p", "HEAD", "-p", "HEAD~1", "-m", "merge"]).trim().to_string();
-    m.git(&a, &["push", "-q", "origin", &format!("{merge}:refs/heads/main")]);
+    m.git(&["add", "-A"]);
+    let tree = m.git(&["write-tree"]).trim().to_string();
+    let merge = m.git(&["commit-tree", &tree, "-p", "HEAD", "-p", "HEAD~1", "-m", "merge"]).trim().to_string();
+    m.git(&["push", "-q", "origin", &format!("{merge}:refs/heads/main")]);
     let (code, err) = a.fails(&["sync"]);
     assert_eq!(code, 6, "{err}");
     assert!(err.contains("held back"), "{err}");
     a.write(".netrc", "machine x password after-merge\n", 0o600);
     a.ok(&["add", ".netrc"]);
     let _ = a.cmd(&["sync"]).output().unwrap();
-    m.decrypts_nothing(&a);
+    m.decrypts_nothing();
 }
 
 #[test]
@@ -359,8 +350,8 @@ fn recipients_deleted_by_a_push_are_held_back_and_the_device_goes_on() {
     a.ok(&["add", ".netrc"]);
     a.ok(&["sync"]);
     let m = Attacker::new(&a, &remote);
-    m.git(&a, &["rm", "-q", ".dotback/recipients.txt", ".dotback/trust/key.age"]);
-    let bad = m.push(&a, "remove the keys");
+    m.git(&["rm", "-q", ".dotback/recipients.txt", ".dotback/trust/key.age"]);
+    let bad = m.push("remove the keys");
     let (code, err) = a.fails(&["sync"]);
     assert_eq!(code, 6, "held back, not a dead end: {err}");
     assert!(err.contains(&bad[..12]), "{err}");
@@ -430,7 +421,7 @@ fn a_new_machine_unlocking_with_the_recovery_key_does_not_seal_a_waiting_unseale
     a.ok(&["sync"]);
     let m = Attacker::new(&a, &remote);
     add_attacker_line(&m, "backup");
-    m.push(&a, "add backup");
+    m.push("add backup");
     let d = device_from(&remote, "d");
     let (code, err) =
         d.fails(&["keys", "unlock", "--recovery", "--passphrase-file", d.passphrase_file().to_str().unwrap()]);
@@ -439,14 +430,14 @@ fn a_new_machine_unlocking_with_the_recovery_key_does_not_seal_a_waiting_unseale
     let _ = d.cmd(&["sync"]).output().unwrap();
     let (code, _) = a.fails(&["sync"]);
     assert_eq!(code, 6, "a still holds it back");
-    m.decrypts_nothing(&a);
+    m.decrypts_nothing();
     // Reverted on d, the unlock goes through, and a takes d.
     d.ok(&["keys", "revert"]);
     d.ok(&["keys", "unlock", "--recovery", "--passphrase-file", d.passphrase_file().to_str().unwrap()]);
     d.ok(&["sync"]);
     let out = a.cmd(&["sync"]).output().unwrap();
     assert!(stderr(&out).contains("added: device d"), "{}", show(&out));
-    m.decrypts_nothing(&a);
+    m.decrypts_nothing();
 }
 
 #[test]
@@ -458,17 +449,17 @@ fn a_new_device_does_not_take_a_forged_admission() {
     a.ok(&["sync"]);
     // Seeing b's admission, the attacker pushes a set of its own sealed under a key it made, encrypted to b.
     let m = Attacker::new(&a, &remote);
-    m.git(&a, &["pull", "-q", "--no-rebase", "origin", "main"]);
+    m.git(&["pull", "-q", "--no-rebase", "origin", "main"]);
     add_attacker_line(&m, "backup");
     let g = generation(&m.dir);
     forge(&m, g + 1, &[&b_key, &m.recipient]);
-    m.push(&a, "forged admission");
+    m.push("forged admission");
     let (code, err) = b.fails(&["sync"]);
     assert_eq!(code, 6, "{err}");
     b.write(".netrc", "machine x password b-secret\n", 0o600);
     b.ok(&["add", ".netrc"]);
     let _ = b.cmd(&["sync"]).output().unwrap();
-    m.decrypts_nothing(&a);
+    m.decrypts_nothing();
     assert!(!history_text(&remote).contains("b-secret"));
 }
 
@@ -498,7 +489,7 @@ fn a_removed_device_that_syncs_later_authorises_nothing_on_a_lagging_device() {
     let _ = b.cmd(&["sync"]).output().unwrap();
     let (code, _) = a.fails(&["sync"]);
     assert_eq!(code, 6);
-    m.decrypts_nothing(&a);
+    m.decrypts_nothing();
 }
 
 #[test]
@@ -543,7 +534,7 @@ fn a_control_file_turned_into_a_directory_or_grown_huge_is_held_back() {
         } else {
             fs::write(&rec, "A".repeat(1_200_000)).unwrap();
         }
-        m.push(&a, "break it");
+        m.push("break it");
         let (code, err) = a.fails(&["sync"]);
         assert_eq!(code, 6, "{variant}: {err}");
         assert!(err.contains("recovery.age"), "{variant}: {err}");
@@ -563,7 +554,7 @@ fn gpg_keys_and_ownertrust_from_a_push_are_not_imported() {
     fs::create_dir_all(&dir).unwrap();
     fs::write(dir.join("public-keys.asc"), "-----BEGIN PGP PUBLIC KEY BLOCK-----\nxx\n").unwrap();
     fs::write(dir.join("ownertrust.txt"), "0123456789ABCDEF0123456789ABCDEF01234567:6:\n").unwrap();
-    m.push(&a, "export keys");
+    m.push("export keys");
     let (code, err) = a.fails(&["sync"]);
     assert_eq!(code, 6, "{err}");
     assert!(err.contains("ownertrust.txt"), "{err}");
@@ -577,7 +568,7 @@ fn a_pushed_chezmoiignore_that_stops_all_tracking_is_reported_with_its_reach() {
     let (a, remote) = victim();
     let m = Attacker::new(&a, &remote);
     fs::write(m.dir.join(".chezmoiignore"), "*\n").unwrap();
-    m.push(&a, "ignore everything");
+    m.push("ignore everything");
     let out = a.ok(&["sync"]);
     let err = stderr(&out);
     assert!(err.contains(".chezmoiignore) changed; targets managed before: 1, now: 0"), "{}", show(&out));

@@ -27,29 +27,15 @@ fn victim() -> (TestEnv, PathBuf) {
 /// its content), weakens the secret rules, adds a plain-named copy of the armor as a new entry,
 /// and pushes.
 fn attack(root: &Path, remote: &Path) {
-    let clone = root.join("attacker");
-    let out = Command::new("git").arg("clone").arg("-q").arg(remote).arg(&clone).output().unwrap();
-    assert!(out.status.success(), "{}", show(&out));
-    let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .args(["-c", "user.name=Mallory", "-c", "user.email=m@example.org"])
-            .args(args)
-            .current_dir(&clone)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", show(&out));
-    };
-    git(&["mv", "encrypted_private_dot_pgpass.age", "private_dot_pgpass"]);
-    fs::copy(clone.join("private_dot_pgpass"), clone.join("private_dot_my.cnf")).unwrap();
+    let m = Intruder::clone_of(root, remote);
+    m.git(&["mv", "encrypted_private_dot_pgpass.age", "private_dot_pgpass"]);
+    fs::copy(m.dir.join("private_dot_pgpass"), m.dir.join("private_dot_my.cnf")).unwrap();
     fs::write(
-        clone.join(".dotback/dotback.toml"),
+        m.dir.join(".dotback/dotback.toml"),
         "version = 1\n[secrets]\nreplace_defaults = true\nnot = [\".pgpass\", \".my.cnf\"]\n",
     )
     .unwrap();
-    git(&["add", "-A"]);
-    git(&["commit", "-q", "-m", "tidy up"]);
-    git(&["push", "-q", "origin", "HEAD:main"]);
+    m.push("tidy up");
 }
 
 /// A sync after the attack: the weakened manifest is held back (exit 6), and everything else

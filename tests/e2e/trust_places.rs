@@ -38,29 +38,13 @@ fn victim() -> (TestEnv, PathBuf) {
 
 /// Someone with push access and no key: a plain clone of `remote` that commits `files` and pushes.
 fn attacker_pushes(root: &Path, remote: &Path, files: &[(&str, &str)]) {
-    let clone = root.join("attacker");
-    let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .args(["-c", "user.name=Mallory", "-c", "user.email=m@example.org"])
-            .args(args)
-            .current_dir(&clone)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", show(&out));
-    };
-    if !clone.exists() {
-        let out = Command::new("git").arg("clone").arg("-q").arg(remote).arg(&clone).output().unwrap();
-        assert!(out.status.success(), "{}", show(&out));
-    }
+    let m = Intruder::clone_of(root, remote);
     for (path, content) in files {
-        let p = clone.join(path);
+        let p = m.dir.join(path);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(&p, content).unwrap();
-        git(&["add", path]);
     }
-    git(&["commit", "-q", "-m", "update"]);
-    git(&["push", "-q", "origin", "HEAD:main"]);
+    m.push("update");
 }
 
 /// What must hold after the attack: the store, its history (with the unpushed commit) and the
