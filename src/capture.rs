@@ -4,8 +4,8 @@
 //! non-UTF-8 name or a path dotback must not track fails the whole operation), and only then
 //! writes to the store, so a refused `add` leaves the store exactly as it was.
 
-use crate::apply::{self, Change, Eval, Selection};
 use crate::context::Context;
+use crate::eval::{self, Change, Eval, Selection};
 use crate::fsutil;
 use crate::managed::{self, SourceState};
 use crate::source::{self, Attrs, Entry, Kind, NameError};
@@ -62,7 +62,7 @@ pub enum CaptureError {
     #[error("{} is secret ({why}), and it cannot be encrypted: {reason}", path.display())]
     Encrypt { path: PathBuf, why: String, reason: String },
     #[error(transparent)]
-    Apply(#[from] apply::ApplyError),
+    Eval(#[from] eval::EvalError),
 }
 
 /// A live item read for capture.
@@ -350,7 +350,7 @@ pub fn add(
 ) -> Result<AddReport, CaptureError> {
     let mut report = AddReport::default();
     let items = collect(ctx, state, targets, &mut report)?;
-    let clean: HashSet<String> = apply::evaluate(ctx, state, cache, vault, &Selection::of(targets.to_vec()))?
+    let clean: HashSet<String> = eval::evaluate(ctx, state, cache, vault, &Selection::of(targets.to_vec()))?
         .into_iter()
         .filter(|e| e.change == Change::Clean)
         .map(|e| e.target)
@@ -359,7 +359,7 @@ pub fn add(
     let mut planned = Vec::with_capacity(items.len());
     for item in &items {
         let existing = state.get(&item.target);
-        if let Some(m) = existing.filter(|m| !apply::handled_natively(m)) {
+        if let Some(m) = existing.filter(|m| !eval::handled_natively(m)) {
             return Err(CaptureError::Delegated { target: item.target.clone(), source_name: m.source.clone() });
         }
         let live = ctx.live(&item.target);
@@ -431,7 +431,7 @@ pub fn forget(state: &SourceState, cache: &mut Cache, targets: &[String]) -> Res
             Err(e) if e.kind() == io::ErrorKind::NotFound => {} // already gone with its parent
             Err(source) => return Err(CaptureError::Write { path, source }),
         }
-        for e in state.entries.iter().filter(|e| apply::is_at_or_below(&e.target, &m.target)) {
+        for e in state.entries.iter().filter(|e| eval::is_at_or_below(&e.target, &m.target)) {
             cache.set_base(&e.target, None);
             forgotten.push(e.target.clone());
         }

@@ -22,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod crypt;
+pub mod eval;
 pub mod fsutil;
 pub mod guard;
 pub mod hooks;

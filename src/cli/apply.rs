@@ -1,5 +1,6 @@
 use super::{CliError, Session, Ui};
-use crate::apply::{self, Change, PlanOptions, Selection, Step};
+use crate::apply::{self, PlanOptions, Step};
+use crate::eval::{self, Change, Selection};
 use crate::source::Kind;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -39,7 +40,7 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     let mut s = Session::writer()?;
     let sel = Selection::of(s.targets(&args.paths)?);
     let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
-    let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
+    let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
     let evals: Vec<_> = evals.into_iter().filter(|e| sel.touches(&e.target)).collect();
     let actions = apply::plan(&evals, PlanOptions { force: args.force });
     let locked: Vec<String> = evals
@@ -56,7 +57,7 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     let named_skipped: Vec<String> = if sel.is_all() {
         Vec::new()
     } else {
-        apply::skipped_roots(evals.iter().filter(|e| sel.contains(&e.target)))
+        eval::skipped_roots(evals.iter().filter(|e| sel.contains(&e.target)))
             .into_iter()
             .map(|e| {
                 let rule = s.state.only.skips(&e.target, &s.ctx.device).unwrap_or_default();
@@ -178,7 +179,7 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
 pub(super) fn warn_refused(ui: &Ui, refused: &[(String, String)]) {
     for (i, (target, why)) in refused.iter().enumerate() {
         let holds_more =
-            refused.get(i + 1).is_some_and(|(next, _)| next != target && apply::is_at_or_below(next, target));
+            refused.get(i + 1).is_some_and(|(next, _)| next != target && eval::is_at_or_below(next, target));
         if !holds_more {
             ui.warn(format!("left ~/{target} alone: {why}"));
         }

@@ -1,5 +1,5 @@
 use super::{CliError, Session, Ui};
-use crate::apply::{self, Selection};
+use crate::eval::{self, Selection};
 use crate::store::Store;
 
 /// Capture files changed in HOME into the store and commit everything in the store.
@@ -43,9 +43,9 @@ pub(super) struct Recorded {
 /// everything in the store with a message naming the device and the paths.
 pub(super) fn record(ui: &Ui, s: &mut Session, message: Option<String>) -> Result<Recorded, CliError> {
     let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
-    let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;
+    let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;
     let captured = crate::capture::capture(&s.ctx, &s.state, &mut s.cache, &vault, &evals)?;
-    let home_behind = evals.iter().any(|e| matches!(e.change, apply::Change::ChangedInStore | apply::Change::Missing));
+    let home_behind = evals.iter().any(|e| matches!(e.change, eval::Change::ChangedInStore | eval::Change::Missing));
     drop(vault);
     let store = Store::open(&s.ctx.store)?;
     let changes = match &s.state.files {

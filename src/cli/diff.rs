@@ -1,6 +1,7 @@
 use super::ui::{BOLD, CYAN, GREEN, RED};
 use super::{CliError, Session, Ui};
-use crate::apply::{self, Change, Eval, Selection};
+use crate::apply;
+use crate::eval::{self, Change, Eval, Selection};
 use crate::state::{Node, NodeKind};
 use std::path::PathBuf;
 
@@ -18,7 +19,7 @@ pub fn cmd_diff(ui: &Ui, args: DiffArgs) -> Result<(), CliError> {
     let mut s = Session::reader()?;
     let sel = Selection::of(s.targets(&args.paths)?);
     let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
-    let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
+    let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
     for e in evals.iter().filter(|e| !matches!(e.change, Change::Clean | Change::Skipped) && sel.contains(&e.target)) {
         if let Some(why) = &e.why {
             ui.warn(format!("~/{} is not compared: {why}", e.target));
@@ -27,7 +28,7 @@ pub fn cmd_diff(ui: &Ui, args: DiffArgs) -> Result<(), CliError> {
         print_one(ui, &s, &vault, e)?;
     }
     if !sel.is_all() {
-        for e in apply::skipped_roots(evals.iter().filter(|e| sel.contains(&e.target))) {
+        for e in eval::skipped_roots(evals.iter().filter(|e| sel.contains(&e.target))) {
             ui.info(format!("~/{} is not compared: {}", e.target, e.change.describe()));
         }
     }

@@ -4,6 +4,7 @@ use crate::apply::ApplyError;
 use crate::capture::CaptureError;
 use crate::config::ConfigError;
 use crate::context::ContextError;
+use crate::eval::EvalError;
 use crate::managed::ScanError;
 use crate::paths::PathsError;
 use crate::resolve::ResolveError;
@@ -206,7 +207,6 @@ impl From<ApplyError> for CliError {
             ApplyError::NotADirectory { .. } => {
                 "move that file away (or run `dotback apply --force`, which backs it up first)"
             }
-            ApplyError::BadLink { .. } => "rewrite the symlink entry with a UTF-8 target",
             ApplyError::OwnPlace { .. } => {
                 "nothing was written there; remove the store entry for it, or the symlink if it is not yours"
             }
@@ -218,14 +218,29 @@ impl From<ApplyError> for CliError {
                 "check permissions and free space; every write is atomic, so no file is half-written"
             }
             ApplyError::State(_) => "check the permissions of dotback's state directory",
+            ApplyError::Eval(e) => eval_hint(e),
         };
         err.hint(hint)
     }
 }
 
+fn eval_hint(e: &EvalError) -> &'static str {
+    match e {
+        EvalError::Read { .. } => "check that the file is readable by you",
+        EvalError::BadLink { .. } => "rewrite the symlink entry with a UTF-8 target",
+        EvalError::State(_) => "check the permissions of dotback's state directory",
+    }
+}
+
+impl From<EvalError> for CliError {
+    fn from(e: EvalError) -> Self {
+        CliError::from_error(&e).hint(eval_hint(&e))
+    }
+}
+
 impl From<CaptureError> for CliError {
     fn from(e: CaptureError) -> Self {
-        if let CaptureError::Apply(inner) = e {
+        if let CaptureError::Eval(inner) = e {
             return inner.into();
         }
         let err = CliError::from_error(&e);

@@ -1,6 +1,7 @@
 use super::ui::{BOLD, GREEN, RED, YELLOW};
 use super::{CliError, Context, Session, Ui};
-use crate::apply::{self, Change, Selection};
+use crate::apply;
+use crate::eval::{self, Change, Selection};
 use crate::paths::Paths;
 use crate::store::{Store, Uncommitted};
 use serde::Serialize;
@@ -73,7 +74,7 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
         let mut s = Session::reader_for(ctx)?;
         let sel = Selection::of(s.targets(&args.paths)?);
         let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
-        let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
+        let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
         let (store, snap) = git.join().expect("git thread panicked")?;
         let uncommitted = match (&s.state.files, sel.is_all()) {
             // The evaluation hashed every store file already: compare those with git's index.
@@ -118,14 +119,14 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
                 ui.hint(h);
             }
         }
-        let skipped = apply::skipped_roots(evals.iter().filter(|e| sel.contains(&e.target)));
+        let skipped = eval::skipped_roots(evals.iter().filter(|e| sel.contains(&e.target)));
         let evaluated = evals.iter().filter(|e| e.change != Change::Skipped).count();
         print_text(ui, &report, evaluated, &skipped);
     }
     s.finish()
 }
 
-fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize, skipped: &[&apply::Eval]) {
+fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize, skipped: &[&eval::Eval]) {
     for w in &r.warnings {
         ui.warn(w);
     }
@@ -163,7 +164,7 @@ fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize, skipped: &[&apply::Eval
         ));
         for e in skipped {
             let rule = r.skipped_on_device.iter().find(|k| k.path == e.target).map_or("", |k| k.rule.as_str());
-            let below = r.skipped_on_device.iter().filter(|k| apply::is_at_or_below(&k.path, &e.target)).count() - 1;
+            let below = r.skipped_on_device.iter().filter(|k| eval::is_at_or_below(&k.path, &e.target)).count() - 1;
             let below = if below > 0 { format!(" and {below} below it") } else { String::new() };
             ui.out(format!("    ~/{}{below}: only {rule}", e.target));
         }

@@ -1,7 +1,8 @@
 use super::{CliError, Session, Ui};
-use crate::apply::Change;
-use crate::apply::{self, PlanOptions, Selection};
+use crate::apply::{self, PlanOptions};
 use crate::audit;
+use crate::eval::Change;
+use crate::eval::{self, Selection};
 use crate::store::Store;
 use crate::sync::{self, Merged, Plan, SyncError};
 use crate::transport::TransportError;
@@ -271,7 +272,7 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
             ));
         }
         let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
-        let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;
+        let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;
         let actions = apply::plan(&evals, PlanOptions::default());
         let bar = ui.progress(actions.len() as u64, "applying");
         let report = apply::execute(&s.ctx, &s.state, &vault, &actions, &mut s.cache, &|_| bar.inc(1));
@@ -377,7 +378,7 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
 /// pushed. Nothing is committed, merged, applied or pushed.
 fn dry_run(ui: &Ui, s: &mut Session, remotes: &[String]) -> Result<(), CliError> {
     let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
-    let evals = apply::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;
+    let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;
     let store = Store::open(&s.ctx.store)?;
     let mut local: Vec<String> = evals
         .iter()

@@ -1,0 +1,575 @@
+//! Desired (the store), actual (HOME) and base (what both last agreed on) for every target.
+//!
+//! Evaluation only reads: it serves status, diff, capture and apply alike. Apply turns its
+//! result into a plan ([`crate::apply::plan`]); capture records what changed in HOME.
+
+use crate::context::Context;
+use crate::fsutil::{self, Hash};
+use crate::managed::{self, Managed, SourceState};
+use crate::source::{self, Kind};
+use crate::state::{Cache, Node, NodeKind, Side, StateError};
+use crate::vault::Vault;
+use serde::Serialize;
+use std::collections::HashSet;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("symlink entry {} holds a link target that is not valid UTF-8", path.display())]
+    BadLink { path: PathBuf },
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// How a target differs between HOME and the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Same in both.
+    Clean,
+    /// Edited in HOME since dotback last applied or captured it.
+    ChangedInHome,
+    /// Changed in the store since dotback last applied or captured it.
+    ChangedInStore,
+    /// Changed on both sides (or never synced and different).
+    ChangedInBoth,
+    /// In the store, absent from HOME.
+    Missing,
+    /// In HOME inside an `exact_` directory, absent from the store: apply removes it.
+    Extra,
+    /// Encrypted in the store, and this device has no identity that decrypts it.
+    Locked,
+    /// Edited in HOME while apply ran (after it was read): left for the next capture.
+    ChangedMeanwhile,
+    /// Limited to other devices by an `[[only]]` rule: not applied, captured or removed here,
+    /// and whatever is live at its path is not read.
+    Skipped,
+    /// Refused by this device, neither applied nor captured (`Eval::why` says why): it is in one
+    /// of dotback's own places or would replace one, or it holds age ciphertext under a name
+    /// that is not `encrypted_`.
+    Refused,
+}
+
+impl Change {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Change::Clean => "clean",
+            Change::ChangedInHome => "changed in HOME",
+            Change::ChangedInStore => "changed in the store",
+            Change::ChangedInBoth => "changed in both",
+            Change::Missing => "missing from HOME",
+            Change::Extra => "not in the store (exact directory)",
+            Change::Locked => "encrypted, and no identity here decrypts it",
+            Change::ChangedMeanwhile => "changed in HOME while dotback ran; the next commit or sync captures it",
+            Change::Skipped => "skipped on this device (selective sync)",
+            Change::Refused => {
+                "refused: the store entry would write into dotback's own places or age ciphertext as plain text"
+            }
+        }
+    }
+}
+
+/// One evaluated target.
+#[derive(Clone, Debug)]
+pub struct Eval {
+    pub target: String,
+    /// Index into `SourceState::entries`; `None` for extras.
+    pub entry: Option<usize>,
+    pub desired: Option<Node>,
+    pub actual: Option<Node>,
+    pub base: Option<Node>,
+    pub change: Change,
+    /// The link target, for symlink entries.
+    pub link: Option<String>,
+    /// Why it is [`Change::Locked`] (an encrypted entry that could not be decrypted) or
+    /// [`Change::Refused`].
+    pub why: Option<String>,
+}
+
+/// Which targets an operation covers: all, or those at or below the given ones.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    roots: Vec<String>,
+}
+
+impl Selection {
+    pub fn all() -> Selection {
+        Selection::default()
+    }
+    pub fn of(roots: Vec<String>) -> Selection {
+        Selection { roots }
+    }
+    pub fn is_all(&self) -> bool {
+        self.roots.is_empty() || self.roots.iter().any(|r| r.is_empty())
+    }
+    pub fn roots(&self) -> &[String] {
+        &self.roots
+    }
+    /// `target` is selected.
+    pub fn contains(&self, target: &str) -> bool {
+        self.is_all() || self.roots.iter().any(|r| is_at_or_below(target, r))
+    }
+    /// `target` is selected or is a directory a selected target lives in.
+    pub fn touches(&self, target: &str) -> bool {
+        self.contains(target) || self.roots.iter().any(|r| is_at_or_below(r, target))
+    }
+}
+
+pub fn is_at_or_below(path: &str, dir: &str) -> bool {
+    dir.is_empty() || path == dir || (path.starts_with(dir) && path.as_bytes().get(dir.len()) == Some(&b'/'))
+}
+
+/// Orders paths as [`managed::scan`] does: component by component.
+pub fn tree_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.split('/').cmp(b.split('/'))
+}
+
+/// Compares two states; symlink permission bits carry no meaning and are ignored.
+pub fn same(a: Option<Node>, b: Option<Node>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.kind == b.kind && a.hash == b.hash && (a.kind == NodeKind::Symlink || a.perm == b.perm),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// The pure classification rule.
+pub fn classify(desired: Option<Node>, actual: Option<Node>, base: Option<Node>) -> Change {
+    if same(desired, actual) {
+        return Change::Clean;
+    }
+    if actual.is_none() {
+        return Change::Missing;
+    }
+    if desired.is_none() && base.is_none() {
+        return Change::Extra;
+    }
+    match (!same(base, actual), !same(base, desired)) {
+        (true, false) => Change::ChangedInHome,
+        (false, true) => Change::ChangedInStore,
+        _ => Change::ChangedInBoth,
+    }
+}
+
+/// What the store wants at a target (node, link target), or why an encrypted entry could not
+/// be read.
+type Desired = Result<(Option<Node>, Option<String>), String>;
+
+/// Hashes files through the stat cache without changing it, so threads can share it; what
+/// it learns is merged into the cache afterwards ([`Hasher::merge`]).
+pub struct Hasher<'a> {
+    cache: &'a Cache,
+    vault: Option<&'a Vault<'a>>,
+    learnt: Vec<(Side, String, fsutil::StatKey, Hash)>,
+    live_dirs: fsutil::DirStat,
+    source_dirs: fsutil::DirStat,
+}
+
+/// What one evaluation thread found out.
+type Learnt = Vec<(Side, String, fsutil::StatKey, Hash)>;
+
+impl<'a> Hasher<'a> {
+    pub fn new(cache: &'a Cache, vault: Option<&'a Vault<'a>>) -> Hasher<'a> {
+        Hasher { cache, vault, learnt: Vec::new(), live_dirs: Default::default(), source_dirs: Default::default() }
+    }
+
+    /// The content hash of a regular file: memoized when its stat is unchanged, else read.
+    pub fn file(&mut self, side: Side, key: &str, path: &Path, md: &fsutil::Meta) -> Result<Hash, EvalError> {
+        let stat = md.stat;
+        if let Some(h) = self.cache.hash(side, key, &stat) {
+            return Ok(h);
+        }
+        let h = fsutil::hash_file(path).map_err(|source| EvalError::Read { path: path.to_path_buf(), source })?;
+        self.learnt.push((side, key.to_string(), stat, h));
+        Ok(h)
+    }
+
+    /// What is at a live path now.
+    pub fn live(&mut self, target: &str, path: &Path) -> Result<Option<Node>, EvalError> {
+        let read = |source| EvalError::Read { path: path.to_path_buf(), source };
+        let Some(md) = self.live_dirs.lstat(path).map_err(read)? else {
+            return Ok(None);
+        };
+        let perm = md.perm();
+        let ft = md;
+        Ok(Some(if ft.is_symlink() {
+            let link = fs::read_link(path).map_err(read)?;
+            let link = link.as_os_str().as_encoded_bytes();
+            Node { kind: NodeKind::Symlink, hash: Some(fsutil::hash_bytes(link)), perm: 0 }
+        } else if ft.is_dir() {
+            Node { kind: NodeKind::Dir, hash: None, perm }
+        } else if ft.is_file() {
+            Node { kind: NodeKind::File, hash: Some(self.file(Side::Live, target, path, &md)?), perm }
+        } else {
+            // A socket, fifo or device where a managed file should be: never equal to anything.
+            Node { kind: NodeKind::File, hash: None, perm }
+        }))
+    }
+
+    /// What the store wants at `m.target`, plus the link target for symlinks; `Err(reason)`
+    /// when it is encrypted and cannot be decrypted here.
+    fn desired(&mut self, state: &SourceState, m: &Managed) -> Result<Desired, EvalError> {
+        let path = state.source_path(m);
+        let umask = fsutil::umask();
+        Ok(Ok(match m.entry.kind {
+            Kind::Dir => {
+                (Some(Node { kind: NodeKind::Dir, hash: None, perm: source::dir_mode(&m.entry.attrs, umask) }), None)
+            }
+            Kind::Symlink => {
+                let link = read_link_entry(&path)?;
+                let node = (!link.is_empty()).then(|| Node {
+                    kind: NodeKind::Symlink,
+                    hash: Some(fsutil::hash_bytes(link.as_bytes())),
+                    perm: 0,
+                });
+                (node, Some(link))
+            }
+            _ => {
+                let md = self
+                    .source_dirs
+                    .lstat(&path)
+                    .and_then(|m| m.ok_or_else(|| io::Error::from(io::ErrorKind::NotFound)))
+                    .map_err(|source| EvalError::Read { path: path.clone(), source })?;
+                let perm = source::file_mode(&m.entry.attrs, umask);
+                if m.entry.attrs.encrypted {
+                    let hash = match self.cache.hash(Side::Decrypted, &m.source, &md.stat) {
+                        Some(h) => h,
+                        None => {
+                            let cipher =
+                                fs::read(&path).map_err(|source| EvalError::Read { path: path.clone(), source })?;
+                            let plain = match self.vault.map(|v| v.decrypt(&cipher)) {
+                                Some(Ok(p)) => p,
+                                Some(Err(why)) => return Ok(Err(format!("{}: {why}", path.display()))),
+                                None => return Ok(Err("no keys were loaded".into())),
+                            };
+                            if plain.is_empty() && !m.entry.attrs.empty {
+                                return Ok(Ok((None, None)));
+                            }
+                            let h = fsutil::hash_bytes(&plain);
+                            self.learnt.push((Side::Decrypted, m.source.clone(), md.stat, h));
+                            h
+                        }
+                    };
+                    return Ok(Ok((Some(Node { kind: NodeKind::File, hash: Some(hash), perm }), None)));
+                }
+                if md.size() == 0 && !m.entry.attrs.empty {
+                    // chezmoi: an empty file without `empty_` means "no such file".
+                    return Ok(Ok((None, None)));
+                }
+                let hash = self.file(Side::Source, &m.source, &path, &md)?;
+                if !matches!(self.learnt.last(), Some((Side::Source, k, _, _)) if *k == m.source) {
+                    self.learnt.push((Side::Source, m.source.clone(), md.stat, hash));
+                }
+                (Some(Node { kind: NodeKind::File, hash: Some(hash), perm }), None)
+            }
+        }))
+    }
+
+    /// Records what was learnt in the cache; every store file hashed (memoized or read) is
+    /// also noted in `cache.observed`.
+    pub fn merge(learnt: Learnt, cache: &mut Cache) {
+        for (side, key, stat, hash) in learnt {
+            if let Side::Source = side {
+                cache.observed.insert(key.clone(), (hash, stat.mode));
+            }
+            cache.remember(side, &key, stat, hash);
+        }
+    }
+}
+
+/// The link target a `symlink_` source file holds (chezmoi trims surrounding white space).
+pub fn read_link_entry(path: &Path) -> Result<String, EvalError> {
+    let data = fs::read(path).map_err(|source| EvalError::Read { path: path.to_path_buf(), source })?;
+    let text = String::from_utf8(data).map_err(|_| EvalError::BadLink { path: path.to_path_buf() })?;
+    Ok(text.trim().to_string())
+}
+
+/// An entry dotback evaluates itself (the rest is delegated to chezmoi).
+pub fn handled_natively(m: &Managed) -> bool {
+    m.is_native()
+}
+
+/// Below this many targets one thread is faster than starting more.
+const PARALLEL_MIN: usize = 512;
+
+/// One target read: entry index, desired (or why it is locked), actual, link target, and
+/// whether it is a plain entry holding age ciphertext that apply would write.
+type Read = (usize, Result<Option<Node>, String>, Option<Node>, Option<String>, bool);
+
+/// Evaluates every selected native target, plus extras inside `exact_` directories. Targets an
+/// `[[only]]` rule keeps from this device come out as [`Change::Skipped`], neither side read.
+///
+/// Reading both sides is one `lstat` per target and side when nothing changed; it is spread
+/// over the machine's cores.
+pub fn evaluate(
+    ctx: &Context,
+    state: &SourceState,
+    cache: &mut Cache,
+    vault: &Vault,
+    sel: &Selection,
+) -> Result<Vec<Eval>, EvalError> {
+    let mut skipped = Vec::new();
+    let selected: Vec<usize> = (0..state.entries.len())
+        .filter(|&i| handled_natively(&state.entries[i]) && sel.touches(&state.entries[i].target))
+        .filter(|&i| {
+            let here = !skipped_here(ctx, state, &state.entries[i].target);
+            if !here {
+                skipped.push(i);
+            }
+            here
+        })
+        .collect();
+    let threads = if selected.len() < PARALLEL_MIN {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+    };
+    let read_chunk = |chunk: &[usize]| -> Result<(Vec<Read>, Vec<_>), EvalError> {
+        let mut h = Hasher::new(cache, Some(vault));
+        let mut out = Vec::with_capacity(chunk.len());
+        for &i in chunk {
+            let m = &state.entries[i];
+            let (desired, link) = match h.desired(state, m)? {
+                Ok((d, l)) => (Ok(d), l),
+                Err(why) => (Err(why), None),
+            };
+            let actual = h.live(&m.target, &ctx.live(&m.target))?;
+            let writes = matches!(desired, Ok(Some(d)) if d.kind == NodeKind::File && !same(Some(d), actual));
+            let armored = writes && !m.entry.attrs.encrypted && {
+                let path = state.source_path(m);
+                holds_age(&path).map_err(|source| EvalError::Read { path, source })?
+            };
+            out.push((i, desired, actual, link, armored));
+        }
+        Ok((out, h.learnt))
+    };
+    let chunk_len = selected.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<(Vec<Read>, Vec<_>), EvalError>> = if threads == 1 {
+        vec![read_chunk(&selected)]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = selected.chunks(chunk_len).map(|c| s.spawn(move || read_chunk(c))).collect();
+            handles.into_iter().map(|h| h.join().expect("evaluation thread panicked")).collect()
+        })
+    };
+    let mut out = Vec::with_capacity(selected.len());
+    let mut exact_dirs = Vec::new();
+    for part in parts {
+        let (reads, learnt) = part?;
+        Hasher::merge(learnt, cache);
+        for (i, desired, actual, link, armored) in reads {
+            let m = &state.entries[i];
+            let base = cache.base(&m.target);
+            let (desired, mut why) = match desired {
+                Ok(d) => (d, None),
+                Err(why) => (None, Some(why)),
+            };
+            let mut change = if why.is_some() { Change::Locked } else { classify(desired, actual, base) };
+            // An encrypted file renamed to a plain name would put armor over the live file.
+            if armored && matches!(change, Change::Missing | Change::ChangedInStore | Change::ChangedInBoth) {
+                change = Change::Refused;
+                why = Some(format!(
+                    "the store entry `{}` holds age ciphertext but is not named `encrypted_`, so it is not written to ~/{t} as armor; if that file is meant to be encrypted, `dotback forget ~/{t}` and `dotback add --encrypt ~/{t}` store it properly",
+                    m.source,
+                    t = m.target
+                ));
+            }
+            if change == Change::Clean && !same(base, desired) {
+                cache.set_base(&m.target, desired);
+            }
+            if m.entry.kind == Kind::Dir && m.entry.attrs.exact && actual.map(|a| a.kind) == Some(NodeKind::Dir) {
+                exact_dirs.push(m);
+            }
+            out.push(Eval { target: m.target.clone(), entry: Some(i), desired, actual, base, change, link, why });
+        }
+    }
+    for &i in &skipped {
+        let target = state.entries[i].target.clone();
+        let base = cache.base(&target);
+        out.push(Eval {
+            target,
+            entry: Some(i),
+            desired: None,
+            actual: None,
+            base,
+            change: Change::Skipped,
+            link: None,
+            why: None,
+        });
+    }
+    stale_copies(ctx, state, cache, sel, &mut out)?;
+    if !skipped.is_empty() || !exact_dirs.is_empty() {
+        for m in exact_dirs {
+            extras(ctx, state, cache, m, sel, &mut out)?;
+        }
+        // Extras go right after their directory's own entries, before anything deeper is written.
+        out.sort_by(|a, b| tree_order(&a.target, &b.target));
+    }
+    for e in &mut out {
+        if let Some(why) = refusal(ctx, state, e) {
+            e.change = Change::Refused;
+            e.why = Some(why);
+        }
+    }
+    Ok(out)
+}
+
+/// Why this device refuses what the store says for `e`, if it does:
+/// - the target is in one of dotback's own places or in a git directory ([`Context::own_place`]),
+///   whatever the change (so capture never reads it either);
+/// - the change would remove or replace a directory holding one of them.
+fn refusal(ctx: &Context, state: &SourceState, e: &Eval) -> Option<String> {
+    if matches!(e.change, Change::Skipped | Change::Refused) {
+        return None;
+    }
+    // What in the store asks for the change: the target's entry, or the exact directory an
+    // extra is in (which would remove it).
+    let named = || match e.entry {
+        Some(i) => (format!("the store entry `{}`", state.entries[i].source), "names"),
+        None => match state.get(managed::parent_of(&e.target)) {
+            Some(dir) if e.change == Change::Extra => (format!("the exact directory `{}`", dir.source), "would remove"),
+            _ => ("the store".to_string(), "would remove"),
+        },
+    };
+    if let Some(what) = ctx.own_place_of(&e.target) {
+        let (named, verb) = named();
+        return Some(format!(
+            "{named} {verb} ~/{}, in {what}: apply never writes, removes or backs up anything there",
+            e.target
+        ));
+    }
+    let writes = matches!(e.change, Change::Missing | Change::ChangedInStore | Change::ChangedInBoth | Change::Extra);
+    if !writes {
+        return None;
+    }
+    let keeps_dir =
+        matches!((e.desired, e.actual), (Some(d), Some(a)) if d.kind == NodeKind::Dir && a.kind == NodeKind::Dir);
+    if !keeps_dir && let Some((place, what)) = ctx.own_place_below(&ctx.live(&e.target)) {
+        let (named, verb) = named();
+        let verb = if e.entry.is_some() { "would replace" } else { verb };
+        return Some(format!(
+            "{named} {verb} ~/{}, which holds {what} ({}): apply leaves it alone",
+            e.target,
+            place.display()
+        ));
+    }
+    None
+}
+
+/// Whether the file at `path` starts (after white space) as age ciphertext does.
+fn holds_age(path: &Path) -> io::Result<bool> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(256);
+    fs::File::open(path)?.take(4096).read_to_end(&mut head)?;
+    let start = head.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(head.len());
+    Ok(crate::guard::is_age(&head[start..]))
+}
+
+/// The skipped targets of `evals` ([`Change::Skipped`]) that are not below another skipped
+/// one: what a message names (a skipped directory stands for everything in it).
+pub fn skipped_roots<'a>(evals: impl IntoIterator<Item = &'a Eval>) -> Vec<&'a Eval> {
+    let mut roots: Vec<&Eval> = Vec::new();
+    let mut sorted: Vec<&Eval> = evals.into_iter().filter(|e| e.change == Change::Skipped).collect();
+    sorted.sort_by(|a, b| tree_order(&a.target, &b.target));
+    for e in sorted {
+        if !roots.last().is_some_and(|r| is_at_or_below(&e.target, &r.target)) {
+            roots.push(e);
+        }
+    }
+    roots
+}
+
+/// Whether an `[[only]]` rule keeps `target` from this device.
+fn skipped_here(ctx: &Context, state: &SourceState, target: &str) -> bool {
+    !state.only.is_empty() && state.only.skips(target, &ctx.device).is_some()
+}
+
+/// Conflict copies the store no longer has (settled with `dotback resolve`, here or on another
+/// device) that dotback wrote into HOME: apply removes them like a target the store dropped, so
+/// every device converges once the conflict is settled. Any other target the store drops stays
+/// in HOME (as with chezmoi); a copy edited since it was written is left alone.
+fn stale_copies(
+    ctx: &Context,
+    state: &SourceState,
+    cache: &mut Cache,
+    sel: &Selection,
+    out: &mut Vec<Eval>,
+) -> Result<(), EvalError> {
+    let stale: Vec<(String, Node)> = cache
+        .bases()
+        .filter(|(t, _)| {
+            crate::merge::conflict::is_copy(t)
+                && state.get(t).is_none()
+                && sel.contains(t)
+                && !skipped_here(ctx, state, t)
+        })
+        .map(|(t, n)| (t.to_string(), n))
+        .collect();
+    let mut h = Hasher::new(cache, None);
+    let mut found = Vec::new();
+    for (target, base) in stale {
+        let actual = h.live(&target, &ctx.live(&target))?;
+        found.push((target, actual, base));
+    }
+    let learnt = h.learnt;
+    Hasher::merge(learnt, cache);
+    for (target, actual, base) in found {
+        let change = classify(None, actual, Some(base));
+        if change == Change::Clean {
+            cache.set_base(&target, None); // gone already
+            continue;
+        }
+        out.push(Eval { target, entry: None, desired: None, actual, base: Some(base), change, link: None, why: None });
+    }
+    Ok(())
+}
+
+fn extras(
+    ctx: &Context,
+    state: &SourceState,
+    cache: &mut Cache,
+    dir: &Managed,
+    sel: &Selection,
+    out: &mut Vec<Eval>,
+) -> Result<(), EvalError> {
+    let live_dir = ctx.live(&dir.target);
+    let rd = fs::read_dir(&live_dir).map_err(|source| EvalError::Read { path: live_dir.clone(), source })?;
+    let known: HashSet<&str> = state.children_of(&dir.target).map(|m| m.entry.name.as_str()).collect();
+    let mut h = Hasher::new(cache, None);
+    let mut found = Vec::new();
+    for e in rd {
+        let e = e.map_err(|source| EvalError::Read { path: live_dir.clone(), source })?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        let target = managed::join(&dir.target, &name);
+        if known.contains(name.as_str())
+            || state.ignore.is_ignored(&target)
+            || !sel.contains(&target)
+            || skipped_here(ctx, state, &target)
+        {
+            continue;
+        }
+        let actual = h.live(&target, &e.path())?;
+        found.push(Eval {
+            target,
+            entry: None,
+            desired: None,
+            actual,
+            base: None,
+            change: Change::Extra,
+            link: None,
+            why: None,
+        });
+    }
+    let learnt = h.learnt;
+    Hasher::merge(learnt, cache);
+    out.extend(found);
+    Ok(())
+}
