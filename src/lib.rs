@@ -6,19 +6,21 @@
 //! - [`managed`]: scanning the store into the targets it manages;
 //! - [`store`]: the git repository;
 //! - [`state`]: stat cache, lock and backups; [`recover`]: cleaning up after a killed run;
-//! - [`apply`]: store -> HOME (evaluate, plan, execute); [`capture`]: HOME -> store;
+//! - [`eval`]: desired, actual and base for every target; [`apply`]: store -> HOME (plan,
+//!   execute); [`capture`]: HOME -> store;
 //! - [`sync`]: merging fetched commits; [`resolve`]: settling the conflicts a merge leaves;
 //! - [`tree_check`]: refusing a fetched commit that could not be checked out safely;
 //! - [`init`]: creating or adopting a store; [`chezmoi`]: delegating to the chezmoi binary;
 //! - [`selective`]: `[[only]]` rules that limit targets to some devices;
 //! - [`trust`]: which recipients and rules this device uses (the control files, authenticated);
-//! - [`cli`]: argument parsing and all printing.
+//!
+//! The command line (`src/cli/`) is a module of the binary, not of this library: it calls
+//! the operations here, renders their reports and maps their errors to exit codes.
 
 pub mod apply;
 pub mod audit;
 pub mod capture;
 pub mod chezmoi;
-pub mod cli;
 pub mod config;
 pub mod context;
 pub mod crypt;

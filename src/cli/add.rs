@@ -1,5 +1,5 @@
 use super::{CliError, Session, Ui};
-use crate::capture::{self, AddOptions};
+use dotback::capture::{self, AddOptions};
 use std::path::PathBuf;
 
 /// Track files, directories and symlinks from HOME.
@@ -22,7 +22,7 @@ pub struct AddArgs {
 pub fn cmd_add(ui: &Ui, args: AddArgs) -> Result<(), CliError> {
     let mut s = Session::writer()?;
     let targets = s.targets(&args.paths)?;
-    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
+    let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
     let opts = AddOptions { exact: args.exact, encrypt: args.encrypt };
     let bar = ui.progress(0, "adding");
     let r = capture::add(&s.ctx, &s.state, &mut s.cache, &vault, &targets, opts, &|n, total| {

@@ -1,7 +1,7 @@
 use super::{CliError, Session, Ui};
-use crate::apply::{self, PlanOptions, Step};
-use crate::eval::{self, Change, Selection};
-use crate::source::Kind;
+use dotback::apply::{self, PlanOptions, Step};
+use dotback::eval::{self, Change, Selection};
+use dotback::source::Kind;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -39,7 +39,7 @@ struct ApplyJson<'a> {
 pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     let mut s = Session::writer()?;
     let sel = Selection::of(s.targets(&args.paths)?);
-    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
+    let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
     let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
     let evals: Vec<_> = evals.into_iter().filter(|e| sel.touches(&e.target)).collect();
     let actions = apply::plan(&evals, PlanOptions { force: args.force });
@@ -108,9 +108,9 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
         .hint("everything else was applied; `dotback keys list` shows who the store encrypts to, and `dotback keys unlock --recovery` makes this device a recipient")
     });
     if !delegated.is_empty() {
-        match crate::chezmoi::find() {
+        match dotback::chezmoi::find() {
             Some(bin) => {
-                if let Err(msg) = crate::chezmoi::apply(&bin, &s.ctx.paths.home, &s.ctx.store, &delegated) {
+                if let Err(msg) = dotback::chezmoi::apply(&bin, &s.ctx.paths.home, &s.ctx.store, &delegated) {
                     failure = Some(
                         CliError::new("chezmoi could not apply the entries dotback delegates to it")
                             .hint(format!("chezmoi said: {msg}")),

@@ -1,6 +1,6 @@
 use super::{CliError, Session, Ui};
-use crate::eval::{self, Selection};
-use crate::store::Store;
+use dotback::eval::{self, Selection};
+use dotback::store::Store;
 
 /// Capture files changed in HOME into the store and commit everything in the store.
 ///
@@ -33,7 +33,7 @@ pub fn cmd_commit(ui: &Ui, args: CommitArgs) -> Result<(), CliError> {
 pub(super) struct Recorded {
     pub commit: Option<git2::Oid>,
     pub paths: usize,
-    pub captured: crate::capture::CaptureReport,
+    pub captured: dotback::capture::CaptureReport,
     /// The store has changes HOME does not (an earlier run was interrupted before it applied
     /// them, or the store was changed directly): applying has something to do.
     pub home_behind: bool,
@@ -42,9 +42,9 @@ pub(super) struct Recorded {
 /// Captures what changed in HOME, checks nothing secret is staged in plaintext, and commits
 /// everything in the store with a message naming the device and the paths.
 pub(super) fn record(ui: &Ui, s: &mut Session, message: Option<String>) -> Result<Recorded, CliError> {
-    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
+    let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
     let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;
-    let captured = crate::capture::capture(&s.ctx, &s.state, &mut s.cache, &vault, &evals)?;
+    let captured = dotback::capture::capture(&s.ctx, &s.state, &mut s.cache, &vault, &evals)?;
     let home_behind = evals.iter().any(|e| matches!(e.change, eval::Change::ChangedInStore | eval::Change::Missing));
     drop(vault);
     let store = Store::open(&s.ctx.store)?;
@@ -85,7 +85,7 @@ pub(super) fn record(ui: &Ui, s: &mut Session, message: Option<String>) -> Resul
 }
 
 /// Reports paths changed in HOME that could not be captured; an error when there are any.
-pub(super) fn refused(ui: &Ui, captured: &crate::capture::CaptureReport) -> Result<(), CliError> {
+pub(super) fn refused(ui: &Ui, captured: &dotback::capture::CaptureReport) -> Result<(), CliError> {
     if captured.refused.is_empty() {
         return Ok(());
     }
@@ -102,7 +102,7 @@ pub(super) fn refused(ui: &Ui, captured: &crate::capture::CaptureReport) -> Resu
 
 /// A store path shown with its target: `dot_zshrc (~/.zshrc)`.
 fn display_path(source: &str) -> String {
-    match crate::managed::target_of_source(source) {
+    match dotback::managed::target_of_source(source) {
         Some(t) => format!("~/{t}"),
         None => source.to_string(),
     }

@@ -1,8 +1,8 @@
 use super::ui::{BOLD, CYAN, GREEN, RED};
 use super::{CliError, Session, Ui};
-use crate::apply;
-use crate::eval::{self, Change, Eval, Selection};
-use crate::state::{Node, NodeKind};
+use dotback::apply;
+use dotback::eval::{self, Change, Eval, Selection};
+use dotback::state::{Node, NodeKind};
 use std::path::PathBuf;
 
 /// Show how HOME differs from the store, as the patch `dotback apply` would make.
@@ -18,7 +18,7 @@ pub struct DiffArgs {
 pub fn cmd_diff(ui: &Ui, args: DiffArgs) -> Result<(), CliError> {
     let mut s = Session::reader()?;
     let sel = Selection::of(s.targets(&args.paths)?);
-    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
+    let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
     let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
     for e in evals.iter().filter(|e| !matches!(e.change, Change::Clean | Change::Skipped) && sel.contains(&e.target)) {
         if let Some(why) = &e.why {
@@ -48,7 +48,7 @@ fn content(path: &std::path::Path, node: Option<Node>) -> Result<Vec<u8>, CliErr
     })
 }
 
-fn print_one(ui: &Ui, s: &Session, vault: &crate::vault::Vault, e: &Eval) -> Result<(), CliError> {
+fn print_one(ui: &Ui, s: &Session, vault: &dotback::vault::Vault, e: &Eval) -> Result<(), CliError> {
     let live = s.ctx.live(&e.target);
     let old = content(&live, e.actual)?;
     let new = match (e.entry, e.desired.map(|d| d.kind)) {

@@ -1,15 +1,15 @@
 //! Library errors become "error: … / cause: … / hint: …" and an exit code here.
 
-use crate::apply::ApplyError;
-use crate::capture::CaptureError;
-use crate::config::ConfigError;
-use crate::context::ContextError;
-use crate::eval::EvalError;
-use crate::managed::ScanError;
-use crate::paths::PathsError;
-use crate::resolve::ResolveError;
-use crate::state::StateError;
-use crate::store::StoreError;
+use dotback::apply::ApplyError;
+use dotback::capture::CaptureError;
+use dotback::config::ConfigError;
+use dotback::context::ContextError;
+use dotback::eval::EvalError;
+use dotback::managed::ScanError;
+use dotback::paths::PathsError;
+use dotback::resolve::ResolveError;
+use dotback::state::StateError;
+use dotback::store::StoreError;
 
 /// Exit codes: 1 a failed operation, 2 bad usage (clap's), 3 a configuration problem,
 /// 4 another dotback process holds the lock, 5 a remote could not be reached (sync: the local
@@ -66,7 +66,7 @@ impl From<PathsError> for CliError {
 fn config_hint(e: &ConfigError) -> &'static str {
     match e {
         ConfigError::Invalid { .. } => "fix the file by hand; the error names the line and key",
-        ConfigError::Read { source, .. } if source.get_ref().is_some_and(|e| e.is::<crate::fsutil::Refused>()) => {
+        ConfigError::Read { source, .. } if source.get_ref().is_some_and(|e| e.is::<dotback::fsutil::Refused>()) => {
             "replace the link with the file itself (or remove it), then run dotback again; nothing was changed"
         }
         ConfigError::Read { .. } => "check that the file is readable by you",
@@ -96,7 +96,7 @@ impl From<ContextError> for CliError {
                 .hint(format!(
                     "restore it with `git -C {} checkout HEAD -- {}`",
                     store.display(),
-                    crate::context::RECIPIENTS
+                    dotback::context::RECIPIENTS
                 ))
                 .code(3),
         }
@@ -160,9 +160,9 @@ impl From<StateError> for CliError {
     }
 }
 
-impl From<crate::trust::TrustError> for CliError {
-    fn from(e: crate::trust::TrustError) -> Self {
-        use crate::trust::TrustError;
+impl From<dotback::trust::TrustError> for CliError {
+    fn from(e: dotback::trust::TrustError) -> Self {
+        use dotback::trust::TrustError;
         let err = CliError::from_error(&e);
         match &e {
             TrustError::Config(c) => err.hint(config_hint(c)).code(3),

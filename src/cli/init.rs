@@ -1,7 +1,7 @@
 use super::{CliError, Ui};
-use crate::config::IdentityStorage;
-use crate::init::InitError;
-use crate::paths::Paths;
+use dotback::config::IdentityStorage;
+use dotback::init::InitError;
+use dotback::paths::Paths;
 use std::path::PathBuf;
 
 /// Create the store (or adopt an existing chezmoi source directory) and set up this device.
@@ -45,7 +45,7 @@ pub fn cmd_init(ui: &Ui, args: InitArgs) -> Result<(), CliError> {
         IdentityChoice::Keyring => IdentityStorage::Keyring,
     });
     let pass_file = args.passphrase_file.clone();
-    let r = crate::init::init(&paths, source.as_deref(), args.device.as_deref(), identity, || {
+    let r = dotback::init::init(&paths, source.as_deref(), args.device.as_deref(), identity, || {
         ui.info("This store needs a recovery passphrase: with it and the remote alone, a new machine can decrypt every secret. Keep it somewhere safe.");
         super::passphrase::read(pass_file.as_deref(), "Recovery passphrase", true)
     })
@@ -87,8 +87,8 @@ fn init_error(e: InitError) -> CliError {
         }
         InitError::Passphrase(_) => CliError::from_error(&e)
             .hint("pass it on standard input or with --passphrase-file FILE; it is never read from the command line"),
-        InitError::Vault(crate::vault::VaultError::Keyring(_)) => {
-            CliError::from_error(&e).hint(crate::crypt::keyring::FALLBACK_HINT)
+        InitError::Vault(dotback::vault::VaultError::Keyring(_)) => {
+            CliError::from_error(&e).hint(dotback::crypt::keyring::FALLBACK_HINT)
         }
         InitError::NotADirectory { .. } => CliError::from_error(&e).hint("choose another directory with --source"),
         other => CliError::from_error(&other),

@@ -1,9 +1,9 @@
 use super::{CliError, Session, Ui};
-use crate::crypt::recipients::{Label, Recipients};
-use crate::crypt::{self, Identity};
-use crate::keys::gpg::Gpg;
-use crate::store::Store;
-use crate::vault::{self, VaultError};
+use dotback::crypt::recipients::{Label, Recipients};
+use dotback::crypt::{self, Identity};
+use dotback::keys::gpg::Gpg;
+use dotback::store::Store;
+use dotback::vault::{self, VaultError};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -80,7 +80,7 @@ struct ListJson {
     recovery: Option<String>,
     this_device: ThisDevice,
     /// A change to the control files this device does not use, if any.
-    held_back: Option<crate::trust::Held>,
+    held_back: Option<dotback::trust::Held>,
 }
 
 #[derive(Serialize)]
@@ -200,7 +200,7 @@ fn change(
     edit(&mut rs).map_err(crypt_error)?;
     let ids = vault::load_identities(&s.ctx, s.ctx.identity).map_err(vault_error)?;
     let done = vault::change_recipients(&s.ctx.store, &s.state, &ids, &rs).map_err(vault_error)?;
-    crate::trust::authorize(&s.ctx, &ids, rotate)?;
+    dotback::trust::authorize(&s.ctx, &ids, rotate)?;
     commit(&s, what)?;
     ui.info(format!(
         "Done: {what}; {} secret file{} re-encrypted to {} recipients.",
@@ -227,7 +227,7 @@ fn accept(ui: &Ui) -> Result<(), CliError> {
     let s = Session::writer()?;
     let store = Store::open(&s.ctx.store)?;
     let ids = vault::load_identities(&s.ctx, s.ctx.identity).unwrap_or_default();
-    let said = crate::trust::accept(&s.ctx, &store, &ids)?;
+    let said = dotback::trust::accept(&s.ctx, &store, &ids)?;
     commit(&s, "accept a change to the keys and rules")?;
     if said.is_empty() {
         ui.info("Accepted and sealed the store's control files.");
@@ -241,7 +241,7 @@ fn accept(ui: &Ui) -> Result<(), CliError> {
 fn revert(ui: &Ui) -> Result<(), CliError> {
     let s = Session::writer()?;
     let store = Store::open(&s.ctx.store)?;
-    let files = crate::trust::revert(&s.ctx, &store)?;
+    let files = dotback::trust::revert(&s.ctx, &store)?;
     commit(&s, "revert an unsealed change to the keys and rules")?;
     ui.info(format!("Restored {} as this device trusts them, and committed.", files.join(", ")));
     s.finish()
@@ -267,7 +267,7 @@ fn rotate_recovery(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> 
     let done = vault::change_recipients(&s.ctx.store, &s.state, &ids, &rs).map_err(vault_error)?;
     vault::write(&s.ctx.store, &vault::recovery_path(&s.ctx.store), &sealed).map_err(vault_error)?;
     // Whoever knew the old passphrase could open the old store key: replace it too.
-    crate::trust::authorize(&s.ctx, &ids, true)?;
+    dotback::trust::authorize(&s.ctx, &ids, true)?;
     commit(&s, "rotate the recovery key")?;
     ui.info(format!(
         "New recovery key in place; {} secret files re-encrypted. The old passphrase no longer opens new secrets.",
@@ -279,7 +279,7 @@ fn rotate_recovery(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> 
 fn unlock(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> {
     let mut s = Session::writer()?;
     let sealed_path = vault::recovery_path(&s.ctx.store);
-    let sealed = crate::fsutil::read_beneath(&s.ctx.store, &sealed_path)
+    let sealed = dotback::fsutil::read_beneath(&s.ctx.store, &sealed_path)
         .map_err(|e| CliError::new(format!("cannot read {}: {e}", sealed_path.display())))?;
     let pass = super::passphrase::read(pass_file.as_deref(), "Recovery passphrase", false)
         .map_err(|e| CliError::new(format!("the recovery passphrase is needed: {e}")))?;
@@ -291,7 +291,7 @@ fn unlock(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> {
     let (me, _) = vault::ensure_device_identity(&s.ctx, s.ctx.identity).map_err(vault_error)?;
     // What this machine first found in the store is checked with the recovery key before it is
     // sealed: an unsealed change waiting there is held back, not taken in.
-    s.trust = crate::trust::anchor(&s.ctx, &Store::open(&s.ctx.store)?, std::slice::from_ref(&recovery))?;
+    s.trust = dotback::trust::anchor(&s.ctx, &Store::open(&s.ctx.store)?, std::slice::from_ref(&recovery))?;
     refuse_while_held(&s)?;
     let mut rs = s.trust.recipients().map_err(crypt_error)?;
     let mine = me.public().to_string();
@@ -305,7 +305,7 @@ fn unlock(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> {
     let done =
         vault::change_recipients(&s.ctx.store, &s.state, std::slice::from_ref(&recovery), &rs).map_err(vault_error)?;
     // The recovery key is a recipient of the store key: it seals this device's admission.
-    crate::trust::authorize(&s.ctx, &[recovery], false)?;
+    dotback::trust::authorize(&s.ctx, &[recovery], false)?;
     commit(&s, &format!("unlock {} with the recovery key", s.ctx.device))?;
     ui.info(format!("This device can now decrypt the store's secrets ({} files re-encrypted).", done.len()));
     s.finish()
@@ -319,7 +319,7 @@ fn gpg_export(ui: &Ui) -> Result<(), CliError> {
     let s = Session::writer()?;
     let export = Gpg::new().export_all().map_err(|e| CliError::from_error(&e))?;
     let dir = gpg_dir(&s);
-    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
+    let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
     if !export.secret_keys.is_empty() {
         let cipher = vault.encrypt(&export.secret_keys).map_err(|why| {
             CliError::new(format!("cannot encrypt the GPG secret keys: {why}"))
@@ -347,15 +347,15 @@ fn gpg_import(ui: &Ui) -> Result<(), CliError> {
     // Keys and ownertrust that arrived without a seal are not handed to gpg.
     refuse_while_held(&s)?;
     let dir = gpg_dir(&s);
-    let read = |name: &str| crate::fsutil::read_beneath(&s.ctx.store, &dir.join(name)).unwrap_or_default();
+    let read = |name: &str| dotback::fsutil::read_beneath(&s.ctx.store, &dir.join(name)).unwrap_or_default();
     let public = read("public-keys.asc");
     if public.is_empty() {
         return Err(CliError::new(format!("{} holds no exported GPG keys", dir.display()))
             .hint("run `dotback keys gpg-export` on a device that has them"));
     }
-    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
+    let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
     let secret_path = dir.join("secret-keys.asc.age");
-    let secret = match crate::fsutil::read_beneath(&s.ctx.store, &secret_path) {
+    let secret = match dotback::fsutil::read_beneath(&s.ctx.store, &secret_path) {
         Ok(c) => vault
             .decrypt(&c)
             .map_err(|why| CliError::new(format!("cannot decrypt {}: {why}", secret_path.display())))?,

@@ -24,11 +24,11 @@ mod ui;
 pub use error::CliError;
 pub use ui::Ui;
 
-pub(crate) use crate::context::Context;
-use crate::managed::{self, SourceState};
-use crate::paths::Paths;
-use crate::state::{Cache, Lock};
 use clap::{Parser, Subcommand};
+pub(crate) use dotback::context::Context;
+use dotback::managed::{self, SourceState};
+use dotback::paths::Paths;
+use dotback::state::{Cache, Lock};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -66,7 +66,7 @@ enum Command {
 
 /// Parses the arguments, runs the command and returns the process exit code.
 pub fn main() -> ExitCode {
-    crate::fsutil::umask(); // read before any thread starts
+    dotback::fsutil::umask(); // read before any thread starts
     // Die quietly on a closed pipe (`dotback status | head`), as command-line tools do.
     // SAFETY: restoring the default disposition of a signal has no preconditions.
     unsafe {
@@ -114,11 +114,11 @@ fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
 /// change has to be verified or sealed.
 pub(super) fn evaluate_trust(
     ctx: &Context,
-    store: &crate::store::Store,
+    store: &dotback::store::Store,
     writer: bool,
-) -> Result<crate::trust::Trust, CliError> {
-    let ids = || crate::vault::load_identities(ctx, ctx.identity).map_err(|e| crate::vault::describe(&e));
-    Ok(crate::trust::evaluate(ctx, store, &ids, writer)?)
+) -> Result<dotback::trust::Trust, CliError> {
+    let ids = || dotback::vault::load_identities(ctx, ctx.identity).map_err(|e| dotback::vault::describe(&e));
+    Ok(dotback::trust::evaluate(ctx, store, &ids, writer)?)
 }
 
 /// How long a command waits for another dotback process to release the store.
@@ -128,13 +128,13 @@ const LOCK_WAIT: Duration = Duration::from_secs(3);
 struct Session {
     ctx: Context,
     /// The recipients and rules this device uses (the store's control files, authenticated).
-    trust: crate::trust::Trust,
+    trust: dotback::trust::Trust,
     /// Which files are secret (from the trusted manifest).
-    rules: crate::secrets::SecretRules,
+    rules: dotback::secrets::SecretRules,
     state: SourceState,
     cache: Cache,
     /// Marks a writer as at work (declared before `lock`: it must go while the lock is held).
-    _inflight: Option<crate::recover::InFlight>,
+    _inflight: Option<dotback::recover::InFlight>,
     /// Held by commands that change the store or HOME (and by readers when free, so they can
     /// save what they learnt into the cache).
     lock: Option<Lock>,
@@ -146,8 +146,8 @@ impl Session {
         let ctx = Context::load(Paths::from_process_env()?)?;
         let lock = Lock::acquire(&ctx.paths.state_dir, LOCK_WAIT)?;
         let places =
-            crate::recover::Places { state_dir: &ctx.paths.state_dir, store: &ctx.store, home: &ctx.paths.home };
-        let (inflight, notes) = crate::recover::begin(&places, &lock)?;
+            dotback::recover::Places { state_dir: &ctx.paths.state_dir, store: &ctx.store, home: &ctx.paths.home };
+        let (inflight, notes) = dotback::recover::begin(&places, &lock)?;
         let ui = Ui::new();
         for note in notes {
             ui.warn(note);
@@ -168,7 +168,7 @@ impl Session {
     }
 
     fn open(ctx: Context, lock: Option<Lock>, writer: bool) -> Result<Session, CliError> {
-        let store = crate::store::Store::open(&ctx.store)?;
+        let store = dotback::store::Store::open(&ctx.store)?;
         if writer && let Some(what) = store.unfinished() {
             return Err(CliError::new(format!("in the store {}, {what}", ctx.store.display())).hint(format!(
                 "finish or abort it with git first (`git -C {} status` says how), then run dotback again",
@@ -190,7 +190,7 @@ impl Session {
 
     /// Decides again which control files this device uses (after a merge changed them).
     fn refresh_trust(&mut self) -> Result<(), CliError> {
-        let store = crate::store::Store::open(&self.ctx.store)?;
+        let store = dotback::store::Store::open(&self.ctx.store)?;
         self.trust = evaluate_trust(&self.ctx, &store, self.lock.is_some())?;
         self.rules = self.trust.secret_rules();
         self.state = managed::scan(&self.ctx.store, &self.trust.manifest.only)?;

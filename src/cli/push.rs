@@ -1,7 +1,7 @@
 use super::sync::{OFFLINE, chosen_remotes, refusal};
 use super::{CliError, Session, Ui};
-use crate::store::Store;
-use crate::transport::TransportError;
+use dotback::store::Store;
+use dotback::transport::TransportError;
 use std::time::Duration;
 
 /// Push the store's commits to every remote, without capturing or merging.

@@ -1,7 +1,7 @@
 use super::{CliError, Context, LOCK_WAIT, Ui};
-use crate::paths::Paths;
-use crate::recover::{self, Places};
-use crate::state::Lock;
+use dotback::paths::Paths;
+use dotback::recover::{self, Places};
+use dotback::state::Lock;
 
 /// Finish, or give up, what a dotback process left half done when it was stopped or failed.
 ///

@@ -1,8 +1,8 @@
 use super::{CliError, Ui};
-use crate::context::Context;
-use crate::paths::Paths;
-use crate::state::Lock;
-use crate::store::Store;
+use dotback::context::Context;
+use dotback::paths::Paths;
+use dotback::state::Lock;
+use dotback::store::Store;
 use serde::Serialize;
 
 /// Manage the store's remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…
@@ -48,7 +48,7 @@ pub fn cmd_remote(ui: &Ui, args: RemoteArgs) -> Result<(), CliError> {
             let list: Vec<RemoteJson> = store
                 .remotes()?
                 .into_iter()
-                .map(|(name, url)| RemoteJson { name, url: crate::transport::redact(&url) })
+                .map(|(name, url)| RemoteJson { name, url: dotback::transport::redact(&url) })
                 .collect();
             if json {
                 ui.json(&list);
@@ -56,7 +56,7 @@ pub fn cmd_remote(ui: &Ui, args: RemoteArgs) -> Result<(), CliError> {
                 ui.out("No remotes yet: `dotback remote add NAME URL`.");
             } else {
                 for r in &list {
-                    ui.out(format!("{:<16} {}", r.name, crate::transport::redact(&r.url)));
+                    ui.out(format!("{:<16} {}", r.name, dotback::transport::redact(&r.url)));
                 }
             }
             Ok(())
@@ -70,11 +70,11 @@ pub fn cmd_remote(ui: &Ui, args: RemoteArgs) -> Result<(), CliError> {
             if url.trim().is_empty() {
                 return Err(CliError::new("the remote's URL is empty").code(2));
             }
-            if crate::transport::has_password(&url) {
+            if dotback::transport::has_password(&url) {
                 // It would sit in plaintext in the store's .git/config.
                 return Err(CliError::new(format!(
                     "the URL {} carries a password, which git would keep in plaintext in the store's .git/config",
-                    crate::transport::redact(&url)
+                    dotback::transport::redact(&url)
                 ))
                 .hint("add the URL without the password and let a git credential helper keep it (`git config --global credential.helper store` or your desktop's keyring helper)")
                 .code(2));

@@ -1,8 +1,8 @@
 use super::ui::BOLD;
 use super::{CliError, Session, Ui};
-use crate::merge::text::Labels;
-use crate::resolve::{self, Conflict, Tool};
-use crate::store::Store;
+use dotback::merge::text::Labels;
+use dotback::resolve::{self, Conflict, Tool};
+use dotback::store::Store;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -79,7 +79,7 @@ pub fn cmd_resolve(ui: &Ui, args: ResolveArgs) -> Result<(), CliError> {
     }
 
     let store = Store::open(&s.ctx.store)?;
-    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
+    let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
     let (content, how) = if args.ours {
         (None, "kept this device's version".to_string())
     } else if args.theirs {

@@ -1,9 +1,9 @@
 use super::ui::{BOLD, GREEN, RED, YELLOW};
 use super::{CliError, Context, Session, Ui};
-use crate::apply;
-use crate::eval::{self, Change, Selection};
-use crate::paths::Paths;
-use crate::store::{Store, Uncommitted};
+use dotback::apply;
+use dotback::eval::{self, Change, Selection};
+use dotback::paths::Paths;
+use dotback::store::{Store, Uncommitted};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -48,17 +48,17 @@ struct StatusJson {
     delegated: Vec<Delegated>,
     uncommitted: Vec<Uncommitted>,
     /// Per remote: what is not yet pushed (since when) and what was fetched but not merged.
-    remotes: Vec<crate::store::RemoteState>,
+    remotes: Vec<dotback::store::RemoteState>,
     /// Files sync could not merge: the file, and the copy holding the other device's version
     /// (one entry per copy), until `dotback resolve` settles them.
-    conflicts: Vec<crate::resolve::Conflict>,
+    conflicts: Vec<dotback::resolve::Conflict>,
     warnings: Vec<String>,
     /// Targets skipped on this device by selective sync (`[[only]]` in the manifest): not
     /// applied or captured here, and not changes.
     skipped_on_device: Vec<Skipped>,
     /// A change to the recipients, recovery key or manifest this device does not use (it came
     /// without a valid seal): null when there is none.
-    held_back: Option<crate::trust::Held>,
+    held_back: Option<dotback::trust::Held>,
 }
 
 pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
@@ -66,14 +66,14 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
     let store_root = ctx.store.clone();
     let (s, sel, evals, uncommitted) = std::thread::scope(|scope| -> Result<_, CliError> {
         // git's side (index, HEAD's tree) does not depend on the work tree: read it meanwhile.
-        let git = scope.spawn(move || -> Result<_, crate::store::StoreError> {
+        let git = scope.spawn(move || -> Result<_, dotback::store::StoreError> {
             let store = Store::open(&store_root)?;
             let snap = store.snapshot()?;
             Ok((store, snap))
         });
         let mut s = Session::reader_for(ctx)?;
         let sel = Selection::of(s.targets(&args.paths)?);
-        let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
+        let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
         let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
         let (store, snap) = git.join().expect("git thread panicked")?;
         let uncommitted = match (&s.state.files, sel.is_all()) {
@@ -94,7 +94,7 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
             .collect(),
         uncommitted,
         remotes: Store::open(&s.ctx.store)?.remote_state()?,
-        conflicts: crate::resolve::find(&s.state)
+        conflicts: dotback::resolve::find(&s.state)
             .into_iter()
             .filter(|c| sel.contains(&c.path) || sel.contains(&c.copy))
             .collect(),

@@ -1,13 +1,13 @@
 use super::{CliError, Session, Ui};
-use crate::apply::{self, PlanOptions};
-use crate::audit;
-use crate::eval::Change;
-use crate::eval::{self, Selection};
-use crate::store::Store;
-use crate::sync::{self, Merged, Plan, SyncError};
-use crate::transport::TransportError;
-use crate::transport::known_hosts::Verdict;
-use crate::tree_check::{self, TreeCheckError};
+use dotback::apply::{self, PlanOptions};
+use dotback::audit;
+use dotback::eval::Change;
+use dotback::eval::{self, Selection};
+use dotback::store::Store;
+use dotback::sync::{self, Merged, Plan, SyncError};
+use dotback::transport::TransportError;
+use dotback::transport::known_hosts::Verdict;
+use dotback::tree_check::{self, TreeCheckError};
 
 /// Capture and commit, fetch every remote, merge, apply, push to every remote.
 ///
@@ -66,7 +66,7 @@ pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
         Err(_) => "error",
     };
     let record = audit::Record {
-        time: crate::state::rfc3339_now(),
+        time: dotback::state::rfc3339_now(),
         device: s.ctx.device.clone(),
         user: audit::user(),
         command: "sync".into(),
@@ -136,7 +136,7 @@ fn refuse_rewritten(
 /// and the remote is not recorded as seen at it.
 fn refuse_unsafe(
     store: &Store,
-    ctx: &crate::context::Context,
+    ctx: &dotback::context::Context,
     remote: &str,
     before: Option<git2::Oid>,
     fetched: &Result<Option<git2::Oid>, TransportError>,
@@ -191,11 +191,11 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
     let store = Store::open(&s.ctx.store)?;
     // A merge checks out committed versions; this device's newest audit records are not committed yet.
     let pending = audit::Pending::save(&s.ctx.store, &s.ctx.device);
-    let stamp = crate::state::timestamp();
-    let ignore_before = crate::fsutil::read_beneath(&s.ctx.store, &s.ctx.store.join(".chezmoiignore")).ok();
+    let stamp = dotback::state::timestamp();
+    let ignore_before = dotback::fsutil::read_beneath(&s.ctx.store, &s.ctx.store.join(".chezmoiignore")).ok();
     let bar = ui.progress(remotes.len() as u64, "fetching");
     {
-        let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
+        let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
         for name in remotes {
             bar.set_message(format!("fetching {name}"));
             let before = store.seen(name);
@@ -221,7 +221,7 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
                             tally.merged += 1;
                             tally.conflicts.extend(conflicts);
                             for k in kept_encrypted {
-                                let target = crate::managed::target_of_source(&k).unwrap_or(k);
+                                let target = dotback::managed::target_of_source(&k).unwrap_or(k);
                                 let commit = &theirs.to_string()[..10];
                                 ui.warn(format!(
                                     "remote `{name}` (commit {commit}) stores ~/{target} unencrypted; this device keeps it encrypted; to stop encrypting it, `dotback forget ~/{target}` and `dotback add ~/{target}` here"
@@ -265,13 +265,13 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
             let d = &s.ctx.device;
             store.commit_all(d, &format!("{d}: seal the merged keys and rules\n\nDevice: {d}\n"))?;
         }
-        if crate::fsutil::read_beneath(&s.ctx.store, &s.ctx.store.join(".chezmoiignore")).ok() != ignore_before {
+        if dotback::fsutil::read_beneath(&s.ctx.store, &s.ctx.store.join(".chezmoiignore")).ok() != ignore_before {
             ui.info(format!(
                 "From the remote: the ignore rules (.chezmoiignore) changed; targets managed before: {targets_before}, now: {}.",
                 s.state.entries.len()
             ));
         }
-        let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
+        let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
         let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;
         let actions = apply::plan(&evals, PlanOptions::default());
         let bar = ui.progress(actions.len() as u64, "applying");
@@ -342,7 +342,7 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
         ));
     }
     for c in &tally.conflicts {
-        let target = crate::managed::target_of_source(c).map(|t| format!("~/{t}")).unwrap_or_else(|| c.clone());
+        let target = dotback::managed::target_of_source(c).map(|t| format!("~/{t}")).unwrap_or_else(|| c.clone());
         ui.warn(format!(
             "conflict: the other side's version is kept as {target}; your version stays live (settle it with `dotback resolve`)"
         ));
@@ -377,7 +377,7 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
 /// `sync --dry-run`: what would be committed, what each remote would bring, what would be
 /// pushed. Nothing is committed, merged, applied or pushed.
 fn dry_run(ui: &Ui, s: &mut Session, remotes: &[String]) -> Result<(), CliError> {
-    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
+    let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
     let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;
     let store = Store::open(&s.ctx.store)?;
     let mut local: Vec<String> = evals
@@ -394,7 +394,7 @@ fn dry_run(ui: &Ui, s: &mut Session, remotes: &[String]) -> Result<(), CliError>
             ui.out(format!("  {l}"));
         }
     }
-    let stamp = crate::state::timestamp();
+    let stamp = dotback::state::timestamp();
     // The exit code a real sync would end with: 5 for an unreachable remote, 6 for a refusal.
     let mut worst: Option<CliError> = None;
     let note = |e: CliError, worst: &mut Option<CliError>| {
@@ -440,11 +440,13 @@ fn dry_run(ui: &Ui, s: &mut Session, remotes: &[String]) -> Result<(), CliError>
                         if plan.conflicts().contains(p) || audit::is_audit(p) {
                             continue;
                         }
-                        let shown = crate::managed::target_of_source(p).map(|t| format!("~/{t}")).unwrap_or(p.clone());
+                        let shown =
+                            dotback::managed::target_of_source(p).map(|t| format!("~/{t}")).unwrap_or(p.clone());
                         ui.out(format!("  would change {shown}"));
                     }
                     for c in plan.conflicts() {
-                        let shown = crate::managed::target_of_source(c).map(|t| format!("~/{t}")).unwrap_or(c.clone());
+                        let shown =
+                            dotback::managed::target_of_source(c).map(|t| format!("~/{t}")).unwrap_or(c.clone());
                         ui.out(format!("  conflict: the other side's version would be kept as {shown}"));
                     }
                 }
@@ -462,7 +464,7 @@ fn dry_run(ui: &Ui, s: &mut Session, remotes: &[String]) -> Result<(), CliError>
 }
 
 /// The error for a change to the control files that is held back.
-pub(super) fn held_back(store: &std::path::Path, held: &crate::trust::Held) -> CliError {
+pub(super) fn held_back(store: &std::path::Path, held: &dotback::trust::Held) -> CliError {
     let show = match &held.commit {
         Some(c) => format!("look at it with `git -C {} show {c}`", store.display()),
         None => format!("look at it with `git -C {} log -p .dotback`", store.display()),
@@ -504,10 +506,10 @@ pub(super) fn refusal(remote: &str, e: &TransportError) -> CliError {
                     .hint("if the key changed unexpectedly, someone may be intercepting the connection; do not sync until you know why"),
             }
         }
-        TransportError::Auth { password: crate::transport::Password::InUrl, .. } => err.hint(
+        TransportError::Auth { password: dotback::transport::Password::InUrl, .. } => err.hint(
             "the password written in the remote's URL was refused; better keep it out of the URL (`git remote set-url`) and in a git credential helper",
         ),
-        TransportError::Auth { url, password: crate::transport::Password::FromHelper, .. } => err.hint(format!(
+        TransportError::Auth { url, password: dotback::transport::Password::FromHelper, .. } => err.hint(format!(
             "the password git's credential helper gave was refused; make it forget that one with `printf 'url={url}\\n' | git credential reject`, then run `git ls-remote {url}` once to enter the right one"
         )),
         TransportError::Auth { url, .. } if url.starts_with("http") => err.hint(format!(
