@@ -167,7 +167,7 @@ type Desired = Result<(Option<Node>, Option<String>), String>;
 /// it learns is merged into the cache afterwards ([`Hasher::merge`]).
 pub struct Hasher<'a> {
     cache: &'a Cache,
-    vault: Option<&'a Vault<'a>>,
+    vault: Option<&'a Vault>,
     learnt: Vec<(Side, String, fsutil::StatKey, Hash)>,
     live_dirs: fsutil::DirStat,
     source_dirs: fsutil::DirStat,
@@ -177,7 +177,7 @@ pub struct Hasher<'a> {
 type Learnt = Vec<(Side, String, fsutil::StatKey, Hash)>;
 
 impl<'a> Hasher<'a> {
-    pub fn new(cache: &'a Cache, vault: Option<&'a Vault<'a>>) -> Hasher<'a> {
+    pub fn new(cache: &'a Cache, vault: Option<&'a Vault>) -> Hasher<'a> {
         Hasher { cache, vault, learnt: Vec::new(), live_dirs: Default::default(), source_dirs: Default::default() }
     }
 

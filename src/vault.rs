@@ -224,21 +224,21 @@ pub fn change_recipients(
 /// Keys an operation may need, loaded on first use and shared by the evaluation threads:
 /// this device's identities (to decrypt), the recipients it trusts (to encrypt) and the rules
 /// that say which files are secret (both from [`crate::trust`], never straight from the store).
-pub struct Vault<'a> {
-    ctx: &'a Context,
+pub struct Vault {
+    ctx: Context,
     pub rules: crate::secrets::SecretRules,
     identities: std::sync::OnceLock<Result<Vec<Identity>, String>>,
     recipients: Result<Vec<age::x25519::Recipient>, String>,
 }
 
-impl<'a> Vault<'a> {
-    pub fn new(ctx: &'a Context, trust: &crate::trust::Trust) -> Vault<'a> {
+impl Vault {
+    pub fn new(ctx: &Context, trust: &crate::trust::Trust) -> Vault {
         let recipients = trust.recipients().map(|r| r.all()).map_err(|e| describe(&e));
-        Vault { ctx, rules: trust.secret_rules(), identities: Default::default(), recipients }
+        Vault { ctx: ctx.clone(), rules: trust.secret_rules(), identities: Default::default(), recipients }
     }
 
     /// A vault whose identities are given (e.g. the recovery identity).
-    pub fn with_identities(mut self, ids: Vec<Identity>) -> Vault<'a> {
+    pub fn with_identities(mut self, ids: Vec<Identity>) -> Vault {
         self.identities = std::sync::OnceLock::from(Ok(ids));
         self
     }
@@ -246,7 +246,7 @@ impl<'a> Vault<'a> {
     /// This device's identities, or why there are none.
     pub fn identities(&self) -> Result<&[Identity], &str> {
         self.identities
-            .get_or_init(|| load_identities(self.ctx, self.ctx.identity).map_err(|e| describe(&e)))
+            .get_or_init(|| load_identities(&self.ctx, self.ctx.identity).map_err(|e| describe(&e)))
             .as_deref()
             .map_err(String::as_str)
     }

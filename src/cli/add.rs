@@ -1,4 +1,4 @@
-use super::{CliError, Session, Ui};
+use super::{CliError, Ui};
 use dotback::capture::{self, AddOptions};
 use std::path::PathBuf;
 
@@ -20,7 +20,7 @@ pub struct AddArgs {
 }
 
 pub fn cmd_add(ui: &Ui, args: AddArgs) -> Result<(), CliError> {
-    let mut s = Session::writer()?;
+    let mut s = super::writer(ui)?;
     let targets = s.targets(&args.paths)?;
     let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
     let opts = AddOptions { exact: args.exact, encrypt: args.encrypt };
@@ -47,7 +47,7 @@ pub fn cmd_add(ui: &Ui, args: AddArgs) -> Result<(), CliError> {
         r.added.len(),
         plural(r.added.len())
     ));
-    s.finish()
+    Ok(s.finish()?)
 }
 
 pub(super) fn plural(n: usize) -> &'static str {

@@ -1,4 +1,4 @@
-use super::{CliError, Session, Ui};
+use super::{CliError, Ui};
 use dotback::apply::{self, PlanOptions, Step};
 use dotback::eval::{self, Change, Selection};
 use dotback::source::Kind;
@@ -37,7 +37,7 @@ struct ApplyJson<'a> {
 }
 
 pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
-    let mut s = Session::writer()?;
+    let mut s = super::writer(ui)?;
     let sel = Selection::of(s.targets(&args.paths)?);
     let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
     let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
@@ -88,7 +88,7 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
                 ui.info(note);
             }
         }
-        return s.finish();
+        return Ok(s.finish()?);
     }
 
     let bar = ui.progress(actions.len() as u64, "applying");
@@ -171,7 +171,7 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     }
     match failure {
         Some(e) => Err(e),
-        None => s.finish(),
+        None => Ok(s.finish()?),
     }
 }
 

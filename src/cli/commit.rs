@@ -1,5 +1,6 @@
-use super::{CliError, Session, Ui};
+use super::{CliError, Ui};
 use dotback::eval::{self, Selection};
+use dotback::session::Session;
 use dotback::store::Store;
 
 /// Capture files changed in HOME into the store and commit everything in the store.
@@ -13,7 +14,7 @@ pub struct CommitArgs {
 }
 
 pub fn cmd_commit(ui: &Ui, args: CommitArgs) -> Result<(), CliError> {
-    let mut s = Session::writer()?;
+    let mut s = super::writer(ui)?;
     let recorded = record(ui, &mut s, args.message)?;
     s.finish()?;
     match recorded.commit {
@@ -76,7 +77,7 @@ pub(super) fn record(ui: &Ui, s: &mut Session, message: Option<String>) -> Resul
         return Ok(Recorded { commit: None, paths: 0, captured, home_behind });
     }
     store.stage_all()?;
-    super::guard::check(ui, &store, &s.rules)?;
+    super::guard::check(ui, &store, s.rules())?;
     let commit = store.commit_staged(&device, &message)?;
     // The bases capture recorded describe the commit now made: save them before anything else
     // changes the store, so a run killed later does not see HOME and the store both changed.

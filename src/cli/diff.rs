@@ -1,7 +1,8 @@
 use super::ui::{BOLD, CYAN, GREEN, RED};
-use super::{CliError, Session, Ui};
+use super::{CliError, Ui};
 use dotback::apply;
 use dotback::eval::{self, Change, Eval, Selection};
+use dotback::session::Session;
 use dotback::state::{Node, NodeKind};
 use std::path::PathBuf;
 
@@ -16,7 +17,7 @@ pub struct DiffArgs {
 }
 
 pub fn cmd_diff(ui: &Ui, args: DiffArgs) -> Result<(), CliError> {
-    let mut s = Session::reader()?;
+    let mut s = super::reader(ui)?;
     let sel = Selection::of(s.targets(&args.paths)?);
     let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
     let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
@@ -35,7 +36,7 @@ pub fn cmd_diff(ui: &Ui, args: DiffArgs) -> Result<(), CliError> {
     for (m, reason) in apply::delegated(&s.state, &sel) {
         ui.info(format!("~/{} is not compared: {reason} (see `chezmoi diff`)", m.target));
     }
-    s.finish()
+    Ok(s.finish()?)
 }
 
 /// The bytes a node shows in a diff: file content, or the link target.

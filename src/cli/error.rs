@@ -142,6 +142,22 @@ impl From<StoreError> for CliError {
     }
 }
 
+impl From<dotback::session::SessionError> for CliError {
+    fn from(e: dotback::session::SessionError) -> Self {
+        use dotback::session::SessionError;
+        match e {
+            SessionError::Store(e) => e.into(),
+            SessionError::State(e) => e.into(),
+            SessionError::Trust(e) => e.into(),
+            SessionError::Scan(e) => e.into(),
+            SessionError::GitBusy { ref store, .. } => CliError::from_error(&e).hint(format!(
+                "finish or abort it with git first (`git -C {} status` says how), then run dotback again",
+                store.display()
+            )),
+        }
+    }
+}
+
 impl From<StateError> for CliError {
     fn from(e: StateError) -> Self {
         let err = CliError::from_error(&e);

@@ -1,4 +1,4 @@
-use super::{CliError, Session, Ui};
+use super::{CliError, Ui};
 use std::path::PathBuf;
 
 /// Stop tracking paths. The live files in HOME are left untouched.
@@ -10,7 +10,7 @@ pub struct ForgetArgs {
 }
 
 pub fn cmd_forget(ui: &Ui, args: ForgetArgs) -> Result<(), CliError> {
-    let mut s = Session::writer()?;
+    let mut s = super::writer(ui)?;
     let targets = s.targets(&args.paths)?;
     let gone = dotback::capture::forget(&s.state, &mut s.cache, &targets)?;
     ui.info(format!(
@@ -18,5 +18,5 @@ pub fn cmd_forget(ui: &Ui, args: ForgetArgs) -> Result<(), CliError> {
         gone.len(),
         super::add::plural(gone.len())
     ));
-    s.finish()
+    Ok(s.finish()?)
 }

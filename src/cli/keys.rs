@@ -1,7 +1,8 @@
-use super::{CliError, Session, Ui};
+use super::{CliError, Ui};
 use dotback::crypt::recipients::{Label, Recipients};
 use dotback::crypt::{self, Identity};
 use dotback::keys::gpg::Gpg;
+use dotback::session::Session;
 use dotback::store::Store;
 use dotback::vault::{self, VaultError};
 use serde::Serialize;
@@ -142,7 +143,7 @@ fn crypt_error(e: crypt::CryptError) -> CliError {
 }
 
 fn list(ui: &Ui, json: bool) -> Result<(), CliError> {
-    let s = Session::reader()?;
+    let s = super::reader(ui)?;
     let rs = s.trust.recipients().map_err(crypt_error)?;
     let mine = vault::load_identities(&s.ctx, s.ctx.identity).ok().and_then(|ids| ids.first().map(|i| i.public()));
     let all: Vec<String> = rs.all().iter().map(|r| r.to_string()).collect();
@@ -158,7 +159,7 @@ fn list(ui: &Ui, json: bool) -> Result<(), CliError> {
     };
     if json {
         ui.json(&out);
-        return s.finish();
+        return Ok(s.finish()?);
     }
     ui.out("Every secret is encrypted to:");
     for d in &out.devices {
@@ -183,7 +184,7 @@ fn list(ui: &Ui, json: bool) -> Result<(), CliError> {
             ui.hint(h);
         }
     }
-    s.finish()
+    Ok(s.finish()?)
 }
 
 /// Applies `edit` to the recipients this device trusts, re-encrypts every secret, seals the
@@ -194,7 +195,7 @@ fn change(
     rotate: bool,
     edit: impl FnOnce(&mut Recipients) -> Result<(), crypt::CryptError>,
 ) -> Result<(), CliError> {
-    let s = Session::writer()?;
+    let s = super::writer(ui)?;
     refuse_while_held(&s)?;
     let mut rs = s.trust.recipients().map_err(crypt_error)?;
     edit(&mut rs).map_err(crypt_error)?;
@@ -208,7 +209,7 @@ fn change(
         super::add::plural(done.len()),
         rs.all().len()
     ));
-    s.finish()
+    Ok(s.finish()?)
 }
 
 /// Key changes start from what this device trusts; a held-back change is settled first.
@@ -224,7 +225,7 @@ fn refuse_while_held(s: &Session) -> Result<(), CliError> {
 }
 
 fn accept(ui: &Ui) -> Result<(), CliError> {
-    let s = Session::writer()?;
+    let s = super::writer(ui)?;
     let store = Store::open(&s.ctx.store)?;
     let ids = vault::load_identities(&s.ctx, s.ctx.identity).unwrap_or_default();
     let said = dotback::trust::accept(&s.ctx, &store, &ids)?;
@@ -235,16 +236,16 @@ fn accept(ui: &Ui) -> Result<(), CliError> {
     for a in said {
         ui.info(format!("Accepted: {a}."));
     }
-    s.finish()
+    Ok(s.finish()?)
 }
 
 fn revert(ui: &Ui) -> Result<(), CliError> {
-    let s = Session::writer()?;
+    let s = super::writer(ui)?;
     let store = Store::open(&s.ctx.store)?;
     let files = dotback::trust::revert(&s.ctx, &store)?;
     commit(&s, "revert an unsealed change to the keys and rules")?;
     ui.info(format!("Restored {} as this device trusts them, and committed.", files.join(", ")));
-    s.finish()
+    Ok(s.finish()?)
 }
 
 fn commit(s: &Session, what: &str) -> Result<(), CliError> {
@@ -255,7 +256,7 @@ fn commit(s: &Session, what: &str) -> Result<(), CliError> {
 }
 
 fn rotate_recovery(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> {
-    let s = Session::writer()?;
+    let s = super::writer(ui)?;
     let ids = vault::load_identities(&s.ctx, s.ctx.identity).map_err(vault_error)?;
     let pass = super::passphrase::read(pass_file.as_deref(), "New recovery passphrase", true)
         .map_err(|e| CliError::new(format!("a new recovery passphrase is needed: {e}")))?;
@@ -273,11 +274,11 @@ fn rotate_recovery(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> 
         "New recovery key in place; {} secret files re-encrypted. The old passphrase no longer opens new secrets.",
         done.len()
     ));
-    s.finish()
+    Ok(s.finish()?)
 }
 
 fn unlock(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> {
-    let mut s = Session::writer()?;
+    let mut s = super::writer(ui)?;
     let sealed_path = vault::recovery_path(&s.ctx.store);
     let sealed = dotback::fsutil::read_beneath(&s.ctx.store, &sealed_path)
         .map_err(|e| CliError::new(format!("cannot read {}: {e}", sealed_path.display())))?;
@@ -297,7 +298,7 @@ fn unlock(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> {
     let mine = me.public().to_string();
     if rs.all().iter().any(|r| r.to_string() == mine) {
         ui.info("This device is already a recipient; the recovery key was not needed.");
-        return s.finish();
+        return Ok(s.finish()?);
     }
     // The same name with another key: this machine replaces a lost one.
     rs.entries.retain(|e| !matches!(&e.label, Label::Device(n) if *n == s.ctx.device));
@@ -308,7 +309,7 @@ fn unlock(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> {
     dotback::trust::authorize(&s.ctx, &[recovery], false)?;
     commit(&s, &format!("unlock {} with the recovery key", s.ctx.device))?;
     ui.info(format!("This device can now decrypt the store's secrets ({} files re-encrypted).", done.len()));
-    s.finish()
+    Ok(s.finish()?)
 }
 
 fn gpg_dir(s: &Session) -> PathBuf {
@@ -316,7 +317,7 @@ fn gpg_dir(s: &Session) -> PathBuf {
 }
 
 fn gpg_export(ui: &Ui) -> Result<(), CliError> {
-    let s = Session::writer()?;
+    let s = super::writer(ui)?;
     let export = Gpg::new().export_all().map_err(|e| CliError::from_error(&e))?;
     let dir = gpg_dir(&s);
     let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
@@ -331,7 +332,7 @@ fn gpg_export(ui: &Ui) -> Result<(), CliError> {
     vault::write(&s.ctx.store, &dir.join("ownertrust.txt"), &export.ownertrust).map_err(vault_error)?;
     drop(vault);
     // The exported keys are control files: sealed, so other devices import them.
-    super::evaluate_trust(&s.ctx, &Store::open(&s.ctx.store)?, true)?;
+    dotback::session::evaluate_trust(&s.ctx, &Store::open(&s.ctx.store)?, true)?;
     commit(&s, "export GPG keys")?;
     ui.info(format!(
         "Exported {} GPG secret key{} (encrypted) with public keys and ownertrust to {}.",
@@ -339,11 +340,11 @@ fn gpg_export(ui: &Ui) -> Result<(), CliError> {
         super::add::plural(export.fingerprints.len()),
         dir.display()
     ));
-    s.finish()
+    Ok(s.finish()?)
 }
 
 fn gpg_import(ui: &Ui) -> Result<(), CliError> {
-    let s = Session::reader()?;
+    let s = super::reader(ui)?;
     // Keys and ownertrust that arrived without a seal are not handed to gpg.
     refuse_while_held(&s)?;
     let dir = gpg_dir(&s);
@@ -369,5 +370,5 @@ fn gpg_import(ui: &Ui) -> Result<(), CliError> {
         imported.len(),
         super::add::plural(imported.len())
     ));
-    s.finish()
+    Ok(s.finish()?)
 }

@@ -1,5 +1,5 @@
 use super::sync::{OFFLINE, chosen_remotes, refusal};
-use super::{CliError, Session, Ui};
+use super::{CliError, Ui};
 use dotback::store::Store;
 use dotback::transport::TransportError;
 use std::time::Duration;
@@ -28,7 +28,7 @@ pub fn cmd_push(ui: &Ui, args: PushArgs) -> Result<(), CliError> {
     let mut waits = BACKOFF.iter();
     loop {
         // Another dotback at work (a sync, the watcher) is one more reason to wait and retry.
-        let s = match Session::writer() {
+        let s = match super::writer(ui) {
             Err(e) if args.retry && e.code == 4 && waits.len() > 0 => {
                 let secs = waits.next().expect("checked that a wait is left");
                 ui.warn(format!("another dotback process holds the store; trying again in {secs} s"));

@@ -79,7 +79,7 @@ pub fn cmd_remote(ui: &Ui, args: RemoteArgs) -> Result<(), CliError> {
                 .hint("add the URL without the password and let a git credential helper keep it (`git config --global credential.helper store` or your desktop's keyring helper)")
                 .code(2));
             }
-            let _lock = Lock::acquire(&ctx.paths.state_dir, super::LOCK_WAIT)?;
+            let _lock = Lock::acquire(&ctx.paths.state_dir, dotback::session::LOCK_WAIT)?;
             if store.remotes()?.iter().any(|(n, _)| *n == name) {
                 return Err(CliError::new(format!("there is already a remote named `{name}`"))
                     .hint("`dotback remote list` shows it; remove it first to change its URL"));
@@ -89,7 +89,7 @@ pub fn cmd_remote(ui: &Ui, args: RemoteArgs) -> Result<(), CliError> {
             Ok(())
         }
         RemoteCommand::Remove { name } => {
-            let _lock = Lock::acquire(&ctx.paths.state_dir, super::LOCK_WAIT)?;
+            let _lock = Lock::acquire(&ctx.paths.state_dir, dotback::session::LOCK_WAIT)?;
             if !store.remotes()?.iter().any(|(n, _)| *n == name) {
                 return Err(CliError::new(format!("there is no remote named `{name}`"))
                     .hint("`dotback remote list` shows the remotes"));

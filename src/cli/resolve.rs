@@ -1,5 +1,5 @@
 use super::ui::BOLD;
-use super::{CliError, Session, Ui};
+use super::{CliError, Ui};
 use dotback::merge::text::Labels;
 use dotback::resolve::{self, Conflict, Tool};
 use dotback::store::Store;
@@ -47,11 +47,11 @@ pub fn cmd_resolve(ui: &Ui, args: ResolveArgs) -> Result<(), CliError> {
                 .hint("`dotback resolve` without arguments lists the conflicts")
                 .code(2));
         }
-        let s = Session::reader()?;
+        let s = super::reader(ui)?;
         list(ui, &resolve::find(&s.state));
-        return s.finish();
+        return Ok(s.finish()?);
     };
-    let mut s = Session::writer()?;
+    let mut s = super::writer(ui)?;
     let target = s.ctx.target_of(&path)?;
     let all = resolve::find(&s.state);
     let named_copy = all.iter().any(|c| c.copy == target);

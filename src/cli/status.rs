@@ -1,5 +1,5 @@
 use super::ui::{BOLD, GREEN, RED, YELLOW};
-use super::{CliError, Context, Session, Ui};
+use super::{CliError, Context, Ui};
 use dotback::apply;
 use dotback::eval::{self, Change, Selection};
 use dotback::paths::Paths;
@@ -71,7 +71,7 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
             let snap = store.snapshot()?;
             Ok((store, snap))
         });
-        let mut s = Session::reader_for(ctx)?;
+        let mut s = super::reader_for(ui, ctx)?;
         let sel = Selection::of(s.targets(&args.paths)?);
         let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
         let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
@@ -123,7 +123,7 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
         let evaluated = evals.iter().filter(|e| e.change != Change::Skipped).count();
         print_text(ui, &report, evaluated, &skipped);
     }
-    s.finish()
+    Ok(s.finish()?)
 }
 
 fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize, skipped: &[&eval::Eval]) {

@@ -1,8 +1,9 @@
-use super::{CliError, Session, Ui};
+use super::{CliError, Ui};
 use dotback::apply::{self, PlanOptions};
 use dotback::audit;
 use dotback::eval::Change;
 use dotback::eval::{self, Selection};
+use dotback::session::Session;
 use dotback::store::Store;
 use dotback::sync::{self, Merged, Plan, SyncError};
 use dotback::transport::TransportError;
@@ -49,7 +50,7 @@ struct Tally {
 }
 
 pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
-    let mut s = Session::writer()?;
+    let mut s = super::writer(ui)?;
     let remotes = chosen_remotes(&s, args.remote.as_deref())?;
     if args.dry_run {
         let result = dry_run(ui, &mut s, &remotes);
@@ -89,7 +90,7 @@ pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
     }
     let finished = s.finish();
     result?;
-    finished
+    Ok(finished?)
 }
 
 /// The remotes this sync talks to: all of them, or the one `--remote` names.
