@@ -446,13 +446,14 @@ pub struct CaptureReport {
     pub refused: Vec<(String, String)>,
 }
 
-/// The capture step of `commit`: copy every target changed only in HOME into the store.
-pub fn capture(
+/// The capture step of [`commit`]: copy every target changed only in HOME into the store.
+fn capture(
     ctx: &Context,
     state: &SourceState,
     cache: &mut Cache,
     vault: &Vault,
     evals: &[Eval],
+    phase: &crate::events::Phase,
 ) -> Result<CaptureReport, CaptureError> {
     let mut report = CaptureReport::default();
     // Deepest first, so renaming a directory for a mode change comes after its children.
@@ -469,6 +470,7 @@ pub fn capture(
             Change::ChangedInHome => {}
             _ => continue,
         }
+        phase.step();
         let live = ctx.live(&e.target);
         let item = match read_item(ctx, &live, e.target.clone()) {
             Err(err @ CaptureError::TooLarge { .. }) => {
@@ -514,5 +516,106 @@ fn kind_name(k: NodeKind) -> &'static str {
         NodeKind::File => "file",
         NodeKind::Dir => "directory",
         NodeKind::Symlink => "symlink",
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    #[error(transparent)]
+    Eval(#[from] eval::EvalError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    /// The pre-commit guard found plaintext secrets staged; nothing was committed.
+    #[error(
+        "refusing to commit: {} staged file{} would put a secret into git in plaintext",
+        found.len(),
+        if found.len() == 1 { "" } else { "s" }
+    )]
+    PlaintextSecret { found: Vec<crate::guard::Violation> },
+}
+
+/// What [`commit`] did.
+#[derive(Debug, Default)]
+pub struct Committed {
+    /// The new commit, if one was made.
+    pub commit: Option<String>,
+    /// The store paths it records.
+    pub paths: usize,
+    pub captured: CaptureReport,
+    /// The store has changes HOME does not (an earlier run was interrupted before it applied
+    /// them, or the store was changed directly): applying has something to do.
+    pub home_behind: bool,
+}
+
+/// Captures what changed in HOME, checks nothing secret is staged in plaintext, and commits
+/// everything in the store with a message naming the device and the paths (`message` replaces
+/// the first line).
+pub fn commit(
+    s: &mut crate::session::Session,
+    message: Option<String>,
+    sink: &dyn crate::events::Sink,
+) -> Result<Committed, CommitError> {
+    let p = s.parts();
+    let evals = eval::evaluate(p.ctx, p.state, p.cache, p.vault, &Selection::all())?;
+    let phase = crate::events::Phase::start(
+        sink,
+        "capturing",
+        evals.iter().filter(|e| e.change == Change::ChangedInHome).count(),
+    );
+    let captured = capture(p.ctx, p.state, p.cache, p.vault, &evals, &phase)?;
+    drop(phase);
+    let home_behind = evals.iter().any(|e| matches!(e.change, Change::ChangedInStore | Change::Missing));
+    let store = crate::store::Store::open(&s.ctx.store)?;
+    let changes = match &s.state.files {
+        // Nothing captured: the store is as evaluated, which hashed every file in it, so git's
+        // index is compared with that instead of walking the work tree again.
+        Some(files) if captured.captured.is_empty() => {
+            store.uncommitted_with(&store.snapshot()?, files, &s.cache.observed)?
+        }
+        _ => store.uncommitted()?,
+    };
+    if changes.is_empty() {
+        // Nothing to stage or commit (the audit trail waits for a commit with something in it),
+        // and no need for the two walks of the work tree staging would take.
+        return Ok(Committed { commit: None, paths: 0, captured, home_behind });
+    }
+    let device = s.ctx.device.clone();
+    let shown: Vec<String> = changes.iter().map(|u| display_path(&u.path)).collect();
+    let subject = message.unwrap_or_else(|| {
+        let mut names: Vec<&str> = Vec::new();
+        for n in &shown {
+            if !names.contains(&n.as_str()) {
+                names.push(n);
+            }
+        }
+        let more = names.len().saturating_sub(3);
+        let tail = if more > 0 { format!(" (+{more} more)") } else { String::new() };
+        format!("{device}: update {}{tail}", names[..names.len().min(3)].join(", "))
+    });
+    let mut text = format!("{subject}\n\nDevice: {device}\n\n");
+    for (u, shown) in changes.iter().zip(&shown) {
+        text.push_str(&format!("{}: {shown}\n", u.change));
+    }
+    store.stage_all()?;
+    let found = crate::guard::check_staged(&store, s.rules())?;
+    if !found.is_empty() {
+        return Err(CommitError::PlaintextSecret { found });
+    }
+    let commit = store.commit_staged(&device, &text)?;
+    // The bases capture recorded describe the commit now made: save them before anything else
+    // changes the store, so a run killed later does not see HOME and the store both changed.
+    s.cache.save()?;
+    Ok(Committed { commit: commit.map(|c| c.to_string()), paths: changes.len(), captured, home_behind })
+}
+
+/// A store path shown as its target (`~/.zshrc`), or as itself when it has none.
+pub fn display_path(source: &str) -> String {
+    match managed::target_of_source(source) {
+        Some(t) => format!("~/{t}"),
+        None => source.to_string(),
     }
 }

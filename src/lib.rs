@@ -34,6 +34,7 @@ pub mod keys;
 pub mod managed;
 pub mod merge;
 pub mod paths;
+pub mod push;
 pub mod recover;
 pub mod resolve;
 pub mod secrets;

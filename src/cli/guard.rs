@@ -56,5 +56,7 @@ pub fn check(ui: &Ui, store: &Store, rules: &dotback::secrets::SecretRules) -> R
         found.len(),
         super::add::plural(found.len())
     ))
-    .hint("unstage it (`git restore --staged PATH` in the store), delete the plaintext copy, and track the live file with `dotback add`, which encrypts it"))
+    .hint(UNSTAGE_HINT))
 }
+
+pub(super) const UNSTAGE_HINT: &str = "unstage it (`git restore --staged PATH` in the store), delete the plaintext copy, and track the live file with `dotback add`, which encrypts it";

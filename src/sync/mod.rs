@@ -1,4 +1,5 @@
-//! `dotback sync`: capture and commit, fetch every remote, merge, apply, push every remote.
+//! `dotback sync`: capture and commit, fetch every remote, merge, apply, push every remote
+//! ([`run`]; the flow is in `flow.rs`, the merge here).
 //!
 //! Merging is per file against the merge base, never a line merge of ciphertext: encrypted
 //! files are decrypted on all three sides, merged as plaintext and re-encrypted. What cannot
@@ -14,6 +15,13 @@ use crate::vault::Vault;
 use git2::Oid;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+mod flow;
+
+pub use flow::{
+    DryRemote, DryRun, Fetched, KeptEncrypted, Plan as SyncPlan, Refusal, RemoteStatus, SyncOptions, SyncReport,
+    dry_run, plan, remotes, run,
+};
+
 type Files = HashMap<String, (Oid, u32)>;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +30,20 @@ pub enum SyncError {
     Store(#[from] StoreError),
     #[error("the history of remote `{remote}` shares nothing with this store's (was it rewritten or replaced?)")]
     Unrelated { remote: String },
+    #[error(transparent)]
+    Commit(#[from] crate::capture::CommitError),
+    #[error(transparent)]
+    Session(#[from] crate::session::SessionError),
+    #[error(transparent)]
+    Eval(#[from] crate::eval::EvalError),
+    #[error(transparent)]
+    Apply(#[from] crate::apply::ApplyError),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    #[error("there is no remote named `{name}`")]
+    NoSuchRemote { name: String },
+    #[error("this store has no remotes to sync with")]
+    NoRemotes,
 }
 
 /// What merging one fetched commit did.
@@ -46,7 +68,7 @@ pub fn merge_into_head(
     theirs: Oid,
     stamp: &str,
 ) -> Result<Merged, SyncError> {
-    match plan(store, vault, remote, theirs, stamp)? {
+    match preview(store, vault, remote, theirs, stamp)? {
         Plan::UpToDate => Ok(Merged::UpToDate),
         Plan::FastForward { .. } => {
             store.checkout(theirs)?;
@@ -68,6 +90,7 @@ pub fn merge_into_head(
 
 /// What merging a fetched commit would do, worked out without moving anything (merged blobs
 /// are written to the object database, which changes nothing anyone sees).
+#[derive(Debug)]
 pub enum Plan {
     UpToDate,
     /// `changed`: store paths that differ between HEAD and the fetched commit.
@@ -102,7 +125,7 @@ impl Plan {
 }
 
 /// Works out how `theirs` (fetched from `remote`) merges into the current branch.
-pub fn plan(store: &Store, vault: &Vault, remote: &str, theirs: Oid, stamp: &str) -> Result<Plan, SyncError> {
+pub fn preview(store: &Store, vault: &Vault, remote: &str, theirs: Oid, stamp: &str) -> Result<Plan, SyncError> {
     let Some(ours) = store.head_commit()? else {
         let changed = store.commit_files(theirs)?.into_keys().collect();
         return Ok(Plan::FastForward { changed: sorted(changed) });
