@@ -16,6 +16,8 @@ use git2::Oid;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 mod flow;
+#[cfg(test)]
+mod tests_flow;
 
 pub use flow::{
     DryRemote, DryRun, Fetched, KeptEncrypted, Plan as SyncPlan, Refusal, RemoteStatus, SyncOptions, SyncReport,
