@@ -110,8 +110,7 @@ fn committed_man_pages_are_up_to_date() {
 fn remotes_are_added_listed_and_removed() {
     let env = TestEnv::new();
     env.init();
-    let bare = env.root.join("usb.git");
-    assert!(std::process::Command::new("git").args(["init", "-q", "--bare"]).arg(&bare).status().unwrap().success());
+    let bare = bare(&env, "usb.git");
     env.ok(&["remote", "add", "usb", bare.to_str().unwrap()]);
     env.ok(&["remote", "add", "hosted", "git@example.com:me/dotfiles.git"]);
     let v: serde_json::Value = serde_json::from_slice(&env.ok(&["remote", "list", "--json"]).stdout).unwrap();

@@ -12,7 +12,7 @@
 use crate::common::*;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// FNV-1a, enough to tell a cut line from a whole one.
@@ -72,11 +72,10 @@ fn litter(root: &Path) -> Vec<String> {
 
 /// `git fsck --full --strict` in `git_dir` exits 0.
 fn fsck(git_dir: &Path, what: &str) {
-    let out = Command::new("git")
+    let out = git_cleared()
         .arg("--git-dir")
         .arg(git_dir)
         .args(["fsck", "--full", "--strict", "--no-progress"])
-        .env("GIT_CONFIG_NOSYSTEM", "1")
         .output()
         .unwrap();
     assert!(out.status.success(), "{what}: git fsck of {} failed:\n{}", git_dir.display(), show(&out));
