@@ -363,6 +363,110 @@ pub fn delegated<'a>(
         .map(|m| (m, delegation_reason(m)))
 }
 
+/// What `dotback apply` is asked to do.
+#[derive(Clone, Debug, Default)]
+pub struct ApplyOptions {
+    /// Only these targets (and what is below them); all when empty.
+    pub selection: Selection,
+    /// Also overwrite targets changed in HOME (backed up first).
+    pub force: bool,
+    /// Plan only; change nothing.
+    pub dry_run: bool,
+}
+
+/// How the entries dotback delegates to chezmoi fared.
+#[derive(Debug)]
+pub enum Delegation {
+    /// There were none, or it was a dry run.
+    Nothing,
+    /// chezmoi is not installed: they were skipped.
+    NoChezmoi,
+    /// chezmoi applied them.
+    Done,
+    /// chezmoi failed, with what it said.
+    Failed(String),
+}
+
+/// What [`run`] did (or, in a dry run, would do).
+#[derive(Debug)]
+pub struct ApplyRun {
+    pub actions: Vec<Action>,
+    /// Targets handed to chezmoi (templates and the like), and how that went.
+    pub delegated: Vec<String>,
+    pub delegation: Delegation,
+    /// Encrypted targets this device could not decrypt, with why (left unchanged).
+    pub locked: Vec<(String, String)>,
+    /// Selected targets an `[[only]]` rule keeps from this device.
+    pub skipped_on_device: Vec<String>,
+    /// Of those, the roots named on the command line, with the rule's pattern.
+    pub named_skipped: Vec<(String, String)>,
+    /// What executing the plan did; `None` in a dry run.
+    pub report: Option<Report>,
+}
+
+/// `dotback apply`: evaluates the selected targets, plans and (unless a dry run) executes the
+/// plan, then hands the delegated entries to chezmoi.
+pub fn run(
+    s: &mut crate::session::Session,
+    opts: &ApplyOptions,
+    sink: &dyn crate::events::Sink,
+) -> Result<ApplyRun, ApplyError> {
+    let sel = &opts.selection;
+    let p = s.parts();
+    let evals = crate::eval::evaluate(p.ctx, p.state, p.cache, p.vault, sel)?;
+    let evals: Vec<_> = evals.into_iter().filter(|e| sel.touches(&e.target)).collect();
+    let actions = plan(&evals, PlanOptions { force: opts.force });
+    let locked = evals
+        .iter()
+        .filter(|e| e.change == Change::Locked)
+        .filter_map(|e| e.why.as_ref().map(|why| (e.target.clone(), why.clone())))
+        .collect();
+    let skipped_on_device = evals
+        .iter()
+        .filter(|e| e.change == Change::Skipped && sel.contains(&e.target))
+        .map(|e| e.target.clone())
+        .collect();
+    // Named on the command line, a skipped path gets a word on why nothing happened to it.
+    let named_skipped = if sel.is_all() {
+        Vec::new()
+    } else {
+        crate::eval::skipped_roots(evals.iter().filter(|e| sel.contains(&e.target)))
+            .into_iter()
+            .map(|e| (e.target.clone(), p.state.only.skips(&e.target, &p.ctx.device).unwrap_or_default()))
+            .collect()
+    };
+    let delegated: Vec<String> =
+        delegated(p.state, sel).filter(|(m, _)| m.entry.kind != Kind::Script).map(|(m, _)| m.target.clone()).collect();
+    let mut run = ApplyRun {
+        actions,
+        delegated,
+        delegation: Delegation::Nothing,
+        locked,
+        skipped_on_device,
+        named_skipped,
+        report: None,
+    };
+    if opts.dry_run {
+        return Ok(run);
+    }
+    let phase = crate::events::Phase::start(sink, "applying", run.actions.len());
+    let result = execute(p.ctx, p.state, p.vault, &run.actions, p.cache, &|_| phase.step());
+    drop(phase);
+    // Record what was written even when a later target failed.
+    p.cache.save()?;
+    run.report = Some(result?);
+    if !run.delegated.is_empty() {
+        run.delegation = match crate::chezmoi::find() {
+            Some(bin) => match crate::chezmoi::apply(&bin, &p.ctx.paths.home, &p.ctx.store, &run.delegated) {
+                Ok(()) => Delegation::Done,
+                Err(msg) => Delegation::Failed(msg),
+            },
+            None => Delegation::NoChezmoi,
+        };
+    }
+    Ok(run)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

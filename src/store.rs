@@ -51,6 +51,23 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// The lock file a git operation found taken (left by a git command that was stopped, or
+    /// held by one at work), when that is why it failed: a path, or where to look for one.
+    pub fn lock_file(&self) -> Option<String> {
+        let StoreError::Git { source, path, .. } = self else { return None };
+        if source.code() != git2::ErrorCode::Locked {
+            return None;
+        }
+        // libgit2 names a ref's lock file between quotes, but not the index's.
+        Some(match source.message().split('\'').nth(1) {
+            Some(f) => f.to_string(),
+            None if source.class() == git2::ErrorClass::Index => path.join(".git/index.lock").display().to_string(),
+            None => "the `.lock` file in the store's `.git` directory".to_string(),
+        })
+    }
+}
+
 /// Whether libgit2 failed for want of space. It says so only in the message: the C library's
 /// text for ENOSPC or EDQUOT (in the C locale, as a Rust program never sets another).
 fn disk_full(e: &git2::Error) -> bool {

@@ -119,15 +119,8 @@ impl From<StoreError> for CliError {
             ),
             StoreError::GitConfig { .. } => err.hint("fix the file the cause names (often ~/.gitconfig)").code(3),
             StoreError::Io { .. } => err.hint("check that you can write there and that the disk has room"),
-            StoreError::Git { source, path, .. } if source.code() == git2::ErrorCode::Locked => {
-                // libgit2 names a ref's lock file between quotes, but not the index's.
-                let file = match source.message().split('\'').nth(1) {
-                    Some(f) => f.to_string(),
-                    None if source.class() == git2::ErrorClass::Index => {
-                        path.join(".git/index.lock").display().to_string()
-                    }
-                    None => "the `.lock` file in the store's `.git` directory".to_string(),
-                };
+            StoreError::Git { .. } if e.lock_file().is_some() => {
+                let file = e.lock_file().expect("checked above");
                 err.hint(format!(
                     "a git command may be working in the store; if none is, remove {file} (left by one that was stopped) and run this again"
                 ))
@@ -362,12 +355,5 @@ mod tests {
             assert!(hint.contains("run the same command again") && hint.contains("not committed yet"), "{hint}");
             assert_eq!(hint.contains("disk holding the store is full"), errno != libc::EACCES, "{hint}");
         }
-        let git = git2::Error::new(
-            git2::ErrorCode::GenericError,
-            git2::ErrorClass::Os,
-            "failed to write out file: No space left on device",
-        );
-        let err = CliError::from(StoreError::DiskFull { what: "add", path: "/s".into(), source: git });
-        assert!(err.message.contains("disk is full") && err.hints[0].contains("free some space"), "{err:?}");
     }
 }
