@@ -584,7 +584,7 @@ mod race_tests {
             ..Default::default()
         };
         let ctx = Context::new(paths, config).unwrap();
-        let state = managed::scan(&store, &[]).unwrap();
+        let state = managed::scan(&store, &Default::default()).unwrap();
         let mut cache = Cache::load(&ctx.paths.state_dir);
         let old_perm = fs::metadata(home.join(".old")).unwrap().permissions().mode() & 0o777;
         let before = Node { kind: NodeKind::File, hash: Some(fsutil::hash_bytes(b"before\n")), perm: old_perm };

@@ -185,7 +185,7 @@ impl IdentityStorage {
 }
 
 /// `<store>/.dotback/dotback.toml`, shared by every device.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// Format version of the store's dotback data.
@@ -196,7 +196,26 @@ pub struct Manifest {
     /// `[[only]]`: targets limited to some devices (selective sync, see [`crate::selective`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub only: Vec<crate::selective::OnlyRule>,
+    /// Its rules, compiled once when it is read.
+    #[serde(skip)]
+    pub rules: ManifestRules,
 }
+
+/// A manifest's secret and `[[only]]` rules, compiled.
+#[derive(Clone, Debug, Default)]
+pub struct ManifestRules {
+    pub secrets: crate::secrets::SecretRules,
+    pub only: crate::selective::Only,
+}
+
+/// Manifests are equal when what they say is (the compiled rules follow from it).
+impl PartialEq for Manifest {
+    fn eq(&self, other: &Self) -> bool {
+        (self.version, &self.secrets, &self.only) == (other.version, &other.secrets, &other.only)
+    }
+}
+
+impl Eq for Manifest {}
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
@@ -204,7 +223,7 @@ fn is_default<T: Default + PartialEq>(v: &T) -> bool {
 
 impl Default for Manifest {
     fn default() -> Self {
-        Manifest { version: 1, secrets: Default::default(), only: Vec::new() }
+        Manifest { version: 1, secrets: Default::default(), only: Vec::new(), rules: Default::default() }
     }
 }
 
@@ -255,9 +274,10 @@ impl DeviceConfig {
 
 impl Manifest {
     pub fn parse(path: &Path, text: &str) -> Result<Manifest, ConfigError> {
-        let m: Manifest = parse_toml(path, text)?;
-        crate::secrets::SecretRules::with_manifest(&m.secrets)
+        let mut m: Manifest = parse_toml(path, text)?;
+        m.rules.secrets = crate::secrets::SecretRules::with_manifest(&m.secrets)
             .map_err(|e| invalid(path, &format!("[secrets]: {e}")))?;
+        m.rules.only = crate::selective::Only::new(&m.only);
         if m.version != 1 {
             return Err(invalid(
                 path,

@@ -112,7 +112,7 @@ pub fn join(parent: &str, name: &str) -> String {
 }
 
 /// Scans the store at `store`; `only` are the `[[only]]` rules this device trusts.
-pub fn scan(store: &Path, only: &[crate::selective::OnlyRule]) -> Result<SourceState, ScanError> {
+pub fn scan(store: &Path, only: &crate::selective::Only) -> Result<SourceState, ScanError> {
     let root = source_root(store)?;
     let warnings = Vec::new();
     let ignore = IgnoreRules::new();
@@ -124,7 +124,7 @@ pub fn scan(store: &Path, only: &[crate::selective::OnlyRule]) -> Result<SourceS
         delegated_files: Vec::new(),
         warnings,
         files: Some(Vec::new()),
-        only: crate::selective::Only::new(only),
+        only: only.clone(),
     };
     for special in read_dir_sorted(&root)? {
         let (name, _) = special;

@@ -102,7 +102,7 @@ impl Session {
         // Loading the cache and scanning the store are independent: do both at once.
         let (state, cache) = std::thread::scope(|s| {
             let cache = s.spawn(|| Cache::load(&ctx.paths.state_dir));
-            (managed::scan(&ctx.store, &trust.manifest.only), cache.join().expect("cache loading panicked"))
+            (managed::scan(&ctx.store, &trust.manifest.rules.only), cache.join().expect("cache loading panicked"))
         });
         // The scan first: it names any link in the store, the manifest's place included.
         let state = state?;
@@ -140,7 +140,7 @@ impl Session {
         let store = Store::open(&self.ctx.store)?;
         self.trust = evaluate_trust(&self.ctx, &store, self.lock.is_some())?;
         self.vault = OnceLock::new();
-        self.state = managed::scan(&self.ctx.store, &self.trust.manifest.only)?;
+        self.state = managed::scan(&self.ctx.store, &self.trust.manifest.rules.only)?;
         Ok(())
     }
 
