@@ -346,7 +346,7 @@ pub fn add(
     vault: &Vault,
     targets: &[String],
     opts: AddOptions,
-    progress: &dyn Fn(u64, u64),
+    sink: &dyn crate::events::Sink,
 ) -> Result<AddReport, CaptureError> {
     let mut report = AddReport::default();
     let items = collect(ctx, state, targets, &mut report)?;
@@ -373,9 +373,9 @@ pub fn add(
     }
     let mut dirs = Dirs { state, created: HashMap::new() };
     let umask = fsutil::umask();
-    let total = planned.len() as u64;
-    for (n, (item, entry, bytes, unchanged)) in planned.into_iter().enumerate() {
-        progress(n as u64, total);
+    let phase = crate::events::Phase::start(sink, "adding", planned.len());
+    for (item, entry, bytes, unchanged) in planned {
+        phase.step();
         let parent = dirs.source_of(ctx, managed::parent_of(&item.target))?;
         let existing = state.get(&item.target);
         let live = ctx.live(&item.target);

@@ -22,16 +22,9 @@ pub struct AddArgs {
 pub fn cmd_add(ui: &Ui, args: AddArgs) -> Result<(), CliError> {
     let mut s = super::writer(ui)?;
     let targets = s.targets(&args.paths)?;
-    let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
     let opts = AddOptions { exact: args.exact, encrypt: args.encrypt };
-    let bar = ui.progress(0, "adding");
-    let r = capture::add(&s.ctx, &s.state, &mut s.cache, &vault, &targets, opts, &|n, total| {
-        bar.set_length(total);
-        bar.set_position(n);
-    });
-    bar.finish_and_clear();
-    let r = r?;
-    drop(vault);
+    let p = s.parts();
+    let r = capture::add(p.ctx, p.state, p.cache, p.vault, &targets, opts, ui)?;
     for (path, why) in &r.skipped {
         ui.warn(format!("skipped ~/{path}: {why}"));
     }

@@ -49,7 +49,8 @@ impl Device {
         let mut s = self.session();
         let targets: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
         let p = s.parts();
-        capture::add(p.ctx, p.state, p.cache, p.vault, &targets, AddOptions::default(), &|_, _| {}).unwrap();
+        capture::add(p.ctx, p.state, p.cache, p.vault, &targets, AddOptions::default(), &crate::events::Silent)
+            .unwrap();
         s.finish().unwrap();
     }
 
