@@ -58,6 +58,22 @@ fn disk_full(e: &git2::Error) -> bool {
         && ["No space left on device", "Disk quota exceeded"].iter().any(|m| e.message().contains(m))
 }
 
+/// Which way objects were going when a transport failed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Fetch,
+    Push,
+}
+
+/// The first full object id (40 hex digits) in a libgit2 message, such as "object not found -
+/// no match for id (…)".
+fn object_id_in(message: &str) -> Option<git2::Oid> {
+    let hex = |i: usize| message.as_bytes().get(i).is_some_and(u8::is_ascii_hexdigit);
+    (0..message.len().saturating_sub(39))
+        .find(|&i| (i == 0 || !hex(i - 1)) && (i..i + 40).all(hex) && !hex(i + 40))
+        .and_then(|i| git2::Oid::from_str(&message[i..i + 40]).ok())
+}
+
 /// dotback's record of where `remote`'s branch was at the last sync (see [`Store::seen`]).
 fn seen_ref(remote: &str) -> String {
     format!("refs/dotback/seen/{remote}")
@@ -327,7 +343,7 @@ impl Store {
     /// Fetches the current branch of `remote` into `refs/remotes/<remote>/<branch>`; returns the
     /// fetched commit (`None` when the remote does not have the branch yet).
     pub fn fetch(&self, remote: &str) -> Result<Option<git2::Oid>, TransportError> {
-        let branch = self.branch().map_err(|e| TransportError::Refused { message: e.to_string() })?;
+        let branch = self.branch().map_err(|e| self.local("read the branch", e))?;
         let mut r = self.find_remote(remote)?;
         let url = r.url().unwrap_or_default().to_string();
         let tracking = format!("refs/remotes/{remote}/{branch}");
@@ -335,22 +351,54 @@ impl Store {
         let session = transport::Session::new(&self.repo, &url);
         let mut opts = git2::FetchOptions::new();
         opts.remote_callbacks(session.callbacks());
-        r.fetch(&[spec.as_str()], Some(&mut opts), None).map_err(|e| session.classify(&url, e))?;
+        r.fetch(&[spec.as_str()], Some(&mut opts), None)
+            .map_err(|e| self.transport_error(&session, &url, e, Direction::Fetch))?;
         match self.repo.refname_to_id(&tracking) {
             Ok(id) => Ok(Some(id)),
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(TransportError::Refused { message: e.message().to_string() }),
+            Err(e) => Err(self.local("read the fetched commit", e)),
         }
     }
 
     fn find_remote(&self, remote: &str) -> Result<git2::Remote<'_>, TransportError> {
-        self.repo.find_remote(remote).map_err(|e| TransportError::Refused { message: e.message().to_string() })
+        self.repo.find_remote(remote).map_err(|e| self.local("read the remote's settings", e))
+    }
+
+    /// A failure of this store's own repository during a fetch or push.
+    fn local(&self, what: &'static str, e: impl std::error::Error + Send + Sync + 'static) -> TransportError {
+        TransportError::Local { what, store: self.root.clone(), source: Box::new(e) }
+    }
+
+    /// Sorts a failed fetch or push: an object missing here is this store's problem, whatever
+    /// libgit2's error class says (it reads like a missing remote); the rest is the remote's.
+    fn transport_error(
+        &self,
+        session: &transport::Session,
+        url: &str,
+        e: git2::Error,
+        direction: Direction,
+    ) -> TransportError {
+        let missing = |repo: &Repository, id| repo.odb().is_ok_and(|odb| !odb.exists(id));
+        let id = (e.class() == git2::ErrorClass::Odb || e.message().contains("object not found"))
+            .then(|| object_id_in(e.message()))
+            .flatten();
+        if let Some(id) = id.filter(|id| missing(&self.repo, *id)) {
+            // A fetch from a local remote that lacks the object too: that copy is the damaged one.
+            let remote_lacks = direction == Direction::Fetch
+                && transport::local_path(url)
+                    .and_then(|p| Repository::open_bare(p).ok())
+                    .is_some_and(|remote| missing(&remote, id));
+            if !remote_lacks {
+                return TransportError::MissingObject { store: self.root.clone(), id };
+            }
+        }
+        session.classify(url, e)
     }
 
     /// Pushes the current branch to `remote`. A rejected update (the remote moved on, or its
     /// history was rewritten) is an error; nothing is ever force-pushed.
     pub fn push(&self, remote: &str) -> Result<(), TransportError> {
-        let branch = self.branch().map_err(|e| TransportError::Refused { message: e.to_string() })?;
+        let branch = self.branch().map_err(|e| self.local("read the branch", e))?;
         let mut r = self.find_remote(remote)?;
         let url = r.url().unwrap_or_default().to_string();
         let rejected = std::cell::RefCell::new(None);
@@ -367,11 +415,12 @@ impl Store {
         let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
         // A push killed while it holds a local remote's branch lock leaves the lock; the journal
         // lets the next run know it as its own (see `recover`).
-        let head = self.head_commit().map_err(|e| TransportError::Refused { message: e.to_string() })?;
+        let head = self.head_commit().map_err(|e| self.local("read the branch", e))?;
         let _journal =
             crate::recover::PushJournal::start(self.repo.path(), remote, &format!("refs/heads/{branch}"), head)
-                .map_err(|e| TransportError::Refused { message: e.to_string() })?;
-        r.push(&[spec.as_str()], Some(&mut opts)).map_err(|e| session.classify(&url, e))?;
+                .map_err(|e| self.local("record the push in a journal", e))?;
+        r.push(&[spec.as_str()], Some(&mut opts))
+            .map_err(|e| self.transport_error(&session, &url, e, Direction::Push))?;
         drop(opts);
         match rejected.take() {
             Some(why) => Err(TransportError::Refused { message: format!("the remote rejected the update ({why})") }),
@@ -798,6 +847,17 @@ mod tests {
     use crate::fsutil::FastMap;
     use std::fs;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn object_ids_are_found_in_libgit2s_messages() {
+        let id = "533f0d5b8a2a45cbcb19cdb327468acf6a0e287d";
+        let found = |m: &str| object_id_in(m).map(|o| o.to_string());
+        assert_eq!(found(&format!("object not found - cannot read header for ({id})")).as_deref(), Some(id));
+        assert_eq!(found(&format!("object not found - no match for id ({id})")).as_deref(), Some(id));
+        assert_eq!(found(id).as_deref(), Some(id));
+        assert_eq!(found("object not found - no match for id (533f0d5b)"), None);
+        assert_eq!(found(&format!("id a{id}")), None, "a longer run of hex digits is no object id");
+    }
 
     #[test]
     fn disk_full_is_told_from_libgit2s_message() {

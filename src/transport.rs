@@ -32,6 +32,30 @@ pub enum TransportError {
     /// The remote answered but refused the operation (a rejected push, a missing repository).
     #[error("{message}")]
     Refused { message: String },
+    /// A remote that is a local path which does not exist (an unmounted disk, a typo, a
+    /// repository not created yet).
+    #[error("{} does not exist", path.display())]
+    NoPath { path: PathBuf },
+    /// A remote that is a local path holding no git repository (say, an empty directory).
+    #[error("{} is not a git repository", path.display())]
+    NotARepository { path: PathBuf },
+    /// A remote that is a local repository with a work tree: git refuses a push to the branch
+    /// checked out there (libgit2 any push to it).
+    #[error("{} is a repository with a work tree, not a bare one; git does not push into a work tree's checked-out branch", path.display())]
+    NotBare { path: PathBuf },
+    /// This store's own repository lacks an object that its history needs (a damaged or partly
+    /// copied `.git`): a local problem, whichever remote was being talked to.
+    #[error("the store {} is missing git object {id}, which its history needs", store.display())]
+    MissingObject { store: PathBuf, id: git2::Oid },
+    /// This store's own repository failed otherwise (its branch or a ref could not be read or
+    /// written): a local problem too.
+    #[error("{what} failed in the store {}", store.display())]
+    Local {
+        what: &'static str,
+        store: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// The last https password a server refused: where it came from, so the hint can say what to fix.
@@ -242,6 +266,9 @@ impl Session {
     /// Sorts a libgit2 failure for `url` into what the user can do about it.
     pub fn classify(&self, url: &str, e: git2::Error) -> TransportError {
         use git2::{ErrorClass as C, ErrorCode as E};
+        if let Some(refused) = local_remote(url, &e) {
+            return refused;
+        }
         if e.code() == E::Certificate
             && let Some(refused) = self.host_key.take()
         {
@@ -285,6 +312,33 @@ impl Session {
             _ if e.code() == E::NotFound => TransportError::Unreachable { message },
             _ => TransportError::Refused { message },
         }
+    }
+}
+
+/// The path of a remote that is on this machine: `file://PATH`, or a URL with no scheme and
+/// no `host:` before its first `/` (git's rule for telling `host:path` from a local path).
+pub fn local_path(url: &str) -> Option<PathBuf> {
+    if let Some(path) = url.strip_prefix("file://") {
+        return Some(PathBuf::from(path));
+    }
+    if url.contains("://") || url.find(':').is_some_and(|colon| !url[..colon].contains('/')) {
+        return None;
+    }
+    Some(PathBuf::from(url))
+}
+
+/// What is wrong with a local remote that libgit2 failed on, in words that name the path: it
+/// says "unsupported URL protocol" for a path that does not exist.
+fn local_remote(url: &str, e: &git2::Error) -> Option<TransportError> {
+    let path = local_path(url)?;
+    if !path.exists() {
+        return Some(TransportError::NoPath { path });
+    }
+    let flags = git2::RepositoryOpenFlags::NO_SEARCH;
+    match git2::Repository::open_ext(&path, flags, std::iter::empty::<&std::ffi::OsStr>()) {
+        Err(_) => Some(TransportError::NotARepository { path }),
+        Ok(repo) if !repo.is_bare() && e.message().contains("non-bare") => Some(TransportError::NotBare { path }),
+        Ok(_) => None,
     }
 }
 

@@ -476,7 +476,12 @@ pub(super) fn held_back(store: &std::path::Path, held: &crate::trust::Held) -> C
 impl Tally {
     fn refuse(&mut self, remote: &str, e: CliError) {
         self.refused.push(remote.to_string());
-        self.refusals.push(e);
+        // A remote on a disk that is not there (exit 5) must not hide a refusal behind it.
+        let at = match e.code {
+            OFFLINE => self.refusals.len(),
+            _ => self.refusals.iter().position(|r| r.code == OFFLINE).unwrap_or(self.refusals.len()),
+        };
+        self.refusals.insert(at, e);
     }
 }
 
@@ -522,5 +527,24 @@ pub(super) fn refusal(remote: &str, e: &TransportError) -> CliError {
             err.hint("if the remote has commits this store does not, run `dotback sync` again to merge them first")
         }
         TransportError::Unreachable { .. } => err,
+        TransportError::NoPath { path } => err
+            .code(OFFLINE)
+            .hint("if it is on a removable disk or a network share, mount it and sync again; nothing is lost meanwhile")
+            .hint(format!("if the remote is new, create it first with `git init --bare {}`", path.display()))
+            .hint(format!("if the path is wrong, `dotback remote remove {remote}` and add the right one")),
+        TransportError::NotARepository { path } => err
+            .hint(format!("an empty directory becomes a remote with `git init --bare {}`; then sync again", path.display()))
+            .hint(format!("if the repository is elsewhere, `dotback remote remove {remote}` and add its path")),
+        TransportError::NotBare { path } => err.hint(format!(
+            "push to a bare repository instead: make one with `git clone --bare {} NEW.git` (or `git init --bare NEW.git`), then `dotback remote remove {remote}` and `dotback remote add {remote} NEW.git`",
+            path.display()
+        )),
+        TransportError::MissingObject { store, .. } => {
+            CliError::new(format!("{e}; nothing was fetched from or pushed to remote `{remote}`"))
+                .hint(format!("`git -C {} fsck` names what is damaged; HOME and the store's files were not changed", store.display()))
+                .hint("if a remote has this store's commits, a fresh clone of it is an intact copy of the store")
+        }
+        TransportError::Local { .. } => CliError::from_error(e)
+            .hint("nothing was fetched or pushed; run `git status` in the store to see its state"),
     }
 }
