@@ -58,6 +58,40 @@ fn disk_full(e: &git2::Error) -> bool {
         && ["No space left on device", "Disk quota exceeded"].iter().any(|m| e.message().contains(m))
 }
 
+/// Gives `repo` the configuration git would read, where git's environment says so and libgit2
+/// (opening a repository by its path) does not listen: `GIT_CONFIG_GLOBAL` replaces
+/// `~/.gitconfig` and the XDG file, `GIT_CONFIG_SYSTEM` replaces the system file and
+/// `GIT_CONFIG_NOSYSTEM` drops it. Everything read through the repository then follows: the
+/// commit author, credential helpers, `core.autocrlf`, URL rewrites.
+fn git_config_from_env(repo: &Repository) -> Result<(), StoreError> {
+    use git2::{Config, ConfigLevel};
+    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let (global, system) = (var("GIT_CONFIG_GLOBAL"), var("GIT_CONFIG_SYSTEM"));
+    let no_system = std::env::var("GIT_CONFIG_NOSYSTEM").is_ok_and(|v| git2::Config::parse_bool(v).unwrap_or(false));
+    if global.is_none() && system.is_none() && !no_system {
+        return Ok(());
+    }
+    let config = (|| {
+        let mut config = Config::new()?;
+        let mut files = vec![(repo.path().join("config"), ConfigLevel::Local)];
+        match global {
+            Some(path) => files.push((path, ConfigLevel::Global)),
+            None => {
+                files.extend(Config::find_global().ok().map(|p| (p, ConfigLevel::Global)));
+                files.extend(Config::find_xdg().ok().map(|p| (p, ConfigLevel::XDG)));
+            }
+        }
+        if !no_system {
+            files.extend(system.or_else(|| Config::find_system().ok()).map(|p| (p, ConfigLevel::System)));
+        }
+        for (path, level) in files {
+            config.add_file(&path, level, false)?;
+        }
+        repo.set_config(&config)
+    })();
+    config.map_err(|source| StoreError::GitConfig { source })
+}
+
 /// Which way objects were going when a transport failed.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Direction {
@@ -120,6 +154,7 @@ impl Store {
         if repo.is_bare() {
             return Err(StoreError::Bare { path: root.to_path_buf() });
         }
+        git_config_from_env(&repo)?;
         Ok(Store { repo, root: root.to_path_buf() })
     }
 
@@ -135,6 +170,7 @@ impl Store {
             path: root.to_path_buf(),
             source,
         })?;
+        git_config_from_env(&repo)?;
         Ok((Store { repo, root: root.to_path_buf() }, true))
     }
 
