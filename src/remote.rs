@@ -67,6 +67,11 @@ pub fn add(ctx: &Context, name: &str, url: &str) -> Result<Remote, RemoteError> 
     if transport::has_password(url) {
         return Err(RemoteError::PasswordInUrl { url: transport::redact(url) });
     }
+    let store = Store::open(&ctx.store)?;
+    let _lock = Lock::acquire(&ctx.paths.state_dir, LOCK_WAIT)?;
+    if store.remotes()?.iter().any(|(n, _)| n == name) {
+        return Err(RemoteError::Exists { name: name.to_string() });
+    }
     let url = match transport::local_path(url) {
         Some(path) => {
             check_local(&path)?;
@@ -77,11 +82,6 @@ pub fn add(ctx: &Context, name: &str, url: &str) -> Result<Remote, RemoteError> 
         }
         None => url.to_string(),
     };
-    let store = Store::open(&ctx.store)?;
-    let _lock = Lock::acquire(&ctx.paths.state_dir, LOCK_WAIT)?;
-    if store.remotes()?.iter().any(|(n, _)| n == name) {
-        return Err(RemoteError::Exists { name: name.to_string() });
-    }
     store.add_remote(name, &url)?;
     Ok(Remote { name: name.to_string(), url })
 }

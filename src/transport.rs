@@ -32,9 +32,9 @@ pub enum TransportError {
     /// The remote answered but refused the operation (a rejected push, a missing repository).
     #[error("{message}")]
     Refused { message: String },
-    /// A remote that is a local path which does not exist (an unmounted disk, a typo, a
-    /// repository not created yet).
-    #[error("{} does not exist", path.display())]
+    /// A remote that is a local path which does not exist: most likely an unmounted disk
+    /// (`remote add` refuses a path that does not exist), so unreachable for now.
+    #[error("{} does not exist; if it is on a removable disk or a network share, that is not mounted", path.display())]
     NoPath { path: PathBuf },
     /// A remote that is a local path holding no git repository (say, an empty directory).
     #[error("{} is not a git repository", path.display())]

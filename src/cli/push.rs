@@ -54,7 +54,9 @@ pub fn cmd_push(ui: &Ui, args: PushArgs) -> Result<(), CliError> {
                     }
                     pushed += 1;
                 }
-                Err(TransportError::Unreachable { message }) => unreachable.push((name.clone(), message)),
+                Err(e @ (TransportError::Unreachable { .. } | TransportError::NoPath { .. })) => {
+                    unreachable.push((name.clone(), e.to_string()))
+                }
                 Err(e) => refused.push((name.clone(), e)),
             }
         }
@@ -62,8 +64,6 @@ pub fn cmd_push(ui: &Ui, args: PushArgs) -> Result<(), CliError> {
         if pushed > 0 {
             ui.info(format!("Pushed to {pushed} remote{}.", super::add::plural(pushed)));
         }
-        // A remote on a disk that is not there (exit 5) must not hide a refusal behind it.
-        refused.sort_by_key(|(_, e)| matches!(e, TransportError::NoPath { .. }));
         if let Some((name, why)) = refused.first() {
             for (other, e) in refused.iter().skip(1) {
                 ui.warn(format!("remote `{other}`: {e}"));

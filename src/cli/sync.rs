@@ -209,7 +209,9 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
                 continue;
             }
             match fetched {
-                Err(TransportError::Unreachable { message }) => tally.unreachable.push((name.clone(), message)),
+                Err(e @ (TransportError::Unreachable { .. } | TransportError::NoPath { .. })) => {
+                    tally.unreachable.push((name.clone(), e.to_string()))
+                }
                 Err(e) => tally.refuse(name, refusal(name, &e)),
                 Ok(None) => tally.reached.push(name.clone()),
                 Ok(Some(theirs)) => {
@@ -300,9 +302,9 @@ fn run(ui: &Ui, args: &SyncArgs, s: &mut Session, remotes: &[String], tally: &mu
                     }
                     tally.pushed += 1;
                 }
-                Err(TransportError::Unreachable { message }) => {
+                Err(e @ (TransportError::Unreachable { .. } | TransportError::NoPath { .. })) => {
                     tally.reached.retain(|r| *r != name);
-                    tally.unreachable.push((name, message));
+                    tally.unreachable.push((name, e.to_string()));
                 }
                 Err(e) => {
                     tally.reached.retain(|r| *r != name);
@@ -412,7 +414,8 @@ fn dry_run(ui: &Ui, s: &mut Session, remotes: &[String]) -> Result<(), CliError>
             continue;
         }
         match fetched {
-            Err(TransportError::Unreachable { message }) => {
+            Err(e @ (TransportError::Unreachable { .. } | TransportError::NoPath { .. })) => {
+                let message = e.to_string();
                 ui.out(format!("Remote `{name}`: cannot be reached: {message}"));
                 note(CliError::new(format!("could not reach {name} ({message})")).code(OFFLINE), &mut worst);
             }
@@ -476,12 +479,7 @@ pub(super) fn held_back(store: &std::path::Path, held: &crate::trust::Held) -> C
 impl Tally {
     fn refuse(&mut self, remote: &str, e: CliError) {
         self.refused.push(remote.to_string());
-        // A remote on a disk that is not there (exit 5) must not hide a refusal behind it.
-        let at = match e.code {
-            OFFLINE => self.refusals.len(),
-            _ => self.refusals.iter().position(|r| r.code == OFFLINE).unwrap_or(self.refusals.len()),
-        };
-        self.refusals.insert(at, e);
+        self.refusals.push(e);
     }
 }
 
@@ -526,12 +524,7 @@ pub(super) fn refusal(remote: &str, e: &TransportError) -> CliError {
         TransportError::Refused { .. } => {
             err.hint("if the remote has commits this store does not, run `dotback sync` again to merge them first")
         }
-        TransportError::Unreachable { .. } => err,
-        TransportError::NoPath { path } => err
-            .code(OFFLINE)
-            .hint("if it is on a removable disk or a network share, mount it and sync again; nothing is lost meanwhile")
-            .hint(format!("if the remote is new, create it first with `git init --bare {}`", path.display()))
-            .hint(format!("if the path is wrong, `dotback remote remove {remote}` and add the right one")),
+        TransportError::Unreachable { .. } | TransportError::NoPath { .. } => err.code(OFFLINE),
         TransportError::NotARepository { path } => err
             .hint(format!("an empty directory becomes a remote with `git init --bare {}`; then sync again", path.display()))
             .hint(format!("if the repository is elsewhere, `dotback remote remove {remote}` and add its path")),
