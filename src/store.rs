@@ -380,11 +380,12 @@ impl Store {
     /// fetched commit (`None` when the remote does not have the branch yet).
     pub fn fetch(&self, remote: &str) -> Result<Option<git2::Oid>, TransportError> {
         let branch = self.branch().map_err(|e| self.local("read the branch", e))?;
-        let mut r = self.find_remote(remote)?;
+        let r = self.find_remote(remote)?;
         let url = r.url().unwrap_or_default().to_string();
         let tracking = format!("refs/remotes/{remote}/{branch}");
         let spec = format!("+refs/heads/{branch}:{tracking}");
         let session = transport::Session::new(&self.repo, &url);
+        let mut r = self.connect_as(r, &session)?;
         let mut opts = git2::FetchOptions::new();
         opts.remote_callbacks(session.callbacks());
         r.fetch(&[spec.as_str()], Some(&mut opts), None)
@@ -398,6 +399,19 @@ impl Store {
 
     fn find_remote(&self, remote: &str) -> Result<git2::Remote<'_>, TransportError> {
         self.repo.find_remote(remote).map_err(|e| self.local("read the remote's settings", e))
+    }
+
+    /// The remote to talk through: `r` itself, or, when the session resolved an ssh host alias,
+    /// one for the URL it stands for (kept in memory; the store's config keeps the alias).
+    fn connect_as<'r>(
+        &'r self,
+        r: git2::Remote<'r>,
+        session: &transport::Session,
+    ) -> Result<git2::Remote<'r>, TransportError> {
+        if r.url().ok() == Some(session.url()) {
+            return Ok(r);
+        }
+        self.repo.remote_anonymous(session.url()).map_err(|e| self.local("set up the connection", e))
     }
 
     /// A failure of this store's own repository during a fetch or push.
@@ -435,10 +449,12 @@ impl Store {
     /// history was rewritten) is an error; nothing is ever force-pushed.
     pub fn push(&self, remote: &str) -> Result<(), TransportError> {
         let branch = self.branch().map_err(|e| self.local("read the branch", e))?;
-        let mut r = self.find_remote(remote)?;
+        let r = self.find_remote(remote)?;
         let url = r.url().unwrap_or_default().to_string();
         let rejected = std::cell::RefCell::new(None);
         let session = transport::Session::new(&self.repo, &url);
+        let mut r = self.connect_as(r, &session)?;
+        let by_alias = session.url() != url;
         let mut cb = session.callbacks();
         cb.push_update_reference(|refname, status| {
             if let Some(msg) = status {
@@ -458,10 +474,17 @@ impl Store {
         r.push(&[spec.as_str()], Some(&mut opts))
             .map_err(|e| self.transport_error(&session, &url, e, Direction::Push))?;
         drop(opts);
-        match rejected.take() {
-            Some(why) => Err(TransportError::Refused { message: format!("the remote rejected the update ({why})") }),
-            None => Ok(()),
+        if let Some(why) = rejected.take() {
+            return Err(TransportError::Refused { message: format!("the remote rejected the update ({why})") });
         }
+        // libgit2 moves the remote-tracking ref after a push through the named remote only.
+        if by_alias && let Some(head) = head {
+            let tracking = format!("refs/remotes/{remote}/{branch}");
+            self.repo
+                .reference(&tracking, head, true, "dotback push")
+                .map_err(|e| self.local("record what the remote has", e))?;
+        }
+        Ok(())
     }
 
     /// `ancestor` is reachable from `commit` (or equal to it).
