@@ -10,6 +10,7 @@
 //!   execute); [`capture`]: HOME -> store;
 //! - [`sync`]: merging fetched commits; [`resolve`]: settling the conflicts a merge leaves;
 //! - [`tree_check`]: refusing a fetched commit that could not be checked out safely;
+//! - [`remote`]: adding, removing and listing the store's remotes;
 //! - [`init`]: creating or adopting a store; [`chezmoi`]: delegating to the chezmoi binary;
 //! - [`selective`]: `[[only]]` rules that limit targets to some devices;
 //! - [`trust`]: which recipients and rules this device uses (the control files, authenticated);
@@ -36,6 +37,7 @@ pub mod merge;
 pub mod paths;
 pub mod push;
 pub mod recover;
+pub mod remote;
 pub mod resolve;
 pub mod secrets;
 pub mod selective;

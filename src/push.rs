@@ -42,7 +42,9 @@ pub fn push_all(store: &Store, remotes: &[String]) -> Result<PushReport, StoreEr
                 }
                 report.pushed.push(name.clone());
             }
-            Err(TransportError::Unreachable { message }) => report.unreachable.push((name.clone(), message)),
+            Err(e) if e.unreachable().is_some() => {
+                report.unreachable.push((name.clone(), e.unreachable().unwrap_or_default()))
+            }
             Err(e) => report.refused.push((name.clone(), e)),
         }
     }

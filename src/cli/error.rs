@@ -7,14 +7,18 @@ use dotback::context::ContextError;
 use dotback::eval::EvalError;
 use dotback::managed::ScanError;
 use dotback::paths::PathsError;
+use dotback::remote::RemoteError;
 use dotback::resolve::ResolveError;
 use dotback::state::StateError;
 use dotback::store::StoreError;
 
-/// Exit codes: 1 a failed operation, 2 bad usage (clap's), 3 a configuration problem,
-/// 4 another dotback process holds the lock, 5 a remote could not be reached (sync: the local
-/// commit is safe, retry later), 6 a remote refused dotback (host key, credentials, a rejected
-/// push, an unrelated history: needs the user).
+/// Exit codes: 1 a failed operation (also the store's own repository failing during a fetch or
+/// push), 2 bad usage (clap's, and input dotback refuses, such as a remote path that is no bare
+/// repository), 3 a configuration problem, 4 another dotback process holds the lock, 5 a remote
+/// could not be reached, or is a local path that does not exist (an unmounted disk; sync: the
+/// local commit is safe, retry later), 6 a remote refused dotback or is no repository it can
+/// push to (host key, credentials, a rejected push, an unrelated history, a directory that is
+/// no repository, a work tree: needs the user).
 #[derive(Debug)]
 pub struct CliError {
     pub message: String,
@@ -147,6 +151,42 @@ impl From<dotback::session::SessionError> for CliError {
                 "finish or abort it with git first (`git -C {} status` says how), then run dotback again",
                 store.display()
             )),
+        }
+    }
+}
+
+impl From<RemoteError> for CliError {
+    fn from(e: RemoteError) -> Self {
+        let err = CliError::from_error(&e);
+        let bare =
+            |path: &std::path::Path| format!("`git init --bare {}` makes one there; then add it again", path.display());
+        match e {
+            RemoteError::Store(inner) => inner.into(),
+            RemoteError::State(inner) => inner.into(),
+            RemoteError::BadName { .. } => err.hint("use letters, digits, `-`, `_` and `.` only").code(2),
+            RemoteError::EmptyUrl => err.code(2),
+            RemoteError::PasswordInUrl { .. } => err
+                .hint("add the URL without the password and let a git credential helper keep it (`git config --global credential.helper store` or your desktop's keyring helper)")
+                .code(2),
+            RemoteError::Exists { .. } => err.hint("`dotback remote list` shows it; remove it first to change its URL"),
+            RemoteError::NotFound { .. } => err.hint("`dotback remote list` shows the remotes"),
+            RemoteError::NoPath { path } => err
+                .hint(format!("a remote on a disk or share starts as a bare git repository: {}", bare(&path)))
+                .hint("if it is on a removable disk or a network share, mount it first")
+                .code(2),
+            RemoteError::EmptyDirectory { path } => err.hint(bare(&path)).code(2),
+            RemoteError::NotARepository { path } => err
+                .hint(format!(
+                    "give the path of a bare git repository instead (`git init --bare NEW.git` starts one); nothing in {} was touched",
+                    path.display()
+                ))
+                .code(2),
+            RemoteError::NotBare { path } => err
+                .hint(format!(
+                    "make a bare repository to push to: `git clone --bare {} NEW.git` (or `git init --bare NEW.git`), then add that",
+                    path.display()
+                ))
+                .code(2),
         }
     }
 }

@@ -303,6 +303,20 @@ pub(super) fn refusal(remote: &str, e: &TransportError) -> CliError {
         TransportError::Refused { .. } => {
             err.hint("if the remote has commits this store does not, run `dotback sync` again to merge them first")
         }
-        TransportError::Unreachable { .. } => err,
+        TransportError::Unreachable { .. } | TransportError::NoPath { .. } => err.code(OFFLINE),
+        TransportError::NotARepository { path } => err
+            .hint(format!("an empty directory becomes a remote with `git init --bare {}`; then sync again", path.display()))
+            .hint(format!("if the repository is elsewhere, `dotback remote remove {remote}` and add its path")),
+        TransportError::NotBare { path } => err.hint(format!(
+            "push to a bare repository instead: make one with `git clone --bare {} NEW.git` (or `git init --bare NEW.git`), then `dotback remote remove {remote}` and `dotback remote add {remote} NEW.git`",
+            path.display()
+        )),
+        TransportError::MissingObject { store, .. } => {
+            CliError::new(format!("{e}; nothing was fetched from or pushed to remote `{remote}`"))
+                .hint(format!("`git -C {} fsck` names what is damaged; HOME and the store's files were not changed", store.display()))
+                .hint("if a remote has this store's commits, a fresh clone of it is an intact copy of the store")
+        }
+        TransportError::Local { .. } => CliError::from_error(e)
+            .hint("nothing was fetched or pushed; run `git status` in the store to see its state"),
     }
 }
