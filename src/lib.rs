@@ -25,6 +25,7 @@ pub mod chezmoi;
 pub mod config;
 pub mod context;
 pub mod crypt;
+pub mod diff;
 pub mod eval;
 pub mod events;
 pub mod fsutil;
