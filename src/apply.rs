@@ -102,7 +102,7 @@ pub fn plan(evals: &[Eval], opts: PlanOptions) -> Vec<Action> {
     for e in evals {
         let step = match e.change {
             Change::Clean | Change::Skipped => continue,
-            Change::Locked | Change::Refused => Step::Skip { reason: e.change },
+            Change::Locked | Change::WaitingForIdentity | Change::Refused => Step::Skip { reason: e.change },
             Change::ChangedInHome | Change::ChangedInBoth if !opts.force => Step::Skip { reason: e.change },
             _ => match e.desired {
                 None => Step::Remove,

@@ -45,7 +45,7 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     let actions = apply::plan(&evals, PlanOptions { force: args.force });
     let locked: Vec<String> = evals
         .iter()
-        .filter(|e| e.change == Change::Locked)
+        .filter(|e| matches!(e.change, Change::Locked | Change::WaitingForIdentity))
         .filter_map(|e| e.why.as_ref().map(|why| format!("~/{}: {why}", e.target)))
         .collect();
     let skipped: Vec<String> = evals
@@ -153,10 +153,10 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
         for note in &named_skipped {
             ui.warn(note);
         }
-        for (path, why) in report.skipped.iter().filter(|(_, c)| *c != Change::Locked) {
+        for (path, why) in report.skipped.iter().filter(|(_, c)| !matches!(c, Change::Locked | Change::WaitingForIdentity)) {
             ui.warn(format!("left ~/{path} alone: {}", why.describe()));
         }
-        if report.skipped.iter().any(|(_, c)| *c != Change::Locked) {
+        if report.skipped.iter().any(|(_, c)| !matches!(c, Change::Locked | Change::WaitingForIdentity)) {
             ui.hint("`dotback diff` shows the differences; `dotback commit` keeps HOME's version, `dotback apply --force PATH` takes the store's");
         }
         let changed = report.written.len() + report.removed.len();
