@@ -181,9 +181,11 @@ fn stored_bytes(
         return Ok((data.to_vec().into(), None));
     };
     entry.attrs.encrypted = true;
-    let cipher = vault
-        .encrypt(data)
-        .map_err(|reason| CaptureError::Encrypt { path: live.to_path_buf(), why: why.clone(), reason })?;
+    let cipher = vault.encrypt(data).map_err(|reason| CaptureError::Encrypt {
+        path: live.to_path_buf(),
+        why: why.clone(),
+        reason,
+    })?;
     Ok((cipher.into(), Some(why)))
 }
 
@@ -569,7 +571,12 @@ fn capture(
 
 /// The plaintext hashing to `base` (what HOME and the store last agreed on), from a ciphertext
 /// this device saw holding it that is still in the store's history.
-fn base_plaintext(ctx: &Context, cache: &Cache, vault: &Vault, base: fsutil::Hash) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+fn base_plaintext(
+    ctx: &Context,
+    cache: &Cache,
+    vault: &Vault,
+    base: fsutil::Hash,
+) -> Option<zeroize::Zeroizing<Vec<u8>>> {
     let store = crate::store::Store::open(&ctx.store).ok()?;
     cache.ciphers_of(base).find_map(|cipher| {
         let plain = vault.decrypt(&store.blob(cipher).ok()?).ok()?;

@@ -329,6 +329,10 @@ const PARALLEL_MIN: usize = 512;
 /// whether it is a plain entry holding age ciphertext that apply would write.
 type Read = (usize, Result<Option<Node>, String>, Option<Node>, Option<String>, bool);
 
+/// What one evaluation thread read: its targets, what it learnt, and the ciphertexts it
+/// decrypted (blob id, plaintext hash).
+type Chunk = (Vec<Read>, Learnt, Vec<(Hash, Hash)>);
+
 /// Evaluates every selected native target, plus extras inside `exact_` directories. Targets an
 /// `[[only]]` rule keeps from this device come out as [`Change::Skipped`], neither side read.
 ///
@@ -357,7 +361,7 @@ pub fn evaluate(
     } else {
         std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
     };
-    let read_chunk = |chunk: &[usize]| -> Result<(Vec<Read>, Vec<_>, Vec<(Hash, Hash)>), EvalError> {
+    let read_chunk = |chunk: &[usize]| -> Result<Chunk, EvalError> {
         let mut h = Hasher::new(cache, Some(vault));
         let mut out = Vec::with_capacity(chunk.len());
         for &i in chunk {
@@ -377,7 +381,7 @@ pub fn evaluate(
         Ok((out, h.learnt, h.sealed))
     };
     let chunk_len = selected.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<(Vec<Read>, Vec<_>, Vec<_>), EvalError>> = if threads == 1 {
+    let parts: Vec<Result<Chunk, EvalError>> = if threads == 1 {
         vec![read_chunk(&selected)]
     } else {
         std::thread::scope(|s| {

@@ -153,7 +153,9 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
         for note in &named_skipped {
             ui.warn(note);
         }
-        for (path, why) in report.skipped.iter().filter(|(_, c)| !matches!(c, Change::Locked | Change::WaitingForIdentity)) {
+        for (path, why) in
+            report.skipped.iter().filter(|(_, c)| !matches!(c, Change::Locked | Change::WaitingForIdentity))
+        {
             ui.warn(format!("left ~/{path} alone: {}", why.describe()));
         }
         if report.skipped.iter().any(|(_, c)| !matches!(c, Change::Locked | Change::WaitingForIdentity)) {

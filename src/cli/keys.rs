@@ -383,22 +383,31 @@ fn gpg_import(ui: &Ui) -> Result<(), CliError> {
     // Keys and ownertrust that arrived without a seal are not handed to gpg.
     refuse_while_held(&s)?;
     let dir = gpg_dir(&s);
-    let read = |name: &str| dotback::fsutil::read_beneath(&s.ctx.store, &dir.join(name)).unwrap_or_default();
-    let public = read("public-keys.asc");
+    // A file that is not there was not exported; one that cannot be read is an error.
+    let read = |name: &str| -> Result<Option<Vec<u8>>, CliError> {
+        let path = dir.join(name);
+        match dotback::fsutil::read_beneath(&s.ctx.store, &path) {
+            Ok(data) => Ok(Some(data)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(CliError::new(format!("cannot read {}: {e}", path.display()))
+                .hint("nothing was imported; make the file readable (or export the keys again), then run this again")),
+        }
+    };
+    let public = read("public-keys.asc")?.unwrap_or_default();
     if public.is_empty() {
         return Err(CliError::new(format!("{} holds no exported GPG keys", dir.display()))
             .hint("run `dotback keys gpg-export` on a device that has them"));
     }
     let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
     let secret_path = dir.join("secret-keys.asc.age");
-    let secret = match dotback::fsutil::read_beneath(&s.ctx.store, &secret_path) {
-        Ok(c) => vault
+    let secret = match read("secret-keys.asc.age")? {
+        Some(c) => vault
             .decrypt(&c)
             .map_err(|why| CliError::new(format!("cannot decrypt {}: {why}", secret_path.display())))?,
-        Err(_) => zeroize::Zeroizing::new(Vec::new()),
+        None => zeroize::Zeroizing::new(Vec::new()),
     };
-    let imported =
-        Gpg::new().import(&public, &secret, &read("ownertrust.txt")).map_err(|e| CliError::from_error(&e))?;
+    let ownertrust = read("ownertrust.txt")?.unwrap_or_default();
+    let imported = Gpg::new().import(&public, &secret, &ownertrust).map_err(|e| CliError::from_error(&e))?;
     drop(vault);
     ui.info(format!(
         "Imported {} GPG secret key{} with public keys and ownertrust.",

@@ -85,8 +85,9 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
         };
         Ok((s, sel, evals, uncommitted))
     })?;
-    let needs_identity =
-        evals.iter().any(|e| matches!(e.change, Change::Locked | Change::WaitingForIdentity) && sel.contains(&e.target));
+    let needs_identity = evals
+        .iter()
+        .any(|e| matches!(e.change, Change::Locked | Change::WaitingForIdentity) && sel.contains(&e.target));
     let identity_problem = if needs_identity {
         dotback::vault::load_identities(&s.ctx, s.ctx.identity).err().map(super::keys::unusable_identity)
     } else {
@@ -170,7 +171,8 @@ fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize, skipped: &[&eval::Eval]
                 .as_ref()
                 .filter(|_| {
                     change == Change::Refused
-                        || (matches!(change, Change::Locked | Change::WaitingForIdentity) && r.identity_problem.is_none())
+                        || (matches!(change, Change::Locked | Change::WaitingForIdentity)
+                            && r.identity_problem.is_none())
                 })
                 .map(|w| format!(": {w}"));
             ui.out(format!("    {style}~/{}{style:#}{}", e.path, why.unwrap_or_default()));

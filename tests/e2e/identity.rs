@@ -174,3 +174,112 @@ fn a_file_that_gains_a_token_is_said_to_be_encrypted_from_now_on() {
     assert!(err.contains("it is stored encrypted from now on"), "{err}");
     assert!(!history_text(&env.store()).contains(&token));
 }
+
+#[test]
+fn an_edit_captured_without_an_identity_meets_another_and_nothing_is_dropped() {
+    if !require("age") {
+        return;
+    }
+    let (a, b, remote) = secret_pair();
+    let (kept, _) = break_identity(&b, Broken::Corrupted);
+    b.write(".netrc", "machine one password 1\nmachine two password 2\nmachine three password THREE\n", 0o600);
+    a.write(".netrc", "machine one password ONE\nmachine two password 2\nmachine three password 3\n", 0o600);
+    a.ok(&["sync"]);
+    // b's edit is committed and pushed; a's version, which b cannot decrypt to merge, is kept beside it.
+    let out = b.ok(&["sync"]);
+    assert!(stderr(&out).contains("conflict"), "{}", show(&out));
+    let pushed = remote_head(&remote).unwrap();
+    let store = store_of(&b);
+    assert_eq!(decrypt_at(&store, &pushed, NETRC, &kept), b.read(".netrc"));
+    let files = stdout(&b.git_in(&store, &["ls-tree", "--name-only", &pushed]));
+    let copy = files.lines().find(|l| l.contains("dotback-conflict-")).expect("a conflict copy");
+    assert!(decrypt_at(&store, &pushed, copy, &kept).contains("password ONE"));
+
+    // With the identity back, the two merge.
+    fs::copy(&kept, b.identity_file()).unwrap();
+    b.ok(&["apply"]);
+    let out = b.cmd(&["resolve", ".netrc", "--merge"]).env("EDITOR", "true").output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(b.read(".netrc"), "machine one password ONE\nmachine two password 2\nmachine three password THREE\n");
+}
+
+/// Marks the child process that runs [`locked_keyring_child`] in a keyring of its own.
+const KEYRING_CHILD: &str = "DOTBACK_TEST_LOCKED_KEYRING_CHILD";
+
+/// Locks the keyring's default collection through the Secret Service API, as a screen lock or
+/// a timeout does.
+fn lock_keyring(bus: &std::ffi::OsStr) {
+    let out = Command::new("dbus-send")
+        .args(["--session", "--print-reply", "--dest=org.freedesktop.secrets", "/org/freedesktop/secrets"])
+        .arg("org.freedesktop.Secret.Service.Lock")
+        .arg("array:objpath:/org/freedesktop/secrets/aliases/default")
+        .env("DBUS_SESSION_BUS_ADDRESS", bus)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "Lock: {}", show(&out));
+}
+
+#[test]
+fn an_edit_to_a_secret_is_committed_with_the_keyring_locked_or_gone() {
+    let tools = ["dbus-run-session", "dbus-send", "gnome-keyring-daemon", "secret-tool", "age"];
+    if !tools.iter().all(|t| require(t)) {
+        return;
+    }
+    // A locked keyring is locked for every test on the same bus: this one gets a keyring of its own.
+    let with_keyring = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/with-keyring");
+    let out = Command::new(with_keyring)
+        .arg(std::env::current_exe().unwrap())
+        .args(["identity::locked_keyring_child", "--exact", "--ignored", "--nocapture"])
+        .env(KEYRING_CHILD, "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success() && stdout(&out).contains("1 passed"), "{}", show(&out));
+}
+
+#[test]
+#[ignore = "run in a keyring of its own by an_edit_to_a_secret_is_committed_with_the_keyring_locked_or_gone"]
+fn locked_keyring_child() {
+    assert_eq!(std::env::var(KEYRING_CHILD).as_deref(), Ok("1"), "started by its parent test only");
+    let bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").expect("with-keyring gives a session bus");
+    let device = "locked";
+    let env = TestEnv::new();
+    let run = |args: &[&str], bus: &std::ffi::OsStr| {
+        let mut c = env.cmd(args);
+        c.env("DBUS_SESSION_BUS_ADDRESS", bus);
+        c.output().unwrap()
+    };
+    let pass = env.passphrase_file();
+    let out =
+        run(&["init", "--device", device, "--identity", "keyring", "--passphrase-file", pass.to_str().unwrap()], &bus);
+    assert!(out.status.success(), "{}", show(&out));
+    let secret = Command::new("secret-tool")
+        .args(["lookup", "service", "dotback", "username", &format!("identity:{device}")])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus)
+        .output()
+        .unwrap();
+    let kept = env.root.join("kept-identity.txt");
+    fs::write(&kept, &secret.stdout).unwrap();
+    fs::set_permissions(&kept, fs::Permissions::from_mode(0o600)).unwrap();
+    env.write(".netrc", "machine one password 1\n", 0o600);
+    assert!(run(&["add", ".netrc"], &bus).status.success());
+    assert!(run(&["commit"], &bus).status.success());
+
+    lock_keyring(&bus);
+    let gone = std::ffi::OsString::from("unix:path=/nonexistent/dotback-test/bus");
+    for (round, bus) in [(2, &bus), (3, &gone)] {
+        env.write(".netrc", &format!("machine one password {round}\n"), 0o600);
+        let out = run(&["commit"], bus);
+        assert!(out.status.success() && stderr(&out).contains("1 captured from HOME"), "{}", show(&out));
+        assert_eq!(decrypt_at(&env.store(), "HEAD", NETRC, &kept), format!("machine one password {round}\n"));
+        let keys = run(&["keys", "list", "--json"], bus);
+        let v: serde_json::Value = serde_json::from_slice(&keys.stdout).unwrap();
+        let why = v["this_device"]["identity_problem"].as_str().unwrap_or_default().to_string();
+        eprintln!("round {round}: {why}");
+        assert!(why.contains("no usable OS keyring"), "round {round}: {why}");
+        if round == 2 {
+            assert!(why.contains("locked"), "says the keyring is locked: {why}");
+        }
+        // Setting `identity = "file"` alone would leave no identity: the hint moves it first.
+        assert!(why.contains(&format!("identity:{device} > $XDG_CONFIG_HOME/dotback/identity.txt")), "{why}");
+    }
+}
