@@ -102,7 +102,7 @@ pub fn plan(evals: &[Eval], opts: PlanOptions) -> Vec<Action> {
     for e in evals {
         let step = match e.change {
             Change::Clean | Change::Skipped => continue,
-            Change::Locked | Change::Refused => Step::Skip { reason: e.change },
+            Change::Locked | Change::WaitingForIdentity | Change::Refused => Step::Skip { reason: e.change },
             Change::ChangedInHome | Change::ChangedInBoth if !opts.force => Step::Skip { reason: e.change },
             _ => match e.desired {
                 None => Step::Remove,
@@ -418,7 +418,7 @@ pub fn run(
     let actions = plan(&evals, PlanOptions { force: opts.force });
     let locked = evals
         .iter()
-        .filter(|e| e.change == Change::Locked)
+        .filter(|e| matches!(e.change, Change::Locked | Change::WaitingForIdentity))
         .filter_map(|e| e.why.as_ref().map(|why| (e.target.clone(), why.clone())))
         .collect();
     let skipped_on_device = evals

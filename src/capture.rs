@@ -161,26 +161,32 @@ fn secret_reason(vault: &Vault, target: &str, data: &[u8], already: bool, asked:
     }
 }
 
-/// The bytes the store keeps for `item`: its content, or that content encrypted to every
-/// recipient when it is secret (`entry.attrs.encrypted` is set accordingly).
+/// The bytes the store keeps for `item` holding `data`: that content, or the content encrypted
+/// to every recipient when it is secret (`entry.attrs.encrypted` is set accordingly, and why it
+/// is secret comes back with the bytes). Encrypting needs the recipients only, never an
+/// identity.
 fn stored_bytes(
     vault: &Vault,
     item: &Item,
+    data: &[u8],
     entry: &mut Entry,
     live: &Path,
     already: bool,
     asked: bool,
-) -> Result<zeroize::Zeroizing<Vec<u8>>, CaptureError> {
+) -> Result<(zeroize::Zeroizing<Vec<u8>>, Option<String>), CaptureError> {
     if item.kind != NodeKind::File {
-        return Ok(item.data.clone());
+        return Ok((data.to_vec().into(), None));
     }
-    let Some(why) = secret_reason(vault, &item.target, &item.data, already, asked) else {
-        return Ok(item.data.clone());
+    let Some(why) = secret_reason(vault, &item.target, data, already, asked) else {
+        return Ok((data.to_vec().into(), None));
     };
     entry.attrs.encrypted = true;
-    let cipher =
-        vault.encrypt(&item.data).map_err(|reason| CaptureError::Encrypt { path: live.to_path_buf(), why, reason })?;
-    Ok(cipher.into())
+    let cipher = vault.encrypt(data).map_err(|reason| CaptureError::Encrypt {
+        path: live.to_path_buf(),
+        why: why.clone(),
+        reason,
+    })?;
+    Ok((cipher.into(), Some(why)))
 }
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -365,7 +371,7 @@ pub fn add(
         let live = ctx.live(&item.target);
         let already = existing.is_some_and(|m| m.entry.attrs.encrypted);
         let mut entry = item.entry(opts.exact);
-        let bytes = stored_bytes(vault, item, &mut entry, &live, already, opts.encrypt)?;
+        let (bytes, _) = stored_bytes(vault, item, &item.data, &mut entry, &live, already, opts.encrypt)?;
         let name = source::encode(&entry).map_err(|source| CaptureError::Name { path: live, source })?;
         let unchanged = clean.contains(&item.target)
             && existing.is_some_and(|m| m.source.rsplit('/').next() == Some(name.as_str()));
@@ -390,6 +396,9 @@ pub fn add(
             let src = write_source(&state.root, &parent, existing.map(|m| m.source.as_str()), &entry, &bytes, &live)?;
             if item.kind == NodeKind::Dir {
                 dirs.created.insert(item.target.clone(), src);
+            }
+            if entry.attrs.encrypted {
+                cache.seal(fsutil::hash_bytes(&bytes), fsutil::hash_bytes(&item.data));
             }
         }
         let expressible = match item.kind {
@@ -444,9 +453,16 @@ pub struct CaptureReport {
     pub captured: Vec<String>,
     /// Targets not captured, with the reason and what to do.
     pub refused: Vec<(String, String)>,
+    /// Captured targets that were stored unencrypted until now and hold a secret: they are
+    /// stored encrypted from now on (with why they are secret).
+    pub now_secret: Vec<(String, String)>,
+    /// Encrypted targets changed in HOME and in the store whose changes merged cleanly (a merge
+    /// that waited for an identity): the store holds the merge, which apply writes to HOME.
+    pub merged: Vec<String>,
 }
 
-/// The capture step of [`commit`]: copy every target changed only in HOME into the store.
+/// The capture step of [`commit`]: copy every target changed only in HOME into the store, and
+/// merge an encrypted target changed on both sides whose base this device can still decrypt.
 fn capture(
     ctx: &Context,
     state: &SourceState,
@@ -459,17 +475,36 @@ fn capture(
     // Deepest first, so renaming a directory for a mode change comes after its children.
     for e in evals.iter().rev() {
         let Some(m) = e.entry.map(|i| &state.entries[i]) else { continue };
-        match e.change {
-            Change::ChangedInBoth => {
+        let both = "changed in both HOME and the store; compare with `dotback diff`, then keep HOME with `dotback add` or the store with `dotback apply --force`";
+        // An encrypted target changed on both sides (while a merge waited for an identity, say)
+        // merges when the version both last agreed on can be decrypted.
+        let merge_base = match e.change {
+            Change::WaitingForIdentity => {
                 report.refused.push((
                     e.target.clone(),
-                    "changed in both HOME and the store; compare with `dotback diff`, then keep HOME with `dotback add` or the store with `dotback apply --force`".into(),
+                    format!(
+                        "it changed here and in the store, and merging the two needs an identity this device cannot use ({}); nothing is dropped meanwhile: HOME keeps its edit and the store its version, and once the identity works `dotback commit` or `dotback sync` merges them",
+                        e.why.as_deref().unwrap_or("no identity")
+                    ),
                 ));
                 continue;
             }
-            Change::ChangedInHome => {}
+            Change::ChangedInBoth if m.entry.attrs.encrypted && m.entry.kind == Kind::File => {
+                match e.base.and_then(|b| b.hash).and_then(|h| base_plaintext(ctx, cache, vault, h)) {
+                    Some(base) => Some(base),
+                    None => {
+                        report.refused.push((e.target.clone(), both.into()));
+                        continue;
+                    }
+                }
+            }
+            Change::ChangedInBoth => {
+                report.refused.push((e.target.clone(), both.into()));
+                continue;
+            }
+            Change::ChangedInHome => None,
             _ => continue,
-        }
+        };
         phase.step();
         let live = ctx.live(&e.target);
         let item = match read_item(ctx, &live, e.target.clone()) {
@@ -499,16 +534,80 @@ fn capture(
             ));
             continue;
         }
+        let merged = match &merge_base {
+            None => None,
+            Some(base) => match merge_with_store(state, vault, m, base, &item.data) {
+                Some(merged) => Some(merged),
+                None => {
+                    report.refused.push((e.target.clone(), both.into()));
+                    continue;
+                }
+            },
+        };
+        let data = merged.as_ref().unwrap_or(&item.data);
         let mut entry = item.entry(m.entry.attrs.exact);
-        let bytes = stored_bytes(vault, &item, &mut entry, &live, m.entry.attrs.encrypted, false)?;
+        let (bytes, secret) = stored_bytes(vault, &item, data, &mut entry, &live, m.entry.attrs.encrypted, false)?;
         let parent_src = managed::parent_of(&m.source);
         write_source(&state.root, parent_src, Some(&m.source), &entry, &bytes, &live)?;
+        if entry.attrs.encrypted {
+            cache.seal(fsutil::hash_bytes(&bytes), fsutil::hash_bytes(data));
+        }
+        // HOME's version is what both now agree on; a merge differing from it is applied next.
         cache.set_base(&e.target, Some(item.node()));
+        if let Some(why) = secret.filter(|_| !m.entry.attrs.encrypted) {
+            report.now_secret.push((e.target.clone(), why));
+        }
+        if merged.is_some() {
+            report.merged.push(e.target.clone());
+        }
         report.captured.push(e.target.clone());
     }
     report.captured.reverse();
     report.refused.reverse();
+    report.now_secret.reverse();
+    report.merged.reverse();
     Ok(report)
+}
+
+/// The plaintext hashing to `base` (what HOME and the store last agreed on), from a ciphertext
+/// this device saw holding it that is still in the store's history.
+fn base_plaintext(
+    ctx: &Context,
+    cache: &Cache,
+    vault: &Vault,
+    base: fsutil::Hash,
+) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    let store = crate::store::Store::open(&ctx.store).ok()?;
+    cache.ciphers_of(base).find_map(|cipher| {
+        let plain = vault.decrypt(&store.blob(cipher).ok()?).ok()?;
+        (fsutil::hash_bytes(&plain) == base).then_some(plain)
+    })
+}
+
+/// The three-way text merge of `base`, HOME's `live` and the store's version of `m`, when it is
+/// clean; `None` for overlapping changes, text that is not mergeable, or a store file this
+/// device cannot decrypt.
+fn merge_with_store(
+    state: &SourceState,
+    vault: &Vault,
+    m: &managed::Managed,
+    base: &[u8],
+    live: &[u8],
+) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    use crate::merge::text::{self, Labels, TextMerge};
+    let theirs = vault.decrypt(&fs::read(state.source_path(m)).ok()?).ok()?;
+    if ![base, live, &theirs].iter().all(|d| text::is_mergeable_text(d)) {
+        return None;
+    }
+    let s = |d: &[u8]| std::str::from_utf8(d).ok().map(str::to_owned).map(zeroize::Zeroizing::new);
+    let (b, o, t) = (s(base)?, s(live)?, s(&theirs)?);
+    match text::merge(&b, &o, &t, Labels { ours: "HOME", base: "base", theirs: "store" }) {
+        TextMerge::Clean(merged) => Some(zeroize::Zeroizing::new(merged.into_bytes())),
+        TextMerge::Conflict { with_markers, .. } => {
+            drop(zeroize::Zeroizing::new(with_markers));
+            None
+        }
+    }
 }
 
 fn kind_name(k: NodeKind) -> &'static str {
@@ -568,7 +667,8 @@ pub fn commit(
     );
     let captured = capture(p.ctx, p.state, p.cache, p.vault, &evals, &phase)?;
     drop(phase);
-    let home_behind = evals.iter().any(|e| matches!(e.change, Change::ChangedInStore | Change::Missing));
+    let home_behind = !captured.merged.is_empty()
+        || evals.iter().any(|e| matches!(e.change, Change::ChangedInStore | Change::Missing));
     let store = crate::store::Store::open(&s.ctx.store)?;
     let changes = match &s.state.files {
         // Nothing captured: the store is as evaluated, which hashed every file in it, so git's

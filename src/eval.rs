@@ -47,6 +47,10 @@ pub enum Change {
     Extra,
     /// Encrypted in the store, and this device has no identity that decrypts it.
     Locked,
+    /// Encrypted, changed in HOME, and the store's version changed too (or could not be told
+    /// from the base without decrypting it): the merge waits for an identity that decrypts it.
+    /// Nothing is dropped meanwhile; once the identity works, commit or sync merges them.
+    WaitingForIdentity,
     /// Edited in HOME while apply ran (after it was read): left for the next capture.
     ChangedMeanwhile,
     /// Limited to other devices by an `[[only]]` rule: not applied, captured or removed here,
@@ -68,6 +72,9 @@ impl Change {
             Change::Missing => "missing from HOME",
             Change::Extra => "not in the store (exact directory)",
             Change::Locked => "encrypted, and no identity here decrypts it",
+            Change::WaitingForIdentity => {
+                "changed in HOME and in the store; merging them waits for an identity that decrypts the store's version"
+            }
             Change::ChangedMeanwhile => "changed in HOME while dotback ran; the next commit or sync captures it",
             Change::Skipped => "skipped on this device (selective sync)",
             Change::Refused => {
@@ -89,8 +96,8 @@ pub struct Eval {
     pub change: Change,
     /// The link target, for symlink entries.
     pub link: Option<String>,
-    /// Why it is [`Change::Locked`] (an encrypted entry that could not be decrypted) or
-    /// [`Change::Refused`].
+    /// Why it is [`Change::Locked`] or [`Change::WaitingForIdentity`] (an encrypted entry that
+    /// could not be decrypted) or [`Change::Refused`].
     pub why: Option<String>,
 }
 
@@ -169,6 +176,8 @@ pub struct Hasher<'a> {
     cache: &'a Cache,
     vault: Option<&'a Vault>,
     learnt: Vec<(Side, String, fsutil::StatKey, Hash)>,
+    /// Ciphertexts decrypted (blob id, plaintext hash), for [`Cache::seal`].
+    sealed: Vec<(Hash, Hash)>,
     live_dirs: fsutil::DirStat,
     source_dirs: fsutil::DirStat,
 }
@@ -178,7 +187,14 @@ type Learnt = Vec<(Side, String, fsutil::StatKey, Hash)>;
 
 impl<'a> Hasher<'a> {
     pub fn new(cache: &'a Cache, vault: Option<&'a Vault>) -> Hasher<'a> {
-        Hasher { cache, vault, learnt: Vec::new(), live_dirs: Default::default(), source_dirs: Default::default() }
+        Hasher {
+            cache,
+            vault,
+            learnt: Vec::new(),
+            sealed: Vec::new(),
+            live_dirs: Default::default(),
+            source_dirs: Default::default(),
+        }
     }
 
     /// The content hash of a regular file: memoized when its stat is unchanged, else read.
@@ -215,7 +231,8 @@ impl<'a> Hasher<'a> {
     }
 
     /// What the store wants at `m.target`, plus the link target for symlinks; `Err(reason)`
-    /// when it is encrypted and cannot be decrypted here.
+    /// when it is encrypted and cannot be decrypted here. An encrypted file this device wrote
+    /// or decrypted before is known by its ciphertext, without an identity.
     fn desired(&mut self, state: &SourceState, m: &Managed) -> Result<Desired, EvalError> {
         let path = state.source_path(m);
         let umask = fsutil::umask();
@@ -245,15 +262,23 @@ impl<'a> Hasher<'a> {
                         None => {
                             let cipher =
                                 fs::read(&path).map_err(|source| EvalError::Read { path: path.clone(), source })?;
-                            let plain = match self.vault.map(|v| v.decrypt(&cipher)) {
-                                Some(Ok(p)) => p,
-                                Some(Err(why)) => return Ok(Err(format!("{}: {why}", path.display()))),
-                                None => return Ok(Err("no keys were loaded".into())),
+                            let sealed = fsutil::hash_bytes(&cipher);
+                            let h = match self.cache.plain_of(&sealed) {
+                                Some(h) => h,
+                                None => {
+                                    let plain = match self.vault.map(|v| v.decrypt(&cipher)) {
+                                        Some(Ok(p)) => p,
+                                        Some(Err(why)) => return Ok(Err(format!("{}: {why}", path.display()))),
+                                        None => return Ok(Err("no keys were loaded".into())),
+                                    };
+                                    let h = fsutil::hash_bytes(&plain);
+                                    self.sealed.push((sealed, h));
+                                    h
+                                }
                             };
-                            if plain.is_empty() && !m.entry.attrs.empty {
+                            if h == fsutil::hash_bytes(b"") && !m.entry.attrs.empty {
                                 return Ok(Ok((None, None)));
                             }
-                            let h = fsutil::hash_bytes(&plain);
                             self.learnt.push((Side::Decrypted, m.source.clone(), md.stat, h));
                             h
                         }
@@ -304,6 +329,10 @@ const PARALLEL_MIN: usize = 512;
 /// whether it is a plain entry holding age ciphertext that apply would write.
 type Read = (usize, Result<Option<Node>, String>, Option<Node>, Option<String>, bool);
 
+/// What one evaluation thread read: its targets, what it learnt, and the ciphertexts it
+/// decrypted (blob id, plaintext hash).
+type Chunk = (Vec<Read>, Learnt, Vec<(Hash, Hash)>);
+
 /// Evaluates every selected native target, plus extras inside `exact_` directories. Targets an
 /// `[[only]]` rule keeps from this device come out as [`Change::Skipped`], neither side read.
 ///
@@ -332,7 +361,7 @@ pub fn evaluate(
     } else {
         std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
     };
-    let read_chunk = |chunk: &[usize]| -> Result<(Vec<Read>, Vec<_>), EvalError> {
+    let read_chunk = |chunk: &[usize]| -> Result<Chunk, EvalError> {
         let mut h = Hasher::new(cache, Some(vault));
         let mut out = Vec::with_capacity(chunk.len());
         for &i in chunk {
@@ -349,10 +378,10 @@ pub fn evaluate(
             };
             out.push((i, desired, actual, link, armored));
         }
-        Ok((out, h.learnt))
+        Ok((out, h.learnt, h.sealed))
     };
     let chunk_len = selected.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<(Vec<Read>, Vec<_>), EvalError>> = if threads == 1 {
+    let parts: Vec<Result<Chunk, EvalError>> = if threads == 1 {
         vec![read_chunk(&selected)]
     } else {
         std::thread::scope(|s| {
@@ -362,9 +391,15 @@ pub fn evaluate(
     };
     let mut out = Vec::with_capacity(selected.len());
     let mut exact_dirs = Vec::new();
+    // The plaintext hashes encrypted entries hold or last agreed on: the sealed ciphertexts
+    // worth keeping.
+    let mut sealed_kept = HashSet::new();
     for part in parts {
-        let (reads, learnt) = part?;
+        let (reads, learnt, sealed) = part?;
         Hasher::merge(learnt, cache);
+        for (cipher, plain) in sealed {
+            cache.seal(cipher, plain);
+        }
         for (i, desired, actual, link, armored) in reads {
             let m = &state.entries[i];
             let base = cache.base(&m.target);
@@ -372,7 +407,15 @@ pub fn evaluate(
                 Ok(d) => (d, None),
                 Err(why) => (None, Some(why)),
             };
-            let mut change = if why.is_some() { Change::Locked } else { classify(desired, actual, base) };
+            if m.entry.attrs.encrypted {
+                sealed_kept.extend([desired, base].into_iter().flatten().filter_map(|n| n.hash));
+            }
+            let mut change = match why {
+                // HOME changed, and the store's side is unknown: a merge, which needs plaintext.
+                Some(_) if base.is_some() && actual.is_some() && !same(base, actual) => Change::WaitingForIdentity,
+                Some(_) => Change::Locked,
+                None => classify(desired, actual, base),
+            };
             // An encrypted file renamed to a plain name would put armor over the live file.
             if armored && matches!(change, Change::Missing | Change::ChangedInStore | Change::ChangedInBoth) {
                 change = Change::Refused;
@@ -404,6 +447,9 @@ pub fn evaluate(
             link: None,
             why: None,
         });
+    }
+    if sel.is_all() {
+        cache.retain_sealed(|plain| sealed_kept.contains(plain));
     }
     stale_copies(ctx, state, cache, sel, &mut out)?;
     if !skipped.is_empty() || !exact_dirs.is_empty() {

@@ -76,6 +76,13 @@ impl Session {
         wait: Duration,
         sink: &dyn Sink,
     ) -> Result<Session, SessionError> {
+        for (path, mode) in crate::vault::loose_identity_files(&ctx) {
+            sink.warn(format!(
+                "identity file {} has mode {mode:04o}: group or others can access it, so dotback does not use it; `chmod 600 {}`, and if others could read it, treat the key as exposed",
+                path.display(),
+                path.display()
+            ));
+        }
         let (lock, inflight) = match access {
             Access::Write => {
                 let lock = Lock::acquire(&ctx.paths.state_dir, wait)?;

@@ -82,6 +82,27 @@ pub fn load_identities(ctx: &Context, storage: IdentityStorage) -> Result<Vec<Id
     Ok(ids)
 }
 
+/// Identity files group or others can access, with their mode: dotback's own and chezmoi's
+/// configured ones. [`Identity::load_file`] refuses them; every command warns about them, as
+/// ssh warns about an unprotected key, whether or not it decrypts anything.
+pub fn loose_identity_files(ctx: &Context) -> Vec<(PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut paths = vec![identity_file(ctx)];
+    if let Ok(Some(cz)) = crypt::chezmoi_config::read(&ctx.paths.chezmoi_config_dir, &ctx.paths.home) {
+        paths.extend(cz.identities);
+    }
+    paths.sort();
+    paths.dedup();
+    paths
+        .into_iter()
+        .filter_map(|p| {
+            // Judged as `load_file` judges it: by what a link points to.
+            let mode = std::fs::metadata(&p).ok()?.permissions().mode() & 0o7777;
+            (mode & 0o077 != 0).then_some((p, mode))
+        })
+        .collect()
+}
+
 /// This device's identity, created when it has none: in the identity file (0600 from the start)
 /// or the keyring. chezmoi's configured identity is used instead when there is one.
 pub fn ensure_device_identity(ctx: &Context, storage: IdentityStorage) -> Result<(Identity, bool), VaultError> {

@@ -118,10 +118,12 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
         for note in &named_skipped {
             ui.warn(note);
         }
-        for (path, why) in report.skipped.iter().filter(|(_, c)| *c != Change::Locked) {
+        for (path, why) in
+            report.skipped.iter().filter(|(_, c)| !matches!(c, Change::Locked | Change::WaitingForIdentity))
+        {
             ui.warn(format!("left ~/{path} alone: {}", why.describe()));
         }
-        if report.skipped.iter().any(|(_, c)| *c != Change::Locked) {
+        if report.skipped.iter().any(|(_, c)| !matches!(c, Change::Locked | Change::WaitingForIdentity)) {
             ui.hint("`dotback diff` shows the differences; `dotback commit` keeps HOME's version, `dotback apply --force PATH` takes the store's");
         }
         let changed = report.written.len() + report.removed.len();

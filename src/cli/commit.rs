@@ -23,9 +23,23 @@ pub fn cmd_commit(ui: &Ui, args: CommitArgs) -> Result<(), CliError> {
             super::add::plural(recorded.paths),
             recorded.captured.captured.len()
         )),
+        None if !recorded.captured.refused.is_empty() => ui.info("Nothing was committed."),
         None => ui.info("Nothing to commit: the store matches HOME and its last commit."),
     }
+    captured_news(ui, &recorded.captured, false);
     refused(ui, &recorded.captured)
+}
+
+/// What capture did beyond copying: files that became secret, and merges (`applied`: the merge
+/// is in HOME already).
+pub(super) fn captured_news(ui: &Ui, captured: &CaptureReport, applied: bool) {
+    for (path, why) in &captured.now_secret {
+        ui.info(format!("~/{path} now holds a secret ({why}); it is stored encrypted from now on."));
+    }
+    for path in &captured.merged {
+        let next = if applied { "" } else { "; `dotback apply` writes the merge to HOME" };
+        ui.info(format!("~/{path} changed here and in the store: both changes were merged{next}."));
+    }
 }
 
 /// A failed commit as the user sees it (the guard's findings are listed first).

@@ -88,7 +88,7 @@ fn init_error(e: InitError) -> CliError {
         InitError::Passphrase(_) => CliError::from_error(&e)
             .hint("pass it on standard input or with --passphrase-file FILE; it is never read from the command line"),
         InitError::Vault(dotback::vault::VaultError::Keyring(_)) => {
-            CliError::from_error(&e).hint(dotback::crypt::keyring::FALLBACK_HINT)
+            CliError::from_error(&e).hint("or run `dotback init --identity file` to keep the identity in a 0600 file")
         }
         InitError::NotADirectory { .. } => CliError::from_error(&e).hint("choose another directory with --source"),
         other => CliError::from_error(&other),

@@ -87,6 +87,9 @@ struct ThisDevice {
     name: String,
     recipient: Option<String>,
     is_recipient: bool,
+    /// Why this device's identity cannot be used (missing, too open, unreadable, keyring
+    /// locked), when it cannot.
+    identity_problem: Option<String>,
 }
 
 pub fn cmd_keys(ui: &Ui, args: KeysArgs) -> Result<(), CliError> {
@@ -113,13 +116,38 @@ pub fn cmd_keys(ui: &Ui, args: KeysArgs) -> Result<(), CliError> {
     }
 }
 
+/// Why this device's identity cannot be used, on one line, with what to do.
+pub(super) fn unusable_identity(e: VaultError) -> CliError {
+    let text = vault::describe(&e);
+    let mut err = vault_error(e);
+    err.message = text;
+    err.causes.clear();
+    err
+}
+
+/// Tells why this device's identity cannot be used, as a warning.
+pub(super) fn warn_unusable_identity(ui: &Ui, e: &CliError) {
+    ui.warn(format!("this device's identity cannot be used: {}", e.message));
+    for h in &e.hints {
+        ui.hint(h);
+    }
+}
+
 fn vault_error(e: VaultError) -> CliError {
     let err = CliError::from_error(&e);
     match e {
+        VaultError::Crypt(crypt::CryptError::IdentityTooOpen { .. }) => {
+            err.hint("run `chmod 600` on it, as ssh requires for keys")
+        }
+        VaultError::Crypt(crypt::CryptError::IdentityFile { .. } | crypt::CryptError::NoIdentities { .. }) => err.hint(
+            "restore the file from a backup; or move it aside and run `dotback keys unlock --recovery` with the recovery passphrase, which gives this device a new identity",
+        ),
         VaultError::NoIdentity { .. } => err.hint(
             "restore this device's identity file, or run `dotback keys unlock --recovery` with the recovery passphrase",
         ),
-        VaultError::Keyring(_) => err.hint(crypt::keyring::FALLBACK_HINT),
+        VaultError::Keyring(_) => {
+            err.hint("unlock the keyring (logging in to the desktop session does), then run the command again")
+        }
         VaultError::Rekey { .. } => err.hint("nothing was changed; a device that can decrypt it must run this"),
         _ => err,
     }
@@ -140,7 +168,10 @@ fn crypt_error(e: crypt::CryptError) -> CliError {
 fn list(ui: &Ui, json: bool) -> Result<(), CliError> {
     let s = super::reader(ui)?;
     let rs = s.trust.recipients().map_err(crypt_error)?;
-    let mine = vault::load_identities(&s.ctx, s.ctx.identity).ok().and_then(|ids| ids.first().map(|i| i.public()));
+    let (mine, problem) = match vault::load_identities(&s.ctx, s.ctx.identity) {
+        Ok(ids) => (ids.first().map(|i| i.public()), None),
+        Err(e) => (None, Some(unusable_identity(e))),
+    };
     let all: Vec<String> = rs.all().iter().map(|r| r.to_string()).collect();
     let out = ListJson {
         devices: rs.devices().map(|(n, r)| DeviceJson { name: n.to_string(), recipient: r.to_string() }).collect(),
@@ -149,6 +180,7 @@ fn list(ui: &Ui, json: bool) -> Result<(), CliError> {
             name: s.ctx.device.clone(),
             is_recipient: mine.as_ref().is_some_and(|m| all.contains(&m.to_string())),
             recipient: mine.map(|m| m.to_string()),
+            identity_problem: problem.as_ref().map(|p| p.message.clone()),
         },
         held_back: s.trust.held.clone(),
     };
@@ -169,7 +201,10 @@ fn list(ui: &Ui, json: bool) -> Result<(), CliError> {
             "This device ({}) is not a recipient yet; its public key is {r}.\nOn a device that is: dotback keys add-device {} {r}",
             out.this_device.name, out.this_device.name
         )),
-        (None, _) => ui.out("This device has no identity yet: run `dotback init`."),
+        (None, _) => match &problem {
+            Some(p) => warn_unusable_identity(ui, p),
+            None => ui.out("This device has no identity yet: run `dotback init`."),
+        },
         _ => {}
     }
     if let Some(held) = &out.held_back {
@@ -205,8 +240,9 @@ fn keys_error(store: &std::path::Path, e: KeysError) -> CliError {
             CliError::from_error(&e).hint("run `dotback keys gpg-export` on a device that has them")
         }
         KeysError::EncryptGpg { .. } => CliError::from_error(&e).hint("`dotback init` sets up the store's keys"),
-        KeysError::Read { .. } => CliError::from_error(&e)
-            .hint("check that the file is readable by you; `git -C STORE status` shows whether it changed"),
+        KeysError::Read { .. } => CliError::from_error(&e).hint(
+            "nothing was changed or imported; make the file readable (or export the keys again), then run this again",
+        ),
         KeysError::Passphrase { .. } | KeysError::DecryptGpg { .. } | KeysError::BadRecipient { .. } => {
             CliError::from_error(&e)
         }

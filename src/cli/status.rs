@@ -59,6 +59,8 @@ struct StatusJson {
     /// A change to the recipients, recovery key or manifest this device does not use (it came
     /// without a valid seal): null when there is none.
     held_back: Option<dotback::trust::Held>,
+    /// Why this device's identity cannot be used, when a target needs it: null otherwise.
+    identity_problem: Option<String>,
 }
 
 pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
@@ -83,6 +85,14 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
         };
         Ok((s, sel, evals, uncommitted))
     })?;
+    let needs_identity = evals
+        .iter()
+        .any(|e| matches!(e.change, Change::Locked | Change::WaitingForIdentity) && sel.contains(&e.target));
+    let identity_problem = if needs_identity {
+        dotback::vault::load_identities(&s.ctx, s.ctx.identity).err().map(super::keys::unusable_identity)
+    } else {
+        None
+    };
     let report = StatusJson {
         targets: evals
             .iter()
@@ -108,6 +118,7 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
             })
             .collect(),
         held_back: s.trust.held.clone(),
+        identity_problem: identity_problem.as_ref().map(|p| p.message.clone()),
     };
     if args.json {
         ui.json(&report);
@@ -122,6 +133,9 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
         let skipped = eval::skipped_roots(evals.iter().filter(|e| sel.contains(&e.target)));
         let evaluated = evals.iter().filter(|e| e.change != Change::Skipped).count();
         print_text(ui, &report, evaluated, &skipped);
+        if let Some(p) = &identity_problem {
+            super::keys::warn_unusable_identity(ui, p);
+        }
     }
     Ok(s.finish()?)
 }
@@ -137,6 +151,11 @@ fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize, skipped: &[&eval::Eval]
         (Change::Missing, "Missing from HOME (`dotback apply` restores them):", GREEN),
         (Change::Extra, "In exact directories but not in the store (`dotback apply` removes them):", RED),
         (Change::Locked, "Encrypted, and this device cannot decrypt them (`dotback keys list`):", RED),
+        (
+            Change::WaitingForIdentity,
+            "Changed in HOME and in the store; merging them waits for this device's identity (nothing is dropped meanwhile; once it works, `dotback sync` merges them):",
+            RED,
+        ),
         (Change::Refused, "Refused by this device (apply and commit leave them alone):", RED),
     ];
     for (change, title, style) in groups {
@@ -146,7 +165,16 @@ fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize, skipped: &[&eval::Eval]
         }
         ui.out(format!("{BOLD}{title}{BOLD:#}"));
         for e in entries {
-            let why = e.detail.as_ref().filter(|_| change == Change::Refused).map(|w| format!(": {w}"));
+            // Why a file cannot be decrypted is told once below when the identity is the cause.
+            let why = e
+                .detail
+                .as_ref()
+                .filter(|_| {
+                    change == Change::Refused
+                        || (matches!(change, Change::Locked | Change::WaitingForIdentity)
+                            && r.identity_problem.is_none())
+                })
+                .map(|w| format!(": {w}"));
             ui.out(format!("    {style}~/{}{style:#}{}", e.path, why.unwrap_or_default()));
         }
     }

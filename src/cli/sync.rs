@@ -106,6 +106,7 @@ fn render(
             t = k.target
         ));
     }
+    super::commit::captured_news(ui, &report.committed.captured, report.applied.is_some());
     for a in &report.accepted {
         ui.info(format!("From the remote: {a}."));
     }
@@ -127,6 +128,7 @@ fn render(
     let applied = report.applied_count();
     let committed = report.committed.commit.is_some();
     let quiet = !committed
+        && report.committed.captured.refused.is_empty()
         && report.merged == 0
         && applied == 0
         && report.pushed == 0

@@ -10,6 +10,7 @@ mod chezmoi_differential;
 mod cli;
 mod commit;
 mod git_config;
+mod identity;
 mod init;
 mod keys_gpg_keyring;
 mod remote_errors;
