@@ -5,6 +5,7 @@
 //! misspelt setting in a backup tool silently does the wrong thing for months. Parsing is split
 //! from reading (`parse_*` takes text) so the rules are tested on strings.
 
+use crate::error::{Op, PathError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -230,12 +231,8 @@ impl Default for Manifest {
 /// A config file that could not be read or understood.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] crate::error::PathError),
     #[error("{} is not valid: {message}", path.display())]
     Invalid { path: PathBuf, message: String },
 }
@@ -260,7 +257,7 @@ impl DeviceConfig {
         match std::fs::read_to_string(path) {
             Ok(text) => DeviceConfig::parse(path, &text).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(ConfigError::Read { path: path.to_path_buf(), source }),
+            Err(source) => Err(PathError::new(Op::Read, path, source).into()),
         }
     }
 
@@ -302,7 +299,7 @@ impl Manifest {
         match crate::fsutil::read_to_string_beneath(store, &path) {
             Ok(text) => Manifest::parse(&path, &text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
-            Err(source) => Err(ConfigError::Read { path, source }),
+            Err(source) => Err(PathError::new(Op::Read, path, source).into()),
         }
     }
 }

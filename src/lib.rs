@@ -26,6 +26,7 @@ pub mod config;
 pub mod context;
 pub mod crypt;
 pub mod diff;
+pub mod error;
 pub mod eval;
 pub mod events;
 pub mod fsutil;

@@ -6,6 +6,7 @@ use crate::config::IdentityStorage;
 use crate::context::Context;
 use crate::crypt::recipients::{Label, Recipients};
 use crate::crypt::{self, CryptError, Identity};
+use crate::error::{IoContext, Op, PathError};
 use crate::fsutil;
 use crate::managed::SourceState;
 use secrecy::SecretString;
@@ -21,12 +22,8 @@ pub enum VaultError {
     Keyring(#[source] crate::crypt::keyring::KeyringError),
     #[error("{} exists already; refusing to replace a key", path.display())]
     Exists { path: PathBuf },
-    #[error("cannot write {}", path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Path(#[from] PathError),
     #[error("cannot re-encrypt {}", path.display())]
     Rekey {
         path: PathBuf,
@@ -120,7 +117,7 @@ pub fn save_device_identity(ctx: &Context, storage: IdentityStorage, id: &Identi
         IdentityStorage::File => {
             let path = identity_file(ctx);
             crate::state::ensure_private_dir(&ctx.paths.config_dir)
-                .map_err(|e| VaultError::Write { path: path.clone(), source: std::io::Error::other(e.to_string()) })?;
+                .map_err(|e| PathError::new(Op::Write, &path, std::io::Error::other(e.to_string())))?;
             id.save_file(&path)?;
         }
         IdentityStorage::Keyring => {
@@ -173,8 +170,7 @@ impl NewKeys {
 
 /// Writes one of the store's key files (`path`, below `store`; no link on the way is followed).
 pub fn write(store: &Path, path: &Path, data: &[u8]) -> Result<(), VaultError> {
-    fsutil::write_atomic_beneath(store, path, data, 0o644)
-        .map_err(|source| VaultError::Write { path: path.to_path_buf(), source })
+    fsutil::write_atomic_beneath(store, path, data, 0o644).context(Op::Write, path).map_err(VaultError::from)
 }
 
 /// Every encrypted file in the store: encrypted entries, and `.age` files under `.dotback/`
@@ -210,16 +206,14 @@ pub fn rekey(
 ) -> Result<Vec<PathBuf>, VaultError> {
     let mut out = Vec::new();
     for path in encrypted_files(store, state) {
-        let cipher =
-            fsutil::read_beneath(store, &path).map_err(|source| VaultError::Write { path: path.clone(), source })?;
+        let cipher = fsutil::read_beneath(store, &path).context(Op::Read, &path)?;
         let plain = crypt::decrypt(&cipher, ids).map_err(|source| VaultError::Rekey { path: path.clone(), source })?;
         let fresh = crypt::encrypt(&plain, to).map_err(|source| VaultError::Rekey { path: path.clone(), source })?;
         out.push((path, fresh));
     }
     let mut done = Vec::new();
     for (path, data) in out {
-        fsutil::write_atomic_beneath(store, &path, &data, 0o600)
-            .map_err(|source| VaultError::Write { path: path.clone(), source })?;
+        fsutil::write_atomic_beneath(store, &path, &data, 0o600).context(Op::Write, &path)?;
         done.push(path);
     }
     Ok(done)

@@ -70,10 +70,10 @@ impl From<PathsError> for CliError {
 fn config_hint(e: &ConfigError) -> &'static str {
     match e {
         ConfigError::Invalid { .. } => "fix the file by hand; the error names the line and key",
-        ConfigError::Read { source, .. } if source.get_ref().is_some_and(|e| e.is::<dotback::fsutil::Refused>()) => {
+        ConfigError::Read(p) if p.is_link() => {
             "replace the link with the file itself (or remove it), then run dotback again; nothing was changed"
         }
-        ConfigError::Read { .. } => "check that the file is readable by you",
+        ConfigError::Read(_) => "check that the file is readable by you",
     }
 }
 
@@ -215,7 +215,7 @@ impl From<dotback::trust::TrustError> for CliError {
         let err = CliError::from_error(&e);
         match &e {
             TrustError::Config(c) => err.hint(config_hint(c)).code(3),
-            TrustError::Read { .. } => err
+            TrustError::Path(p) if p.op == dotback::error::Op::Read => err
                 .hint("the store's control files (under .dotback/) must be small regular files; restore it with git")
                 .code(3),
             TrustError::NoKey { .. } => err.hint(

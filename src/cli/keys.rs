@@ -240,7 +240,7 @@ fn keys_error(store: &std::path::Path, e: KeysError) -> CliError {
             CliError::from_error(&e).hint("run `dotback keys gpg-export` on a device that has them")
         }
         KeysError::EncryptGpg { .. } => CliError::from_error(&e).hint("`dotback init` sets up the store's keys"),
-        KeysError::Read { .. } => CliError::from_error(&e).hint(
+        KeysError::Read(_) => CliError::from_error(&e).hint(
             "nothing was changed or imported; make the file readable (or export the keys again), then run this again",
         ),
         KeysError::Passphrase { .. } | KeysError::DecryptGpg { .. } | KeysError::BadRecipient { .. } => {

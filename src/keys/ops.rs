@@ -4,6 +4,7 @@
 
 use crate::crypt::recipients::{Label, Recipients};
 use crate::crypt::{self, CryptError, Identity};
+use crate::error::{IoContext, Op, PathError};
 use crate::keys::gpg::{Gpg, GpgError};
 use crate::session::{Session, SessionError};
 use crate::store::StoreError;
@@ -29,12 +30,8 @@ pub enum KeysError {
     /// Key changes start from what this device trusts: a held-back change is settled first.
     #[error("{}; settle it first", held.describe())]
     Held { held: Held },
-    #[error("cannot read {}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] PathError),
     /// The passphrase could not be had (from the terminal, a file or standard input).
     #[error("{what} is needed: {why}")]
     Passphrase { what: &'static str, why: String },
@@ -153,8 +150,7 @@ pub enum Unlocked {
 /// seals its admission.
 pub fn unlock(s: &mut Session, passphrase: Passphrase) -> Result<Unlocked, KeysError> {
     let sealed_path = vault::recovery_path(&s.ctx.store);
-    let sealed = crate::fsutil::read_beneath(&s.ctx.store, &sealed_path)
-        .map_err(|source| KeysError::Read { path: sealed_path.clone(), source })?;
+    let sealed = crate::fsutil::read_beneath(&s.ctx.store, &sealed_path).context(Op::Read, &sealed_path)?;
     let pass = passphrase().map_err(|why| KeysError::Passphrase { what: "the recovery passphrase", why })?;
     let recovery = crypt::open_recovery(&sealed, &pass)
         .map_err(|source| KeysError::Recovery { path: sealed_path.clone(), source })?;
@@ -219,7 +215,7 @@ pub fn gpg_import(s: &Session) -> Result<Vec<String>, KeysError> {
         match crate::fsutil::read_beneath(&s.ctx.store, &path) {
             Ok(data) => Ok(Some(data)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(KeysError::Read { path, source }),
+            Err(source) => Err(PathError::new(Op::Read, path, source).into()),
         }
     };
     let public = read("public-keys.asc")?.unwrap_or_default();
