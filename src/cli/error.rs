@@ -312,14 +312,23 @@ impl From<ResolveError> for CliError {
         };
         let err = CliError::from_error(&e);
         let hint = match &e {
+            ResolveError::NoConflict { conflicts: 0, .. } => "there are no conflicts in the store",
+            ResolveError::NoConflict { conflicts, .. } => {
+                let s = if *conflicts == 1 { "" } else { "s" };
+                return err.hint(format!("`dotback resolve` lists the {conflicts} conflict{s} there are"));
+            }
+            ResolveError::SeveralCopies { copies, .. } => {
+                let first = copies.first().map_or("", |(c, _)| c.as_str());
+                return err.hint(format!("for example `dotback resolve ~/{first} --theirs`"));
+            }
             ResolveError::NotManaged { .. } => {
-                "`dotback resolve PATH --ours` drops the copy; or `dotback add` the file again first"
+                "settling it the way that keeps the live file drops the copy (`dotback resolve` says whose version is where); or `dotback add` the file again first"
             }
             ResolveError::NotAFile { .. } => {
-                "settle it with --ours, or copy what you need from the conflict copy by hand"
+                "settle it the way that keeps the live file, or copy what you need from the conflict copy by hand"
             }
             ResolveError::Binary { .. } => {
-                "keep one version whole: --ours keeps the live file, --theirs takes the conflict copy"
+                "keep one version whole: --ours keeps this device's version, --theirs the other device's"
             }
             ResolveError::Read { .. } => "check that the file is readable by you; nothing was changed",
             ResolveError::Write { .. } => {

@@ -49,8 +49,9 @@ struct StatusJson {
     uncommitted: Vec<Uncommitted>,
     /// Per remote: what is not yet pushed (since when) and what was fetched but not merged.
     remotes: Vec<dotback::store::RemoteState>,
-    /// Files sync could not merge: the file, and the copy holding the other device's version
-    /// (one entry per copy), until `dotback resolve` settles them.
+    /// Files sync could not merge: the file, and the copy holding one device's version (one
+    /// entry per copy; `holds_this_device` says whether that is this device's own, the live file
+    /// then holding the other's), until `dotback resolve` settles them.
     conflicts: Vec<dotback::resolve::Conflict>,
     warnings: Vec<String>,
     /// Targets skipped on this device by selective sync (`[[only]]` in the manifest): not
@@ -94,7 +95,7 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
             .collect(),
         uncommitted,
         remotes: Store::open(&s.ctx.store)?.remote_state()?,
-        conflicts: dotback::resolve::find(&s.state)
+        conflicts: dotback::resolve::find(&s.state, &s.ctx.device)
             .into_iter()
             .filter(|c| sel.contains(&c.path) || sel.contains(&c.copy))
             .collect(),
@@ -180,7 +181,7 @@ fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize, skipped: &[&eval::Eval]
             "{BOLD}Conflicts sync could not merge (`dotback resolve PATH --ours|--theirs|--merge` settles them):{BOLD:#}"
         ));
         for c in &r.conflicts {
-            ui.out(format!("    {RED}~/{}{RED:#}: the version from {} is in ~/{}", c.path, c.device, c.copy));
+            ui.out(format!("    {RED}~/{}{RED:#}: {}", c.path, c.describe()));
         }
     }
     for remote in &r.remotes {
