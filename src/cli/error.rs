@@ -14,7 +14,9 @@ use dotback::store::StoreError;
 /// Exit codes: 1 a failed operation, 2 bad usage (clap's), 3 a configuration problem,
 /// 4 another dotback process holds the lock, 5 a remote could not be reached (sync: the local
 /// commit is safe, retry later), 6 a remote refused dotback (host key, credentials, a rejected
-/// push, an unrelated history: needs the user).
+/// push, an unrelated history: needs the user), 8 a sync ended with a conflict unsettled (nothing
+/// is lost; `dotback resolve` settles it). A sync where several apply exits with the first of 6,
+/// 5, 1, 8.
 #[derive(Debug)]
 pub struct CliError {
     pub message: String,
