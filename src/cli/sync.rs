@@ -210,6 +210,7 @@ pub(super) const CONFLICTS: u8 = 8;
 /// The error a sync ends with while conflicts are unsettled, if it ends with no other.
 fn unsettled(unsettled: &[Unsettled]) -> Option<CliError> {
     let mut targets: Vec<String> = unsettled.iter().map(|u| format!("~/{}", u.conflict.path)).collect();
+    targets.sort();
     targets.dedup();
     let n = targets.len();
     (n > 0).then(|| {

@@ -81,7 +81,7 @@ pub struct KeptEncrypted {
 /// A conflict copy in the store when a sync ended: settled only by `dotback resolve`.
 #[derive(Debug)]
 pub struct Unsettled {
-    pub conflict: crate::resolve::Conflict,
+    pub conflict: resolve::Conflict,
     pub arrival: Arrival,
 }
 
@@ -139,11 +139,6 @@ impl SyncReport {
             RemoteStatus::Refused(r) => Some((n.as_str(), r)),
             _ => None,
         })
-    }
-
-    /// Conflicts this sync brought in whose copy holds this device's own edit.
-    pub fn lost(&self) -> impl Iterator<Item = &Unsettled> {
-        self.unsettled.iter().filter(|u| u.conflict.holds_this_device && matches!(u.arrival, Arrival::Received { .. }))
     }
 
     pub fn reached(&self) -> usize {
