@@ -32,7 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show how HOME differs from the store, as the patch `dotback apply` would make')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Make HOME match the store')
             [CompletionResult]::new('commit', 'commit', [CompletionResultType]::ParameterValue, 'Capture files changed in HOME into the store and commit everything in the store')
-            [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Settle a conflict sync left: keep this device''s version, take the other one, or merge them')
+            [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Settle a conflict sync left: keep this device''s version, take the other device''s, or merge them')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Capture and commit, fetch every remote, merge, apply, push to every remote')
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push the store''s commits to every remote, without capturing or merging')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys')
@@ -107,8 +107,8 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             break
         }
         'dotback;resolve' {
-            [CompletionResult]::new('--ours', '--ours', [CompletionResultType]::ParameterName, 'Keep the live file (this device''s version); delete the conflict copy')
-            [CompletionResult]::new('--theirs', '--theirs', [CompletionResultType]::ParameterName, 'Take the conflict copy''s content (the other device''s version)')
+            [CompletionResult]::new('--ours', '--ours', [CompletionResultType]::ParameterName, 'Keep this device''s version (wherever it is); delete the conflict copy')
+            [CompletionResult]::new('--theirs', '--theirs', [CompletionResultType]::ParameterName, 'Take the other device''s version (wherever it is); delete the conflict copy')
             [CompletionResult]::new('--merge', '--merge', [CompletionResultType]::ParameterName, 'Merge both versions in an editor; conflict markers must all be settled')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -387,7 +387,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show how HOME differs from the store, as the patch `dotback apply` would make')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Make HOME match the store')
             [CompletionResult]::new('commit', 'commit', [CompletionResultType]::ParameterValue, 'Capture files changed in HOME into the store and commit everything in the store')
-            [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Settle a conflict sync left: keep this device''s version, take the other one, or merge them')
+            [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Settle a conflict sync left: keep this device''s version, take the other device''s, or merge them')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Capture and commit, fetch every remote, merge, apply, push to every remote')
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push the store''s commits to every remote, without capturing or merging')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys')

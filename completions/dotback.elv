@@ -29,7 +29,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand diff 'Show how HOME differs from the store, as the patch `dotback apply` would make'
             cand apply 'Make HOME match the store'
             cand commit 'Capture files changed in HOME into the store and commit everything in the store'
-            cand resolve 'Settle a conflict sync left: keep this device''s version, take the other one, or merge them'
+            cand resolve 'Settle a conflict sync left: keep this device''s version, take the other device''s, or merge them'
             cand sync 'Capture and commit, fetch every remote, merge, apply, push to every remote'
             cand push 'Push the store''s commits to every remote, without capturing or merging'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
@@ -96,8 +96,8 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand --version 'Print version'
         }
         &'dotback;resolve'= {
-            cand --ours 'Keep the live file (this device''s version); delete the conflict copy'
-            cand --theirs 'Take the conflict copy''s content (the other device''s version)'
+            cand --ours 'Keep this device''s version (wherever it is); delete the conflict copy'
+            cand --theirs 'Take the other device''s version (wherever it is); delete the conflict copy'
             cand --merge 'Merge both versions in an editor; conflict markers must all be settled'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -333,7 +333,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand diff 'Show how HOME differs from the store, as the patch `dotback apply` would make'
             cand apply 'Make HOME match the store'
             cand commit 'Capture files changed in HOME into the store and commit everything in the store'
-            cand resolve 'Settle a conflict sync left: keep this device''s version, take the other one, or merge them'
+            cand resolve 'Settle a conflict sync left: keep this device''s version, take the other device''s, or merge them'
             cand sync 'Capture and commit, fetch every remote, merge, apply, push to every remote'
             cand push 'Push the store''s commits to every remote, without capturing or merging'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'

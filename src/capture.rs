@@ -198,6 +198,9 @@ pub struct AddReport {
     pub mode_notes: Vec<String>,
     /// Added paths stored encrypted.
     pub encrypted: Vec<String>,
+    /// What the store gained, by kind: the added paths, and the parent directories made to hold
+    /// them.
+    pub tally: crate::state::Tally,
 }
 
 /// Reads the live items under the given targets (the targets themselves first).
@@ -267,6 +270,8 @@ fn collect(
 struct Dirs<'a> {
     state: &'a SourceState,
     created: HashMap<String, String>,
+    /// Parent directories made in the store (not themselves added).
+    parents: usize,
 }
 
 impl Dirs<'_> {
@@ -292,6 +297,7 @@ impl Dirs<'_> {
         let src = managed::join(&parent, &name);
         make_source_dir(&self.state.root.join(&src), entry.attrs.private)?;
         self.created.insert(dir.to_string(), src.clone());
+        self.parents += 1;
         Ok(src)
     }
 }
@@ -377,7 +383,7 @@ pub fn add(
             && existing.is_some_and(|m| m.source.rsplit('/').next() == Some(name.as_str()));
         planned.push((item, entry, bytes, unchanged));
     }
-    let mut dirs = Dirs { state, created: HashMap::new() };
+    let mut dirs = Dirs { state, created: HashMap::new(), parents: 0 };
     let umask = fsutil::umask();
     let phase = crate::events::Phase::start(sink, "adding", planned.len());
     for (item, entry, bytes, unchanged) in planned {
@@ -420,7 +426,9 @@ pub fn add(
             report.encrypted.push(item.target.clone());
         }
         report.added.push(item.target.clone());
+        report.tally.count(item.kind);
     }
+    report.tally.dirs += dirs.parents;
     Ok(report)
 }
 

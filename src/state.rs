@@ -59,6 +59,24 @@ pub enum NodeKind {
     Symlink,
 }
 
+/// How many targets of each kind: `add`, `status` and `commit` say what they count with it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Tally {
+    pub files: usize,
+    pub symlinks: usize,
+    pub dirs: usize,
+}
+
+impl Tally {
+    pub fn count(&mut self, kind: NodeKind) {
+        match kind {
+            NodeKind::File => self.files += 1,
+            NodeKind::Symlink => self.symlinks += 1,
+            NodeKind::Dir => self.dirs += 1,
+        }
+    }
+}
+
 /// What a target is: kind, content hash (files, and symlinks' targets) and permission bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Node {

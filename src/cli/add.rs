@@ -35,14 +35,25 @@ pub fn cmd_add(ui: &Ui, args: AddArgs) -> Result<(), CliError> {
         ui.info(format!("Encrypted ~/{t} (secret) to every recipient."));
     }
 
-    ui.info(format!(
-        "Added {} path{} to the store; `dotback commit` records them.",
-        r.added.len(),
-        plural(r.added.len())
-    ));
+    ui.info(format!("Added {} to the store; `dotback commit` records them.", tally(&r.tally)));
     Ok(s.finish()?)
 }
 
 pub(super) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+/// "8 files, 1 symlink and 3 directories", leaving out the kinds there are none of.
+pub(super) fn tally(t: &dotback::state::Tally) -> String {
+    let parts: Vec<String> =
+        [(t.files, "file", "files"), (t.symlinks, "symlink", "symlinks"), (t.dirs, "directory", "directories")]
+            .into_iter()
+            .filter(|(n, ..)| *n > 0)
+            .map(|(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }))
+            .collect();
+    match parts.as_slice() {
+        [] => "nothing".to_string(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }

@@ -17,7 +17,7 @@ pub fn cmd_commit(ui: &Ui, args: CommitArgs) -> Result<(), CliError> {
     s.finish()?;
     match &recorded.commit {
         Some(id) => ui.info(format!(
-            "Committed {} ({} path{}, {} captured from HOME).",
+            "Committed {} ({} file{} changed in the store, {} captured from HOME).",
             &id[..10],
             recorded.paths,
             super::add::plural(recorded.paths),

@@ -18,7 +18,9 @@ use dotback::store::StoreError;
 /// could not be reached, or is a local path that does not exist (an unmounted disk; sync: the
 /// local commit is safe, retry later), 6 a remote refused dotback or is no repository it can
 /// push to (host key, credentials, a rejected push, an unrelated history, a directory that is
-/// no repository, a work tree: needs the user).
+/// no repository, a work tree: needs the user),
+/// 8 a sync ended with a conflict unsettled (nothing is lost; `dotback resolve` settles it). A
+/// sync where several apply exits with the first of 6, 5, 1, 8.
 #[derive(Debug)]
 pub struct CliError {
     pub message: String,
@@ -345,14 +347,23 @@ impl From<ResolveError> for CliError {
         };
         let err = CliError::from_error(&e);
         let hint = match &e {
+            ResolveError::NoConflict { conflicts: 0, .. } => "there are no conflicts in the store",
+            ResolveError::NoConflict { conflicts, .. } => {
+                let s = if *conflicts == 1 { "" } else { "s" };
+                return err.hint(format!("`dotback resolve` lists the {conflicts} conflict{s} there are"));
+            }
+            ResolveError::SeveralCopies { copies, .. } => {
+                let first = copies.first().map_or("", |(c, _)| c.as_str());
+                return err.hint(format!("for example `dotback resolve ~/{first} --theirs`"));
+            }
             ResolveError::NotManaged { .. } => {
-                "`dotback resolve PATH --ours` drops the copy; or `dotback add` the file again first"
+                "settling it the way that keeps the live file drops the copy (`dotback resolve` says whose version is where); or `dotback add` the file again first"
             }
             ResolveError::NotAFile { .. } => {
-                "settle it with --ours, or copy what you need from the conflict copy by hand"
+                "settle it the way that keeps the live file, or copy what you need from the conflict copy by hand"
             }
             ResolveError::Binary { .. } => {
-                "keep one version whole: --ours keeps the live file, --theirs takes the conflict copy"
+                "keep one version whole: --ours keeps this device's version, --theirs the other device's"
             }
             ResolveError::Read { .. } => "check that the file is readable by you; nothing was changed",
             ResolveError::Write { .. } => {

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 /// Create the store (or adopt an existing chezmoi source directory) and set up this device.
 ///
 /// The store defaults to chezmoi's source directory (`chezmoi source-path` when chezmoi is
-/// installed, else ~/.local/share/chezmoi). Running it again is harmless.
+/// installed, else ~/.local/share/chezmoi). Running it again is harmless; it keeps the device's
+/// name (a different --device is refused).
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
     /// Use DIR as the store.
@@ -77,6 +78,12 @@ fn init_error(e: InitError) -> CliError {
         InitError::Context(c) => c.into(),
         InitError::OtherStore { .. } => CliError::from_error(&e)
             .hint("edit `source` in the device config to switch stores, or drop --source")
+            .code(3),
+        InitError::OtherDevice { ref existing, .. } => CliError::from_error(&e)
+            .hint(format!(
+                "drop --device (or pass `--device {existing}`); the store's recipients, history and conflict copies know this device as `{existing}`"
+            ))
+            .hint("nothing was changed")
             .code(3),
         InitError::NotAWorkTree { ref path, .. } => {
             let hint = format!(

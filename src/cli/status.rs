@@ -49,8 +49,9 @@ struct StatusJson {
     uncommitted: Vec<Uncommitted>,
     /// Per remote: what is not yet pushed (since when) and what was fetched but not merged.
     remotes: Vec<dotback::store::RemoteState>,
-    /// Files sync could not merge: the file, and the copy holding the other device's version
-    /// (one entry per copy), until `dotback resolve` settles them.
+    /// Files sync could not merge: the file, and the copy holding one device's version (one
+    /// entry per copy; `holds_this_device` says whether that is this device's own, the live file
+    /// then holding the other's), until `dotback resolve` settles them.
     conflicts: Vec<dotback::resolve::Conflict>,
     warnings: Vec<String>,
     /// Targets skipped on this device by selective sync (`[[only]]` in the manifest): not
@@ -74,7 +75,11 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
             Ok((store, snap))
         });
         let mut s = super::reader_for(ui, ctx)?;
-        let sel = Selection::of(s.targets(&args.paths)?);
+        let named = s.targets(&args.paths)?;
+        if let Some(e) = unmanaged(&s, &named) {
+            return Err(e);
+        }
+        let sel = Selection::of(named);
         let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
         let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
         let (store, snap) = git.join().expect("git thread panicked")?;
@@ -104,7 +109,7 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
             .collect(),
         uncommitted,
         remotes: Store::open(&s.ctx.store)?.remote_state()?,
-        conflicts: dotback::resolve::find(&s.state)
+        conflicts: dotback::resolve::find(&s.state, &s.ctx.device)
             .into_iter()
             .filter(|c| sel.contains(&c.path) || sel.contains(&c.copy))
             .collect(),
@@ -131,8 +136,13 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
             }
         }
         let skipped = eval::skipped_roots(evals.iter().filter(|e| sel.contains(&e.target)));
-        let evaluated = evals.iter().filter(|e| e.change != Change::Skipped).count();
-        print_text(ui, &report, evaluated, &skipped);
+        let mut evaluated = dotback::state::Tally::default();
+        for e in evals.iter().filter(|e| e.change != Change::Skipped && sel.contains(&e.target)) {
+            if let Some(node) = e.desired.or(e.actual) {
+                evaluated.count(node.kind);
+            }
+        }
+        print_text(ui, &report, &evaluated, &skipped);
         if let Some(p) = &identity_problem {
             super::keys::warn_unusable_identity(ui, p);
         }
@@ -140,7 +150,33 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
     Ok(s.finish()?)
 }
 
-fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize, skipped: &[&eval::Eval]) {
+/// The error for named paths with nothing managed at or below them and no exact directory above
+/// them (a typo, or a file never added): `status` must not call them up to date.
+fn unmanaged(s: &dotback::session::Session, named: &[String]) -> Option<CliError> {
+    let in_exact = |t: &str| {
+        let mut dir = dotback::managed::parent_of(t);
+        while !dir.is_empty() {
+            if s.state.get(dir).is_some_and(|m| m.entry.attrs.exact) {
+                return true;
+            }
+            dir = dotback::managed::parent_of(dir);
+        }
+        false
+    };
+    let managed = |t: &str| t.is_empty() || s.state.entries.iter().any(|m| eval::is_at_or_below(&m.target, t));
+    let missing: Vec<&String> = named.iter().filter(|t| !managed(t) && !in_exact(t)).collect();
+    let first = missing.first()?;
+    let shown: Vec<String> = missing.iter().map(|t| format!("~/{t}")).collect();
+    let verb = if missing.len() == 1 { "is" } else { "are" };
+    let err = CliError::new(format!("{} {verb} not managed by dotback", shown.join(", ")));
+    Some(if missing.iter().all(|t| s.ctx.live(t).symlink_metadata().is_err()) {
+        err.hint("nothing is there in HOME either: check the spelling; `dotback status` lists what is managed")
+    } else {
+        err.hint(format!("`dotback add ~/{first}` tracks it"))
+    })
+}
+
+fn print_text(ui: &Ui, r: &StatusJson, evaluated: &dotback::state::Tally, skipped: &[&eval::Eval]) {
     for w in &r.warnings {
         ui.warn(w);
     }
@@ -208,7 +244,7 @@ fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize, skipped: &[&eval::Eval]
             "{BOLD}Conflicts sync could not merge (`dotback resolve PATH --ours|--theirs|--merge` settles them):{BOLD:#}"
         ));
         for c in &r.conflicts {
-            ui.out(format!("    {RED}~/{}{RED:#}: the version from {} is in ~/{}", c.path, c.device, c.copy));
+            ui.out(format!("    {RED}~/{}{RED:#}: {}", c.path, c.describe()));
         }
     }
     for remote in &r.remotes {
@@ -238,6 +274,8 @@ fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize, skipped: &[&eval::Eval]
         }
     }
     if r.targets.is_empty() && r.uncommitted.is_empty() && r.conflicts.is_empty() {
-        ui.out(format!("Up to date: {evaluated} managed path{} match the store.", super::add::plural(evaluated)));
+        let one = evaluated.files + evaluated.symlinks + evaluated.dirs == 1;
+        let verb = if one { "matches" } else { "match" };
+        ui.out(format!("Up to date: {} {verb} the store.", super::add::tally(evaluated)));
     }
 }

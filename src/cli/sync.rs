@@ -1,14 +1,17 @@
 use super::{CliError, Ui};
-use dotback::sync::{self, DryRemote, Refusal, SyncError, SyncOptions, SyncReport};
+use dotback::sync::{self, Arrival, DryRemote, Refusal, SyncError, SyncOptions, SyncReport, Unsettled};
 use dotback::transport::TransportError;
 use dotback::transport::known_hosts::Verdict;
 use dotback::tree_check;
 
 /// Capture and commit, fetch every remote, merge, apply, push to every remote.
 ///
-/// Conflicts keep your version live and the other side's beside it (`dotback resolve` settles
-/// them). An unreachable remote exits 5 and keeps the local commit for the next sync; a remote
-/// that refuses (host key, credentials, rewritten history) exits 6.
+/// Conflicts keep this device's version live and the other device's beside it (`dotback
+/// resolve` settles them); the device whose edit went into the copy is told at its next sync. An
+/// unreachable remote exits 5 and keeps the local commit for the next sync; a remote that
+/// refuses (host key, credentials, rewritten history) exits 6; a sync that ends with a conflict
+/// unsettled exits 8. When several apply, the first of 6, 5, 1 (an edit not captured or
+/// applied), 8 is the exit code.
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
     /// Fetch, merge and apply, but push nowhere.
@@ -147,11 +150,35 @@ fn render(
             if args.no_push { ", nothing pushed (--no-push)" } else { "" }
         ));
     }
-    for c in &report.conflicts {
-        let target = dotback::managed::target_of_source(c).map(|t| format!("~/{t}")).unwrap_or_else(|| c.clone());
-        ui.warn(format!(
-            "conflict: the other side's version is kept as {target}; your version stays live (settle it with `dotback resolve`)"
-        ));
+    for u in &report.unsettled {
+        let c = &u.conflict;
+        match &u.arrival {
+            Arrival::Earlier => {}
+            Arrival::Made => ui.warn(format!(
+                "conflict: ~/{} changed here and on {d}; this device's version stays live, {d}'s is kept beside it as ~/{} (`dotback resolve ~/{} --ours|--theirs|--merge` settles it)",
+                c.path, c.copy, c.path, d = c.device
+            )),
+            Arrival::Received { by } if c.holds_this_device => {
+                let other = by.as_deref().unwrap_or("another device");
+                ui.warn(format!(
+                    "conflict: this device's edit of ~/{p} could not be merged on {other}: ~/{p} now has {other}'s version, and this device's is in ~/{}",
+                    c.copy,
+                    p = c.path
+                ));
+                ui.hint(format!(
+                    "`dotback resolve ~/{p} --ours` takes this device's version back; `--theirs` keeps {other}'s, `--merge` merges both",
+                    p = c.path
+                ));
+            }
+            Arrival::Received { by } => ui.warn(format!(
+                "conflict from {}: ~/{} has its version, and {}'s is in ~/{} (`dotback resolve ~/{} --ours|--theirs|--merge` settles it)",
+                by.as_deref().unwrap_or("another device"),
+                c.path,
+                c.device,
+                c.copy,
+                c.path
+            )),
+        }
     }
     // A change to the keys or rules that this device does not use is the user's to settle;
     // remote trouble is reported (and sets the exit code) before paths that were not captured:
@@ -175,11 +202,34 @@ fn render(
             .hint("run `dotback sync` again when it is reachable; nothing is lost meanwhile")
             .code(OFFLINE));
     }
-    uncaptured.or(unapplied).map_or(Ok(()), Err)
+    uncaptured.or(unapplied).or_else(|| unsettled(&report.unsettled)).map_or(Ok(()), Err)
+}
+
+/// Exit code when a sync ends with a conflict copy in the store: nothing is lost, but a file
+/// waits for `dotback resolve`.
+pub(super) const CONFLICTS: u8 = 8;
+
+/// The error a sync ends with while conflicts are unsettled, if it ends with no other.
+fn unsettled(unsettled: &[Unsettled]) -> Option<CliError> {
+    let mut targets: Vec<String> = unsettled.iter().map(|u| format!("~/{}", u.conflict.path)).collect();
+    targets.sort();
+    targets.dedup();
+    let n = targets.len();
+    (n > 0).then(|| {
+        CliError::new(format!(
+            "{n} file{} in conflict until `dotback resolve` settles {}: {}",
+            super::add::plural(n),
+            if n == 1 { "it" } else { "them" },
+            targets.join(", ")
+        ))
+        .hint("`dotback resolve` lists whose version is where; `dotback resolve PATH --ours|--theirs|--merge` settles one")
+        .code(CONFLICTS)
+    })
 }
 
 /// `sync --dry-run`: what would be committed, what each remote would bring, what would be
-/// pushed, and the exit code a real sync would end with (5 unreachable, 6 refused).
+/// pushed, and the exit code a real sync would end with (6 refused, else 5 unreachable, else 8
+/// a conflict unsettled).
 fn render_dry_run(ui: &Ui, config_file: &std::path::Path, dry: sync::DryRun) -> Result<(), CliError> {
     if dry.local.is_empty() {
         ui.out("Would commit: nothing");
@@ -231,7 +281,18 @@ fn render_dry_run(ui: &Ui, config_file: &std::path::Path, dry: sync::DryRun) -> 
     for (name, commits) in &dry.would_push {
         ui.out(format!("Would push to `{name}`: {commits} commit{}", super::add::plural(*commits)));
     }
+    for c in &dry.unsettled {
+        ui.out(format!("Unsettled conflict: ~/{}: {}", c.path, c.describe()));
+    }
     ui.info("Dry run: nothing was committed, merged, applied or pushed.");
+    let conflicts = !dry.unsettled.is_empty()
+        || dry
+            .remotes
+            .iter()
+            .any(|(_, r)| matches!(r, DryRemote::Merge { preview } if !preview.conflicts().is_empty()));
+    if worst.is_none() && conflicts {
+        return Err(CliError::new("the sync would end with a file in conflict").code(CONFLICTS));
+    }
     worst.map_or(Ok(()), Err)
 }
 

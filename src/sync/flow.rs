@@ -7,6 +7,7 @@ use crate::capture::{self, Committed};
 use crate::eval::{self, Change, Selection};
 use crate::events::{Phase, Sink};
 use crate::managed;
+use crate::resolve;
 use crate::session::Session;
 use crate::store::Store;
 use crate::transport::TransportError;
@@ -77,6 +78,26 @@ pub struct KeptEncrypted {
     pub target: String,
 }
 
+/// A conflict copy in the store when a sync ended: settled only by `dotback resolve`.
+#[derive(Debug)]
+pub struct Unsettled {
+    pub conflict: resolve::Conflict,
+    pub arrival: Arrival,
+}
+
+/// How a conflict copy came to be in the store.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// It was there before this sync.
+    Earlier,
+    /// This sync's merge wrote it: this device's version stayed live.
+    Made,
+    /// A fetched commit brought it; `by` is the device whose merge wrote it (and kept its own
+    /// version live), when its commit says. When the copy holds this device's version, this
+    /// device's edit lost that merge and the live file now has the other device's version.
+    Received { by: Option<String> },
+}
+
 /// What one sync did.
 #[derive(Debug, Default)]
 pub struct SyncReport {
@@ -96,6 +117,8 @@ pub struct SyncReport {
     pub pushed: usize,
     /// A change to the control files this device does not use.
     pub held: Option<crate::trust::Held>,
+    /// Every conflict copy left in the store, and how it got there.
+    pub unsettled: Vec<Unsettled>,
 }
 
 impl SyncReport {
@@ -240,6 +263,7 @@ pub fn run(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink) -> Result<SyncR
 fn run_into(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink, report: &mut SyncReport) -> Result<(), SyncError> {
     // Which remotes first: a wrong `--remote` commits nothing.
     remotes(&s.store()?, opts.remote.as_deref())?;
+    let conflicts_before = resolve::find(&s.state, &s.ctx.device);
     report.committed = capture::commit(s, None, sink)?;
     let store = s.store()?;
     // A merge checks out committed versions; this device's newest audit records are not committed yet.
@@ -305,6 +329,7 @@ fn run_into(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink, report: &mut S
         }
         report.applied = Some(apply_all(s, sink)?);
     }
+    report.unsettled = unsettled(s, &store, conflicts_before, &report.conflicts)?;
 
     if !opts.no_push {
         // A remote whose branch was fetched just now at HEAD has nothing to receive.
@@ -334,6 +359,33 @@ fn run_into(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink, report: &mut S
     Ok(())
 }
 
+/// The conflict copies in the store now, each with how it got there: `before` were there when
+/// the sync began, `made` (repository paths) were written by its merges, the rest came with
+/// fetched commits.
+fn unsettled(
+    s: &Session,
+    store: &Store,
+    before: Vec<resolve::Conflict>,
+    made: &[String],
+) -> Result<Vec<Unsettled>, SyncError> {
+    let now = resolve::find(&s.state, &s.ctx.device);
+    if now == before {
+        return Ok(now.into_iter().map(|conflict| Unsettled { conflict, arrival: Arrival::Earlier }).collect());
+    }
+    let mut out = Vec::with_capacity(now.len());
+    for conflict in now {
+        let arrival = if before.iter().any(|b| b.source == conflict.source) {
+            Arrival::Earlier
+        } else if made.contains(&resolve::repo_path(store, &s.state, &conflict.source)) {
+            Arrival::Made
+        } else {
+            Arrival::Received { by: resolve::live_by(store, &s.state, &conflict)? }
+        };
+        out.push(Unsettled { conflict, arrival });
+    }
+    Ok(out)
+}
+
 /// Applies the whole store to HOME, as a sync does after merging.
 fn apply_all(s: &mut Session, sink: &dyn Sink) -> Result<apply::Report, SyncError> {
     let p = s.parts();
@@ -356,6 +408,8 @@ pub struct DryRun {
     pub remotes: Vec<(String, DryRemote)>,
     /// Remotes that would receive commits, and how many.
     pub would_push: Vec<(String, usize)>,
+    /// The conflicts already in the store, unsettled.
+    pub unsettled: Vec<resolve::Conflict>,
 }
 
 #[derive(Debug)]
@@ -406,5 +460,6 @@ pub fn dry_run(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink) -> Result<D
         .map(|r| (r.name, r.ahead + usize::from(!local.is_empty())))
         .filter(|(_, n)| *n > 0)
         .collect();
-    Ok(DryRun { local, remotes, would_push })
+    let unsettled = resolve::find(&s.state, &s.ctx.device);
+    Ok(DryRun { local, remotes, would_push, unsettled })
 }

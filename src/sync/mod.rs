@@ -8,6 +8,8 @@
 //! ever holds conflict markers.
 
 use crate::guard::is_age;
+use crate::merge::conflict::safe_label;
+pub use crate::merge::conflict::{UNKNOWN_DEVICE, device_of};
 use crate::merge::text::{self, Labels, TextMerge};
 use crate::source::{self, OnDisk};
 use crate::store::{Store, StoreError};
@@ -20,8 +22,8 @@ mod flow;
 mod tests_flow;
 
 pub use flow::{
-    DryRemote, DryRun, Fetched, KeptEncrypted, Plan as SyncPlan, Refusal, RemoteStatus, SyncOptions, SyncReport,
-    dry_run, plan, remotes, run,
+    Arrival, DryRemote, DryRun, Fetched, KeptEncrypted, Plan as SyncPlan, Refusal, RemoteStatus, SyncOptions,
+    SyncReport, Unsettled, dry_run, plan, remotes, run,
 };
 
 type Files = HashMap<String, (Oid, u32)>;
@@ -178,24 +180,6 @@ fn differences(a: &Files, b: &Files) -> Vec<String> {
 fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
-}
-
-/// What names a conflict copy when the device a commit names is not a valid device name.
-pub const UNKNOWN_DEVICE: &str = "unknown-device";
-
-/// The `Device:` line dotback writes into its commit messages. It comes from a commit, so from
-/// anyone who can push: a name that is not a valid device name (`sub/dir`, `x/../..`) comes
-/// back as [`UNKNOWN_DEVICE`] before it can name anything.
-pub fn device_of(message: &str) -> Option<String> {
-    let name = message.lines().find_map(|l| l.strip_prefix("Device: ")).map(str::trim).filter(|d| !d.is_empty())?;
-    Some(safe_label(name))
-}
-
-fn safe_label(name: &str) -> String {
-    match crate::crypt::recipients::validate_device_name(name) {
-        Ok(()) => name.to_string(),
-        Err(_) => UNKNOWN_DEVICE.to_string(),
-    }
 }
 
 /// The most of a device name a conflict copy's name carries.
@@ -544,16 +528,6 @@ mod tests {
         );
         assert_eq!(device_of("x: y\n\nDevice: laptop\n"), Some("laptop".into()));
         assert_eq!(device_of("made by hand"), None);
-    }
-
-    #[test]
-    fn a_device_named_by_a_commit_is_a_safe_label() {
-        for bad in ["sub/dir", "x/../..", "..", ".", "a\\b", "tab\there", &"d".repeat(65)] {
-            assert_eq!(device_of(&format!("m\n\nDevice: {bad}\n")).as_deref(), Some(UNKNOWN_DEVICE), "{bad:?}");
-        }
-        assert_eq!(device_of("m\n\nDevice: work-pc 2\n").as_deref(), Some("work-pc 2"));
-        assert_eq!(safe_label("origin/mirror"), UNKNOWN_DEVICE, "a remote's name is checked as well");
-        assert_eq!(safe_label("usb"), "usb");
     }
 
     #[test]

@@ -424,3 +424,23 @@ impl Intruder {
         self.git(&["rev-parse", "HEAD"]).trim().to_string()
     }
 }
+
+/// The exit code of a sync that ends with a conflict unsettled.
+pub const CONFLICTS: i32 = 8;
+
+impl TestEnv {
+    /// Runs `dotback sync` while a conflict is, or becomes, unsettled: asserts it exits 8.
+    pub fn sync_in_conflict(&self) -> Output {
+        let out = self.cmd(&["sync"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(CONFLICTS), "dotback sync should end in conflict:\n{}", show(&out));
+        out
+    }
+
+    /// Runs `dotback sync` and asserts it ended well: 0, or 8 with nothing worse than a conflict
+    /// left for `dotback resolve`.
+    pub fn synced(&self) -> Output {
+        let out = self.cmd(&["sync"]).output().unwrap();
+        assert!(matches!(out.status.code(), Some(0 | CONFLICTS)), "dotback sync failed:\n{}", show(&out));
+        out
+    }
+}

@@ -9,6 +9,7 @@ mod bad_input;
 mod chezmoi_differential;
 mod cli;
 mod commit;
+mod conflicts;
 mod git_config;
 mod identity;
 mod init;

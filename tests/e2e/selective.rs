@@ -72,7 +72,7 @@ fn another_device_skips_the_paths_and_keeps_its_own_file() {
     let text = stdout(&desk.ok(&["status"]));
     assert!(text.contains("Skipped on this device (selective sync"), "{text}");
     assert!(text.contains("~/.config/sway and 1 below it") && text.contains(".config/sway/**"), "{text}");
-    assert!(text.contains("Up to date: 2 managed paths match"), "{text}"); // ~/.config and ~/.zshrc
+    assert!(text.contains("Up to date: 1 file and 1 directory match"), "{text}"); // ~/.config and ~/.zshrc
 
     // Its own file is never captured, even edited; nothing is committed or deleted in the store.
     desk.write(".config/sway/config", "desk's own, edited\n", 0o600);
