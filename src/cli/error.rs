@@ -14,7 +14,9 @@ use dotback::store::StoreError;
 /// Exit codes: 1 a failed operation, 2 bad usage (clap's), 3 a configuration problem,
 /// 4 another dotback process holds the lock, 5 a remote could not be reached (sync: the local
 /// commit is safe, retry later), 6 a remote refused dotback (host key, credentials, a rejected
-/// push, an unrelated history: needs the user).
+/// push, an unrelated history: needs the user), 7 the deletion guard held deletions in HOME
+/// back (commit, sync: none of them was recorded, everything else was; `--allow-deletions`
+/// records them, `dotback apply` restores them).
 #[derive(Debug)]
 pub struct CliError {
     pub message: String,
@@ -268,7 +270,7 @@ impl From<CaptureError> for CliError {
             CaptureError::NotFound { .. } => "check the path",
             CaptureError::NotManaged { .. } => "`dotback status` lists what is managed",
             CaptureError::SkippedHere { .. } => {
-                "to track it from here, add this device to that rule (`devices = [...]`, `os = ...`); nothing was added"
+                "to track it from here, add this device to that rule (`devices = [...]`, `os = ...`); nothing was changed in the store"
             }
             CaptureError::Delegated { .. } => "edit the source file in the store instead",
             CaptureError::Special { .. } => "list it in .chezmoiignore to pass over it",

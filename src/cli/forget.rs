@@ -12,7 +12,7 @@ pub struct ForgetArgs {
 pub fn cmd_forget(ui: &Ui, args: ForgetArgs) -> Result<(), CliError> {
     let mut s = super::writer(ui)?;
     let targets = s.targets(&args.paths)?;
-    let gone = dotback::capture::forget(&s.state, &mut s.cache, &targets)?;
+    let gone = dotback::capture::forget(&s.ctx, &s.state, &mut s.cache, &targets)?;
     ui.info(format!(
         "No longer tracking {} path{}; the live files stay. `dotback commit` records this.",
         gone.len(),

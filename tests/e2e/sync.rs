@@ -85,7 +85,7 @@ fn encrypted_files_merge_as_plaintext() {
 }
 
 #[test]
-fn a_modification_survives_a_delete_on_the_other_side() {
+fn a_modification_survives_a_forget_on_the_other_side() {
     let (a, b, _) = pair();
     a.ok(&["forget", ".zshrc"]);
     b.write(".zshrc", "one\ntwo\nthree\nfour\nfive\nsix\n", 0o644);
@@ -94,9 +94,11 @@ fn a_modification_survives_a_delete_on_the_other_side() {
     assert!(store_of(&b).join("dot_zshrc").is_file(), "the modification is kept");
     let out = a.ok(&["sync"]);
     assert_eq!(fs::read_to_string(a.store().join("dot_zshrc")).unwrap(), "one\ntwo\nthree\nfour\nfive\nsix\n");
-    // a stopped tracking its copy, so it cannot know whether that copy was edited: left alone.
-    assert_eq!(a.read(".zshrc"), "one\ntwo\nthree\nfour\nfive\n");
-    assert!(stderr(&out).contains("left ~/.zshrc alone"), "{}", show(&out));
+    // a stopped tracking its copy, so the store's version is the one to have; a's copy is
+    // saved first.
+    assert_eq!(a.read(".zshrc"), "one\ntwo\nthree\nfour\nfive\nsix\n");
+    assert!(stderr(&out).contains("What sync overwrote or removed in HOME is saved in"), "{}", show(&out));
+    assert_eq!(backed_up(&a, ".zshrc"), ["one\ntwo\nthree\nfour\nfive\n"]);
 }
 
 #[test]
