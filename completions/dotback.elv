@@ -90,6 +90,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;commit'= {
             cand -m 'The first line of the commit message'
             cand --message 'The first line of the commit message'
+            cand --allow-deletions 'Record the deletions in HOME even when the deletion guard holds them'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -108,6 +109,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand --remote 'Only this remote'
             cand --no-push 'Fetch, merge and apply, but push nowhere'
             cand --dry-run 'Show what sync would commit, merge, apply and push, changing nothing but the remote-tracking refs a fetch updates'
+            cand --allow-deletions 'Record the deletions in HOME even when the deletion guard holds them'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

@@ -67,6 +67,7 @@ complete -c dotback -n "__fish_dotback_using_subcommand apply" -l json -d 'Print
 complete -c dotback -n "__fish_dotback_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dotback -n "__fish_dotback_using_subcommand apply" -s V -l version -d 'Print version'
 complete -c dotback -n "__fish_dotback_using_subcommand commit" -s m -l message -d 'The first line of the commit message' -r
+complete -c dotback -n "__fish_dotback_using_subcommand commit" -l allow-deletions -d 'Record the deletions in HOME even when the deletion guard holds them'
 complete -c dotback -n "__fish_dotback_using_subcommand commit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dotback -n "__fish_dotback_using_subcommand commit" -s V -l version -d 'Print version'
 complete -c dotback -n "__fish_dotback_using_subcommand resolve" -l ours -d 'Keep the live file (this device\'s version); delete the conflict copy'
@@ -77,6 +78,7 @@ complete -c dotback -n "__fish_dotback_using_subcommand resolve" -s V -l version
 complete -c dotback -n "__fish_dotback_using_subcommand sync" -l remote -d 'Only this remote' -r
 complete -c dotback -n "__fish_dotback_using_subcommand sync" -l no-push -d 'Fetch, merge and apply, but push nowhere'
 complete -c dotback -n "__fish_dotback_using_subcommand sync" -l dry-run -d 'Show what sync would commit, merge, apply and push, changing nothing but the remote-tracking refs a fetch updates'
+complete -c dotback -n "__fish_dotback_using_subcommand sync" -l allow-deletions -d 'Record the deletions in HOME even when the deletion guard holds them'
 complete -c dotback -n "__fish_dotback_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dotback -n "__fish_dotback_using_subcommand sync" -s V -l version -d 'Print version'
 complete -c dotback -n "__fish_dotback_using_subcommand push" -l remote -d 'Only this remote' -r

@@ -27,14 +27,21 @@ pub fn cmd_commit(ui: &Ui, args: CommitArgs) -> Result<(), CliError> {
     let max = s.ctx.max_deletions;
     s.finish()?;
     match &recorded.commit {
-        Some(id) => ui.info(format!(
-            "Committed {} ({} path{}, {} captured from HOME).",
-            &id[..10],
-            recorded.paths,
-            super::add::plural(recorded.paths),
-            recorded.captured.captured.len()
-        )),
-        None => ui.info("Nothing to commit: the store matches HOME and its last commit."),
+        Some(id) => {
+            let deleted = recorded.captured.deleted.len();
+            let deleted = if deleted > 0 { format!(", {deleted} deleted in HOME") } else { String::new() };
+            ui.info(format!(
+                "Committed {} ({} path{}, {} captured from HOME{deleted}).",
+                &id[..10],
+                recorded.paths,
+                super::add::plural(recorded.paths),
+                recorded.captured.captured.len()
+            ))
+        }
+        None if recorded.captured.held_deletions.is_empty() => {
+            ui.info("Nothing to commit: the store matches HOME and its last commit.")
+        }
+        None => {}
     }
     let uncaptured = refused(ui, &recorded.captured);
     match held_deletions(&recorded.captured, max, "commit") {
@@ -61,9 +68,9 @@ pub(super) fn held_deletions(captured: &CaptureReport, max: usize, command: &str
     }
     Some(
         CliError::new(format!(
-            "{} path{} deleted in HOME, more than one run records (`max_deletions` = {max}, or half of what is tracked): none of the deletions was recorded ({})",
+            "{} path{} deleted in HOME ({}): more than one run records without asking (`max_deletions` = {max} files, or half of the tracked files), so none of the deletions was recorded",
             held.len(),
-            super::add::plural(held.len()),
+            if held.len() == 1 { " was" } else { "s were" },
             names.join(", ")
         ))
         .hint(format!("if you meant to delete them, `dotback {command} --allow-deletions` records the deletions"))

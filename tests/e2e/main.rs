@@ -9,6 +9,7 @@ mod bad_input;
 mod chezmoi_differential;
 mod cli;
 mod commit;
+mod deletions;
 mod init;
 mod keys_gpg_keyring;
 mod resolve;
