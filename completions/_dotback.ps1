@@ -27,7 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create the store (or adopt an existing chezmoi source directory) and set up this device')
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Track files, directories and symlinks from HOME')
-            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Stop tracking paths. The live files in HOME are left untouched')
+            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Stop tracking paths. The live files in this HOME are left untouched; other devices remove their copies on sync where unchanged (after a backup), as for a file deleted here')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what differs between HOME and the store, and what the store has not committed')
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show how HOME differs from the store, as the patch `dotback apply` would make')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Make HOME match the store')
@@ -384,7 +384,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
         'dotback;help' {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create the store (or adopt an existing chezmoi source directory) and set up this device')
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Track files, directories and symlinks from HOME')
-            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Stop tracking paths. The live files in HOME are left untouched')
+            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Stop tracking paths. The live files in this HOME are left untouched; other devices remove their copies on sync where unchanged (after a backup), as for a file deleted here')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what differs between HOME and the store, and what the store has not committed')
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show how HOME differs from the store, as the patch `dotback apply` would make')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Make HOME match the store')

@@ -415,7 +415,8 @@ pub fn add(
     Ok(report)
 }
 
-/// `dotback forget`: stop tracking; the live files stay as they are. A path an `[[only]]` rule
+/// `dotback forget`: stop tracking; the live files here stay as they are (other devices remove
+/// their unchanged copies, as for any target the store drops). A path an `[[only]]` rule
 /// keeps from this device (or a directory holding one) is refused: forgetting it here would
 /// take it from the devices that do get it.
 pub fn forget(

@@ -122,6 +122,22 @@ fn a_device_without_the_file_does_not_get_it() {
 }
 
 #[test]
+fn a_directory_deleted_here_keeps_what_is_limited_to_other_devices() {
+    let (laptop, desk, remote) = laptop_and_desk();
+    desk.ok(&["sync"]);
+    desk.write(".config/foot/foot.ini", "font=mono\n", 0o644);
+    desk.ok(&["add", ".config/foot"]);
+    desk.ok(&["sync"]);
+    fs::remove_dir_all(desk.home.join(".config")).unwrap();
+    desk.ok(&["sync"]);
+    assert!(committed(&desk, &remote, "main", "dot_config/foot/foot.ini").is_none(), "desk's own file is deleted");
+    assert_eq!(committed(&desk, &remote, "main", "dot_config/sway/config").as_deref(), Some(SWAY));
+    assert_eq!(paths_of(&status_json(&desk), "targets"), Vec::<String>::new());
+    laptop.ok(&["sync"]);
+    assert_eq!(laptop.read(".config/sway/config"), SWAY, "the laptop keeps its file");
+}
+
+#[test]
 fn forget_refuses_a_path_limited_to_other_devices() {
     let (laptop, desk, remote) = laptop_and_desk();
     desk.ok(&["sync"]);
