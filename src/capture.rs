@@ -506,10 +506,10 @@ fn capture(
                 let path = state.source_path(m);
                 let res = if m.entry.kind == Kind::Dir { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
                 match res {
-                    Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                        return Err(CaptureError::Write { path, source: e });
+                    Err(source) if source.kind() != io::ErrorKind::NotFound => {
+                        return Err(CaptureError::Write { path, source });
                     }
-                    _ => {}
+                    _ => {} // gone already, with its directory
                 }
                 cache.set_base(&e.target, None);
                 report.deleted.push(e.target.clone());
