@@ -27,7 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create the store (or adopt an existing chezmoi source directory) and set up this device')
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Track files, directories and symlinks from HOME')
-            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Stop tracking paths. The live files in HOME are left untouched')
+            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Stop tracking paths. The live files in this HOME are left untouched; other devices remove their copies on sync where unchanged (after a backup), as for a file deleted here')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what differs between HOME and the store, and what the store has not committed')
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show how HOME differs from the store, as the patch `dotback apply` would make')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Make HOME match the store')
@@ -100,6 +100,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
         'dotback;commit' {
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'The first line of the commit message')
             [CompletionResult]::new('--message', '--message', [CompletionResultType]::ParameterName, 'The first line of the commit message')
+            [CompletionResult]::new('--allow-deletions', '--allow-deletions', [CompletionResultType]::ParameterName, 'Record the deletions in HOME even when the deletion guard holds them')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -120,6 +121,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('--remote', '--remote', [CompletionResultType]::ParameterName, 'Only this remote')
             [CompletionResult]::new('--no-push', '--no-push', [CompletionResultType]::ParameterName, 'Fetch, merge and apply, but push nowhere')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what sync would commit, merge, apply and push, changing nothing but the remote-tracking refs a fetch updates')
+            [CompletionResult]::new('--allow-deletions', '--allow-deletions', [CompletionResultType]::ParameterName, 'Record the deletions in HOME even when the deletion guard holds them')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -382,7 +384,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
         'dotback;help' {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create the store (or adopt an existing chezmoi source directory) and set up this device')
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Track files, directories and symlinks from HOME')
-            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Stop tracking paths. The live files in HOME are left untouched')
+            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Stop tracking paths. The live files in this HOME are left untouched; other devices remove their copies on sync where unchanged (after a backup), as for a file deleted here')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what differs between HOME and the store, and what the store has not committed')
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show how HOME differs from the store, as the patch `dotback apply` would make')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Make HOME match the store')

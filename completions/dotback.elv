@@ -24,7 +24,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand --version 'Print version'
             cand init 'Create the store (or adopt an existing chezmoi source directory) and set up this device'
             cand add 'Track files, directories and symlinks from HOME'
-            cand forget 'Stop tracking paths. The live files in HOME are left untouched'
+            cand forget 'Stop tracking paths. The live files in this HOME are left untouched; other devices remove their copies on sync where unchanged (after a backup), as for a file deleted here'
             cand status 'Show what differs between HOME and the store, and what the store has not committed'
             cand diff 'Show how HOME differs from the store, as the patch `dotback apply` would make'
             cand apply 'Make HOME match the store'
@@ -90,6 +90,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;commit'= {
             cand -m 'The first line of the commit message'
             cand --message 'The first line of the commit message'
+            cand --allow-deletions 'Record the deletions in HOME even when the deletion guard holds them'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -108,6 +109,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand --remote 'Only this remote'
             cand --no-push 'Fetch, merge and apply, but push nowhere'
             cand --dry-run 'Show what sync would commit, merge, apply and push, changing nothing but the remote-tracking refs a fetch updates'
+            cand --allow-deletions 'Record the deletions in HOME even when the deletion guard holds them'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -328,7 +330,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;help'= {
             cand init 'Create the store (or adopt an existing chezmoi source directory) and set up this device'
             cand add 'Track files, directories and symlinks from HOME'
-            cand forget 'Stop tracking paths. The live files in HOME are left untouched'
+            cand forget 'Stop tracking paths. The live files in this HOME are left untouched; other devices remove their copies on sync where unchanged (after a backup), as for a file deleted here'
             cand status 'Show what differs between HOME and the store, and what the store has not committed'
             cand diff 'Show how HOME differs from the store, as the patch `dotback apply` would make'
             cand apply 'Make HOME match the store'

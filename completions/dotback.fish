@@ -28,7 +28,7 @@ complete -c dotback -n "__fish_dotback_needs_command" -s h -l help -d 'Print hel
 complete -c dotback -n "__fish_dotback_needs_command" -s V -l version -d 'Print version'
 complete -c dotback -n "__fish_dotback_needs_command" -f -a "init" -d 'Create the store (or adopt an existing chezmoi source directory) and set up this device'
 complete -c dotback -n "__fish_dotback_needs_command" -f -a "add" -d 'Track files, directories and symlinks from HOME'
-complete -c dotback -n "__fish_dotback_needs_command" -f -a "forget" -d 'Stop tracking paths. The live files in HOME are left untouched'
+complete -c dotback -n "__fish_dotback_needs_command" -f -a "forget" -d 'Stop tracking paths. The live files in this HOME are left untouched; other devices remove their copies on sync where unchanged (after a backup), as for a file deleted here'
 complete -c dotback -n "__fish_dotback_needs_command" -f -a "status" -d 'Show what differs between HOME and the store, and what the store has not committed'
 complete -c dotback -n "__fish_dotback_needs_command" -f -a "diff" -d 'Show how HOME differs from the store, as the patch `dotback apply` would make'
 complete -c dotback -n "__fish_dotback_needs_command" -f -a "apply" -d 'Make HOME match the store'
@@ -67,6 +67,7 @@ complete -c dotback -n "__fish_dotback_using_subcommand apply" -l json -d 'Print
 complete -c dotback -n "__fish_dotback_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dotback -n "__fish_dotback_using_subcommand apply" -s V -l version -d 'Print version'
 complete -c dotback -n "__fish_dotback_using_subcommand commit" -s m -l message -d 'The first line of the commit message' -r
+complete -c dotback -n "__fish_dotback_using_subcommand commit" -l allow-deletions -d 'Record the deletions in HOME even when the deletion guard holds them'
 complete -c dotback -n "__fish_dotback_using_subcommand commit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dotback -n "__fish_dotback_using_subcommand commit" -s V -l version -d 'Print version'
 complete -c dotback -n "__fish_dotback_using_subcommand resolve" -l ours -d 'Keep this device\'s version (wherever it is); delete the conflict copy'
@@ -77,6 +78,7 @@ complete -c dotback -n "__fish_dotback_using_subcommand resolve" -s V -l version
 complete -c dotback -n "__fish_dotback_using_subcommand sync" -l remote -d 'Only this remote' -r
 complete -c dotback -n "__fish_dotback_using_subcommand sync" -l no-push -d 'Fetch, merge and apply, but push nowhere'
 complete -c dotback -n "__fish_dotback_using_subcommand sync" -l dry-run -d 'Show what sync would commit, merge, apply and push, changing nothing but the remote-tracking refs a fetch updates'
+complete -c dotback -n "__fish_dotback_using_subcommand sync" -l allow-deletions -d 'Record the deletions in HOME even when the deletion guard holds them'
 complete -c dotback -n "__fish_dotback_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dotback -n "__fish_dotback_using_subcommand sync" -s V -l version -d 'Print version'
 complete -c dotback -n "__fish_dotback_using_subcommand push" -l remote -d 'Only this remote' -r
@@ -169,7 +171,7 @@ complete -c dotback -n "__fish_dotback_using_subcommand completions" -s h -l hel
 complete -c dotback -n "__fish_dotback_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c dotback -n "__fish_dotback_using_subcommand help; and not __fish_seen_subcommand_from init add forget status diff apply commit resolve sync push keys remote hooks guard recover completions help" -f -a "init" -d 'Create the store (or adopt an existing chezmoi source directory) and set up this device'
 complete -c dotback -n "__fish_dotback_using_subcommand help; and not __fish_seen_subcommand_from init add forget status diff apply commit resolve sync push keys remote hooks guard recover completions help" -f -a "add" -d 'Track files, directories and symlinks from HOME'
-complete -c dotback -n "__fish_dotback_using_subcommand help; and not __fish_seen_subcommand_from init add forget status diff apply commit resolve sync push keys remote hooks guard recover completions help" -f -a "forget" -d 'Stop tracking paths. The live files in HOME are left untouched'
+complete -c dotback -n "__fish_dotback_using_subcommand help; and not __fish_seen_subcommand_from init add forget status diff apply commit resolve sync push keys remote hooks guard recover completions help" -f -a "forget" -d 'Stop tracking paths. The live files in this HOME are left untouched; other devices remove their copies on sync where unchanged (after a backup), as for a file deleted here'
 complete -c dotback -n "__fish_dotback_using_subcommand help; and not __fish_seen_subcommand_from init add forget status diff apply commit resolve sync push keys remote hooks guard recover completions help" -f -a "status" -d 'Show what differs between HOME and the store, and what the store has not committed'
 complete -c dotback -n "__fish_dotback_using_subcommand help; and not __fish_seen_subcommand_from init add forget status diff apply commit resolve sync push keys remote hooks guard recover completions help" -f -a "diff" -d 'Show how HOME differs from the store, as the patch `dotback apply` would make'
 complete -c dotback -n "__fish_dotback_using_subcommand help; and not __fish_seen_subcommand_from init add forget status diff apply commit resolve sync push keys remote hooks guard recover completions help" -f -a "apply" -d 'Make HOME match the store'

@@ -64,6 +64,9 @@ pub enum Step {
         perm: u32,
     },
     Remove,
+    /// Removes a directory the store no longer has, once what it held is gone; one that still
+    /// holds anything (files dotback never tracked) stays, no longer managed.
+    RemoveDir,
     /// Left alone; `reason` says why (a change in HOME apply would overwrite).
     Skip {
         reason: Change,
@@ -94,17 +97,24 @@ pub struct Action {
 pub struct PlanOptions {
     /// Overwrite targets changed in HOME too (a backup is still taken).
     pub force: bool,
+    /// Leave targets deleted in HOME deleted (sync: capture has recorded the deletion, or the
+    /// deletion guard holds it until the user decides); `dotback apply` restores them.
+    pub keep_deleted: bool,
 }
 
-/// The pure planning rule: what to do for each evaluation.
+/// The pure planning rule: what to do for each evaluation. Directories the store dropped come
+/// last, deepest first, so each is empty by the time it is removed.
 pub fn plan(evals: &[Eval], opts: PlanOptions) -> Vec<Action> {
     let mut actions = Vec::new();
+    let mut dirs = Vec::new();
     for e in evals {
         let step = match e.change {
             Change::Clean | Change::Skipped => continue,
+            Change::DeletedInHome if opts.keep_deleted => continue,
             Change::Locked | Change::WaitingForIdentity | Change::Refused => Step::Skip { reason: e.change },
             Change::ChangedInHome | Change::ChangedInBoth if !opts.force => Step::Skip { reason: e.change },
             _ => match e.desired {
+                None if e.base.is_some() && e.actual.is_some_and(|a| a.kind == NodeKind::Dir) => Step::RemoveDir,
                 None => Step::Remove,
                 Some(d) => match (d.kind, e.actual) {
                     (NodeKind::Dir, Some(a)) if a.kind == NodeKind::Dir => Step::Chmod { perm: d.perm },
@@ -117,8 +127,9 @@ pub fn plan(evals: &[Eval], opts: PlanOptions) -> Vec<Action> {
                 },
             },
         };
-        let backup = e.actual.is_some() && !matches!(step, Step::Skip { .. } | Step::Chmod { .. });
-        actions.push(Action {
+        let backup = e.actual.is_some() && !matches!(step, Step::Skip { .. } | Step::Chmod { .. } | Step::RemoveDir);
+        let to = if step == Step::RemoveDir { &mut dirs } else { &mut actions };
+        to.push(Action {
             target: e.target.clone(),
             step,
             backup,
@@ -128,6 +139,8 @@ pub fn plan(evals: &[Eval], opts: PlanOptions) -> Vec<Action> {
             why: (e.change == Change::Refused).then(|| e.why.clone()).flatten(),
         });
     }
+    dirs.sort_by(|a, b| crate::eval::tree_order(&b.target, &a.target));
+    actions.extend(dirs);
     actions
 }
 
@@ -241,10 +254,12 @@ pub fn execute(
         match execute_one(ctx, state, vault, &mut guard, &mut backups, a) {
             Ok(None) => report.skipped.push((a.target.clone(), Change::ChangedMeanwhile)),
             Ok(Some(written)) => {
-                if a.step == Step::Remove {
-                    report.removed.push(a.target.clone());
-                } else {
-                    report.written.push(a.target.clone());
+                match a.step {
+                    Step::Remove => report.removed.push(a.target.clone()),
+                    // Still there: it holds files dotback never tracked, and stays as they do.
+                    Step::RemoveDir if fsutil::lstat(&ctx.live(&a.target)).is_ok_and(|m| m.is_some()) => {}
+                    Step::RemoveDir => report.removed.push(a.target.clone()),
+                    _ => report.written.push(a.target.clone()),
                 }
                 done.push((a.target.clone(), written));
             }
@@ -322,6 +337,10 @@ fn execute_one(
         Step::Remove => {
             clear(&current).map_err(werr)?;
         }
+        Step::RemoveDir => match fs::remove_dir(&live) {
+            Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => {}
+            other => other.map_err(werr)?,
+        },
         Step::Skip { .. } => {}
     }
     Ok(Some(a.desired))
@@ -415,7 +434,7 @@ pub fn run(
     let p = s.parts();
     let evals = crate::eval::evaluate(p.ctx, p.state, p.cache, p.vault, sel)?;
     let evals: Vec<_> = evals.into_iter().filter(|e| sel.touches(&e.target)).collect();
-    let actions = plan(&evals, PlanOptions { force: opts.force });
+    let actions = plan(&evals, PlanOptions { force: opts.force, ..Default::default() });
     let locked = evals
         .iter()
         .filter(|e| matches!(e.change, Change::Locked | Change::WaitingForIdentity))
@@ -479,17 +498,24 @@ mod tests {
     #[test]
     fn classification_table() {
         let (a, b, c) = (file(b"a", 0o644), file(b"b", 0o644), file(b"c", 0o644));
+        let dir = |perm| Some(Node { kind: NodeKind::Dir, hash: None, perm });
         let cases = [
             (a, a, None, Change::Clean),
-            (a, None, a, Change::Missing),
+            (a, None, a, Change::DeletedInHome),
+            (a, None, file(b"a", 0o600), Change::Missing),
+            (b, None, a, Change::Missing),
             (a, None, None, Change::Missing),
+            (dir(0o700), None, dir(0o700), Change::DeletedInHome),
             (a, b, a, Change::ChangedInHome),
             (b, a, a, Change::ChangedInStore),
             (b, c, a, Change::ChangedInBoth),
-            (a, b, None, Change::ChangedInBoth),
+            (a, b, None, Change::NeverApplied),
+            (dir(0o700), dir(0o755), None, Change::NeverApplied),
+            (a, dir(0o755), None, Change::ChangedInBoth),
             (a, file(b"a", 0o755), a, Change::ChangedInHome),
             (None, a, a, Change::ChangedInStore),
             (None, a, None, Change::Extra),
+            (None, None, a, Change::Clean),
         ];
         for (i, (d, act, base, want)) in cases.into_iter().enumerate() {
             assert_eq!(classify(d, act, base), want, "case {i}");
@@ -521,13 +547,54 @@ mod tests {
                 Step::Skip { reason: Change::ChangedInHome },
                 Step::WriteFile { perm: 0o644 },
                 Step::WriteFile { perm: 0o644 },
-                Step::Skip { reason: Change::ChangedInBoth },
+                Step::Chmod { perm: 0o644 },
             ]
         );
-        let forced = plan(&evals, PlanOptions { force: true });
+        let forced = plan(&evals, PlanOptions { force: true, ..Default::default() });
         assert_eq!(forced[0].step, Step::WriteFile { perm: 0o644 });
         assert!(forced[0].backup, "an overwritten live file is backed up");
-        assert_eq!(forced[3].step, Step::Chmod { perm: 0o644 });
+    }
+
+    #[test]
+    fn a_first_apply_writes_the_stores_version_after_a_backup() {
+        let (a, b) = (file(b"distro", 0o644), file(b"mine", 0o644));
+        let dir = |perm| Some(Node { kind: NodeKind::Dir, hash: None, perm });
+        let evals = [eval(".bashrc", b, a, None), eval(".config", dir(0o700), dir(0o755), None)];
+        let actions = plan(&evals, PlanOptions::default());
+        assert_eq!(actions[0].step, Step::WriteFile { perm: 0o644 });
+        assert!(actions[0].backup, "the distro's file is saved first");
+        assert_eq!(actions[1].step, Step::Chmod { perm: 0o700 }, "a directory's mode is simply set");
+    }
+
+    #[test]
+    fn deletions_in_home_are_restored_by_apply_and_kept_by_sync() {
+        let a = file(b"a", 0o644);
+        let evals = [eval(".zshrc", a, None, a)];
+        assert_eq!(evals[0].change, Change::DeletedInHome);
+        assert_eq!(plan(&evals, PlanOptions::default())[0].step, Step::WriteFile { perm: 0o644 });
+        assert!(plan(&evals, PlanOptions { keep_deleted: true, ..Default::default() }).is_empty());
+    }
+
+    #[test]
+    fn directories_the_store_dropped_are_removed_last_deepest_first() {
+        let a = file(b"a", 0o644);
+        let dir = Some(Node { kind: NodeKind::Dir, hash: None, perm: 0o755 });
+        let dropped = |t: &str, node| Eval { entry: None, ..eval(t, None, node, node) };
+        let mut evals = vec![dropped(".config/app", dir), dropped(".config/app/sub", dir)];
+        evals.push(dropped(".config/app/sub/x", a));
+        evals.push(eval(".zshrc", file(b"b", 0o644), a, a));
+        let actions = plan(&evals, PlanOptions::default());
+        let order: Vec<(&str, &Step)> = actions.iter().map(|a| (a.target.as_str(), &a.step)).collect();
+        assert_eq!(
+            order,
+            [
+                (".config/app/sub/x", &Step::Remove),
+                (".zshrc", &Step::WriteFile { perm: 0o644 }),
+                (".config/app/sub", &Step::RemoveDir),
+                (".config/app", &Step::RemoveDir),
+            ]
+        );
+        assert!(actions[0].backup && !actions[2].backup, "a file is backed up, an empty directory needs none");
     }
 
     #[test]
@@ -539,7 +606,8 @@ mod tests {
         for e in evals.iter_mut().filter(|e| e.target.starts_with(".config/sway/") || e.target == ".config/sway") {
             e.change = Change::Skipped;
         }
-        let planned: Vec<String> = plan(&evals, PlanOptions { force: true }).into_iter().map(|a| a.target).collect();
+        let planned: Vec<String> =
+            plan(&evals, PlanOptions { force: true, ..Default::default() }).into_iter().map(|a| a.target).collect();
         assert_eq!(planned, [".config/swayfx"]);
         let roots: Vec<&str> = skipped_roots(&evals).into_iter().map(|e| e.target.as_str()).collect();
         assert_eq!(roots, [".config/sway"]);

@@ -432,11 +432,25 @@ pub fn add(
     Ok(report)
 }
 
-/// `dotback forget`: stop tracking; the live files stay as they are.
-pub fn forget(state: &SourceState, cache: &mut Cache, targets: &[String]) -> Result<Vec<String>, CaptureError> {
+/// `dotback forget`: stop tracking; the live files here stay as they are (other devices remove
+/// their unchanged copies, as for any target the store drops). A path an `[[only]]` rule
+/// keeps from this device (or a directory holding one) is refused: forgetting it here would
+/// take it from the devices that do get it.
+pub fn forget(
+    ctx: &Context,
+    state: &SourceState,
+    cache: &mut Cache,
+    targets: &[String],
+) -> Result<Vec<String>, CaptureError> {
     let mut found = Vec::new();
     for t in targets {
         let m = state.get(t).ok_or_else(|| CaptureError::NotManaged { target: t.clone() })?;
+        let below = state.entries.iter().filter(|e| eval::is_at_or_below(&e.target, t));
+        for e in below {
+            if let Some(rule) = state.only.skips(&e.target, &ctx.device) {
+                return Err(CaptureError::SkippedHere { target: e.target.clone(), rule, device: ctx.device.clone() });
+            }
+        }
         found.push(m);
     }
     let mut forgotten = Vec::new();
@@ -459,6 +473,12 @@ pub fn forget(state: &SourceState, cache: &mut Cache, targets: &[String]) -> Res
 #[derive(Debug, Default, serde::Serialize)]
 pub struct CaptureReport {
     pub captured: Vec<String>,
+    /// Targets deleted in HOME whose deletion this capture recorded (removed from the store).
+    pub deleted: Vec<String>,
+    /// Deletions the guard held back, not recorded (more than [`Context::max_deletions`] or
+    /// more than half of what is tracked; see [`guard_holds`]): the store keeps them, HOME
+    /// stays as it is, and `--allow-deletions` records them.
+    pub held_deletions: Vec<String>,
     /// Targets not captured, with the reason and what to do.
     pub refused: Vec<(String, String)>,
     /// Captured targets that were stored unencrypted until now and hold a secret: they are
@@ -469,17 +489,38 @@ pub struct CaptureReport {
     pub merged: Vec<String>,
 }
 
-/// The capture step of [`commit`]: copy every target changed only in HOME into the store, and
-/// merge an encrypted target changed on both sides whose base this device can still decrypt.
+/// Whether deleting `files` of the `tracked` ones in one capture needs `--allow-deletions`:
+/// more than `max` of them, or more than half of what is tracked (when that is more than one).
+pub fn guard_holds(files: usize, tracked: usize, max: usize) -> bool {
+    files > max || (files > 1 && 2 * files > tracked)
+}
+
+/// Counts for the deletion guard: files and symlinks only, since a directory's deletion
+/// removes nothing its contents do not.
+fn counted(e: &Eval) -> bool {
+    e.desired.or(e.base).is_some_and(|n| n.kind != NodeKind::Dir)
+}
+
+/// The capture step of [`commit`]: copy every target changed only in HOME into the store, merge
+/// an encrypted target changed on both sides whose base this device can still decrypt, and
+/// remove every target deleted in HOME from it (unless the guard holds them).
 fn capture(
     ctx: &Context,
     state: &SourceState,
     cache: &mut Cache,
     vault: &Vault,
     evals: &[Eval],
+    allow_deletions: bool,
     phase: &crate::events::Phase,
 ) -> Result<CaptureReport, CaptureError> {
     let mut report = CaptureReport::default();
+    let deleted = evals.iter().filter(|e| e.change == Change::DeletedInHome);
+    let files = deleted.clone().filter(|e| counted(e)).count();
+    let tracked = evals.iter().filter(|e| e.entry.is_some() && e.change != Change::Skipped && counted(e)).count();
+    let hold = !allow_deletions && guard_holds(files, tracked, ctx.max_deletions);
+    if hold {
+        report.held_deletions = deleted.map(|e| e.target.clone()).collect();
+    }
     // Deepest first, so renaming a directory for a mode change comes after its children.
     for e in evals.iter().rev() {
         let Some(m) = e.entry.map(|i| &state.entries[i]) else { continue };
@@ -487,6 +528,20 @@ fn capture(
         // An encrypted target changed on both sides (while a merge waited for an identity, say)
         // merges when the version both last agreed on can be decrypted.
         let merge_base = match e.change {
+            Change::DeletedInHome if !hold => {
+                phase.step();
+                let path = state.source_path(m);
+                let res = if m.entry.kind == Kind::Dir { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
+                match res {
+                    Err(source) if source.kind() != io::ErrorKind::NotFound => {
+                        return Err(CaptureError::Write { path, source });
+                    }
+                    _ => {} // gone already, with its directory
+                }
+                cache.set_base(&e.target, None);
+                report.deleted.push(e.target.clone());
+                continue;
+            }
             Change::WaitingForIdentity => {
                 report.refused.push((
                     e.target.clone(),
@@ -571,6 +626,7 @@ fn capture(
         report.captured.push(e.target.clone());
     }
     report.captured.reverse();
+    report.deleted.reverse();
     report.refused.reverse();
     report.now_secret.reverse();
     report.merged.reverse();
@@ -658,12 +714,21 @@ pub struct Committed {
     pub home_behind: bool,
 }
 
-/// Captures what changed in HOME, checks nothing secret is staged in plaintext, and commits
-/// everything in the store with a message naming the device and the paths (`message` replaces
-/// the first line).
+/// Options for [`commit`].
+#[derive(Clone, Debug, Default)]
+pub struct CommitOptions {
+    /// Replaces the first line of the commit message.
+    pub message: Option<String>,
+    /// Record deletions in HOME even when the deletion guard would hold them.
+    pub allow_deletions: bool,
+}
+
+/// Captures what changed in HOME (deletions included, unless the guard holds them), checks
+/// nothing secret is staged in plaintext, and commits everything in the store with a message
+/// naming the device and the paths.
 pub fn commit(
     s: &mut crate::session::Session,
-    message: Option<String>,
+    opts: &CommitOptions,
     sink: &dyn crate::events::Sink,
 ) -> Result<Committed, CommitError> {
     let p = s.parts();
@@ -671,17 +736,17 @@ pub fn commit(
     let phase = crate::events::Phase::start(
         sink,
         "capturing",
-        evals.iter().filter(|e| e.change == Change::ChangedInHome).count(),
+        evals.iter().filter(|e| matches!(e.change, Change::ChangedInHome | Change::DeletedInHome)).count(),
     );
-    let captured = capture(p.ctx, p.state, p.cache, p.vault, &evals, &phase)?;
+    let captured = capture(p.ctx, p.state, p.cache, p.vault, &evals, opts.allow_deletions, &phase)?;
     drop(phase);
     let home_behind = !captured.merged.is_empty()
-        || evals.iter().any(|e| matches!(e.change, Change::ChangedInStore | Change::Missing));
+        || evals.iter().any(|e| matches!(e.change, Change::ChangedInStore | Change::Missing | Change::NeverApplied));
     let store = crate::store::Store::open(&s.ctx.store)?;
     let changes = match &s.state.files {
         // Nothing captured: the store is as evaluated, which hashed every file in it, so git's
         // index is compared with that instead of walking the work tree again.
-        Some(files) if captured.captured.is_empty() => {
+        Some(files) if captured.captured.is_empty() && captured.deleted.is_empty() => {
             store.uncommitted_with(&store.snapshot()?, files, &s.cache.observed)?
         }
         _ => store.uncommitted()?,
@@ -693,7 +758,7 @@ pub fn commit(
     }
     let device = s.ctx.device.clone();
     let shown: Vec<String> = changes.iter().map(|u| display_path(&u.path)).collect();
-    let subject = message.unwrap_or_else(|| {
+    let subject = opts.message.clone().unwrap_or_else(|| {
         let mut names: Vec<&str> = Vec::new();
         for n in &shown {
             if !names.contains(&n.as_str()) {
@@ -725,5 +790,29 @@ pub fn display_path(source: &str) -> String {
     match managed::target_of_source(source) {
         Some(t) => format!("~/{t}"),
         None => source.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guard_holds;
+
+    #[test]
+    fn the_deletion_guard_holds_many_or_most() {
+        // (files deleted, files tracked, max_deletions, held)
+        let cases = [
+            (0, 10, 25, false),
+            (1, 1, 25, false), // one deletion is never "most"
+            (1, 100, 25, false),
+            (2, 3, 25, true), // most of a small store
+            (2, 4, 25, false),
+            (3, 4, 25, true),
+            (25, 1000, 25, false),
+            (26, 1000, 25, true),
+            (1, 10, 0, true), // max_deletions = 0: every deletion needs confirming
+        ];
+        for (files, tracked, max, held) in cases {
+            assert_eq!(guard_holds(files, tracked, max), held, "{files} of {tracked}, max {max}");
+        }
     }
 }

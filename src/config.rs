@@ -26,6 +26,24 @@ pub struct DeviceConfig {
     /// The largest file dotback stores or takes from a remote.
     #[serde(default, skip_serializing_if = "is_default")]
     pub max_file_size: MaxFileSize,
+    /// The deletion guard: a capture (`commit`, `sync`) that would record the deletion of more
+    /// than this many files (symlinks count, directories do not), or of more than half of the
+    /// files tracked (when that is more than one), records none of them until `--allow-deletions`
+    /// confirms it. An unmounted disk or a mistaken `rm -rf` must never become a deletion on
+    /// every device.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub max_deletions: MaxDeletions,
+}
+
+/// `max_deletions`: a number of files, 25 unless set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MaxDeletions(pub usize);
+
+impl Default for MaxDeletions {
+    fn default() -> Self {
+        MaxDeletions(25)
+    }
 }
 
 /// `backups_keep = { count = 50, age = "30d" }`: a backup directory under the state dir is kept
@@ -338,6 +356,16 @@ mod tests {
         assert_eq!(DeviceConfig::parse(p(), &cfg.to_toml()).unwrap(), cfg);
         let err = DeviceConfig::parse(p(), "device = \"a\"\nsource = \"/s\"\nidentity = \"usb\"\n").unwrap_err();
         assert!(err.to_string().contains("usb"), "{err}");
+    }
+
+    #[test]
+    fn max_deletions_is_a_count_with_a_default() {
+        let p = || Path::new("/c/config.toml");
+        let with = |extra: &str| DeviceConfig::parse(p(), &format!("device = \"a\"\nsource = \"/s\"\n{extra}"));
+        assert_eq!(with("").unwrap().max_deletions, MaxDeletions(25));
+        assert_eq!(with("max_deletions = 3\n").unwrap().max_deletions, MaxDeletions(3));
+        assert!(with("max_deletions = \"many\"\n").unwrap_err().to_string().contains("config.toml"));
+        assert!(!with("").unwrap().to_toml().contains("max_deletions"), "the default is not written out");
     }
 
     #[test]

@@ -39,10 +39,17 @@ pub enum Change {
     ChangedInHome,
     /// Changed in the store since dotback last applied or captured it.
     ChangedInStore,
-    /// Changed on both sides (or never synced and different).
+    /// Changed on both sides (or, never applied here, a different kind of thing in HOME).
     ChangedInBoth,
+    /// In HOME, different from the store, and never applied or captured on this device (a
+    /// distro's default file, a directory made with another mode): apply writes the store's
+    /// version (after a backup); capture leaves it alone, since HOME did not change it.
+    NeverApplied,
     /// In the store, absent from HOME.
     Missing,
+    /// Deleted in HOME since dotback last applied or captured it, and unchanged in the store:
+    /// capture records the deletion, `dotback apply` restores it.
+    DeletedInHome,
     /// In HOME inside an `exact_` directory, absent from the store: apply removes it.
     Extra,
     /// Encrypted in the store, and this device has no identity that decrypts it.
@@ -63,13 +70,30 @@ pub enum Change {
 }
 
 impl Change {
+    /// Applying it writes the store's version into HOME or removes what the store dropped
+    /// (a change in both sides only with `--force`).
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            Change::Missing
+                | Change::DeletedInHome
+                | Change::ChangedInStore
+                | Change::ChangedInBoth
+                | Change::NeverApplied
+        )
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Change::Clean => "clean",
             Change::ChangedInHome => "changed in HOME",
             Change::ChangedInStore => "changed in the store",
             Change::ChangedInBoth => "changed in both",
+            Change::NeverApplied => "differs, never applied on this device",
             Change::Missing => "missing from HOME",
+            Change::DeletedInHome => {
+                "deleted in HOME (`dotback commit` records the deletion; `dotback apply` restores it)"
+            }
             Change::Extra => "not in the store (exact directory)",
             Change::Locked => "encrypted, and no identity here decrypts it",
             Change::WaitingForIdentity => {
@@ -153,12 +177,16 @@ pub fn classify(desired: Option<Node>, actual: Option<Node>, base: Option<Node>)
     if same(desired, actual) {
         return Change::Clean;
     }
-    if actual.is_none() {
-        return Change::Missing;
+    let Some(actual) = actual else {
+        return if base.is_some() && same(base, desired) { Change::DeletedInHome } else { Change::Missing };
+    };
+    match (desired, base) {
+        (None, None) => return Change::Extra,
+        // Nothing to compare HOME with: the store's version is the one to have (of the same kind).
+        (Some(d), None) if d.kind == actual.kind => return Change::NeverApplied,
+        _ => {}
     }
-    if desired.is_none() && base.is_none() {
-        return Change::Extra;
-    }
+    let actual = Some(actual);
     match (!same(base, actual), !same(base, desired)) {
         (true, false) => Change::ChangedInHome,
         (false, true) => Change::ChangedInStore,
@@ -417,7 +445,7 @@ pub fn evaluate(
                 None => classify(desired, actual, base),
             };
             // An encrypted file renamed to a plain name would put armor over the live file.
-            if armored && matches!(change, Change::Missing | Change::ChangedInStore | Change::ChangedInBoth) {
+            if armored && change.writes() {
                 change = Change::Refused;
                 why = Some(format!(
                     "the store entry `{}` holds age ciphertext but is not named `encrypted_`, so it is not written to ~/{t} as armor; if that file is meant to be encrypted, `dotback forget ~/{t}` and `dotback add --encrypt ~/{t}` store it properly",
@@ -451,7 +479,7 @@ pub fn evaluate(
     if sel.is_all() {
         cache.retain_sealed(|plain| sealed_kept.contains(plain));
     }
-    stale_copies(ctx, state, cache, sel, &mut out)?;
+    stale_targets(ctx, state, cache, sel, &mut out)?;
     if !skipped.is_empty() || !exact_dirs.is_empty() {
         for m in exact_dirs {
             extras(ctx, state, cache, m, sel, &mut out)?;
@@ -465,6 +493,7 @@ pub fn evaluate(
             e.why = Some(why);
         }
     }
+    keep_dirs_with_survivors(state, &mut out);
     Ok(out)
 }
 
@@ -492,8 +521,7 @@ fn refusal(ctx: &Context, state: &SourceState, e: &Eval) -> Option<String> {
             e.target
         ));
     }
-    let writes = matches!(e.change, Change::Missing | Change::ChangedInStore | Change::ChangedInBoth | Change::Extra);
-    if !writes {
+    if !e.change.writes() && e.change != Change::Extra {
         return None;
     }
     let keeps_dir =
@@ -538,27 +566,30 @@ fn skipped_here(ctx: &Context, state: &SourceState, target: &str) -> bool {
     !state.only.is_empty() && state.only.skips(target, &ctx.device).is_some()
 }
 
-/// Conflict copies the store no longer has (settled with `dotback resolve`, here or on another
-/// device) that dotback wrote into HOME: apply removes them like a target the store dropped, so
-/// every device converges once the conflict is settled. Any other target the store drops stays
-/// in HOME (as with chezmoi); a copy edited since it was written is left alone.
-fn stale_copies(
+/// Targets the store no longer has that this device applied or captured (a base is recorded):
+/// deleted on another device, settled conflict copies, forgotten. Apply removes each one whose
+/// live version is still the base, after a backup, so a deletion reaches every device; one
+/// edited since is left alone (`dotback add` takes it back into the store). A directory is
+/// removed only once empty. Targets now ignored (`.chezmoiignore`) or skipped on this device
+/// are no longer managed, and stay.
+fn stale_targets(
     ctx: &Context,
     state: &SourceState,
     cache: &mut Cache,
     sel: &Selection,
     out: &mut Vec<Eval>,
 ) -> Result<(), EvalError> {
-    let stale: Vec<(String, Node)> = cache
+    let mut stale: Vec<(String, Node)> = cache
         .bases()
         .filter(|(t, _)| {
-            crate::merge::conflict::is_copy(t)
-                && state.get(t).is_none()
-                && sel.contains(t)
-                && !skipped_here(ctx, state, t)
+            state.get(t).is_none() && sel.contains(t) && !state.ignore.is_ignored(t) && !skipped_here(ctx, state, t)
         })
         .map(|(t, n)| (t.to_string(), n))
         .collect();
+    if stale.is_empty() {
+        return Ok(());
+    }
+    stale.sort_by(|a, b| tree_order(&a.0, &b.0));
     let mut h = Hasher::new(cache, None);
     let mut found = Vec::new();
     for (target, base) in stale {
@@ -568,7 +599,11 @@ fn stale_copies(
     let learnt = h.learnt;
     Hasher::merge(learnt, cache);
     for (target, actual, base) in found {
-        let change = classify(None, actual, Some(base));
+        let change = match actual {
+            // A directory's mode is no reason to keep it: it goes only when empty anyway.
+            Some(a) if a.kind == NodeKind::Dir && base.kind == NodeKind::Dir => Change::ChangedInStore,
+            _ => classify(None, actual, Some(base)),
+        };
         if change == Change::Clean {
             cache.set_base(&target, None); // gone already
             continue;
@@ -576,6 +611,29 @@ fn stale_copies(
         out.push(Eval { target, entry: None, desired: None, actual, base: Some(base), change, link: None, why: None });
     }
     Ok(())
+}
+
+/// A directory deleted in HOME is a deletion only together with everything the store has below
+/// it: one that still holds anything else (an entry changed in the store meanwhile, one skipped
+/// on this device or handled by chezmoi) is missing instead, and apply brings it back.
+fn keep_dirs_with_survivors(state: &SourceState, out: &mut [Eval]) {
+    let is_deleted_dir =
+        |e: &Eval| e.change == Change::DeletedInHome && e.desired.is_some_and(|d| d.kind == NodeKind::Dir);
+    if !out.iter().any(is_deleted_dir) {
+        return;
+    }
+    let deleted: HashSet<&str> =
+        out.iter().filter(|e| e.change == Change::DeletedInHome).map(|e| e.target.as_str()).collect();
+    let mut kept: HashSet<String> = HashSet::new();
+    for m in state.entries.iter().filter(|m| !deleted.contains(m.target.as_str())) {
+        let mut dir = managed::parent_of(&m.target);
+        while !dir.is_empty() && kept.insert(dir.to_string()) {
+            dir = managed::parent_of(dir);
+        }
+    }
+    for e in out.iter_mut().filter(|e| is_deleted_dir(e) && kept.contains(&e.target)) {
+        e.change = Change::Missing;
+    }
 }
 
 fn extras(

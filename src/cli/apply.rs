@@ -124,7 +124,7 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
             ui.warn(format!("left ~/{path} alone: {}", why.describe()));
         }
         if report.skipped.iter().any(|(_, c)| !matches!(c, Change::Locked | Change::WaitingForIdentity)) {
-            ui.hint("`dotback diff` shows the differences; `dotback commit` keeps HOME's version, `dotback apply --force PATH` takes the store's");
+            ui.hint("`dotback diff` shows the differences; `dotback add PATH` keeps HOME's version, `dotback apply --force PATH` takes the store's");
         }
         let changed = report.written.len() + report.removed.len();
         if changed == 0 {
@@ -182,6 +182,7 @@ fn print_plan(ui: &Ui, actions: &[apply::Action], delegated: &[String]) {
             Step::Symlink { link } => format!("link to {link}"),
             Step::Chmod { perm } => format!("set mode {perm:04o}"),
             Step::Remove => "remove".to_string(),
+            Step::RemoveDir => "remove the directory, once empty".to_string(),
             Step::Skip { reason } => match &a.why {
                 Some(why) => format!("leave alone: {why}"),
                 None => format!("leave alone: {}", reason.describe()),

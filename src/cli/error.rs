@@ -18,9 +18,11 @@ use dotback::store::StoreError;
 /// could not be reached, or is a local path that does not exist (an unmounted disk; sync: the
 /// local commit is safe, retry later), 6 a remote refused dotback or is no repository it can
 /// push to (host key, credentials, a rejected push, an unrelated history, a directory that is
-/// no repository, a work tree: needs the user),
+/// no repository, a work tree: needs the user), 7 the deletion guard held deletions in HOME back
+/// (commit, sync: none of them was recorded, everything else was; `--allow-deletions` records
+/// them, `dotback apply` restores them),
 /// 8 a sync ended with a conflict unsettled (nothing is lost; `dotback resolve` settles it). A
-/// sync where several apply exits with the first of 6, 5, 1, 8.
+/// sync where several apply exits with the first of 6, 5, 7, 1, 8.
 #[derive(Debug)]
 pub struct CliError {
     pub message: String,
@@ -303,7 +305,7 @@ impl From<CaptureError> for CliError {
             CaptureError::NotFound { .. } => "check the path",
             CaptureError::NotManaged { .. } => "`dotback status` lists what is managed",
             CaptureError::SkippedHere { .. } => {
-                "to track it from here, add this device to that rule (`devices = [...]`, `os = ...`); nothing was added"
+                "to track it from here, add this device to that rule (`devices = [...]`, `os = ...`); nothing was changed in the store"
             }
             CaptureError::Delegated { .. } => "edit the source file in the store instead",
             CaptureError::Special { .. } => "list it in .chezmoiignore to pass over it",

@@ -184,7 +184,17 @@ fn print_text(ui: &Ui, r: &StatusJson, evaluated: &dotback::state::Tally, skippe
         (Change::ChangedInHome, "Changed in HOME (`dotback commit` saves them):", YELLOW),
         (Change::ChangedInStore, "Changed in the store (`dotback apply` writes them):", GREEN),
         (Change::ChangedInBoth, "Changed in both (`dotback diff` shows how; apply and commit leave them alone):", RED),
+        (
+            Change::NeverApplied,
+            "Differs, never applied on this device (`dotback apply` writes the store's version after a backup; `dotback add` keeps HOME's):",
+            GREEN,
+        ),
         (Change::Missing, "Missing from HOME (`dotback apply` restores them):", GREEN),
+        (
+            Change::DeletedInHome,
+            "Deleted in HOME (`dotback commit` records the deletion; `dotback apply` restores them):",
+            YELLOW,
+        ),
         (Change::Extra, "In exact directories but not in the store (`dotback apply` removes them):", RED),
         (Change::Locked, "Encrypted, and this device cannot decrypt them (`dotback keys list`):", RED),
         (

@@ -10,8 +10,11 @@ use dotback::tree_check;
 /// resolve` settles them); the device whose edit went into the copy is told at its next sync. An
 /// unreachable remote exits 5 and keeps the local commit for the next sync; a remote that
 /// refuses (host key, credentials, rewritten history) exits 6; a sync that ends with a conflict
-/// unsettled exits 8. When several apply, the first of 6, 5, 1 (an edit not captured or
+/// unsettled exits 8. When several apply, the first of 6, 5, 7, 1 (an edit not captured or
 /// applied), 8 is the exit code.
+/// Files deleted in HOME are deleted on the other devices too (where unchanged); past the
+/// deletion guard (see `dotback commit --help`) none of them is recorded, the rest syncs, and
+/// the exit code is 7.
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
     /// Fetch, merge and apply, but push nowhere.
@@ -24,6 +27,9 @@ pub struct SyncArgs {
     /// remote-tracking refs a fetch updates.
     #[arg(long)]
     dry_run: bool,
+    /// Record the deletions in HOME even when the deletion guard holds them.
+    #[arg(long)]
+    allow_deletions: bool,
 }
 
 /// Exit code when some remote could not be reached (the local commit is safe).
@@ -31,7 +37,8 @@ pub(super) const OFFLINE: u8 = 5;
 
 pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
     let mut s = super::writer(ui)?;
-    let opts = SyncOptions { remote: args.remote.clone(), no_push: args.no_push };
+    let opts =
+        SyncOptions { remote: args.remote.clone(), no_push: args.no_push, allow_deletions: args.allow_deletions };
     if args.dry_run {
         let dry = sync::dry_run(&mut s, &opts, ui).map_err(|e| sync_error(ui, e))?;
         let config_file = s.ctx.paths.config_file.clone();
@@ -41,8 +48,9 @@ pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
     let result = sync::run(&mut s, &opts, ui);
     let store = s.ctx.store.clone();
     let max_size_config = s.ctx.paths.config_file.clone();
+    let max_deletions = s.ctx.max_deletions;
     let rendered = match result {
-        Ok(report) => render(ui, &args, &store, &max_size_config, report),
+        Ok(report) => render(ui, &args, &store, &max_size_config, max_deletions, report),
         Err(e) => Err(sync_error(ui, e)),
     };
     let finished = s.finish();
@@ -99,6 +107,7 @@ fn render(
     args: &SyncArgs,
     store: &std::path::Path,
     config_file: &std::path::Path,
+    max_deletions: usize,
     mut report: SyncReport,
 ) -> Result<(), CliError> {
     for k in &report.kept_encrypted {
@@ -125,6 +134,9 @@ fn render(
         }
         super::apply::warn_refused(ui, &applied.refused);
         unapplied = super::apply::failures(ui, std::mem::take(&mut applied.failed));
+        if let Some(dir) = &applied.backup_dir {
+            ui.info(format!("What sync overwrote or removed in HOME is saved in {}.", dir.display()));
+        }
     }
     let remotes = report.remotes.len();
     let reached = report.reached();
@@ -186,23 +198,29 @@ fn render(
     let mut refusals: Vec<CliError> = report.held.iter().map(|h| held_back(store, h)).collect();
     refusals.extend(report.refused().map(|(name, r)| refusal_error(name, r, config_file)));
     let uncaptured = super::commit::refused(ui, &report.committed.captured).err();
-    if !refusals.is_empty() {
-        let first = refusals.remove(0);
-        for e in &refusals {
-            ui.warn(&e.message);
-            for h in &e.hints {
-                ui.hint(h);
-            }
-        }
-        return Err(first);
-    }
     let unreachable: Vec<String> = report.unreachable().map(|(n, w)| format!("{n} ({w})")).collect();
     if !unreachable.is_empty() {
-        return Err(CliError::new(format!("could not reach {}; the local commit is safe", unreachable.join(", ")))
-            .hint("run `dotback sync` again when it is reachable; nothing is lost meanwhile")
-            .code(OFFLINE));
+        refusals.push(
+            CliError::new(format!("could not reach {}; the local commit is safe", unreachable.join(", ")))
+                .hint("run `dotback sync` again when it is reachable; nothing is lost meanwhile")
+                .code(OFFLINE),
+        );
     }
-    uncaptured.or(unapplied).or_else(|| unsettled(&report.unsettled)).map_or(Ok(()), Err)
+    // Deletions held back need the user as much as a refusing remote, but a remote's trouble is named first.
+    refusals.extend(super::commit::held_deletions(&report.committed.captured, max_deletions, "sync"));
+    refusals.extend(uncaptured.or(unapplied));
+    refusals.extend(unsettled(&report.unsettled));
+    if refusals.is_empty() {
+        return Ok(());
+    }
+    let first = refusals.remove(0);
+    for e in &refusals {
+        ui.warn(&e.message);
+        for h in &e.hints {
+            ui.hint(h);
+        }
+    }
+    Err(first)
 }
 
 /// Exit code when a sync ends with a conflict copy in the store: nothing is lost, but a file

@@ -20,6 +20,8 @@ pub struct SyncOptions {
     pub remote: Option<String>,
     /// Fetch, merge and apply, but push nowhere.
     pub no_push: bool,
+    /// Record deletions in HOME even when the deletion guard would hold them.
+    pub allow_deletions: bool,
 }
 
 /// Why a remote was not merged or pushed to.
@@ -264,7 +266,8 @@ fn run_into(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink, report: &mut S
     // Which remotes first: a wrong `--remote` commits nothing.
     remotes(&s.store()?, opts.remote.as_deref())?;
     let conflicts_before = resolve::find(&s.state, &s.ctx.device);
-    report.committed = capture::commit(s, None, sink)?;
+    let commit_opts = capture::CommitOptions { message: None, allow_deletions: opts.allow_deletions };
+    report.committed = capture::commit(s, &commit_opts, sink)?;
     let store = s.store()?;
     // A merge checks out committed versions; this device's newest audit records are not committed yet.
     let pending = audit::Pending::save(&s.ctx.store, &s.ctx.device);
@@ -386,11 +389,12 @@ fn unsettled(
     Ok(out)
 }
 
-/// Applies the whole store to HOME, as a sync does after merging.
+/// Applies the whole store to HOME, as a sync does after merging. What is deleted in HOME stays
+/// deleted: its deletion is recorded, or held by the guard for the user to decide.
 fn apply_all(s: &mut Session, sink: &dyn Sink) -> Result<apply::Report, SyncError> {
     let p = s.parts();
     let evals = eval::evaluate(p.ctx, p.state, p.cache, p.vault, &Selection::all())?;
-    let actions = apply::plan(&evals, PlanOptions::default());
+    let actions = apply::plan(&evals, PlanOptions { force: false, keep_deleted: true });
     let phase = Phase::start(sink, "applying", actions.len());
     let result = apply::execute(p.ctx, p.state, p.vault, &actions, p.cache, &|_| phase.step());
     drop(phase);
@@ -434,7 +438,7 @@ pub fn dry_run(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink) -> Result<D
     let evals = eval::evaluate(p.ctx, p.state, p.cache, p.vault, &Selection::all())?;
     let mut local: Vec<String> = evals
         .iter()
-        .filter(|e| matches!(e.change, Change::ChangedInHome | Change::ChangedInBoth))
+        .filter(|e| matches!(e.change, Change::ChangedInHome | Change::ChangedInBoth | Change::DeletedInHome))
         .map(|e| format!("~/{} ({})", e.target, e.change.describe()))
         .collect();
     local.extend(store.uncommitted()?.into_iter().map(|u| format!("{} ({} in the store)", u.path, u.change)));

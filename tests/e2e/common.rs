@@ -330,6 +330,14 @@ pub fn git_cleared() -> Command {
     c
 }
 
+/// What dotback's backups hold for `rel` (a path below HOME), oldest first.
+pub fn backed_up(env: &TestEnv, rel: &str) -> Vec<String> {
+    let root = env.state_home.join("dotback/backups");
+    let mut runs: Vec<PathBuf> = fs::read_dir(&root).map_or(Vec::new(), |d| d.flatten().map(|e| e.path()).collect());
+    runs.sort();
+    runs.iter().filter_map(|run| fs::read_to_string(run.join(rel)).ok()).collect()
+}
+
 /// Every plaintext blob in a store's history.
 pub fn history_text(store: &Path) -> String {
     let out = git_cleared().args(["log", "--all", "-p", "--format="]).current_dir(store).output().unwrap();

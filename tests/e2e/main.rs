@@ -10,6 +10,7 @@ mod chezmoi_differential;
 mod cli;
 mod commit;
 mod conflicts;
+mod deletions;
 mod git_config;
 mod identity;
 mod init;

@@ -38,7 +38,12 @@ fn status_tells_which_side_changed() {
     assert_eq!(change_of(&v, ".a").as_deref(), Some("changed_in_home"));
     assert_eq!(change_of(&v, ".b").as_deref(), Some("changed_in_store"));
     assert_eq!(change_of(&v, ".c").as_deref(), Some("changed_in_both"));
-    assert_eq!(change_of(&v, ".d").as_deref(), Some("missing"));
+    assert_eq!(change_of(&v, ".d").as_deref(), Some("deleted_in_home"));
+    let text = stdout(&env.ok(&["status"]));
+    assert!(
+        text.contains("Deleted in HOME (`dotback commit` records the deletion; `dotback apply` restores them):"),
+        "{text}"
+    );
     let uncommitted: Vec<&str> =
         v["uncommitted"].as_array().unwrap().iter().map(|u| u["path"].as_str().unwrap()).collect();
     assert_eq!(uncommitted, ["dot_b", "dot_c"]);
