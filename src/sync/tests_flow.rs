@@ -140,4 +140,16 @@ fn two_devices_sync_edits_and_a_conflict_through_a_bare_remote() {
     assert!(r.merged >= 1);
     assert_eq!(alpha.read(&copy), "colour = green\n");
     assert_eq!(alpha.read(".config/app/app.conf"), "colour = red\n");
+    assert_eq!(r.unsettled.len(), 1, "the conflict stays listed until it is resolved");
+
+    // A file deleted in alpha's HOME is a deletion: recorded, pushed, and removed on beta.
+    std::fs::remove_file(alpha.home.join(".zshrc")).unwrap();
+    let (r, _) = alpha.sync();
+    assert_eq!(r.committed.captured.deleted, vec![".zshrc".to_string()], "{:?}", r.committed.captured);
+    assert!(r.committed.captured.held_deletions.is_empty(), "one deletion is below the guard");
+    assert_eq!(r.pushed, 1);
+    let (r, _) = beta.sync();
+    assert_eq!(r.applied.as_ref().map(|a| a.removed.clone()), Some(vec![".zshrc".to_string()]));
+    assert!(!beta.home.join(".zshrc").exists(), "beta removes its unchanged copy");
+    assert!(!alpha.home.join(".zshrc").exists(), "and alpha's deletion is not undone");
 }
