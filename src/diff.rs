@@ -16,8 +16,7 @@ pub enum DiffError {
 }
 
 /// One differing target: both sides' nodes and bytes (file content, or the link target).
-/// Decrypted secrets stay in memory and are wiped when dropped.
-#[derive(Debug)]
+/// Decrypted secrets stay in memory and are wiped when dropped; `Debug` shows only their sizes.
 pub struct FileDiff {
     pub target: String,
     pub change: Change,
@@ -26,6 +25,17 @@ pub struct FileDiff {
     pub desired: Option<Node>,
     pub old: Zeroizing<Vec<u8>>,
     pub new: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for FileDiff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileDiff")
+            .field("target", &self.target)
+            .field("change", &self.change)
+            .field("old", &format_args!("<{} bytes>", self.old.len()))
+            .field("new", &format_args!("<{} bytes>", self.new.len()))
+            .finish()
+    }
 }
 
 /// What `diff` found, in the store's order.

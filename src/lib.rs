@@ -46,6 +46,7 @@ pub mod selective;
 pub mod session;
 pub mod source;
 pub mod state;
+pub mod status;
 pub mod store;
 pub mod sync;
 pub mod transport;

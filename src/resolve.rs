@@ -70,6 +70,11 @@ pub enum ResolveError {
         /// The copies to choose from, with the device whose version each holds.
         copies: Vec<(String, String)>,
     },
+    /// `--merge` has no editor to open.
+    #[error(
+        "no editor to merge in: $VISUAL, $EDITOR and git's core.editor are unset, and this is not a terminal; nothing was changed"
+    )]
+    NoEditor,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -385,7 +390,7 @@ pub enum Tool {
 }
 
 impl Tool {
-    fn name(&self) -> &str {
+    pub fn name(&self) -> &str {
         match self {
             Tool::Editor(e) => e,
             Tool::MergeTool { name, .. } => name,
@@ -492,7 +497,7 @@ pub fn edit(
 /// What [`settle`] did.
 #[derive(Debug, Default)]
 pub struct Settled {
-    pub commit: Option<git2::Oid>,
+    pub commit: Option<String>,
     /// Where what was overwritten or removed in HOME was saved.
     pub backup_dir: Option<PathBuf>,
     /// The conflict copies removed (targets).
@@ -591,7 +596,7 @@ pub fn settle(
         message.push_str(&format!("deleted: {}\n", repo_path(store, state, &c.source)));
     }
     let commit = store.commit_staged(device, &message)?;
-    Ok(Settled { commit, backup_dir: backups.dir().map(Path::to_path_buf), removed })
+    Ok(Settled { commit: commit.map(|c| c.to_string()), backup_dir: backups.dir().map(Path::to_path_buf), removed })
 }
 
 #[cfg(test)]
@@ -664,4 +669,90 @@ mod tests {
 
         assert!(matches!(choose(&two, ".bashrc", Choice::Ours), Err(ResolveError::NoConflict { conflicts: 2, .. })));
     }
+}
+
+/// How `--merge` reaches an editor: the environment's variables and whether a terminal is there.
+pub struct EditorEnv<'a> {
+    pub var: &'a dyn Fn(&str) -> Option<String>,
+    pub terminal: bool,
+}
+
+/// What settles the markers: git's merge.tool when it has a `mergetool.<tool>.cmd`, else
+/// $VISUAL, $EDITOR or git's core.editor, else vi on a terminal.
+pub fn merge_tool(store: &Store, env: &EditorEnv) -> Result<Tool, ResolveError> {
+    let config = store.repo.config().ok();
+    let get = |key: &str| {
+        config.as_ref().and_then(|c| c.get_string(key).ok()).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    };
+    if let Some(name) = get("merge.tool")
+        && let Some(cmd) = get(&format!("mergetool.{name}.cmd"))
+    {
+        return Ok(Tool::MergeTool { name, cmd });
+    }
+    let var = |k: &str| (env.var)(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    if let Some(editor) = var("VISUAL").or_else(|| var("EDITOR")).or_else(|| get("core.editor")) {
+        return Ok(Tool::Editor(editor));
+    }
+    let dumb = var("TERM").is_none_or(|t| t == "dumb");
+    if !dumb && env.terminal {
+        return Ok(Tool::Editor("vi".to_string()));
+    }
+    Err(ResolveError::NoEditor)
+}
+
+/// What [`run`] did.
+#[derive(Debug)]
+pub struct Resolved {
+    /// The target settled.
+    pub target: String,
+    /// How, in words ("kept this device's version (the live file)").
+    pub how: String,
+    pub settled: Settled,
+}
+
+/// `dotback resolve PATH --ours|--theirs|--merge`: settles the conflict of `target` (the file or
+/// one of its copies) as `choice` says, and commits. `--merge` opens an editor on the three-way
+/// merge with markers (the sink hears that it waits for it).
+pub fn run(
+    s: &mut crate::session::Session,
+    target: &str,
+    choice: Choice,
+    editor: &EditorEnv,
+    sink: &dyn crate::events::Sink,
+) -> Result<Resolved, ResolveError> {
+    let all = find(&s.state, &s.ctx.device);
+    let r = choose(&all, target, choice)?;
+    let store = Store::open(&s.ctx.store)?;
+    let live_by = match r.copies.first() {
+        Some(c) if c.holds_this_device => live_by(&store, &s.state, c)?,
+        _ => None,
+    };
+    let how = r.describe(live_by.as_deref());
+    let p = s.parts();
+    let content = match (choice, r.take) {
+        (_, None) => None,
+        (Choice::Merge, Some(c)) => {
+            let (mine, other) = match c.mine() {
+                Place::Live => (Place::Live, Place::Copy),
+                Place::Copy => (Place::Copy, Place::Live),
+            };
+            let ours = version(p.ctx, p.state, p.vault, c, mine)?;
+            let theirs = version(p.ctx, p.state, p.vault, c, other)?;
+            let base = base(&store, p.state, p.vault, c)?;
+            let at = |p: Place| if p == Place::Live { &c.path } else { &c.copy };
+            let other_device =
+                if c.holds_this_device { live_by.as_deref().unwrap_or("the other device") } else { &c.device };
+            let ours_label = format!("~/{} (this device)", at(mine));
+            let theirs_label = format!("~/{} ({other_device})", at(other));
+            let labels = crate::merge::text::Labels { ours: &ours_label, base: "base", theirs: &theirs_label };
+            let marked = marked_up(&c.path, &base, &ours, &theirs, labels)?;
+            let tool = merge_tool(&store, editor)?;
+            sink.news(format!("Waiting for `{}` to settle ~/{}...", tool.name(), c.path));
+            Some(edit(p.ctx, &c.path, &marked, [&base, &ours, &theirs], &tool)?)
+        }
+        (_, Some(c)) => Some(version(p.ctx, p.state, p.vault, c, Place::Copy)?),
+    };
+    let settled =
+        settle(p.ctx, p.state, p.cache, p.vault, &store, &r.copies, content.as_deref().map(|c| &c[..]), &how)?;
+    Ok(Resolved { target: r.target.clone(), how, settled })
 }

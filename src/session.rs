@@ -42,8 +42,9 @@ pub enum SessionError {
 
 pub struct Session {
     pub ctx: Context,
-    /// The recipients and rules this device uses (the store's control files, authenticated).
-    pub trust: Trust,
+    /// The recipients and rules this device uses (the store's control files, authenticated);
+    /// changed only through the methods that also drop the vault built from it.
+    trust: Trust,
     pub state: SourceState,
     pub cache: Cache,
     vault: OnceLock<Vault>,
@@ -114,6 +115,11 @@ impl Session {
         // The scan first: it names any link in the store, the manifest's place included.
         let state = state?;
         Ok(Session { ctx, trust, state, cache, vault: OnceLock::new(), _inflight: inflight, lock })
+    }
+
+    /// The recipients and rules this device uses.
+    pub fn trust(&self) -> &Trust {
+        &self.trust
     }
 
     /// Whether this session holds the store's lock.

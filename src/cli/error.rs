@@ -387,6 +387,9 @@ impl From<ResolveError> for CliError {
             ResolveError::MarkersLeft { .. } => {
                 "edit every <<<<<<< ... >>>>>>> block down to the text you want, save, and exit; run the same command again"
             }
+            ResolveError::NoEditor => {
+                "set EDITOR (e.g. `EDITOR=nano dotback resolve PATH --merge`), or settle with --ours or --theirs"
+            }
             ResolveError::Store(_) | ResolveError::State(_) => unreachable!("converted above"),
         };
         err.hint(hint)

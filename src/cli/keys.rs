@@ -167,7 +167,7 @@ fn crypt_error(e: crypt::CryptError) -> CliError {
 
 fn list(ui: &Ui, json: bool) -> Result<(), CliError> {
     let s = super::reader(ui)?;
-    let rs = s.trust.recipients().map_err(crypt_error)?;
+    let rs = s.trust().recipients().map_err(crypt_error)?;
     let (mine, problem) = match vault::load_identities(&s.ctx, s.ctx.identity) {
         Ok(ids) => (ids.first().map(|i| i.public()), None),
         Err(e) => (None, Some(unusable_identity(e))),
@@ -182,7 +182,7 @@ fn list(ui: &Ui, json: bool) -> Result<(), CliError> {
             recipient: mine.map(|m| m.to_string()),
             identity_problem: problem.as_ref().map(|p| p.message.clone()),
         },
-        held_back: s.trust.held.clone(),
+        held_back: s.trust().held.clone(),
     };
     if json {
         ui.json(&out);

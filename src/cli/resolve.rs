@@ -1,8 +1,6 @@
 use super::ui::BOLD;
 use super::{CliError, Ui};
-use dotback::merge::text::Labels;
-use dotback::resolve::{self, Choice, Conflict, Place, Tool};
-use dotback::store::Store;
+use dotback::resolve::{self, Choice, Conflict, EditorEnv, Resolved};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -71,53 +69,14 @@ pub fn cmd_resolve(ui: &Ui, args: ResolveArgs) -> Result<(), CliError> {
         list(ui, &all.iter().filter(|c| c.path == first.path).cloned().collect::<Vec<_>>());
         return Err(CliError::new(format!("say how to resolve ~/{}: --ours, --theirs or --merge", first.path)).code(2));
     };
-    let r = resolve::choose(&all, &target, choice)?;
-    let store = Store::open(&s.ctx.store)?;
-    let live_by = match r.copies.first() {
-        Some(c) if c.holds_this_device => resolve::live_by(&store, &s.state, c)?,
-        _ => None,
-    };
-    let how = r.describe(live_by.as_deref());
-    let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
-    let content = match (choice, r.take) {
-        (_, None) => None,
-        (Choice::Merge, Some(c)) => {
-            let (mine, other) = match c.mine() {
-                Place::Live => (Place::Live, Place::Copy),
-                Place::Copy => (Place::Copy, Place::Live),
-            };
-            let ours = resolve::version(&s.ctx, &s.state, &vault, c, mine)?;
-            let theirs = resolve::version(&s.ctx, &s.state, &vault, c, other)?;
-            let base = resolve::base(&store, &s.state, &vault, c)?;
-            let at = |p: Place| if p == Place::Live { &c.path } else { &c.copy };
-            let other_device =
-                if c.holds_this_device { live_by.as_deref().unwrap_or("the other device") } else { &c.device };
-            let ours_label = format!("~/{} (this device)", at(mine));
-            let theirs_label = format!("~/{} ({other_device})", at(other));
-            let labels = Labels { ours: &ours_label, base: "base", theirs: &theirs_label };
-            let marked = resolve::marked_up(&c.path, &base, &ours, &theirs, labels)?;
-            let tool = merge_tool(&store)?;
-            ui.info(format!("Waiting for `{}` to settle ~/{}...", tool_name(&tool), c.path));
-            Some(resolve::edit(&s.ctx, &c.path, &marked, [&base, &ours, &theirs], &tool)?)
-        }
-        (_, Some(c)) => Some(resolve::version(&s.ctx, &s.state, &vault, c, Place::Copy)?),
-    };
-    let settled = resolve::settle(
-        &s.ctx,
-        &s.state,
-        &mut s.cache,
-        &vault,
-        &store,
-        &r.copies,
-        content.as_deref().map(|c| &c[..]),
-        &how,
-    )?;
-    drop(vault);
+    let var = |k: &str| std::env::var(k).ok();
+    let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let editor = EditorEnv { var: &var, terminal };
+    let Resolved { target, how, settled } = resolve::run(&mut s, &target, choice, &editor, ui)?;
     s.finish()?;
-    let commit = settled.commit.map(|id| format!(" (commit {})", &id.to_string()[..10])).unwrap_or_default();
+    let commit = settled.commit.map(|id| format!(" (commit {})", &id[..10])).unwrap_or_default();
     ui.info(format!(
-        "Resolved ~/{}: {how}; removed {}{commit}.",
-        r.target,
+        "Resolved ~/{target}: {how}; removed {}{commit}.",
         settled.removed.iter().map(|c| format!("~/{c}")).collect::<Vec<_>>().join(", ")
     ));
     if let Some(dir) = &settled.backup_dir {
@@ -135,35 +94,4 @@ fn list(ui: &Ui, conflicts: &[Conflict]) {
     for c in conflicts {
         ui.out(format!("    ~/{}: {}", c.path, c.describe()));
     }
-}
-
-fn tool_name(tool: &Tool) -> &str {
-    match tool {
-        Tool::Editor(e) => e,
-        Tool::MergeTool { name, .. } => name,
-    }
-}
-
-/// What settles the markers: git's merge.tool when it has a `mergetool.<tool>.cmd`, else
-/// $VISUAL, $EDITOR or git's core.editor, else vi on a terminal.
-fn merge_tool(store: &Store) -> Result<Tool, CliError> {
-    let config = store.repo.config().ok();
-    let get = |key: &str| {
-        config.as_ref().and_then(|c| c.get_string(key).ok()).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
-    };
-    if let Some(name) = get("merge.tool")
-        && let Some(cmd) = get(&format!("mergetool.{name}.cmd"))
-    {
-        return Ok(Tool::MergeTool { name, cmd });
-    }
-    let env = |k: &str| std::env::var(k).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-    if let Some(editor) = env("VISUAL").or_else(|| env("EDITOR")).or_else(|| get("core.editor")) {
-        return Ok(Tool::Editor(editor));
-    }
-    let dumb = env("TERM").is_none_or(|t| t == "dumb");
-    if !dumb && std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
-        return Ok(Tool::Editor("vi".to_string()));
-    }
-    Err(CliError::new("no editor to merge in: $VISUAL, $EDITOR and git's core.editor are unset, and this is not a terminal; nothing was changed")
-        .hint("set EDITOR (e.g. `EDITOR=nano dotback resolve PATH --merge`), or settle with --ours or --theirs"))
 }

@@ -1,9 +1,10 @@
 use super::ui::{BOLD, GREEN, RED, YELLOW};
 use super::{CliError, Context, Ui};
 use dotback::apply;
-use dotback::eval::{self, Change, Selection};
+use dotback::eval::{self, Change};
 use dotback::paths::Paths;
-use dotback::store::{Store, Uncommitted};
+use dotback::status::{self, Status, StatusError};
+use dotback::store::Uncommitted;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -66,38 +67,9 @@ struct StatusJson {
 
 pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
     let ctx = Context::load(Paths::from_process_env()?)?;
-    let store_root = ctx.store.clone();
-    let (s, sel, evals, uncommitted) = std::thread::scope(|scope| -> Result<_, CliError> {
-        // git's side (index, HEAD's tree) does not depend on the work tree: read it meanwhile.
-        let git = scope.spawn(move || -> Result<_, dotback::store::StoreError> {
-            let store = Store::open(&store_root)?;
-            let snap = store.snapshot()?;
-            Ok((store, snap))
-        });
-        let mut s = super::reader_for(ui, ctx)?;
-        let named = s.targets(&args.paths)?;
-        if let Some(e) = unmanaged(&s, &named) {
-            return Err(e);
-        }
-        let sel = Selection::of(named);
-        let vault = dotback::vault::Vault::new(&s.ctx, &s.trust);
-        let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
-        let (store, snap) = git.join().expect("git thread panicked")?;
-        let uncommitted = match (&s.state.files, sel.is_all()) {
-            // The evaluation hashed every store file already: compare those with git's index.
-            (Some(files), true) => store.uncommitted_with(&snap, files, &s.cache.observed)?,
-            _ => store.uncommitted()?,
-        };
-        Ok((s, sel, evals, uncommitted))
-    })?;
-    let needs_identity = evals
-        .iter()
-        .any(|e| matches!(e.change, Change::Locked | Change::WaitingForIdentity) && sel.contains(&e.target));
-    let identity_problem = if needs_identity {
-        dotback::vault::load_identities(&s.ctx, s.ctx.identity).err().map(super::keys::unusable_identity)
-    } else {
-        None
-    };
+    let Status { session: s, selection: sel, evals, uncommitted, remotes, conflicts, identity_problem } =
+        status::status(ctx, &args.paths, ui).map_err(status_error)?;
+    let identity_problem = identity_problem.map(super::keys::unusable_identity);
     let report = StatusJson {
         targets: evals
             .iter()
@@ -108,11 +80,8 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
             .map(|(m, reason)| Delegated { path: m.target.clone(), source: m.source.clone(), reason })
             .collect(),
         uncommitted,
-        remotes: Store::open(&s.ctx.store)?.remote_state()?,
-        conflicts: dotback::resolve::find(&s.state, &s.ctx.device)
-            .into_iter()
-            .filter(|c| sel.contains(&c.path) || sel.contains(&c.copy))
-            .collect(),
+        remotes,
+        conflicts,
         warnings: s.state.warnings.clone(),
         skipped_on_device: evals
             .iter()
@@ -122,7 +91,7 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
                 rule: s.state.only.skips(&e.target, &s.ctx.device).unwrap_or_default(),
             })
             .collect(),
-        held_back: s.trust.held.clone(),
+        held_back: s.trust().held.clone(),
         identity_problem: identity_problem.as_ref().map(|p| p.message.clone()),
     };
     if args.json {
@@ -152,28 +121,21 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
 
 /// The error for named paths with nothing managed at or below them and no exact directory above
 /// them (a typo, or a file never added): `status` must not call them up to date.
-fn unmanaged(s: &dotback::session::Session, named: &[String]) -> Option<CliError> {
-    let in_exact = |t: &str| {
-        let mut dir = dotback::managed::parent_of(t);
-        while !dir.is_empty() {
-            if s.state.get(dir).is_some_and(|m| m.entry.attrs.exact) {
-                return true;
+fn status_error(e: StatusError) -> CliError {
+    match e {
+        StatusError::Session(e) => e.into(),
+        StatusError::Context(e) => e.into(),
+        StatusError::Eval(e) => e.into(),
+        StatusError::Store(e) => e.into(),
+        StatusError::NotManaged { ref targets, exists } => {
+            let err = CliError::from_error(&e);
+            if exists {
+                err.hint(format!("`dotback add ~/{}` tracks it", targets[0]))
+            } else {
+                err.hint("nothing is there in HOME either: check the spelling; `dotback status` lists what is managed")
             }
-            dir = dotback::managed::parent_of(dir);
         }
-        false
-    };
-    let managed = |t: &str| t.is_empty() || s.state.entries.iter().any(|m| eval::is_at_or_below(&m.target, t));
-    let missing: Vec<&String> = named.iter().filter(|t| !managed(t) && !in_exact(t)).collect();
-    let first = missing.first()?;
-    let shown: Vec<String> = missing.iter().map(|t| format!("~/{t}")).collect();
-    let verb = if missing.len() == 1 { "is" } else { "are" };
-    let err = CliError::new(format!("{} {verb} not managed by dotback", shown.join(", ")));
-    Some(if missing.iter().all(|t| s.ctx.live(t).symlink_metadata().is_err()) {
-        err.hint("nothing is there in HOME either: check the spelling; `dotback status` lists what is managed")
-    } else {
-        err.hint(format!("`dotback add ~/{first}` tracks it"))
-    })
+    }
 }
 
 fn print_text(ui: &Ui, r: &StatusJson, evaluated: &dotback::state::Tally, skipped: &[&eval::Eval]) {

@@ -213,7 +213,9 @@ fn render(
     if refusals.is_empty() {
         return Ok(());
     }
-    let first = refusals.remove(0);
+    // The exit code is the most urgent one's; the rest become warnings, in the order found.
+    let most = (0..refusals.len()).min_by_key(|&i| urgency(refusals[i].code)).expect("not empty");
+    let first = refusals.remove(most);
     for e in &refusals {
         ui.warn(&e.message);
         for h in &e.hints {
@@ -221,6 +223,19 @@ fn render(
         }
     }
     Err(first)
+}
+
+/// Which of a sync's exit codes wins when several apply (lower is more urgent): a refusing
+/// remote or a held-back change (6), an unreachable remote (5), held deletions (7), an edit not
+/// captured or applied (1), an unsettled conflict (8).
+fn urgency(code: u8) -> u8 {
+    match code {
+        REFUSED => 0,
+        OFFLINE => 1,
+        super::commit::DELETIONS_HELD => 2,
+        CONFLICTS => 4,
+        _ => 3,
+    }
 }
 
 /// Exit code when a sync ends with a conflict copy in the store: nothing is lost, but a file
@@ -259,7 +274,7 @@ fn render_dry_run(ui: &Ui, config_file: &std::path::Path, dry: sync::DryRun) -> 
     }
     let mut worst: Option<CliError> = None;
     let mut note = |e: CliError| {
-        if worst.as_ref().is_none_or(|w| w.code < e.code) {
+        if worst.as_ref().is_none_or(|w| urgency(e.code) < urgency(w.code)) {
             worst = Some(e);
         }
     };
@@ -272,7 +287,11 @@ fn render_dry_run(ui: &Ui, config_file: &std::path::Path, dry: sync::DryRun) -> 
             }
             DryRemote::Refused(r) => {
                 let e = refusal_error(name, r, config_file);
-                ui.out(format!("Remote `{name}`: refused: {}", e.message));
+                let why = match r {
+                    Refusal::Transport(t) => t.to_string(),
+                    _ => e.message.clone(),
+                };
+                ui.out(format!("Remote `{name}`: refused: {why}"));
                 note(e);
             }
             DryRemote::Empty => ui.out(format!("Remote `{name}`: empty; would receive this store's history")),

@@ -70,7 +70,7 @@ pub struct Rekeyed {
 }
 
 fn refuse_while_held(s: &Session) -> Result<(), KeysError> {
-    match &s.trust.held {
+    match &s.trust().held {
         None => Ok(()),
         Some(held) => Err(KeysError::Held { held: held.clone() }),
     }
@@ -95,7 +95,7 @@ pub fn change_recipients(
     edit: impl FnOnce(&mut Recipients) -> Result<(), CryptError>,
 ) -> Result<Rekeyed, KeysError> {
     refuse_while_held(s)?;
-    let mut rs = s.trust.recipients()?;
+    let mut rs = s.trust().recipients()?;
     edit(&mut rs)?;
     let ids = identities(s)?;
     let done = vault::change_recipients(&s.ctx.store, &s.state, &ids, &rs)?;
@@ -125,7 +125,7 @@ pub fn rotate_recovery(s: &Session, passphrase: Passphrase) -> Result<Rekeyed, K
     let ids = identities(s)?;
     let pass = passphrase().map_err(|why| KeysError::Passphrase { what: "a new recovery passphrase", why })?;
     refuse_while_held(s)?;
-    let mut rs = s.trust.recipients()?;
+    let mut rs = s.trust().recipients()?;
     let fresh = Identity::generate();
     rs.set_recovery(fresh.public())?;
     let sealed = crypt::seal_recovery(&fresh, &pass)?;
@@ -160,7 +160,7 @@ pub fn unlock(s: &mut Session, passphrase: Passphrase) -> Result<Unlocked, KeysE
     let anchored = crate::trust::anchor(&s.ctx, &s.store()?, std::slice::from_ref(&recovery))?;
     s.set_trust(anchored);
     refuse_while_held(s)?;
-    let mut rs = s.trust.recipients()?;
+    let mut rs = s.trust().recipients()?;
     let mine = me.public().to_string();
     if rs.all().iter().any(|r| r.to_string() == mine) {
         return Ok(Unlocked::Already);

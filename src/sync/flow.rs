@@ -149,10 +149,17 @@ impl SyncReport {
 
     /// For the audit trail.
     fn outcome(&self) -> &'static str {
-        if self.refused().next().is_some() {
+        let failed = self.applied.as_ref().is_some_and(|a| !a.failed.is_empty());
+        if self.refused().next().is_some() || self.held.is_some() {
             "refused"
         } else if self.unreachable().next().is_some() {
             "offline"
+        } else if !self.committed.captured.held_deletions.is_empty() {
+            "deletions-held"
+        } else if !self.committed.captured.refused.is_empty() || failed {
+            "incomplete"
+        } else if !self.unsettled.is_empty() {
+            "conflict"
         } else {
             "ok"
         }
@@ -235,6 +242,8 @@ fn check(
 /// trail gets one record of it.
 pub fn run(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink) -> Result<SyncReport, SyncError> {
     let started = std::time::Instant::now();
+    // Which remotes first: a wrong `--remote` commits nothing and leaves no audit record.
+    remotes(&s.store()?, opts.remote.as_deref())?;
     let mut report = SyncReport::default();
     let result = run_into(s, opts, sink, &mut report);
     let record = audit::Record {
@@ -263,8 +272,6 @@ pub fn run(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink) -> Result<SyncR
 }
 
 fn run_into(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink, report: &mut SyncReport) -> Result<(), SyncError> {
-    // Which remotes first: a wrong `--remote` commits nothing.
-    remotes(&s.store()?, opts.remote.as_deref())?;
     let conflicts_before = resolve::find(&s.state, &s.ctx.device);
     let commit_opts = capture::CommitOptions { message: None, allow_deletions: opts.allow_deletions };
     report.committed = capture::commit(s, &commit_opts, sink)?;
@@ -322,8 +329,8 @@ fn run_into(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink, report: &mut S
         let targets_before = s.state.entries.len();
         // The recipients and rules may have changed: they take effect only when authenticated.
         s.refresh_trust()?;
-        report.accepted = s.trust.accepted.clone();
-        if s.trust.sealed {
+        report.accepted = s.trust().accepted.clone();
+        if s.trust().sealed {
             let d = &s.ctx.device;
             store.commit_all(d, &format!("{d}: seal the merged keys and rules\n\nDevice: {d}\n"))?;
         }
@@ -358,7 +365,7 @@ fn run_into(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink, report: &mut S
             }
         }
     }
-    report.held = s.trust.held.clone();
+    report.held = s.trust().held.clone();
     Ok(())
 }
 
@@ -438,7 +445,12 @@ pub fn dry_run(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink) -> Result<D
     let evals = eval::evaluate(p.ctx, p.state, p.cache, p.vault, &Selection::all())?;
     let mut local: Vec<String> = evals
         .iter()
-        .filter(|e| matches!(e.change, Change::ChangedInHome | Change::ChangedInBoth | Change::DeletedInHome))
+        .filter(|e| {
+            matches!(
+                e.change,
+                Change::ChangedInHome | Change::ChangedInBoth | Change::DeletedInHome | Change::WaitingForIdentity
+            )
+        })
         .map(|e| format!("~/{} ({})", e.target, e.change.describe()))
         .collect();
     local.extend(store.uncommitted()?.into_iter().map(|u| format!("{} ({} in the store)", u.path, u.change)));
