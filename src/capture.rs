@@ -699,6 +699,16 @@ pub enum CommitError {
         if found.len() == 1 { "" } else { "s" }
     )]
     PlaintextSecret { found: Vec<crate::guard::Violation> },
+    /// Writing a merged target back to HOME failed (the merge is committed; `dotback apply`
+    /// writes it).
+    #[error(transparent)]
+    ApplyAll(#[from] crate::apply::ApplyError),
+    #[error("the merge of ~/{target} was committed but could not be written to HOME")]
+    Apply {
+        target: String,
+        #[source]
+        source: Box<crate::apply::ApplyError>,
+    },
 }
 
 /// What [`commit`] did.
@@ -782,6 +792,21 @@ pub fn commit(
     // The bases capture recorded describe the commit now made: save them before anything else
     // changes the store, so a run killed later does not see HOME and the store both changed.
     s.cache.save()?;
+    // A merge capture made is written back to HOME at once: left for a later apply, a new edit
+    // meanwhile would meet a base no commit holds.
+    if !captured.merged.is_empty() {
+        let p = s.parts();
+        let sel = Selection::of(captured.merged.clone());
+        let evals = eval::evaluate(p.ctx, p.state, p.cache, p.vault, &sel)?;
+        let evals: Vec<_> = evals.into_iter().filter(|e| sel.contains(&e.target)).collect();
+        let actions = crate::apply::plan(&evals, crate::apply::PlanOptions::default());
+        let written = crate::apply::execute(p.ctx, p.state, p.vault, &actions, p.cache, &|_| {});
+        p.cache.save()?;
+        let report = written?;
+        if let Some((target, e)) = report.failed.into_iter().next() {
+            return Err(CommitError::Apply { target, source: Box::new(e) });
+        }
+    }
     Ok(Committed { commit: commit.map(|c| c.to_string()), paths: changes.len(), captured, home_behind })
 }
 

@@ -98,6 +98,10 @@ pub(super) fn commit_error(ui: &Ui, e: CommitError) -> CliError {
         CommitError::Eval(e) => e.into(),
         CommitError::Store(e) => e.into(),
         CommitError::State(e) => e.into(),
+        CommitError::ApplyAll(e) => e.into(),
+        CommitError::Apply { .. } => {
+            CliError::from_error(&e).hint("the merge is in the store's last commit; `dotback apply` writes it to HOME")
+        }
         CommitError::PlaintextSecret { ref found } => {
             for v in found {
                 ui.warn(format!("{}: {}", v.path, v.why));

@@ -186,7 +186,7 @@ fn an_edit_captured_without_an_identity_meets_another_and_nothing_is_dropped() {
     a.write(".netrc", "machine one password ONE\nmachine two password 2\nmachine three password 3\n", 0o600);
     a.ok(&["sync"]);
     // b's edit is committed and pushed; a's version, which b cannot decrypt to merge, is kept beside it.
-    let out = b.ok(&["sync"]);
+    let out = b.sync_in_conflict();
     assert!(stderr(&out).contains("conflict"), "{}", show(&out));
     let pushed = remote_head(&remote).unwrap();
     let store = store_of(&b);
