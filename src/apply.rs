@@ -305,8 +305,7 @@ fn execute_one(
         }
         Step::WriteFile { perm } => {
             let m = &state.entries[a.entry.expect("write has an entry")];
-            let src = state.source_path(m);
-            let data = source_content(vault, m, &src)?;
+            let data = source_content(vault, state, m)?;
             if is_dir {
                 fs::remove_dir_all(&live).map_err(werr)?;
             }
@@ -327,13 +326,19 @@ fn execute_one(
     Ok(Some(a.desired))
 }
 
-/// The content a store file gives its target: the file itself, or its decrypted plaintext.
-pub fn source_content(vault: &Vault, m: &Managed, path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>, ApplyError> {
-    let data = fs::read(path).map_err(|source| ApplyError::Read { path: path.to_path_buf(), source })?;
+/// The content a store file gives its target: the file itself, or its decrypted plaintext,
+/// read from the work tree or the commit `state` was read from.
+pub fn source_content(
+    vault: &Vault,
+    state: &SourceState,
+    m: &Managed,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, ApplyError> {
+    let path = state.source_path(m);
+    let data = state.read(m).map_err(|source| ApplyError::Read { path: path.clone(), source })?;
     if !m.entry.attrs.encrypted {
         return Ok(zeroize::Zeroizing::new(data));
     }
-    vault.decrypt(&data).map_err(|why| ApplyError::Decrypt { path: path.to_path_buf(), why })
+    vault.decrypt(&data).map_err(|why| ApplyError::Decrypt { path, why })
 }
 
 /// Why an entry is left to chezmoi (see [`handled_natively`]).
