@@ -541,3 +541,113 @@ pub fn target_of_source(source: &str) -> Option<String> {
     }
     Some(target)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, rel: &str, data: &str) {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, data).unwrap();
+    }
+
+    /// What a scan found, origin aside: entries (target, source, entry), delegated files,
+    /// warnings and the source root.
+    type Seen = (Vec<(String, String, Entry)>, Vec<String>, Vec<String>, PathBuf);
+
+    fn seen(s: &SourceState) -> Seen {
+        let entries = s.entries.iter().map(|m| (m.target.clone(), m.source.clone(), m.entry.clone())).collect();
+        (entries, s.delegated_files.clone(), s.warnings.clone(), s.root.clone())
+    }
+
+    #[test]
+    fn a_commit_scans_as_its_clean_work_tree_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let (store, _) = Store::init(&root).unwrap();
+        for (rel, data) in [
+            ("dot_bashrc", "export A=1\n"),
+            ("executable_dot_run", "#!/bin/sh\n"),
+            ("symlink_dot_link", "target/path\n"),
+            ("private_dot_ssh/config", "Host x\n"),
+            ("private_dot_ssh/encrypted_private_id.age", "age-encryption.org/v1\n"),
+            ("exact_dot_config/app/settings.toml", "a = 1\n"),
+            ("exact_dot_config/app/skipped.log", "log\n"),
+            ("exact_dot_config/.chezmoiignore", "app/*.log\n{{ if .x }}y{{ end }}\n"),
+            ("ignored.txt", "i\n"),
+            (".chezmoiignore", "ignored.txt\n"),
+            (".chezmoiexternal.toml", "\n"),
+            ("run_once_setup.sh", "#!/bin/sh\n"),
+            ("dot_empty", ""),
+            (".dotback/dotback.toml", "version = 1\n"),
+        ] {
+            write(&root, rel, data);
+        }
+        let head = store.commit_all("t", "one").unwrap().unwrap();
+        let only = Default::default();
+        let work = scan(&root, &only).unwrap();
+        let commit = scan_commit(&store, head, &only).unwrap();
+        assert_eq!(seen(&commit), seen(&work));
+        let targets: Vec<&str> = work.entries.iter().map(|m| m.target.as_str()).collect();
+        assert!(targets.contains(&".ssh/id") && targets.contains(&".link") && !targets.contains(&"ignored.txt"));
+        assert!(!targets.contains(&".config/app/skipped.log"), "{targets:?}");
+        assert_eq!(work.warnings.len(), 1, "the template line is reported: {:?}", work.warnings);
+        for t in ["ignored.txt", ".config/app/skipped.log", ".bashrc"] {
+            assert_eq!(commit.ignore.is_ignored(t), work.ignore.is_ignored(t), "{t}");
+        }
+        let Origin::Commit(c) = &commit.origin else { panic!("read from the commit") };
+        assert_eq!(c.id, head);
+        let bashrc = commit.get(".bashrc").unwrap();
+        assert_eq!(commit.read(bashrc).unwrap(), b"export A=1\n");
+        assert_eq!(c.blob(&bashrc.source), Some(crate::fsutil::hash_bytes(b"export A=1\n")));
+        assert!(work.files.is_some() && commit.files.is_none());
+    }
+
+    #[test]
+    fn a_commit_is_read_below_its_chezmoiroot_and_not_from_the_work_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let (store, _) = Store::init(&root).unwrap();
+        write(&root, ".chezmoiroot", "home\n");
+        write(&root, "home/dot_profile", "old\n");
+        write(&root, "home/private_dot_gnupg/dot_keep", "k\n");
+        let first = store.commit_all("t", "one").unwrap().unwrap();
+        assert_eq!(
+            seen(&scan_commit(&store, first, &Default::default()).unwrap()),
+            seen(&scan(&root, &Default::default()).unwrap())
+        );
+        fs::remove_file(root.join(".chezmoiroot")).unwrap();
+        fs::remove_dir_all(root.join("home/private_dot_gnupg")).unwrap();
+        write(&root, "dot_top", "t\n");
+        store.commit_all("t", "two").unwrap().unwrap();
+        let old = scan_commit(&store, first, &Default::default()).unwrap();
+        assert_eq!(old.root, root.join("home"));
+        let targets: Vec<&str> = old.entries.iter().map(|m| m.target.as_str()).collect();
+        assert_eq!(targets, [".gnupg", ".gnupg/.keep", ".profile"]);
+        assert_eq!(old.read(old.get(".profile").unwrap()).unwrap(), b"old\n");
+    }
+
+    #[test]
+    fn a_commit_holding_a_link_or_a_bad_root_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let (store, _) = Store::init(&root).unwrap();
+        write(&root, "real/dot_x", "x\n");
+        std::os::unix::fs::symlink("real", root.join("dot_linked")).unwrap();
+        let linked = store.commit_all("t", "link").unwrap().unwrap();
+        let err = scan_commit(&store, linked, &Default::default()).err().unwrap();
+        assert!(matches!(&err, ScanError::SymlinkInStore { path } if path == &root.join("dot_linked")), "{err:?}");
+        fs::remove_file(root.join("dot_linked")).unwrap();
+        for bad in ["missing", "real/dot_x", "../store", "dot_linked"] {
+            if bad == "dot_linked" {
+                std::os::unix::fs::symlink("real", root.join("dot_linked")).unwrap();
+            }
+            write(&root, ".chezmoiroot", bad);
+            let id = store.commit_all("t", bad).unwrap().unwrap();
+            let err = scan_commit(&store, id, &Default::default()).err().unwrap();
+            assert!(matches!(&err, ScanError::BadRoot { root, .. } if root == bad), "{bad}: {err:?}");
+            assert!(matches!(scan(&root, &Default::default()), Err(ScanError::BadRoot { .. })), "{bad}: work tree too");
+        }
+    }
+}
