@@ -320,8 +320,7 @@ fn execute_one(
         }
         Step::WriteFile { perm } => {
             let m = &state.entries[a.entry.expect("write has an entry")];
-            let src = state.source_path(m);
-            let data = source_content(vault, m, &src)?;
+            let data = source_content(vault, state, m)?;
             if is_dir {
                 fs::remove_dir_all(&live).map_err(werr)?;
             }
@@ -346,13 +345,19 @@ fn execute_one(
     Ok(Some(a.desired))
 }
 
-/// The content a store file gives its target: the file itself, or its decrypted plaintext.
-pub fn source_content(vault: &Vault, m: &Managed, path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>, ApplyError> {
-    let data = fs::read(path).map_err(|source| ApplyError::Read { path: path.to_path_buf(), source })?;
+/// The content a store file gives its target: the file itself, or its decrypted plaintext,
+/// read from the work tree or the commit `state` was read from.
+pub fn source_content(
+    vault: &Vault,
+    state: &SourceState,
+    m: &Managed,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, ApplyError> {
+    let path = state.source_path(m);
+    let data = state.read(m).map_err(|source| ApplyError::Read { path: path.clone(), source })?;
     if !m.entry.attrs.encrypted {
         return Ok(zeroize::Zeroizing::new(data));
     }
-    vault.decrypt(&data).map_err(|why| ApplyError::Decrypt { path: path.to_path_buf(), why })
+    vault.decrypt(&data).map_err(|why| ApplyError::Decrypt { path, why })
 }
 
 /// Why an entry is left to chezmoi (see [`handled_natively`]).
@@ -670,5 +675,87 @@ mod race_tests {
         assert!(report.written.is_empty(), "{report:?}");
         assert_eq!(report.skipped.len(), 2);
         assert!(report.skipped.iter().all(|(_, c)| *c == Change::ChangedMeanwhile));
+    }
+
+    /// A commit that is not checked out is applied into an empty HOME from git's objects.
+    #[test]
+    fn a_past_commit_is_applied_without_a_checkout() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let (home, store_dir) = (root.join("home"), root.join("store"));
+        fs::create_dir_all(&home).unwrap();
+        let (store, _) = crate::store::Store::init(&store_dir).unwrap();
+        let id = crate::crypt::Identity::generate();
+        let seal = |plain: &[u8]| crate::crypt::encrypt(plain, &[id.public()]).unwrap();
+        let put = |rel: &str, data: &[u8]| {
+            let path = store_dir.join(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, data).unwrap();
+        };
+        put("dot_a", b"one\n");
+        put("executable_dot_run", b"#!/bin/sh\n");
+        put("symlink_dot_link", b"target-one\n");
+        put("private_dot_dir/file", b"inside\n");
+        put("encrypted_private_dot_secret.age", &seal(b"secret one\n"));
+        put("dot_none", b"");
+        put("empty_dot_kept", b"");
+        let past = store.commit_all("t", "one").unwrap().unwrap();
+        put("dot_a", b"two\n");
+        put("encrypted_private_dot_secret.age", &seal(b"secret two\n"));
+        put("dot_new", b"new\n");
+        fs::remove_file(store_dir.join("symlink_dot_link")).unwrap();
+        fs::remove_dir_all(store_dir.join("private_dot_dir")).unwrap();
+        store.commit_all("t", "two").unwrap().unwrap();
+
+        let vars =
+            [("HOME", home.clone()), ("XDG_STATE_HOME", root.join("state")), ("XDG_CONFIG_HOME", root.join("cfg"))];
+        let paths = Paths::from_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| OsString::from(v))).unwrap();
+        let config = DeviceConfig {
+            device: "t".into(),
+            source: store_dir.clone(),
+            identity: IdentityStorage::File,
+            ..Default::default()
+        };
+        let ctx = Context::new(paths, config).unwrap();
+        let state = managed::scan_commit(&store, past, &Default::default()).unwrap();
+        let mut cache = Cache::load(&ctx.paths.state_dir);
+        let vault = Vault::new(&ctx, &crate::trust::Trust::as_is(&store_dir).unwrap()).with_identities(vec![id]);
+        let evals = evaluate(&ctx, &state, &mut cache, &vault, &Selection::all()).unwrap();
+        assert!(cache.observed.is_empty(), "no store file was hashed by its work-tree stat");
+        let actions = plan(&evals, PlanOptions::default());
+        let report = execute(&ctx, &state, &vault, &actions, &mut cache, &|_| {}).unwrap();
+        assert!(report.failed.is_empty(), "{report:?}");
+
+        let umask = fsutil::umask();
+        let mode = |rel: &str| fs::symlink_metadata(home.join(rel)).unwrap().permissions().mode() & 0o777;
+        let text = |rel: &str| fs::read_to_string(home.join(rel)).unwrap();
+        assert_eq!(text(".a"), "one\n");
+        assert_eq!(mode(".a"), 0o666 & !umask);
+        assert_eq!(text(".run"), "#!/bin/sh\n");
+        assert_eq!(mode(".run"), 0o777 & !umask);
+        assert_eq!(fs::read_link(home.join(".link")).unwrap(), Path::new("target-one"));
+        assert_eq!(mode(".dir"), 0o700 & !umask);
+        assert_eq!(text(".dir/file"), "inside\n");
+        assert_eq!(text(".secret"), "secret one\n");
+        assert_eq!(mode(".secret"), 0o600 & !umask);
+        assert_eq!(text(".kept"), "");
+        assert!(!home.join(".none").exists(), "an empty file without empty_ is no file");
+        assert!(!home.join(".new").exists(), "only in the later commit");
+        assert_eq!(fs::read_to_string(store_dir.join("dot_a")).unwrap(), "two\n", "the work tree is left as it was");
+
+        // Evaluated again, HOME matches the commit.
+        let again = evaluate(&ctx, &state, &mut cache, &vault, &Selection::all()).unwrap();
+        assert!(again.iter().all(|e| e.change == Change::Clean), "{again:?}");
+        // HOME differs from the work tree only where the two commits differ.
+        let work = managed::scan(&store_dir, &Default::default()).unwrap();
+        let mut now: Vec<(String, Change)> = evaluate(&ctx, &work, &mut cache, &vault, &Selection::all())
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.change != Change::Clean)
+            .map(|e| (e.target, e.change))
+            .collect();
+        now.sort_by(|a, b| a.0.cmp(&b.0));
+        let want = [(".a", Change::ChangedInStore), (".new", Change::Missing), (".secret", Change::ChangedInStore)];
+        assert_eq!(now, want.map(|(t, c)| (t.to_string(), c)));
     }
 }

@@ -70,7 +70,7 @@ pub fn diff(s: &mut Session, sel: &Selection) -> Result<Vec<Item>, DiffError> {
             (Some(_), Some(NodeKind::Symlink)) => Zeroizing::new(e.link.clone().unwrap_or_default().into_bytes()),
             (Some(i), Some(NodeKind::File)) => {
                 let m = &p.state.entries[i];
-                apply::source_content(p.vault, m, &p.state.source_path(m))?
+                apply::source_content(p.vault, p.state, m)?
             }
             _ => Zeroizing::new(Vec::new()),
         };

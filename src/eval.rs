@@ -5,7 +5,7 @@
 
 use crate::context::Context;
 use crate::fsutil::{self, Hash};
-use crate::managed::{self, Managed, SourceState};
+use crate::managed::{self, Managed, Origin, SourceState};
 use crate::source::{self, Kind};
 use crate::state::{Cache, Node, NodeKind, Side, StateError};
 use crate::vault::Vault;
@@ -262,6 +262,9 @@ impl<'a> Hasher<'a> {
     /// when it is encrypted and cannot be decrypted here. An encrypted file this device wrote
     /// or decrypted before is known by its ciphertext, without an identity.
     fn desired(&mut self, state: &SourceState, m: &Managed) -> Result<Desired, EvalError> {
+        if let Origin::Commit(commit) = &state.origin {
+            return self.desired_at(state, commit, m);
+        }
         let path = state.source_path(m);
         let umask = fsutil::umask();
         Ok(Ok(match m.entry.kind {
@@ -326,6 +329,53 @@ impl<'a> Hasher<'a> {
         }))
     }
 
+    /// [`Hasher::desired`] for a store read from a commit. A blob's id is its content hash, so
+    /// only link targets and ciphertexts never decrypted before are read; nothing is memoized
+    /// by stat (ciphertexts decrypted are remembered by their blob id).
+    fn desired_at(&mut self, state: &SourceState, commit: &managed::Commit, m: &Managed) -> Result<Desired, EvalError> {
+        let path = state.source_path(m);
+        let read = |source| EvalError::Read { path: path.clone(), source };
+        let umask = fsutil::umask();
+        if m.entry.kind == Kind::Dir {
+            let perm = source::dir_mode(&m.entry.attrs, umask);
+            return Ok(Ok((Some(Node { kind: NodeKind::Dir, hash: None, perm }), None)));
+        }
+        let id = commit.blob(&m.source).ok_or_else(|| read(io::ErrorKind::NotFound.into()))?;
+        if m.entry.kind == Kind::Symlink {
+            let link = link_entry(commit.read(&m.source).map_err(read)?, &path)?;
+            let node = (!link.is_empty()).then(|| Node {
+                kind: NodeKind::Symlink,
+                hash: Some(fsutil::hash_bytes(link.as_bytes())),
+                perm: 0,
+            });
+            return Ok(Ok((node, Some(link))));
+        }
+        let hash = if m.entry.attrs.encrypted {
+            match self.cache.plain_of(&id) {
+                Some(h) => h,
+                None => {
+                    let cipher = commit.read(&m.source).map_err(read)?;
+                    let plain = match self.vault.map(|v| v.decrypt(&cipher)) {
+                        Some(Ok(p)) => p,
+                        Some(Err(why)) => return Ok(Err(format!("{}: {why}", path.display()))),
+                        None => return Ok(Err("no keys were loaded".into())),
+                    };
+                    let h = fsutil::hash_bytes(&plain);
+                    self.sealed.push((id, h));
+                    h
+                }
+            }
+        } else {
+            id
+        };
+        if hash == fsutil::hash_bytes(b"") && !m.entry.attrs.empty {
+            // chezmoi: an empty file without `empty_` means "no such file".
+            return Ok(Ok((None, None)));
+        }
+        let perm = source::file_mode(&m.entry.attrs, umask);
+        Ok(Ok((Some(Node { kind: NodeKind::File, hash: Some(hash), perm }), None)))
+    }
+
     /// Records what was learnt in the cache; every store file hashed (memoized or read) is
     /// also noted in `cache.observed`.
     pub fn merge(learnt: Learnt, cache: &mut Cache) {
@@ -341,6 +391,11 @@ impl<'a> Hasher<'a> {
 /// The link target a `symlink_` source file holds (chezmoi trims surrounding white space).
 pub fn read_link_entry(path: &Path) -> Result<String, EvalError> {
     let data = fs::read(path).map_err(|source| EvalError::Read { path: path.to_path_buf(), source })?;
+    link_entry(data, path)
+}
+
+/// The link target the bytes of the `symlink_` source file at `path` hold.
+fn link_entry(data: Vec<u8>, path: &Path) -> Result<String, EvalError> {
     let text = String::from_utf8(data).map_err(|_| EvalError::BadLink { path: path.to_path_buf() })?;
     Ok(text.trim().to_string())
 }
@@ -402,7 +457,11 @@ pub fn evaluate(
             let writes = matches!(desired, Ok(Some(d)) if d.kind == NodeKind::File && !same(Some(d), actual));
             let armored = writes && !m.entry.attrs.encrypted && {
                 let path = state.source_path(m);
-                holds_age(&path).map_err(|source| EvalError::Read { path, source })?
+                match &state.origin {
+                    Origin::WorkTree => holds_age(&path),
+                    Origin::Commit(c) => c.read(&m.source).map(|data| starts_as_age(&data)),
+                }
+                .map_err(|source| EvalError::Read { path, source })?
             };
             out.push((i, desired, actual, link, armored));
         }
@@ -476,7 +535,7 @@ pub fn evaluate(
             why: None,
         });
     }
-    if sel.is_all() {
+    if sel.is_all() && matches!(state.origin, Origin::WorkTree) {
         cache.retain_sealed(|plain| sealed_kept.contains(plain));
     }
     stale_targets(ctx, state, cache, sel, &mut out)?;
@@ -543,8 +602,13 @@ fn holds_age(path: &Path) -> io::Result<bool> {
     use std::io::Read;
     let mut head = Vec::with_capacity(256);
     fs::File::open(path)?.take(4096).read_to_end(&mut head)?;
-    let start = head.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(head.len());
-    Ok(crate::guard::is_age(&head[start..]))
+    Ok(starts_as_age(&head))
+}
+
+/// Whether `data` starts (after white space) as age ciphertext does.
+fn starts_as_age(data: &[u8]) -> bool {
+    let start = data.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(data.len());
+    crate::guard::is_age(&data[start..])
 }
 
 /// The skipped targets of `evals` ([`Change::Skipped`]) that are not below another skipped

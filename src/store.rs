@@ -727,6 +727,26 @@ impl Store {
         Ok(blob.content().to_vec())
     }
 
+    /// The id of a commit's root tree.
+    pub fn commit_tree(&self, commit: git2::Oid) -> Result<git2::Oid, StoreError> {
+        Ok(self.git("read commit", self.repo.find_commit(commit))?.tree_id())
+    }
+
+    /// The entries of one tree, in git's order.
+    pub fn tree_items(&self, tree: git2::Oid) -> Result<Vec<TreeItem>, StoreError> {
+        let tree = self.git("read tree", self.repo.find_tree(tree))?;
+        Ok(tree
+            .iter()
+            .map(|e| TreeItem { name: e.name_bytes().to_vec(), id: e.id(), mode: e.filemode() as u32 })
+            .collect())
+    }
+
+    /// A second handle on the same repository (one per thread: a handle is not shared).
+    pub fn reopen(&self) -> Result<Store, StoreError> {
+        let repo = self.git("open", Repository::open(self.repo.path()))?;
+        Ok(Store { repo, root: self.root.clone() })
+    }
+
     /// Paths whose work-tree or index state differs from HEAD.
     pub fn uncommitted(&self) -> Result<Vec<Uncommitted>, StoreError> {
         let mut opts = StatusOptions::new();
@@ -902,6 +922,17 @@ pub struct RemoteState {
     pub unpushed_since: Option<i64>,
     /// The remote's branch has been fetched or pushed at least once.
     pub seen: bool,
+}
+
+/// One entry of a git tree (see [`Store::tree_items`]).
+#[derive(Clone, Debug)]
+pub struct TreeItem {
+    /// The name as git stores it (not necessarily UTF-8).
+    pub name: Vec<u8>,
+    pub id: git2::Oid,
+    /// git's file mode: 0o040000 a tree, 0o100644 or 0o100755 a file, 0o120000 a symbolic
+    /// link, 0o160000 a submodule's commit.
+    pub mode: u32,
 }
 
 /// git's side of a status: see [`Store::snapshot`].
