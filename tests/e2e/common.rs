@@ -267,6 +267,18 @@ pub fn bare(env: &TestEnv, name: &str) -> PathBuf {
     p
 }
 
+/// A device with `~/.zshrc` (holding `zshrc`) committed and synced to the bare remote `origin`.
+pub fn synced_with_zshrc(zshrc: &str) -> (TestEnv, PathBuf) {
+    let a = TestEnv::new();
+    a.init();
+    let remote = bare(&a, "remote.git");
+    a.write(".zshrc", zshrc, 0o644);
+    a.ok(&["add", ".zshrc"]);
+    a.ok(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    a.ok(&["sync"]);
+    (a, remote)
+}
+
 /// Device `name`: a clone of `remote` as its store.
 pub fn device_from(remote: &Path, name: &str) -> TestEnv {
     let env = TestEnv::new();

@@ -7,14 +7,7 @@ use std::fs;
 
 /// A device with `.zshrc` committed and synced to the bare remote `origin`.
 fn synced() -> (TestEnv, std::path::PathBuf) {
-    let a = TestEnv::new();
-    a.init();
-    let remote = bare(&a, "remote.git");
-    a.write(".zshrc", "one\n", 0o644);
-    a.ok(&["add", ".zshrc"]);
-    a.ok(&["remote", "add", "origin", remote.to_str().unwrap()]);
-    a.ok(&["sync"]);
-    (a, remote)
+    synced_with_zshrc("one\n")
 }
 
 fn head(env: &TestEnv) -> String {

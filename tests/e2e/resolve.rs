@@ -14,13 +14,7 @@ const FROM_B: &str = "one\nfrom b\nthree\nfour\nfive\n";
 /// Devices a (`DEVICE`) and b sharing a remote, b holding a conflict on ~/.zshrc: b's version
 /// live, a's in the copy (named after a). Returns the copy's name in HOME.
 fn conflict() -> (TestEnv, TestEnv, String) {
-    let a = TestEnv::new();
-    a.init();
-    let remote = bare(&a, "remote.git");
-    a.write(".zshrc", BASE, 0o644);
-    a.ok(&["add", ".zshrc"]);
-    a.ok(&["remote", "add", "origin", remote.to_str().unwrap()]);
-    a.ok(&["sync"]);
+    let (a, remote) = synced_with_zshrc(BASE);
     let b = device_from(&remote, "b");
     b.ok(&["apply"]);
     a.write(".zshrc", FROM_A, 0o644);

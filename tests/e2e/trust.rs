@@ -8,14 +8,7 @@ use std::process::Command;
 
 /// The victim: a device with a store synced to a bare remote.
 fn victim() -> (TestEnv, PathBuf) {
-    let a = TestEnv::new();
-    a.init();
-    let remote = bare(&a, "remote.git");
-    a.write(".zshrc", "one\n", 0o644);
-    a.ok(&["add", ".zshrc"]);
-    a.ok(&["remote", "add", "origin", remote.to_str().unwrap()]);
-    a.ok(&["sync"]);
-    (a, remote)
+    synced_with_zshrc("one\n")
 }
 
 /// An intruder (see [`Intruder`]) with an age key of their own.
