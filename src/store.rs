@@ -646,14 +646,14 @@ impl Store {
 
     /// The same answer as [`Store::uncommitted`], computed from a [`GitSnapshot`] and what the
     /// caller already knows instead of a second walk of the work tree: `files` lists every
-    /// work-tree file, `observed` the blob id and mode of those the caller hashed. Others are
-    /// compared by stat data as git does. Falls back to [`Store::uncommitted`] where content
+    /// work-tree file, `observed` what the caller saw of some (their stat, and blob id when
+    /// known). Files are compared by blob id where it is known, else by stat data as git does. Falls back to [`Store::uncommitted`] where content
     /// filters (`.gitattributes`, `core.autocrlf`) could make a blob differ from the file.
     pub fn uncommitted_with(
         &self,
         snap: &GitSnapshot,
         files: &[String],
-        observed: &crate::fsutil::FastMap<String, (git2::Oid, u32)>,
+        observed: &crate::fsutil::FastMap<String, crate::state::Observed>,
     ) -> Result<Vec<Uncommitted>, StoreError> {
         if snap.filtered || files.iter().any(|f| f == ".gitattributes" || f.ends_with("/.gitattributes")) {
             return self.uncommitted();
@@ -678,8 +678,11 @@ impl Store {
                 listed.insert(path.clone(), "deleted");
             } else {
                 let modified = match observed.get(&path) {
-                    Some((id, mode)) => *id != entry.id || git_mode(*mode) != entry.mode,
-                    None => self.differs_from_index(entry, &path, snap.index_mtime)?,
+                    Some(crate::state::Observed { stat, blob: Some(id) }) => {
+                        *id != entry.id || git_mode(stat.mode) != entry.mode
+                    }
+                    Some(seen) => self.differs_from_index(entry, &path, Some(&seen.stat), snap.index_mtime)?,
+                    None => self.differs_from_index(entry, &path, None, snap.index_mtime)?,
                 };
                 if modified {
                     listed.insert(path.clone(), "modified");
@@ -730,11 +733,12 @@ impl Store {
     }
 
     /// git's own test: unchanged stat data (and not "racily clean") means unchanged; otherwise
-    /// compare the content's blob id.
+    /// compare the content's blob id. `stat` is the file's, when the caller has it already.
     fn differs_from_index(
         &self,
         e: &git2::IndexEntry,
         path: &str,
+        stat: Option<&crate::fsutil::StatKey>,
         index_mtime: (i64, u32),
     ) -> Result<bool, StoreError> {
         let full = self.root.join(path);
@@ -743,20 +747,25 @@ impl Store {
             path: full.clone(),
             source: git2::Error::from_str(&source.to_string()),
         };
-        let md = std::fs::symlink_metadata(&full).map_err(io)?;
-        let mode = if md.file_type().is_symlink() { 0o120000 } else { git_mode(md.mode()) };
+        let st = match stat {
+            Some(st) => *st,
+            None => crate::fsutil::StatKey::of(&std::fs::symlink_metadata(&full).map_err(io)?),
+        };
+        let link = st.mode & libc::S_IFMT == libc::S_IFLNK;
+        let mode = if link { 0o120000 } else { git_mode(st.mode) };
         if mode != e.mode {
             return Ok(true);
         }
-        let mtime = (md.mtime(), md.mtime_nsec() as u32);
-        let stat_same = md.size() as u32 == e.file_size
+        let split = |ns: i128| ((ns.div_euclid(1_000_000_000)) as i64, ns.rem_euclid(1_000_000_000) as u32);
+        let mtime = split(st.mtime_ns);
+        let stat_same = st.size as u32 == e.file_size
             && mtime == (i64::from(e.mtime.seconds()), e.mtime.nanoseconds())
-            && (md.ctime(), md.ctime_nsec() as u32) == (i64::from(e.ctime.seconds()), e.ctime.nanoseconds())
-            && md.ino() as u32 == e.ino;
+            && split(st.ctime_ns) == (i64::from(e.ctime.seconds()), e.ctime.nanoseconds())
+            && st.ino as u32 == e.ino;
         if stat_same && mtime < index_mtime {
             return Ok(false);
         }
-        let id = if md.file_type().is_symlink() {
+        let id = if link {
             crate::fsutil::hash_bytes(&std::fs::read_link(&full).map_err(io)?.into_os_string().into_encoded_bytes())
         } else {
             crate::fsutil::hash_file(&full).map_err(io)?
@@ -796,6 +805,7 @@ fn git_mode(mode: u32) -> u32 {
 mod tests {
     use super::*;
     use crate::fsutil::FastMap;
+    use crate::state::Observed;
     use std::fs;
     use std::os::unix::fs::PermissionsExt;
 
@@ -821,14 +831,16 @@ mod tests {
             .collect()
     }
 
-    fn observed(root: &Path, files: &[String]) -> FastMap<String, (git2::Oid, u32)> {
+    /// What an evaluation sees: the stat of every file, and the blob id of some.
+    fn observed(root: &Path, files: &[String], hashed: bool) -> FastMap<String, Observed> {
         files
             .iter()
             .filter(|f| !f.starts_with('.'))
             .map(|f| {
                 let p = root.join(f);
-                let mode = fs::metadata(&p).unwrap().permissions().mode();
-                (f.clone(), (crate::fsutil::hash_bytes(&fs::read(&p).unwrap()), mode))
+                let stat = crate::fsutil::StatKey::of(&fs::symlink_metadata(&p).unwrap());
+                let blob = hashed.then(|| crate::fsutil::hash_bytes(&fs::read(&p).unwrap()));
+                (f.clone(), Observed { stat, blob })
             })
             .collect()
     }
@@ -849,7 +861,9 @@ mod tests {
             let fs_files = files(&root);
             let snap = store.snapshot().unwrap();
             assert_eq!(store.uncommitted_with(&snap, &fs_files, &FastMap::default()).unwrap(), want, "{what}: by stat");
-            let seen = observed(&root, &fs_files);
+            let seen = observed(&root, &fs_files, false);
+            assert_eq!(store.uncommitted_with(&snap, &fs_files, &seen).unwrap(), want, "{what}: by known stat");
+            let seen = observed(&root, &fs_files, true);
             assert_eq!(store.uncommitted_with(&snap, &fs_files, &seen).unwrap(), want, "{what}: by hash");
             want
         };
