@@ -241,8 +241,7 @@ impl<'a> Hasher<'a> {
     /// What the store wants at `m.target`, plus the link target for symlinks when it was read
     /// (not when its hash was memoized); `Err(reason)` when it is encrypted and cannot be
     /// decrypted here.
-    fn desired(&mut self, state: &SourceState, m: &Managed) -> Result<Desired, EvalError> {
-        let path = state.source_path(m);
+    fn desired(&mut self, m: &Managed, path: &Path) -> Result<Desired, EvalError> {
         let umask = fsutil::umask();
         if m.entry.kind == Kind::Dir {
             let perm = source::dir_mode(&m.entry.attrs, umask);
@@ -250,16 +249,16 @@ impl<'a> Hasher<'a> {
         }
         let md = self
             .source_dirs
-            .lstat(&path)
+            .lstat(path)
             .and_then(|m| m.ok_or_else(|| io::Error::from(io::ErrorKind::NotFound)))
-            .map_err(|source| EvalError::Read { path: path.clone(), source })?;
+            .map_err(|source| EvalError::Read { path: path.to_path_buf(), source })?;
         let mut seen = Observed { stat: md.stat, blob: None };
         let desired = if m.entry.kind == Kind::Symlink {
             // The link target's hash, memoized by the store file's stat like a file's content.
             match self.cache.hash(Side::Source, &m.source, &md.stat) {
                 Some(h) => Ok((Some(Node { kind: NodeKind::Symlink, hash: Some(h), perm: 0 }), None)),
                 None => {
-                    let link = read_link_entry(&path)?;
+                    let link = read_link_entry(path)?;
                     let node = link_node(&link);
                     if let Some(Node { hash: Some(h), .. }) = node {
                         self.learnt.memos.push((Side::Source, m.source.clone(), md.stat, h));
@@ -272,7 +271,8 @@ impl<'a> Hasher<'a> {
             match self.cache.hash(Side::Decrypted, &m.source, &md.stat) {
                 Some(h) => Ok((Some(Node { kind: NodeKind::File, hash: Some(h), perm }), None)),
                 None => {
-                    let cipher = fs::read(&path).map_err(|source| EvalError::Read { path: path.clone(), source })?;
+                    let cipher =
+                        fs::read(path).map_err(|source| EvalError::Read { path: path.to_path_buf(), source })?;
                     match self.vault.map(|v| v.decrypt(&cipher)) {
                         Some(Ok(plain)) if plain.is_empty() && !m.entry.attrs.empty => Ok((None, None)),
                         Some(Ok(plain)) => {
@@ -289,7 +289,7 @@ impl<'a> Hasher<'a> {
             // chezmoi: an empty file without `empty_` means "no such file".
             Ok((None, None))
         } else {
-            let hash = self.file(Side::Source, &m.source, &path, &md)?;
+            let hash = self.file(Side::Source, &m.source, path, &md)?;
             seen.blob = Some(hash);
             let perm = source::file_mode(&m.entry.attrs, umask);
             Ok((Some(Node { kind: NodeKind::File, hash: Some(hash), perm }), None))
@@ -305,6 +305,21 @@ impl<'a> Hasher<'a> {
         }
         cache.observed.extend(learnt.observed);
     }
+}
+
+/// `root/rel` (`root` itself for "", as [`Context::live`] has it), built in `buf`, whose
+/// allocation is reused from one target to the next.
+fn path_in<'b>(buf: &'b mut PathBuf, root: &Path, rel: &str) -> &'b Path {
+    let s = buf.as_mut_os_string();
+    s.clear();
+    s.push(root.as_os_str());
+    if !rel.is_empty() {
+        if !root.as_os_str().as_encoded_bytes().ends_with(b"/") {
+            s.push("/");
+        }
+        s.push(rel);
+    }
+    buf
 }
 
 /// The desired node of a symlink entry holding `link` (none when it is empty, as in chezmoi).
@@ -366,28 +381,28 @@ pub fn evaluate(
     let read_chunk = |chunk: &[usize]| -> Result<(Vec<Read>, Learnt), EvalError> {
         let mut h = Hasher::new(cache, Some(vault));
         let mut out = Vec::with_capacity(chunk.len());
+        let (mut source, mut live) = (PathBuf::new(), PathBuf::new());
         for &i in chunk {
             let m = &state.entries[i];
-            let (mut desired, mut link) = match h.desired(state, m)? {
+            let (mut desired, mut link) = match h.desired(m, path_in(&mut source, &state.root, &m.source))? {
                 Ok((d, l)) => (Ok(d), l),
                 Err(why) => (Err(why), None),
             };
-            let actual = h.live(&m.target, &ctx.live(&m.target))?;
+            let actual = h.live(&m.target, path_in(&mut live, &ctx.paths.home, &m.target))?;
             // A memoized link's target is read only when apply or diff needs it.
             if let Ok(Some(d)) = desired
                 && d.kind == NodeKind::Symlink
                 && link.is_none()
                 && !same(Some(d), actual)
             {
-                let l = read_link_entry(&state.source_path(m))?;
+                let l = read_link_entry(&source)?;
                 desired = Ok(link_node(&l));
                 link = Some(l);
             }
             let writes = matches!(desired, Ok(Some(d)) if d.kind == NodeKind::File && !same(Some(d), actual));
-            let armored = writes && !m.entry.attrs.encrypted && {
-                let path = state.source_path(m);
-                holds_age(&path).map_err(|source| EvalError::Read { path, source })?
-            };
+            let armored = writes
+                && !m.entry.attrs.encrypted
+                && holds_age(&source).map_err(|e| EvalError::Read { path: source.clone(), source: e })?;
             out.push((i, desired, actual, link, armored));
         }
         Ok((out, h.learnt))
@@ -674,18 +689,18 @@ mod tests {
         let m = state.get(".l").unwrap();
         let mut cache = later_cache();
         let mut h = Hasher::new(&cache, None);
-        let read = h.desired(&state, m).unwrap().unwrap();
+        let read = h.desired(m, &file).unwrap().unwrap();
         assert_eq!(read, (link_node("target-aaaa"), Some("target-aaaa".to_string())));
         assert_eq!(h.learnt.observed.len(), 1);
         assert_eq!(h.learnt.observed[0].1.blob, None, "the blob id of a link entry is git's to tell");
         Hasher::merge(h.learnt, &mut cache);
         let mut h = Hasher::new(&cache, None);
-        let memoized = h.desired(&state, m).unwrap().unwrap();
+        let memoized = h.desired(m, &file).unwrap().unwrap();
         assert_eq!(memoized, (link_node("target-aaaa"), None), "memoized: the file is not opened");
         // Rewritten with the same mtime (the ctime moves; see the racy rule in `state`).
         fs::write(&file, "target-b\n").unwrap();
         set_mtime(&file, 1_000_000);
         let mut h = Hasher::new(&cache, None);
-        assert_eq!(h.desired(&state, m).unwrap().unwrap(), (link_node("target-b"), Some("target-b".into())));
+        assert_eq!(h.desired(m, &file).unwrap().unwrap(), (link_node("target-b"), Some("target-b".into())));
     }
 }

@@ -190,18 +190,17 @@ fn walk(state: &mut SourceState, dir: &Path, source_rel: &str, target_rel: &str)
     {
         read_ignore_file(state, &dir.join(".chezmoiignore"), target_rel)?;
     }
-    let mut children: Vec<(Entry, String, fs::FileType)> = Vec::new();
+    // (entry, name in the store, file type, target)
+    let mut children: Vec<(Entry, String, fs::FileType, String)> = Vec::new();
     for (name, ft) in listing {
-        let path = dir.join(&name);
-        let source = join(source_rel, &name);
         // Under any name: dotback's own files (.dotback, .chezmoiignore, .git) included.
         if ft.is_symlink() {
-            return Err(ScanError::SymlinkInStore { path });
+            return Err(ScanError::SymlinkInStore { path: dir.join(&name) });
         }
         if name.starts_with('.') {
             // chezmoi ignores these (.git, .dotback, .chezmoi*); git still tracks all but .git.
             if name != ".git" {
-                list_files(state, &path, source, ft)?;
+                list_files(state, dir, &name, join(source_rel, &name), ft)?;
             }
             continue;
         }
@@ -209,39 +208,40 @@ fn walk(state: &mut SourceState, dir: &Path, source_rel: &str, target_rel: &str)
         let entry = match source::decode(&name, on_disk) {
             Ok(Some(e)) => e,
             Ok(None) => continue,
-            Err(source) => return Err(ScanError::BadName { path, source }),
+            Err(source) => return Err(ScanError::BadName { path: dir.join(&name), source }),
         };
         if entry.kind == Kind::Script {
             // Scripts have no target of their own; chezmoi runs them.
+            let source = join(source_rel, &name);
             state.entries.push(Managed { target: join(target_rel, &name), source: source.clone(), entry });
-            list_files(state, &path, source, ft)?;
+            list_files(state, dir, &name, source, ft)?;
             continue;
         }
-        if state.ignore.is_ignored(&join(target_rel, &entry.name)) {
-            list_files(state, &path, source, ft)?;
+        let target = join(target_rel, &entry.name);
+        if state.ignore.is_ignored(&target) {
+            list_files(state, dir, &name, join(source_rel, &name), ft)?;
             continue;
         }
-        children.push((entry, name, ft));
+        children.push((entry, name, ft, target));
     }
     children.sort_by(|a, b| a.0.name.cmp(&b.0.name));
     for pair in children.windows(2) {
         if pair[0].0.name == pair[1].0.name {
             return Err(ScanError::Duplicate {
-                target: join(target_rel, &pair[0].0.name),
+                target: pair[0].3.clone(),
                 first: join(source_rel, &pair[0].1),
                 second: join(source_rel, &pair[1].1),
             });
         }
     }
-    for (entry, name, ft) in children {
+    for (entry, name, ft, target) in children {
         let source = join(source_rel, &name);
-        let target = join(target_rel, &entry.name);
-        let descend = entry.kind == Kind::Dir && entry.is_native();
-        state.entries.push(Managed { target: target.clone(), source: source.clone(), entry });
-        if descend {
+        if entry.kind == Kind::Dir && entry.is_native() {
+            state.entries.push(Managed { target: target.clone(), source: source.clone(), entry });
             walk(state, &dir.join(&name), &source, &target)?;
         } else {
-            list_files(state, &dir.join(&name), source, ft)?;
+            list_files(state, dir, &name, source.clone(), ft)?;
+            state.entries.push(Managed { target, source, entry });
         }
     }
     Ok(())
@@ -265,19 +265,21 @@ fn read_ignore_file(state: &mut SourceState, path: &Path, target_dir: &str) -> R
     Ok(())
 }
 
-/// Records `path` (and everything below it, for a directory) as work-tree files.
-fn list_files(state: &mut SourceState, path: &Path, rel: String, ft: fs::FileType) -> Result<(), ScanError> {
+/// Records `dir/name` (and everything below it, for a directory) as work-tree files; `rel`
+/// is its path relative to the store.
+fn list_files(state: &mut SourceState, dir: &Path, name: &str, rel: String, ft: fs::FileType) -> Result<(), ScanError> {
     if ft.is_symlink() {
-        return Err(ScanError::SymlinkInStore { path: path.to_path_buf() });
+        return Err(ScanError::SymlinkInStore { path: dir.join(name) });
     }
     let Some(files) = state.files.as_mut() else { return Ok(()) };
     if !ft.is_dir() {
         files.push(rel);
         return Ok(());
     }
-    for (name, ft) in read_dir_sorted(path)? {
-        if name != ".git" {
-            list_files(state, &path.join(&name), join(&rel, &name), ft)?;
+    let path = dir.join(name);
+    for (child, ft) in read_dir_sorted(&path)? {
+        if child != ".git" {
+            list_files(state, &path, &child, join(&rel, &child), ft)?;
         }
     }
     Ok(())
