@@ -311,7 +311,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__commit)
-            opts="-m -h -V --message --help --version"
+            opts="-m -h -V --message --allow-deletions --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1457,7 +1457,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__sync)
-            opts="-h -V --no-push --remote --dry-run --help --version"
+            opts="-h -V --no-push --remote --dry-run --allow-deletions --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

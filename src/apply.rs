@@ -64,6 +64,9 @@ pub enum Step {
         perm: u32,
     },
     Remove,
+    /// Removes a directory the store no longer has, once what it held is gone; one that still
+    /// holds anything (files dotback never tracked) stays, no longer managed.
+    RemoveDir,
     /// Left alone; `reason` says why (a change in HOME apply would overwrite).
     Skip {
         reason: Change,
@@ -94,17 +97,24 @@ pub struct Action {
 pub struct PlanOptions {
     /// Overwrite targets changed in HOME too (a backup is still taken).
     pub force: bool,
+    /// Leave targets deleted in HOME deleted (sync: capture has recorded the deletion, or the
+    /// deletion guard holds it until the user decides); `dotback apply` restores them.
+    pub keep_deleted: bool,
 }
 
-/// The pure planning rule: what to do for each evaluation.
+/// The pure planning rule: what to do for each evaluation. Directories the store dropped come
+/// last, deepest first, so each is empty by the time it is removed.
 pub fn plan(evals: &[Eval], opts: PlanOptions) -> Vec<Action> {
     let mut actions = Vec::new();
+    let mut dirs = Vec::new();
     for e in evals {
         let step = match e.change {
             Change::Clean | Change::Skipped => continue,
-            Change::Locked | Change::Refused => Step::Skip { reason: e.change },
+            Change::DeletedInHome if opts.keep_deleted => continue,
+            Change::Locked | Change::WaitingForIdentity | Change::Refused => Step::Skip { reason: e.change },
             Change::ChangedInHome | Change::ChangedInBoth if !opts.force => Step::Skip { reason: e.change },
             _ => match e.desired {
+                None if e.base.is_some() && e.actual.is_some_and(|a| a.kind == NodeKind::Dir) => Step::RemoveDir,
                 None => Step::Remove,
                 Some(d) => match (d.kind, e.actual) {
                     (NodeKind::Dir, Some(a)) if a.kind == NodeKind::Dir => Step::Chmod { perm: d.perm },
@@ -117,8 +127,9 @@ pub fn plan(evals: &[Eval], opts: PlanOptions) -> Vec<Action> {
                 },
             },
         };
-        let backup = e.actual.is_some() && !matches!(step, Step::Skip { .. } | Step::Chmod { .. });
-        actions.push(Action {
+        let backup = e.actual.is_some() && !matches!(step, Step::Skip { .. } | Step::Chmod { .. } | Step::RemoveDir);
+        let to = if step == Step::RemoveDir { &mut dirs } else { &mut actions };
+        to.push(Action {
             target: e.target.clone(),
             step,
             backup,
@@ -128,6 +139,8 @@ pub fn plan(evals: &[Eval], opts: PlanOptions) -> Vec<Action> {
             why: (e.change == Change::Refused).then(|| e.why.clone()).flatten(),
         });
     }
+    dirs.sort_by(|a, b| crate::eval::tree_order(&b.target, &a.target));
+    actions.extend(dirs);
     actions
 }
 
@@ -241,10 +254,12 @@ pub fn execute(
         match execute_one(ctx, state, vault, &mut guard, &mut backups, a) {
             Ok(None) => report.skipped.push((a.target.clone(), Change::ChangedMeanwhile)),
             Ok(Some(written)) => {
-                if a.step == Step::Remove {
-                    report.removed.push(a.target.clone());
-                } else {
-                    report.written.push(a.target.clone());
+                match a.step {
+                    Step::Remove => report.removed.push(a.target.clone()),
+                    // Still there: it holds files dotback never tracked, and stays as they do.
+                    Step::RemoveDir if fsutil::lstat(&ctx.live(&a.target)).is_ok_and(|m| m.is_some()) => {}
+                    Step::RemoveDir => report.removed.push(a.target.clone()),
+                    _ => report.written.push(a.target.clone()),
                 }
                 done.push((a.target.clone(), written));
             }
@@ -305,8 +320,7 @@ fn execute_one(
         }
         Step::WriteFile { perm } => {
             let m = &state.entries[a.entry.expect("write has an entry")];
-            let src = state.source_path(m);
-            let data = source_content(vault, m, &src)?;
+            let data = source_content(vault, state, m)?;
             if is_dir {
                 fs::remove_dir_all(&live).map_err(werr)?;
             }
@@ -322,18 +336,28 @@ fn execute_one(
         Step::Remove => {
             clear(&current).map_err(werr)?;
         }
+        Step::RemoveDir => match fs::remove_dir(&live) {
+            Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => {}
+            other => other.map_err(werr)?,
+        },
         Step::Skip { .. } => {}
     }
     Ok(Some(a.desired))
 }
 
-/// The content a store file gives its target: the file itself, or its decrypted plaintext.
-pub fn source_content(vault: &Vault, m: &Managed, path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>, ApplyError> {
-    let data = fs::read(path).map_err(|source| ApplyError::Read { path: path.to_path_buf(), source })?;
+/// The content a store file gives its target: the file itself, or its decrypted plaintext,
+/// read from the work tree or the commit `state` was read from.
+pub fn source_content(
+    vault: &Vault,
+    state: &SourceState,
+    m: &Managed,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, ApplyError> {
+    let path = state.source_path(m);
+    let data = state.read(m).map_err(|source| ApplyError::Read { path: path.clone(), source })?;
     if !m.entry.attrs.encrypted {
         return Ok(zeroize::Zeroizing::new(data));
     }
-    vault.decrypt(&data).map_err(|why| ApplyError::Decrypt { path: path.to_path_buf(), why })
+    vault.decrypt(&data).map_err(|why| ApplyError::Decrypt { path, why })
 }
 
 /// Why an entry is left to chezmoi (see [`handled_natively`]).
@@ -363,6 +387,110 @@ pub fn delegated<'a>(
         .map(|m| (m, delegation_reason(m)))
 }
 
+/// What `dotback apply` is asked to do.
+#[derive(Clone, Debug, Default)]
+pub struct ApplyOptions {
+    /// Only these targets (and what is below them); all when empty.
+    pub selection: Selection,
+    /// Also overwrite targets changed in HOME (backed up first).
+    pub force: bool,
+    /// Plan only; change nothing.
+    pub dry_run: bool,
+}
+
+/// How the entries dotback delegates to chezmoi fared.
+#[derive(Debug)]
+pub enum Delegation {
+    /// There were none, or it was a dry run.
+    Nothing,
+    /// chezmoi is not installed: they were skipped.
+    NoChezmoi,
+    /// chezmoi applied them.
+    Done,
+    /// chezmoi failed, with what it said.
+    Failed(String),
+}
+
+/// What [`run`] did (or, in a dry run, would do).
+#[derive(Debug)]
+pub struct ApplyRun {
+    pub actions: Vec<Action>,
+    /// Targets handed to chezmoi (templates and the like), and how that went.
+    pub delegated: Vec<String>,
+    pub delegation: Delegation,
+    /// Encrypted targets this device could not decrypt, with why (left unchanged).
+    pub locked: Vec<(String, String)>,
+    /// Selected targets an `[[only]]` rule keeps from this device.
+    pub skipped_on_device: Vec<String>,
+    /// Of those, the roots named on the command line, with the rule's pattern.
+    pub named_skipped: Vec<(String, String)>,
+    /// What executing the plan did; `None` in a dry run.
+    pub report: Option<Report>,
+}
+
+/// `dotback apply`: evaluates the selected targets, plans and (unless a dry run) executes the
+/// plan, then hands the delegated entries to chezmoi.
+pub fn run(
+    s: &mut crate::session::Session,
+    opts: &ApplyOptions,
+    sink: &dyn crate::events::Sink,
+) -> Result<ApplyRun, ApplyError> {
+    let sel = &opts.selection;
+    let p = s.parts();
+    let evals = crate::eval::evaluate(p.ctx, p.state, p.cache, p.vault, sel)?;
+    let evals: Vec<_> = evals.into_iter().filter(|e| sel.touches(&e.target)).collect();
+    let actions = plan(&evals, PlanOptions { force: opts.force, ..Default::default() });
+    let locked = evals
+        .iter()
+        .filter(|e| matches!(e.change, Change::Locked | Change::WaitingForIdentity))
+        .filter_map(|e| e.why.as_ref().map(|why| (e.target.clone(), why.clone())))
+        .collect();
+    let skipped_on_device = evals
+        .iter()
+        .filter(|e| e.change == Change::Skipped && sel.contains(&e.target))
+        .map(|e| e.target.clone())
+        .collect();
+    // Named on the command line, a skipped path gets a word on why nothing happened to it.
+    let named_skipped = if sel.is_all() {
+        Vec::new()
+    } else {
+        crate::eval::skipped_roots(evals.iter().filter(|e| sel.contains(&e.target)))
+            .into_iter()
+            .map(|e| (e.target.clone(), p.state.only.skips(&e.target, &p.ctx.device).unwrap_or_default()))
+            .collect()
+    };
+    let delegated: Vec<String> =
+        delegated(p.state, sel).filter(|(m, _)| m.entry.kind != Kind::Script).map(|(m, _)| m.target.clone()).collect();
+    let mut run = ApplyRun {
+        actions,
+        delegated,
+        delegation: Delegation::Nothing,
+        locked,
+        skipped_on_device,
+        named_skipped,
+        report: None,
+    };
+    if opts.dry_run {
+        return Ok(run);
+    }
+    let phase = crate::events::Phase::start(sink, "applying", run.actions.len());
+    let result = execute(p.ctx, p.state, p.vault, &run.actions, p.cache, &|_| phase.step());
+    drop(phase);
+    // Record what was written even when a later target failed.
+    p.cache.save()?;
+    run.report = Some(result?);
+    if !run.delegated.is_empty() {
+        run.delegation = match crate::chezmoi::find() {
+            Some(bin) => match crate::chezmoi::apply(&bin, &p.ctx.paths.home, &p.ctx.store, &run.delegated) {
+                Ok(()) => Delegation::Done,
+                Err(msg) => Delegation::Failed(msg),
+            },
+            None => Delegation::NoChezmoi,
+        };
+    }
+    Ok(run)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,17 +503,24 @@ mod tests {
     #[test]
     fn classification_table() {
         let (a, b, c) = (file(b"a", 0o644), file(b"b", 0o644), file(b"c", 0o644));
+        let dir = |perm| Some(Node { kind: NodeKind::Dir, hash: None, perm });
         let cases = [
             (a, a, None, Change::Clean),
-            (a, None, a, Change::Missing),
+            (a, None, a, Change::DeletedInHome),
+            (a, None, file(b"a", 0o600), Change::Missing),
+            (b, None, a, Change::Missing),
             (a, None, None, Change::Missing),
+            (dir(0o700), None, dir(0o700), Change::DeletedInHome),
             (a, b, a, Change::ChangedInHome),
             (b, a, a, Change::ChangedInStore),
             (b, c, a, Change::ChangedInBoth),
-            (a, b, None, Change::ChangedInBoth),
+            (a, b, None, Change::NeverApplied),
+            (dir(0o700), dir(0o755), None, Change::NeverApplied),
+            (a, dir(0o755), None, Change::ChangedInBoth),
             (a, file(b"a", 0o755), a, Change::ChangedInHome),
             (None, a, a, Change::ChangedInStore),
             (None, a, None, Change::Extra),
+            (None, None, a, Change::Clean),
         ];
         for (i, (d, act, base, want)) in cases.into_iter().enumerate() {
             assert_eq!(classify(d, act, base), want, "case {i}");
@@ -417,13 +552,54 @@ mod tests {
                 Step::Skip { reason: Change::ChangedInHome },
                 Step::WriteFile { perm: 0o644 },
                 Step::WriteFile { perm: 0o644 },
-                Step::Skip { reason: Change::ChangedInBoth },
+                Step::Chmod { perm: 0o644 },
             ]
         );
-        let forced = plan(&evals, PlanOptions { force: true });
+        let forced = plan(&evals, PlanOptions { force: true, ..Default::default() });
         assert_eq!(forced[0].step, Step::WriteFile { perm: 0o644 });
         assert!(forced[0].backup, "an overwritten live file is backed up");
-        assert_eq!(forced[3].step, Step::Chmod { perm: 0o644 });
+    }
+
+    #[test]
+    fn a_first_apply_writes_the_stores_version_after_a_backup() {
+        let (a, b) = (file(b"distro", 0o644), file(b"mine", 0o644));
+        let dir = |perm| Some(Node { kind: NodeKind::Dir, hash: None, perm });
+        let evals = [eval(".bashrc", b, a, None), eval(".config", dir(0o700), dir(0o755), None)];
+        let actions = plan(&evals, PlanOptions::default());
+        assert_eq!(actions[0].step, Step::WriteFile { perm: 0o644 });
+        assert!(actions[0].backup, "the distro's file is saved first");
+        assert_eq!(actions[1].step, Step::Chmod { perm: 0o700 }, "a directory's mode is simply set");
+    }
+
+    #[test]
+    fn deletions_in_home_are_restored_by_apply_and_kept_by_sync() {
+        let a = file(b"a", 0o644);
+        let evals = [eval(".zshrc", a, None, a)];
+        assert_eq!(evals[0].change, Change::DeletedInHome);
+        assert_eq!(plan(&evals, PlanOptions::default())[0].step, Step::WriteFile { perm: 0o644 });
+        assert!(plan(&evals, PlanOptions { keep_deleted: true, ..Default::default() }).is_empty());
+    }
+
+    #[test]
+    fn directories_the_store_dropped_are_removed_last_deepest_first() {
+        let a = file(b"a", 0o644);
+        let dir = Some(Node { kind: NodeKind::Dir, hash: None, perm: 0o755 });
+        let dropped = |t: &str, node| Eval { entry: None, ..eval(t, None, node, node) };
+        let mut evals = vec![dropped(".config/app", dir), dropped(".config/app/sub", dir)];
+        evals.push(dropped(".config/app/sub/x", a));
+        evals.push(eval(".zshrc", file(b"b", 0o644), a, a));
+        let actions = plan(&evals, PlanOptions::default());
+        let order: Vec<(&str, &Step)> = actions.iter().map(|a| (a.target.as_str(), &a.step)).collect();
+        assert_eq!(
+            order,
+            [
+                (".config/app/sub/x", &Step::Remove),
+                (".zshrc", &Step::WriteFile { perm: 0o644 }),
+                (".config/app/sub", &Step::RemoveDir),
+                (".config/app", &Step::RemoveDir),
+            ]
+        );
+        assert!(actions[0].backup && !actions[2].backup, "a file is backed up, an empty directory needs none");
     }
 
     #[test]
@@ -435,7 +611,8 @@ mod tests {
         for e in evals.iter_mut().filter(|e| e.target.starts_with(".config/sway/") || e.target == ".config/sway") {
             e.change = Change::Skipped;
         }
-        let planned: Vec<String> = plan(&evals, PlanOptions { force: true }).into_iter().map(|a| a.target).collect();
+        let planned: Vec<String> =
+            plan(&evals, PlanOptions { force: true, ..Default::default() }).into_iter().map(|a| a.target).collect();
         assert_eq!(planned, [".config/swayfx"]);
         let roots: Vec<&str> = skipped_roots(&evals).into_iter().map(|e| e.target.as_str()).collect();
         assert_eq!(roots, [".config/sway"]);
@@ -480,7 +657,7 @@ mod race_tests {
             ..Default::default()
         };
         let ctx = Context::new(paths, config).unwrap();
-        let state = managed::scan(&store, &[]).unwrap();
+        let state = managed::scan(&store, &Default::default()).unwrap();
         let mut cache = Cache::load(&ctx.paths.state_dir);
         let old_perm = fs::metadata(home.join(".old")).unwrap().permissions().mode() & 0o777;
         let before = Node { kind: NodeKind::File, hash: Some(fsutil::hash_bytes(b"before\n")), perm: old_perm };
@@ -498,5 +675,95 @@ mod race_tests {
         assert!(report.written.is_empty(), "{report:?}");
         assert_eq!(report.skipped.len(), 2);
         assert!(report.skipped.iter().all(|(_, c)| *c == Change::ChangedMeanwhile));
+    }
+
+    /// A commit that is not checked out is applied into an empty HOME from git's objects.
+    #[test]
+    fn a_past_commit_is_applied_without_a_checkout() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let (home, store_dir) = (root.join("home"), root.join("store"));
+        fs::create_dir_all(&home).unwrap();
+        let (store, _) = crate::store::Store::init(&store_dir).unwrap();
+        let id = crate::crypt::Identity::generate();
+        let seal = |plain: &[u8]| crate::crypt::encrypt(plain, &[id.public()]).unwrap();
+        let put = |rel: &str, data: &[u8]| {
+            let path = store_dir.join(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, data).unwrap();
+        };
+        put("dot_a", b"one\n");
+        put("executable_dot_run", b"#!/bin/sh\n");
+        put("symlink_dot_link", b"target-one\n");
+        put("private_dot_dir/file", b"inside\n");
+        put("encrypted_private_dot_secret.age", &seal(b"secret one\n"));
+        put("dot_none", b"");
+        put("empty_dot_kept", b"");
+        let past = store.commit_all("t", "one").unwrap().unwrap();
+        put("dot_a", b"two\n");
+        put("encrypted_private_dot_secret.age", &seal(b"secret two\n"));
+        put("dot_new", b"new\n");
+        fs::remove_file(store_dir.join("symlink_dot_link")).unwrap();
+        fs::remove_dir_all(store_dir.join("private_dot_dir")).unwrap();
+        store.commit_all("t", "two").unwrap().unwrap();
+
+        let vars =
+            [("HOME", home.clone()), ("XDG_STATE_HOME", root.join("state")), ("XDG_CONFIG_HOME", root.join("cfg"))];
+        let paths = Paths::from_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| OsString::from(v))).unwrap();
+        let config = DeviceConfig {
+            device: "t".into(),
+            source: store_dir.clone(),
+            identity: IdentityStorage::File,
+            ..Default::default()
+        };
+        let ctx = Context::new(paths, config).unwrap();
+        let state = managed::scan_commit(&store, past, &Default::default()).unwrap();
+        let mut cache = Cache::load(&ctx.paths.state_dir);
+        let vault = Vault::new(&ctx, &crate::trust::Trust::as_is(&store_dir).unwrap()).with_identities(vec![id]);
+        let evals = evaluate(&ctx, &state, &mut cache, &vault, &Selection::all()).unwrap();
+        assert!(cache.observed.is_empty(), "no store file was hashed by its work-tree stat");
+        let actions = plan(&evals, PlanOptions::default());
+        let report = execute(&ctx, &state, &vault, &actions, &mut cache, &|_| {}).unwrap();
+        assert!(report.failed.is_empty(), "{report:?}");
+
+        let umask = fsutil::umask();
+        let mode = |rel: &str| fs::symlink_metadata(home.join(rel)).unwrap().permissions().mode() & 0o777;
+        let text = |rel: &str| fs::read_to_string(home.join(rel)).unwrap();
+        assert_eq!(text(".a"), "one\n");
+        assert_eq!(mode(".a"), 0o666 & !umask);
+        assert_eq!(text(".run"), "#!/bin/sh\n");
+        assert_eq!(mode(".run"), 0o777 & !umask);
+        assert_eq!(fs::read_link(home.join(".link")).unwrap(), Path::new("target-one"));
+        assert_eq!(mode(".dir"), 0o700 & !umask);
+        assert_eq!(text(".dir/file"), "inside\n");
+        assert_eq!(text(".secret"), "secret one\n");
+        assert_eq!(mode(".secret"), 0o600 & !umask);
+        assert_eq!(text(".kept"), "");
+        assert!(!home.join(".none").exists(), "an empty file without empty_ is no file");
+        assert!(!home.join(".new").exists(), "only in the later commit");
+        assert_eq!(fs::read_to_string(store_dir.join("dot_a")).unwrap(), "two\n", "the work tree is left as it was");
+
+        // Evaluated again, HOME matches the commit.
+        let again = evaluate(&ctx, &state, &mut cache, &vault, &Selection::all()).unwrap();
+        assert!(again.iter().all(|e| e.change == Change::Clean), "{again:?}");
+        // HOME differs from the work tree only where the two commits differ (what the later one
+        // dropped is a removal to apply, as a deletion from another device is).
+        let work = managed::scan(&store_dir, &Default::default()).unwrap();
+        let mut now: Vec<(String, Change)> = evaluate(&ctx, &work, &mut cache, &vault, &Selection::all())
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.change != Change::Clean)
+            .map(|e| (e.target, e.change))
+            .collect();
+        now.sort_by(|a, b| a.0.cmp(&b.0));
+        let want = [
+            (".a", Change::ChangedInStore),
+            (".dir", Change::ChangedInStore),
+            (".dir/file", Change::ChangedInStore),
+            (".link", Change::ChangedInStore),
+            (".new", Change::Missing),
+            (".secret", Change::ChangedInStore),
+        ];
+        assert_eq!(now, want.map(|(t, c)| (t.to_string(), c)));
     }
 }

@@ -33,7 +33,10 @@ pub struct Record {
     pub device: String,
     pub user: String,
     pub command: String,
-    /// `ok`, `offline` (a remote unreachable), `refused` (a remote refused), `error`.
+    /// `ok`, `offline` (a remote unreachable), `refused` (a remote refused, or a change to the
+    /// keys or rules held back), `deletions-held` (the deletion guard held deletions back),
+    /// `incomplete` (an edit not captured or a target not applied), `conflict` (a conflict left
+    /// unsettled), `error` (the sync failed).
     pub outcome: String,
     /// Store paths committed from HOME by this sync.
     pub committed: usize,

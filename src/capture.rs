@@ -161,26 +161,32 @@ fn secret_reason(vault: &Vault, target: &str, data: &[u8], already: bool, asked:
     }
 }
 
-/// The bytes the store keeps for `item`: its content, or that content encrypted to every
-/// recipient when it is secret (`entry.attrs.encrypted` is set accordingly).
+/// The bytes the store keeps for `item` holding `data`: that content, or the content encrypted
+/// to every recipient when it is secret (`entry.attrs.encrypted` is set accordingly, and why it
+/// is secret comes back with the bytes). Encrypting needs the recipients only, never an
+/// identity.
 fn stored_bytes(
     vault: &Vault,
     item: &Item,
+    data: &[u8],
     entry: &mut Entry,
     live: &Path,
     already: bool,
     asked: bool,
-) -> Result<zeroize::Zeroizing<Vec<u8>>, CaptureError> {
+) -> Result<(zeroize::Zeroizing<Vec<u8>>, Option<String>), CaptureError> {
     if item.kind != NodeKind::File {
-        return Ok(item.data.clone());
+        return Ok((data.to_vec().into(), None));
     }
-    let Some(why) = secret_reason(vault, &item.target, &item.data, already, asked) else {
-        return Ok(item.data.clone());
+    let Some(why) = secret_reason(vault, &item.target, data, already, asked) else {
+        return Ok((data.to_vec().into(), None));
     };
     entry.attrs.encrypted = true;
-    let cipher =
-        vault.encrypt(&item.data).map_err(|reason| CaptureError::Encrypt { path: live.to_path_buf(), why, reason })?;
-    Ok(cipher.into())
+    let cipher = vault.encrypt(data).map_err(|reason| CaptureError::Encrypt {
+        path: live.to_path_buf(),
+        why: why.clone(),
+        reason,
+    })?;
+    Ok((cipher.into(), Some(why)))
 }
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -192,6 +198,9 @@ pub struct AddReport {
     pub mode_notes: Vec<String>,
     /// Added paths stored encrypted.
     pub encrypted: Vec<String>,
+    /// What the store gained, by kind: the added paths, and the parent directories made to hold
+    /// them.
+    pub tally: crate::state::Tally,
 }
 
 /// Reads the live items under the given targets (the targets themselves first).
@@ -261,6 +270,8 @@ fn collect(
 struct Dirs<'a> {
     state: &'a SourceState,
     created: HashMap<String, String>,
+    /// Parent directories made in the store (not themselves added).
+    parents: usize,
 }
 
 impl Dirs<'_> {
@@ -286,6 +297,7 @@ impl Dirs<'_> {
         let src = managed::join(&parent, &name);
         make_source_dir(&self.state.root.join(&src), entry.attrs.private)?;
         self.created.insert(dir.to_string(), src.clone());
+        self.parents += 1;
         Ok(src)
     }
 }
@@ -346,7 +358,7 @@ pub fn add(
     vault: &Vault,
     targets: &[String],
     opts: AddOptions,
-    progress: &dyn Fn(u64, u64),
+    sink: &dyn crate::events::Sink,
 ) -> Result<AddReport, CaptureError> {
     let mut report = AddReport::default();
     let items = collect(ctx, state, targets, &mut report)?;
@@ -365,17 +377,17 @@ pub fn add(
         let live = ctx.live(&item.target);
         let already = existing.is_some_and(|m| m.entry.attrs.encrypted);
         let mut entry = item.entry(opts.exact);
-        let bytes = stored_bytes(vault, item, &mut entry, &live, already, opts.encrypt)?;
+        let (bytes, _) = stored_bytes(vault, item, &item.data, &mut entry, &live, already, opts.encrypt)?;
         let name = source::encode(&entry).map_err(|source| CaptureError::Name { path: live, source })?;
         let unchanged = clean.contains(&item.target)
             && existing.is_some_and(|m| m.source.rsplit('/').next() == Some(name.as_str()));
         planned.push((item, entry, bytes, unchanged));
     }
-    let mut dirs = Dirs { state, created: HashMap::new() };
+    let mut dirs = Dirs { state, created: HashMap::new(), parents: 0 };
     let umask = fsutil::umask();
-    let total = planned.len() as u64;
-    for (n, (item, entry, bytes, unchanged)) in planned.into_iter().enumerate() {
-        progress(n as u64, total);
+    let phase = crate::events::Phase::start(sink, "adding", planned.len());
+    for (item, entry, bytes, unchanged) in planned {
+        phase.step();
         let parent = dirs.source_of(ctx, managed::parent_of(&item.target))?;
         let existing = state.get(&item.target);
         let live = ctx.live(&item.target);
@@ -390,6 +402,9 @@ pub fn add(
             let src = write_source(&state.root, &parent, existing.map(|m| m.source.as_str()), &entry, &bytes, &live)?;
             if item.kind == NodeKind::Dir {
                 dirs.created.insert(item.target.clone(), src);
+            }
+            if entry.attrs.encrypted {
+                cache.seal(fsutil::hash_bytes(&bytes), fsutil::hash_bytes(&item.data));
             }
         }
         let expressible = match item.kind {
@@ -411,15 +426,31 @@ pub fn add(
             report.encrypted.push(item.target.clone());
         }
         report.added.push(item.target.clone());
+        report.tally.count(item.kind);
     }
+    report.tally.dirs += dirs.parents;
     Ok(report)
 }
 
-/// `dotback forget`: stop tracking; the live files stay as they are.
-pub fn forget(state: &SourceState, cache: &mut Cache, targets: &[String]) -> Result<Vec<String>, CaptureError> {
+/// `dotback forget`: stop tracking; the live files here stay as they are (other devices remove
+/// their unchanged copies, as for any target the store drops). A path an `[[only]]` rule
+/// keeps from this device (or a directory holding one) is refused: forgetting it here would
+/// take it from the devices that do get it.
+pub fn forget(
+    ctx: &Context,
+    state: &SourceState,
+    cache: &mut Cache,
+    targets: &[String],
+) -> Result<Vec<String>, CaptureError> {
     let mut found = Vec::new();
     for t in targets {
         let m = state.get(t).ok_or_else(|| CaptureError::NotManaged { target: t.clone() })?;
+        let below = state.entries.iter().filter(|e| eval::is_at_or_below(&e.target, t));
+        for e in below {
+            if let Some(rule) = state.only.skips(&e.target, &ctx.device) {
+                return Err(CaptureError::SkippedHere { target: e.target.clone(), rule, device: ctx.device.clone() });
+            }
+        }
         found.push(m);
     }
     let mut forgotten = Vec::new();
@@ -442,33 +473,102 @@ pub fn forget(state: &SourceState, cache: &mut Cache, targets: &[String]) -> Res
 #[derive(Debug, Default, serde::Serialize)]
 pub struct CaptureReport {
     pub captured: Vec<String>,
+    /// Targets deleted in HOME whose deletion this capture recorded (removed from the store).
+    pub deleted: Vec<String>,
+    /// Deletions the guard held back, not recorded (more than [`Context::max_deletions`] or
+    /// more than half of what is tracked; see [`guard_holds`]): the store keeps them, HOME
+    /// stays as it is, and `--allow-deletions` records them.
+    pub held_deletions: Vec<String>,
     /// Targets not captured, with the reason and what to do.
     pub refused: Vec<(String, String)>,
+    /// Captured targets that were stored unencrypted until now and hold a secret: they are
+    /// stored encrypted from now on (with why they are secret).
+    pub now_secret: Vec<(String, String)>,
+    /// Encrypted targets changed in HOME and in the store whose changes merged cleanly (a merge
+    /// that waited for an identity): the store holds the merge, which apply writes to HOME.
+    pub merged: Vec<String>,
 }
 
-/// The capture step of `commit`: copy every target changed only in HOME into the store.
-pub fn capture(
+/// Whether deleting `files` of the `tracked` ones in one capture needs `--allow-deletions`:
+/// more than `max` of them, or more than half of what is tracked (when that is more than one).
+pub fn guard_holds(files: usize, tracked: usize, max: usize) -> bool {
+    files > max || (files > 1 && 2 * files > tracked)
+}
+
+/// Counts for the deletion guard: files and symlinks only, since a directory's deletion
+/// removes nothing its contents do not.
+fn counted(e: &Eval) -> bool {
+    e.desired.or(e.base).is_some_and(|n| n.kind != NodeKind::Dir)
+}
+
+/// The capture step of [`commit`]: copy every target changed only in HOME into the store, merge
+/// an encrypted target changed on both sides whose base this device can still decrypt, and
+/// remove every target deleted in HOME from it (unless the guard holds them).
+fn capture(
     ctx: &Context,
     state: &SourceState,
     cache: &mut Cache,
     vault: &Vault,
     evals: &[Eval],
+    allow_deletions: bool,
+    phase: &crate::events::Phase,
 ) -> Result<CaptureReport, CaptureError> {
     let mut report = CaptureReport::default();
+    let deleted = evals.iter().filter(|e| e.change == Change::DeletedInHome);
+    let files = deleted.clone().filter(|e| counted(e)).count();
+    let tracked = evals.iter().filter(|e| e.entry.is_some() && e.change != Change::Skipped && counted(e)).count();
+    let hold = !allow_deletions && guard_holds(files, tracked, ctx.max_deletions);
+    if hold {
+        report.held_deletions = deleted.map(|e| e.target.clone()).collect();
+    }
     // Deepest first, so renaming a directory for a mode change comes after its children.
     for e in evals.iter().rev() {
         let Some(m) = e.entry.map(|i| &state.entries[i]) else { continue };
-        match e.change {
-            Change::ChangedInBoth => {
+        let both = "changed in both HOME and the store; compare with `dotback diff`, then keep HOME with `dotback add` or the store with `dotback apply --force`";
+        // An encrypted target changed on both sides (while a merge waited for an identity, say)
+        // merges when the version both last agreed on can be decrypted.
+        let merge_base = match e.change {
+            Change::DeletedInHome if !hold => {
+                phase.step();
+                let path = state.source_path(m);
+                let res = if m.entry.kind == Kind::Dir { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
+                match res {
+                    Err(source) if source.kind() != io::ErrorKind::NotFound => {
+                        return Err(CaptureError::Write { path, source });
+                    }
+                    _ => {} // gone already, with its directory
+                }
+                cache.set_base(&e.target, None);
+                report.deleted.push(e.target.clone());
+                continue;
+            }
+            Change::WaitingForIdentity => {
                 report.refused.push((
                     e.target.clone(),
-                    "changed in both HOME and the store; compare with `dotback diff`, then keep HOME with `dotback add` or the store with `dotback apply --force`".into(),
+                    format!(
+                        "it changed here and in the store, and merging the two needs an identity this device cannot use ({}); nothing is dropped meanwhile: HOME keeps its edit and the store its version, and once the identity works `dotback commit` or `dotback sync` merges them",
+                        e.why.as_deref().unwrap_or("no identity")
+                    ),
                 ));
                 continue;
             }
-            Change::ChangedInHome => {}
+            Change::ChangedInBoth if m.entry.attrs.encrypted && m.entry.kind == Kind::File => {
+                match e.base.and_then(|b| b.hash).and_then(|h| base_plaintext(ctx, cache, vault, h)) {
+                    Some(base) => Some(base),
+                    None => {
+                        report.refused.push((e.target.clone(), both.into()));
+                        continue;
+                    }
+                }
+            }
+            Change::ChangedInBoth => {
+                report.refused.push((e.target.clone(), both.into()));
+                continue;
+            }
+            Change::ChangedInHome => None,
             _ => continue,
-        }
+        };
+        phase.step();
         let live = ctx.live(&e.target);
         let item = match read_item(ctx, &live, e.target.clone()) {
             Err(err @ CaptureError::TooLarge { .. }) => {
@@ -497,16 +597,81 @@ pub fn capture(
             ));
             continue;
         }
+        let merged = match &merge_base {
+            None => None,
+            Some(base) => match merge_with_store(state, vault, m, base, &item.data) {
+                Some(merged) => Some(merged),
+                None => {
+                    report.refused.push((e.target.clone(), both.into()));
+                    continue;
+                }
+            },
+        };
+        let data = merged.as_ref().unwrap_or(&item.data);
         let mut entry = item.entry(m.entry.attrs.exact);
-        let bytes = stored_bytes(vault, &item, &mut entry, &live, m.entry.attrs.encrypted, false)?;
+        let (bytes, secret) = stored_bytes(vault, &item, data, &mut entry, &live, m.entry.attrs.encrypted, false)?;
         let parent_src = managed::parent_of(&m.source);
         write_source(&state.root, parent_src, Some(&m.source), &entry, &bytes, &live)?;
+        if entry.attrs.encrypted {
+            cache.seal(fsutil::hash_bytes(&bytes), fsutil::hash_bytes(data));
+        }
+        // HOME's version is what both now agree on; a merge differing from it is applied next.
         cache.set_base(&e.target, Some(item.node()));
+        if let Some(why) = secret.filter(|_| !m.entry.attrs.encrypted) {
+            report.now_secret.push((e.target.clone(), why));
+        }
+        if merged.is_some() {
+            report.merged.push(e.target.clone());
+        }
         report.captured.push(e.target.clone());
     }
     report.captured.reverse();
+    report.deleted.reverse();
     report.refused.reverse();
+    report.now_secret.reverse();
+    report.merged.reverse();
     Ok(report)
+}
+
+/// The plaintext hashing to `base` (what HOME and the store last agreed on), from a ciphertext
+/// this device saw holding it that is still in the store's history.
+fn base_plaintext(
+    ctx: &Context,
+    cache: &Cache,
+    vault: &Vault,
+    base: fsutil::Hash,
+) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    let store = crate::store::Store::open(&ctx.store).ok()?;
+    cache.ciphers_of(base).find_map(|cipher| {
+        let plain = vault.decrypt(&store.blob(cipher).ok()?).ok()?;
+        (fsutil::hash_bytes(&plain) == base).then_some(plain)
+    })
+}
+
+/// The three-way text merge of `base`, HOME's `live` and the store's version of `m`, when it is
+/// clean; `None` for overlapping changes, text that is not mergeable, or a store file this
+/// device cannot decrypt.
+fn merge_with_store(
+    state: &SourceState,
+    vault: &Vault,
+    m: &managed::Managed,
+    base: &[u8],
+    live: &[u8],
+) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    use crate::merge::text::{self, Labels, TextMerge};
+    let theirs = vault.decrypt(&fs::read(state.source_path(m)).ok()?).ok()?;
+    if ![base, live, &theirs].iter().all(|d| text::is_mergeable_text(d)) {
+        return None;
+    }
+    let s = |d: &[u8]| std::str::from_utf8(d).ok().map(str::to_owned).map(zeroize::Zeroizing::new);
+    let (b, o, t) = (s(base)?, s(live)?, s(&theirs)?);
+    match text::merge(&b, &o, &t, Labels { ours: "HOME", base: "base", theirs: "store" }) {
+        TextMerge::Clean(merged) => Some(zeroize::Zeroizing::new(merged.into_bytes())),
+        TextMerge::Conflict { with_markers, .. } => {
+            drop(zeroize::Zeroizing::new(with_markers));
+            None
+        }
+    }
 }
 
 fn kind_name(k: NodeKind) -> &'static str {
@@ -514,5 +679,165 @@ fn kind_name(k: NodeKind) -> &'static str {
         NodeKind::File => "file",
         NodeKind::Dir => "directory",
         NodeKind::Symlink => "symlink",
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    #[error(transparent)]
+    Eval(#[from] eval::EvalError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    /// The pre-commit guard found plaintext secrets staged; nothing was committed.
+    #[error(
+        "refusing to commit: {} staged file{} would put a secret into git in plaintext",
+        found.len(),
+        if found.len() == 1 { "" } else { "s" }
+    )]
+    PlaintextSecret { found: Vec<crate::guard::Violation> },
+    /// Writing a merged target back to HOME failed (the merge is committed; `dotback apply`
+    /// writes it).
+    #[error(transparent)]
+    ApplyAll(#[from] crate::apply::ApplyError),
+    #[error("the merge of ~/{target} was committed but could not be written to HOME")]
+    Apply {
+        target: String,
+        #[source]
+        source: Box<crate::apply::ApplyError>,
+    },
+}
+
+/// What [`commit`] did.
+#[derive(Debug, Default)]
+pub struct Committed {
+    /// The new commit, if one was made.
+    pub commit: Option<String>,
+    /// The store paths it records.
+    pub paths: usize,
+    pub captured: CaptureReport,
+    /// The store has changes HOME does not (an earlier run was interrupted before it applied
+    /// them, or the store was changed directly): applying has something to do.
+    pub home_behind: bool,
+}
+
+/// Options for [`commit`].
+#[derive(Clone, Debug, Default)]
+pub struct CommitOptions {
+    /// Replaces the first line of the commit message.
+    pub message: Option<String>,
+    /// Record deletions in HOME even when the deletion guard would hold them.
+    pub allow_deletions: bool,
+}
+
+/// Captures what changed in HOME (deletions included, unless the guard holds them), checks
+/// nothing secret is staged in plaintext, and commits everything in the store with a message
+/// naming the device and the paths.
+pub fn commit(
+    s: &mut crate::session::Session,
+    opts: &CommitOptions,
+    sink: &dyn crate::events::Sink,
+) -> Result<Committed, CommitError> {
+    let p = s.parts();
+    let evals = eval::evaluate(p.ctx, p.state, p.cache, p.vault, &Selection::all())?;
+    let phase = crate::events::Phase::start(
+        sink,
+        "capturing",
+        evals.iter().filter(|e| matches!(e.change, Change::ChangedInHome | Change::DeletedInHome)).count(),
+    );
+    let captured = capture(p.ctx, p.state, p.cache, p.vault, &evals, opts.allow_deletions, &phase)?;
+    drop(phase);
+    let home_behind = !captured.merged.is_empty()
+        || evals.iter().any(|e| matches!(e.change, Change::ChangedInStore | Change::Missing | Change::NeverApplied));
+    let store = crate::store::Store::open(&s.ctx.store)?;
+    let changes = match &s.state.files {
+        // Nothing captured: the store is as evaluated, which hashed every file in it, so git's
+        // index is compared with that instead of walking the work tree again.
+        Some(files) if captured.captured.is_empty() && captured.deleted.is_empty() => {
+            store.uncommitted_with(&store.snapshot()?, files, &s.cache.observed)?
+        }
+        _ => store.uncommitted()?,
+    };
+    if changes.is_empty() {
+        // Nothing to stage or commit (the audit trail waits for a commit with something in it),
+        // and no need for the two walks of the work tree staging would take.
+        return Ok(Committed { commit: None, paths: 0, captured, home_behind });
+    }
+    let device = s.ctx.device.clone();
+    let shown: Vec<String> = changes.iter().map(|u| display_path(&u.path)).collect();
+    let subject = opts.message.clone().unwrap_or_else(|| {
+        let mut names: Vec<&str> = Vec::new();
+        for n in &shown {
+            if !names.contains(&n.as_str()) {
+                names.push(n);
+            }
+        }
+        let more = names.len().saturating_sub(3);
+        let tail = if more > 0 { format!(" (+{more} more)") } else { String::new() };
+        format!("{device}: update {}{tail}", names[..names.len().min(3)].join(", "))
+    });
+    let mut text = format!("{subject}\n\nDevice: {device}\n\n");
+    for (u, shown) in changes.iter().zip(&shown) {
+        text.push_str(&format!("{}: {shown}\n", u.change));
+    }
+    store.stage_all()?;
+    let found = crate::guard::check_staged(&store, s.rules())?;
+    if !found.is_empty() {
+        return Err(CommitError::PlaintextSecret { found });
+    }
+    let commit = store.commit_staged(&device, &text)?;
+    // The bases capture recorded describe the commit now made: save them before anything else
+    // changes the store, so a run killed later does not see HOME and the store both changed.
+    s.cache.save()?;
+    // A merge capture made is written back to HOME at once: left for a later apply, a new edit
+    // meanwhile would meet a base no commit holds.
+    if !captured.merged.is_empty() {
+        let p = s.parts();
+        let sel = Selection::of(captured.merged.clone());
+        let evals = eval::evaluate(p.ctx, p.state, p.cache, p.vault, &sel)?;
+        let evals: Vec<_> = evals.into_iter().filter(|e| sel.contains(&e.target)).collect();
+        let actions = crate::apply::plan(&evals, crate::apply::PlanOptions::default());
+        let written = crate::apply::execute(p.ctx, p.state, p.vault, &actions, p.cache, &|_| {});
+        p.cache.save()?;
+        let report = written?;
+        if let Some((target, e)) = report.failed.into_iter().next() {
+            return Err(CommitError::Apply { target, source: Box::new(e) });
+        }
+    }
+    Ok(Committed { commit: commit.map(|c| c.to_string()), paths: changes.len(), captured, home_behind })
+}
+
+/// A store path shown as its target (`~/.zshrc`), or as itself when it has none.
+pub fn display_path(source: &str) -> String {
+    match managed::target_of_source(source) {
+        Some(t) => format!("~/{t}"),
+        None => source.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guard_holds;
+
+    #[test]
+    fn the_deletion_guard_holds_many_or_most() {
+        // (files deleted, files tracked, max_deletions, held)
+        let cases = [
+            (0, 10, 25, false),
+            (1, 1, 25, false), // one deletion is never "most"
+            (1, 100, 25, false),
+            (2, 3, 25, true), // most of a small store
+            (2, 4, 25, false),
+            (3, 4, 25, true),
+            (25, 1000, 25, false),
+            (26, 1000, 25, true),
+            (1, 10, 0, true), // max_deletions = 0: every deletion needs confirming
+        ];
+        for (files, tracked, max, held) in cases {
+            assert_eq!(guard_holds(files, tracked, max), held, "{files} of {tracked}, max {max}");
+        }
     }
 }

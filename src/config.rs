@@ -5,6 +5,7 @@
 //! misspelt setting in a backup tool silently does the wrong thing for months. Parsing is split
 //! from reading (`parse_*` takes text) so the rules are tested on strings.
 
+use crate::error::{Op, PathError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,24 @@ pub struct DeviceConfig {
     /// The largest file dotback stores or takes from a remote.
     #[serde(default, skip_serializing_if = "is_default")]
     pub max_file_size: MaxFileSize,
+    /// The deletion guard: a capture (`commit`, `sync`) that would record the deletion of more
+    /// than this many files (symlinks count, directories do not), or of more than half of the
+    /// files tracked (when that is more than one), records none of them until `--allow-deletions`
+    /// confirms it. An unmounted disk or a mistaken `rm -rf` must never become a deletion on
+    /// every device.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub max_deletions: MaxDeletions,
+}
+
+/// `max_deletions`: a number of files, 25 unless set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MaxDeletions(pub usize);
+
+impl Default for MaxDeletions {
+    fn default() -> Self {
+        MaxDeletions(25)
+    }
 }
 
 /// `backups_keep = { count = 50, age = "30d" }`: a backup directory under the state dir is kept
@@ -185,7 +204,7 @@ impl IdentityStorage {
 }
 
 /// `<store>/.dotback/dotback.toml`, shared by every device.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// Format version of the store's dotback data.
@@ -196,7 +215,26 @@ pub struct Manifest {
     /// `[[only]]`: targets limited to some devices (selective sync, see [`crate::selective`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub only: Vec<crate::selective::OnlyRule>,
+    /// Its rules, compiled once when it is read.
+    #[serde(skip)]
+    pub rules: ManifestRules,
 }
+
+/// A manifest's secret and `[[only]]` rules, compiled.
+#[derive(Clone, Debug, Default)]
+pub struct ManifestRules {
+    pub secrets: crate::secrets::SecretRules,
+    pub only: crate::selective::Only,
+}
+
+/// Manifests are equal when what they say is (the compiled rules follow from it).
+impl PartialEq for Manifest {
+    fn eq(&self, other: &Self) -> bool {
+        (self.version, &self.secrets, &self.only) == (other.version, &other.secrets, &other.only)
+    }
+}
+
+impl Eq for Manifest {}
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
@@ -204,19 +242,15 @@ fn is_default<T: Default + PartialEq>(v: &T) -> bool {
 
 impl Default for Manifest {
     fn default() -> Self {
-        Manifest { version: 1, secrets: Default::default(), only: Vec::new() }
+        Manifest { version: 1, secrets: Default::default(), only: Vec::new(), rules: Default::default() }
     }
 }
 
 /// A config file that could not be read or understood.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] crate::error::PathError),
     #[error("{} is not valid: {message}", path.display())]
     Invalid { path: PathBuf, message: String },
 }
@@ -241,7 +275,7 @@ impl DeviceConfig {
         match std::fs::read_to_string(path) {
             Ok(text) => DeviceConfig::parse(path, &text).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(ConfigError::Read { path: path.to_path_buf(), source }),
+            Err(source) => Err(PathError::new(Op::Read, path, source).into()),
         }
     }
 
@@ -255,9 +289,10 @@ impl DeviceConfig {
 
 impl Manifest {
     pub fn parse(path: &Path, text: &str) -> Result<Manifest, ConfigError> {
-        let m: Manifest = parse_toml(path, text)?;
-        crate::secrets::SecretRules::with_manifest(&m.secrets)
+        let mut m: Manifest = parse_toml(path, text)?;
+        m.rules.secrets = crate::secrets::SecretRules::with_manifest(&m.secrets)
             .map_err(|e| invalid(path, &format!("[secrets]: {e}")))?;
+        m.rules.only = crate::selective::Only::new(&m.only);
         if m.version != 1 {
             return Err(invalid(
                 path,
@@ -282,7 +317,7 @@ impl Manifest {
         match crate::fsutil::read_to_string_beneath(store, &path) {
             Ok(text) => Manifest::parse(&path, &text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
-            Err(source) => Err(ConfigError::Read { path, source }),
+            Err(source) => Err(PathError::new(Op::Read, path, source).into()),
         }
     }
 }
@@ -321,6 +356,16 @@ mod tests {
         assert_eq!(DeviceConfig::parse(p(), &cfg.to_toml()).unwrap(), cfg);
         let err = DeviceConfig::parse(p(), "device = \"a\"\nsource = \"/s\"\nidentity = \"usb\"\n").unwrap_err();
         assert!(err.to_string().contains("usb"), "{err}");
+    }
+
+    #[test]
+    fn max_deletions_is_a_count_with_a_default() {
+        let p = || Path::new("/c/config.toml");
+        let with = |extra: &str| DeviceConfig::parse(p(), &format!("device = \"a\"\nsource = \"/s\"\n{extra}"));
+        assert_eq!(with("").unwrap().max_deletions, MaxDeletions(25));
+        assert_eq!(with("max_deletions = 3\n").unwrap().max_deletions, MaxDeletions(3));
+        assert!(with("max_deletions = \"many\"\n").unwrap_err().to_string().contains("config.toml"));
+        assert!(!with("").unwrap().to_toml().contains("max_deletions"), "the default is not written out");
     }
 
     #[test]

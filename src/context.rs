@@ -26,6 +26,8 @@ pub struct Context {
     own_targets: Vec<(String, &'static str)>,
     /// The largest file (in bytes) stored or taken from a remote (`max_file_size`).
     pub max_file_size: u64,
+    /// The deletion guard's limit (`max_deletions`, see [`crate::config::DeviceConfig`]).
+    pub max_deletions: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +121,7 @@ impl Context {
             identity: config.identity,
             backups_keep: config.backups_keep,
             max_file_size: config.max_file_size.0,
+            max_deletions: config.max_deletions.0,
             paths,
         })
     }

@@ -5,7 +5,7 @@
 
 use crate::context::Context;
 use crate::fsutil::{self, Hash};
-use crate::managed::{self, Managed, SourceState};
+use crate::managed::{self, Managed, Origin, SourceState};
 use crate::source::{self, Kind};
 use crate::state::{Cache, Node, NodeKind, Observed, Side, StateError};
 use crate::vault::Vault;
@@ -39,14 +39,25 @@ pub enum Change {
     ChangedInHome,
     /// Changed in the store since dotback last applied or captured it.
     ChangedInStore,
-    /// Changed on both sides (or never synced and different).
+    /// Changed on both sides (or, never applied here, a different kind of thing in HOME).
     ChangedInBoth,
+    /// In HOME, different from the store, and never applied or captured on this device (a
+    /// distro's default file, a directory made with another mode): apply writes the store's
+    /// version (after a backup); capture leaves it alone, since HOME did not change it.
+    NeverApplied,
     /// In the store, absent from HOME.
     Missing,
+    /// Deleted in HOME since dotback last applied or captured it, and unchanged in the store:
+    /// capture records the deletion, `dotback apply` restores it.
+    DeletedInHome,
     /// In HOME inside an `exact_` directory, absent from the store: apply removes it.
     Extra,
     /// Encrypted in the store, and this device has no identity that decrypts it.
     Locked,
+    /// Encrypted, changed in HOME, and the store's version changed too (or could not be told
+    /// from the base without decrypting it): the merge waits for an identity that decrypts it.
+    /// Nothing is dropped meanwhile; once the identity works, commit or sync merges them.
+    WaitingForIdentity,
     /// Edited in HOME while apply ran (after it was read): left for the next capture.
     ChangedMeanwhile,
     /// Limited to other devices by an `[[only]]` rule: not applied, captured or removed here,
@@ -59,15 +70,35 @@ pub enum Change {
 }
 
 impl Change {
+    /// Applying it writes the store's version into HOME or removes what the store dropped
+    /// (a change in both sides only with `--force`).
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            Change::Missing
+                | Change::DeletedInHome
+                | Change::ChangedInStore
+                | Change::ChangedInBoth
+                | Change::NeverApplied
+        )
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Change::Clean => "clean",
             Change::ChangedInHome => "changed in HOME",
             Change::ChangedInStore => "changed in the store",
             Change::ChangedInBoth => "changed in both",
+            Change::NeverApplied => "differs, never applied on this device",
             Change::Missing => "missing from HOME",
+            Change::DeletedInHome => {
+                "deleted in HOME (`dotback commit` records the deletion; `dotback apply` restores it)"
+            }
             Change::Extra => "not in the store (exact directory)",
             Change::Locked => "encrypted, and no identity here decrypts it",
+            Change::WaitingForIdentity => {
+                "changed in HOME and in the store; merging them waits for an identity that decrypts the store's version"
+            }
             Change::ChangedMeanwhile => "changed in HOME while dotback ran; the next commit or sync captures it",
             Change::Skipped => "skipped on this device (selective sync)",
             Change::Refused => {
@@ -89,8 +120,8 @@ pub struct Eval {
     pub change: Change,
     /// The link target, for symlink entries that are not clean (apply writes it, diff shows it).
     pub link: Option<String>,
-    /// Why it is [`Change::Locked`] (an encrypted entry that could not be decrypted) or
-    /// [`Change::Refused`].
+    /// Why it is [`Change::Locked`] or [`Change::WaitingForIdentity`] (an encrypted entry that
+    /// could not be decrypted) or [`Change::Refused`].
     pub why: Option<String>,
 }
 
@@ -146,12 +177,16 @@ pub fn classify(desired: Option<Node>, actual: Option<Node>, base: Option<Node>)
     if same(desired, actual) {
         return Change::Clean;
     }
-    if actual.is_none() {
-        return Change::Missing;
+    let Some(actual) = actual else {
+        return if base.is_some() && same(base, desired) { Change::DeletedInHome } else { Change::Missing };
+    };
+    match (desired, base) {
+        (None, None) => return Change::Extra,
+        // Nothing to compare HOME with: the store's version is the one to have (of the same kind).
+        (Some(d), None) if d.kind == actual.kind => return Change::NeverApplied,
+        _ => {}
     }
-    if desired.is_none() && base.is_none() {
-        return Change::Extra;
-    }
+    let actual = Some(actual);
     match (!same(base, actual), !same(base, desired)) {
         (true, false) => Change::ChangedInHome,
         (false, true) => Change::ChangedInStore,
@@ -167,8 +202,10 @@ type Desired = Result<(Option<Node>, Option<String>), String>;
 /// it learns is merged into the cache afterwards ([`Hasher::merge`]).
 pub struct Hasher<'a> {
     cache: &'a Cache,
-    vault: Option<&'a Vault<'a>>,
+    vault: Option<&'a Vault>,
     learnt: Learnt,
+    /// Ciphertexts decrypted (blob id, plaintext hash), for [`Cache::seal`].
+    sealed: Vec<(Hash, Hash)>,
     live_dirs: fsutil::DirStat,
     source_dirs: fsutil::DirStat,
 }
@@ -181,11 +218,12 @@ pub struct Learnt {
 }
 
 impl<'a> Hasher<'a> {
-    pub fn new(cache: &'a Cache, vault: Option<&'a Vault<'a>>) -> Hasher<'a> {
+    pub fn new(cache: &'a Cache, vault: Option<&'a Vault>) -> Hasher<'a> {
         Hasher {
             cache,
             vault,
             learnt: Learnt::default(),
+            sealed: Vec::new(),
             live_dirs: Default::default(),
             source_dirs: Default::default(),
         }
@@ -238,10 +276,14 @@ impl<'a> Hasher<'a> {
         }))
     }
 
-    /// What the store wants at `m.target`, plus the link target for symlinks when it was read
-    /// (not when its hash was memoized); `Err(reason)` when it is encrypted and cannot be
-    /// decrypted here.
-    fn desired(&mut self, m: &Managed, path: &Path) -> Result<Desired, EvalError> {
+    /// What the store wants at `m.target` (its source file at `path`), plus the link target
+    /// for symlinks when it was read (not when its hash was memoized); `Err(reason)` when it is
+    /// encrypted and cannot be decrypted here. An encrypted file this device wrote or
+    /// decrypted before is known by its ciphertext, without an identity.
+    fn desired(&mut self, state: &SourceState, m: &Managed, path: &Path) -> Result<Desired, EvalError> {
+        if let Origin::Commit(commit) = &state.origin {
+            return self.desired_at(commit, m, path);
+        }
         let umask = fsutil::umask();
         if m.entry.kind == Kind::Dir {
             let perm = source::dir_mode(&m.entry.attrs, umask);
@@ -273,15 +315,26 @@ impl<'a> Hasher<'a> {
                 None => {
                     let cipher =
                         fs::read(path).map_err(|source| EvalError::Read { path: path.to_path_buf(), source })?;
-                    match self.vault.map(|v| v.decrypt(&cipher)) {
-                        Some(Ok(plain)) if plain.is_empty() && !m.entry.attrs.empty => Ok((None, None)),
-                        Some(Ok(plain)) => {
-                            let h = fsutil::hash_bytes(&plain);
+                    let sealed = fsutil::hash_bytes(&cipher);
+                    let plain = match self.cache.plain_of(&sealed) {
+                        Some(h) => Ok(h),
+                        None => match self.vault.map(|v| v.decrypt(&cipher)) {
+                            Some(Ok(plain)) => {
+                                let h = fsutil::hash_bytes(&plain);
+                                self.sealed.push((sealed, h));
+                                Ok(h)
+                            }
+                            Some(Err(why)) => Err(format!("{}: {why}", path.display())),
+                            None => Err("no keys were loaded".into()),
+                        },
+                    };
+                    match plain {
+                        Ok(h) if h == fsutil::hash_bytes(b"") && !m.entry.attrs.empty => Ok((None, None)),
+                        Ok(h) => {
                             self.learnt.memos.push((Side::Decrypted, m.source.clone(), md.stat, h));
                             Ok((Some(Node { kind: NodeKind::File, hash: Some(h), perm }), None))
                         }
-                        Some(Err(why)) => Err(format!("{}: {why}", path.display())),
-                        None => Err("no keys were loaded".into()),
+                        Err(why) => Err(why),
                     }
                 }
             }
@@ -296,6 +349,48 @@ impl<'a> Hasher<'a> {
         };
         self.learnt.observed.push((m.source.clone(), seen));
         Ok(desired)
+    }
+
+    /// [`Hasher::desired`] for a store read from a commit. A blob's id is its content hash, so
+    /// only link targets and ciphertexts never decrypted before are read; nothing is memoized
+    /// by stat (ciphertexts decrypted are remembered by their blob id), and no store file is
+    /// observed.
+    fn desired_at(&mut self, commit: &managed::Commit, m: &Managed, path: &Path) -> Result<Desired, EvalError> {
+        let read = |source| EvalError::Read { path: path.to_path_buf(), source };
+        let umask = fsutil::umask();
+        if m.entry.kind == Kind::Dir {
+            let perm = source::dir_mode(&m.entry.attrs, umask);
+            return Ok(Ok((Some(Node { kind: NodeKind::Dir, hash: None, perm }), None)));
+        }
+        let id = commit.blob(&m.source).ok_or_else(|| read(io::ErrorKind::NotFound.into()))?;
+        if m.entry.kind == Kind::Symlink {
+            let link = link_entry(commit.read(&m.source).map_err(read)?, path)?;
+            return Ok(Ok((link_node(&link), Some(link))));
+        }
+        let hash = if m.entry.attrs.encrypted {
+            match self.cache.plain_of(&id) {
+                Some(h) => h,
+                None => {
+                    let cipher = commit.read(&m.source).map_err(read)?;
+                    let plain = match self.vault.map(|v| v.decrypt(&cipher)) {
+                        Some(Ok(p)) => p,
+                        Some(Err(why)) => return Ok(Err(format!("{}: {why}", path.display()))),
+                        None => return Ok(Err("no keys were loaded".into())),
+                    };
+                    let h = fsutil::hash_bytes(&plain);
+                    self.sealed.push((id, h));
+                    h
+                }
+            }
+        } else {
+            id
+        };
+        if hash == fsutil::hash_bytes(b"") && !m.entry.attrs.empty {
+            // chezmoi: an empty file without `empty_` means "no such file".
+            return Ok(Ok((None, None)));
+        }
+        let perm = source::file_mode(&m.entry.attrs, umask);
+        Ok(Ok((Some(Node { kind: NodeKind::File, hash: Some(hash), perm }), None)))
     }
 
     /// Records what was learnt in the cache, and the store files looked at in `cache.observed`.
@@ -334,6 +429,11 @@ fn link_node(link: &str) -> Option<Node> {
 /// The link target a `symlink_` source file holds (chezmoi trims surrounding white space).
 pub fn read_link_entry(path: &Path) -> Result<String, EvalError> {
     let data = fs::read(path).map_err(|source| EvalError::Read { path: path.to_path_buf(), source })?;
+    link_entry(data, path)
+}
+
+/// The link target the bytes of the `symlink_` source file at `path` hold.
+fn link_entry(data: Vec<u8>, path: &Path) -> Result<String, EvalError> {
     let text = String::from_utf8(data).map_err(|_| EvalError::BadLink { path: path.to_path_buf() })?;
     Ok(text.trim().to_string())
 }
@@ -349,6 +449,10 @@ const PARALLEL_MIN: usize = 512;
 /// One target read: entry index, desired (or why it is locked), actual, link target, and
 /// whether it is a plain entry holding age ciphertext that apply would write.
 type Read = (usize, Result<Option<Node>, String>, Option<Node>, Option<String>, bool);
+
+/// What one evaluation thread read: its targets, what it learnt, and the ciphertexts it
+/// decrypted (blob id, plaintext hash).
+type Chunk = (Vec<Read>, Learnt, Vec<(Hash, Hash)>);
 
 /// Evaluates every selected native target, plus extras inside `exact_` directories. Targets an
 /// `[[only]]` rule keeps from this device come out as [`Change::Skipped`], neither side read.
@@ -378,13 +482,13 @@ pub fn evaluate(
     } else {
         std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
     };
-    let read_chunk = |chunk: &[usize]| -> Result<(Vec<Read>, Learnt), EvalError> {
+    let read_chunk = |chunk: &[usize]| -> Result<Chunk, EvalError> {
         let mut h = Hasher::new(cache, Some(vault));
         let mut out = Vec::with_capacity(chunk.len());
         let (mut source, mut live) = (PathBuf::new(), PathBuf::new());
         for &i in chunk {
             let m = &state.entries[i];
-            let (mut desired, mut link) = match h.desired(m, path_in(&mut source, &state.root, &m.source))? {
+            let (mut desired, mut link) = match h.desired(state, m, path_in(&mut source, &state.root, &m.source))? {
                 Ok((d, l)) => (Ok(d), l),
                 Err(why) => (Err(why), None),
             };
@@ -400,15 +504,19 @@ pub fn evaluate(
                 link = Some(l);
             }
             let writes = matches!(desired, Ok(Some(d)) if d.kind == NodeKind::File && !same(Some(d), actual));
-            let armored = writes
-                && !m.entry.attrs.encrypted
-                && holds_age(&source).map_err(|e| EvalError::Read { path: source.clone(), source: e })?;
+            let armored = writes && !m.entry.attrs.encrypted && {
+                match &state.origin {
+                    Origin::WorkTree => holds_age(&source),
+                    Origin::Commit(c) => c.read(&m.source).map(|data| starts_as_age(&data)),
+                }
+                .map_err(|e| EvalError::Read { path: source.clone(), source: e })?
+            };
             out.push((i, desired, actual, link, armored));
         }
-        Ok((out, h.learnt))
+        Ok((out, h.learnt, h.sealed))
     };
     let chunk_len = selected.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<(Vec<Read>, Learnt), EvalError>> = if threads == 1 {
+    let parts: Vec<Result<Chunk, EvalError>> = if threads == 1 {
         vec![read_chunk(&selected)]
     } else {
         std::thread::scope(|s| {
@@ -418,9 +526,15 @@ pub fn evaluate(
     };
     let mut out = Vec::with_capacity(selected.len());
     let mut exact_dirs = Vec::new();
+    // The plaintext hashes encrypted entries hold or last agreed on: the sealed ciphertexts
+    // worth keeping.
+    let mut sealed_kept = HashSet::new();
     for part in parts {
-        let (reads, learnt) = part?;
+        let (reads, learnt, sealed) = part?;
         Hasher::merge(learnt, cache);
+        for (cipher, plain) in sealed {
+            cache.seal(cipher, plain);
+        }
         for (i, desired, actual, link, armored) in reads {
             let m = &state.entries[i];
             let base = cache.base(&m.target);
@@ -428,9 +542,17 @@ pub fn evaluate(
                 Ok(d) => (d, None),
                 Err(why) => (None, Some(why)),
             };
-            let mut change = if why.is_some() { Change::Locked } else { classify(desired, actual, base) };
+            if m.entry.attrs.encrypted {
+                sealed_kept.extend([desired, base].into_iter().flatten().filter_map(|n| n.hash));
+            }
+            let mut change = match why {
+                // HOME changed, and the store's side is unknown: a merge, which needs plaintext.
+                Some(_) if base.is_some() && actual.is_some() && !same(base, actual) => Change::WaitingForIdentity,
+                Some(_) => Change::Locked,
+                None => classify(desired, actual, base),
+            };
             // An encrypted file renamed to a plain name would put armor over the live file.
-            if armored && matches!(change, Change::Missing | Change::ChangedInStore | Change::ChangedInBoth) {
+            if armored && change.writes() {
                 change = Change::Refused;
                 why = Some(format!(
                     "the store entry `{}` holds age ciphertext but is not named `encrypted_`, so it is not written to ~/{t} as armor; if that file is meant to be encrypted, `dotback forget ~/{t}` and `dotback add --encrypt ~/{t}` store it properly",
@@ -461,7 +583,10 @@ pub fn evaluate(
             why: None,
         });
     }
-    stale_copies(ctx, state, cache, sel, &mut out)?;
+    if sel.is_all() && matches!(state.origin, Origin::WorkTree) {
+        cache.retain_sealed(|plain| sealed_kept.contains(plain));
+    }
+    stale_targets(ctx, state, cache, sel, &mut out)?;
     if !skipped.is_empty() || !exact_dirs.is_empty() {
         for m in exact_dirs {
             extras(ctx, state, cache, m, sel, &mut out)?;
@@ -475,6 +600,7 @@ pub fn evaluate(
             e.why = Some(why);
         }
     }
+    keep_dirs_with_survivors(state, &mut out);
     Ok(out)
 }
 
@@ -502,8 +628,7 @@ fn refusal(ctx: &Context, state: &SourceState, e: &Eval) -> Option<String> {
             e.target
         ));
     }
-    let writes = matches!(e.change, Change::Missing | Change::ChangedInStore | Change::ChangedInBoth | Change::Extra);
-    if !writes {
+    if !e.change.writes() && e.change != Change::Extra {
         return None;
     }
     let keeps_dir =
@@ -525,8 +650,13 @@ fn holds_age(path: &Path) -> io::Result<bool> {
     use std::io::Read;
     let mut head = Vec::with_capacity(256);
     fs::File::open(path)?.take(4096).read_to_end(&mut head)?;
-    let start = head.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(head.len());
-    Ok(crate::guard::is_age(&head[start..]))
+    Ok(starts_as_age(&head))
+}
+
+/// Whether `data` starts (after white space) as age ciphertext does.
+fn starts_as_age(data: &[u8]) -> bool {
+    let start = data.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(data.len());
+    crate::guard::is_age(&data[start..])
 }
 
 /// The skipped targets of `evals` ([`Change::Skipped`]) that are not below another skipped
@@ -548,27 +678,30 @@ fn skipped_here(ctx: &Context, state: &SourceState, target: &str) -> bool {
     !state.only.is_empty() && state.only.skips(target, &ctx.device).is_some()
 }
 
-/// Conflict copies the store no longer has (settled with `dotback resolve`, here or on another
-/// device) that dotback wrote into HOME: apply removes them like a target the store dropped, so
-/// every device converges once the conflict is settled. Any other target the store drops stays
-/// in HOME (as with chezmoi); a copy edited since it was written is left alone.
-fn stale_copies(
+/// Targets the store no longer has that this device applied or captured (a base is recorded):
+/// deleted on another device, settled conflict copies, forgotten. Apply removes each one whose
+/// live version is still the base, after a backup, so a deletion reaches every device; one
+/// edited since is left alone (`dotback add` takes it back into the store). A directory is
+/// removed only once empty. Targets now ignored (`.chezmoiignore`) or skipped on this device
+/// are no longer managed, and stay.
+fn stale_targets(
     ctx: &Context,
     state: &SourceState,
     cache: &mut Cache,
     sel: &Selection,
     out: &mut Vec<Eval>,
 ) -> Result<(), EvalError> {
-    let stale: Vec<(String, Node)> = cache
+    let mut stale: Vec<(String, Node)> = cache
         .bases()
         .filter(|(t, _)| {
-            crate::merge::conflict::is_copy(t)
-                && state.get(t).is_none()
-                && sel.contains(t)
-                && !skipped_here(ctx, state, t)
+            state.get(t).is_none() && sel.contains(t) && !state.ignore.is_ignored(t) && !skipped_here(ctx, state, t)
         })
         .map(|(t, n)| (t.to_string(), n))
         .collect();
+    if stale.is_empty() {
+        return Ok(());
+    }
+    stale.sort_by(|a, b| tree_order(&a.0, &b.0));
     let mut h = Hasher::new(cache, None);
     let mut found = Vec::new();
     for (target, base) in stale {
@@ -578,7 +711,11 @@ fn stale_copies(
     let learnt = h.learnt;
     Hasher::merge(learnt, cache);
     for (target, actual, base) in found {
-        let change = classify(None, actual, Some(base));
+        let change = match actual {
+            // A directory's mode is no reason to keep it: it goes only when empty anyway.
+            Some(a) if a.kind == NodeKind::Dir && base.kind == NodeKind::Dir => Change::ChangedInStore,
+            _ => classify(None, actual, Some(base)),
+        };
         if change == Change::Clean {
             cache.set_base(&target, None); // gone already
             continue;
@@ -586,6 +723,29 @@ fn stale_copies(
         out.push(Eval { target, entry: None, desired: None, actual, base: Some(base), change, link: None, why: None });
     }
     Ok(())
+}
+
+/// A directory deleted in HOME is a deletion only together with everything the store has below
+/// it: one that still holds anything else (an entry changed in the store meanwhile, one skipped
+/// on this device or handled by chezmoi) is missing instead, and apply brings it back.
+fn keep_dirs_with_survivors(state: &SourceState, out: &mut [Eval]) {
+    let is_deleted_dir =
+        |e: &Eval| e.change == Change::DeletedInHome && e.desired.is_some_and(|d| d.kind == NodeKind::Dir);
+    if !out.iter().any(is_deleted_dir) {
+        return;
+    }
+    let deleted: HashSet<&str> =
+        out.iter().filter(|e| e.change == Change::DeletedInHome).map(|e| e.target.as_str()).collect();
+    let mut kept: HashSet<String> = HashSet::new();
+    for m in state.entries.iter().filter(|m| !deleted.contains(m.target.as_str())) {
+        let mut dir = managed::parent_of(&m.target);
+        while !dir.is_empty() && kept.insert(dir.to_string()) {
+            dir = managed::parent_of(dir);
+        }
+    }
+    for e in out.iter_mut().filter(|e| is_deleted_dir(e) && kept.contains(&e.target)) {
+        e.change = Change::Missing;
+    }
 }
 
 fn extras(
@@ -685,22 +845,22 @@ mod tests {
         let file = store.join("symlink_dot_l");
         fs::write(&file, "target-aaaa\n").unwrap();
         set_mtime(&file, 1_000_000);
-        let state = managed::scan(store, &[]).unwrap();
+        let state = managed::scan(store, &Default::default()).unwrap();
         let m = state.get(".l").unwrap();
         let mut cache = later_cache();
         let mut h = Hasher::new(&cache, None);
-        let read = h.desired(m, &file).unwrap().unwrap();
+        let read = h.desired(&state, m, &file).unwrap().unwrap();
         assert_eq!(read, (link_node("target-aaaa"), Some("target-aaaa".to_string())));
         assert_eq!(h.learnt.observed.len(), 1);
         assert_eq!(h.learnt.observed[0].1.blob, None, "the blob id of a link entry is git's to tell");
         Hasher::merge(h.learnt, &mut cache);
         let mut h = Hasher::new(&cache, None);
-        let memoized = h.desired(m, &file).unwrap().unwrap();
+        let memoized = h.desired(&state, m, &file).unwrap().unwrap();
         assert_eq!(memoized, (link_node("target-aaaa"), None), "memoized: the file is not opened");
         // Rewritten with the same mtime (the ctime moves; see the racy rule in `state`).
         fs::write(&file, "target-b\n").unwrap();
         set_mtime(&file, 1_000_000);
         let mut h = Hasher::new(&cache, None);
-        assert_eq!(h.desired(m, &file).unwrap().unwrap(), (link_node("target-b"), Some("target-b".into())));
+        assert_eq!(h.desired(&state, m, &file).unwrap().unwrap(), (link_node("target-b"), Some("target-b".into())));
     }
 }

@@ -1,5 +1,6 @@
 //! git hooks dotback installs into the store (`hooks/` in the repository holds their text).
 
+use crate::error::{IoContext, Op, PathError};
 use crate::fsutil::Beneath;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -21,12 +22,8 @@ fn marker(name: &str) -> String {
 pub enum HookError {
     #[error("{} already exists and was not written by dotback", path.display())]
     Foreign { path: PathBuf },
-    #[error("cannot write {}", path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Write(#[from] PathError),
 }
 
 /// Installs (or updates) every hook into `git_dir/hooks`; returns the paths written. A hook the
@@ -34,7 +31,7 @@ pub enum HookError {
 /// No symbolic link below `git_dir` is followed: a linked hook counts as the user's.
 pub fn install(git_dir: &Path, dotback: &Path, force: bool) -> Result<Vec<PathBuf>, HookError> {
     let path = git_dir.join("hooks");
-    let dir = Beneath::open(git_dir, Path::new("hooks"), true).map_err(|source| HookError::Write { path, source })?;
+    let dir = Beneath::open(git_dir, Path::new("hooks"), true).context(Op::Write, &path)?;
     let mut written = Vec::new();
     for (name, text) in HOOKS {
         let path = git_dir.join("hooks").join(name);
@@ -47,12 +44,10 @@ pub fn install(git_dir: &Path, dotback: &Path, force: bool) -> Result<Vec<PathBu
                 return Err(HookError::Foreign { path });
             }
             let keep = format!("{name}.before-dotback");
-            dir.rename(name.as_ref(), keep.as_ref())
-                .map_err(|source| HookError::Write { path: path.with_file_name(keep), source })?;
+            dir.rename(name.as_ref(), keep.as_ref()).context(Op::Write, path.with_file_name(keep))?;
         }
         let body = text.replace("\"@DOTBACK@\"", &shell_quote(&dotback.to_string_lossy()));
-        dir.write_atomic(name.as_ref(), body.as_bytes(), 0o755)
-            .map_err(|source| HookError::Write { path: path.clone(), source })?;
+        dir.write_atomic(name.as_ref(), body.as_bytes(), 0o755).context(Op::Write, &path)?;
         written.push(path);
     }
     Ok(written)

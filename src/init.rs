@@ -23,6 +23,10 @@ pub enum InitError {
     Store(#[from] StoreError),
     #[error("this device already uses the store {}, not {}", existing.display(), requested.display())]
     OtherStore { existing: PathBuf, requested: PathBuf },
+    /// A device's name is in the store's recipients, its commits and its conflict copies:
+    /// changing it in the config alone would leave those naming a device that no longer exists.
+    #[error("this device is already set up as `{existing}`; renaming it to `{requested}` is not supported")]
+    OtherDevice { existing: String, requested: String },
     #[error("{} exists and is not a directory", path.display())]
     NotADirectory { path: PathBuf },
     /// A bare repository, or the inside of a repository's git directory: a store is a work tree,
@@ -113,6 +117,11 @@ pub fn init(
         (None, Some(cfg)) => cfg.source.clone(),
         (None, None) => default_source(paths),
     };
+    if let (Some(d), Some(cfg)) = (device, &existing)
+        && d != cfg.device
+    {
+        return Err(InitError::OtherDevice { existing: cfg.device.clone(), requested: d.to_string() });
+    }
     if source.exists() && !source.is_dir() {
         return Err(InitError::NotADirectory { path: source });
     }

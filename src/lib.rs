@@ -6,23 +6,29 @@
 //! - [`managed`]: scanning the store into the targets it manages;
 //! - [`store`]: the git repository;
 //! - [`state`]: stat cache, lock and backups; [`recover`]: cleaning up after a killed run;
-//! - [`apply`]: store -> HOME (evaluate, plan, execute); [`capture`]: HOME -> store;
+//! - [`eval`]: desired, actual and base for every target; [`apply`]: store -> HOME (plan,
+//!   execute); [`capture`]: HOME -> store;
 //! - [`sync`]: merging fetched commits; [`resolve`]: settling the conflicts a merge leaves;
 //! - [`tree_check`]: refusing a fetched commit that could not be checked out safely;
+//! - [`remote`]: adding, removing and listing the store's remotes;
 //! - [`init`]: creating or adopting a store; [`chezmoi`]: delegating to the chezmoi binary;
 //! - [`selective`]: `[[only]]` rules that limit targets to some devices;
 //! - [`trust`]: which recipients and rules this device uses (the control files, authenticated);
-//! - [`cli`]: argument parsing and all printing.
+//!
+//! The command line (`src/cli/`) is a module of the binary, not of this library: it calls
+//! the operations here, renders their reports and maps their errors to exit codes.
 
 pub mod apply;
 pub mod audit;
 pub mod capture;
 pub mod chezmoi;
-pub mod cli;
 pub mod config;
 pub mod context;
 pub mod crypt;
+pub mod diff;
+pub mod error;
 pub mod eval;
+pub mod events;
 pub mod fsutil;
 pub mod guard;
 pub mod hooks;
@@ -31,12 +37,16 @@ pub mod keys;
 pub mod managed;
 pub mod merge;
 pub mod paths;
+pub mod push;
 pub mod recover;
+pub mod remote;
 pub mod resolve;
 pub mod secrets;
 pub mod selective;
+pub mod session;
 pub mod source;
 pub mod state;
+pub mod status;
 pub mod store;
 pub mod sync;
 pub mod transport;

@@ -4,14 +4,20 @@
 //! applies `.chezmoiignore`. Nothing is read but directory listings, so a scan of a 10,000-file
 //! store costs a few readdir calls per directory. Any hostile or ambiguous name fails the whole
 //! scan: an operation never starts on a store it only half understood.
+//!
+//! The same scan reads a commit's tree from git's objects instead ([`scan_commit`]), so a past
+//! or fetched commit can be evaluated and applied without a checkout.
 
 use crate::fsutil;
 use crate::source::ignore::IgnoreRules;
 use crate::source::{self, Entry, Kind, NameError, OnDisk};
+use crate::store::Store;
 use std::collections::HashMap;
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
 
 /// One target the store manages.
 #[derive(Clone, Debug)]
@@ -48,6 +54,42 @@ pub struct SourceState {
     /// The manifest's `[[only]]` rules: targets some devices skip (read with the tree, so a
     /// rescan after a merge sees the merged rules).
     pub only: crate::selective::Only,
+    /// Where the store was read: its work tree, or a commit.
+    pub origin: Origin,
+}
+
+/// Where a [`SourceState`] was read from.
+pub enum Origin {
+    /// The store's work tree ([`scan`]): files are read at [`SourceState::source_path`].
+    WorkTree,
+    /// A commit's tree ([`scan_commit`]), read from git's objects; the work tree may hold
+    /// something else entirely.
+    Commit(Commit),
+}
+
+/// A commit a [`SourceState`] was read from.
+pub struct Commit {
+    pub id: git2::Oid,
+    /// The source root's path in the commit's tree ("" for the top).
+    root: String,
+    /// Every file the scan listed: path in the commit's tree -> blob id.
+    blobs: HashMap<String, git2::Oid>,
+    /// A handle of its own, behind a lock, so evaluation threads can share the state.
+    store: Mutex<Store>,
+}
+
+impl Commit {
+    /// The blob id of a source file (a path relative to the source root): its content hash.
+    pub fn blob(&self, source: &str) -> Option<git2::Oid> {
+        self.blobs.get(&join(&self.root, source)).copied()
+    }
+
+    /// The content of a source file (a path relative to the source root).
+    pub fn read(&self, source: &str) -> io::Result<Vec<u8>> {
+        let id = self.blob(source).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        let store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        store.blob(id).map_err(io::Error::other)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,9 +132,18 @@ impl SourceState {
         self.index.get(target).map(|&i| &self.entries[i])
     }
 
-    /// Absolute path of a managed entry's source file.
+    /// Absolute path of a managed entry's source file. For a state read from a commit it only
+    /// names the file: read it with [`SourceState::read`].
     pub fn source_path(&self, m: &Managed) -> PathBuf {
         self.root.join(&m.source)
+    }
+
+    /// The bytes of a managed entry's source file, from wherever the state was read.
+    pub fn read(&self, m: &Managed) -> io::Result<Vec<u8>> {
+        match &self.origin {
+            Origin::WorkTree => fs::read(self.source_path(m)),
+            Origin::Commit(c) => c.read(&m.source),
+        }
     }
 
     /// Targets directly inside `dir` ("" for HOME).
@@ -112,8 +163,186 @@ pub fn join(parent: &str, name: &str) -> String {
 }
 
 /// Scans the store at `store`; `only` are the `[[only]]` rules this device trusts.
-pub fn scan(store: &Path, only: &[crate::selective::OnlyRule]) -> Result<SourceState, ScanError> {
-    let root = source_root(store)?;
+pub fn scan(store: &Path, only: &crate::selective::Only) -> Result<SourceState, ScanError> {
+    scan_in(&mut WorkTree { store }, store, only, Some(Vec::new()))
+}
+
+/// Scans the store as it was at `commit`, from git's objects: the work tree is not read.
+/// Names, `.chezmoiroot`, `.chezmoiignore` and links are checked as [`scan`] checks them; git's
+/// file modes say nothing (as for chezmoi: the names carry the attributes).
+pub fn scan_commit(store: &Store, commit: git2::Oid, only: &crate::selective::Only) -> Result<SourceState, ScanError> {
+    let io_err = |source| ScanError::Io { path: store.root.clone(), source: io::Error::other(source) };
+    let top = store.commit_tree(commit).map_err(io_err)?;
+    let mut tree = CommitTree { store, dirs: HashMap::from([(String::new(), Some(top))]), blobs: HashMap::new() };
+    let mut state = scan_in(&mut tree, &store.root, only, None)?;
+    let root = tree.rel(&state.root);
+    let store = Mutex::new(store.reopen().map_err(io_err)?);
+    state.origin = Origin::Commit(Commit { id: commit, root, blobs: tree.blobs, store });
+    Ok(state)
+}
+
+/// A directory entry's type, as a scan sees it (a socket or a device counts as a file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FileType {
+    File,
+    Dir,
+    Symlink,
+}
+
+impl FileType {
+    fn is_dir(self) -> bool {
+        self == FileType::Dir
+    }
+    fn is_symlink(self) -> bool {
+        self == FileType::Symlink
+    }
+}
+
+/// What a scan reads the store through: its work tree ([`scan`]) or a commit's tree
+/// ([`scan_commit`]). Paths are absolute, inside the store.
+trait Tree {
+    /// A directory's entries, sorted by name.
+    fn list(&mut self, dir: &Path) -> Result<Vec<(String, FileType)>, ScanError>;
+    /// A file's text, reached through no symbolic link; `None` when there is no such file.
+    fn read(&self, path: &Path) -> Result<Option<String>, ScanError>;
+    /// `rel` names a directory inside the store, reached through no symbolic link.
+    fn has_dir(&self, rel: &Path) -> bool;
+}
+
+struct WorkTree<'a> {
+    store: &'a Path,
+}
+
+impl Tree for WorkTree<'_> {
+    fn list(&mut self, dir: &Path) -> Result<Vec<(String, FileType)>, ScanError> {
+        read_dir_sorted(dir)
+    }
+
+    fn read(&self, path: &Path) -> Result<Option<String>, ScanError> {
+        match fsutil::read_to_string_beneath(self.store, path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(linked(path, source)),
+        }
+    }
+
+    fn has_dir(&self, rel: &Path) -> bool {
+        fsutil::Beneath::open(self.store, rel, false).is_ok()
+    }
+}
+
+/// A commit's tree, listed one directory at a time as the scan walks it.
+struct CommitTree<'a> {
+    store: &'a Store,
+    /// Directories seen so far: path in the tree ("" for the top) -> tree id (`None` for a
+    /// submodule, which is an empty directory here as in a fresh clone).
+    dirs: HashMap<String, Option<git2::Oid>>,
+    /// Files seen so far: path in the tree -> blob id.
+    blobs: HashMap<String, git2::Oid>,
+}
+
+const GIT_TYPE: u32 = 0o170000;
+const GIT_TREE: u32 = 0o040000;
+const GIT_LINK: u32 = 0o120000;
+const GIT_SUBMODULE: u32 = 0o160000;
+
+impl CommitTree<'_> {
+    /// The '/'-separated path in the tree of a path inside the store.
+    fn rel(&self, path: &Path) -> String {
+        let rel = path.strip_prefix(&self.store.root).unwrap_or(path);
+        rel.components().filter_map(|c| c.as_os_str().to_str()).collect::<Vec<_>>().join("/")
+    }
+
+    fn git_err(&self, path: &Path, source: crate::store::StoreError) -> ScanError {
+        ScanError::Io { path: path.to_path_buf(), source: io::Error::other(source) }
+    }
+
+    /// The object at `rel` (id and git mode), reached through trees only; `None` when there
+    /// is none.
+    fn resolve(&self, rel: &Path) -> Result<Option<(git2::Oid, u32)>, ScanError> {
+        let mut here = (self.dirs[""].expect("the top is a tree"), GIT_TREE);
+        let mut at = self.store.root.clone();
+        for part in rel.components() {
+            let Component::Normal(name) = part else { return Ok(None) };
+            match here.1 & GIT_TYPE {
+                GIT_TREE => {}
+                GIT_LINK => return Err(ScanError::SymlinkInStore { path: at }),
+                _ => return Ok(None),
+            }
+            let items = self.store.tree_items(here.0).map_err(|e| self.git_err(&at, e))?;
+            at.push(name);
+            match items.into_iter().find(|i| i.name == name.as_bytes()) {
+                Some(i) => here = (i.id, i.mode),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(here))
+    }
+}
+
+impl Tree for CommitTree<'_> {
+    fn list(&mut self, dir: &Path) -> Result<Vec<(String, FileType)>, ScanError> {
+        let rel = self.rel(dir);
+        let id = match self.dirs.get(&rel) {
+            Some(id) => *id,
+            None => match self.resolve(Path::new(&rel))? {
+                Some((id, mode)) if mode & GIT_TYPE == GIT_TREE => Some(id),
+                _ => return Err(ScanError::Io { path: dir.to_path_buf(), source: io::ErrorKind::NotFound.into() }),
+            },
+        };
+        let Some(id) = id else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for item in self.store.tree_items(id).map_err(|e| self.git_err(dir, e))? {
+            let name = String::from_utf8(item.name)
+                .map_err(|e| ScanError::NonUtf8 { path: dir.join(std::ffi::OsStr::from_bytes(e.as_bytes())) })?;
+            let path = join(&rel, &name);
+            let ft = match item.mode & GIT_TYPE {
+                GIT_TREE => {
+                    self.dirs.insert(path, Some(item.id));
+                    FileType::Dir
+                }
+                GIT_SUBMODULE => {
+                    self.dirs.insert(path, None);
+                    FileType::Dir
+                }
+                GIT_LINK => FileType::Symlink,
+                _ => {
+                    self.blobs.insert(path, item.id);
+                    FileType::File
+                }
+            };
+            out.push((name, ft));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    fn read(&self, path: &Path) -> Result<Option<String>, ScanError> {
+        let Some((id, mode)) = self.resolve(Path::new(&self.rel(path)))? else { return Ok(None) };
+        let data = match mode & GIT_TYPE {
+            GIT_LINK => return Err(ScanError::SymlinkInStore { path: path.to_path_buf() }),
+            GIT_TREE | GIT_SUBMODULE => Err(io::Error::from(io::ErrorKind::IsADirectory)),
+            _ => self.store.blob(id).map_err(io::Error::other),
+        };
+        let text = data.and_then(|d| String::from_utf8(d).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)));
+        text.map(Some).map_err(|source| ScanError::Io { path: path.to_path_buf(), source })
+    }
+
+    fn has_dir(&self, rel: &Path) -> bool {
+        rel.components().all(|c| matches!(c, Component::Normal(_)))
+            && matches!(self.resolve(rel), Ok(Some((_, mode))) if mode & GIT_TYPE == GIT_TREE)
+    }
+}
+
+/// The scan itself, through `tree`; `files` starts the list of every store file, or is `None`
+/// when none is wanted.
+fn scan_in(
+    tree: &mut dyn Tree,
+    store: &Path,
+    only: &crate::selective::Only,
+    files: Option<Vec<String>>,
+) -> Result<SourceState, ScanError> {
+    let root = source_root(tree, store)?;
     let warnings = Vec::new();
     let ignore = IgnoreRules::new();
     let mut state = SourceState {
@@ -123,10 +352,11 @@ pub fn scan(store: &Path, only: &[crate::selective::OnlyRule]) -> Result<SourceS
         ignore,
         delegated_files: Vec::new(),
         warnings,
-        files: Some(Vec::new()),
-        only: crate::selective::Only::new(only),
+        files,
+        only: only.clone(),
+        origin: Origin::WorkTree,
     };
-    for special in read_dir_sorted(&root)? {
+    for special in tree.list(&root)? {
         let (name, _) = special;
         if name.starts_with(".chezmoiexternal") || name.starts_with(".chezmoiremove") {
             state.delegated_files.push(name.clone());
@@ -135,7 +365,7 @@ pub fn scan(store: &Path, only: &[crate::selective::OnlyRule]) -> Result<SourceS
             state.delegated_files.push(name.clone());
         }
     }
-    walk(&mut state, &root, "", "")?;
+    walk(&mut state, tree, &root, "", "")?;
     if root != store {
         state.files = None;
     }
@@ -143,20 +373,18 @@ pub fn scan(store: &Path, only: &[crate::selective::OnlyRule]) -> Result<SourceS
     Ok(state)
 }
 
-fn source_root(store: &Path) -> Result<PathBuf, ScanError> {
-    let file = store.join(".chezmoiroot");
-    match fsutil::read_to_string_beneath(store, &file) {
-        Ok(text) => {
+fn source_root(tree: &dyn Tree, store: &Path) -> Result<PathBuf, ScanError> {
+    match tree.read(&store.join(".chezmoiroot"))? {
+        Some(text) => {
             let rel = text.trim();
             // A real directory inside the store, reached through no link.
-            let ok = !rel.is_empty() && fsutil::Beneath::open(store, Path::new(rel), false).is_ok();
+            let ok = !rel.is_empty() && tree.has_dir(Path::new(rel));
             if !ok {
                 return Err(ScanError::BadRoot { store: store.to_path_buf(), root: rel.to_string() });
             }
             Ok(store.join(rel))
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(store.to_path_buf()),
-        Err(source) => Err(linked(&file, source)),
+        None => Ok(store.to_path_buf()),
     }
 }
 
@@ -168,12 +396,19 @@ fn linked(path: &Path, source: io::Error) -> ScanError {
     }
 }
 
-fn read_dir_sorted(dir: &Path) -> Result<Vec<(String, fs::FileType)>, ScanError> {
+fn read_dir_sorted(dir: &Path) -> Result<Vec<(String, FileType)>, ScanError> {
     let io_err = |source| ScanError::Io { path: dir.to_path_buf(), source };
     let mut out = Vec::new();
     for e in fs::read_dir(dir).map_err(io_err)? {
         let e = e.map_err(io_err)?;
         let ft = e.file_type().map_err(io_err)?;
+        let ft = if ft.is_symlink() {
+            FileType::Symlink
+        } else if ft.is_dir() {
+            FileType::Dir
+        } else {
+            FileType::File
+        };
         let name = e.file_name().into_string().map_err(|_| ScanError::NonUtf8 { path: e.path() })?;
         out.push((name, ft));
     }
@@ -183,15 +418,21 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<(String, fs::FileType)>, ScanError>
 
 /// Walks one store directory. Entries come out in tree order (each directory's children sorted
 /// by target name, every directory before its contents), so no global sort is needed.
-fn walk(state: &mut SourceState, dir: &Path, source_rel: &str, target_rel: &str) -> Result<(), ScanError> {
-    let listing = read_dir_sorted(dir)?;
+fn walk(
+    state: &mut SourceState,
+    tree: &mut dyn Tree,
+    dir: &Path,
+    source_rel: &str,
+    target_rel: &str,
+) -> Result<(), ScanError> {
+    let listing = tree.list(dir)?;
     if let Some((_, ft)) = listing.iter().find(|(name, _)| name == ".chezmoiignore")
         && !ft.is_dir()
     {
-        read_ignore_file(state, &dir.join(".chezmoiignore"), target_rel)?;
+        read_ignore_file(state, tree, &dir.join(".chezmoiignore"), target_rel)?;
     }
     // (entry, name in the store, file type, target)
-    let mut children: Vec<(Entry, String, fs::FileType, String)> = Vec::new();
+    let mut children: Vec<(Entry, String, FileType, String)> = Vec::new();
     for (name, ft) in listing {
         // Under any name: dotback's own files (.dotback, .chezmoiignore, .git) included.
         if ft.is_symlink() {
@@ -200,7 +441,7 @@ fn walk(state: &mut SourceState, dir: &Path, source_rel: &str, target_rel: &str)
         if name.starts_with('.') {
             // chezmoi ignores these (.git, .dotback, .chezmoi*); git still tracks all but .git.
             if name != ".git" {
-                list_files(state, dir, &name, join(source_rel, &name), ft)?;
+                list_files(state, tree, dir, &name, join(source_rel, &name), ft)?;
             }
             continue;
         }
@@ -214,12 +455,12 @@ fn walk(state: &mut SourceState, dir: &Path, source_rel: &str, target_rel: &str)
             // Scripts have no target of their own; chezmoi runs them.
             let source = join(source_rel, &name);
             state.entries.push(Managed { target: join(target_rel, &name), source: source.clone(), entry });
-            list_files(state, dir, &name, source, ft)?;
+            list_files(state, tree, dir, &name, source, ft)?;
             continue;
         }
         let target = join(target_rel, &entry.name);
         if state.ignore.is_ignored(&target) {
-            list_files(state, dir, &name, join(source_rel, &name), ft)?;
+            list_files(state, tree, dir, &name, join(source_rel, &name), ft)?;
             continue;
         }
         children.push((entry, name, ft, target));
@@ -238,9 +479,9 @@ fn walk(state: &mut SourceState, dir: &Path, source_rel: &str, target_rel: &str)
         let source = join(source_rel, &name);
         if entry.kind == Kind::Dir && entry.is_native() {
             state.entries.push(Managed { target: target.clone(), source: source.clone(), entry });
-            walk(state, &dir.join(&name), &source, &target)?;
+            walk(state, tree, &dir.join(&name), &source, &target)?;
         } else {
-            list_files(state, dir, &name, source.clone(), ft)?;
+            list_files(state, tree, dir, &name, source.clone(), ft)?;
             state.entries.push(Managed { target, source, entry });
         }
     }
@@ -249,9 +490,9 @@ fn walk(state: &mut SourceState, dir: &Path, source_rel: &str, target_rel: &str)
 
 /// Adds a `.chezmoiignore` (patterns relative to `target_dir`). A line chezmoi rejects fails
 /// the scan, as it fails chezmoi; template lines are reported and not applied.
-fn read_ignore_file(state: &mut SourceState, path: &Path, target_dir: &str) -> Result<(), ScanError> {
+fn read_ignore_file(state: &mut SourceState, tree: &dyn Tree, path: &Path, target_dir: &str) -> Result<(), ScanError> {
     // Never through a link: its target's lines would end up in error messages.
-    let text = fsutil::read_to_string_beneath(&state.root, path).map_err(|source| linked(path, source))?;
+    let Some(text) = tree.read(path)? else { return Ok(()) };
     let skipped = state
         .ignore
         .add_file(target_dir, &text)
@@ -265,9 +506,16 @@ fn read_ignore_file(state: &mut SourceState, path: &Path, target_dir: &str) -> R
     Ok(())
 }
 
-/// Records `dir/name` (and everything below it, for a directory) as work-tree files; `rel`
-/// is its path relative to the store.
-fn list_files(state: &mut SourceState, dir: &Path, name: &str, rel: String, ft: fs::FileType) -> Result<(), ScanError> {
+/// Records `dir/name` (and everything below it, for a directory) as work-tree files; `rel` is
+/// its path relative to the store.
+fn list_files(
+    state: &mut SourceState,
+    tree: &mut dyn Tree,
+    dir: &Path,
+    name: &str,
+    rel: String,
+    ft: FileType,
+) -> Result<(), ScanError> {
     if ft.is_symlink() {
         return Err(ScanError::SymlinkInStore { path: dir.join(name) });
     }
@@ -277,9 +525,9 @@ fn list_files(state: &mut SourceState, dir: &Path, name: &str, rel: String, ft: 
         return Ok(());
     }
     let path = dir.join(name);
-    for (child, ft) in read_dir_sorted(&path)? {
+    for (child, ft) in tree.list(&path)? {
         if child != ".git" {
-            list_files(state, &path, &child, join(&rel, &child), ft)?;
+            list_files(state, tree, &path, &child, join(&rel, &child), ft)?;
         }
     }
     Ok(())
@@ -295,4 +543,114 @@ pub fn target_of_source(source: &str) -> Option<String> {
         target = join(&target, &e.name);
     }
     Some(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, rel: &str, data: &str) {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, data).unwrap();
+    }
+
+    /// What a scan found, origin aside: entries (target, source, entry), delegated files,
+    /// warnings and the source root.
+    type Seen = (Vec<(String, String, Entry)>, Vec<String>, Vec<String>, PathBuf);
+
+    fn seen(s: &SourceState) -> Seen {
+        let entries = s.entries.iter().map(|m| (m.target.clone(), m.source.clone(), m.entry.clone())).collect();
+        (entries, s.delegated_files.clone(), s.warnings.clone(), s.root.clone())
+    }
+
+    #[test]
+    fn a_commit_scans_as_its_clean_work_tree_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let (store, _) = Store::init(&root).unwrap();
+        for (rel, data) in [
+            ("dot_bashrc", "export A=1\n"),
+            ("executable_dot_run", "#!/bin/sh\n"),
+            ("symlink_dot_link", "target/path\n"),
+            ("private_dot_ssh/config", "Host x\n"),
+            ("private_dot_ssh/encrypted_private_id.age", "age-encryption.org/v1\n"),
+            ("exact_dot_config/app/settings.toml", "a = 1\n"),
+            ("exact_dot_config/app/skipped.log", "log\n"),
+            ("exact_dot_config/.chezmoiignore", "app/*.log\n{{ if .x }}y{{ end }}\n"),
+            ("ignored.txt", "i\n"),
+            (".chezmoiignore", "ignored.txt\n"),
+            (".chezmoiexternal.toml", "\n"),
+            ("run_once_setup.sh", "#!/bin/sh\n"),
+            ("dot_empty", ""),
+            (".dotback/dotback.toml", "version = 1\n"),
+        ] {
+            write(&root, rel, data);
+        }
+        let head = store.commit_all("t", "one").unwrap().unwrap();
+        let only = Default::default();
+        let work = scan(&root, &only).unwrap();
+        let commit = scan_commit(&store, head, &only).unwrap();
+        assert_eq!(seen(&commit), seen(&work));
+        let targets: Vec<&str> = work.entries.iter().map(|m| m.target.as_str()).collect();
+        assert!(targets.contains(&".ssh/id") && targets.contains(&".link") && !targets.contains(&"ignored.txt"));
+        assert!(!targets.contains(&".config/app/skipped.log"), "{targets:?}");
+        assert_eq!(work.warnings.len(), 1, "the template line is reported: {:?}", work.warnings);
+        for t in ["ignored.txt", ".config/app/skipped.log", ".bashrc"] {
+            assert_eq!(commit.ignore.is_ignored(t), work.ignore.is_ignored(t), "{t}");
+        }
+        let Origin::Commit(c) = &commit.origin else { panic!("read from the commit") };
+        assert_eq!(c.id, head);
+        let bashrc = commit.get(".bashrc").unwrap();
+        assert_eq!(commit.read(bashrc).unwrap(), b"export A=1\n");
+        assert_eq!(c.blob(&bashrc.source), Some(crate::fsutil::hash_bytes(b"export A=1\n")));
+        assert!(work.files.is_some() && commit.files.is_none());
+    }
+
+    #[test]
+    fn a_commit_is_read_below_its_chezmoiroot_and_not_from_the_work_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let (store, _) = Store::init(&root).unwrap();
+        write(&root, ".chezmoiroot", "home\n");
+        write(&root, "home/dot_profile", "old\n");
+        write(&root, "home/private_dot_gnupg/dot_keep", "k\n");
+        let first = store.commit_all("t", "one").unwrap().unwrap();
+        assert_eq!(
+            seen(&scan_commit(&store, first, &Default::default()).unwrap()),
+            seen(&scan(&root, &Default::default()).unwrap())
+        );
+        fs::remove_file(root.join(".chezmoiroot")).unwrap();
+        fs::remove_dir_all(root.join("home/private_dot_gnupg")).unwrap();
+        write(&root, "dot_top", "t\n");
+        store.commit_all("t", "two").unwrap().unwrap();
+        let old = scan_commit(&store, first, &Default::default()).unwrap();
+        assert_eq!(old.root, root.join("home"));
+        let targets: Vec<&str> = old.entries.iter().map(|m| m.target.as_str()).collect();
+        assert_eq!(targets, [".gnupg", ".gnupg/.keep", ".profile"]);
+        assert_eq!(old.read(old.get(".profile").unwrap()).unwrap(), b"old\n");
+    }
+
+    #[test]
+    fn a_commit_holding_a_link_or_a_bad_root_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let (store, _) = Store::init(&root).unwrap();
+        write(&root, "real/dot_x", "x\n");
+        std::os::unix::fs::symlink("real", root.join("dot_linked")).unwrap();
+        let linked = store.commit_all("t", "link").unwrap().unwrap();
+        let err = scan_commit(&store, linked, &Default::default()).err().unwrap();
+        assert!(matches!(&err, ScanError::SymlinkInStore { path } if path == &root.join("dot_linked")), "{err:?}");
+        fs::remove_file(root.join("dot_linked")).unwrap();
+        for bad in ["missing", "real/dot_x", "../store", "dot_linked"] {
+            if bad == "dot_linked" {
+                std::os::unix::fs::symlink("real", root.join("dot_linked")).unwrap();
+            }
+            write(&root, ".chezmoiroot", bad);
+            let id = store.commit_all("t", bad).unwrap().unwrap();
+            let err = scan_commit(&store, id, &Default::default()).err().unwrap();
+            assert!(matches!(&err, ScanError::BadRoot { root, .. } if root == bad), "{bad}: {err:?}");
+            assert!(matches!(scan(&root, &Default::default()), Err(ScanError::BadRoot { .. })), "{bad}: work tree too");
+        }
+    }
 }

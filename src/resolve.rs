@@ -6,6 +6,12 @@
 //! to the store (re-encrypted when the target is encrypted), removes the copies from HOME and
 //! the store, and commits exactly those paths. Everything is read and checked before the first
 //! write, and whatever is overwritten or removed in HOME is backed up first.
+//!
+//! The two versions belong to devices, not to places: the sync that could not merge keeps its
+//! own device's version live and writes the other's into the copy, named after that device. So
+//! on the device a copy is named after, its own edit is in the copy and the other device's is
+//! live; everywhere else the live file is this device's version. [`choose`] settles in those
+//! terms (`--ours` keeps this device's version wherever it sits), the same on every device.
 
 use crate::context::Context;
 use crate::fsutil;
@@ -56,6 +62,19 @@ pub enum ResolveError {
     Tool { tool: String, how: String },
     #[error("the merged ~/{target} still has conflict markers; nothing was changed")]
     MarkersLeft { target: String },
+    #[error("~/{target} has no conflict to resolve")]
+    NoConflict { target: String, conflicts: usize },
+    #[error("~/{target} has {} conflict copies; name the one to take:\n    {}", copies.len(), copies.iter().map(|(c, d)| format!("~/{c} ({d}'s version)")).collect::<Vec<_>>().join("\n    "))]
+    SeveralCopies {
+        target: String,
+        /// The copies to choose from, with the device whose version each holds.
+        copies: Vec<(String, String)>,
+    },
+    /// `--merge` has no editor to open.
+    #[error(
+        "no editor to merge in: $VISUAL, $EDITOR and git's core.editor are unset, and this is not a terminal; nothing was changed"
+    )]
+    NoEditor,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -75,10 +94,42 @@ pub struct Conflict {
     pub device: String,
     /// When sync made the copy: `YYYYmmdd-HHMMSS` (UTC), `-n` for a second one within a second.
     pub stamp: String,
+    /// The copy holds this device's own version: its edit lost the merge on another device,
+    /// which kept its own version live. Otherwise the live file is this device's version.
+    pub holds_this_device: bool,
 }
 
-/// Every conflict copy in the store, in tree order.
-pub fn find(state: &SourceState) -> Vec<Conflict> {
+/// Where a version of a file in conflict sits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// The file itself (in HOME, or the store's version when HOME has none).
+    Live,
+    /// The conflict copy.
+    Copy,
+}
+
+impl Conflict {
+    /// Where this device's version sits (the other device's is in the other place).
+    pub fn mine(&self) -> Place {
+        if self.holds_this_device { Place::Copy } else { Place::Live }
+    }
+
+    /// Whose version is where, as a clause: "this device's version is in ~/COPY; ~/PATH has
+    /// the other device's".
+    pub fn describe(&self) -> String {
+        if self.holds_this_device {
+            format!(
+                "this device's version is in ~/{}; ~/{} has the other device's (`--ours` takes this device's back)",
+                self.copy, self.path
+            )
+        } else {
+            format!("{}'s version is in ~/{}; ~/{} has this device's", self.device, self.copy, self.path)
+        }
+    }
+}
+
+/// Every conflict copy in the store, in tree order, as seen from `device`.
+pub fn find(state: &SourceState, device: &str) -> Vec<Conflict> {
     state
         .entries
         .iter()
@@ -105,9 +156,95 @@ pub fn find(state: &SourceState) -> Vec<Conflict> {
                 source: m.source.clone(),
                 device: c.device.to_string(),
                 stamp: c.stamp.to_string(),
+                holds_this_device: c.device == device,
             })
         })
         .collect()
+}
+
+/// How to settle a conflict, in terms of devices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Choice {
+    /// Keep this device's version (the live file, or the copy on the device it is named after).
+    Ours,
+    /// Take the other device's version.
+    Theirs,
+    /// Merge both, with the conflict markers settled in an editor.
+    Merge,
+}
+
+/// What settling one target takes, worked out before anything is read or written.
+#[derive(Debug)]
+pub struct Resolution<'a> {
+    /// The file in conflict.
+    pub target: String,
+    pub choice: Choice,
+    /// The copies that go.
+    pub copies: Vec<&'a Conflict>,
+    /// The copy whose version becomes the file's (merged with the live file for
+    /// [`Choice::Merge`]); `None` keeps the live file as it is.
+    pub take: Option<&'a Conflict>,
+}
+
+impl Resolution<'_> {
+    /// What was done, for messages and the commit: "kept this device's version (the live file)".
+    /// `live_by` names the device whose version is live, when known.
+    pub fn describe(&self, live_by: Option<&str>) -> String {
+        let live_other = live_by.map_or("the other device's".to_string(), |d| format!("{d}'s"));
+        match (self.choice, self.take) {
+            (Choice::Ours, None) => "kept this device's version (the live file)".to_string(),
+            (Choice::Ours, Some(c)) => format!("took this device's version back from ~/{}", c.copy),
+            (Choice::Theirs, None) => format!("kept {live_other} version (the live file)"),
+            (Choice::Theirs, Some(c)) => format!("took {}'s version from ~/{}", c.device, c.copy),
+            (Choice::Merge, Some(c)) if c.holds_this_device => {
+                format!("merged this device's version from ~/{} with {live_other}", c.copy)
+            }
+            (Choice::Merge, Some(c)) => format!("merged this device's version with {}'s", c.device),
+            (Choice::Merge, None) => "merged".to_string(),
+        }
+    }
+}
+
+/// Which copies settling `named` (a file in conflict, or one of its copies) with `choice`
+/// removes, and which one's version it takes. `--ours` with several copies drops them all (taking
+/// back this device's version when one holds it); the other choices need one copy to be named
+/// when the target has several, unless every copy holds this device's version (`--theirs` then
+/// keeps the live file).
+pub fn choose<'a>(all: &'a [Conflict], named: &str, choice: Choice) -> Result<Resolution<'a>, ResolveError> {
+    let named_copy = all.iter().any(|c| c.copy == named);
+    let copies: Vec<&Conflict> = all.iter().filter(|c| c.copy == named || (!named_copy && c.path == named)).collect();
+    let Some(first) = copies.first() else {
+        return Err(ResolveError::NoConflict { target: named.to_string(), conflicts: all.len() });
+    };
+    let target = first.path.clone();
+    let (mine, others): (Vec<&Conflict>, Vec<&Conflict>) = copies.iter().partition(|c| c.holds_this_device);
+    let several = |among: &[&Conflict]| ResolveError::SeveralCopies {
+        target: target.clone(),
+        copies: among.iter().map(|c| (c.copy.clone(), c.device.clone())).collect(),
+    };
+    let take = match choice {
+        Choice::Ours => match mine.as_slice() {
+            [] => None,
+            [c] => Some(*c),
+            _ => return Err(several(&mine)),
+        },
+        Choice::Theirs => match (mine.is_empty(), others.as_slice()) {
+            (false, []) => None,
+            (true, [c]) => Some(*c),
+            _ => return Err(several(&copies)),
+        },
+        Choice::Merge => match copies.as_slice() {
+            [c] => Some(*c),
+            _ => return Err(several(&copies)),
+        },
+    };
+    Ok(Resolution { target, choice, copies, take })
+}
+
+/// The device whose sync wrote the copy and kept its own version live, as its commit says.
+pub fn live_by(store: &Store, state: &SourceState, c: &Conflict) -> Result<Option<String>, StoreError> {
+    let Some(commit) = store.last_change(&[&repo_path(store, state, &c.source)])? else { return Ok(None) };
+    Ok(conflict::device_of(&store.commit_message(commit)?).filter(|d| *d != c.device))
 }
 
 /// The store entry of the target in conflict, which must be a file dotback evaluates.
@@ -142,39 +279,27 @@ fn store_content(vault: &Vault, state: &SourceState, m: &Managed) -> Result<Zero
     vault.decrypt(&data).map_err(|why| ResolveError::Decrypt { path, why })
 }
 
-/// This device's version: the live file, or the store's when HOME has no file there.
-pub fn ours(
+/// The version in `place`: the live file (or the store's version when HOME has no file there),
+/// or the copy (edits made to it in HOME count; the store's copy when HOME has none).
+pub fn version(
     ctx: &Context,
     state: &SourceState,
     vault: &Vault,
     c: &Conflict,
+    place: Place,
 ) -> Result<Zeroizing<Vec<u8>>, ResolveError> {
-    let m = target_entry(state, &c.path)?;
-    match read_live(&ctx.live(&c.path))? {
+    let (target, m) = match place {
+        Place::Live => (&c.path, target_entry(state, &c.path)?),
+        Place::Copy => (&c.copy, state.get(&c.copy).expect("conflicts come from the scanned store")),
+    };
+    match read_live(&ctx.live(target))? {
         Some(data) => Ok(data),
         None => store_content(vault, state, m),
     }
 }
 
-/// The other version: the live copy (edits made to it count), or the store's copy when HOME
-/// has none.
-pub fn theirs(
-    ctx: &Context,
-    state: &SourceState,
-    vault: &Vault,
-    c: &Conflict,
-) -> Result<Zeroizing<Vec<u8>>, ResolveError> {
-    match read_live(&ctx.live(&c.copy))? {
-        Some(data) => Ok(data),
-        None => {
-            let m = state.get(&c.copy).expect("conflicts come from the scanned store");
-            store_content(vault, state, m)
-        }
-    }
-}
-
 /// A store path (relative to the source root) as a path in the git repository.
-fn repo_path(store: &Store, state: &SourceState, source: &str) -> String {
+pub fn repo_path(store: &Store, state: &SourceState, source: &str) -> String {
     match state.root.strip_prefix(&store.root) {
         Ok(prefix) if !prefix.as_os_str().is_empty() => managed::join(&prefix.to_string_lossy(), source),
         _ => source.to_string(),
@@ -265,7 +390,7 @@ pub enum Tool {
 }
 
 impl Tool {
-    fn name(&self) -> &str {
+    pub fn name(&self) -> &str {
         match self {
             Tool::Editor(e) => e,
             Tool::MergeTool { name, .. } => name,
@@ -372,7 +497,7 @@ pub fn edit(
 /// What [`settle`] did.
 #[derive(Debug, Default)]
 pub struct Settled {
-    pub commit: Option<git2::Oid>,
+    pub commit: Option<String>,
     /// Where what was overwritten or removed in HOME was saved.
     pub backup_dir: Option<PathBuf>,
     /// The conflict copies removed (targets).
@@ -471,5 +596,163 @@ pub fn settle(
         message.push_str(&format!("deleted: {}\n", repo_path(store, state, &c.source)));
     }
     let commit = store.commit_staged(device, &message)?;
-    Ok(Settled { commit, backup_dir: backups.dir().map(Path::to_path_buf), removed })
+    Ok(Settled { commit: commit.map(|c| c.to_string()), backup_dir: backups.dir().map(Path::to_path_buf), removed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy(device: &str, n: u8, mine: bool) -> Conflict {
+        let stamp = format!("20261122-10150{n}");
+        Conflict {
+            path: ".zshrc".into(),
+            copy: format!(".zshrc.dotback-conflict-{device}-{stamp}"),
+            source: format!("dot_zshrc.dotback-conflict-{device}-{stamp}"),
+            device: device.into(),
+            stamp,
+            holds_this_device: mine,
+        }
+    }
+
+    fn picked(r: &Resolution) -> (Option<String>, Vec<String>) {
+        (r.take.map(|c| c.device.clone()), r.copies.iter().map(|c| c.device.clone()).collect())
+    }
+
+    #[test]
+    fn ours_and_theirs_follow_the_devices_not_the_places() {
+        // On the device that merged: its version is live, the other's in the copy.
+        let there = [copy("a", 1, false)];
+        let r = choose(&there, ".zshrc", Choice::Ours).unwrap();
+        assert_eq!(picked(&r), (None, vec!["a".into()]));
+        assert_eq!(r.describe(None), "kept this device's version (the live file)");
+        let r = choose(&there, &there[0].copy, Choice::Theirs).unwrap();
+        assert_eq!(picked(&r), (Some("a".into()), vec!["a".into()]), "named by the copy's path");
+        assert!(r.describe(None).starts_with("took a's version from ~/.zshrc.dotback-conflict-a-"));
+
+        // On the device the copy is named after: its own version is in the copy.
+        let here = [copy("a", 1, true)];
+        let r = choose(&here, ".zshrc", Choice::Ours).unwrap();
+        assert_eq!(picked(&r), (Some("a".into()), vec!["a".into()]));
+        assert!(r.describe(None).starts_with("took this device's version back from ~/"));
+        let r = choose(&here, ".zshrc", Choice::Theirs).unwrap();
+        assert_eq!(picked(&r), (None, vec!["a".into()]));
+        assert_eq!(r.describe(Some("b")), "kept b's version (the live file)");
+        assert_eq!(r.describe(None), "kept the other device's version (the live file)");
+        let r = choose(&here, ".zshrc", Choice::Merge).unwrap();
+        assert!(r.describe(Some("b")).ends_with("with b's"), "{}", r.describe(Some("b")));
+    }
+
+    #[test]
+    fn several_copies_need_one_named_unless_the_choice_is_clear() {
+        let two = [copy("a", 1, false), copy("c", 2, false)];
+        let r = choose(&two, ".zshrc", Choice::Ours).unwrap();
+        assert_eq!(picked(&r), (None, vec!["a".into(), "c".into()]), "--ours drops them all");
+        for choice in [Choice::Theirs, Choice::Merge] {
+            match choose(&two, ".zshrc", choice) {
+                Err(ResolveError::SeveralCopies { copies, .. }) => assert_eq!(copies.len(), 2),
+                other => panic!("{choice:?}: {other:?}"),
+            }
+        }
+        let r = choose(&two, &two[1].copy, Choice::Theirs).unwrap();
+        assert_eq!(picked(&r), (Some("c".into()), vec!["c".into()]), "only the named copy goes");
+
+        // One copy holds this device's version: --ours takes it and drops the rest.
+        let mixed = [copy("a", 1, true), copy("c", 2, false)];
+        let r = choose(&mixed, ".zshrc", Choice::Ours).unwrap();
+        assert_eq!(picked(&r), (Some("a".into()), vec!["a".into(), "c".into()]));
+        assert!(matches!(choose(&mixed, ".zshrc", Choice::Theirs), Err(ResolveError::SeveralCopies { .. })));
+        // Every copy holds this device's version: --theirs keeps the live file.
+        let mine = [copy("a", 1, true), copy("a", 2, true)];
+        assert_eq!(picked(&choose(&mine, ".zshrc", Choice::Theirs).unwrap()), (None, vec!["a".into(), "a".into()]));
+        assert!(matches!(choose(&mine, ".zshrc", Choice::Ours), Err(ResolveError::SeveralCopies { .. })));
+
+        assert!(matches!(choose(&two, ".bashrc", Choice::Ours), Err(ResolveError::NoConflict { conflicts: 2, .. })));
+    }
+}
+
+/// How `--merge` reaches an editor: the environment's variables and whether a terminal is there.
+pub struct EditorEnv<'a> {
+    pub var: &'a dyn Fn(&str) -> Option<String>,
+    pub terminal: bool,
+}
+
+/// What settles the markers: git's merge.tool when it has a `mergetool.<tool>.cmd`, else
+/// $VISUAL, $EDITOR or git's core.editor, else vi on a terminal.
+pub fn merge_tool(store: &Store, env: &EditorEnv) -> Result<Tool, ResolveError> {
+    let config = store.repo.config().ok();
+    let get = |key: &str| {
+        config.as_ref().and_then(|c| c.get_string(key).ok()).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    };
+    if let Some(name) = get("merge.tool")
+        && let Some(cmd) = get(&format!("mergetool.{name}.cmd"))
+    {
+        return Ok(Tool::MergeTool { name, cmd });
+    }
+    let var = |k: &str| (env.var)(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    if let Some(editor) = var("VISUAL").or_else(|| var("EDITOR")).or_else(|| get("core.editor")) {
+        return Ok(Tool::Editor(editor));
+    }
+    let dumb = var("TERM").is_none_or(|t| t == "dumb");
+    if !dumb && env.terminal {
+        return Ok(Tool::Editor("vi".to_string()));
+    }
+    Err(ResolveError::NoEditor)
+}
+
+/// What [`run`] did.
+#[derive(Debug)]
+pub struct Resolved {
+    /// The target settled.
+    pub target: String,
+    /// How, in words ("kept this device's version (the live file)").
+    pub how: String,
+    pub settled: Settled,
+}
+
+/// `dotback resolve PATH --ours|--theirs|--merge`: settles the conflict of `target` (the file or
+/// one of its copies) as `choice` says, and commits. `--merge` opens an editor on the three-way
+/// merge with markers (the sink hears that it waits for it).
+pub fn run(
+    s: &mut crate::session::Session,
+    target: &str,
+    choice: Choice,
+    editor: &EditorEnv,
+    sink: &dyn crate::events::Sink,
+) -> Result<Resolved, ResolveError> {
+    let all = find(&s.state, &s.ctx.device);
+    let r = choose(&all, target, choice)?;
+    let store = Store::open(&s.ctx.store)?;
+    let live_by = match r.copies.first() {
+        Some(c) if c.holds_this_device => live_by(&store, &s.state, c)?,
+        _ => None,
+    };
+    let how = r.describe(live_by.as_deref());
+    let p = s.parts();
+    let content = match (choice, r.take) {
+        (_, None) => None,
+        (Choice::Merge, Some(c)) => {
+            let (mine, other) = match c.mine() {
+                Place::Live => (Place::Live, Place::Copy),
+                Place::Copy => (Place::Copy, Place::Live),
+            };
+            let ours = version(p.ctx, p.state, p.vault, c, mine)?;
+            let theirs = version(p.ctx, p.state, p.vault, c, other)?;
+            let base = base(&store, p.state, p.vault, c)?;
+            let at = |p: Place| if p == Place::Live { &c.path } else { &c.copy };
+            let other_device =
+                if c.holds_this_device { live_by.as_deref().unwrap_or("the other device") } else { &c.device };
+            let ours_label = format!("~/{} (this device)", at(mine));
+            let theirs_label = format!("~/{} ({other_device})", at(other));
+            let labels = crate::merge::text::Labels { ours: &ours_label, base: "base", theirs: &theirs_label };
+            let marked = marked_up(&c.path, &base, &ours, &theirs, labels)?;
+            let tool = merge_tool(&store, editor)?;
+            sink.news(format!("Waiting for `{}` to settle ~/{}...", tool.name(), c.path));
+            Some(edit(p.ctx, &c.path, &marked, [&base, &ours, &theirs], &tool)?)
+        }
+        (_, Some(c)) => Some(version(p.ctx, p.state, p.vault, c, Place::Copy)?),
+    };
+    let settled =
+        settle(p.ctx, p.state, p.cache, p.vault, &store, &r.copies, content.as_deref().map(|c| &c[..]), &how)?;
+    Ok(Resolved { target: r.target.clone(), how, settled })
 }

@@ -40,15 +40,27 @@ pub fn current_os() -> Option<&'static str> {
 }
 
 /// One `[[only]]` table, validated.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(try_from = "RawRule")]
 pub struct OnlyRule {
     pub paths: Vec<String>,
+    /// `paths`, compiled when the rule is read.
+    #[serde(skip)]
+    globs: Vec<Glob>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<Vec<String>>,
 }
+
+/// Rules are equal when what they say is (the compiled patterns follow from it).
+impl PartialEq for OnlyRule {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.paths, &self.devices, &self.os) == (&other.paths, &other.devices, &other.os)
+    }
+}
+
+impl Eq for OnlyRule {}
 
 /// `[[only]]` as written, before the checks that need the whole table.
 #[derive(Deserialize)]
@@ -67,9 +79,10 @@ impl TryFrom<RawRule> for OnlyRule {
         if paths.is_empty() {
             return Err("[[only]] has an empty `paths`; list the patterns of the files it limits".into());
         }
-        for p in &paths {
-            Glob::compile(p).map_err(|why| format!("[[only]] paths: invalid pattern `{p}`: {why}"))?;
-        }
+        let globs = paths
+            .iter()
+            .map(|p| Glob::compile(p).map_err(|why| format!("[[only]] paths: invalid pattern `{p}`: {why}")))
+            .collect::<Result<Vec<_>, _>>()?;
         if raw.devices.is_none() && raw.os.is_none() {
             return Err("[[only]] needs `devices = [...]` or `os = \"linux\"|\"macos\"` (or both): which devices get these paths".into());
         }
@@ -87,7 +100,7 @@ impl TryFrom<RawRule> for OnlyRule {
         if raw.os.as_ref().is_some_and(|o| o.0.is_empty()) {
             return Err("[[only]] has an empty `os`; name \"linux\" or \"macos\", or leave it out".into());
         }
-        Ok(OnlyRule { paths, devices: raw.devices, os: raw.os.map(|o| o.0) })
+        Ok(OnlyRule { paths, globs, devices: raw.devices, os: raw.os.map(|o| o.0) })
     }
 }
 
@@ -162,19 +175,11 @@ impl Compiled {
 }
 
 impl Only {
-    /// Compiles validated rules (as [`crate::config::Manifest::parse`] returns them).
+    /// The rules of a manifest, from the patterns compiled when it was read.
     pub fn new(rules: &[OnlyRule]) -> Only {
         let rules = rules
             .iter()
-            .map(|r| Compiled {
-                globs: r
-                    .paths
-                    .iter()
-                    .map(|p| Glob::compile(p).expect("[[only]] patterns are checked when the manifest is read"))
-                    .collect(),
-                devices: r.devices.clone(),
-                os: r.os.clone(),
-            })
+            .map(|r| Compiled { globs: r.globs.clone(), devices: r.devices.clone(), os: r.os.clone() })
             .collect();
         Only { rules }
     }

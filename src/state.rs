@@ -61,6 +61,24 @@ pub enum NodeKind {
     Symlink,
 }
 
+/// How many targets of each kind: `add`, `status` and `commit` say what they count with it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Tally {
+    pub files: usize,
+    pub symlinks: usize,
+    pub dirs: usize,
+}
+
+impl Tally {
+    pub fn count(&mut self, kind: NodeKind) {
+        match kind {
+            NodeKind::File => self.files += 1,
+            NodeKind::Symlink => self.symlinks += 1,
+            NodeKind::Dir => self.dirs += 1,
+        }
+    }
+}
+
 /// What a target is: kind, content hash (files, and symlinks' targets) and permission bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Node {
@@ -86,6 +104,10 @@ struct CacheFile {
     decrypted: FastMap<String, Memo>,
     /// Target path -> the state HOME and the store last agreed on.
     base: FastMap<String, Node>,
+    /// Ciphertext (blob id of an encrypted store file) -> its plaintext's hash. Checked by
+    /// content, not by stat, so a device without a usable identity still knows what an
+    /// encrypted file it wrote or read before holds (and which ciphertext holds a base).
+    sealed: FastMap<Hash, Hash>,
 }
 
 /// The stat cache, loaded for one operation.
@@ -195,6 +217,30 @@ impl Cache {
             None => self.file.base.remove(target).is_some(),
         };
         self.dirty |= changed;
+    }
+
+    /// Records that the ciphertext `cipher` (a blob id) holds plaintext hashing to `plain`.
+    pub fn seal(&mut self, cipher: Hash, plain: Hash) {
+        if self.file.sealed.insert(cipher, plain) != Some(plain) {
+            self.dirty = true;
+        }
+    }
+
+    /// The plaintext hash of ciphertext `cipher`, when this device has seen it.
+    pub fn plain_of(&self, cipher: &Hash) -> Option<Hash> {
+        self.file.sealed.get(cipher).copied()
+    }
+
+    /// The ciphertexts known to hold plaintext hashing to `plain`.
+    pub fn ciphers_of(&self, plain: Hash) -> impl Iterator<Item = Hash> + '_ {
+        self.file.sealed.iter().filter(move |(_, p)| **p == plain).map(|(c, _)| *c)
+    }
+
+    /// Keeps only the ciphertexts whose plaintext hash `keep` accepts.
+    pub fn retain_sealed(&mut self, keep: impl Fn(&Hash) -> bool) {
+        let before = self.file.sealed.len();
+        self.file.sealed.retain(|_, p| keep(p));
+        self.dirty |= self.file.sealed.len() != before;
     }
 
     /// Drops memos of paths no longer present (keeps the file small).
@@ -427,7 +473,9 @@ mod codec {
     use super::{CacheFile, Memo, Node, NodeKind};
     use crate::fsutil::{FastMap, StatKey};
 
-    const MAGIC: &[u8] = b"dotback-cache-3\n";
+    const MAGIC: &[u8] = b"dotback-cache-4\n";
+    /// The format before the sealed map: read, so no base is lost on an upgrade.
+    const MAGIC_3: &[u8] = b"dotback-cache-3\n";
 
     pub fn encode(f: &CacheFile) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 + (f.live.len() + f.source.len()) * 110 + f.base.len() * 70);
@@ -461,6 +509,11 @@ mod codec {
                 None => out.push(0),
             }
             out.extend_from_slice(&n.perm.to_le_bytes());
+        }
+        out.extend_from_slice(&(f.sealed.len() as u32).to_le_bytes());
+        for (cipher, plain) in &f.sealed {
+            out.extend_from_slice(cipher.as_bytes());
+            out.extend_from_slice(plain.as_bytes());
         }
         out
     }
@@ -498,7 +551,10 @@ mod codec {
 
     /// `None` for anything unexpected: the cache is only a memo, rebuilt on the next run.
     pub fn decode(data: &[u8]) -> Option<CacheFile> {
-        let mut r = Reader(data.strip_prefix(MAGIC)?);
+        let (mut r, sealed) = match data.strip_prefix(MAGIC) {
+            Some(rest) => (Reader(rest), true),
+            None => (Reader(data.strip_prefix(MAGIC_3)?), false),
+        };
         let mut memos = || -> Option<FastMap<String, Memo>> {
             let n = r.u32()? as usize;
             let mut map = FastMap::with_capacity_and_hasher(n, Default::default());
@@ -534,7 +590,13 @@ mod codec {
             };
             base.insert(k, Node { kind, hash, perm: r.u32()? });
         }
-        r.0.is_empty().then_some(CacheFile { live, source, decrypted, base })
+        let mut sealed_map = FastMap::default();
+        if sealed {
+            for _ in 0..r.u32()? {
+                sealed_map.insert(r.oid()?, r.oid()?);
+            }
+        }
+        r.0.is_empty().then_some(CacheFile { live, source, decrypted, base, sealed: sealed_map })
     }
 }
 
@@ -630,6 +692,31 @@ mod tests {
         assert_eq!(c.hash(Side::Live, ".zshrc", &stat(2_000)), None);
         assert_eq!(c.hash(Side::Source, ".zshrc", &stat(1_000)), None);
         assert_eq!(c.base(".zshrc").unwrap().hash, Some(h));
+    }
+
+    #[test]
+    fn sealed_ciphertexts_survive_save_and_an_older_cache_keeps_its_bases() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cipher, plain, other) =
+            (fsutil::hash_bytes(b"age"), fsutil::hash_bytes(b"secret"), fsutil::hash_bytes(b"age 2"));
+        let mut c = Cache::load(dir.path());
+        c.seal(cipher, plain);
+        c.seal(other, fsutil::hash_bytes(b"gone"));
+        c.set_base(".netrc", Some(Node { kind: NodeKind::File, hash: Some(plain), perm: 0o600 }));
+        c.retain_sealed(|p| *p == plain);
+        c.save().unwrap();
+        let c = Cache::load(dir.path());
+        assert_eq!(c.plain_of(&cipher), Some(plain));
+        assert_eq!(c.plain_of(&other), None, "pruned");
+        assert_eq!(c.ciphers_of(plain).collect::<Vec<_>>(), [cipher]);
+
+        // A cache written before the sealed map existed: its bases are kept.
+        let data = codec::encode(&c.file);
+        let body = &data[b"dotback-cache-4\n".len()..data.len() - 4 - 40];
+        let old = [b"dotback-cache-3\n".as_slice(), body].concat();
+        let f = codec::decode(&old).expect("the older format is read");
+        assert_eq!(f.base.get(".netrc").and_then(|n| n.hash), Some(plain));
+        assert!(f.sealed.is_empty());
     }
 
     #[test]

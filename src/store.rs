@@ -52,11 +52,78 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// The lock file a git operation found taken (left by a git command that was stopped, or
+    /// held by one at work), when that is why it failed: a path, or where to look for one.
+    pub fn lock_file(&self) -> Option<String> {
+        let StoreError::Git { source, path, .. } = self else { return None };
+        if source.code() != git2::ErrorCode::Locked {
+            return None;
+        }
+        // libgit2 names a ref's lock file between quotes, but not the index's.
+        Some(match source.message().split('\'').nth(1) {
+            Some(f) => f.to_string(),
+            None if source.class() == git2::ErrorClass::Index => path.join(".git/index.lock").display().to_string(),
+            None => "the `.lock` file in the store's `.git` directory".to_string(),
+        })
+    }
+}
+
 /// Whether libgit2 failed for want of space. It says so only in the message: the C library's
 /// text for ENOSPC or EDQUOT (in the C locale, as a Rust program never sets another).
 fn disk_full(e: &git2::Error) -> bool {
     e.class() == git2::ErrorClass::Os
         && ["No space left on device", "Disk quota exceeded"].iter().any(|m| e.message().contains(m))
+}
+
+/// Gives `repo` the configuration git would read, where git's environment says so and libgit2
+/// (opening a repository by its path) does not listen: `GIT_CONFIG_GLOBAL` replaces
+/// `~/.gitconfig` and the XDG file, `GIT_CONFIG_SYSTEM` replaces the system file and
+/// `GIT_CONFIG_NOSYSTEM` drops it. Everything read through the repository then follows: the
+/// commit author, credential helpers, `core.autocrlf`, URL rewrites.
+fn git_config_from_env(repo: &Repository) -> Result<(), StoreError> {
+    use git2::{Config, ConfigLevel};
+    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let (global, system) = (var("GIT_CONFIG_GLOBAL"), var("GIT_CONFIG_SYSTEM"));
+    let no_system = std::env::var("GIT_CONFIG_NOSYSTEM").is_ok_and(|v| git2::Config::parse_bool(v).unwrap_or(false));
+    if global.is_none() && system.is_none() && !no_system {
+        return Ok(());
+    }
+    let config = (|| {
+        let mut config = Config::new()?;
+        let mut files = vec![(repo.path().join("config"), ConfigLevel::Local)];
+        match global {
+            Some(path) => files.push((path, ConfigLevel::Global)),
+            None => {
+                files.extend(Config::find_global().ok().map(|p| (p, ConfigLevel::Global)));
+                files.extend(Config::find_xdg().ok().map(|p| (p, ConfigLevel::XDG)));
+            }
+        }
+        if !no_system {
+            files.extend(system.or_else(|| Config::find_system().ok()).map(|p| (p, ConfigLevel::System)));
+        }
+        for (path, level) in files {
+            config.add_file(&path, level, false)?;
+        }
+        repo.set_config(&config)
+    })();
+    config.map_err(|source| StoreError::GitConfig { source })
+}
+
+/// Which way objects were going when a transport failed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Fetch,
+    Push,
+}
+
+/// The first full object id (40 hex digits) in a libgit2 message, such as "object not found -
+/// no match for id (…)".
+fn object_id_in(message: &str) -> Option<git2::Oid> {
+    let hex = |i: usize| message.as_bytes().get(i).is_some_and(u8::is_ascii_hexdigit);
+    (0..message.len().saturating_sub(39))
+        .find(|&i| (i == 0 || !hex(i - 1)) && (i..i + 40).all(hex) && !hex(i + 40))
+        .and_then(|i| git2::Oid::from_str(&message[i..i + 40]).ok())
 }
 
 /// dotback's record of where `remote`'s branch was at the last sync (see [`Store::seen`]).
@@ -105,6 +172,7 @@ impl Store {
         if repo.is_bare() {
             return Err(StoreError::Bare { path: root.to_path_buf() });
         }
+        git_config_from_env(&repo)?;
         Ok(Store { repo, root: root.to_path_buf() })
     }
 
@@ -120,6 +188,7 @@ impl Store {
             path: root.to_path_buf(),
             source,
         })?;
+        git_config_from_env(&repo)?;
         Ok((Store { repo, root: root.to_path_buf() }, true))
     }
 
@@ -328,34 +397,82 @@ impl Store {
     /// Fetches the current branch of `remote` into `refs/remotes/<remote>/<branch>`; returns the
     /// fetched commit (`None` when the remote does not have the branch yet).
     pub fn fetch(&self, remote: &str) -> Result<Option<git2::Oid>, TransportError> {
-        let branch = self.branch().map_err(|e| TransportError::Refused { message: e.to_string() })?;
-        let mut r = self.find_remote(remote)?;
+        let branch = self.branch().map_err(|e| self.local("read the branch", e))?;
+        let r = self.find_remote(remote)?;
         let url = r.url().unwrap_or_default().to_string();
         let tracking = format!("refs/remotes/{remote}/{branch}");
         let spec = format!("+refs/heads/{branch}:{tracking}");
         let session = transport::Session::new(&self.repo, &url);
+        let mut r = self.connect_as(r, &session)?;
         let mut opts = git2::FetchOptions::new();
         opts.remote_callbacks(session.callbacks());
-        r.fetch(&[spec.as_str()], Some(&mut opts), None).map_err(|e| session.classify(&url, e))?;
+        r.fetch(&[spec.as_str()], Some(&mut opts), None)
+            .map_err(|e| self.transport_error(&session, &url, e, Direction::Fetch))?;
         match self.repo.refname_to_id(&tracking) {
             Ok(id) => Ok(Some(id)),
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(TransportError::Refused { message: e.message().to_string() }),
+            Err(e) => Err(self.local("read the fetched commit", e)),
         }
     }
 
     fn find_remote(&self, remote: &str) -> Result<git2::Remote<'_>, TransportError> {
-        self.repo.find_remote(remote).map_err(|e| TransportError::Refused { message: e.message().to_string() })
+        self.repo.find_remote(remote).map_err(|e| self.local("read the remote's settings", e))
+    }
+
+    /// The remote to talk through: `r` itself, or, when the session resolved an ssh host alias,
+    /// one for the URL it stands for (kept in memory; the store's config keeps the alias).
+    fn connect_as<'r>(
+        &'r self,
+        r: git2::Remote<'r>,
+        session: &transport::Session,
+    ) -> Result<git2::Remote<'r>, TransportError> {
+        if r.url().ok() == Some(session.url()) {
+            return Ok(r);
+        }
+        self.repo.remote_anonymous(session.url()).map_err(|e| self.local("set up the connection", e))
+    }
+
+    /// A failure of this store's own repository during a fetch or push.
+    fn local(&self, what: &'static str, e: impl std::error::Error + Send + Sync + 'static) -> TransportError {
+        TransportError::Local { what, store: self.root.clone(), source: Box::new(e) }
+    }
+
+    /// Sorts a failed fetch or push: an object missing here is this store's problem, whatever
+    /// libgit2's error class says (it reads like a missing remote); the rest is the remote's.
+    fn transport_error(
+        &self,
+        session: &transport::Session,
+        url: &str,
+        e: git2::Error,
+        direction: Direction,
+    ) -> TransportError {
+        let missing = |repo: &Repository, id| repo.odb().is_ok_and(|odb| !odb.exists(id));
+        let id = (e.class() == git2::ErrorClass::Odb || e.message().contains("object not found"))
+            .then(|| object_id_in(e.message()))
+            .flatten();
+        if let Some(id) = id.filter(|id| missing(&self.repo, *id)) {
+            // A fetch from a local remote that lacks the object too: that copy is the damaged one.
+            let remote_lacks = direction == Direction::Fetch
+                && transport::local_path(url)
+                    .and_then(|p| Repository::open_bare(p).ok())
+                    .is_some_and(|remote| missing(&remote, id));
+            if !remote_lacks {
+                return TransportError::MissingObject { store: self.root.clone(), id };
+            }
+        }
+        session.classify(url, e)
     }
 
     /// Pushes the current branch to `remote`. A rejected update (the remote moved on, or its
     /// history was rewritten) is an error; nothing is ever force-pushed.
     pub fn push(&self, remote: &str) -> Result<(), TransportError> {
-        let branch = self.branch().map_err(|e| TransportError::Refused { message: e.to_string() })?;
-        let mut r = self.find_remote(remote)?;
+        let branch = self.branch().map_err(|e| self.local("read the branch", e))?;
+        let r = self.find_remote(remote)?;
         let url = r.url().unwrap_or_default().to_string();
         let rejected = std::cell::RefCell::new(None);
         let session = transport::Session::new(&self.repo, &url);
+        let mut r = self.connect_as(r, &session)?;
+        let by_alias = session.url() != url;
         let mut cb = session.callbacks();
         cb.push_update_reference(|refname, status| {
             if let Some(msg) = status {
@@ -368,16 +485,24 @@ impl Store {
         let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
         // A push killed while it holds a local remote's branch lock leaves the lock; the journal
         // lets the next run know it as its own (see `recover`).
-        let head = self.head_commit().map_err(|e| TransportError::Refused { message: e.to_string() })?;
+        let head = self.head_commit().map_err(|e| self.local("read the branch", e))?;
         let _journal =
             crate::recover::PushJournal::start(self.repo.path(), remote, &format!("refs/heads/{branch}"), head)
-                .map_err(|e| TransportError::Refused { message: e.to_string() })?;
-        r.push(&[spec.as_str()], Some(&mut opts)).map_err(|e| session.classify(&url, e))?;
+                .map_err(|e| self.local("record the push in a journal", e))?;
+        r.push(&[spec.as_str()], Some(&mut opts))
+            .map_err(|e| self.transport_error(&session, &url, e, Direction::Push))?;
         drop(opts);
-        match rejected.take() {
-            Some(why) => Err(TransportError::Refused { message: format!("the remote rejected the update ({why})") }),
-            None => Ok(()),
+        if let Some(why) = rejected.take() {
+            return Err(TransportError::Refused { message: format!("the remote rejected the update ({why})") });
         }
+        // libgit2 moves the remote-tracking ref after a push through the named remote only.
+        if by_alias && let Some(head) = head {
+            let tracking = format!("refs/remotes/{remote}/{branch}");
+            self.repo
+                .reference(&tracking, head, true, "dotback push")
+                .map_err(|e| self.local("record what the remote has", e))?;
+        }
+        Ok(())
     }
 
     /// `ancestor` is reachable from `commit` (or equal to it).
@@ -603,6 +728,26 @@ impl Store {
         Ok(blob.content().to_vec())
     }
 
+    /// The id of a commit's root tree.
+    pub fn commit_tree(&self, commit: git2::Oid) -> Result<git2::Oid, StoreError> {
+        Ok(self.git("read commit", self.repo.find_commit(commit))?.tree_id())
+    }
+
+    /// The entries of one tree, in git's order.
+    pub fn tree_items(&self, tree: git2::Oid) -> Result<Vec<TreeItem>, StoreError> {
+        let tree = self.git("read tree", self.repo.find_tree(tree))?;
+        Ok(tree
+            .iter()
+            .map(|e| TreeItem { name: e.name_bytes().to_vec(), id: e.id(), mode: e.filemode() as u32 })
+            .collect())
+    }
+
+    /// A second handle on the same repository (one per thread: a handle is not shared).
+    pub fn reopen(&self) -> Result<Store, StoreError> {
+        let repo = self.git("open", Repository::open(self.repo.path()))?;
+        Ok(Store { repo, root: self.root.clone() })
+    }
+
     /// Paths whose work-tree or index state differs from HEAD.
     pub fn uncommitted(&self) -> Result<Vec<Uncommitted>, StoreError> {
         let mut opts = StatusOptions::new();
@@ -821,6 +966,17 @@ pub struct RemoteState {
     pub seen: bool,
 }
 
+/// One entry of a git tree (see [`Store::tree_items`]).
+#[derive(Clone, Debug)]
+pub struct TreeItem {
+    /// The name as git stores it (not necessarily UTF-8).
+    pub name: Vec<u8>,
+    pub id: git2::Oid,
+    /// git's file mode: 0o040000 a tree, 0o100644 or 0o100755 a file, 0o120000 a symbolic
+    /// link, 0o160000 a submodule's commit.
+    pub mode: u32,
+}
+
 /// git's side of a status: see [`Store::snapshot`].
 pub struct GitSnapshot {
     entries: Vec<git2::IndexEntry>,
@@ -841,6 +997,17 @@ mod tests {
     use crate::state::Observed;
     use std::fs;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn object_ids_are_found_in_libgit2s_messages() {
+        let id = "533f0d5b8a2a45cbcb19cdb327468acf6a0e287d";
+        let found = |m: &str| object_id_in(m).map(|o| o.to_string());
+        assert_eq!(found(&format!("object not found - cannot read header for ({id})")).as_deref(), Some(id));
+        assert_eq!(found(&format!("object not found - no match for id ({id})")).as_deref(), Some(id));
+        assert_eq!(found(id).as_deref(), Some(id));
+        assert_eq!(found("object not found - no match for id (533f0d5b)"), None);
+        assert_eq!(found(&format!("id a{id}")), None, "a longer run of hex digits is no object id");
+    }
 
     #[test]
     fn disk_full_is_told_from_libgit2s_message() {

@@ -1,15 +1,16 @@
-//! Talking to remotes: credentials (ssh-agent, then the user's `~/.ssh` keys; git's credential
-//! helpers for https), ssh host keys checked against the user's and the system's `known_hosts`
+//! Talking to remotes: ssh host aliases from `~/.ssh/config` ([`ssh_config`]), credentials
+//! (ssh-agent, then the user's `~/.ssh` keys; git's credential helpers for https), ssh host keys checked against the user's and the system's `known_hosts`
 //! as OpenSSH checks them ([`known_hosts`]; an unknown, changed or revoked key is refused, never
 //! accepted), TLS certificates checked by OpenSSL against the system's authorities (or
 //! `SSL_CERT_FILE`), and errors sorted by what the user can do.
 
 pub mod known_hosts;
+pub mod ssh_config;
 
 use git2::{Cred, CredentialType, RemoteCallbacks};
 use std::cell::{Cell, RefCell};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// Why a fetch or push did not happen.
@@ -32,6 +33,42 @@ pub enum TransportError {
     /// The remote answered but refused the operation (a rejected push, a missing repository).
     #[error("{message}")]
     Refused { message: String },
+    /// A remote that is a local path which does not exist: most likely an unmounted disk
+    /// (`remote add` refuses a path that does not exist), so unreachable for now.
+    #[error("{} does not exist; if it is on a removable disk or a network share, that is not mounted", path.display())]
+    NoPath { path: PathBuf },
+    /// A remote that is a local path holding no git repository (say, an empty directory).
+    #[error("{} is not a git repository", path.display())]
+    NotARepository { path: PathBuf },
+    /// A remote that is a local repository with a work tree: git refuses a push to the branch
+    /// checked out there (libgit2 any push to it).
+    #[error("{} is a repository with a work tree, not a bare one; git does not push into a work tree's checked-out branch", path.display())]
+    NotBare { path: PathBuf },
+    /// This store's own repository lacks an object that its history needs (a damaged or partly
+    /// copied `.git`): a local problem, whichever remote was being talked to.
+    #[error("the store {} is missing git object {id}, which its history needs", store.display())]
+    MissingObject { store: PathBuf, id: git2::Oid },
+    /// This store's own repository failed otherwise (its branch or a ref could not be read or
+    /// written): a local problem too.
+    #[error("{what} failed in the store {}", store.display())]
+    Local {
+        what: &'static str,
+        store: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl TransportError {
+    /// Why the remote could not be reached, when that is what went wrong (a later attempt may
+    /// succeed: an unmounted disk, a network down).
+    pub fn unreachable(&self) -> Option<String> {
+        match self {
+            TransportError::Unreachable { message } => Some(message.clone()),
+            TransportError::NoPath { .. } => Some(self.to_string()),
+            _ => None,
+        }
+    }
 }
 
 /// The last https password a server refused: where it came from, so the hint can say what to fix.
@@ -55,39 +92,65 @@ pub struct Session {
     helper_tried: Cell<bool>,
     password: Cell<Password>,
     tried: RefCell<Vec<String>>,
-    /// The ssh port of the remote's URL (libgit2 tells the callback only the host).
+    /// The URL libgit2 connects to: the remote's, with an ssh host alias resolved.
+    url: String,
+    /// The ssh port of that URL (libgit2 tells the callback only the host).
     port: u16,
+    /// The ssh config's keys for the host (empty: ssh's default files).
+    identity_files: Vec<PathBuf>,
+    /// Offer the identity files only, not the agent (which would offer every key it holds).
+    identities_only: bool,
+    /// The name `known_hosts` knows the host's key under, when the ssh config gives one.
+    host_key_alias: Option<String>,
     /// The host key refused, with its verdict.
     host_key: RefCell<Option<TransportError>>,
 }
 
 impl Session {
     pub fn new(repo: &git2::Repository, url: &str) -> Session {
+        let home = dirs::home_dir().unwrap_or_default();
+        let (connect, ssh) = resolve_ssh(&home, url);
+        let identity_files = match (&ssh, ssh_url(&connect)) {
+            (Some(config), Some(to)) => {
+                let local = local_user();
+                config.identity_paths(&home, &local, to.host, to.user.unwrap_or(&local))
+            }
+            _ => Vec::new(),
+        };
+        let ssh = ssh.unwrap_or_default();
         Session {
-            home: dirs::home_dir().unwrap_or_default(),
             dir: repo.workdir().unwrap_or(repo.path()).to_path_buf(),
             config: repo.config().ok(),
             next_key: Cell::new(0),
             helper_tried: Cell::new(false),
             password: Cell::new(Password::None),
             tried: RefCell::new(Vec::new()),
-            port: ssh_port(url),
+            port: ssh_port(&connect),
+            url: connect,
+            identity_files,
+            identities_only: ssh.identities_only.unwrap_or(false),
+            host_key_alias: ssh.host_key_alias,
             host_key: RefCell::new(None),
+            home,
         }
     }
 
-    /// ssh keys to offer, in order: the agent (when one is running), then `~/.ssh/id_*`.
+    /// The URL to connect to: the remote's own, or, for an ssh host alias, the host, port and
+    /// user that `~/.ssh/config` names.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// ssh keys to offer, in order: the agent (when one is running, unless `IdentitiesOnly`),
+    /// then the ssh config's `IdentityFile`s, or without any, `~/.ssh/id_*`.
     fn ssh_candidates(&self) -> Vec<Option<PathBuf>> {
         let mut out = Vec::new();
-        if std::env::var_os("SSH_AUTH_SOCK").is_some_and(|s| !s.is_empty()) {
+        if !self.identities_only && std::env::var_os("SSH_AUTH_SOCK").is_some_and(|s| !s.is_empty()) {
             out.push(None);
         }
-        for name in ["id_ed25519", "id_ecdsa", "id_rsa"] {
-            let p = self.home.join(".ssh").join(name);
-            if p.is_file() {
-                out.push(Some(p));
-            }
-        }
+        let defaults = || ["id_ed25519", "id_ecdsa", "id_rsa"].map(|name| self.home.join(".ssh").join(name)).to_vec();
+        let files = if self.identity_files.is_empty() { defaults() } else { self.identity_files.clone() };
+        out.extend(files.into_iter().filter(|p| p.is_file()).map(Some));
         out
     }
 
@@ -97,11 +160,7 @@ impl Session {
         user_from_url: Option<&str>,
         allowed: CredentialType,
     ) -> Result<Cred, git2::Error> {
-        let user = user_from_url
-            .map(str::to_owned)
-            .or_else(|| std::env::var("USER").ok())
-            .or_else(|| std::env::var("LOGNAME").ok())
-            .unwrap_or_else(|| "git".into());
+        let user = user_from_url.map_or_else(local_user, str::to_owned);
         if allowed.contains(CredentialType::USERNAME) {
             return Cred::username(&user);
         }
@@ -115,9 +174,11 @@ impl Session {
                     Cred::ssh_key_from_agent(&user)
                 }
                 Some(Some(key)) => {
-                    self.tried
-                        .borrow_mut()
-                        .push(format!("~/.ssh/{}", key.file_name().unwrap_or_default().to_string_lossy()));
+                    let shown = match key.strip_prefix(&self.home) {
+                        Ok(rel) => format!("~/{}", rel.display()),
+                        Err(_) => key.display().to_string(),
+                    };
+                    self.tried.borrow_mut().push(shown);
                     let public = key.with_extension("pub");
                     Cred::ssh_key(&user, public.is_file().then_some(public.as_path()), key, None)
                 }
@@ -208,13 +269,18 @@ impl Session {
         cb.certificate_check(|cert, host| {
             let Some(key) = cert.as_hostkey() else { return Ok(git2::CertificateCheckStatus::CertificatePassthrough) };
             let blob = key.hostkey().unwrap_or_default();
-            let verdict = known_hosts::check(&self.known_hosts_files(), host, self.port, blob);
+            // ssh looks a `HostKeyAlias` up as it is written, with no port.
+            let (host, port) = match &self.host_key_alias {
+                Some(alias) => (alias.as_str(), 22),
+                None => (host, self.port),
+            };
+            let verdict = known_hosts::check(&self.known_hosts_files(), host, port, blob);
             if verdict == known_hosts::Verdict::Known {
                 return Ok(git2::CertificateCheckStatus::CertificateOk);
             }
             *self.host_key.borrow_mut() = Some(TransportError::HostKey {
                 host: host.to_string(),
-                port: self.port,
+                port,
                 key_type: key.hostkey_type().map(|t| t.name().to_string()).unwrap_or_else(|| "unknown".into()),
                 fingerprint: key.hash_sha256().map(|h| format!("SHA256:{}", base64_nopad(h))).unwrap_or_default(),
                 verdict,
@@ -242,6 +308,9 @@ impl Session {
     /// Sorts a libgit2 failure for `url` into what the user can do about it.
     pub fn classify(&self, url: &str, e: git2::Error) -> TransportError {
         use git2::{ErrorClass as C, ErrorCode as E};
+        if let Some(refused) = local_remote(url, &e) {
+            return refused;
+        }
         if e.code() == E::Certificate
             && let Some(refused) = self.host_key.take()
         {
@@ -285,6 +354,33 @@ impl Session {
             _ if e.code() == E::NotFound => TransportError::Unreachable { message },
             _ => TransportError::Refused { message },
         }
+    }
+}
+
+/// The path of a remote that is on this machine: `file://PATH`, or a URL with no scheme and
+/// no `host:` before its first `/` (git's rule for telling `host:path` from a local path).
+pub fn local_path(url: &str) -> Option<PathBuf> {
+    if let Some(path) = url.strip_prefix("file://") {
+        return Some(PathBuf::from(path));
+    }
+    if url.contains("://") || url.find(':').is_some_and(|colon| !url[..colon].contains('/')) {
+        return None;
+    }
+    Some(PathBuf::from(url))
+}
+
+/// What is wrong with a local remote that libgit2 failed on, in words that name the path: it
+/// says "unsupported URL protocol" for a path that does not exist.
+fn local_remote(url: &str, e: &git2::Error) -> Option<TransportError> {
+    let path = local_path(url)?;
+    if !path.exists() {
+        return Some(TransportError::NoPath { path });
+    }
+    let flags = git2::RepositoryOpenFlags::NO_SEARCH;
+    match git2::Repository::open_ext(&path, flags, std::iter::empty::<&std::ffi::OsStr>()) {
+        Err(_) => Some(TransportError::NotARepository { path }),
+        Ok(repo) if !repo.is_bare() && e.message().contains("non-bare") => Some(TransportError::NotBare { path }),
+        Ok(_) => None,
     }
 }
 
@@ -332,16 +428,86 @@ fn host(url: &str) -> Option<&str> {
 /// The port of an ssh remote's URL: the one in `ssh://host:port/…`, else 22 (also for the
 /// `host:path` form, which has none).
 fn ssh_port(url: &str) -> u16 {
-    let Some((scheme, rest)) = url.split_once("://") else { return 22 };
-    if !["ssh", "ssh+git", "git+ssh"].contains(&scheme) {
-        return 22;
+    ssh_url(url).and_then(|u| u.port).unwrap_or(22)
+}
+
+/// The user name ssh logs in with when neither the URL nor the ssh config names one.
+fn local_user() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "git".into())
+}
+
+/// An ssh remote's URL taken apart.
+#[derive(Debug, PartialEq, Eq)]
+struct SshUrl<'a> {
+    user: Option<&'a str>,
+    /// Without the brackets of an IPv6 address.
+    host: &'a str,
+    port: Option<u16>,
+    path: &'a str,
+    /// The `[user@]host:path` form, whose relative path is under the remote user's home.
+    scp: bool,
+}
+
+/// `[v6-address]rest` as the address and the rest.
+fn bracketed(s: &str) -> Option<(&str, &str)> {
+    s.strip_prefix('[')?.split_once(']')
+}
+
+/// `ssh://[user@]host[:port]/path` (also `ssh+git://`, `git+ssh://`) or `[user@]host:path`.
+fn ssh_url(url: &str) -> Option<SshUrl<'_>> {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if !["ssh", "ssh+git", "git+ssh"].contains(&scheme) {
+            return None;
+        }
+        let (authority, path) = rest.split_at(rest.find('/')?);
+        let (user, hostport) = authority.rsplit_once('@').map_or((None, authority), |(u, h)| (Some(u), h));
+        let (host, port) = match bracketed(hostport) {
+            Some((host, after)) => (host, after.strip_prefix(':')),
+            None => hostport.split_once(':').map_or((hostport, None), |(h, p)| (h, Some(p))),
+        };
+        let port = match port.filter(|p| !p.is_empty()) {
+            Some(p) => Some(p.parse().ok()?),
+            None => None,
+        };
+        return Some(SshUrl { user, host, port, path, scp: false });
     }
-    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
-    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    match hostport.rfind([':', ']']) {
-        Some(i) if hostport.as_bytes()[i] == b':' => hostport[i + 1..].parse().unwrap_or(22),
-        _ => 22,
+    if local_path(url).is_some() {
+        return None;
     }
+    let at = url.find('@').filter(|&i| !url[..i].contains(':'));
+    let (user, rest) = at.map_or((None, url), |i| (Some(&url[..i]), &url[i + 1..]));
+    let (host, path) = match bracketed(rest) {
+        Some((host, after)) => (host, after.strip_prefix(':')?),
+        None => rest.split_once(':')?,
+    };
+    Some(SshUrl { user, host, port: None, path, scp: true })
+}
+
+/// The URL to connect to for `url` and the ssh config for its host (`None`: not ssh). An alias
+/// whose `HostName`, `Port` or `User` says otherwise becomes an `ssh://` URL that says it all,
+/// with a relative `host:path` kept under the remote user's home (`/~/path`).
+fn resolve_ssh(home: &Path, url: &str) -> (String, Option<ssh_config::HostConfig>) {
+    resolve_with(url, |host| ssh_config::HostConfig::load(home, host))
+}
+
+fn resolve_with(url: &str, load: impl Fn(&str) -> ssh_config::HostConfig) -> (String, Option<ssh_config::HostConfig>) {
+    let Some(u) = ssh_url(url) else { return (url.to_string(), None) };
+    let config = load(u.host);
+    let host = config.host_name.as_deref().unwrap_or(u.host);
+    let port = u.port.or(config.port);
+    let user = u.user.or(config.user.as_deref());
+    if host == u.host && port == u.port && user == u.user {
+        return (url.to_string(), Some(config));
+    }
+    let path = match u.path {
+        p if !u.scp || p.starts_with('/') => p.to_string(),
+        p if p.starts_with('~') => format!("/{p}"),
+        p => format!("/~/{p}"),
+    };
+    let host = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
+    let user = user.map(|u| format!("{u}@")).unwrap_or_default();
+    let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+    (format!("ssh://{user}{host}{port}{path}"), Some(config))
 }
 
 /// Every `scheme://user:password@` in a libgit2 message, redacted.
@@ -385,6 +551,39 @@ mod tests {
         assert_eq!(ssh_port("git+ssh://git@example.org:7999/x.git"), 7999);
         assert_eq!(ssh_port("git@example.org:x.git"), 22);
         assert_eq!(ssh_port("https://example.org:8443/x.git"), 22);
+    }
+
+    #[test]
+    fn ssh_urls_are_taken_apart() {
+        let u = |user, host, port, path, scp| Some(SshUrl { user, host, port, path, scp });
+        assert_eq!(ssh_url("ssh://me@h:2222/srv/x.git"), u(Some("me"), "h", Some(2222), "/srv/x.git", false));
+        assert_eq!(ssh_url("ssh://[::1]/x.git"), u(None, "::1", None, "/x.git", false));
+        assert_eq!(ssh_url("git@github-work:me/dots.git"), u(Some("git"), "github-work", None, "me/dots.git", true));
+        assert_eq!(ssh_url("[::1]:x.git"), u(None, "::1", None, "x.git", true));
+        assert_eq!(ssh_url("nas:~/dots.git"), u(None, "nas", None, "~/dots.git", true));
+        for not_ssh in ["/mnt/usb/x.git", "./a:b", "file:///x", "https://h/x.git", "ssh://h", "ssh://h:port/x"] {
+            assert_eq!(ssh_url(not_ssh), None, "{not_ssh}");
+        }
+    }
+
+    #[test]
+    fn ssh_aliases_become_the_url_they_stand_for() {
+        let config = "Host work\n  HostName github.com\n  User git\nHost nas\n  HostName ::1\n  Port 2222\n\
+                      Host plain\n  IdentityFile ~/.ssh/k\n";
+        let resolve = |url: &str| {
+            resolve_with(url, |host| {
+                let mut c = ssh_config::HostConfig::default();
+                c.read(config, host);
+                c
+            })
+            .0
+        };
+        assert_eq!(resolve("work:me/dots.git"), "ssh://git@github.com/~/me/dots.git");
+        assert_eq!(resolve("me@work:/srv/dots.git"), "ssh://me@github.com/srv/dots.git", "the URL's user wins");
+        assert_eq!(resolve("nas:~other/dots.git"), "ssh://[::1]:2222/~other/dots.git");
+        assert_eq!(resolve("ssh://nas:2200/dots.git"), "ssh://[::1]:2200/dots.git", "the URL's port wins");
+        assert_eq!(resolve("plain:dots.git"), "plain:dots.git", "nothing to rewrite");
+        assert_eq!(resolve("/mnt/usb/dots.git"), "/mnt/usb/dots.git");
     }
 
     #[test]

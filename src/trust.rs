@@ -30,6 +30,7 @@ use crate::config::{ConfigError, Manifest};
 use crate::context::Context;
 use crate::crypt::recipients::{Label, Recipients};
 use crate::crypt::{self, Identity};
+use crate::error::{IoContext, Op, PathError};
 use crate::store::{Store, StoreError};
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -59,18 +60,8 @@ const MAX_CONTROL_SIZE: u64 = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
-    #[error("cannot read {}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot write {}", path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Path(#[from] PathError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -232,7 +223,7 @@ impl StoreKey {
 
 /// Reads a control file, following no link below the store.
 fn read_small(store: &Path, path: &Path) -> Result<Option<Vec<u8>>, TrustError> {
-    let err = |source| TrustError::Read { path: path.to_path_buf(), source };
+    let err = |source| TrustError::from(PathError::new(Op::Read, path, source));
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(err(e)),
@@ -276,9 +267,9 @@ fn load_trusted(state_dir: &Path) -> Result<Option<ControlSet>, TrustError> {
     let text = match std::fs::read(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(TrustError::Read { path, source }),
+        Err(source) => return Err(PathError::new(Op::Read, path, source).into()),
     };
-    let bad = |why: String| TrustError::Read { path: path.clone(), source: std::io::Error::other(why) };
+    let bad = |why: String| TrustError::from(PathError::new(Op::Read, &path, std::io::Error::other(why)));
     let f: TrustedFile = serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?;
     if f.files.len() != CONTROL.len() {
         return Err(bad(format!("it lists {} control files, not {}", f.files.len(), CONTROL.len())));
@@ -300,7 +291,7 @@ fn save_trusted(state_dir: &Path, set: &ControlSet) -> Result<(), TrustError> {
     let b64 = base64::engine::general_purpose::STANDARD;
     let enc = |c: &Option<Vec<u8>>| c.as_ref().map(|c| b64.encode(c));
     let f = TrustedFile { files: set.files.iter().map(enc).collect(), mac: enc(&set.mac) };
-    let write_err = |source| TrustError::Write { path: path.clone(), source };
+    let write_err = |source| TrustError::from(PathError::new(Op::Write, &path, source));
     crate::state::ensure_private_dir(state_dir).map_err(|e| write_err(std::io::Error::other(e.to_string())))?;
     let json = serde_json::to_vec_pretty(&f).expect("the trusted set serializes");
     crate::fsutil::write_atomic(&path, &json, 0o600).map_err(write_err)
@@ -355,8 +346,7 @@ impl Trust {
 
     /// Which files are secret on this device.
     pub fn secret_rules(&self) -> crate::secrets::SecretRules {
-        crate::secrets::SecretRules::with_manifest(&self.manifest.secrets)
-            .expect("a trusted manifest's secret rules were checked when it was accepted")
+        self.manifest.rules.secrets.clone()
     }
 
     /// The trust of a store whose control files are taken as they are (tests, and a store's
@@ -530,7 +520,7 @@ fn newest_self_sealed(store: &Store, ids: &[Identity]) -> Result<Option<ControlS
 
 fn bad_control_path(e: &TrustError) -> String {
     match e {
-        TrustError::Read { path, .. } => path.display().to_string(),
+        TrustError::Path(e) if e.op == Op::Read => e.path.display().to_string(),
         other => other.to_string(),
     }
 }
@@ -675,7 +665,7 @@ fn seal(
 
 fn write_store_file(store: &Path, rel: &str, data: &[u8]) -> Result<(), TrustError> {
     let path = store.join(rel);
-    crate::fsutil::write_atomic_beneath(store, &path, data, 0o644).map_err(|source| TrustError::Write { path, source })
+    Ok(crate::fsutil::write_atomic_beneath(store, &path, data, 0o644).context(Op::Write, &path)?)
 }
 
 /// Seals the store's current control files as this device's own change (after `keys` edits the
@@ -733,7 +723,7 @@ pub fn revert(ctx: &Context, store: &Store) -> Result<Vec<String>, TrustError> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e),
         };
-        gone.map_err(|source| TrustError::Write { path: path.clone(), source })?;
+        gone.context(Op::Write, &path)?;
         if let Some(c) = content {
             write_store_file(&ctx.store, rel, c)?;
         }

@@ -6,6 +6,7 @@ use crate::config::IdentityStorage;
 use crate::context::Context;
 use crate::crypt::recipients::{Label, Recipients};
 use crate::crypt::{self, CryptError, Identity};
+use crate::error::{IoContext, Op, PathError};
 use crate::fsutil;
 use crate::managed::SourceState;
 use secrecy::SecretString;
@@ -21,12 +22,8 @@ pub enum VaultError {
     Keyring(#[source] crate::crypt::keyring::KeyringError),
     #[error("{} exists already; refusing to replace a key", path.display())]
     Exists { path: PathBuf },
-    #[error("cannot write {}", path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Path(#[from] PathError),
     #[error("cannot re-encrypt {}", path.display())]
     Rekey {
         path: PathBuf,
@@ -82,6 +79,27 @@ pub fn load_identities(ctx: &Context, storage: IdentityStorage) -> Result<Vec<Id
     Ok(ids)
 }
 
+/// Identity files group or others can access, with their mode: dotback's own and chezmoi's
+/// configured ones. [`Identity::load_file`] refuses them; every command warns about them, as
+/// ssh warns about an unprotected key, whether or not it decrypts anything.
+pub fn loose_identity_files(ctx: &Context) -> Vec<(PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut paths = vec![identity_file(ctx)];
+    if let Ok(Some(cz)) = crypt::chezmoi_config::read(&ctx.paths.chezmoi_config_dir, &ctx.paths.home) {
+        paths.extend(cz.identities);
+    }
+    paths.sort();
+    paths.dedup();
+    paths
+        .into_iter()
+        .filter_map(|p| {
+            // Judged as `load_file` judges it: by what a link points to.
+            let mode = std::fs::metadata(&p).ok()?.permissions().mode() & 0o7777;
+            (mode & 0o077 != 0).then_some((p, mode))
+        })
+        .collect()
+}
+
 /// This device's identity, created when it has none: in the identity file (0600 from the start)
 /// or the keyring. chezmoi's configured identity is used instead when there is one.
 pub fn ensure_device_identity(ctx: &Context, storage: IdentityStorage) -> Result<(Identity, bool), VaultError> {
@@ -99,7 +117,7 @@ pub fn save_device_identity(ctx: &Context, storage: IdentityStorage, id: &Identi
         IdentityStorage::File => {
             let path = identity_file(ctx);
             crate::state::ensure_private_dir(&ctx.paths.config_dir)
-                .map_err(|e| VaultError::Write { path: path.clone(), source: std::io::Error::other(e.to_string()) })?;
+                .map_err(|e| PathError::new(Op::Write, &path, std::io::Error::other(e.to_string())))?;
             id.save_file(&path)?;
         }
         IdentityStorage::Keyring => {
@@ -152,8 +170,7 @@ impl NewKeys {
 
 /// Writes one of the store's key files (`path`, below `store`; no link on the way is followed).
 pub fn write(store: &Path, path: &Path, data: &[u8]) -> Result<(), VaultError> {
-    fsutil::write_atomic_beneath(store, path, data, 0o644)
-        .map_err(|source| VaultError::Write { path: path.to_path_buf(), source })
+    fsutil::write_atomic_beneath(store, path, data, 0o644).context(Op::Write, path).map_err(VaultError::from)
 }
 
 /// Every encrypted file in the store: encrypted entries, and `.age` files under `.dotback/`
@@ -189,16 +206,14 @@ pub fn rekey(
 ) -> Result<Vec<PathBuf>, VaultError> {
     let mut out = Vec::new();
     for path in encrypted_files(store, state) {
-        let cipher =
-            fsutil::read_beneath(store, &path).map_err(|source| VaultError::Write { path: path.clone(), source })?;
+        let cipher = fsutil::read_beneath(store, &path).context(Op::Read, &path)?;
         let plain = crypt::decrypt(&cipher, ids).map_err(|source| VaultError::Rekey { path: path.clone(), source })?;
         let fresh = crypt::encrypt(&plain, to).map_err(|source| VaultError::Rekey { path: path.clone(), source })?;
         out.push((path, fresh));
     }
     let mut done = Vec::new();
     for (path, data) in out {
-        fsutil::write_atomic_beneath(store, &path, &data, 0o600)
-            .map_err(|source| VaultError::Write { path: path.clone(), source })?;
+        fsutil::write_atomic_beneath(store, &path, &data, 0o600).context(Op::Write, &path)?;
         done.push(path);
     }
     Ok(done)
@@ -224,21 +239,21 @@ pub fn change_recipients(
 /// Keys an operation may need, loaded on first use and shared by the evaluation threads:
 /// this device's identities (to decrypt), the recipients it trusts (to encrypt) and the rules
 /// that say which files are secret (both from [`crate::trust`], never straight from the store).
-pub struct Vault<'a> {
-    ctx: &'a Context,
+pub struct Vault {
+    ctx: Context,
     pub rules: crate::secrets::SecretRules,
     identities: std::sync::OnceLock<Result<Vec<Identity>, String>>,
     recipients: Result<Vec<age::x25519::Recipient>, String>,
 }
 
-impl<'a> Vault<'a> {
-    pub fn new(ctx: &'a Context, trust: &crate::trust::Trust) -> Vault<'a> {
+impl Vault {
+    pub fn new(ctx: &Context, trust: &crate::trust::Trust) -> Vault {
         let recipients = trust.recipients().map(|r| r.all()).map_err(|e| describe(&e));
-        Vault { ctx, rules: trust.secret_rules(), identities: Default::default(), recipients }
+        Vault { ctx: ctx.clone(), rules: trust.secret_rules(), identities: Default::default(), recipients }
     }
 
     /// A vault whose identities are given (e.g. the recovery identity).
-    pub fn with_identities(mut self, ids: Vec<Identity>) -> Vault<'a> {
+    pub fn with_identities(mut self, ids: Vec<Identity>) -> Vault {
         self.identities = std::sync::OnceLock::from(Ok(ids));
         self
     }
@@ -246,7 +261,7 @@ impl<'a> Vault<'a> {
     /// This device's identities, or why there are none.
     pub fn identities(&self) -> Result<&[Identity], &str> {
         self.identities
-            .get_or_init(|| load_identities(self.ctx, self.ctx.identity).map_err(|e| describe(&e)))
+            .get_or_init(|| load_identities(&self.ctx, self.ctx.identity).map_err(|e| describe(&e)))
             .as_deref()
             .map_err(String::as_str)
     }

@@ -1,5 +1,5 @@
-use super::{CliError, Session, Ui};
-use crate::capture::{self, AddOptions};
+use super::{CliError, Ui};
+use dotback::capture::{self, AddOptions};
 use std::path::PathBuf;
 
 /// Track files, directories and symlinks from HOME.
@@ -20,18 +20,11 @@ pub struct AddArgs {
 }
 
 pub fn cmd_add(ui: &Ui, args: AddArgs) -> Result<(), CliError> {
-    let mut s = Session::writer()?;
+    let mut s = super::writer(ui)?;
     let targets = s.targets(&args.paths)?;
-    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
     let opts = AddOptions { exact: args.exact, encrypt: args.encrypt };
-    let bar = ui.progress(0, "adding");
-    let r = capture::add(&s.ctx, &s.state, &mut s.cache, &vault, &targets, opts, &|n, total| {
-        bar.set_length(total);
-        bar.set_position(n);
-    });
-    bar.finish_and_clear();
-    let r = r?;
-    drop(vault);
+    let p = s.parts();
+    let r = capture::add(p.ctx, p.state, p.cache, p.vault, &targets, opts, ui)?;
     for (path, why) in &r.skipped {
         ui.warn(format!("skipped ~/{path}: {why}"));
     }
@@ -42,14 +35,25 @@ pub fn cmd_add(ui: &Ui, args: AddArgs) -> Result<(), CliError> {
         ui.info(format!("Encrypted ~/{t} (secret) to every recipient."));
     }
 
-    ui.info(format!(
-        "Added {} path{} to the store; `dotback commit` records them.",
-        r.added.len(),
-        plural(r.added.len())
-    ));
-    s.finish()
+    ui.info(format!("Added {} to the store; `dotback commit` records them.", tally(&r.tally)));
+    Ok(s.finish()?)
 }
 
 pub(super) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+/// "8 files, 1 symlink and 3 directories", leaving out the kinds there are none of.
+pub(super) fn tally(t: &dotback::state::Tally) -> String {
+    let parts: Vec<String> =
+        [(t.files, "file", "files"), (t.symlinks, "symlink", "symlinks"), (t.dirs, "directory", "directories")]
+            .into_iter()
+            .filter(|(n, ..)| *n > 0)
+            .map(|(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }))
+            .collect();
+    match parts.as_slice() {
+        [] => "nothing".to_string(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }

@@ -1,7 +1,6 @@
-use super::{CliError, Session, Ui};
-use crate::apply::{self, PlanOptions, Step};
-use crate::eval::{self, Change, Selection};
-use crate::source::Kind;
+use super::{CliError, Ui};
+use dotback::apply::{self, ApplyOptions, Delegation, Step};
+use dotback::eval::{self, Change, Selection};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -37,67 +36,36 @@ struct ApplyJson<'a> {
 }
 
 pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
-    let mut s = Session::writer()?;
-    let sel = Selection::of(s.targets(&args.paths)?);
-    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
-    let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
-    let evals: Vec<_> = evals.into_iter().filter(|e| sel.touches(&e.target)).collect();
-    let actions = apply::plan(&evals, PlanOptions { force: args.force });
-    let locked: Vec<String> = evals
+    let mut s = super::writer(ui)?;
+    let opts =
+        ApplyOptions { selection: Selection::of(s.targets(&args.paths)?), force: args.force, dry_run: args.dry_run };
+    let mut run = apply::run(&mut s, &opts, ui)?;
+    let named_skipped: Vec<String> = run
+        .named_skipped
         .iter()
-        .filter(|e| e.change == Change::Locked)
-        .filter_map(|e| e.why.as_ref().map(|why| format!("~/{}: {why}", e.target)))
+        .map(|(target, rule)| format!(
+            "~/{target} is skipped on this device: the `[[only]]` rule for {rule} in .dotback/dotback.toml leaves it to other devices; it was left as it is"
+        ))
         .collect();
-    let skipped: Vec<String> = evals
-        .iter()
-        .filter(|e| e.change == Change::Skipped && sel.contains(&e.target))
-        .map(|e| e.target.clone())
-        .collect();
-    // Named on the command line, a skipped path gets a word on why nothing happened to it.
-    let named_skipped: Vec<String> = if sel.is_all() {
-        Vec::new()
-    } else {
-        eval::skipped_roots(evals.iter().filter(|e| sel.contains(&e.target)))
-            .into_iter()
-            .map(|e| {
-                let rule = s.state.only.skips(&e.target, &s.ctx.device).unwrap_or_default();
-                format!(
-                    "~/{} is skipped on this device: the `[[only]]` rule for {rule} in .dotback/dotback.toml leaves it to other devices; it was left as it is",
-                    e.target
-                )
-            })
-            .collect()
-    };
-    let delegated: Vec<String> = apply::delegated(&s.state, &sel)
-        .filter(|(m, _)| m.entry.kind != Kind::Script)
-        .map(|(m, _)| m.target.clone())
-        .collect();
-
-    if args.dry_run {
+    let Some(mut report) = run.report.take() else {
         if args.json {
             ui.json(&ApplyJson {
                 dry_run: true,
-                actions: &actions,
-                delegated,
+                actions: &run.actions,
+                delegated: run.delegated,
                 backup_dir: None,
-                skipped_on_device: skipped,
+                skipped_on_device: run.skipped_on_device,
             });
         } else {
-            print_plan(ui, &actions, &delegated);
+            print_plan(ui, &run.actions, &run.delegated);
             for note in &named_skipped {
                 ui.info(note);
             }
         }
-        return s.finish();
-    }
+        return Ok(s.finish()?);
+    };
 
-    let bar = ui.progress(actions.len() as u64, "applying");
-    let result = apply::execute(&s.ctx, &s.state, &vault, &actions, &mut s.cache, &|n| bar.set_position(n));
-    bar.finish_and_clear();
-    // Record what was written even when a later target failed.
-    s.cache.save()?;
-    let mut report = result?;
-
+    let locked: Vec<String> = run.locked.iter().map(|(t, why)| format!("~/{t}: {why}")).collect();
     let mut failure = (!locked.is_empty()).then(|| {
         CliError::new(format!(
             "{} encrypted file{} could not be decrypted (left unchanged in HOME):\n    {}",
@@ -107,23 +75,20 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
         ))
         .hint("everything else was applied; `dotback keys list` shows who the store encrypts to, and `dotback keys unlock --recovery` makes this device a recipient")
     });
-    if !delegated.is_empty() {
-        match crate::chezmoi::find() {
-            Some(bin) => {
-                if let Err(msg) = crate::chezmoi::apply(&bin, &s.ctx.paths.home, &s.ctx.store, &delegated) {
-                    failure = Some(
-                        CliError::new("chezmoi could not apply the entries dotback delegates to it")
-                            .hint(format!("chezmoi said: {msg}")),
-                    );
-                }
-            }
-            None => ui.warn(format!(
-                "{} entr{} need chezmoi (templates, scripts, …) and were skipped: {}",
-                delegated.len(),
-                if delegated.len() == 1 { "y" } else { "ies" },
-                delegated.iter().map(|t| format!("~/{t}")).collect::<Vec<_>>().join(", ")
-            )),
+    match &run.delegation {
+        Delegation::Failed(msg) => {
+            failure = Some(
+                CliError::new("chezmoi could not apply the entries dotback delegates to it")
+                    .hint(format!("chezmoi said: {msg}")),
+            )
         }
+        Delegation::NoChezmoi => ui.warn(format!(
+            "{} entr{} need chezmoi (templates, scripts, …) and were skipped: {}",
+            run.delegated.len(),
+            if run.delegated.len() == 1 { "y" } else { "ies" },
+            run.delegated.iter().map(|t| format!("~/{t}")).collect::<Vec<_>>().join(", ")
+        )),
+        Delegation::Nothing | Delegation::Done => {}
     }
 
     warn_refused(ui, &report.refused);
@@ -144,20 +109,22 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     if args.json {
         ui.json(&ApplyJson {
             dry_run: false,
-            actions: &actions,
-            delegated,
+            actions: &run.actions,
+            delegated: run.delegated,
             backup_dir: report.backup_dir.clone(),
-            skipped_on_device: skipped,
+            skipped_on_device: run.skipped_on_device,
         });
     } else {
         for note in &named_skipped {
             ui.warn(note);
         }
-        for (path, why) in report.skipped.iter().filter(|(_, c)| *c != Change::Locked) {
+        for (path, why) in
+            report.skipped.iter().filter(|(_, c)| !matches!(c, Change::Locked | Change::WaitingForIdentity))
+        {
             ui.warn(format!("left ~/{path} alone: {}", why.describe()));
         }
-        if report.skipped.iter().any(|(_, c)| *c != Change::Locked) {
-            ui.hint("`dotback diff` shows the differences; `dotback commit` keeps HOME's version, `dotback apply --force PATH` takes the store's");
+        if report.skipped.iter().any(|(_, c)| !matches!(c, Change::Locked | Change::WaitingForIdentity)) {
+            ui.hint("`dotback diff` shows the differences; `dotback add PATH` keeps HOME's version, `dotback apply --force PATH` takes the store's");
         }
         let changed = report.written.len() + report.removed.len();
         if changed == 0 {
@@ -171,7 +138,7 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     }
     match failure {
         Some(e) => Err(e),
-        None => s.finish(),
+        None => Ok(s.finish()?),
     }
 }
 
@@ -215,6 +182,7 @@ fn print_plan(ui: &Ui, actions: &[apply::Action], delegated: &[String]) {
             Step::Symlink { link } => format!("link to {link}"),
             Step::Chmod { perm } => format!("set mode {perm:04o}"),
             Step::Remove => "remove".to_string(),
+            Step::RemoveDir => "remove the directory, once empty".to_string(),
             Step::Skip { reason } => match &a.why {
                 Some(why) => format!("leave alone: {why}"),
                 None => format!("leave alone: {}", reason.describe()),

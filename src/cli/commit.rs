@@ -1,91 +1,118 @@
-use super::{CliError, Session, Ui};
-use crate::eval::{self, Selection};
-use crate::store::Store;
+use super::{CliError, Ui};
+use dotback::capture::{CaptureReport, CommitError, CommitOptions};
 
 /// Capture files changed in HOME into the store and commit everything in the store.
 ///
-/// The commit message names this device and the changed paths.
+/// The commit message names this device and the changed paths. A file deleted in HOME is
+/// removed from the store; when more than `max_deletions` files (25 unless set in the device
+/// config) or more than half of the tracked ones are deleted at once, none of the deletions is
+/// recorded and the command exits 7 until --allow-deletions confirms them.
 #[derive(Debug, clap::Args)]
 pub struct CommitArgs {
     /// The first line of the commit message.
     #[arg(short, long, value_name = "MSG")]
     message: Option<String>,
+    /// Record the deletions in HOME even when the deletion guard holds them.
+    #[arg(long)]
+    allow_deletions: bool,
 }
+
+/// Exit code when the deletion guard held deletions back (nothing of them recorded).
+pub(super) const DELETIONS_HELD: u8 = 7;
 
 pub fn cmd_commit(ui: &Ui, args: CommitArgs) -> Result<(), CliError> {
-    let mut s = Session::writer()?;
-    let recorded = record(ui, &mut s, args.message)?;
+    let mut s = super::writer(ui)?;
+    let opts = CommitOptions { message: args.message, allow_deletions: args.allow_deletions };
+    let recorded = dotback::capture::commit(&mut s, &opts, ui).map_err(|e| commit_error(ui, e))?;
+    let max = s.ctx.max_deletions;
     s.finish()?;
-    match recorded.commit {
-        Some(id) => ui.info(format!(
-            "Committed {} ({} path{}, {} captured from HOME).",
-            &id.to_string()[..10],
-            recorded.paths,
-            super::add::plural(recorded.paths),
-            recorded.captured.captured.len()
-        )),
+    match &recorded.commit {
+        Some(id) => {
+            let deleted = recorded.captured.deleted.len();
+            let deleted = if deleted > 0 { format!(", {deleted} deleted in HOME") } else { String::new() };
+            ui.info(format!(
+                "Committed {} ({} file{} changed in the store, {} captured from HOME{deleted}).",
+                &id[..10],
+                recorded.paths,
+                super::add::plural(recorded.paths),
+                recorded.captured.captured.len()
+            ))
+        }
+        None if !recorded.captured.held_deletions.is_empty() => {}
+        None if !recorded.captured.refused.is_empty() => ui.info("Nothing was committed."),
         None => ui.info("Nothing to commit: the store matches HOME and its last commit."),
     }
-    refused(ui, &recorded.captured)
+    captured_news(ui, &recorded.captured, false);
+    let uncaptured = refused(ui, &recorded.captured);
+    match held_deletions(&recorded.captured, max, "commit") {
+        Some(held) => {
+            if let Err(e) = uncaptured {
+                ui.warn(&e.message);
+            }
+            Err(held)
+        }
+        None => uncaptured,
+    }
 }
 
-/// What [`record`] did.
-pub(super) struct Recorded {
-    pub commit: Option<git2::Oid>,
-    pub paths: usize,
-    pub captured: crate::capture::CaptureReport,
-    /// The store has changes HOME does not (an earlier run was interrupted before it applied
-    /// them, or the store was changed directly): applying has something to do.
-    pub home_behind: bool,
+/// The error for deletions the guard held back: how many, the first few, and both ways on.
+pub(super) fn held_deletions(captured: &CaptureReport, max: usize, command: &str) -> Option<CliError> {
+    let held = &captured.held_deletions;
+    if held.is_empty() {
+        return None;
+    }
+    const SHOWN: usize = 5;
+    let mut names: Vec<String> = held.iter().take(SHOWN).map(|t| format!("~/{t}")).collect();
+    if held.len() > SHOWN {
+        names.push(format!("and {} more", held.len() - SHOWN));
+    }
+    Some(
+        CliError::new(format!(
+            "{} path{} deleted in HOME ({}): more than one run records without asking (`max_deletions` = {max} files, or half of the tracked files), so none of the deletions was recorded",
+            held.len(),
+            if held.len() == 1 { " was" } else { "s were" },
+            names.join(", ")
+        ))
+        .hint(format!("if you meant to delete them, `dotback {command} --allow-deletions` records the deletions"))
+        .hint("if not (a disk that is not mounted, an `rm` by mistake), `dotback apply` restores them; other devices keep them meanwhile, and a deleted file stays in the store's history")
+        .code(DELETIONS_HELD),
+    )
 }
 
-/// Captures what changed in HOME, checks nothing secret is staged in plaintext, and commits
-/// everything in the store with a message naming the device and the paths.
-pub(super) fn record(ui: &Ui, s: &mut Session, message: Option<String>) -> Result<Recorded, CliError> {
-    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
-    let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &Selection::all())?;
-    let captured = crate::capture::capture(&s.ctx, &s.state, &mut s.cache, &vault, &evals)?;
-    let home_behind = evals.iter().any(|e| matches!(e.change, eval::Change::ChangedInStore | eval::Change::Missing));
-    drop(vault);
-    let store = Store::open(&s.ctx.store)?;
-    let changes = match &s.state.files {
-        // Nothing captured: the store is as evaluated, which hashed every file in it, so git's
-        // index is compared with that instead of walking the work tree again.
-        Some(files) if captured.captured.is_empty() => {
-            store.uncommitted_with(&store.snapshot()?, files, &s.cache.observed)?
+/// What capture did beyond copying: files that became secret, and merges (`applied`: the merge
+/// is in HOME already).
+pub(super) fn captured_news(ui: &Ui, captured: &CaptureReport, applied: bool) {
+    for (path, why) in &captured.now_secret {
+        ui.info(format!("~/{path} now holds a secret ({why}); it is stored encrypted from now on."));
+    }
+    for path in &captured.merged {
+        let next = if applied { "" } else { "; `dotback apply` writes the merge to HOME" };
+        ui.info(format!("~/{path} changed here and in the store: both changes were merged{next}."));
+    }
+}
+
+/// A failed commit as the user sees it (the guard's findings are listed first).
+pub(super) fn commit_error(ui: &Ui, e: CommitError) -> CliError {
+    match e {
+        CommitError::Capture(e) => e.into(),
+        CommitError::Eval(e) => e.into(),
+        CommitError::Store(e) => e.into(),
+        CommitError::State(e) => e.into(),
+        CommitError::ApplyAll(e) => e.into(),
+        CommitError::Apply { .. } => {
+            CliError::from_error(&e).hint("the merge is in the store's last commit; `dotback apply` writes it to HOME")
         }
-        _ => store.uncommitted()?,
-    };
-    let device = s.ctx.device.clone();
-    let subject = message.unwrap_or_else(|| {
-        let names: Vec<String> = changes.iter().take(3).map(|u| display_path(&u.path)).collect();
-        let more = changes.len().saturating_sub(3);
-        let tail = if more > 0 { format!(" (+{more} more)") } else { String::new() };
-        format!("{device}: update {}{tail}", names.join(", "))
-    });
-    let mut message = format!("{subject}\n\nDevice: {device}\n");
-    if !changes.is_empty() {
-        message.push('\n');
-        for u in &changes {
-            message.push_str(&format!("{}: {}\n", u.change, display_path(&u.path)));
+        CommitError::PlaintextSecret { ref found } => {
+            for v in found {
+                ui.warn(format!("{}: {}", v.path, v.why));
+            }
+            CliError::from_error(&e).hint(super::guard::UNSTAGE_HINT)
         }
     }
-    if changes.is_empty() {
-        // Nothing to stage or commit (the audit trail waits for a commit with something in it),
-        // and no need for the two walks of the work tree staging would take.
-        return Ok(Recorded { commit: None, paths: 0, captured, home_behind });
-    }
-    store.stage_all()?;
-    super::guard::check(ui, &store, &s.rules)?;
-    let commit = store.commit_staged(&device, &message)?;
-    // The bases capture recorded describe the commit now made: save them before anything else
-    // changes the store, so a run killed later does not see HOME and the store both changed.
-    s.cache.save()?;
-    Ok(Recorded { commit, paths: changes.len(), captured, home_behind })
 }
 
 /// Reports paths changed in HOME that could not be captured; an error when there are any.
-pub(super) fn refused(ui: &Ui, captured: &crate::capture::CaptureReport) -> Result<(), CliError> {
+pub(super) fn refused(ui: &Ui, captured: &CaptureReport) -> Result<(), CliError> {
     if captured.refused.is_empty() {
         return Ok(());
     }
@@ -98,12 +125,4 @@ pub(super) fn refused(ui: &Ui, captured: &crate::capture::CaptureReport) -> Resu
         super::add::plural(captured.refused.len())
     ))
     .hint("the rest was committed; settle the paths above, then run `dotback commit` again"))
-}
-
-/// A store path shown with its target: `dot_zshrc (~/.zshrc)`.
-fn display_path(source: &str) -> String {
-    match crate::managed::target_of_source(source) {
-        Some(t) => format!("~/{t}"),
-        None => source.to_string(),
-    }
 }

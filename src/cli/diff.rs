@@ -1,8 +1,8 @@
 use super::ui::{BOLD, CYAN, GREEN, RED};
-use super::{CliError, Session, Ui};
-use crate::apply;
-use crate::eval::{self, Change, Eval, Selection};
-use crate::state::{Node, NodeKind};
+use super::{CliError, Ui};
+use dotback::diff::{DiffError, FileDiff, Item};
+use dotback::eval::Selection;
+use dotback::state::{Node, NodeKind};
 use std::path::PathBuf;
 
 /// Show how HOME differs from the store, as the patch `dotback apply` would make.
@@ -16,49 +16,24 @@ pub struct DiffArgs {
 }
 
 pub fn cmd_diff(ui: &Ui, args: DiffArgs) -> Result<(), CliError> {
-    let mut s = Session::reader()?;
+    let mut s = super::reader(ui)?;
     let sel = Selection::of(s.targets(&args.paths)?);
-    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
-    let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
-    for e in evals.iter().filter(|e| !matches!(e.change, Change::Clean | Change::Skipped) && sel.contains(&e.target)) {
-        if let Some(why) = &e.why {
-            ui.warn(format!("~/{} is not compared: {why}", e.target));
-            continue;
-        }
-        print_one(ui, &s, &vault, e)?;
-    }
-    if !sel.is_all() {
-        for e in eval::skipped_roots(evals.iter().filter(|e| sel.contains(&e.target))) {
-            ui.info(format!("~/{} is not compared: {}", e.target, e.change.describe()));
+    let items = dotback::diff::diff(&mut s, &sel).map_err(|e| match e {
+        DiffError::Eval(e) => CliError::from(e),
+        DiffError::Apply(e) => e.into(),
+    })?;
+    for item in &items {
+        match item {
+            Item::Diff(d) => print_one(ui, d),
+            Item::NotCompared { target, why } => ui.warn(format!("~/{target} is not compared: {why}")),
+            Item::Left { target, why } => ui.info(format!("~/{target} is not compared: {why}")),
         }
     }
-    for (m, reason) in apply::delegated(&s.state, &sel) {
-        ui.info(format!("~/{} is not compared: {reason} (see `chezmoi diff`)", m.target));
-    }
-    s.finish()
+    Ok(s.finish()?)
 }
 
-/// The bytes a node shows in a diff: file content, or the link target.
-fn content(path: &std::path::Path, node: Option<Node>) -> Result<Vec<u8>, CliError> {
-    let read_err = |e: std::io::Error| CliError::new(format!("cannot read {}: {e}", path.display()));
-    Ok(match node.map(|n| n.kind) {
-        Some(NodeKind::File) => std::fs::read(path).map_err(read_err)?,
-        Some(NodeKind::Symlink) => std::fs::read_link(path).map_err(read_err)?.into_os_string().into_encoded_bytes(),
-        _ => Vec::new(),
-    })
-}
-
-fn print_one(ui: &Ui, s: &Session, vault: &crate::vault::Vault, e: &Eval) -> Result<(), CliError> {
-    let live = s.ctx.live(&e.target);
-    let old = content(&live, e.actual)?;
-    let new = match (e.entry, e.desired.map(|d| d.kind)) {
-        (Some(_), Some(NodeKind::Symlink)) => e.link.clone().unwrap_or_default().into_bytes(),
-        (Some(i), Some(NodeKind::File)) => {
-            let m = &s.state.entries[i];
-            apply::source_content(vault, m, &s.state.source_path(m))?.to_vec()
-        }
-        _ => Vec::new(),
-    };
+fn print_one(ui: &Ui, e: &FileDiff) {
+    let (old, new) = (&e.old[..], &e.new[..]);
     let (a, b) = (format!("a/{}", e.target), format!("b/{}", e.target));
     ui.out(format!("{BOLD}diff --dotback {a} {b}{BOLD:#}  ({})", e.change.describe()));
     let mode = |n: Option<Node>| {
@@ -78,15 +53,15 @@ fn print_one(ui: &Ui, s: &Session, vault: &crate::vault::Vault, e: &Eval) -> Res
         _ => {}
     }
     if old == new {
-        return Ok(());
+        return;
     }
-    let (Ok(old_text), Ok(new_text)) = (std::str::from_utf8(&old), std::str::from_utf8(&new)) else {
+    let (Ok(old_text), Ok(new_text)) = (std::str::from_utf8(old), std::str::from_utf8(new)) else {
         ui.out(format!("Binary files {a} and {b} differ"));
-        return Ok(());
+        return;
     };
     if old.contains(&0) || new.contains(&0) {
         ui.out(format!("Binary files {a} and {b} differ"));
-        return Ok(());
+        return;
     }
     let a_name = if e.actual.is_some() { a.as_str() } else { "/dev/null" };
     let b_name = if e.desired.is_some() { b.as_str() } else { "/dev/null" };
@@ -102,5 +77,4 @@ fn print_one(ui: &Ui, s: &Session, vault: &crate::vault::Vault, e: &Eval) -> Res
         };
         ui.out(format!("{style}{line}{style:#}"));
     }
-    Ok(())
 }

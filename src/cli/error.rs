@@ -1,20 +1,28 @@
 //! Library errors become "error: … / cause: … / hint: …" and an exit code here.
 
-use crate::apply::ApplyError;
-use crate::capture::CaptureError;
-use crate::config::ConfigError;
-use crate::context::ContextError;
-use crate::eval::EvalError;
-use crate::managed::ScanError;
-use crate::paths::PathsError;
-use crate::resolve::ResolveError;
-use crate::state::StateError;
-use crate::store::StoreError;
+use dotback::apply::ApplyError;
+use dotback::capture::CaptureError;
+use dotback::config::ConfigError;
+use dotback::context::ContextError;
+use dotback::eval::EvalError;
+use dotback::managed::ScanError;
+use dotback::paths::PathsError;
+use dotback::remote::RemoteError;
+use dotback::resolve::ResolveError;
+use dotback::state::StateError;
+use dotback::store::StoreError;
 
-/// Exit codes: 1 a failed operation, 2 bad usage (clap's), 3 a configuration problem,
-/// 4 another dotback process holds the lock, 5 a remote could not be reached (sync: the local
-/// commit is safe, retry later), 6 a remote refused dotback (host key, credentials, a rejected
-/// push, an unrelated history: needs the user).
+/// Exit codes: 1 a failed operation (also the store's own repository failing during a fetch or
+/// push), 2 bad usage (clap's, and input dotback refuses, such as a remote path that is no bare
+/// repository), 3 a configuration problem, 4 another dotback process holds the lock, 5 a remote
+/// could not be reached, or is a local path that does not exist (an unmounted disk; sync: the
+/// local commit is safe, retry later), 6 a remote refused dotback or is no repository it can
+/// push to (host key, credentials, a rejected push, an unrelated history, a directory that is
+/// no repository, a work tree: needs the user), 7 the deletion guard held deletions in HOME back
+/// (commit, sync: none of them was recorded, everything else was; `--allow-deletions` records
+/// them, `dotback apply` restores them),
+/// 8 a sync ended with a conflict unsettled (nothing is lost; `dotback resolve` settles it). A
+/// sync where several apply exits with the first of 6, 5, 7, 1, 8.
 #[derive(Debug)]
 pub struct CliError {
     pub message: String,
@@ -66,10 +74,10 @@ impl From<PathsError> for CliError {
 fn config_hint(e: &ConfigError) -> &'static str {
     match e {
         ConfigError::Invalid { .. } => "fix the file by hand; the error names the line and key",
-        ConfigError::Read { source, .. } if source.get_ref().is_some_and(|e| e.is::<crate::fsutil::Refused>()) => {
+        ConfigError::Read(p) if p.is_link() => {
             "replace the link with the file itself (or remove it), then run dotback again; nothing was changed"
         }
-        ConfigError::Read { .. } => "check that the file is readable by you",
+        ConfigError::Read(_) => "check that the file is readable by you",
     }
 }
 
@@ -96,7 +104,7 @@ impl From<ContextError> for CliError {
                 .hint(format!(
                     "restore it with `git -C {} checkout HEAD -- {}`",
                     store.display(),
-                    crate::context::RECIPIENTS
+                    dotback::context::RECIPIENTS
                 ))
                 .code(3),
         }
@@ -119,15 +127,8 @@ impl From<StoreError> for CliError {
             ),
             StoreError::GitConfig { .. } => err.hint("fix the file the cause names (often ~/.gitconfig)").code(3),
             StoreError::Io { .. } => err.hint("check that you can write there and that the disk has room"),
-            StoreError::Git { source, path, .. } if source.code() == git2::ErrorCode::Locked => {
-                // libgit2 names a ref's lock file between quotes, but not the index's.
-                let file = match source.message().split('\'').nth(1) {
-                    Some(f) => f.to_string(),
-                    None if source.class() == git2::ErrorClass::Index => {
-                        path.join(".git/index.lock").display().to_string()
-                    }
-                    None => "the `.lock` file in the store's `.git` directory".to_string(),
-                };
+            StoreError::Git { .. } if e.lock_file().is_some() => {
+                let file = e.lock_file().expect("checked above");
                 err.hint(format!(
                     "a git command may be working in the store; if none is, remove {file} (left by one that was stopped) and run this again"
                 ))
@@ -138,6 +139,58 @@ impl From<StoreError> for CliError {
             StoreError::Git { .. } => {
                 err.hint("run `git status` in the store to see its state; nothing was changed in HOME")
             }
+        }
+    }
+}
+
+impl From<dotback::session::SessionError> for CliError {
+    fn from(e: dotback::session::SessionError) -> Self {
+        use dotback::session::SessionError;
+        match e {
+            SessionError::Store(e) => e.into(),
+            SessionError::State(e) => e.into(),
+            SessionError::Trust(e) => e.into(),
+            SessionError::Scan(e) => e.into(),
+            SessionError::GitBusy { ref store, .. } => CliError::from_error(&e).hint(format!(
+                "finish or abort it with git first (`git -C {} status` says how), then run dotback again",
+                store.display()
+            )),
+        }
+    }
+}
+
+impl From<RemoteError> for CliError {
+    fn from(e: RemoteError) -> Self {
+        let err = CliError::from_error(&e);
+        let bare =
+            |path: &std::path::Path| format!("`git init --bare {}` makes one there; then add it again", path.display());
+        match e {
+            RemoteError::Store(inner) => inner.into(),
+            RemoteError::State(inner) => inner.into(),
+            RemoteError::BadName { .. } => err.hint("use letters, digits, `-`, `_` and `.` only").code(2),
+            RemoteError::EmptyUrl => err.code(2),
+            RemoteError::PasswordInUrl { .. } => err
+                .hint("add the URL without the password and let a git credential helper keep it (`git config --global credential.helper store` or your desktop's keyring helper)")
+                .code(2),
+            RemoteError::Exists { .. } => err.hint("`dotback remote list` shows it; remove it first to change its URL"),
+            RemoteError::NotFound { .. } => err.hint("`dotback remote list` shows the remotes"),
+            RemoteError::NoPath { path } => err
+                .hint(format!("a remote on a disk or share starts as a bare git repository: {}", bare(&path)))
+                .hint("if it is on a removable disk or a network share, mount it first")
+                .code(2),
+            RemoteError::EmptyDirectory { path } => err.hint(bare(&path)).code(2),
+            RemoteError::NotARepository { path } => err
+                .hint(format!(
+                    "give the path of a bare git repository instead (`git init --bare NEW.git` starts one); nothing in {} was touched",
+                    path.display()
+                ))
+                .code(2),
+            RemoteError::NotBare { path } => err
+                .hint(format!(
+                    "make a bare repository to push to: `git clone --bare {} NEW.git` (or `git init --bare NEW.git`), then add that",
+                    path.display()
+                ))
+                .code(2),
         }
     }
 }
@@ -160,13 +213,13 @@ impl From<StateError> for CliError {
     }
 }
 
-impl From<crate::trust::TrustError> for CliError {
-    fn from(e: crate::trust::TrustError) -> Self {
-        use crate::trust::TrustError;
+impl From<dotback::trust::TrustError> for CliError {
+    fn from(e: dotback::trust::TrustError) -> Self {
+        use dotback::trust::TrustError;
         let err = CliError::from_error(&e);
         match &e {
             TrustError::Config(c) => err.hint(config_hint(c)).code(3),
-            TrustError::Read { .. } => err
+            TrustError::Path(p) if p.op == dotback::error::Op::Read => err
                 .hint("the store's control files (under .dotback/) must be small regular files; restore it with git")
                 .code(3),
             TrustError::NoKey { .. } => err.hint(
@@ -252,7 +305,7 @@ impl From<CaptureError> for CliError {
             CaptureError::NotFound { .. } => "check the path",
             CaptureError::NotManaged { .. } => "`dotback status` lists what is managed",
             CaptureError::SkippedHere { .. } => {
-                "to track it from here, add this device to that rule (`devices = [...]`, `os = ...`); nothing was added"
+                "to track it from here, add this device to that rule (`devices = [...]`, `os = ...`); nothing was changed in the store"
             }
             CaptureError::Delegated { .. } => "edit the source file in the store instead",
             CaptureError::Special { .. } => "list it in .chezmoiignore to pass over it",
@@ -296,14 +349,23 @@ impl From<ResolveError> for CliError {
         };
         let err = CliError::from_error(&e);
         let hint = match &e {
+            ResolveError::NoConflict { conflicts: 0, .. } => "there are no conflicts in the store",
+            ResolveError::NoConflict { conflicts, .. } => {
+                let s = if *conflicts == 1 { "" } else { "s" };
+                return err.hint(format!("`dotback resolve` lists the {conflicts} conflict{s} there are"));
+            }
+            ResolveError::SeveralCopies { copies, .. } => {
+                let first = copies.first().map_or("", |(c, _)| c.as_str());
+                return err.hint(format!("for example `dotback resolve ~/{first} --theirs`"));
+            }
             ResolveError::NotManaged { .. } => {
-                "`dotback resolve PATH --ours` drops the copy; or `dotback add` the file again first"
+                "settling it the way that keeps the live file drops the copy (`dotback resolve` says whose version is where); or `dotback add` the file again first"
             }
             ResolveError::NotAFile { .. } => {
-                "settle it with --ours, or copy what you need from the conflict copy by hand"
+                "settle it the way that keeps the live file, or copy what you need from the conflict copy by hand"
             }
             ResolveError::Binary { .. } => {
-                "keep one version whole: --ours keeps the live file, --theirs takes the conflict copy"
+                "keep one version whole: --ours keeps this device's version, --theirs the other device's"
             }
             ResolveError::Read { .. } => "check that the file is readable by you; nothing was changed",
             ResolveError::Write { .. } => {
@@ -324,6 +386,9 @@ impl From<ResolveError> for CliError {
             }
             ResolveError::MarkersLeft { .. } => {
                 "edit every <<<<<<< ... >>>>>>> block down to the text you want, save, and exit; run the same command again"
+            }
+            ResolveError::NoEditor => {
+                "set EDITOR (e.g. `EDITOR=nano dotback resolve PATH --merge`), or settle with --ours or --theirs"
             }
             ResolveError::Store(_) | ResolveError::State(_) => unreachable!("converted above"),
         };
@@ -346,12 +411,5 @@ mod tests {
             assert!(hint.contains("run the same command again") && hint.contains("not committed yet"), "{hint}");
             assert_eq!(hint.contains("disk holding the store is full"), errno != libc::EACCES, "{hint}");
         }
-        let git = git2::Error::new(
-            git2::ErrorCode::GenericError,
-            git2::ErrorClass::Os,
-            "failed to write out file: No space left on device",
-        );
-        let err = CliError::from(StoreError::DiskFull { what: "add", path: "/s".into(), source: git });
-        assert!(err.message.contains("disk is full") && err.hints[0].contains("free some space"), "{err:?}");
     }
 }

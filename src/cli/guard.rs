@@ -1,7 +1,7 @@
 use super::{CliError, Ui};
-use crate::context::Context;
-use crate::paths::Paths;
-use crate::store::Store;
+use dotback::context::Context;
+use dotback::paths::Paths;
+use dotback::store::Store;
 use std::path::PathBuf;
 
 /// Refuse plaintext secrets in what is staged for commit (run by the store's pre-commit hook).
@@ -25,17 +25,17 @@ pub fn cmd_guard(ui: &Ui, args: GuardArgs) -> Result<(), CliError> {
         }
         (Some(root), Ok(ctx)) if same_dir(&root, &ctx.store) => (root, trusted_rules(&ctx)?),
         (Some(root), _) => {
-            let rules = crate::trust::Trust::as_is(&root)?.secret_rules();
+            let rules = dotback::trust::Trust::as_is(&root)?.secret_rules();
             (root, rules)
         }
     };
     check(ui, &Store::open(&root)?, &rules)
 }
 
-fn trusted_rules(ctx: &Context) -> Result<crate::secrets::SecretRules, CliError> {
+fn trusted_rules(ctx: &Context) -> Result<dotback::secrets::SecretRules, CliError> {
     let store = Store::open(&ctx.store)?;
     let ids = || Err("not needed to read the rules".to_string());
-    Ok(crate::trust::evaluate(ctx, &store, &ids, false)?.secret_rules())
+    Ok(dotback::trust::evaluate(ctx, &store, &ids, false)?.secret_rules())
 }
 
 fn same_dir(a: &std::path::Path, b: &std::path::Path) -> bool {
@@ -43,8 +43,8 @@ fn same_dir(a: &std::path::Path, b: &std::path::Path) -> bool {
 }
 
 /// Fails when anything staged in `store` is a plaintext secret.
-pub fn check(ui: &Ui, store: &Store, rules: &crate::secrets::SecretRules) -> Result<(), CliError> {
-    let found = crate::guard::check_staged(store, rules)?;
+pub fn check(ui: &Ui, store: &Store, rules: &dotback::secrets::SecretRules) -> Result<(), CliError> {
+    let found = dotback::guard::check_staged(store, rules)?;
     if found.is_empty() {
         return Ok(());
     }
@@ -56,5 +56,7 @@ pub fn check(ui: &Ui, store: &Store, rules: &crate::secrets::SecretRules) -> Res
         found.len(),
         super::add::plural(found.len())
     ))
-    .hint("unstage it (`git restore --staged PATH` in the store), delete the plaintext copy, and track the live file with `dotback add`, which encrypts it"))
+    .hint(UNSTAGE_HINT))
 }
+
+pub(super) const UNSTAGE_HINT: &str = "unstage it (`git restore --staged PATH` in the store), delete the plaintext copy, and track the live file with `dotback add`, which encrypts it";

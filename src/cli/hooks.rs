@@ -1,7 +1,7 @@
 use super::{CliError, Ui};
-use crate::context::Context;
-use crate::paths::Paths;
-use crate::store::Store;
+use dotback::context::Context;
+use dotback::paths::Paths;
+use dotback::store::Store;
 
 /// Manage the git hooks dotback installs into the store.
 #[derive(Debug, clap::Args)]
@@ -27,10 +27,10 @@ pub fn cmd_hooks(ui: &Ui, args: HooksArgs) -> Result<(), CliError> {
     let ctx = Context::load(Paths::from_process_env()?)?;
     let store = Store::open(&ctx.store)?;
     let exe = std::env::current_exe().map_err(|e| CliError::new(format!("cannot find dotback's own path: {e}")))?;
-    let written = crate::hooks::install(store.repo.path(), &exe, force).map_err(|e| {
+    let written = dotback::hooks::install(store.repo.path(), &exe, force).map_err(|e| {
         let err = CliError::from_error(&e);
         match e {
-            crate::hooks::HookError::Foreign { .. } => {
+            dotback::hooks::HookError::Foreign { .. } => {
                 err.hint("merge it by hand, or run `dotback hooks install --force` (your hook is kept beside it)")
             }
             _ => err,

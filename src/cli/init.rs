@@ -1,13 +1,14 @@
 use super::{CliError, Ui};
-use crate::config::IdentityStorage;
-use crate::init::InitError;
-use crate::paths::Paths;
+use dotback::config::IdentityStorage;
+use dotback::init::InitError;
+use dotback::paths::Paths;
 use std::path::PathBuf;
 
 /// Create the store (or adopt an existing chezmoi source directory) and set up this device.
 ///
 /// The store defaults to chezmoi's source directory (`chezmoi source-path` when chezmoi is
-/// installed, else ~/.local/share/chezmoi). Running it again is harmless.
+/// installed, else ~/.local/share/chezmoi). Running it again is harmless; it keeps the device's
+/// name (a different --device is refused).
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
     /// Use DIR as the store.
@@ -45,7 +46,7 @@ pub fn cmd_init(ui: &Ui, args: InitArgs) -> Result<(), CliError> {
         IdentityChoice::Keyring => IdentityStorage::Keyring,
     });
     let pass_file = args.passphrase_file.clone();
-    let r = crate::init::init(&paths, source.as_deref(), args.device.as_deref(), identity, || {
+    let r = dotback::init::init(&paths, source.as_deref(), args.device.as_deref(), identity, || {
         ui.info("This store needs a recovery passphrase: with it and the remote alone, a new machine can decrypt every secret. Keep it somewhere safe.");
         super::passphrase::read(pass_file.as_deref(), "Recovery passphrase", true)
     })
@@ -78,6 +79,12 @@ fn init_error(e: InitError) -> CliError {
         InitError::OtherStore { .. } => CliError::from_error(&e)
             .hint("edit `source` in the device config to switch stores, or drop --source")
             .code(3),
+        InitError::OtherDevice { ref existing, .. } => CliError::from_error(&e)
+            .hint(format!(
+                "drop --device (or pass `--device {existing}`); the store's recipients, history and conflict copies know this device as `{existing}`"
+            ))
+            .hint("nothing was changed")
+            .code(3),
         InitError::NotAWorkTree { ref path, .. } => {
             let hint = format!(
                 "clone it to a work tree and use that: `git clone {} DIR`, then `dotback init --source DIR`",
@@ -87,8 +94,8 @@ fn init_error(e: InitError) -> CliError {
         }
         InitError::Passphrase(_) => CliError::from_error(&e)
             .hint("pass it on standard input or with --passphrase-file FILE; it is never read from the command line"),
-        InitError::Vault(crate::vault::VaultError::Keyring(_)) => {
-            CliError::from_error(&e).hint(crate::crypt::keyring::FALLBACK_HINT)
+        InitError::Vault(dotback::vault::VaultError::Keyring(_)) => {
+            CliError::from_error(&e).hint("or run `dotback init --identity file` to keep the identity in a 0600 file")
         }
         InitError::NotADirectory { .. } => CliError::from_error(&e).hint("choose another directory with --source"),
         other => CliError::from_error(&other),

@@ -1,9 +1,8 @@
-use super::{CliError, Session, Ui};
-use crate::crypt::recipients::{Label, Recipients};
-use crate::crypt::{self, Identity};
-use crate::keys::gpg::Gpg;
-use crate::store::Store;
-use crate::vault::{self, VaultError};
+use super::{CliError, Ui};
+use dotback::crypt::{self, recipients::Recipients};
+use dotback::keys::{self, KeysError, Unlocked};
+use dotback::session::Session;
+use dotback::vault::{self, VaultError};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -80,7 +79,7 @@ struct ListJson {
     recovery: Option<String>,
     this_device: ThisDevice,
     /// A change to the control files this device does not use, if any.
-    held_back: Option<crate::trust::Held>,
+    held_back: Option<dotback::trust::Held>,
 }
 
 #[derive(Serialize)]
@@ -88,17 +87,17 @@ struct ThisDevice {
     name: String,
     recipient: Option<String>,
     is_recipient: bool,
+    /// Why this device's identity cannot be used (missing, too open, unreadable, keyring
+    /// locked), when it cannot.
+    identity_problem: Option<String>,
 }
 
 pub fn cmd_keys(ui: &Ui, args: KeysArgs) -> Result<(), CliError> {
     match args.command {
         KeysCommand::List { json } => list(ui, json),
         KeysCommand::AddDevice { name, recipient } => {
-            let r: age::x25519::Recipient = recipient.parse().map_err(|e: &str| {
-                CliError::new(format!("`{recipient}` is not an age public key: {e}"))
-                    .hint("it starts with `age1`")
-                    .code(2)
-            })?;
+            let r = keys::parse_recipient(&recipient)
+                .map_err(|e| CliError::from_error(&e).hint("it starts with `age1`").code(2))?;
             change(ui, &format!("add device {name}"), false, |rs| rs.add_device(&name, r))
         }
         KeysCommand::RemoveDevice { name } => {
@@ -117,13 +116,38 @@ pub fn cmd_keys(ui: &Ui, args: KeysArgs) -> Result<(), CliError> {
     }
 }
 
+/// Why this device's identity cannot be used, on one line, with what to do.
+pub(super) fn unusable_identity(e: VaultError) -> CliError {
+    let text = vault::describe(&e);
+    let mut err = vault_error(e);
+    err.message = text;
+    err.causes.clear();
+    err
+}
+
+/// Tells why this device's identity cannot be used, as a warning.
+pub(super) fn warn_unusable_identity(ui: &Ui, e: &CliError) {
+    ui.warn(format!("this device's identity cannot be used: {}", e.message));
+    for h in &e.hints {
+        ui.hint(h);
+    }
+}
+
 fn vault_error(e: VaultError) -> CliError {
     let err = CliError::from_error(&e);
     match e {
+        VaultError::Crypt(crypt::CryptError::IdentityTooOpen { .. }) => {
+            err.hint("run `chmod 600` on it, as ssh requires for keys")
+        }
+        VaultError::Crypt(crypt::CryptError::IdentityFile { .. } | crypt::CryptError::NoIdentities { .. }) => err.hint(
+            "restore the file from a backup; or move it aside and run `dotback keys unlock --recovery` with the recovery passphrase, which gives this device a new identity",
+        ),
         VaultError::NoIdentity { .. } => err.hint(
             "restore this device's identity file, or run `dotback keys unlock --recovery` with the recovery passphrase",
         ),
-        VaultError::Keyring(_) => err.hint(crypt::keyring::FALLBACK_HINT),
+        VaultError::Keyring(_) => {
+            err.hint("unlock the keyring (logging in to the desktop session does), then run the command again")
+        }
         VaultError::Rekey { .. } => err.hint("nothing was changed; a device that can decrypt it must run this"),
         _ => err,
     }
@@ -142,9 +166,12 @@ fn crypt_error(e: crypt::CryptError) -> CliError {
 }
 
 fn list(ui: &Ui, json: bool) -> Result<(), CliError> {
-    let s = Session::reader()?;
-    let rs = s.trust.recipients().map_err(crypt_error)?;
-    let mine = vault::load_identities(&s.ctx, s.ctx.identity).ok().and_then(|ids| ids.first().map(|i| i.public()));
+    let s = super::reader(ui)?;
+    let rs = s.trust().recipients().map_err(crypt_error)?;
+    let (mine, problem) = match vault::load_identities(&s.ctx, s.ctx.identity) {
+        Ok(ids) => (ids.first().map(|i| i.public()), None),
+        Err(e) => (None, Some(unusable_identity(e))),
+    };
     let all: Vec<String> = rs.all().iter().map(|r| r.to_string()).collect();
     let out = ListJson {
         devices: rs.devices().map(|(n, r)| DeviceJson { name: n.to_string(), recipient: r.to_string() }).collect(),
@@ -153,12 +180,13 @@ fn list(ui: &Ui, json: bool) -> Result<(), CliError> {
             name: s.ctx.device.clone(),
             is_recipient: mine.as_ref().is_some_and(|m| all.contains(&m.to_string())),
             recipient: mine.map(|m| m.to_string()),
+            identity_problem: problem.as_ref().map(|p| p.message.clone()),
         },
-        held_back: s.trust.held.clone(),
+        held_back: s.trust().held.clone(),
     };
     if json {
         ui.json(&out);
-        return s.finish();
+        return Ok(s.finish()?);
     }
     ui.out("Every secret is encrypted to:");
     for d in &out.devices {
@@ -173,7 +201,10 @@ fn list(ui: &Ui, json: bool) -> Result<(), CliError> {
             "This device ({}) is not a recipient yet; its public key is {r}.\nOn a device that is: dotback keys add-device {} {r}",
             out.this_device.name, out.this_device.name
         )),
-        (None, _) => ui.out("This device has no identity yet: run `dotback init`."),
+        (None, _) => match &problem {
+            Some(p) => warn_unusable_identity(ui, p),
+            None => ui.out("This device has no identity yet: run `dotback init`."),
+        },
         _ => {}
     }
     if let Some(held) = &out.held_back {
@@ -183,7 +214,47 @@ fn list(ui: &Ui, json: bool) -> Result<(), CliError> {
             ui.hint(h);
         }
     }
-    s.finish()
+    Ok(s.finish()?)
+}
+
+/// A key operation's error as the user sees it.
+fn keys_error(store: &std::path::Path, e: KeysError) -> CliError {
+    match e {
+        KeysError::Session(e) => e.into(),
+        KeysError::Store(e) => e.into(),
+        KeysError::Trust(e) => e.into(),
+        KeysError::Vault(e) => vault_error(e),
+        KeysError::Crypt(e) => crypt_error(e),
+        KeysError::Gpg(e) => CliError::from_error(&e),
+        KeysError::Held { ref held } => {
+            let mut err = super::sync::held_back(store, held);
+            err.message = e.to_string();
+            err
+        }
+        KeysError::Recovery { source, path } => {
+            let mut err = crypt_error(source);
+            err.message = format!("{} ({})", err.message, path.display());
+            err
+        }
+        KeysError::NoGpgExport { .. } => {
+            CliError::from_error(&e).hint("run `dotback keys gpg-export` on a device that has them")
+        }
+        KeysError::EncryptGpg { .. } => CliError::from_error(&e).hint("`dotback init` sets up the store's keys"),
+        KeysError::Read(_) => CliError::from_error(&e).hint(
+            "nothing was changed or imported; make the file readable (or export the keys again), then run this again",
+        ),
+        KeysError::Passphrase { .. } | KeysError::DecryptGpg { .. } | KeysError::BadRecipient { .. } => {
+            CliError::from_error(&e)
+        }
+    }
+}
+
+/// Runs a key operation in a writer session and saves the session's cache after it.
+fn with_writer<T>(ui: &Ui, op: impl FnOnce(&mut Session) -> Result<T, KeysError>) -> Result<T, CliError> {
+    let mut s = super::writer(ui)?;
+    let out = op(&mut s).map_err(|e| keys_error(&s.ctx.store, e))?;
+    s.finish()?;
+    Ok(out)
 }
 
 /// Applies `edit` to the recipients this device trusts, re-encrypts every secret, seals the
@@ -194,180 +265,72 @@ fn change(
     rotate: bool,
     edit: impl FnOnce(&mut Recipients) -> Result<(), crypt::CryptError>,
 ) -> Result<(), CliError> {
-    let s = Session::writer()?;
-    refuse_while_held(&s)?;
-    let mut rs = s.trust.recipients().map_err(crypt_error)?;
-    edit(&mut rs).map_err(crypt_error)?;
-    let ids = vault::load_identities(&s.ctx, s.ctx.identity).map_err(vault_error)?;
-    let done = vault::change_recipients(&s.ctx.store, &s.state, &ids, &rs).map_err(vault_error)?;
-    crate::trust::authorize(&s.ctx, &ids, rotate)?;
-    commit(&s, what)?;
+    let done = with_writer(ui, |s| keys::change_recipients(s, what, rotate, edit))?;
     ui.info(format!(
         "Done: {what}; {} secret file{} re-encrypted to {} recipients.",
-        done.len(),
-        super::add::plural(done.len()),
-        rs.all().len()
+        done.files,
+        super::add::plural(done.files),
+        done.recipients
     ));
-    s.finish()
-}
-
-/// Key changes start from what this device trusts; a held-back change is settled first.
-fn refuse_while_held(s: &Session) -> Result<(), CliError> {
-    match &s.trust.held {
-        None => Ok(()),
-        Some(held) => {
-            let mut e = super::sync::held_back(&s.ctx.store, held);
-            e.message = format!("{}; settle it first", e.message);
-            Err(e)
-        }
-    }
+    Ok(())
 }
 
 fn accept(ui: &Ui) -> Result<(), CliError> {
-    let s = Session::writer()?;
-    let store = Store::open(&s.ctx.store)?;
-    let ids = vault::load_identities(&s.ctx, s.ctx.identity).unwrap_or_default();
-    let said = crate::trust::accept(&s.ctx, &store, &ids)?;
-    commit(&s, "accept a change to the keys and rules")?;
+    let said = with_writer(ui, |s| keys::accept(s))?;
     if said.is_empty() {
         ui.info("Accepted and sealed the store's control files.");
     }
     for a in said {
         ui.info(format!("Accepted: {a}."));
     }
-    s.finish()
+    Ok(())
 }
 
 fn revert(ui: &Ui) -> Result<(), CliError> {
-    let s = Session::writer()?;
-    let store = Store::open(&s.ctx.store)?;
-    let files = crate::trust::revert(&s.ctx, &store)?;
-    commit(&s, "revert an unsealed change to the keys and rules")?;
+    let files = with_writer(ui, |s| keys::revert(s))?;
     ui.info(format!("Restored {} as this device trusts them, and committed.", files.join(", ")));
-    s.finish()
-}
-
-fn commit(s: &Session, what: &str) -> Result<(), CliError> {
-    let store = Store::open(&s.ctx.store)?;
-    let d = &s.ctx.device;
-    store.commit_all(d, &format!("{d}: keys: {what}\n\nDevice: {d}\n"))?;
     Ok(())
 }
 
 fn rotate_recovery(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> {
-    let s = Session::writer()?;
-    let ids = vault::load_identities(&s.ctx, s.ctx.identity).map_err(vault_error)?;
-    let pass = super::passphrase::read(pass_file.as_deref(), "New recovery passphrase", true)
-        .map_err(|e| CliError::new(format!("a new recovery passphrase is needed: {e}")))?;
-    refuse_while_held(&s)?;
-    let mut rs = s.trust.recipients().map_err(crypt_error)?;
-    let fresh = Identity::generate();
-    rs.set_recovery(fresh.public()).map_err(crypt_error)?;
-    let sealed = crypt::seal_recovery(&fresh, &pass).map_err(crypt_error)?;
-    let done = vault::change_recipients(&s.ctx.store, &s.state, &ids, &rs).map_err(vault_error)?;
-    vault::write(&s.ctx.store, &vault::recovery_path(&s.ctx.store), &sealed).map_err(vault_error)?;
-    // Whoever knew the old passphrase could open the old store key: replace it too.
-    crate::trust::authorize(&s.ctx, &ids, true)?;
-    commit(&s, "rotate the recovery key")?;
+    let mut ask = || super::passphrase::read(pass_file.as_deref(), "New recovery passphrase", true);
+    let done = with_writer(ui, |s| keys::rotate_recovery(s, &mut ask))?;
     ui.info(format!(
         "New recovery key in place; {} secret files re-encrypted. The old passphrase no longer opens new secrets.",
-        done.len()
+        done.files
     ));
-    s.finish()
+    Ok(())
 }
 
 fn unlock(ui: &Ui, pass_file: Option<PathBuf>) -> Result<(), CliError> {
-    let mut s = Session::writer()?;
-    let sealed_path = vault::recovery_path(&s.ctx.store);
-    let sealed = crate::fsutil::read_beneath(&s.ctx.store, &sealed_path)
-        .map_err(|e| CliError::new(format!("cannot read {}: {e}", sealed_path.display())))?;
-    let pass = super::passphrase::read(pass_file.as_deref(), "Recovery passphrase", false)
-        .map_err(|e| CliError::new(format!("the recovery passphrase is needed: {e}")))?;
-    let recovery = crypt::open_recovery(&sealed, &pass).map_err(|e| {
-        let mut err = crypt_error(e);
-        err.message = format!("{} ({})", err.message, sealed_path.display());
-        err
-    })?;
-    let (me, _) = vault::ensure_device_identity(&s.ctx, s.ctx.identity).map_err(vault_error)?;
-    // What this machine first found in the store is checked with the recovery key before it is
-    // sealed: an unsealed change waiting there is held back, not taken in.
-    s.trust = crate::trust::anchor(&s.ctx, &Store::open(&s.ctx.store)?, std::slice::from_ref(&recovery))?;
-    refuse_while_held(&s)?;
-    let mut rs = s.trust.recipients().map_err(crypt_error)?;
-    let mine = me.public().to_string();
-    if rs.all().iter().any(|r| r.to_string() == mine) {
-        ui.info("This device is already a recipient; the recovery key was not needed.");
-        return s.finish();
+    let mut ask = || super::passphrase::read(pass_file.as_deref(), "Recovery passphrase", false);
+    match with_writer(ui, |s| keys::unlock(s, &mut ask))? {
+        Unlocked::Already => ui.info("This device is already a recipient; the recovery key was not needed."),
+        Unlocked::Admitted { files } => {
+            ui.info(format!("This device can now decrypt the store's secrets ({files} files re-encrypted)."))
+        }
     }
-    // The same name with another key: this machine replaces a lost one.
-    rs.entries.retain(|e| !matches!(&e.label, Label::Device(n) if *n == s.ctx.device));
-    rs.add_device(&s.ctx.device, me.public()).map_err(crypt_error)?;
-    let done =
-        vault::change_recipients(&s.ctx.store, &s.state, std::slice::from_ref(&recovery), &rs).map_err(vault_error)?;
-    // The recovery key is a recipient of the store key: it seals this device's admission.
-    crate::trust::authorize(&s.ctx, &[recovery], false)?;
-    commit(&s, &format!("unlock {} with the recovery key", s.ctx.device))?;
-    ui.info(format!("This device can now decrypt the store's secrets ({} files re-encrypted).", done.len()));
-    s.finish()
-}
-
-fn gpg_dir(s: &Session) -> PathBuf {
-    s.ctx.store.join(".dotback").join("keys").join("gpg")
+    Ok(())
 }
 
 fn gpg_export(ui: &Ui) -> Result<(), CliError> {
-    let s = Session::writer()?;
-    let export = Gpg::new().export_all().map_err(|e| CliError::from_error(&e))?;
-    let dir = gpg_dir(&s);
-    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
-    if !export.secret_keys.is_empty() {
-        let cipher = vault.encrypt(&export.secret_keys).map_err(|why| {
-            CliError::new(format!("cannot encrypt the GPG secret keys: {why}"))
-                .hint("`dotback init` sets up the store's keys")
-        })?;
-        vault::write(&s.ctx.store, &dir.join("secret-keys.asc.age"), &cipher).map_err(vault_error)?;
-    }
-    vault::write(&s.ctx.store, &dir.join("public-keys.asc"), &export.public_keys).map_err(vault_error)?;
-    vault::write(&s.ctx.store, &dir.join("ownertrust.txt"), &export.ownertrust).map_err(vault_error)?;
-    drop(vault);
-    // The exported keys are control files: sealed, so other devices import them.
-    super::evaluate_trust(&s.ctx, &Store::open(&s.ctx.store)?, true)?;
-    commit(&s, "export GPG keys")?;
+    let done = with_writer(ui, keys::gpg_export)?;
     ui.info(format!(
         "Exported {} GPG secret key{} (encrypted) with public keys and ownertrust to {}.",
-        export.fingerprints.len(),
-        super::add::plural(export.fingerprints.len()),
-        dir.display()
+        done.secret_keys.len(),
+        super::add::plural(done.secret_keys.len()),
+        done.dir.display()
     ));
-    s.finish()
+    Ok(())
 }
 
 fn gpg_import(ui: &Ui) -> Result<(), CliError> {
-    let s = Session::reader()?;
-    // Keys and ownertrust that arrived without a seal are not handed to gpg.
-    refuse_while_held(&s)?;
-    let dir = gpg_dir(&s);
-    let read = |name: &str| crate::fsutil::read_beneath(&s.ctx.store, &dir.join(name)).unwrap_or_default();
-    let public = read("public-keys.asc");
-    if public.is_empty() {
-        return Err(CliError::new(format!("{} holds no exported GPG keys", dir.display()))
-            .hint("run `dotback keys gpg-export` on a device that has them"));
-    }
-    let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
-    let secret_path = dir.join("secret-keys.asc.age");
-    let secret = match crate::fsutil::read_beneath(&s.ctx.store, &secret_path) {
-        Ok(c) => vault
-            .decrypt(&c)
-            .map_err(|why| CliError::new(format!("cannot decrypt {}: {why}", secret_path.display())))?,
-        Err(_) => zeroize::Zeroizing::new(Vec::new()),
-    };
-    let imported =
-        Gpg::new().import(&public, &secret, &read("ownertrust.txt")).map_err(|e| CliError::from_error(&e))?;
-    drop(vault);
+    let s = super::reader(ui)?;
+    let imported = keys::gpg_import(&s).map_err(|e| keys_error(&s.ctx.store, e))?;
     ui.info(format!(
         "Imported {} GPG secret key{} with public keys and ownertrust.",
         imported.len(),
         super::add::plural(imported.len())
     ));
-    s.finish()
+    Ok(s.finish()?)
 }

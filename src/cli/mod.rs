@@ -24,14 +24,11 @@ mod ui;
 pub use error::CliError;
 pub use ui::Ui;
 
-pub(crate) use crate::context::Context;
-use crate::managed::{self, SourceState};
-use crate::paths::Paths;
-use crate::state::{Cache, Lock};
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+pub(crate) use dotback::context::Context;
+use dotback::paths::Paths;
+use dotback::session::{Access, Session};
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// Keep dotfiles, secrets and package lists versioned and in sync across machines.
 ///
@@ -66,7 +63,7 @@ enum Command {
 
 /// Parses the arguments, runs the command and returns the process exit code.
 pub fn main() -> ExitCode {
-    crate::fsutil::umask(); // read before any thread starts
+    dotback::fsutil::umask(); // read before any thread starts
     // Die quietly on a closed pipe (`dotback status | head`), as command-line tools do.
     // SAFETY: restoring the default disposition of a signal has no preconditions.
     unsafe {
@@ -110,105 +107,23 @@ fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
     }
 }
 
-/// The trust this device gives the store's control files; identities are loaded only when a
-/// change has to be verified or sealed.
-pub(super) fn evaluate_trust(
-    ctx: &Context,
-    store: &crate::store::Store,
-    writer: bool,
-) -> Result<crate::trust::Trust, CliError> {
-    let ids = || crate::vault::load_identities(ctx, ctx.identity).map_err(|e| crate::vault::describe(&e));
-    Ok(crate::trust::evaluate(ctx, store, &ids, writer)?)
+/// The device context, from the process environment.
+fn context() -> Result<Context, CliError> {
+    Ok(Context::load(Paths::from_process_env()?)?)
 }
 
-/// How long a command waits for another dotback process to release the store.
-const LOCK_WAIT: Duration = Duration::from_secs(3);
-
-/// What most commands start from: the device context, the scanned store and the stat cache.
-struct Session {
-    ctx: Context,
-    /// The recipients and rules this device uses (the store's control files, authenticated).
-    trust: crate::trust::Trust,
-    /// Which files are secret (from the trusted manifest).
-    rules: crate::secrets::SecretRules,
-    state: SourceState,
-    cache: Cache,
-    /// Marks a writer as at work (declared before `lock`: it must go while the lock is held).
-    _inflight: Option<crate::recover::InFlight>,
-    /// Held by commands that change the store or HOME (and by readers when free, so they can
-    /// save what they learnt into the cache).
-    lock: Option<Lock>,
+/// Opens the store for a command that changes things (waits for the lock).
+fn writer(ui: &Ui) -> Result<Session, CliError> {
+    Ok(Session::open(context()?, Access::Write, ui)?)
 }
 
-impl Session {
-    /// Opens the store for a command that changes things (waits for the lock).
-    fn writer() -> Result<Session, CliError> {
-        let ctx = Context::load(Paths::from_process_env()?)?;
-        let lock = Lock::acquire(&ctx.paths.state_dir, LOCK_WAIT)?;
-        let places =
-            crate::recover::Places { state_dir: &ctx.paths.state_dir, store: &ctx.store, home: &ctx.paths.home };
-        let (inflight, notes) = crate::recover::begin(&places, &lock)?;
-        let ui = Ui::new();
-        for note in notes {
-            ui.warn(note);
-        }
-        let mut s = Session::open(ctx, Some(lock), true)?;
-        s._inflight = Some(inflight);
-        Ok(s)
-    }
+/// Opens the store for a command that only reads.
+fn reader(ui: &Ui) -> Result<Session, CliError> {
+    reader_for(ui, context()?)
+}
 
-    /// Opens the store for a command that only reads.
-    fn reader() -> Result<Session, CliError> {
-        Session::reader_for(Context::load(Paths::from_process_env()?)?)
-    }
-
-    fn reader_for(ctx: Context) -> Result<Session, CliError> {
-        let lock = Lock::acquire(&ctx.paths.state_dir, Duration::ZERO).ok();
-        Session::open(ctx, lock, false)
-    }
-
-    fn open(ctx: Context, lock: Option<Lock>, writer: bool) -> Result<Session, CliError> {
-        let store = crate::store::Store::open(&ctx.store)?;
-        if writer && let Some(what) = store.unfinished() {
-            return Err(CliError::new(format!("in the store {}, {what}", ctx.store.display())).hint(format!(
-                "finish or abort it with git first (`git -C {} status` says how), then run dotback again",
-                ctx.store.display()
-            )));
-        }
-        let trust = evaluate_trust(&ctx, &store, writer)?;
-        drop(store);
-        let rules = trust.secret_rules();
-        // Loading the cache and scanning the store are independent: do both at once.
-        let (state, cache) = std::thread::scope(|s| {
-            let cache = s.spawn(|| Cache::load(&ctx.paths.state_dir));
-            (managed::scan(&ctx.store, &trust.manifest.only), cache.join().expect("cache loading panicked"))
-        });
-        // The scan first: it names any link in the store, the manifest's place included.
-        let state = state?;
-        Ok(Session { ctx, trust, rules, state, cache, _inflight: None, lock })
-    }
-
-    /// Decides again which control files this device uses (after a merge changed them).
-    fn refresh_trust(&mut self) -> Result<(), CliError> {
-        let store = crate::store::Store::open(&self.ctx.store)?;
-        self.trust = evaluate_trust(&self.ctx, &store, self.lock.is_some())?;
-        self.rules = self.trust.secret_rules();
-        self.state = managed::scan(&self.ctx.store, &self.trust.manifest.only)?;
-        Ok(())
-    }
-
-    /// Targets named on the command line.
-    fn targets(&self, paths: &[PathBuf]) -> Result<Vec<String>, CliError> {
-        paths.iter().map(|p| self.ctx.target_of(p).map_err(CliError::from)).collect()
-    }
-
-    /// Saves the cache when this process holds the lock.
-    fn finish(mut self) -> Result<(), CliError> {
-        if self.lock.is_some() {
-            self.cache.save()?;
-        }
-        Ok(())
-    }
+fn reader_for(ui: &Ui, ctx: Context) -> Result<Session, CliError> {
+    Ok(Session::open(ctx, Access::Read, ui)?)
 }
 
 #[cfg(test)]

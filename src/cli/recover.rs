@@ -1,7 +1,8 @@
-use super::{CliError, Context, LOCK_WAIT, Ui};
-use crate::paths::Paths;
-use crate::recover::{self, Places};
-use crate::state::Lock;
+use super::{CliError, Context, Ui};
+use dotback::paths::Paths;
+use dotback::recover::{self, Places};
+use dotback::session::LOCK_WAIT;
+use dotback::state::Lock;
 
 /// Finish, or give up, what a dotback process left half done when it was stopped or failed.
 ///

@@ -1,9 +1,7 @@
 use super::{CliError, Ui};
-use crate::context::Context;
-use crate::paths::Paths;
-use crate::state::Lock;
-use crate::store::Store;
-use serde::Serialize;
+use dotback::context::Context;
+use dotback::paths::Paths;
+use dotback::remote;
 
 /// Manage the store's remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…
 #[derive(Debug, clap::Args)]
@@ -34,69 +32,29 @@ enum RemoteCommand {
     },
 }
 
-#[derive(Serialize)]
-struct RemoteJson {
-    name: String,
-    url: String,
-}
-
 pub fn cmd_remote(ui: &Ui, args: RemoteArgs) -> Result<(), CliError> {
     let ctx = Context::load(Paths::from_process_env()?)?;
-    let store = Store::open(&ctx.store)?;
     match args.command {
         RemoteCommand::List { json } => {
-            let list: Vec<RemoteJson> = store
-                .remotes()?
-                .into_iter()
-                .map(|(name, url)| RemoteJson { name, url: crate::transport::redact(&url) })
-                .collect();
+            let list = remote::list(&ctx)?;
             if json {
                 ui.json(&list);
             } else if list.is_empty() {
                 ui.out("No remotes yet: `dotback remote add NAME URL`.");
             } else {
                 for r in &list {
-                    ui.out(format!("{:<16} {}", r.name, crate::transport::redact(&r.url)));
+                    ui.out(format!("{:<16} {}", r.name, r.url));
                 }
             }
-            Ok(())
         }
         RemoteCommand::Add { name, url } => {
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-                return Err(CliError::new(format!("remote name `{name}` is not allowed"))
-                    .hint("use letters, digits, `-`, `_` and `.` only")
-                    .code(2));
-            }
-            if url.trim().is_empty() {
-                return Err(CliError::new("the remote's URL is empty").code(2));
-            }
-            if crate::transport::has_password(&url) {
-                // It would sit in plaintext in the store's .git/config.
-                return Err(CliError::new(format!(
-                    "the URL {} carries a password, which git would keep in plaintext in the store's .git/config",
-                    crate::transport::redact(&url)
-                ))
-                .hint("add the URL without the password and let a git credential helper keep it (`git config --global credential.helper store` or your desktop's keyring helper)")
-                .code(2));
-            }
-            let _lock = Lock::acquire(&ctx.paths.state_dir, super::LOCK_WAIT)?;
-            if store.remotes()?.iter().any(|(n, _)| *n == name) {
-                return Err(CliError::new(format!("there is already a remote named `{name}`"))
-                    .hint("`dotback remote list` shows it; remove it first to change its URL"));
-            }
-            store.add_remote(&name, &url)?;
-            ui.info(format!("Added remote `{name}` ({url})."));
-            Ok(())
+            let added = remote::add(&ctx, &name, &url)?;
+            ui.info(format!("Added remote `{}` ({}).", added.name, added.url));
         }
         RemoteCommand::Remove { name } => {
-            let _lock = Lock::acquire(&ctx.paths.state_dir, super::LOCK_WAIT)?;
-            if !store.remotes()?.iter().any(|(n, _)| *n == name) {
-                return Err(CliError::new(format!("there is no remote named `{name}`"))
-                    .hint("`dotback remote list` shows the remotes"));
-            }
-            store.remove_remote(&name)?;
+            remote::remove(&ctx, &name)?;
             ui.info(format!("Removed remote `{name}`; the repository it points to is untouched."));
-            Ok(())
         }
     }
+    Ok(())
 }

@@ -1,9 +1,10 @@
 use super::ui::{BOLD, GREEN, RED, YELLOW};
-use super::{CliError, Context, Session, Ui};
-use crate::apply;
-use crate::eval::{self, Change, Selection};
-use crate::paths::Paths;
-use crate::store::{Store, Uncommitted};
+use super::{CliError, Context, Ui};
+use dotback::apply;
+use dotback::eval::{self, Change};
+use dotback::paths::Paths;
+use dotback::status::{self, Status, StatusError};
+use dotback::store::Uncommitted;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -48,41 +49,27 @@ struct StatusJson {
     delegated: Vec<Delegated>,
     uncommitted: Vec<Uncommitted>,
     /// Per remote: what is not yet pushed (since when) and what was fetched but not merged.
-    remotes: Vec<crate::store::RemoteState>,
-    /// Files sync could not merge: the file, and the copy holding the other device's version
-    /// (one entry per copy), until `dotback resolve` settles them.
-    conflicts: Vec<crate::resolve::Conflict>,
+    remotes: Vec<dotback::store::RemoteState>,
+    /// Files sync could not merge: the file, and the copy holding one device's version (one
+    /// entry per copy; `holds_this_device` says whether that is this device's own, the live file
+    /// then holding the other's), until `dotback resolve` settles them.
+    conflicts: Vec<dotback::resolve::Conflict>,
     warnings: Vec<String>,
     /// Targets skipped on this device by selective sync (`[[only]]` in the manifest): not
     /// applied or captured here, and not changes.
     skipped_on_device: Vec<Skipped>,
     /// A change to the recipients, recovery key or manifest this device does not use (it came
     /// without a valid seal): null when there is none.
-    held_back: Option<crate::trust::Held>,
+    held_back: Option<dotback::trust::Held>,
+    /// Why this device's identity cannot be used, when a target needs it: null otherwise.
+    identity_problem: Option<String>,
 }
 
 pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
     let ctx = Context::load(Paths::from_process_env()?)?;
-    let store_root = ctx.store.clone();
-    let (s, sel, evals, uncommitted) = std::thread::scope(|scope| -> Result<_, CliError> {
-        // git's side (index, HEAD's tree) does not depend on the work tree: read it meanwhile.
-        let git = scope.spawn(move || -> Result<_, crate::store::StoreError> {
-            let store = Store::open(&store_root)?;
-            let snap = store.snapshot()?;
-            Ok((store, snap))
-        });
-        let mut s = Session::reader_for(ctx)?;
-        let sel = Selection::of(s.targets(&args.paths)?);
-        let vault = crate::vault::Vault::new(&s.ctx, &s.trust);
-        let evals = eval::evaluate(&s.ctx, &s.state, &mut s.cache, &vault, &sel)?;
-        let (store, snap) = git.join().expect("git thread panicked")?;
-        let uncommitted = match (&s.state.files, sel.is_all()) {
-            // The evaluation hashed every store file already: compare those with git's index.
-            (Some(files), true) => store.uncommitted_with(&snap, files, &s.cache.observed)?,
-            _ => store.uncommitted()?,
-        };
-        Ok((s, sel, evals, uncommitted))
-    })?;
+    let Status { session: s, selection: sel, evals, uncommitted, remotes, conflicts, identity_problem } =
+        status::status(ctx, &args.paths, ui).map_err(status_error)?;
+    let identity_problem = identity_problem.map(super::keys::unusable_identity);
     let report = StatusJson {
         targets: evals
             .iter()
@@ -93,11 +80,8 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
             .map(|(m, reason)| Delegated { path: m.target.clone(), source: m.source.clone(), reason })
             .collect(),
         uncommitted,
-        remotes: Store::open(&s.ctx.store)?.remote_state()?,
-        conflicts: crate::resolve::find(&s.state)
-            .into_iter()
-            .filter(|c| sel.contains(&c.path) || sel.contains(&c.copy))
-            .collect(),
+        remotes,
+        conflicts,
         warnings: s.state.warnings.clone(),
         skipped_on_device: evals
             .iter()
@@ -107,7 +91,8 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
                 rule: s.state.only.skips(&e.target, &s.ctx.device).unwrap_or_default(),
             })
             .collect(),
-        held_back: s.trust.held.clone(),
+        held_back: s.trust().held.clone(),
+        identity_problem: identity_problem.as_ref().map(|p| p.message.clone()),
     };
     if args.json {
         ui.json(&report);
@@ -120,13 +105,40 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
             }
         }
         let skipped = eval::skipped_roots(evals.iter().filter(|e| sel.contains(&e.target)));
-        let evaluated = evals.iter().filter(|e| e.change != Change::Skipped).count();
-        print_text(ui, &report, evaluated, &skipped);
+        let mut evaluated = dotback::state::Tally::default();
+        for e in evals.iter().filter(|e| e.change != Change::Skipped && sel.contains(&e.target)) {
+            if let Some(node) = e.desired.or(e.actual) {
+                evaluated.count(node.kind);
+            }
+        }
+        print_text(ui, &report, &evaluated, &skipped);
+        if let Some(p) = &identity_problem {
+            super::keys::warn_unusable_identity(ui, p);
+        }
     }
-    s.finish()
+    Ok(s.finish()?)
 }
 
-fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize, skipped: &[&eval::Eval]) {
+/// The error for named paths with nothing managed at or below them and no exact directory above
+/// them (a typo, or a file never added): `status` must not call them up to date.
+fn status_error(e: StatusError) -> CliError {
+    match e {
+        StatusError::Session(e) => e.into(),
+        StatusError::Context(e) => e.into(),
+        StatusError::Eval(e) => e.into(),
+        StatusError::Store(e) => e.into(),
+        StatusError::NotManaged { ref targets, exists } => {
+            let err = CliError::from_error(&e);
+            if exists {
+                err.hint(format!("`dotback add ~/{}` tracks it", targets[0]))
+            } else {
+                err.hint("nothing is there in HOME either: check the spelling; `dotback status` lists what is managed")
+            }
+        }
+    }
+}
+
+fn print_text(ui: &Ui, r: &StatusJson, evaluated: &dotback::state::Tally, skipped: &[&eval::Eval]) {
     for w in &r.warnings {
         ui.warn(w);
     }
@@ -134,9 +146,24 @@ fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize, skipped: &[&eval::Eval]
         (Change::ChangedInHome, "Changed in HOME (`dotback commit` saves them):", YELLOW),
         (Change::ChangedInStore, "Changed in the store (`dotback apply` writes them):", GREEN),
         (Change::ChangedInBoth, "Changed in both (`dotback diff` shows how; apply and commit leave them alone):", RED),
+        (
+            Change::NeverApplied,
+            "Differs, never applied on this device (`dotback apply` writes the store's version after a backup; `dotback add` keeps HOME's):",
+            GREEN,
+        ),
         (Change::Missing, "Missing from HOME (`dotback apply` restores them):", GREEN),
+        (
+            Change::DeletedInHome,
+            "Deleted in HOME (`dotback commit` records the deletion; `dotback apply` restores them):",
+            YELLOW,
+        ),
         (Change::Extra, "In exact directories but not in the store (`dotback apply` removes them):", RED),
         (Change::Locked, "Encrypted, and this device cannot decrypt them (`dotback keys list`):", RED),
+        (
+            Change::WaitingForIdentity,
+            "Changed in HOME and in the store; merging them waits for this device's identity (nothing is dropped meanwhile; once it works, `dotback sync` merges them):",
+            RED,
+        ),
         (Change::Refused, "Refused by this device (apply and commit leave them alone):", RED),
     ];
     for (change, title, style) in groups {
@@ -146,7 +173,16 @@ fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize, skipped: &[&eval::Eval]
         }
         ui.out(format!("{BOLD}{title}{BOLD:#}"));
         for e in entries {
-            let why = e.detail.as_ref().filter(|_| change == Change::Refused).map(|w| format!(": {w}"));
+            // Why a file cannot be decrypted is told once below when the identity is the cause.
+            let why = e
+                .detail
+                .as_ref()
+                .filter(|_| {
+                    change == Change::Refused
+                        || (matches!(change, Change::Locked | Change::WaitingForIdentity)
+                            && r.identity_problem.is_none())
+                })
+                .map(|w| format!(": {w}"));
             ui.out(format!("    {style}~/{}{style:#}{}", e.path, why.unwrap_or_default()));
         }
     }
@@ -180,7 +216,7 @@ fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize, skipped: &[&eval::Eval]
             "{BOLD}Conflicts sync could not merge (`dotback resolve PATH --ours|--theirs|--merge` settles them):{BOLD:#}"
         ));
         for c in &r.conflicts {
-            ui.out(format!("    {RED}~/{}{RED:#}: the version from {} is in ~/{}", c.path, c.device, c.copy));
+            ui.out(format!("    {RED}~/{}{RED:#}: {}", c.path, c.describe()));
         }
     }
     for remote in &r.remotes {
@@ -210,6 +246,8 @@ fn print_text(ui: &Ui, r: &StatusJson, evaluated: usize, skipped: &[&eval::Eval]
         }
     }
     if r.targets.is_empty() && r.uncommitted.is_empty() && r.conflicts.is_empty() {
-        ui.out(format!("Up to date: {evaluated} managed path{} match the store.", super::add::plural(evaluated)));
+        let one = evaluated.files + evaluated.symlinks + evaluated.dirs == 1;
+        let verb = if one { "matches" } else { "match" };
+        ui.out(format!("Up to date: {} {verb} the store.", super::add::tally(evaluated)));
     }
 }

@@ -3,11 +3,15 @@
 use super::CliError;
 use anstream::{eprintln, println};
 use anstyle::{AnsiColor, Style};
+use dotback::events::{Event, Sink};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
+use std::sync::Mutex;
 
 pub struct Ui {
     stderr_tty: bool,
+    /// The bar of the phase an operation reports, if one is under way.
+    bar: Mutex<Option<ProgressBar>>,
 }
 
 pub const BOLD: Style = Style::new().bold();
@@ -18,7 +22,7 @@ pub const YELLOW: Style = AnsiColor::Yellow.on_default();
 
 impl Ui {
     pub fn new() -> Ui {
-        Ui { stderr_tty: std::io::stderr().is_terminal() }
+        Ui { stderr_tty: std::io::stderr().is_terminal(), bar: Mutex::new(None) }
     }
 
     /// A line of normal output (stdout). Colors are stripped when stdout is not a terminal.
@@ -65,6 +69,42 @@ impl Ui {
         );
         bar.set_message(what.to_string());
         bar
+    }
+}
+
+/// Operations' progress becomes a bar on a terminal (see [`Ui::progress`]); their news and
+/// warnings become lines, printed above the bar.
+impl Sink for Ui {
+    fn event(&self, event: Event<'_>) {
+        let mut bar = self.bar.lock().unwrap_or_else(|e| e.into_inner());
+        match event {
+            Event::Start { phase, total } => {
+                if let Some(old) = bar.replace(self.progress(total, phase)) {
+                    old.finish_and_clear();
+                }
+            }
+            Event::Step { label } => {
+                if let Some(b) = bar.as_ref() {
+                    b.inc(1);
+                    if let Some(l) = label {
+                        b.set_message(l.to_string());
+                    }
+                }
+            }
+            Event::Finish => {
+                if let Some(b) = bar.take() {
+                    b.finish_and_clear();
+                }
+            }
+            Event::News(line) => match bar.as_ref() {
+                Some(b) => b.suspend(|| self.info(line)),
+                None => self.info(line),
+            },
+            Event::Warning(line) => match bar.as_ref() {
+                Some(b) => b.suspend(|| self.warn(line)),
+                None => self.warn(line),
+            },
+        }
     }
 }
 

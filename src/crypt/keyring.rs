@@ -9,8 +9,8 @@
 //!
 //! A machine without a usable keyring (no D-Bus session, no Secret Service
 //! provider, a locked keyring that cannot prompt) gives
-//! [`KeyringError::Unavailable`], whose message says how to fall back to the
-//! identity file. Secrets never appear in an error message, `Debug` output or a
+//! [`KeyringError::Unavailable`], whose message says how to move the identity to
+//! the identity file (or make a new one with the recovery key). Secrets never appear in an error message, `Debug` output or a
 //! log line: every error from the keyring crate is turned into a message built
 //! here, and the byte buffers some of its errors carry are zeroed and dropped.
 //!
@@ -25,17 +25,39 @@ use zeroize::Zeroize;
 /// The keyring service name every dotback item is stored under.
 pub const SERVICE: &str = "dotback";
 
-/// What to do when there is no keyring; part of every [`KeyringError::Unavailable`] message.
-pub const FALLBACK_HINT: &str = "keep the identity in a file instead: set `identity = \"file\"` \
-     in the device config ($XDG_CONFIG_HOME/dotback/config.toml)";
+/// What to do when there is no usable keyring for `user`'s identity; part of every
+/// [`KeyringError::Unavailable`] message. Setting `identity = "file"` alone would leave the
+/// device with no identity at all (the key is in the keyring, not in the file), so the hint
+/// says how to move the key first, and what to do when it cannot be read any more.
+pub fn fallback_hint(user: &str) -> String {
+    format!(
+        "to keep the identity in a file instead, copy it there with the keyring unlocked ({COPY_OUT}), \
+         then set `identity = \"file\"` in the device config ($XDG_CONFIG_HOME/dotback/config.toml); \
+         if the keyring is gone for good, set `identity = \"file\"` and run `dotback keys unlock --recovery` \
+         to give this device a new identity",
+        COPY_OUT = copy_out(user)
+    )
+}
+
+/// The command that copies `user`'s item out of the platform's keyring into the identity file.
+fn copy_out(user: &str) -> String {
+    let file = "$XDG_CONFIG_HOME/dotback/identity.txt";
+    if cfg!(target_os = "macos") {
+        format!("`umask 077; security find-generic-password -s {SERVICE} -a {user} -w > {file}`")
+    } else if cfg!(windows) {
+        format!("the Credential Manager shows it as {SERVICE} / {user}; save it to {file}")
+    } else {
+        format!("`umask 077; secret-tool lookup service {SERVICE} username {user} > {file}`")
+    }
+}
 
 /// Errors from the OS keyring. The messages never contain a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyringError {
     /// No usable keyring: no D-Bus session bus, no Secret Service provider, or the
     /// keyring is locked and cannot be unlocked without a prompt.
-    #[error("no usable OS keyring: {detail}; {FALLBACK_HINT}")]
-    Unavailable { detail: String },
+    #[error("no usable OS keyring: {detail}; {}", fallback_hint(user))]
+    Unavailable { detail: String, user: String },
     /// The keyring is there but the operation failed.
     #[error("OS keyring error: {detail}")]
     Failed { detail: String },
@@ -135,6 +157,7 @@ fn open(user: &str) -> Result<::keyring::Entry, KeyringError> {
             };
             Err(KeyringError::Unavailable {
                 detail: format!("cannot connect to the {}{}: {cause}", store_name(), CONNECT_HINT),
+                user: user.to_string(),
             })
         }
         Err(e) => Err(classify(e, "open", user)),
@@ -172,6 +195,7 @@ fn classify(err: KrError, action: &str, user: &str) -> KeyringError {
                  or it refused access ({})",
                 describe(&err)
             ),
+            user: user.to_string(),
         },
         KrError::Ambiguous(ref items) => KeyringError::Failed {
             detail: format!(
@@ -399,6 +423,9 @@ mod tests {
         assert!(text.contains("no usable OS keyring"), "{text}");
         assert!(text.contains("identity = \"file\""), "{text}");
         assert!(text.contains("prompt dismissed"), "{text}");
+        // Switching to the file alone finds no key there: the hint moves it first.
+        assert!(text.contains("identity:laptop > $XDG_CONFIG_HOME/dotback/identity.txt"), "{text}");
+        assert!(text.contains("keys unlock --recovery"), "{text}");
     }
 
     /// Without a D-Bus session bus the keyring is Unavailable, and the message says how

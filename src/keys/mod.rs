@@ -9,3 +9,9 @@
 //! [`crate::secrets`] flag for encryption.
 
 pub mod gpg;
+mod ops;
+
+pub use ops::{
+    GpgExported, KeysError, Passphrase, Rekeyed, Unlocked, accept, change_recipients, gpg_dir, gpg_export, gpg_import,
+    parse_recipient, revert, rotate_recovery, unlock,
+};

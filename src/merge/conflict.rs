@@ -52,6 +52,24 @@ pub fn is_copy(target: &str) -> bool {
     parse(target.rsplit('/').next().unwrap_or(target)).is_some()
 }
 
+/// What names a conflict copy when the device a commit names is not a valid device name.
+pub const UNKNOWN_DEVICE: &str = "unknown-device";
+
+/// The `Device:` line dotback writes into its commit messages. It comes from a commit, so from
+/// anyone who can push: a name that is not a valid device name (`sub/dir`, `x/../..`) comes
+/// back as [`UNKNOWN_DEVICE`] before it can name anything.
+pub fn device_of(message: &str) -> Option<String> {
+    let name = message.lines().find_map(|l| l.strip_prefix("Device: ")).map(str::trim).filter(|d| !d.is_empty())?;
+    Some(safe_label(name))
+}
+
+pub(crate) fn safe_label(name: &str) -> String {
+    match crate::crypt::recipients::validate_device_name(name) {
+        Ok(()) => name.to_string(),
+        Err(_) => UNKNOWN_DEVICE.to_string(),
+    }
+}
+
 /// Whether text still holds conflict markers (a line starting `<<<<<<<`, `|||||||` or
 /// `>>>>>>>` followed by a space or the end of the line). A lone `=======` is not counted:
 /// ordinary files (reStructuredText headings) have those.
@@ -86,6 +104,16 @@ mod tests {
         }
         assert!(is_copy(".config/app/conf.dotback-conflict-d-20261122-101500"));
         assert!(!is_copy(".dotback-conflict-d-20261122-101500/conf"));
+    }
+
+    #[test]
+    fn a_device_named_by_a_commit_is_a_safe_label() {
+        for bad in ["sub/dir", "x/../..", "..", ".", "a\\b", "tab\there", &"d".repeat(65)] {
+            assert_eq!(device_of(&format!("m\n\nDevice: {bad}\n")).as_deref(), Some(UNKNOWN_DEVICE), "{bad:?}");
+        }
+        assert_eq!(device_of("m\n\nDevice: work-pc 2\n").as_deref(), Some("work-pc 2"));
+        assert_eq!(safe_label("origin/mirror"), UNKNOWN_DEVICE, "a remote's name is checked as well");
+        assert_eq!(safe_label("usb"), "usb");
     }
 
     #[test]

@@ -165,7 +165,7 @@ fn hash_matches(name: &str, hashed: &str) -> bool {
 }
 
 /// OpenSSH's `match_pattern`: `*` matches any run of bytes, `?` any one byte.
-fn glob(s: &[u8], p: &[u8]) -> bool {
+pub(super) fn glob(s: &[u8], p: &[u8]) -> bool {
     let (mut si, mut pi) = (0, 0);
     // Where the last `*` was, and where in `s` its run ends so far.
     let mut star: Option<(usize, usize)> = None;

@@ -123,8 +123,15 @@ fn a_busy_lock_fails_naming_the_holder() {
     let lock = env.state_home.join("dotback/lock");
     fs::create_dir_all(lock.parent().unwrap()).unwrap();
     fs::write(&lock, "pid 4242 (dotback sync)").unwrap();
-    let mut holder = Command::new("flock").arg(&lock).args(["sleep", "30"]).spawn().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut holder = Command::new("flock").arg(&lock).args(["sleep", "60"]).spawn().unwrap();
+    // Wait until flock holds it, as dotback's own lock is held: flock(2) on the file.
+    let probe = fs::File::open(&lock).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while probe.try_lock().is_ok() {
+        probe.unlock().unwrap();
+        assert!(std::time::Instant::now() < deadline, "flock did not take {} within 30 s", lock.display());
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let (code, err) = env.fails(&["add", ".zshrc"]);
     holder.kill().unwrap();
     holder.wait().unwrap();

@@ -66,12 +66,51 @@ fn committed_completions_are_up_to_date() {
     }
 }
 
+/// One page per command and subcommand, nothing else in `completions/man/`.
+#[test]
+fn committed_man_pages_are_up_to_date() {
+    let env = TestEnv::new();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/man");
+    let listed = stdout(&env.ok(&["completions", "--man"]));
+    let pages: Vec<&str> = listed.lines().collect();
+    for page in ["dotback.1", "dotback-sync.1", "dotback-keys-add-device.1", "dotback-completions.1"] {
+        assert!(pages.contains(&page), "{page} not generated: {pages:?}");
+    }
+    let bless = std::env::var_os("DOTBACK_BLESS").is_some();
+    if bless {
+        std::fs::create_dir_all(&dir).unwrap();
+    }
+    let stale = "run `DOTBACK_BLESS=1 cargo test committed_man_pages` and commit completions/man";
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("completions/man: {e}: {stale}")) {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if pages.contains(&name.as_str()) {
+            continue;
+        }
+        assert!(bless, "completions/man/{name} is no command's page: {stale}");
+        std::fs::remove_file(&path).unwrap();
+    }
+    for page in pages {
+        let generated = stdout(&env.ok(&["completions", "--man", page]));
+        assert!(generated.contains(".SH SYNOPSIS"), "{page}: {generated}");
+        let path = dir.join(page);
+        if bless {
+            std::fs::write(&path, &generated).unwrap();
+            continue;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(committed == generated, "completions/man/{page} is stale: {stale}");
+    }
+    let (code, err) = env.fails(&["completions", "--man", "dotback-frobnicate.1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("dotback-frobnicate.1"), "{err}");
+}
+
 #[test]
 fn remotes_are_added_listed_and_removed() {
     let env = TestEnv::new();
     env.init();
-    let bare = env.root.join("usb.git");
-    assert!(std::process::Command::new("git").args(["init", "-q", "--bare"]).arg(&bare).status().unwrap().success());
+    let bare = bare(&env, "usb.git");
     env.ok(&["remote", "add", "usb", bare.to_str().unwrap()]);
     env.ok(&["remote", "add", "hosted", "git@example.com:me/dotfiles.git"]);
     let v: serde_json::Value = serde_json::from_slice(&env.ok(&["remote", "list", "--json"]).stdout).unwrap();

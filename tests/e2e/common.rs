@@ -256,7 +256,14 @@ pub fn run_chezmoi(env: &TestEnv, bin: &Path, args: &[&str]) -> Output {
 
 pub fn bare(env: &TestEnv, name: &str) -> PathBuf {
     let p = env.root.join(name);
-    assert!(Command::new("git").args(["init", "-q", "--bare", "-b", "main"]).arg(&p).status().unwrap().success());
+    let out = Command::new("git")
+        .args(["init", "-q", "--bare", "-b", "main"])
+        .arg(&p)
+        .env_clear()
+        .envs(env.envs())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
     p
 }
 
@@ -264,7 +271,15 @@ pub fn bare(env: &TestEnv, name: &str) -> PathBuf {
 pub fn device_from(remote: &Path, name: &str) -> TestEnv {
     let env = TestEnv::new();
     let store = env.root.join("store");
-    let out = Command::new("git").arg("clone").arg("-q").arg(remote).arg(&store).envs(env.envs()).output().unwrap();
+    let out = Command::new("git")
+        .arg("clone")
+        .arg("-q")
+        .arg(remote)
+        .arg(&store)
+        .env_clear()
+        .envs(env.envs())
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", show(&out));
     env.join(name, &store);
     env
@@ -301,9 +316,32 @@ pub fn all_text(root: &Path) -> String {
     out
 }
 
+/// git outside any TestEnv, with an environment as cleared as theirs: no user or system config
+/// (so no pager, colour, external diff or hook of the developer's), a fixed locale and zone.
+pub fn git_cleared() -> Command {
+    let mut c = Command::new("git");
+    c.env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("LANG", "C.UTF-8")
+        .env("TZ", "UTC")
+        .stdin(Stdio::null());
+    c
+}
+
+/// What dotback's backups hold for `rel` (a path below HOME), oldest first.
+pub fn backed_up(env: &TestEnv, rel: &str) -> Vec<String> {
+    let root = env.state_home.join("dotback/backups");
+    let mut runs: Vec<PathBuf> = fs::read_dir(&root).map_or(Vec::new(), |d| d.flatten().map(|e| e.path()).collect());
+    runs.sort();
+    runs.iter().filter_map(|run| fs::read_to_string(run.join(rel)).ok()).collect()
+}
+
 /// Every plaintext blob in a store's history.
 pub fn history_text(store: &Path) -> String {
-    let out = Command::new("git").args(["log", "--all", "-p", "--format="]).current_dir(store).output().unwrap();
+    let out = git_cleared().args(["log", "--all", "-p", "--format="]).current_dir(store).output().unwrap();
+    assert!(out.status.success(), "git log in {}: {}", store.display(), show(&out));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -316,12 +354,8 @@ pub fn store_changes(env: &TestEnv) -> String {
 
 /// The commit `main` points at in the bare repository `remote`, if it has one.
 pub fn remote_head(remote: &Path) -> Option<String> {
-    let out = Command::new("git")
-        .arg("--git-dir")
-        .arg(remote)
-        .args(["rev-parse", "--verify", "-q", "main"])
-        .output()
-        .unwrap();
+    let out =
+        git_cleared().arg("--git-dir").arg(remote).args(["rev-parse", "--verify", "-q", "main"]).output().unwrap();
     out.status.success().then(|| stdout(&out).trim().to_string())
 }
 
@@ -396,5 +430,25 @@ impl Intruder {
         self.git(&["commit", "-q", "--no-verify", "-m", message]);
         self.git(&["push", "-q", "origin", "HEAD:main"]);
         self.git(&["rev-parse", "HEAD"]).trim().to_string()
+    }
+}
+
+/// The exit code of a sync that ends with a conflict unsettled.
+pub const CONFLICTS: i32 = 8;
+
+impl TestEnv {
+    /// Runs `dotback sync` while a conflict is, or becomes, unsettled: asserts it exits 8.
+    pub fn sync_in_conflict(&self) -> Output {
+        let out = self.cmd(&["sync"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(CONFLICTS), "dotback sync should end in conflict:\n{}", show(&out));
+        out
+    }
+
+    /// Runs `dotback sync` and asserts it ended well: 0, or 8 with nothing worse than a conflict
+    /// left for `dotback resolve`.
+    pub fn synced(&self) -> Output {
+        let out = self.cmd(&["sync"]).output().unwrap();
+        assert!(matches!(out.status.code(), Some(0 | CONFLICTS)), "dotback sync failed:\n{}", show(&out));
+        out
     }
 }

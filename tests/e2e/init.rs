@@ -72,6 +72,27 @@ fn init_refuses_to_silently_switch_stores() {
 }
 
 #[test]
+fn init_refuses_to_rename_a_set_up_device() {
+    let env = TestEnv::new();
+    env.init();
+    let config = env.config_home.join("dotback/config.toml");
+    let before = (fs::read_to_string(&config).unwrap(), stdout(&env.git(&["rev-parse", "HEAD"])));
+    let (code, err) = env.fails(&["init", "--device", "renamed"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains(&format!("already set up as `{DEVICE}`; renaming it to `renamed` is not supported"))
+            && err.contains("drop --device"),
+        "{err}"
+    );
+    assert_eq!((fs::read_to_string(&config).unwrap(), stdout(&env.git(&["rev-parse", "HEAD"]))), before);
+    let recipients = fs::read_to_string(env.store().join(".dotback/recipients.txt")).unwrap();
+    assert!(recipients.contains(DEVICE) && !recipients.contains("renamed"), "{recipients}");
+    // Its own name again is fine.
+    let out = env.ok(&["init", "--device", DEVICE]);
+    assert!(stderr(&out).contains("nothing changed"), "{}", show(&out));
+}
+
+#[test]
 fn init_refuses_a_bare_repository_or_a_git_directory_and_writes_nothing_there() {
     let env = TestEnv::new();
     // A bare repository with history, as a new user might name it.

@@ -113,3 +113,39 @@ fn the_identity_can_live_in_the_os_keyring() {
         .env("DBUS_SESSION_BUS_ADDRESS", &bus)
         .status();
 }
+
+#[test]
+fn gpg_import_of_an_unreadable_secret_key_file_fails_naming_it() {
+    if !require("gpg") {
+        return;
+    }
+    let (_g1, home1) = gnupghome("u");
+    let (_g2, home2) = gnupghome("v");
+    let out = gpg(&home1, &["--passphrase", "", "--quick-gen-key", "Test <u@example.com>", "ed25519", "sign", "never"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let a = TestEnv::new();
+    a.init();
+    let out = a.cmd(&["keys", "gpg-export"]).env("GNUPGHOME", &home1).output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let secret = a.store().join(".dotback/keys/gpg/secret-keys.asc.age");
+    // Unreadable: no permission, or (root reads anything) a directory where the file was.
+    if is_root() {
+        fs::remove_file(&secret).unwrap();
+        fs::create_dir(&secret).unwrap();
+    } else {
+        fs::set_permissions(&secret, fs::Permissions::from_mode(0o000)).unwrap();
+    }
+    let out = a.cmd(&["keys", "gpg-import"]).env("GNUPGHOME", &home2).output().unwrap();
+    assert!(!out.status.success(), "an unreadable secret key file is an error: {}", show(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("cannot read {}", secret.display())), "{err}");
+    assert!(!err.contains("Imported"), "{err}");
+    let listed = gpg(&home2, &["--list-secret-keys"]);
+    assert!(!stdout(&listed).contains("u@example.com"), "nothing was imported");
+    if !is_root() {
+        fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    for h in [&home1, &home2] {
+        let _ = Command::new("gpgconf").arg("--homedir").arg(h).args(["--kill", "all"]).status();
+    }
+}

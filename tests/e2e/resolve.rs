@@ -26,12 +26,12 @@ fn conflict() -> (TestEnv, TestEnv, String) {
     a.write(".zshrc", FROM_A, 0o644);
     b.write(".zshrc", FROM_B, 0o644);
     a.ok(&["sync"]);
-    let out = b.ok(&["sync"]);
+    let out = b.sync_in_conflict();
     assert!(stderr(&out).contains("conflict"), "{}", show(&out));
     let copies = copies_in(&b.home, ".zshrc");
     assert_eq!(copies.len(), 1, "{copies:?}");
     // Both devices hold the conflict (a's version in the copy, b's live) before it is settled.
-    a.ok(&["sync"]);
+    a.sync_in_conflict();
     assert_eq!(copies_in(&a.home, ".zshrc"), copies);
     (a, b, copies[0].clone())
 }
@@ -115,7 +115,7 @@ fn status_lists_a_conflict_until_ours_settles_it_on_both_devices() {
     );
     let listed = b.ok(&["resolve"]);
     assert!(
-        stdout(&listed).contains(&format!("~/.zshrc: the version from {DEVICE} is in ~/{copy}")),
+        stdout(&listed).contains(&format!("~/.zshrc: {DEVICE}'s version is in ~/{copy}; ~/.zshrc has this device's")),
         "{}",
         show(&listed)
     );
@@ -153,7 +153,7 @@ fn theirs_takes_the_copy_by_its_own_path_and_keeps_the_mode() {
     assert!(!copy_path.exists() && store_copies(&b).is_empty());
     let backups = snapshot(&b.state_home.join("dotback/backups"));
     assert!(backups.iter().any(|(k, v)| k.ends_with(".zshrc") && v.contains("from b")), "overwritten version saved");
-    assert!(last_message(&b).contains(&format!("took the version from {DEVICE}")));
+    assert!(last_message(&b).contains(&format!("took {DEVICE}'s version from ~/{copy}")));
     converge(&a, &b);
     assert_eq!(a.read(".zshrc"), edited);
 }
@@ -273,11 +273,11 @@ fn an_encrypted_conflict_resolved_with_theirs_stays_encrypted() {
     a.write(".netrc", "machine one password aaa-secret-token\n", 0o600);
     b.write(".netrc", "machine one password bbb-secret-token\n", 0o600);
     a.ok(&["sync"]);
-    let out = b.ok(&["sync"]);
+    let out = b.sync_in_conflict();
     assert!(stderr(&out).contains("conflict"), "{}", show(&out));
     let copies = copies_in(&b.home, ".netrc");
     assert_eq!(copies.len(), 1);
-    a.ok(&["sync"]);
+    a.sync_in_conflict();
     assert_eq!(copies_in(&a.home, ".netrc"), copies);
     assert_eq!(status_json(&b)["conflicts"][0]["path"], ".netrc");
 
@@ -339,9 +339,9 @@ fn bad_input_is_refused_and_changes_nothing() {
     for round in 0..2 {
         a.write(".zshrc", &format!("one\na{round}\nthree\nfour\nfive\n"), 0o644);
         b.write(".zshrc", &format!("one\nb{round}\nthree\nfour\nfive\n"), 0o644);
-        a.ok(&["sync"]);
-        b.ok(&["sync"]);
-        a.ok(&["sync"]);
+        a.synced();
+        b.sync_in_conflict();
+        a.sync_in_conflict();
     }
     let copies = copies_in(&b.home, ".zshrc");
     assert_eq!(copies.len(), 2, "{copies:?}");
@@ -373,10 +373,10 @@ fn a_binary_conflict_cannot_be_merged_but_can_take_a_side() {
     fs::write(a.home.join(".blob"), b"from a\0data").unwrap();
     fs::write(b.home.join(".blob"), b"from b\0data").unwrap();
     a.ok(&["sync"]);
-    b.ok(&["sync"]);
+    b.sync_in_conflict();
     let copies = copies_in(&b.home, ".blob");
     assert_eq!(copies.len(), 1);
-    a.ok(&["sync"]);
+    a.sync_in_conflict();
     assert_eq!(copies_in(&a.home, ".blob"), copies);
     let before = everything(&b);
     let editor = script(&b.root.join("editor"), "printf 'x\\n' > \"$1\"");

@@ -72,7 +72,7 @@ fn another_device_skips_the_paths_and_keeps_its_own_file() {
     let text = stdout(&desk.ok(&["status"]));
     assert!(text.contains("Skipped on this device (selective sync"), "{text}");
     assert!(text.contains("~/.config/sway and 1 below it") && text.contains(".config/sway/**"), "{text}");
-    assert!(text.contains("Up to date: 2 managed paths match"), "{text}"); // ~/.config and ~/.zshrc
+    assert!(text.contains("Up to date: 1 file and 1 directory match"), "{text}"); // ~/.config and ~/.zshrc
 
     // Its own file is never captured, even edited; nothing is committed or deleted in the store.
     desk.write(".config/sway/config", "desk's own, edited\n", 0o600);
@@ -116,6 +116,42 @@ fn a_device_without_the_file_does_not_get_it() {
     let v = status_json(&desk);
     assert_eq!(paths_of(&v, "targets"), Vec::<String>::new(), "{v}");
     assert_eq!(paths_of(&v, "skipped_on_device").len(), 2, "{v}");
+    // Absent here is no deletion: the laptop's file stays in the store.
+    desk.ok(&["sync"]);
+    assert_eq!(fs::read_to_string(store_of(&desk).join("dot_config/sway/config")).unwrap(), SWAY);
+}
+
+#[test]
+fn a_directory_deleted_here_keeps_what_is_limited_to_other_devices() {
+    let (laptop, desk, remote) = laptop_and_desk();
+    desk.ok(&["sync"]);
+    desk.write(".config/foot/foot.ini", "font=mono\n", 0o644);
+    desk.ok(&["add", ".config/foot"]);
+    desk.ok(&["sync"]);
+    fs::remove_dir_all(desk.home.join(".config")).unwrap();
+    desk.ok(&["sync"]);
+    assert!(committed(&desk, &remote, "main", "dot_config/foot/foot.ini").is_none(), "desk's own file is deleted");
+    assert_eq!(committed(&desk, &remote, "main", "dot_config/sway/config").as_deref(), Some(SWAY));
+    assert_eq!(paths_of(&status_json(&desk), "targets"), Vec::<String>::new());
+    laptop.ok(&["sync"]);
+    assert_eq!(laptop.read(".config/sway/config"), SWAY, "the laptop keeps its file");
+}
+
+#[test]
+fn forget_refuses_a_path_limited_to_other_devices() {
+    let (laptop, desk, remote) = laptop_and_desk();
+    desk.ok(&["sync"]);
+    for path in [".config/sway", ".config/sway/config", ".config"] {
+        let (code, err) = desk.fails(&["forget", path]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("~/.config/sway") && err.contains("[[only]]") && err.contains("(desk)"), "{err}");
+        assert!(err.contains("nothing was changed in the store"), "{err}");
+    }
+    assert!(store_changes(&desk).is_empty(), "{}", store_changes(&desk));
+    desk.ok(&["sync"]);
+    laptop.ok(&["sync"]);
+    assert_eq!(committed(&desk, &remote, "main", "dot_config/sway/config").as_deref(), Some(SWAY));
+    assert_eq!(laptop.read(".config/sway/config"), SWAY, "the laptop keeps its file");
 }
 
 #[test]

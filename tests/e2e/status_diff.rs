@@ -27,7 +27,7 @@ fn status_tells_which_side_changed() {
     assert_eq!(v["uncommitted"].as_array().unwrap().len(), 4, "{v}");
     env.ok(&["commit"]);
     let out = env.ok(&["status"]);
-    assert!(stdout(&out).contains("Up to date: 4 managed paths"), "{}", show(&out));
+    assert!(stdout(&out).contains("Up to date: 4 files match the store."), "{}", show(&out));
 
     env.write(".a", "home edit\n", 0o644);
     fs::write(env.store().join("dot_b"), "store edit\n").unwrap();
@@ -38,7 +38,12 @@ fn status_tells_which_side_changed() {
     assert_eq!(change_of(&v, ".a").as_deref(), Some("changed_in_home"));
     assert_eq!(change_of(&v, ".b").as_deref(), Some("changed_in_store"));
     assert_eq!(change_of(&v, ".c").as_deref(), Some("changed_in_both"));
-    assert_eq!(change_of(&v, ".d").as_deref(), Some("missing"));
+    assert_eq!(change_of(&v, ".d").as_deref(), Some("deleted_in_home"));
+    let text = stdout(&env.ok(&["status"]));
+    assert!(
+        text.contains("Deleted in HOME (`dotback commit` records the deletion; `dotback apply` restores them):"),
+        "{text}"
+    );
     let uncommitted: Vec<&str> =
         v["uncommitted"].as_array().unwrap().iter().map(|u| u["path"].as_str().unwrap()).collect();
     assert_eq!(uncommitted, ["dot_b", "dot_c"]);
@@ -137,4 +142,59 @@ fn links_changed_with_the_same_size_and_mtime_are_seen_on_both_sides() {
     env.ok(&["commit"]);
     let store_side = fs::read_to_string(env.store().join("symlink_dot_home-link")).unwrap();
     assert_eq!(store_side.trim(), "target-bbbb");
+}
+
+#[test]
+fn add_commit_and_status_count_one_tree_alike() {
+    let env = TestEnv::new();
+    env.init();
+    let remote = bare(&env, "remote.git");
+    env.ok(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    env.ok(&["sync"]); // an audit record now waits for the next commit
+    for i in 1..=6 {
+        env.write(&format!(".config/nvim/lua/f{i}.lua"), "x\n", 0o644);
+    }
+    env.write(".config/nvim/init.lua", "y\n", 0o644);
+    std::os::unix::fs::symlink("init.lua", env.home.join(".config/nvim/link.lua")).unwrap();
+    // ~/.config is not added itself: the store gains it as the parent.
+    let out = env.ok(&["add", ".config/nvim"]);
+    assert!(stderr(&out).contains("Added 7 files, 1 symlink and 3 directories to the store"), "{}", show(&out));
+    let out = env.ok(&["commit"]);
+    assert!(stderr(&out).contains("(8 files changed in the store, 0 captured from HOME)"), "{}", show(&out));
+    let out = env.ok(&["status"]);
+    assert!(
+        stdout(&out).contains("Up to date: 7 files, 1 symlink and 3 directories match the store."),
+        "{}",
+        show(&out)
+    );
+    let out = env.ok(&["status", ".config/nvim/lua"]);
+    assert!(stdout(&out).contains("Up to date: 6 files and 1 directory match the store."), "{}", show(&out));
+}
+
+#[test]
+fn status_of_a_path_nothing_manages_says_so() {
+    let env = TestEnv::new();
+    env.init();
+    env.write(".zshrc", "z\n", 0o644);
+    env.write(".untracked", "u\n", 0o644);
+    env.ok(&["add", ".zshrc"]);
+    env.ok(&["commit"]);
+    let (code, err) = env.fails(&["status", "typo"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("~/typo is not managed by dotback") && err.contains("check the spelling"), "{err}");
+    assert!(!err.contains("Up to date"), "{err}");
+    let (code, err) = env.fails(&["status", ".zshrc", ".untracked"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("~/.untracked is not managed") && err.contains("`dotback add ~/.untracked` tracks it"),
+        "{err}"
+    );
+    assert!(stdout(&env.ok(&["status", ".zshrc"])).contains("Up to date: 1 file matches the store."));
+    // What an exact directory would remove is managed, though the store does not list it.
+    env.write(".exact/kept", "k\n", 0o644);
+    env.ok(&["add", "--exact", ".exact"]);
+    env.ok(&["commit"]);
+    env.write(".exact/stray", "s\n", 0o644);
+    let v: serde_json::Value = serde_json::from_slice(&env.ok(&["status", "--json", ".exact/stray"]).stdout).unwrap();
+    assert_eq!(change_of(&v, ".exact/stray").as_deref(), Some("extra"), "{v}");
 }

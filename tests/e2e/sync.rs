@@ -45,7 +45,7 @@ fn a_conflict_keeps_the_local_version_live_and_the_other_beside_it() {
     a.write(".zshrc", "one\nfrom a\nthree\nfour\nfive\n", 0o644);
     b.write(".zshrc", "one\nfrom b\nthree\nfour\nfive\n", 0o644);
     a.ok(&["sync"]);
-    let out = b.ok(&["sync"]);
+    let out = b.sync_in_conflict();
     assert!(stderr(&out).contains("conflict"), "{}", show(&out));
     assert_eq!(b.read(".zshrc"), "one\nfrom b\nthree\nfour\nfive\n", "no markers in a live file");
     let copies: Vec<_> = fs::read_dir(&b.home)
@@ -57,7 +57,7 @@ fn a_conflict_keeps_the_local_version_live_and_the_other_beside_it() {
     assert_eq!(fs::read_to_string(copies[0].path()).unwrap(), "one\nfrom a\nthree\nfour\nfive\n");
     // The conflict is committed, so every device sees it and both converge on the same tree,
     // each version in a file of its own until it is settled.
-    a.ok(&["sync"]);
+    a.sync_in_conflict();
     assert_eq!(fs::read_to_string(a.home.join(copies[0].file_name())).unwrap(), "one\nfrom a\nthree\nfour\nfive\n");
     assert_eq!(snapshot(&a.home), snapshot(&b.home));
 }
@@ -85,7 +85,7 @@ fn encrypted_files_merge_as_plaintext() {
 }
 
 #[test]
-fn a_modification_survives_a_delete_on_the_other_side() {
+fn a_modification_survives_a_forget_on_the_other_side() {
     let (a, b, _) = pair();
     a.ok(&["forget", ".zshrc"]);
     b.write(".zshrc", "one\ntwo\nthree\nfour\nfive\nsix\n", 0o644);
@@ -94,9 +94,11 @@ fn a_modification_survives_a_delete_on_the_other_side() {
     assert!(store_of(&b).join("dot_zshrc").is_file(), "the modification is kept");
     let out = a.ok(&["sync"]);
     assert_eq!(fs::read_to_string(a.store().join("dot_zshrc")).unwrap(), "one\ntwo\nthree\nfour\nfive\nsix\n");
-    // a stopped tracking its copy, so it cannot know whether that copy was edited: left alone.
-    assert_eq!(a.read(".zshrc"), "one\ntwo\nthree\nfour\nfive\n");
-    assert!(stderr(&out).contains("left ~/.zshrc alone"), "{}", show(&out));
+    // a stopped tracking its copy, so the store's version is the one to have; a's copy is
+    // saved first.
+    assert_eq!(a.read(".zshrc"), "one\ntwo\nthree\nfour\nfive\nsix\n");
+    assert!(stderr(&out).contains("What sync overwrote or removed in HOME is saved in"), "{}", show(&out));
+    assert_eq!(backed_up(&a, ".zshrc"), ["one\ntwo\nthree\nfour\nfive\n"]);
 }
 
 #[test]
@@ -133,13 +135,20 @@ fn a_remote_with_an_unrelated_history_is_refused() {
 }
 
 /// Syncs `d`; a path changed on both sides (an untracked leftover edited while the store
-/// changed it) is settled as a user would, keeping HOME's version, and synced again.
+/// changed it) is settled as a user would, keeping HOME's version, and deletions the guard
+/// holds are confirmed; then it syncs again.
 fn settle_sync(d: &TestEnv, what: &str) {
     let out = d.cmd(&["sync"]).output().unwrap();
-    if out.status.success() {
+    if matches!(out.status.code(), Some(0 | CONFLICTS)) {
         return;
     }
     let err = stderr(&out);
+    if out.status.code() == Some(7) {
+        // Most of what is tracked was deleted at once: the user meant it.
+        assert!(err.contains("none of the deletions was recorded"), "{what}: {}", show(&out));
+        d.cmd(&["commit", "--allow-deletions"]).output().unwrap();
+        return settle_sync(d, &format!("{what}, after allowing the deletions"));
+    }
     let both: Vec<&str> = err
         .lines()
         .filter_map(|l| l.strip_prefix("warning: ~/")?.split(" was not captured: changed in both").next())
@@ -167,12 +176,13 @@ fn two_devices_random_edits_never_lose_anything_and_converge() {
     let mut rng = Rng(seed);
     let mut tokens: Vec<(String, bool)> = Vec::new(); // (token, written to an encrypted file)
     let files = [".zshrc", ".config/app/conf", ".config/app/more", ".inputrc", ".netrc"];
+    let mut deletions = 0;
     for round in 0..rounds {
         let d = devices[rng.below(2) as usize];
         let token = format!("tok-{seed:x}-{round}");
-        match rng.below(10) {
+        match rng.below(20) {
             // Edit a tracked file: append, or replace a line in the middle.
-            0..=3 => {
+            0..=7 => {
                 let f = files[rng.below(files.len() as u64) as usize];
                 let p = d.home.join(f);
                 if p.is_file() {
@@ -194,7 +204,7 @@ fn two_devices_random_edits_never_lose_anything_and_converge() {
                 }
             }
             // Create and track a file.
-            4 => {
+            8 | 9 => {
                 let f = files[rng.below(files.len() as u64 - 1) as usize];
                 if !d.home.join(f).exists() {
                     d.write(f, &format!("created {token}\n"), 0o644);
@@ -202,22 +212,24 @@ fn two_devices_random_edits_never_lose_anything_and_converge() {
                     tokens.push((token, false));
                 }
             }
-            // Delete: a managed file is committed first, then forgotten and removed.
-            5 => {
+            // Delete a tracked file in HOME (or forget it first). Its edits are committed first:
+            // a careful user deletes a file that is in sync, not one dotback just said it left
+            // alone because both sides changed it.
+            10 => {
                 let f = files[rng.below(files.len() as u64 - 1) as usize];
                 if d.home.join(f).is_file() {
-                    settle_sync(d, &format!("round {round}, before deleting {f} (seed {seed})"));
-                    // A careful user deletes a file that is in sync, not one dotback just said
-                    // it left alone because both sides changed it.
+                    d.cmd(&["commit"]).output().unwrap();
                     let st: serde_json::Value = serde_json::from_slice(&d.ok(&["status", "--json"]).stdout).unwrap();
                     let changed = st["targets"].as_array().unwrap().iter().any(|t| t["path"] == *f);
-                    if !changed && d.cmd(&["forget", f]).output().unwrap().status.success() {
+                    let forget = rng.below(3) == 0;
+                    if !changed && (!forget || d.cmd(&["forget", f]).output().unwrap().status.success()) {
                         fs::remove_file(d.home.join(f)).unwrap();
+                        deletions += 1;
                     }
                 }
             }
             // Mode change.
-            6 => {
+            11 | 12 => {
                 let f = files[rng.below(files.len() as u64 - 1) as usize];
                 let p = d.home.join(f);
                 if p.is_file() {
@@ -235,15 +247,20 @@ fn two_devices_random_edits_never_lose_anything_and_converge() {
             settle_sync(d, &format!("settling (seed {seed})"));
         }
     }
-    // Converged: the same store tree, and each HOME matches it. (A file forgotten on one device
-    // stays untracked in the other's HOME, as with chezmoi, so the HOMEs are compared through
-    // what the store manages.)
+    // Converged: the same store tree, each HOME matches it, and both HOMEs hold the same files
+    // (a deletion or a forget on one device removed the other's copy too).
     let tree = |d: &TestEnv| stdout(&d.git_in(&store_of(d), &["rev-parse", "HEAD^{tree}"]));
     assert_eq!(tree(&a), tree(&b), "both stores hold the same tree (seed {seed})");
     for d in devices {
         let v: serde_json::Value = serde_json::from_slice(&d.ok(&["status", "--json"]).stdout).unwrap();
         assert_eq!(v["targets"].as_array().unwrap().len(), 0, "HOME matches the store (seed {seed}): {v}");
     }
+    let files_of = |d: &TestEnv| {
+        let mut s = snapshot(&d.home);
+        s.retain(|_, v| !v.starts_with("dir "));
+        s
+    };
+    assert_eq!(files_of(&a), files_of(&b), "both HOMEs hold the same files (seed {seed})");
     let live = format!("{}{}", all_text(&a.home), all_text(&b.home));
     let history = history_text(&store_of(&a));
     for (token, encrypted) in &tokens {
@@ -251,6 +268,7 @@ fn two_devices_random_edits_never_lose_anything_and_converge() {
         assert!(found, "edit {token} was lost (seed {seed}): not in a live file, a conflict copy or history");
     }
     assert!(tokens.len() as u64 > rounds / 4, "the sequence made enough edits ({})", tokens.len());
+    assert!(deletions as u64 > rounds / 50, "the sequence deleted enough files ({deletions})");
 }
 
 #[test]
@@ -344,7 +362,7 @@ fn a_file_decrypted_on_the_other_side_never_takes_this_sides_new_lines_into_plai
     git(&["push", "-q", "origin", "main"]);
     // On a, a new secret line.
     a.write(".netrc", "machine one password SECRET-NEW\nmachine two password 2\n", 0o600);
-    let out = a.ok(&["sync"]);
+    let out = a.sync_in_conflict();
     assert!(stderr(&out).contains("conflict"), "kept apart: {}", show(&out));
     assert!(a.read(".netrc").contains("SECRET-NEW"), "this side's version stays live");
     assert!(!history_text(&store_of(&a)).contains("SECRET-NEW"), "the new secret never reached git in plaintext");

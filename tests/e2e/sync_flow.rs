@@ -49,7 +49,9 @@ fn a_dry_run_shows_what_sync_would_do_and_changes_nothing() {
     a.ok(&["sync"]);
     b.write(".zshrc", "ONE\ntwo\nthree-b\nfour\nFIVE\n", 0o644);
     b.ok(&["commit"]);
-    let text = stdout(&b.ok(&["sync", "--dry-run"]));
+    let out = b.cmd(&["sync", "--dry-run"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(CONFLICTS), "the sync would end in conflict: {}", show(&out));
+    let text = stdout(&out);
     assert!(text.contains("conflict") && text.contains(".zshrc.dotback-conflict-"), "{text}");
     assert_eq!(b.read(".zshrc"), "ONE\ntwo\nthree-b\nfour\nFIVE\n");
 }

@@ -362,3 +362,65 @@ fn wildcard_negated_and_hashed_known_hosts_entries_work_as_in_openssh() {
     assert!(hashed.starts_with("|1|") && !hashed.contains("127.0.0.1"), "hashed: {hashed}");
     pushed(&a, "two\n");
 }
+
+#[test]
+fn an_ssh_config_alias_names_the_host_port_user_and_key() {
+    let a = TestEnv::new();
+    let Some(sshd) = Sshd::start(&a.root.join("sshd")) else { return };
+    let remote = bare(&a);
+    a.init();
+    // The only key that logs in sits where only the alias's IdentityFile finds it, and the server
+    // listens on a port only the alias names.
+    let key = a.home.join(".ssh/keys/backup_key");
+    keygen(&key);
+    sshd.authorize(&key.with_extension("pub"));
+    fs::set_permissions(a.home.join(".ssh"), fs::Permissions::from_mode(0o700)).unwrap();
+    fs::write(a.home.join(".ssh/known_hosts"), sshd.known_hosts_line()).unwrap();
+    let config = format!(
+        "# a comment\nHost other\n    Port 1\n\nHost backup-*  !backup-old\n    HostName 127.0.0.1\n    Port {}\n    User {}\n    IdentityFile ~/.ssh/keys/backup_key\n    IdentitiesOnly yes\n\nHost *\n    User nobody-at-all\n",
+        sshd.port,
+        user()
+    );
+    fs::write(a.home.join(".ssh/config"), config).unwrap();
+    a.write(".zshrc", "one\n", 0o644);
+    a.ok(&["add", ".zshrc"]);
+    let url = format!("backup-box:{}", remote.display());
+    a.ok(&["remote", "add", "origin", &url]);
+    let out = a.ok(&["sync"]);
+    assert!(!stderr(&out).contains("error"), "{}\nsshd log:\n{}", show(&out), sshd.log());
+    let head = || stdout(&a.git(&["rev-parse", "HEAD"])).trim().to_string();
+    assert_eq!(remote_head(&remote), Some(head()), "pushed through the alias");
+    assert_eq!(stdout(&a.git(&["remote", "get-url", "origin"])).trim(), url, "the store keeps the alias");
+    let tracking = stdout(&a.git(&["rev-parse", "refs/remotes/origin/main"]));
+    assert_eq!(tracking.trim(), head(), "`status` knows what the remote has");
+
+    // A second device's edit comes back through the alias (a fetch).
+    let b = device_from(&remote, "b");
+    a.admit(&b, "b");
+    a.ok(&["sync"]);
+    b.ok(&["apply"]);
+    b.write(".zshrc", "from b\n", 0o644);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    assert_eq!(a.read(".zshrc"), "from b\n");
+
+    // The host key is checked for the real host and port the alias names.
+    fs::remove_file(a.home.join(".ssh/known_hosts")).unwrap();
+    a.write(".zshrc", "two\n", 0o644);
+    let (code, err) = a.fails(&["sync"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains(&format!("[127.0.0.1]:{}", sshd.port)) && err.contains(&sshd.fingerprint()), "{err}");
+    // ... or under its HostKeyAlias, as ssh looks it up.
+    let config = fs::read_to_string(a.home.join(".ssh/config")).unwrap();
+    let config = config.replace("IdentitiesOnly yes", "IdentitiesOnly yes\n    HostKeyAlias backup-key-name");
+    fs::write(a.home.join(".ssh/config"), config).unwrap();
+    fs::write(a.home.join(".ssh/known_hosts"), format!("backup-key-name {}\n", host_key(&sshd))).unwrap();
+    a.ok(&["sync"]);
+    assert_eq!(remote_head(&remote), Some(head()));
+
+    // A negated pattern leaves the alias unresolved, as ssh would: it cannot be reached.
+    a.git(&["remote", "set-url", "origin", &format!("backup-old:{}", remote.display())]);
+    a.write(".zshrc", "three\n", 0o644);
+    let (code, err) = a.fails(&["sync"]);
+    assert_eq!(code, 5, "{err}");
+}

@@ -1,4 +1,5 @@
-//! `dotback sync`: capture and commit, fetch every remote, merge, apply, push every remote.
+//! `dotback sync`: capture and commit, fetch every remote, merge, apply, push every remote
+//! ([`run`]; the flow is in `flow.rs`, the merge here).
 //!
 //! Merging is per file against the merge base, never a line merge of ciphertext: encrypted
 //! files are decrypted on all three sides, merged as plaintext and re-encrypted. What cannot
@@ -7,12 +8,23 @@
 //! ever holds conflict markers.
 
 use crate::guard::is_age;
+use crate::merge::conflict::safe_label;
+pub use crate::merge::conflict::{UNKNOWN_DEVICE, device_of};
 use crate::merge::text::{self, Labels, TextMerge};
 use crate::source::{self, OnDisk};
 use crate::store::{Store, StoreError};
 use crate::vault::Vault;
 use git2::Oid;
 use std::collections::{BTreeSet, HashMap, HashSet};
+
+mod flow;
+#[cfg(test)]
+mod tests_flow;
+
+pub use flow::{
+    Arrival, DryRemote, DryRun, Fetched, KeptEncrypted, Plan as SyncPlan, Refusal, RemoteStatus, SyncOptions,
+    SyncReport, Unsettled, dry_run, plan, remotes, run,
+};
 
 type Files = HashMap<String, (Oid, u32)>;
 
@@ -22,6 +34,20 @@ pub enum SyncError {
     Store(#[from] StoreError),
     #[error("the history of remote `{remote}` shares nothing with this store's (was it rewritten or replaced?)")]
     Unrelated { remote: String },
+    #[error(transparent)]
+    Commit(#[from] crate::capture::CommitError),
+    #[error(transparent)]
+    Session(#[from] crate::session::SessionError),
+    #[error(transparent)]
+    Eval(#[from] crate::eval::EvalError),
+    #[error(transparent)]
+    Apply(#[from] crate::apply::ApplyError),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    #[error("there is no remote named `{name}`")]
+    NoSuchRemote { name: String },
+    #[error("this store has no remotes to sync with")]
+    NoRemotes,
 }
 
 /// What merging one fetched commit did.
@@ -46,7 +72,7 @@ pub fn merge_into_head(
     theirs: Oid,
     stamp: &str,
 ) -> Result<Merged, SyncError> {
-    match plan(store, vault, remote, theirs, stamp)? {
+    match preview(store, vault, remote, theirs, stamp)? {
         Plan::UpToDate => Ok(Merged::UpToDate),
         Plan::FastForward { .. } => {
             store.checkout(theirs)?;
@@ -68,6 +94,7 @@ pub fn merge_into_head(
 
 /// What merging a fetched commit would do, worked out without moving anything (merged blobs
 /// are written to the object database, which changes nothing anyone sees).
+#[derive(Debug)]
 pub enum Plan {
     UpToDate,
     /// `changed`: store paths that differ between HEAD and the fetched commit.
@@ -102,7 +129,7 @@ impl Plan {
 }
 
 /// Works out how `theirs` (fetched from `remote`) merges into the current branch.
-pub fn plan(store: &Store, vault: &Vault, remote: &str, theirs: Oid, stamp: &str) -> Result<Plan, SyncError> {
+pub fn preview(store: &Store, vault: &Vault, remote: &str, theirs: Oid, stamp: &str) -> Result<Plan, SyncError> {
     let Some(ours) = store.head_commit()? else {
         let changed = store.commit_files(theirs)?.into_keys().collect();
         return Ok(Plan::FastForward { changed: sorted(changed) });
@@ -153,24 +180,6 @@ fn differences(a: &Files, b: &Files) -> Vec<String> {
 fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
-}
-
-/// What names a conflict copy when the device a commit names is not a valid device name.
-pub const UNKNOWN_DEVICE: &str = "unknown-device";
-
-/// The `Device:` line dotback writes into its commit messages. It comes from a commit, so from
-/// anyone who can push: a name that is not a valid device name (`sub/dir`, `x/../..`) comes
-/// back as [`UNKNOWN_DEVICE`] before it can name anything.
-pub fn device_of(message: &str) -> Option<String> {
-    let name = message.lines().find_map(|l| l.strip_prefix("Device: ")).map(str::trim).filter(|d| !d.is_empty())?;
-    Some(safe_label(name))
-}
-
-fn safe_label(name: &str) -> String {
-    match crate::crypt::recipients::validate_device_name(name) {
-        Ok(()) => name.to_string(),
-        Err(_) => UNKNOWN_DEVICE.to_string(),
-    }
 }
 
 /// The most of a device name a conflict copy's name carries.
@@ -519,16 +528,6 @@ mod tests {
         );
         assert_eq!(device_of("x: y\n\nDevice: laptop\n"), Some("laptop".into()));
         assert_eq!(device_of("made by hand"), None);
-    }
-
-    #[test]
-    fn a_device_named_by_a_commit_is_a_safe_label() {
-        for bad in ["sub/dir", "x/../..", "..", ".", "a\\b", "tab\there", &"d".repeat(65)] {
-            assert_eq!(device_of(&format!("m\n\nDevice: {bad}\n")).as_deref(), Some(UNKNOWN_DEVICE), "{bad:?}");
-        }
-        assert_eq!(device_of("m\n\nDevice: work-pc 2\n").as_deref(), Some("work-pc 2"));
-        assert_eq!(safe_label("origin/mirror"), UNKNOWN_DEVICE, "a remote's name is checked as well");
-        assert_eq!(safe_label("usb"), "usb");
     }
 
     #[test]
