@@ -7,7 +7,7 @@ use crate::context::Context;
 use crate::fsutil::{self, Hash};
 use crate::managed::{self, Managed, Origin, SourceState};
 use crate::source::{self, Kind};
-use crate::state::{Cache, Node, NodeKind, Side, StateError};
+use crate::state::{Cache, Node, NodeKind, Observed, Side, StateError};
 use crate::vault::Vault;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -118,7 +118,7 @@ pub struct Eval {
     pub actual: Option<Node>,
     pub base: Option<Node>,
     pub change: Change,
-    /// The link target, for symlink entries.
+    /// The link target, for symlink entries that are not clean (apply writes it, diff shows it).
     pub link: Option<String>,
     /// Why it is [`Change::Locked`] or [`Change::WaitingForIdentity`] (an encrypted entry that
     /// could not be decrypted) or [`Change::Refused`].
@@ -203,22 +203,26 @@ type Desired = Result<(Option<Node>, Option<String>), String>;
 pub struct Hasher<'a> {
     cache: &'a Cache,
     vault: Option<&'a Vault>,
-    learnt: Vec<(Side, String, fsutil::StatKey, Hash)>,
+    learnt: Learnt,
     /// Ciphertexts decrypted (blob id, plaintext hash), for [`Cache::seal`].
     sealed: Vec<(Hash, Hash)>,
     live_dirs: fsutil::DirStat,
     source_dirs: fsutil::DirStat,
 }
 
-/// What one evaluation thread found out.
-type Learnt = Vec<(Side, String, fsutil::StatKey, Hash)>;
+/// What one evaluation thread found out: hashes to memoize, and the store files it looked at.
+#[derive(Default)]
+pub struct Learnt {
+    memos: Vec<(Side, String, fsutil::StatKey, Hash)>,
+    observed: Vec<(String, Observed)>,
+}
 
 impl<'a> Hasher<'a> {
     pub fn new(cache: &'a Cache, vault: Option<&'a Vault>) -> Hasher<'a> {
         Hasher {
             cache,
             vault,
-            learnt: Vec::new(),
+            learnt: Learnt::default(),
             sealed: Vec::new(),
             live_dirs: Default::default(),
             source_dirs: Default::default(),
@@ -227,30 +231,44 @@ impl<'a> Hasher<'a> {
 
     /// The content hash of a regular file: memoized when its stat is unchanged, else read.
     pub fn file(&mut self, side: Side, key: &str, path: &Path, md: &fsutil::Meta) -> Result<Hash, EvalError> {
-        let stat = md.stat;
-        if let Some(h) = self.cache.hash(side, key, &stat) {
+        self.memoized(side, key, md, || {
+            fsutil::hash_file(path).map_err(|source| EvalError::Read { path: path.to_path_buf(), source })
+        })
+    }
+
+    /// `key`'s hash memoized by its stat `md`, else `read` (and memoized from now on).
+    fn memoized(
+        &mut self,
+        side: Side,
+        key: &str,
+        md: &fsutil::Meta,
+        read: impl FnOnce() -> Result<Hash, EvalError>,
+    ) -> Result<Hash, EvalError> {
+        if let Some(h) = self.cache.hash(side, key, &md.stat) {
             return Ok(h);
         }
-        let h = fsutil::hash_file(path).map_err(|source| EvalError::Read { path: path.to_path_buf(), source })?;
-        self.learnt.push((side, key.to_string(), stat, h));
+        let h = read()?;
+        self.learnt.memos.push((side, key.to_string(), md.stat, h));
         Ok(h)
     }
 
-    /// What is at a live path now.
+    /// What is at a live path now. A link's target is read only when its lstat changed since
+    /// it was last read (a link cannot be rewritten in place: retargeting makes a new one).
     pub fn live(&mut self, target: &str, path: &Path) -> Result<Option<Node>, EvalError> {
         let read = |source| EvalError::Read { path: path.to_path_buf(), source };
         let Some(md) = self.live_dirs.lstat(path).map_err(read)? else {
             return Ok(None);
         };
         let perm = md.perm();
-        let ft = md;
-        Ok(Some(if ft.is_symlink() {
-            let link = fs::read_link(path).map_err(read)?;
-            let link = link.as_os_str().as_encoded_bytes();
-            Node { kind: NodeKind::Symlink, hash: Some(fsutil::hash_bytes(link)), perm: 0 }
-        } else if ft.is_dir() {
+        Ok(Some(if md.is_symlink() {
+            let hash = self.memoized(Side::Live, target, &md, || {
+                let link = fs::read_link(path).map_err(read)?;
+                Ok(fsutil::hash_bytes(link.as_os_str().as_encoded_bytes()))
+            })?;
+            Node { kind: NodeKind::Symlink, hash: Some(hash), perm: 0 }
+        } else if md.is_dir() {
             Node { kind: NodeKind::Dir, hash: None, perm }
-        } else if ft.is_file() {
+        } else if md.is_file() {
             Node { kind: NodeKind::File, hash: Some(self.file(Side::Live, target, path, &md)?), perm }
         } else {
             // A socket, fifo or device where a managed file should be: never equal to anything.
@@ -258,83 +276,87 @@ impl<'a> Hasher<'a> {
         }))
     }
 
-    /// What the store wants at `m.target`, plus the link target for symlinks; `Err(reason)`
-    /// when it is encrypted and cannot be decrypted here. An encrypted file this device wrote
-    /// or decrypted before is known by its ciphertext, without an identity.
-    fn desired(&mut self, state: &SourceState, m: &Managed) -> Result<Desired, EvalError> {
+    /// What the store wants at `m.target` (its source file at `path`), plus the link target
+    /// for symlinks when it was read (not when its hash was memoized); `Err(reason)` when it is
+    /// encrypted and cannot be decrypted here. An encrypted file this device wrote or
+    /// decrypted before is known by its ciphertext, without an identity.
+    fn desired(&mut self, state: &SourceState, m: &Managed, path: &Path) -> Result<Desired, EvalError> {
         if let Origin::Commit(commit) = &state.origin {
-            return self.desired_at(state, commit, m);
+            return self.desired_at(commit, m, path);
         }
-        let path = state.source_path(m);
         let umask = fsutil::umask();
-        Ok(Ok(match m.entry.kind {
-            Kind::Dir => {
-                (Some(Node { kind: NodeKind::Dir, hash: None, perm: source::dir_mode(&m.entry.attrs, umask) }), None)
+        if m.entry.kind == Kind::Dir {
+            let perm = source::dir_mode(&m.entry.attrs, umask);
+            return Ok(Ok((Some(Node { kind: NodeKind::Dir, hash: None, perm }), None)));
+        }
+        let md = self
+            .source_dirs
+            .lstat(path)
+            .and_then(|m| m.ok_or_else(|| io::Error::from(io::ErrorKind::NotFound)))
+            .map_err(|source| EvalError::Read { path: path.to_path_buf(), source })?;
+        let mut seen = Observed { stat: md.stat, blob: None };
+        let desired = if m.entry.kind == Kind::Symlink {
+            // The link target's hash, memoized by the store file's stat like a file's content.
+            match self.cache.hash(Side::Source, &m.source, &md.stat) {
+                Some(h) => Ok((Some(Node { kind: NodeKind::Symlink, hash: Some(h), perm: 0 }), None)),
+                None => {
+                    let link = read_link_entry(path)?;
+                    let node = link_node(&link);
+                    if let Some(Node { hash: Some(h), .. }) = node {
+                        self.learnt.memos.push((Side::Source, m.source.clone(), md.stat, h));
+                    }
+                    Ok((node, Some(link)))
+                }
             }
-            Kind::Symlink => {
-                let link = read_link_entry(&path)?;
-                let node = (!link.is_empty()).then(|| Node {
-                    kind: NodeKind::Symlink,
-                    hash: Some(fsutil::hash_bytes(link.as_bytes())),
-                    perm: 0,
-                });
-                (node, Some(link))
-            }
-            _ => {
-                let md = self
-                    .source_dirs
-                    .lstat(&path)
-                    .and_then(|m| m.ok_or_else(|| io::Error::from(io::ErrorKind::NotFound)))
-                    .map_err(|source| EvalError::Read { path: path.clone(), source })?;
-                let perm = source::file_mode(&m.entry.attrs, umask);
-                if m.entry.attrs.encrypted {
-                    let hash = match self.cache.hash(Side::Decrypted, &m.source, &md.stat) {
-                        Some(h) => h,
-                        None => {
-                            let cipher =
-                                fs::read(&path).map_err(|source| EvalError::Read { path: path.clone(), source })?;
-                            let sealed = fsutil::hash_bytes(&cipher);
-                            let h = match self.cache.plain_of(&sealed) {
-                                Some(h) => h,
-                                None => {
-                                    let plain = match self.vault.map(|v| v.decrypt(&cipher)) {
-                                        Some(Ok(p)) => p,
-                                        Some(Err(why)) => return Ok(Err(format!("{}: {why}", path.display()))),
-                                        None => return Ok(Err("no keys were loaded".into())),
-                                    };
-                                    let h = fsutil::hash_bytes(&plain);
-                                    self.sealed.push((sealed, h));
-                                    h
-                                }
-                            };
-                            if h == fsutil::hash_bytes(b"") && !m.entry.attrs.empty {
-                                return Ok(Ok((None, None)));
+        } else if m.entry.attrs.encrypted {
+            let perm = source::file_mode(&m.entry.attrs, umask);
+            match self.cache.hash(Side::Decrypted, &m.source, &md.stat) {
+                Some(h) => Ok((Some(Node { kind: NodeKind::File, hash: Some(h), perm }), None)),
+                None => {
+                    let cipher =
+                        fs::read(path).map_err(|source| EvalError::Read { path: path.to_path_buf(), source })?;
+                    let sealed = fsutil::hash_bytes(&cipher);
+                    let plain = match self.cache.plain_of(&sealed) {
+                        Some(h) => Ok(h),
+                        None => match self.vault.map(|v| v.decrypt(&cipher)) {
+                            Some(Ok(plain)) => {
+                                let h = fsutil::hash_bytes(&plain);
+                                self.sealed.push((sealed, h));
+                                Ok(h)
                             }
-                            self.learnt.push((Side::Decrypted, m.source.clone(), md.stat, h));
-                            h
-                        }
+                            Some(Err(why)) => Err(format!("{}: {why}", path.display())),
+                            None => Err("no keys were loaded".into()),
+                        },
                     };
-                    return Ok(Ok((Some(Node { kind: NodeKind::File, hash: Some(hash), perm }), None)));
+                    match plain {
+                        Ok(h) if h == fsutil::hash_bytes(b"") && !m.entry.attrs.empty => Ok((None, None)),
+                        Ok(h) => {
+                            self.learnt.memos.push((Side::Decrypted, m.source.clone(), md.stat, h));
+                            Ok((Some(Node { kind: NodeKind::File, hash: Some(h), perm }), None))
+                        }
+                        Err(why) => Err(why),
+                    }
                 }
-                if md.size() == 0 && !m.entry.attrs.empty {
-                    // chezmoi: an empty file without `empty_` means "no such file".
-                    return Ok(Ok((None, None)));
-                }
-                let hash = self.file(Side::Source, &m.source, &path, &md)?;
-                if !matches!(self.learnt.last(), Some((Side::Source, k, _, _)) if *k == m.source) {
-                    self.learnt.push((Side::Source, m.source.clone(), md.stat, hash));
-                }
-                (Some(Node { kind: NodeKind::File, hash: Some(hash), perm }), None)
             }
-        }))
+        } else if md.size() == 0 && !m.entry.attrs.empty {
+            // chezmoi: an empty file without `empty_` means "no such file".
+            Ok((None, None))
+        } else {
+            let hash = self.file(Side::Source, &m.source, path, &md)?;
+            seen.blob = Some(hash);
+            let perm = source::file_mode(&m.entry.attrs, umask);
+            Ok((Some(Node { kind: NodeKind::File, hash: Some(hash), perm }), None))
+        };
+        self.learnt.observed.push((m.source.clone(), seen));
+        Ok(desired)
     }
 
     /// [`Hasher::desired`] for a store read from a commit. A blob's id is its content hash, so
     /// only link targets and ciphertexts never decrypted before are read; nothing is memoized
-    /// by stat (ciphertexts decrypted are remembered by their blob id).
-    fn desired_at(&mut self, state: &SourceState, commit: &managed::Commit, m: &Managed) -> Result<Desired, EvalError> {
-        let path = state.source_path(m);
-        let read = |source| EvalError::Read { path: path.clone(), source };
+    /// by stat (ciphertexts decrypted are remembered by their blob id), and no store file is
+    /// observed.
+    fn desired_at(&mut self, commit: &managed::Commit, m: &Managed, path: &Path) -> Result<Desired, EvalError> {
+        let read = |source| EvalError::Read { path: path.to_path_buf(), source };
         let umask = fsutil::umask();
         if m.entry.kind == Kind::Dir {
             let perm = source::dir_mode(&m.entry.attrs, umask);
@@ -342,13 +364,8 @@ impl<'a> Hasher<'a> {
         }
         let id = commit.blob(&m.source).ok_or_else(|| read(io::ErrorKind::NotFound.into()))?;
         if m.entry.kind == Kind::Symlink {
-            let link = link_entry(commit.read(&m.source).map_err(read)?, &path)?;
-            let node = (!link.is_empty()).then(|| Node {
-                kind: NodeKind::Symlink,
-                hash: Some(fsutil::hash_bytes(link.as_bytes())),
-                perm: 0,
-            });
-            return Ok(Ok((node, Some(link))));
+            let link = link_entry(commit.read(&m.source).map_err(read)?, path)?;
+            return Ok(Ok((link_node(&link), Some(link))));
         }
         let hash = if m.entry.attrs.encrypted {
             match self.cache.plain_of(&id) {
@@ -376,16 +393,37 @@ impl<'a> Hasher<'a> {
         Ok(Ok((Some(Node { kind: NodeKind::File, hash: Some(hash), perm }), None)))
     }
 
-    /// Records what was learnt in the cache; every store file hashed (memoized or read) is
-    /// also noted in `cache.observed`.
+    /// Records what was learnt in the cache, and the store files looked at in `cache.observed`.
     pub fn merge(learnt: Learnt, cache: &mut Cache) {
-        for (side, key, stat, hash) in learnt {
-            if let Side::Source = side {
-                cache.observed.insert(key.clone(), (hash, stat.mode));
-            }
+        for (side, key, stat, hash) in learnt.memos {
             cache.remember(side, &key, stat, hash);
         }
+        cache.observed.extend(learnt.observed);
     }
+}
+
+/// `root/rel` (`root` itself for "", as [`Context::live`] has it), built in `buf`, whose
+/// allocation is reused from one target to the next.
+fn path_in<'b>(buf: &'b mut PathBuf, root: &Path, rel: &str) -> &'b Path {
+    let s = buf.as_mut_os_string();
+    s.clear();
+    s.push(root.as_os_str());
+    if !rel.is_empty() {
+        if !root.as_os_str().as_encoded_bytes().ends_with(b"/") {
+            s.push("/");
+        }
+        s.push(rel);
+    }
+    buf
+}
+
+/// The desired node of a symlink entry holding `link` (none when it is empty, as in chezmoi).
+fn link_node(link: &str) -> Option<Node> {
+    (!link.is_empty()).then(|| Node {
+        kind: NodeKind::Symlink,
+        hash: Some(fsutil::hash_bytes(link.as_bytes())),
+        perm: 0,
+    })
 }
 
 /// The link target a `symlink_` source file holds (chezmoi trims surrounding white space).
@@ -447,21 +485,31 @@ pub fn evaluate(
     let read_chunk = |chunk: &[usize]| -> Result<Chunk, EvalError> {
         let mut h = Hasher::new(cache, Some(vault));
         let mut out = Vec::with_capacity(chunk.len());
+        let (mut source, mut live) = (PathBuf::new(), PathBuf::new());
         for &i in chunk {
             let m = &state.entries[i];
-            let (desired, link) = match h.desired(state, m)? {
+            let (mut desired, mut link) = match h.desired(state, m, path_in(&mut source, &state.root, &m.source))? {
                 Ok((d, l)) => (Ok(d), l),
                 Err(why) => (Err(why), None),
             };
-            let actual = h.live(&m.target, &ctx.live(&m.target))?;
+            let actual = h.live(&m.target, path_in(&mut live, &ctx.paths.home, &m.target))?;
+            // A memoized link's target is read only when apply or diff needs it.
+            if let Ok(Some(d)) = desired
+                && d.kind == NodeKind::Symlink
+                && link.is_none()
+                && !same(Some(d), actual)
+            {
+                let l = read_link_entry(&source)?;
+                desired = Ok(link_node(&l));
+                link = Some(l);
+            }
             let writes = matches!(desired, Ok(Some(d)) if d.kind == NodeKind::File && !same(Some(d), actual));
             let armored = writes && !m.entry.attrs.encrypted && {
-                let path = state.source_path(m);
                 match &state.origin {
-                    Origin::WorkTree => holds_age(&path),
+                    Origin::WorkTree => holds_age(&source),
                     Origin::Commit(c) => c.read(&m.source).map(|data| starts_as_age(&data)),
                 }
-                .map_err(|source| EvalError::Read { path, source })?
+                .map_err(|e| EvalError::Read { path: source.clone(), source: e })?
             };
             out.push((i, desired, actual, link, armored));
         }
@@ -740,4 +788,79 @@ fn extras(
     Hasher::merge(learnt, cache);
     out.extend(found);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    /// Sets the mtime of `path` itself (not of what a link points to).
+    fn set_mtime(path: &Path, secs: i64) {
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        let t = libc::timespec { tv_sec: secs, tv_nsec: 0 };
+        // SAFETY: a NUL-terminated path and two timespecs.
+        let rc = unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), [t, t].as_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
+        assert_eq!(rc, 0);
+    }
+
+    /// An operation that starts well after everything the test made (else nothing is memoized).
+    fn later_cache() -> Cache {
+        Cache::started_at(fsutil::now_ns() + 1_000_000_000)
+    }
+
+    #[test]
+    fn a_live_link_is_read_again_only_when_its_lstat_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("l");
+        symlink("target-aaaa", &link).unwrap();
+        set_mtime(&link, 1_000_000);
+        let mut cache = later_cache();
+        let mut h = Hasher::new(&cache, None);
+        assert_eq!(h.live("l", &link).unwrap(), link_node("target-aaaa"));
+        assert_eq!(h.learnt.memos.len(), 1, "read, and memoized from now on");
+        Hasher::merge(h.learnt, &mut cache);
+        let mut h = Hasher::new(&cache, None);
+        assert_eq!(h.live("l", &link).unwrap(), link_node("target-aaaa"));
+        assert!(h.learnt.memos.is_empty(), "unchanged lstat: not read again");
+        // Retargeted to a name of the same length, with the same mtime: a new link (inode).
+        let tmp = dir.path().join("l.new");
+        symlink("target-bbbb", &tmp).unwrap();
+        set_mtime(&tmp, 1_000_000);
+        fs::rename(&tmp, &link).unwrap();
+        let mut h = Hasher::new(&cache, None);
+        assert_eq!(h.live("l", &link).unwrap(), link_node("target-bbbb"));
+        // A file where the link was, with the link's size and mtime: never the link's memo.
+        fs::remove_file(&link).unwrap();
+        fs::write(&link, "target-bbbb").unwrap();
+        set_mtime(&link, 1_000_000);
+        let mut h = Hasher::new(&cache, None);
+        assert_eq!(h.live("l", &link).unwrap().map(|n| n.kind), Some(NodeKind::File));
+    }
+
+    #[test]
+    fn a_symlink_entry_is_read_again_only_when_its_stat_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path();
+        let file = store.join("symlink_dot_l");
+        fs::write(&file, "target-aaaa\n").unwrap();
+        set_mtime(&file, 1_000_000);
+        let state = managed::scan(store, &Default::default()).unwrap();
+        let m = state.get(".l").unwrap();
+        let mut cache = later_cache();
+        let mut h = Hasher::new(&cache, None);
+        let read = h.desired(&state, m, &file).unwrap().unwrap();
+        assert_eq!(read, (link_node("target-aaaa"), Some("target-aaaa".to_string())));
+        assert_eq!(h.learnt.observed.len(), 1);
+        assert_eq!(h.learnt.observed[0].1.blob, None, "the blob id of a link entry is git's to tell");
+        Hasher::merge(h.learnt, &mut cache);
+        let mut h = Hasher::new(&cache, None);
+        let memoized = h.desired(&state, m, &file).unwrap().unwrap();
+        assert_eq!(memoized, (link_node("target-aaaa"), None), "memoized: the file is not opened");
+        // Rewritten with the same mtime (the ctime moves; see the racy rule in `state`).
+        fs::write(&file, "target-b\n").unwrap();
+        set_mtime(&file, 1_000_000);
+        let mut h = Hasher::new(&cache, None);
+        assert_eq!(h.desired(&state, m, &file).unwrap().unwrap(), (link_node("target-b"), Some("target-b".into())));
+    }
 }

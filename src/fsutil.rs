@@ -300,11 +300,20 @@ impl DirStat {
             self.dir = Some((parent.to_path_buf(), unsafe { OwnedFd::from_raw_fd(fd) }));
         }
         let dirfd = self.dir.as_ref().expect("set above").1.as_raw_fd();
-        let c = CString::new(name.as_bytes()).map_err(io::Error::other)?;
+        // The name NUL-terminated on the stack: this runs once per file, twice per target.
+        let name = name.as_bytes();
+        let mut c = [0u8; 256];
+        if name.len() >= c.len() {
+            return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+        }
+        if name.contains(&0) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "file name holding a NUL byte"));
+        }
+        c[..name.len()].copy_from_slice(name);
         // SAFETY: an all-zero `stat` is a valid value to be overwritten.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: valid descriptor, NUL-terminated name, and a live `stat` to fill.
-        if unsafe { libc::fstatat(dirfd, c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } != 0 {
+        if unsafe { libc::fstatat(dirfd, c.as_ptr().cast(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } != 0 {
             let e = io::Error::last_os_error();
             return match e.raw_os_error() {
                 Some(libc::ENOENT) | Some(libc::ENOTDIR) => Ok(None),

@@ -431,18 +431,17 @@ fn walk(
     {
         read_ignore_file(state, tree, &dir.join(".chezmoiignore"), target_rel)?;
     }
-    let mut children: Vec<(Entry, String, FileType)> = Vec::new();
+    // (entry, name in the store, file type, target)
+    let mut children: Vec<(Entry, String, FileType, String)> = Vec::new();
     for (name, ft) in listing {
-        let path = dir.join(&name);
-        let source = join(source_rel, &name);
         // Under any name: dotback's own files (.dotback, .chezmoiignore, .git) included.
         if ft.is_symlink() {
-            return Err(ScanError::SymlinkInStore { path });
+            return Err(ScanError::SymlinkInStore { path: dir.join(&name) });
         }
         if name.starts_with('.') {
             // chezmoi ignores these (.git, .dotback, .chezmoi*); git still tracks all but .git.
             if name != ".git" {
-                list_files(state, tree, &path, source, ft)?;
+                list_files(state, tree, dir, &name, join(source_rel, &name), ft)?;
             }
             continue;
         }
@@ -450,39 +449,40 @@ fn walk(
         let entry = match source::decode(&name, on_disk) {
             Ok(Some(e)) => e,
             Ok(None) => continue,
-            Err(source) => return Err(ScanError::BadName { path, source }),
+            Err(source) => return Err(ScanError::BadName { path: dir.join(&name), source }),
         };
         if entry.kind == Kind::Script {
             // Scripts have no target of their own; chezmoi runs them.
+            let source = join(source_rel, &name);
             state.entries.push(Managed { target: join(target_rel, &name), source: source.clone(), entry });
-            list_files(state, tree, &path, source, ft)?;
+            list_files(state, tree, dir, &name, source, ft)?;
             continue;
         }
-        if state.ignore.is_ignored(&join(target_rel, &entry.name)) {
-            list_files(state, tree, &path, source, ft)?;
+        let target = join(target_rel, &entry.name);
+        if state.ignore.is_ignored(&target) {
+            list_files(state, tree, dir, &name, join(source_rel, &name), ft)?;
             continue;
         }
-        children.push((entry, name, ft));
+        children.push((entry, name, ft, target));
     }
     children.sort_by(|a, b| a.0.name.cmp(&b.0.name));
     for pair in children.windows(2) {
         if pair[0].0.name == pair[1].0.name {
             return Err(ScanError::Duplicate {
-                target: join(target_rel, &pair[0].0.name),
+                target: pair[0].3.clone(),
                 first: join(source_rel, &pair[0].1),
                 second: join(source_rel, &pair[1].1),
             });
         }
     }
-    for (entry, name, ft) in children {
+    for (entry, name, ft, target) in children {
         let source = join(source_rel, &name);
-        let target = join(target_rel, &entry.name);
-        let descend = entry.kind == Kind::Dir && entry.is_native();
-        state.entries.push(Managed { target: target.clone(), source: source.clone(), entry });
-        if descend {
+        if entry.kind == Kind::Dir && entry.is_native() {
+            state.entries.push(Managed { target: target.clone(), source: source.clone(), entry });
             walk(state, tree, &dir.join(&name), &source, &target)?;
         } else {
-            list_files(state, tree, &dir.join(&name), source, ft)?;
+            list_files(state, tree, dir, &name, source.clone(), ft)?;
+            state.entries.push(Managed { target, source, entry });
         }
     }
     Ok(())
@@ -506,25 +506,28 @@ fn read_ignore_file(state: &mut SourceState, tree: &dyn Tree, path: &Path, targe
     Ok(())
 }
 
-/// Records `path` (and everything below it, for a directory) as work-tree files.
+/// Records `dir/name` (and everything below it, for a directory) as work-tree files; `rel` is
+/// its path relative to the store.
 fn list_files(
     state: &mut SourceState,
     tree: &mut dyn Tree,
-    path: &Path,
+    dir: &Path,
+    name: &str,
     rel: String,
     ft: FileType,
 ) -> Result<(), ScanError> {
     if ft.is_symlink() {
-        return Err(ScanError::SymlinkInStore { path: path.to_path_buf() });
+        return Err(ScanError::SymlinkInStore { path: dir.join(name) });
     }
     let Some(files) = state.files.as_mut() else { return Ok(()) };
     if !ft.is_dir() {
         files.push(rel);
         return Ok(());
     }
-    for (name, ft) in tree.list(path)? {
-        if name != ".git" {
-            list_files(state, tree, &path.join(&name), join(&rel, &name), ft)?;
+    let path = dir.join(name);
+    for (child, ft) in tree.list(&path)? {
+        if child != ".git" {
+            list_files(state, tree, &path, &child, join(&rel, &child), ft)?;
         }
     }
     Ok(())

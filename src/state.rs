@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 /// A file modified this close to the start of an operation may share its mtime with a later
 /// edit (timestamps come from a coarse clock), so its hash is not memoized ("racily clean").
+/// The ctime counts too: an edit that puts the mtime back (`touch -d`, or a link made anew
+/// with an old mtime) still moves the ctime, which nothing but the kernel sets.
 const RACY_NS: i128 = 100_000_000;
 
 #[derive(Debug, thiserror::Error)]
@@ -93,9 +95,10 @@ struct Memo {
 
 #[derive(Default)]
 struct CacheFile {
-    /// Target path (relative to HOME) -> memo of the live file's hash.
+    /// Target path (relative to HOME) -> memo of the live file's hash (of its target, for a link).
     live: FastMap<String, Memo>,
-    /// Source path (relative to the store) -> memo of the store file's hash.
+    /// Source path (relative to the store) -> memo of the store file's hash; for a `symlink_`
+    /// file, of the link target it names (what the desired node holds).
     source: FastMap<String, Memo>,
     /// Source path of an encrypted file -> memo of its plaintext's hash (by the ciphertext's stat).
     decrypted: FastMap<String, Memo>,
@@ -111,10 +114,19 @@ struct CacheFile {
 pub struct Cache {
     path: PathBuf,
     file: CacheFile,
-    /// Store files hashed during this operation (source path -> blob id, file mode); not saved.
-    pub observed: FastMap<String, (Hash, u32)>,
+    /// Store files an evaluation looked at during this operation; not saved.
+    pub observed: FastMap<String, Observed>,
     op_start_ns: i128,
     dirty: bool,
+}
+
+/// What an evaluation saw of a store file: enough to compare it with git's index without
+/// looking at it again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Observed {
+    pub stat: StatKey,
+    /// Its blob id, when the evaluation knew it (a plain file: hashed, or memoized by its stat).
+    pub blob: Option<Hash>,
 }
 
 /// Which side of a target a memo describes.
@@ -146,6 +158,12 @@ impl Cache {
         }
     }
 
+    /// An empty cache for an operation that started at `op_start_ns` (tests of the racy rule).
+    #[cfg(test)]
+    pub(crate) fn started_at(op_start_ns: i128) -> Cache {
+        Cache { op_start_ns, ..Cache::empty() }
+    }
+
     fn map(&self, side: Side) -> &FastMap<String, Memo> {
         match side {
             Side::Live => &self.file.live,
@@ -169,7 +187,7 @@ impl Cache {
 
     /// Records the hash of `key`, unless the file is too recent to trust its timestamps.
     pub fn remember(&mut self, side: Side, key: &str, stat: StatKey, hash: Hash) {
-        let racy = stat.mtime_ns >= self.op_start_ns - RACY_NS;
+        let racy = stat.mtime_ns.max(stat.ctime_ns) >= self.op_start_ns - RACY_NS;
         let map = self.map_mut(side);
         if racy {
             if map.remove(key).is_some() {
@@ -721,6 +739,13 @@ mod tests {
         let recent = stat(fsutil::now_ns());
         c.remember(Side::Live, "a", recent, fsutil::hash_bytes(b"a"));
         assert_eq!(c.hash(Side::Live, "a", &recent), None);
+        // An old mtime does not help when the ctime is recent (`touch -d` after an edit).
+        let touched = StatKey { mtime_ns: 1_000, ..recent };
+        c.remember(Side::Live, "a", touched, fsutil::hash_bytes(b"a"));
+        assert_eq!(c.hash(Side::Live, "a", &touched), None);
+        let old = stat(1_000);
+        c.remember(Side::Live, "a", old, fsutil::hash_bytes(b"a"));
+        assert_eq!(c.hash(Side::Live, "a", &old), Some(fsutil::hash_bytes(b"a")));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The store's git repository (libgit2): open, init, stage everything, commit, list what is
 //! not committed yet.
 
+use crate::fsutil::FastMap;
 use crate::transport::{self, TransportError};
 use git2::{IndexAddOption, Repository, RepositoryInitOptions, Signature, StatusOptions};
 use std::collections::{HashMap, HashSet};
@@ -774,79 +775,114 @@ impl Store {
         Ok(out)
     }
 
-    /// What [`Store::uncommitted_with`] needs from git: the index entries and HEAD's blobs.
-    /// Independent of the work tree, so it can be read while the work tree is examined.
+    /// What [`Store::uncommitted_with`] needs from git: the index entries, and what is staged
+    /// (the index against HEAD's tree). Independent of the work tree, so it can be read while
+    /// the work tree is examined.
     pub fn snapshot(&self) -> Result<GitSnapshot, StoreError> {
         let index = self.git("index", self.repo.index())?;
         let index_mtime = std::fs::metadata(self.repo.path().join("index"))
             .map(|m| (m.mtime(), m.mtime_nsec() as u32))
             .unwrap_or((i64::MAX, 0));
-        let head = match self.repo.head().and_then(|h| h.peel_to_tree()) {
-            Ok(tree) => self.tree_entries(&tree)?,
-            Err(_) => HashMap::new(),
-        };
+        let entries: Vec<git2::IndexEntry> = index.iter().collect();
+        drop(index);
+        let staged = self.staged_changes(&entries)?;
         let filtered = self.repo.config().and_then(|c| c.get_bool("core.autocrlf")).unwrap_or(false);
-        Ok(GitSnapshot { entries: index.iter().collect(), index_mtime, head, filtered })
+        Ok(GitSnapshot { entries, index_mtime, staged, filtered })
+    }
+
+    /// The paths whose stage-0 index entry differs from HEAD's tree, with git's word for it.
+    fn staged_changes(&self, entries: &[git2::IndexEntry]) -> Result<Vec<(String, &'static str)>, StoreError> {
+        let staged: HashMap<&[u8], (usize, git2::Oid, u32)> = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| (e.flags >> 12) & 3 == 0)
+            .map(|(i, e)| (e.path.as_slice(), (i, e.id, e.mode)))
+            .collect();
+        let mut out = Vec::new();
+        let mut in_head = vec![false; entries.len()];
+        if let Ok(tree) = self.repo.head().and_then(|h| h.peel_to_tree()) {
+            let mut path = Vec::new();
+            self.git(
+                "read tree",
+                tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+                    if e.kind() == Some(git2::ObjectType::Tree) {
+                        return git2::TreeWalkResult::Ok;
+                    }
+                    path.clear();
+                    path.extend_from_slice(dir.as_bytes());
+                    path.extend_from_slice(e.name_bytes());
+                    let change = match staged.get(path.as_slice()) {
+                        Some(&(i, id, mode)) => {
+                            in_head[i] = true;
+                            ((id, mode) != (e.id(), e.filemode() as u32)).then_some("modified")
+                        }
+                        None => Some("deleted"),
+                    };
+                    if let Some(change) = change {
+                        out.push((String::from_utf8_lossy(&path).into_owned(), change));
+                    }
+                    git2::TreeWalkResult::Ok
+                }),
+            )?;
+        }
+        for &(i, _, _) in staged.values() {
+            if !in_head[i] {
+                out.push((String::from_utf8_lossy(&entries[i].path).into_owned(), "added"));
+            }
+        }
+        Ok(out)
     }
 
     /// The same answer as [`Store::uncommitted`], computed from a [`GitSnapshot`] and what the
     /// caller already knows instead of a second walk of the work tree: `files` lists every
-    /// work-tree file, `observed` the blob id and mode of those the caller hashed. Others are
-    /// compared by stat data as git does. Falls back to [`Store::uncommitted`] where content
-    /// filters (`.gitattributes`, `core.autocrlf`) could make a blob differ from the file.
+    /// work-tree file, `observed` what the caller saw of some (their stat, and blob id when
+    /// known). Files are compared by blob id where it is known, else by stat data as git does.
+    /// Falls back to [`Store::uncommitted`] where content filters (`.gitattributes`,
+    /// `core.autocrlf`) could make a blob differ from the file.
     pub fn uncommitted_with(
         &self,
         snap: &GitSnapshot,
         files: &[String],
-        observed: &crate::fsutil::FastMap<String, (git2::Oid, u32)>,
+        observed: &FastMap<String, crate::state::Observed>,
     ) -> Result<Vec<Uncommitted>, StoreError> {
         if snap.filtered || files.iter().any(|f| f == ".gitattributes" || f.ends_with("/.gitattributes")) {
             return self.uncommitted();
         }
         let on_disk: HashSet<&str> = files.iter().map(String::as_str).collect();
+        let mut in_index: HashSet<&[u8]> = HashSet::with_capacity(snap.entries.len());
         let mut listed: HashMap<String, &'static str> = HashMap::new();
-        let mut in_index: HashSet<String> = HashSet::new();
-        let mut staged: HashMap<String, (git2::Oid, u32)> = HashMap::new();
         for entry in &snap.entries {
-            let path = String::from_utf8_lossy(&entry.path).into_owned();
-            let stage = (entry.flags >> 12) & 3;
-            if stage == 0 {
-                staged.insert(path.clone(), (entry.id, entry.mode));
-            }
+            in_index.insert(&entry.path);
             if entry.mode == 0o160000 {
-                in_index.insert(path);
                 continue; // submodules are not dotback's business
             }
-            if stage != 0 {
-                listed.insert(path.clone(), "conflicted");
-            } else if !on_disk.contains(path.as_str()) {
-                listed.insert(path.clone(), "deleted");
+            let path = String::from_utf8_lossy(&entry.path);
+            let change = if (entry.flags >> 12) & 3 != 0 {
+                "conflicted"
+            } else if !on_disk.contains(&*path) {
+                "deleted"
             } else {
-                let modified = match observed.get(&path) {
-                    Some((id, mode)) => *id != entry.id || git_mode(*mode) != entry.mode,
-                    None => self.differs_from_index(entry, &path, snap.index_mtime)?,
+                let modified = match observed.get(&*path) {
+                    Some(crate::state::Observed { stat, blob: Some(id) }) => {
+                        *id != entry.id || git_mode(stat.mode) != entry.mode
+                    }
+                    seen => self.differs_from_index(entry, &path, seen.map(|s| &s.stat), snap.index_mtime)?,
                 };
-                if modified {
-                    listed.insert(path.clone(), "modified");
+                if !modified {
+                    continue;
                 }
-            }
-            in_index.insert(path);
+                "modified"
+            };
+            listed.insert(path.into_owned(), change);
         }
-        for f in files.iter().filter(|f| !in_index.contains(f.as_str())) {
+        for f in files.iter().filter(|f| !in_index.contains(f.as_bytes())) {
             if !self.repo.status_should_ignore(Path::new(f)).unwrap_or(false) {
                 listed.insert(f.clone(), "added");
             }
         }
-        // Staged changes: HEAD's blobs against the index entries.
-        for (path, (id, mode)) in &staged {
-            match snap.head.get(path) {
-                None => listed.entry(path.clone()).or_insert("added"),
-                Some(h) if *h != (*id, *mode) => listed.entry(path.clone()).or_insert("modified"),
-                Some(_) => continue,
-            };
-        }
-        for path in snap.head.keys().filter(|p| !staged.contains_key(*p)) {
-            listed.entry(path.clone()).or_insert("deleted");
+        // What is staged counts where the work tree says nothing more.
+        for (path, change) in &snap.staged {
+            listed.entry(path.clone()).or_insert(change);
         }
         // The audit trail rides along with the next commit; alone it is not a change to commit.
         let mut out: Vec<Uncommitted> = listed
@@ -875,36 +911,42 @@ impl Store {
     }
 
     /// git's own test: unchanged stat data (and not "racily clean") means unchanged; otherwise
-    /// compare the content's blob id.
+    /// compare the content's blob id. `stat` is the file's, when the caller has it already.
     fn differs_from_index(
         &self,
         e: &git2::IndexEntry,
         path: &str,
+        stat: Option<&crate::fsutil::StatKey>,
         index_mtime: (i64, u32),
     ) -> Result<bool, StoreError> {
-        let full = self.root.join(path);
+        let full = || self.root.join(path);
         let io = |source: std::io::Error| StoreError::Git {
             what: "stat",
-            path: full.clone(),
+            path: full(),
             source: git2::Error::from_str(&source.to_string()),
         };
-        let md = std::fs::symlink_metadata(&full).map_err(io)?;
-        let mode = if md.file_type().is_symlink() { 0o120000 } else { git_mode(md.mode()) };
+        let st = match stat {
+            Some(st) => *st,
+            None => crate::fsutil::StatKey::of(&std::fs::symlink_metadata(full()).map_err(io)?),
+        };
+        let link = st.mode & libc::S_IFMT == libc::S_IFLNK;
+        let mode = if link { 0o120000 } else { git_mode(st.mode) };
         if mode != e.mode {
             return Ok(true);
         }
-        let mtime = (md.mtime(), md.mtime_nsec() as u32);
-        let stat_same = md.size() as u32 == e.file_size
+        let split = |ns: i128| ((ns.div_euclid(1_000_000_000)) as i64, ns.rem_euclid(1_000_000_000) as u32);
+        let mtime = split(st.mtime_ns);
+        let stat_same = st.size as u32 == e.file_size
             && mtime == (i64::from(e.mtime.seconds()), e.mtime.nanoseconds())
-            && (md.ctime(), md.ctime_nsec() as u32) == (i64::from(e.ctime.seconds()), e.ctime.nanoseconds())
-            && md.ino() as u32 == e.ino;
+            && split(st.ctime_ns) == (i64::from(e.ctime.seconds()), e.ctime.nanoseconds())
+            && st.ino as u32 == e.ino;
         if stat_same && mtime < index_mtime {
             return Ok(false);
         }
-        let id = if md.file_type().is_symlink() {
-            crate::fsutil::hash_bytes(&std::fs::read_link(&full).map_err(io)?.into_os_string().into_encoded_bytes())
+        let id = if link {
+            crate::fsutil::hash_bytes(&std::fs::read_link(full()).map_err(io)?.into_os_string().into_encoded_bytes())
         } else {
-            crate::fsutil::hash_file(&full).map_err(io)?
+            crate::fsutil::hash_file(&full()).map_err(io)?
         };
         Ok(id != e.id)
     }
@@ -939,7 +981,8 @@ pub struct TreeItem {
 pub struct GitSnapshot {
     entries: Vec<git2::IndexEntry>,
     index_mtime: (i64, u32),
-    head: HashMap<String, (git2::Oid, u32)>,
+    /// The index against HEAD: path and change.
+    staged: Vec<(String, &'static str)>,
     filtered: bool,
 }
 
@@ -951,7 +994,7 @@ fn git_mode(mode: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fsutil::FastMap;
+    use crate::state::Observed;
     use std::fs;
     use std::os::unix::fs::PermissionsExt;
 
@@ -988,14 +1031,16 @@ mod tests {
             .collect()
     }
 
-    fn observed(root: &Path, files: &[String]) -> FastMap<String, (git2::Oid, u32)> {
+    /// What an evaluation sees: the stat of every file, and the blob id of some.
+    fn observed(root: &Path, files: &[String], hashed: bool) -> FastMap<String, Observed> {
         files
             .iter()
             .filter(|f| !f.starts_with('.'))
             .map(|f| {
                 let p = root.join(f);
-                let mode = fs::metadata(&p).unwrap().permissions().mode();
-                (f.clone(), (crate::fsutil::hash_bytes(&fs::read(&p).unwrap()), mode))
+                let stat = crate::fsutil::StatKey::of(&fs::symlink_metadata(&p).unwrap());
+                let blob = hashed.then(|| crate::fsutil::hash_bytes(&fs::read(&p).unwrap()));
+                (f.clone(), Observed { stat, blob })
             })
             .collect()
     }
@@ -1016,7 +1061,9 @@ mod tests {
             let fs_files = files(&root);
             let snap = store.snapshot().unwrap();
             assert_eq!(store.uncommitted_with(&snap, &fs_files, &FastMap::default()).unwrap(), want, "{what}: by stat");
-            let seen = observed(&root, &fs_files);
+            let seen = observed(&root, &fs_files, false);
+            assert_eq!(store.uncommitted_with(&snap, &fs_files, &seen).unwrap(), want, "{what}: by known stat");
+            let seen = observed(&root, &fs_files, true);
             assert_eq!(store.uncommitted_with(&snap, &fs_files, &seen).unwrap(), want, "{what}: by hash");
             want
         };
@@ -1036,5 +1083,27 @@ mod tests {
         index.add_path(Path::new("new")).unwrap();
         index.write().unwrap();
         assert_eq!(check("staged").len(), 6);
+        // Staged edits, removals and a deletion, with the work tree put back as committed.
+        fs::write(root.join("a"), "a").unwrap();
+        fs::write(root.join("b"), "b").unwrap();
+        index.add_path(Path::new("a")).unwrap(); // back to HEAD's blob, and b too
+        fs::write(root.join("d"), "staged").unwrap();
+        index.add_path(Path::new("d")).unwrap();
+        fs::write(root.join("d"), "d").unwrap();
+        index.remove_path(Path::new("sub/e")).unwrap();
+        fs::remove_file(root.join("sub/e")).unwrap();
+        index.write().unwrap();
+        let got = check("staged edits");
+        let got: Vec<(&str, &str)> = got.iter().map(|u| (u.path.as_str(), u.change)).collect();
+        assert_eq!(
+            got,
+            [
+                (".dotback/dotback.toml", "modified"),
+                ("c", "deleted"),
+                ("d", "modified"),
+                ("new", "added"),
+                ("sub/e", "deleted")
+            ]
+        );
     }
 }

@@ -94,6 +94,56 @@ fn diff_reports_mode_changes_and_binary_files() {
     assert!(text.contains("Binary files a/.bin and b/.bin differ"), "{text}");
 }
 
+/// Sets the mtime of `path` itself (a link's own, not its target's).
+fn set_mtime(path: &std::path::Path, secs: i64) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    let t = libc::timespec { tv_sec: secs, tv_nsec: 0 };
+    // SAFETY: a NUL-terminated path and two timespecs.
+    let rc = unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), [t, t].as_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
+    assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+}
+
+#[test]
+fn links_changed_with_the_same_size_and_mtime_are_seen_on_both_sides() {
+    use std::os::unix::fs::symlink;
+    let env = TestEnv::new();
+    env.init();
+    symlink("target-aaaa", env.home.join(".home-link")).unwrap();
+    symlink("target-aaaa", env.home.join(".store-link")).unwrap();
+    env.ok(&["add", ".home-link", ".store-link"]);
+    env.ok(&["commit"]);
+    let entry = env.store().join("symlink_dot_store-link");
+    for p in [env.home.join(".home-link"), env.home.join(".store-link"), entry.clone()] {
+        set_mtime(&p, 1_000_000);
+    }
+    env.ok(&["commit"]); // git's index takes the new stat data
+    env.ok(&["status"]); // memoizes both links' targets (by now their ctime is not recent)
+    env.ok(&["status"]);
+
+    // HOME: the link made anew, pointing elsewhere, with the old mtime.
+    fs::remove_file(env.home.join(".home-link")).unwrap();
+    symlink("target-bbbb", env.home.join(".home-link")).unwrap();
+    set_mtime(&env.home.join(".home-link"), 1_000_000);
+    // The store: the entry rewritten in place, same size, old mtime.
+    let before = fs::read_to_string(&entry).unwrap();
+    fs::write(&entry, before.replace("aaaa", "cccc")).unwrap();
+    set_mtime(&entry, 1_000_000);
+
+    let v = status_json(&env);
+    assert_eq!(change_of(&v, ".home-link").as_deref(), Some("changed_in_home"), "{v}");
+    assert_eq!(change_of(&v, ".store-link").as_deref(), Some("changed_in_store"), "{v}");
+    let uncommitted: Vec<&str> =
+        v["uncommitted"].as_array().unwrap().iter().map(|u| u["path"].as_str().unwrap()).collect();
+    assert_eq!(uncommitted, ["symlink_dot_store-link"], "{v}");
+    let diff = stdout(&env.ok(&["diff", ".store-link"]));
+    assert!(diff.contains("-target-aaaa") && diff.contains("+target-cccc"), "{diff}");
+    env.ok(&["apply", ".store-link"]);
+    assert_eq!(fs::read_link(env.home.join(".store-link")).unwrap(), std::path::Path::new("target-cccc"));
+    env.ok(&["commit"]);
+    let store_side = fs::read_to_string(env.store().join("symlink_dot_home-link")).unwrap();
+    assert_eq!(store_side.trim(), "target-bbbb");
+}
+
 #[test]
 fn add_commit_and_status_count_one_tree_alike() {
     let env = TestEnv::new();
