@@ -42,9 +42,7 @@ pub fn push_all(store: &Store, remotes: &[String]) -> Result<PushReport, StoreEr
                 }
                 report.pushed.push(name.clone());
             }
-            Err(e) if e.unreachable().is_some() => {
-                report.unreachable.push((name.clone(), e.unreachable().unwrap_or_default()))
-            }
+            Err(e) if e.is_unreachable() => report.unreachable.push((name.clone(), e.to_string())),
             Err(e) => report.refused.push((name.clone(), e)),
         }
     }

@@ -67,16 +67,6 @@ impl Session {
     /// Opens the store for `access`. A writer waits up to [`LOCK_WAIT`] for the lock and
     /// finishes what a killed run left (told to `sink` as warnings).
     pub fn open(ctx: Context, access: Access, sink: &dyn Sink) -> Result<Session, SessionError> {
-        Session::open_waiting(ctx, access, LOCK_WAIT, sink)
-    }
-
-    /// [`Session::open`] with another wait for the lock.
-    pub fn open_waiting(
-        ctx: Context,
-        access: Access,
-        wait: Duration,
-        sink: &dyn Sink,
-    ) -> Result<Session, SessionError> {
         for (path, mode) in crate::vault::loose_identity_files(&ctx) {
             sink.warn(format!(
                 "identity file {} has mode {mode:04o}: group or others can access it, so dotback does not use it; `chmod 600 {}`, and if others could read it, treat the key as exposed",
@@ -86,7 +76,7 @@ impl Session {
         }
         let (lock, inflight) = match access {
             Access::Write => {
-                let lock = Lock::acquire(&ctx.paths.state_dir, wait)?;
+                let lock = Lock::acquire(&ctx.paths.state_dir, LOCK_WAIT)?;
                 let places = crate::recover::Places {
                     state_dir: &ctx.paths.state_dir,
                     store: &ctx.store,
@@ -120,11 +110,6 @@ impl Session {
     /// The recipients and rules this device uses.
     pub fn trust(&self) -> &Trust {
         &self.trust
-    }
-
-    /// Whether this session holds the store's lock.
-    pub fn holds_lock(&self) -> bool {
-        self.lock.is_some()
     }
 
     /// The vault for the trusted recipients and rules (identities load on first use).

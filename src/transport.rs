@@ -60,14 +60,10 @@ pub enum TransportError {
 }
 
 impl TransportError {
-    /// Why the remote could not be reached, when that is what went wrong (a later attempt may
-    /// succeed: an unmounted disk, a network down).
-    pub fn unreachable(&self) -> Option<String> {
-        match self {
-            TransportError::Unreachable { message } => Some(message.clone()),
-            TransportError::NoPath { .. } => Some(self.to_string()),
-            _ => None,
-        }
+    /// The remote could not be reached (a later attempt may succeed: an unmounted disk, a
+    /// network down); its text says why.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, TransportError::Unreachable { .. } | TransportError::NoPath { .. })
     }
 }
 

@@ -193,9 +193,7 @@ pub fn plan(s: &Session, opts: &SyncOptions, sink: &dyn Sink) -> Result<Plan, Sy
         phase.next(&format!("fetching {name}"));
         let before = store.seen(&name);
         let fetched = match store.fetch(&name) {
-            Err(e) if e.unreachable().is_some() => {
-                Fetched::Unreachable { message: e.unreachable().unwrap_or_default() }
-            }
+            Err(e) if e.is_unreachable() => Fetched::Unreachable { message: e.to_string() },
             Err(e) => Fetched::Refused(Refusal::Transport(e)),
             Ok(None) => Fetched::Empty,
             Ok(Some(theirs)) => match check(&store, s, &name, before, theirs)? {
@@ -358,9 +356,7 @@ fn run_into(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink, report: &mut S
                     report.pushed += 1;
                     *status = RemoteStatus::Reached { pushed: true };
                 }
-                Err(e) if e.unreachable().is_some() => {
-                    *status = RemoteStatus::Unreachable { message: e.unreachable().unwrap_or_default() }
-                }
+                Err(e) if e.is_unreachable() => *status = RemoteStatus::Unreachable { message: e.to_string() },
                 Err(e) => *status = RemoteStatus::Refused(Refusal::Transport(e)),
             }
         }

@@ -279,6 +279,20 @@ pub fn synced_with_zshrc(zshrc: &str) -> (TestEnv, PathBuf) {
     (a, remote)
 }
 
+/// Devices a (`DEVICE`) and b sharing a remote, having edited ~/.zshrc apart (from `base`, to
+/// `from_a` and `from_b`): a synced first, so b's sync could not merge. Returns both devices and
+/// b's sync, which kept b's version live and a's beside it.
+pub fn zshrc_conflict(base: &str, from_a: &str, from_b: &str) -> (TestEnv, TestEnv, Output) {
+    let (a, remote) = synced_with_zshrc(base);
+    let b = device_from(&remote, "b");
+    b.ok(&["apply"]);
+    a.write(".zshrc", from_a, 0o644);
+    b.write(".zshrc", from_b, 0o644);
+    a.ok(&["sync"]);
+    let made = b.sync_in_conflict();
+    (a, b, made)
+}
+
 /// Device `name`: a clone of `remote` as its store.
 pub fn device_from(remote: &Path, name: &str) -> TestEnv {
     let env = TestEnv::new();

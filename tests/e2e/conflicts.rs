@@ -13,13 +13,7 @@ const FROM_B: &str = "one\nfrom b\nthree\n";
 /// a (`DEVICE`) and b edit ~/.zshrc apart; a syncs first, so b's sync cannot merge, keeps b's
 /// version live and puts a's beside it. Returns the devices, the copy's name and a's next sync.
 fn lost_on_a() -> (TestEnv, TestEnv, String, std::process::Output) {
-    let (a, remote) = synced_with_zshrc(BASE);
-    let b = device_from(&remote, "b");
-    b.ok(&["apply"]);
-    a.write(".zshrc", FROM_A, 0o644);
-    b.write(".zshrc", FROM_B, 0o644);
-    a.ok(&["sync"]);
-    let made = b.sync_in_conflict();
+    let (a, b, made) = zshrc_conflict(BASE, FROM_A, FROM_B);
     let copy = copy_of(&b.home);
     let err = stderr(&made);
     assert!(

@@ -14,13 +14,7 @@ const FROM_B: &str = "one\nfrom b\nthree\nfour\nfive\n";
 /// Devices a (`DEVICE`) and b sharing a remote, b holding a conflict on ~/.zshrc: b's version
 /// live, a's in the copy (named after a). Returns the copy's name in HOME.
 fn conflict() -> (TestEnv, TestEnv, String) {
-    let (a, remote) = synced_with_zshrc(BASE);
-    let b = device_from(&remote, "b");
-    b.ok(&["apply"]);
-    a.write(".zshrc", FROM_A, 0o644);
-    b.write(".zshrc", FROM_B, 0o644);
-    a.ok(&["sync"]);
-    let out = b.sync_in_conflict();
+    let (a, b, out) = zshrc_conflict(BASE, FROM_A, FROM_B);
     assert!(stderr(&out).contains("conflict"), "{}", show(&out));
     let copies = copies_in(&b.home, ".zshrc");
     assert_eq!(copies.len(), 1, "{copies:?}");
