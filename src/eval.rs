@@ -398,6 +398,7 @@ impl<'a> Hasher<'a> {
         for (side, key, stat, hash) in learnt.memos {
             cache.remember(side, &key, stat, hash);
         }
+        cache.observed.reserve(learnt.observed.len());
         cache.observed.extend(learnt.observed);
     }
 }
@@ -484,6 +485,7 @@ pub fn evaluate(
     };
     let read_chunk = |chunk: &[usize]| -> Result<Chunk, EvalError> {
         let mut h = Hasher::new(cache, Some(vault));
+        h.learnt.observed.reserve(chunk.len());
         let mut out = Vec::with_capacity(chunk.len());
         let (mut source, mut live) = (PathBuf::new(), PathBuf::new());
         for &i in chunk {
@@ -525,6 +527,7 @@ pub fn evaluate(
         })
     };
     let mut out = Vec::with_capacity(selected.len());
+    cache.observed.reserve(selected.len());
     let mut exact_dirs = Vec::new();
     // The plaintext hashes encrypted entries hold or last agreed on: the sealed ciphertexts
     // worth keeping.

@@ -55,6 +55,7 @@ impl std::hash::Hasher for FastHasher {
 }
 
 pub type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+pub type FastSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<FastHasher>>;
 
 /// The process umask, read once (reading it means setting it, so it must happen before threads).
 pub fn umask() -> u32 {

@@ -1,7 +1,7 @@
 //! The store's git repository (libgit2): open, init, stage everything, commit, list what is
 //! not committed yet.
 
-use crate::fsutil::FastMap;
+use crate::fsutil::{FastMap, FastSet};
 use crate::transport::{self, TransportError};
 use git2::{IndexAddOption, Repository, RepositoryInitOptions, Signature, StatusOptions};
 use std::collections::{HashMap, HashSet};
@@ -403,6 +403,7 @@ impl Store {
         let tracking = format!("refs/remotes/{remote}/{branch}");
         let spec = format!("+refs/heads/{branch}:{tracking}");
         let session = transport::Session::new(&self.repo, &url);
+        self.https_roots(session.url())?;
         let mut r = self.connect_as(r, &session)?;
         let mut opts = git2::FetchOptions::new();
         opts.remote_callbacks(session.callbacks());
@@ -413,6 +414,15 @@ impl Store {
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
             Err(e) => Err(self.local("read the fetched commit", e)),
         }
+    }
+
+    /// Loads the https trust roots before the first https connection (see [`crate::tls`]).
+    fn https_roots(&self, url: &str) -> Result<(), TransportError> {
+        let https = url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+        if https {
+            crate::tls::load_roots().map_err(|e| self.local("load the system's certificate authorities", e))?;
+        }
+        Ok(())
     }
 
     fn find_remote(&self, remote: &str) -> Result<git2::Remote<'_>, TransportError> {
@@ -471,6 +481,7 @@ impl Store {
         let url = r.url().unwrap_or_default().to_string();
         let rejected = std::cell::RefCell::new(None);
         let session = transport::Session::new(&self.repo, &url);
+        self.https_roots(session.url())?;
         let mut r = self.connect_as(r, &session)?;
         let by_alias = session.url() != url;
         let mut cb = session.callbacks();
@@ -792,7 +803,7 @@ impl Store {
 
     /// The paths whose stage-0 index entry differs from HEAD's tree, with git's word for it.
     fn staged_changes(&self, entries: &[git2::IndexEntry]) -> Result<Vec<(String, &'static str)>, StoreError> {
-        let staged: HashMap<&[u8], (usize, git2::Oid, u32)> = entries
+        let staged: FastMap<&[u8], (usize, git2::Oid, u32)> = entries
             .iter()
             .enumerate()
             .filter(|(_, e)| (e.flags >> 12) & 3 == 0)
@@ -848,8 +859,8 @@ impl Store {
         if snap.filtered || files.iter().any(|f| f == ".gitattributes" || f.ends_with("/.gitattributes")) {
             return self.uncommitted();
         }
-        let on_disk: HashSet<&str> = files.iter().map(String::as_str).collect();
-        let mut in_index: HashSet<&[u8]> = HashSet::with_capacity(snap.entries.len());
+        let on_disk: FastSet<&str> = files.iter().map(String::as_str).collect();
+        let mut in_index: FastSet<&[u8]> = FastSet::with_capacity_and_hasher(snap.entries.len(), Default::default());
         let mut listed: HashMap<String, &'static str> = HashMap::new();
         for entry in &snap.entries {
             in_index.insert(&entry.path);
