@@ -159,6 +159,24 @@ pub struct Report {
     pub backup_dir: Option<PathBuf>,
 }
 
+impl Report {
+    /// Takes in a later apply of the same operation: what either wrote or removed, and what the
+    /// later one (which saw the newest HOME) skipped, refused or failed.
+    pub fn absorb(&mut self, later: Report) {
+        for (mine, theirs) in [(&mut self.written, later.written), (&mut self.removed, later.removed)] {
+            for t in theirs {
+                if !mine.contains(&t) {
+                    mine.push(t);
+                }
+            }
+        }
+        self.skipped = later.skipped;
+        self.refused = later.refused;
+        self.failed = later.failed;
+        self.backup_dir = later.backup_dir.or(self.backup_dir.take());
+    }
+}
+
 /// Refuses a write whose directory part passes through a symlink leading out of HOME, or into
 /// one of dotback's own places.
 struct Guard<'a> {

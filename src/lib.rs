@@ -49,6 +49,7 @@ pub mod state;
 pub mod status;
 pub mod store;
 pub mod sync;
+pub mod testing;
 pub mod tls;
 pub mod transport;
 pub mod tree_check;

@@ -497,23 +497,129 @@ impl Store {
         // A push killed while it holds a local remote's branch lock leaves the lock; the journal
         // lets the next run know it as its own (see `recover`).
         let head = self.head_commit().map_err(|e| self.local("read the branch", e))?;
-        let _journal =
-            crate::recover::PushJournal::start(self.repo.path(), remote, &format!("refs/heads/{branch}"), head)
-                .map_err(|e| self.local("record the push in a journal", e))?;
-        r.push(&[spec.as_str()], Some(&mut opts))
-            .map_err(|e| self.transport_error(&session, &url, e, Direction::Push))?;
+        let refname = format!("refs/heads/{branch}");
+        let tracking = format!("refs/remotes/{remote}/{branch}");
+        let _journal = crate::recover::PushJournal::start(self.repo.path(), remote, &refname, head)
+            .map_err(|e| self.local("record the push in a journal", e))?;
+        let target = transport::local_path(&url).and_then(|p| Repository::open_bare(&p).ok().map(|r| (p, r)));
+        if let (Some((path, target)), Some(head)) = (target, head) {
+            // What this store last fetched from the remote: the only value the push replaces.
+            let expected = self.repo.refname_to_id(&tracking).ok();
+            self.push_local(&path, &target, &refname, head, expected)
+                .map_err(|e| e.unwrap_or_else(|e| self.transport_error(&session, &url, e, Direction::Push)))?;
+            return self
+                .repo
+                .reference(&tracking, head, true, "dotback push")
+                .map(drop)
+                .map_err(|e| self.local("record what the remote has", e));
+        }
+        r.push(&[spec.as_str()], Some(&mut opts)).map_err(|e| match e.code() {
+            // libgit2's own check: the remote's branch holds commits this store has not merged.
+            git2::ErrorCode::NotFastForward => TransportError::Moved { url: transport::redact(&url) },
+            _ => self.transport_error(&session, &url, e, Direction::Push),
+        })?;
         drop(opts);
         if let Some(why) = rejected.take() {
+            // The server's check under its lock: another push landed since this one connected.
+            if transport::is_lost_race(&why) {
+                return Err(TransportError::Moved { url: transport::redact(&url) });
+            }
             return Err(TransportError::Refused { message: format!("the remote rejected the update ({why})") });
         }
         // libgit2 moves the remote-tracking ref after a push through the named remote only.
         if by_alias && let Some(head) = head {
-            let tracking = format!("refs/remotes/{remote}/{branch}");
             self.repo
                 .reference(&tracking, head, true, "dotback push")
                 .map_err(|e| self.local("record what the remote has", e))?;
         }
         Ok(())
+    }
+
+    /// Pushes `head` to the branch `refname` of the bare repository `target` on this machine,
+    /// replacing only `expected` (none: the branch must not exist). The objects go first, as
+    /// one pack the remote indexes (and so verifies); then the branch moves by compare-and-swap
+    /// under the remote's ref lock, the lock git itself takes. When the branch holds anything
+    /// else by then, another device pushed first: [`TransportError::Moved`], and the remote
+    /// keeps its commits (the objects sent are unreferenced until a later push names them).
+    fn push_local(
+        &self,
+        path: &Path,
+        target: &Repository,
+        refname: &str,
+        head: git2::Oid,
+        expected: Option<git2::Oid>,
+    ) -> Result<(), Result<TransportError, git2::Error>> {
+        let moved = || Ok(TransportError::Moved { url: path.display().to_string() });
+        let refused = |what: &str, e: git2::Error| {
+            Ok(TransportError::Refused {
+                message: format!("{} could not {what}: {}", path.display(), e.message().trim()),
+            })
+        };
+        let current = match target.refname_to_id(refname) {
+            Ok(id) => Some(id),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => None,
+            Err(e) => return Err(refused("read its branch", e)),
+        };
+        if current != expected {
+            return Err(moved());
+        }
+        if current == Some(head) {
+            return Ok(());
+        }
+        if let Some(old) = expected
+            && !self.contains(head, old).map_err(|e| Ok(self.local("compare with the remote", e)))?
+        {
+            return Err(moved()); // not merged here: never replaced
+        }
+        let send = || -> Result<(), git2::Error> {
+            let mut walk = self.repo.revwalk()?;
+            walk.push(head)?;
+            if let Some(old) = expected {
+                walk.hide(old)?;
+            }
+            let mut pack = self.repo.packbuilder()?;
+            pack.insert_walk(&mut walk)?;
+            if pack.object_count() == 0 {
+                return Ok(());
+            }
+            let odb = target.odb()?;
+            let mut writer = odb.packwriter()?;
+            let mut failed = None;
+            pack.foreach(|chunk| match std::io::Write::write_all(&mut writer, chunk) {
+                Ok(()) => true,
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            })?;
+            if let Some(e) = failed {
+                return Err(git2::Error::from_str(&e.to_string()));
+            }
+            writer.commit().map(drop)
+        };
+        // A failure to pack is this store's (an object missing here, say): sorted by the caller.
+        send().map_err(Err)?;
+        crate::testing::pause("push-before-ref-update");
+        let msg = "push (dotback)";
+        let updated = match expected {
+            Some(old) => target.reference_matching(refname, head, true, old, msg),
+            None => target.reference(refname, head, false, msg),
+        };
+        match updated {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    git2::ErrorCode::Modified
+                        | git2::ErrorCode::Exists
+                        | git2::ErrorCode::Locked
+                        | git2::ErrorCode::NotFound
+                ) =>
+            {
+                Err(moved())
+            }
+            Err(e) => Err(refused("update its branch", e)),
+        }
     }
 
     /// `ancestor` is reachable from `commit` (or equal to it).

@@ -33,6 +33,10 @@ pub enum TransportError {
     /// The remote answered but refused the operation (a rejected push, a missing repository).
     #[error("{message}")]
     Refused { message: String },
+    /// The remote's branch moved on since this store fetched it: another device pushed first.
+    /// A sync fetches, merges and pushes again; nothing on the remote was replaced.
+    #[error("another device pushed to {url} first: its branch holds commits this store has not merged yet")]
+    Moved { url: String },
     /// A remote that is a local path which does not exist: most likely an unmounted disk
     /// (`remote add` refuses a path that does not exist), so unreachable for now.
     #[error("{} does not exist; if it is on a removable disk or a network share, that is not mounted", path.display())]
@@ -351,6 +355,14 @@ impl Session {
             _ => TransportError::Refused { message },
         }
     }
+}
+
+/// A push status from a server's receive-pack saying the branch was not at the value the push
+/// replaced (another push got there first), as opposed to a refusal by a hook or a policy.
+pub fn is_lost_race(status: &str) -> bool {
+    ["fetch first", "non-fast-forward", "failed to update ref", "failed to lock", "cannot lock ref", "stale info"]
+        .iter()
+        .any(|m| status.contains(m))
 }
 
 /// The path of a remote that is on this machine: `file://PATH`, or a URL with no scheme and

@@ -162,6 +162,13 @@ fn render(
             if args.no_push { ", nothing pushed (--no-push)" } else { "" }
         ));
     }
+    if report.push_retries > 0 {
+        let n = report.push_retries;
+        ui.info(format!(
+            "Another device pushed first ({n} time{}): its commits were merged here and pushed again.",
+            super::add::plural(n)
+        ));
+    }
     for u in &report.unsettled {
         let c = &u.conflict;
         match &u.arrival {
@@ -404,6 +411,10 @@ pub(super) fn refusal(remote: &str, e: &TransportError) -> CliError {
             err.hint("if the remote has commits this store does not, run `dotback sync` again to merge them first")
         }
         TransportError::Unreachable { .. } | TransportError::NoPath { .. } => err.code(OFFLINE),
+        // Every attempt of this sync lost the race to another device's push: busy, not refused.
+        TransportError::Moved { .. } => err
+            .code(OFFLINE)
+            .hint("other devices kept pushing while this sync merged their commits; `dotback sync` again takes the rest"),
         TransportError::NotARepository { path } => err
             .hint(format!("an empty directory becomes a remote with `git init --bare {}`; then sync again", path.display()))
             .hint(format!("if the repository is elsewhere, `dotback remote remove {remote}` and add its path")),

@@ -70,6 +70,9 @@ pub enum RemoteStatus {
         message: String,
     },
     Refused(Refusal),
+    /// Fetched (and merged), but the push was refused; [`TransportError::Moved`] when every
+    /// attempt lost the race to other devices' pushes.
+    PushRefused(Refusal),
 }
 
 /// A target another device stores unencrypted that this device keeps encrypted.
@@ -117,6 +120,11 @@ pub struct SyncReport {
     /// What applying the merged store to HOME did, if anything had to be applied.
     pub applied: Option<apply::Report>,
     pub pushed: usize,
+    /// Each push that landed: the remote, and the commit its branch now holds.
+    pub pushed_commits: Vec<(String, String)>,
+    /// Pushes that lost the race to another device's push and were tried again after fetching
+    /// and merging its commits.
+    pub push_retries: usize,
     /// A change to the control files this device does not use.
     pub held: Option<crate::trust::Held>,
     /// Every conflict copy left in the store, and how it got there.
@@ -138,13 +146,17 @@ impl SyncReport {
 
     pub fn refused(&self) -> impl Iterator<Item = (&str, &Refusal)> {
         self.remotes.iter().filter_map(|(n, s)| match s {
-            RemoteStatus::Refused(r) => Some((n.as_str(), r)),
+            RemoteStatus::Refused(r) | RemoteStatus::PushRefused(r) => Some((n.as_str(), r)),
             _ => None,
         })
     }
 
+    /// Remotes fetched from, whether or not they then took the push.
     pub fn reached(&self) -> usize {
-        self.remotes.iter().filter(|(_, s)| matches!(s, RemoteStatus::Reached { .. })).count()
+        self.remotes
+            .iter()
+            .filter(|(_, s)| matches!(s, RemoteStatus::Reached { .. } | RemoteStatus::PushRefused(_)))
+            .count()
     }
 
     /// For the audit trail.
@@ -187,16 +199,20 @@ pub fn remotes(store: &Store, only: Option<&str>) -> Result<Vec<String>, SyncErr
 pub fn plan(s: &Session, opts: &SyncOptions, sink: &dyn Sink) -> Result<Plan, SyncError> {
     let store = s.store()?;
     let names = remotes(&store, opts.remote.as_deref())?;
+    plan_for(s, &store, &names, sink)
+}
+
+fn plan_for(s: &Session, store: &Store, names: &[String], sink: &dyn Sink) -> Result<Plan, SyncError> {
     let phase = Phase::start(sink, "fetching", names.len());
     let mut out = Vec::with_capacity(names.len());
-    for name in names {
+    for name in names.iter().cloned() {
         phase.next(&format!("fetching {name}"));
         let before = store.seen(&name);
         let fetched = match store.fetch(&name) {
             Err(e) if e.is_unreachable() => Fetched::Unreachable { message: e.to_string() },
             Err(e) => Fetched::Refused(Refusal::Transport(e)),
             Ok(None) => Fetched::Empty,
-            Ok(Some(theirs)) => match check(&store, s, &name, before, theirs)? {
+            Ok(Some(theirs)) => match check(store, s, &name, before, theirs)? {
                 Some(refusal) => Fetched::Refused(refusal),
                 None => Fetched::At { theirs },
             },
@@ -274,19 +290,74 @@ fn run_into(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink, report: &mut S
     let commit_opts = capture::CommitOptions { message: None, allow_deletions: opts.allow_deletions };
     report.committed = capture::commit(s, &commit_opts, sink)?;
     let store = s.store()?;
+    let round = Round {
+        stamp: crate::state::timestamp(),
+        ignore_before: crate::fsutil::read_beneath(&s.ctx.store, &s.ctx.store.join(".chezmoiignore")).ok(),
+    };
+    let mut names = remotes(&store, opts.remote.as_deref())?;
+    let mut home_behind = report.committed.home_behind;
+    // A push that lost the race to another device's is answered by fetching, merging and
+    // pushing again, a bounded number of times.
+    for attempt in 1.. {
+        let lost = exchange(s, &store, &names, opts, sink, report, &round, home_behind)?;
+        home_behind = false;
+        if lost.is_empty() || attempt == PUSH_ATTEMPTS {
+            break;
+        }
+        report.push_retries += 1;
+        std::thread::sleep(backoff(attempt));
+        names = lost;
+    }
+    report.unsettled = unsettled(s, &store, conflicts_before, &report.conflicts)?;
+    report.held = s.trust().held.clone();
+    Ok(())
+}
+
+/// Attempts a sync makes to push to a remote other devices keep pushing to.
+pub const PUSH_ATTEMPTS: u32 = 8;
+
+/// The wait before attempt `attempt + 1`: doubling from 50 ms up to 1.6 s, each drawn at random
+/// between half and one and a half times that, so devices that lost together do not retry together.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let base = 50u64 << (attempt - 1).min(5);
+    let mut r = [0u8; 2];
+    let r = getrandom::getrandom(&mut r).map_or(0x8000, |()| u16::from_le_bytes(r)) as u64;
+    std::time::Duration::from_millis(base / 2 + base * r / 0x1_0000)
+}
+
+/// What stays the same over the attempts of one sync.
+struct Round {
+    stamp: String,
+    ignore_before: Option<Vec<u8>>,
+}
+
+/// One exchange with `names`: fetch and merge each, apply what came in to HOME, push to each.
+/// Returns the remotes whose push lost the race to another device's push (nothing of theirs was
+/// replaced); every remote's status in `report` is this exchange's.
+#[allow(clippy::too_many_arguments)]
+fn exchange(
+    s: &mut Session,
+    store: &Store,
+    names: &[String],
+    opts: &SyncOptions,
+    sink: &dyn Sink,
+    report: &mut SyncReport,
+    round: &Round,
+    home_behind: bool,
+) -> Result<Vec<String>, SyncError> {
     // A merge checks out committed versions; this device's newest audit records are not committed yet.
     let pending = audit::Pending::save(&s.ctx.store, &s.ctx.device);
-    let stamp = crate::state::timestamp();
-    let ignore_before = crate::fsutil::read_beneath(&s.ctx.store, &s.ctx.store.join(".chezmoiignore")).ok();
-    let plan = plan(s, opts, sink)?;
+    let merged_before = report.merged;
+    let plan = plan_for(s, store, names, sink)?;
     let mut fetched_at: Vec<(String, Oid)> = Vec::new();
+    let mut statuses = Vec::with_capacity(names.len());
     for (name, fetched) in plan.remotes {
         let status = match fetched {
             Fetched::Unreachable { message } => RemoteStatus::Unreachable { message },
             Fetched::Refused(r) => RemoteStatus::Refused(r),
             Fetched::Empty => RemoteStatus::Reached { pushed: false },
             Fetched::At { theirs } => {
-                let merged = super::merge_into_head(&store, s.vault(), &s.ctx.device, &name, theirs, &stamp);
+                let merged = super::merge_into_head(store, s.vault(), &s.ctx.device, &name, theirs, &round.stamp);
                 match merged {
                     Ok(Merged::UpToDate) => {}
                     Ok(Merged::FastForward) => report.merged += 1,
@@ -302,7 +373,7 @@ fn run_into(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink, report: &mut S
                         }
                     }
                     Err(SyncError::Unrelated { .. }) => {
-                        report.remotes.push((name, RemoteStatus::Refused(Refusal::Unrelated)));
+                        statuses.push((name, RemoteStatus::Refused(Refusal::Unrelated)));
                         continue;
                     }
                     Err(e) => {
@@ -315,7 +386,7 @@ fn run_into(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink, report: &mut S
                 RemoteStatus::Reached { pushed: false }
             }
         };
-        report.remotes.push((name, status));
+        statuses.push((name, status));
     }
     if let Err(e) = pending.restore() {
         sink.warn(format!("could not restore this device's audit records: {e}"));
@@ -323,7 +394,7 @@ fn run_into(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink, report: &mut S
 
     // Bring HOME up to date with what came in (or what an interrupted sync did not apply). A
     // target that cannot be written is reported; the rest is applied and pushed.
-    if report.merged > 0 || report.committed.home_behind {
+    if report.merged > merged_before || home_behind {
         let targets_before = s.state.entries.len();
         // The recipients and rules may have changed: they take effect only when authenticated.
         s.refresh_trust()?;
@@ -332,17 +403,24 @@ fn run_into(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink, report: &mut S
             let d = &s.ctx.device;
             store.commit_all(d, &format!("{d}: seal the merged keys and rules\n\nDevice: {d}\n"))?;
         }
-        if crate::fsutil::read_beneath(&s.ctx.store, &s.ctx.store.join(".chezmoiignore")).ok() != ignore_before {
+        if crate::fsutil::read_beneath(&s.ctx.store, &s.ctx.store.join(".chezmoiignore")).ok() != round.ignore_before {
             report.ignore_changed = Some((targets_before, s.state.entries.len()));
         }
-        report.applied = Some(apply_all(s, sink)?);
+        let applied = apply_all(s, sink)?;
+        report.applied = Some(match report.applied.take() {
+            Some(mut earlier) => {
+                earlier.absorb(applied);
+                earlier
+            }
+            None => applied,
+        });
     }
-    report.unsettled = unsettled(s, &store, conflicts_before, &report.conflicts)?;
 
+    let mut lost = Vec::new();
     if !opts.no_push {
         // A remote whose branch was fetched just now at HEAD has nothing to receive.
         let head = store.head_commit()?;
-        for (name, status) in &mut report.remotes {
+        for (name, status) in &mut statuses {
             if !matches!(status, RemoteStatus::Reached { .. })
                 || fetched_at.iter().any(|(n, id)| n == name && Some(*id) == head)
             {
@@ -350,19 +428,31 @@ fn run_into(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink, report: &mut S
             }
             match store.push(name) {
                 Ok(()) => {
+                    // The remote now holds HEAD: what it is seen at from now on.
                     if let Some(head) = head {
                         store.set_seen(name, head)?;
+                        report.pushed_commits.push((name.clone(), head.to_string()));
                     }
                     report.pushed += 1;
                     *status = RemoteStatus::Reached { pushed: true };
                 }
                 Err(e) if e.is_unreachable() => *status = RemoteStatus::Unreachable { message: e.to_string() },
-                Err(e) => *status = RemoteStatus::Refused(Refusal::Transport(e)),
+                Err(e) => {
+                    if matches!(e, TransportError::Moved { .. }) {
+                        lost.push(name.clone());
+                    }
+                    *status = RemoteStatus::PushRefused(Refusal::Transport(e));
+                }
             }
         }
     }
-    report.held = s.trust().held.clone();
-    Ok(())
+    for (name, status) in statuses {
+        match report.remotes.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, earlier)) => *earlier = status,
+            None => report.remotes.push((name, status)),
+        }
+    }
+    Ok(lost)
 }
 
 /// The conflict copies in the store now, each with how it got there: `before` were there when
