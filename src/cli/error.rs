@@ -279,7 +279,7 @@ impl From<ApplyError> for CliError {
 
 fn eval_hint(e: &EvalError) -> &'static str {
     match e {
-        EvalError::Read { .. } => "check that the file is readable by you",
+        EvalError::Path(_) => "check that the file is readable by you",
         EvalError::BadLink { .. } => "rewrite the symlink entry with a UTF-8 target",
         EvalError::State(_) => "check the permissions of dotback's state directory",
     }
