@@ -4,6 +4,7 @@ use dotback::apply::ApplyError;
 use dotback::capture::CaptureError;
 use dotback::config::ConfigError;
 use dotback::context::ContextError;
+use dotback::error::Op;
 use dotback::eval::EvalError;
 use dotback::managed::ScanError;
 use dotback::paths::PathsError;
@@ -219,7 +220,7 @@ impl From<dotback::trust::TrustError> for CliError {
         let err = CliError::from_error(&e);
         match &e {
             TrustError::Config(c) => err.hint(config_hint(c)).code(3),
-            TrustError::Path(p) if p.op == dotback::error::Op::Read => err
+            TrustError::Path(p) if p.op == Op::Read => err
                 .hint("the store's control files (under .dotback/) must be small regular files; restore it with git")
                 .code(3),
             TrustError::NoKey { .. } => err.hint(
@@ -266,8 +267,8 @@ impl From<ApplyError> for CliError {
             ApplyError::Decrypt { .. } => {
                 "nothing was written for it; `dotback keys list` shows who the store encrypts to"
             }
-            ApplyError::Read { .. } => "check that the file is readable by you",
-            ApplyError::Write { .. } => {
+            ApplyError::Path(p) if p.op == Op::Read => "check that the file is readable by you",
+            ApplyError::Path(_) => {
                 "check permissions and free space; every write is atomic, so no file is half-written"
             }
             ApplyError::State(_) => "check the permissions of dotback's state directory",
