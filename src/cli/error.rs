@@ -302,7 +302,9 @@ impl From<CaptureError> for CliError {
             CaptureError::NonUtf8 { .. } => {
                 "rename it to a UTF-8 name, or list it in .chezmoiignore; nothing was added"
             }
-            CaptureError::Read { .. } => "make it readable (or list it in .chezmoiignore); nothing was added",
+            CaptureError::Path(p) if p.op == Op::Read => {
+                "make it readable (or list it in .chezmoiignore); nothing was added"
+            }
             CaptureError::NotFound { .. } => "check the path",
             CaptureError::NotManaged { .. } => "`dotback status` lists what is managed",
             CaptureError::SkippedHere { .. } => {
@@ -316,7 +318,7 @@ impl From<CaptureError> for CliError {
             CaptureError::Encrypt { .. } => {
                 "dotback never stores a secret in plaintext; `dotback init` sets up the store's keys, `dotback keys list` shows them"
             }
-            CaptureError::Write { source, .. } => return err.hint(store_write_hint(source)),
+            CaptureError::Path(p) => return err.hint(store_write_hint(&p.source)),
             _ => "nothing was changed in the store",
         };
         err.hint(hint)
@@ -403,8 +405,13 @@ mod tests {
 
     #[test]
     fn a_failed_write_into_the_store_says_what_was_written_and_what_to_do() {
-        let write =
-            |errno| CaptureError::Write { path: "/s/dot_a".into(), source: std::io::Error::from_raw_os_error(errno) };
+        let write = |errno| {
+            CaptureError::from(dotback::error::PathError::new(
+                Op::Write,
+                "/s/dot_a",
+                std::io::Error::from_raw_os_error(errno),
+            ))
+        };
         for errno in [libc::ENOSPC, libc::EDQUOT, libc::EACCES] {
             let err = CliError::from(write(errno));
             let hint = err.hints.join(" ");
