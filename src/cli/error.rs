@@ -370,8 +370,8 @@ impl From<ResolveError> for CliError {
             ResolveError::Binary { .. } => {
                 "keep one version whole: --ours keeps this device's version, --theirs the other device's"
             }
-            ResolveError::Read { .. } => "check that the file is readable by you; nothing was changed",
-            ResolveError::Write { .. } => {
+            ResolveError::Path(p) if p.op == Op::Read => "check that the file is readable by you; nothing was changed",
+            ResolveError::Path(_) => {
                 "check permissions and free space; what was overwritten is in dotback's backups (state directory)"
             }
             ResolveError::Decrypt { .. } | ResolveError::Encrypt { .. } => {
