@@ -206,7 +206,9 @@ impl From<StateError> for CliError {
                     lock.display()
                 ))
                 .code(4),
-            StateError::Io { .. } => err.hint("check the permissions of dotback's state directory"),
+            StateError::Path(_) | StateError::Backup { .. } => {
+                err.hint("check the permissions of dotback's state directory")
+            }
             StateError::Unfinished { .. } => err
                 .hint("`dotback recover --abandon` gives that update up: the store's files go back to its last commit, and any file changed since is saved as a backup first")
                 .hint("or settle what the cause names with git (`git status` in the store); dotback then finishes the update on its next run"),
