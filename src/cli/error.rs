@@ -246,7 +246,7 @@ impl From<ScanError> for CliError {
             }
             ScanError::BadRoot { .. } => "fix .chezmoiroot so it names a directory inside the store",
             ScanError::Ignore { .. } => "fix that line; chezmoi refuses the store for it too",
-            ScanError::Io { .. } => "check the store's permissions",
+            ScanError::Path(_) => "check the store's permissions",
             ScanError::Manifest(c) => return err.hint(config_hint(c)).code(3),
         };
         err.hint(hint)
