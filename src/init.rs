@@ -221,8 +221,7 @@ fn write(
     let config_dir = file.parent().expect("config file has a parent");
     undo.dir_if_new(&ctx.paths.config_dir);
     undo.dir_if_new(config_dir);
-    crate::state::ensure_private_dir(config_dir)
-        .map_err(|e| PathError::new(Op::Write, file, std::io::Error::other(e.to_string())))?;
+    crate::state::ensure_private_dir(config_dir)?;
     if created_identity {
         let file = vault::identity_file(ctx);
         let file_existed = file.exists();

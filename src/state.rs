@@ -44,12 +44,12 @@ pub enum StateError {
 
 /// Creates `dir` (and parents) owner-only: state can name private files.
 /// Parents that do not exist yet (such as `~/.config`) get the ordinary mode.
-pub fn ensure_private_dir(dir: &Path) -> Result<(), StateError> {
+pub fn ensure_private_dir(dir: &Path) -> Result<(), PathError> {
     if let Some(parent) = dir.parent() {
         fs::create_dir_all(parent).context(Op::Write, parent)?;
     }
     match fs::DirBuilder::new().mode(0o700).create(dir) {
-        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(PathError::new(Op::Write, dir, e).into()),
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(PathError::new(Op::Write, dir, e)),
         _ => Ok(()),
     }
 }
