@@ -6,6 +6,7 @@
 //! to write anywhere a symlink would carry it out of HOME.
 
 use crate::context::Context;
+use crate::error::{IoContext, Op, PathError};
 use crate::eval::{Change, Eval, EvalError, Hasher, Selection, handled_natively, is_at_or_below, same};
 use crate::fsutil;
 use crate::managed::{self, Managed, SourceState};
@@ -21,18 +22,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
-    #[error("cannot read {}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("cannot write {}", path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Path(#[from] PathError),
     #[error("~/{target} would be written through {}, a symlink that leads outside HOME to {}", via.display(), dest.display())]
     OutsideHome { target: String, via: PathBuf, dest: PathBuf },
     #[error("~/{target} cannot be written: {} is not a directory", blocker.display())]
@@ -194,11 +185,7 @@ impl Guard<'_> {
         if !self.linked.contains(parent) {
             return Ok(());
         }
-        let resolved = self
-            .ctx
-            .live(parent)
-            .canonicalize()
-            .map_err(|source| ApplyError::Read { path: self.ctx.live(parent), source })?;
+        let resolved = self.ctx.live(parent).canonicalize().context(Op::Read, self.ctx.live(parent))?;
         let dest = resolved.join(target.rsplit('/').next().unwrap_or(target));
         let below = || self.ctx.own_place_below(&dest).filter(|_| replaces).map(|(_, what)| what);
         let what = self.ctx.own_place(&dest).or_else(below);
@@ -215,7 +202,7 @@ impl Guard<'_> {
         }
         self.check_parents(parent)?;
         let path = self.ctx.live(parent);
-        match fsutil::lstat(&path).map_err(|source| ApplyError::Read { path: path.clone(), source })? {
+        match fsutil::lstat(&path).context(Op::Read, &path)? {
             None => {}
             Some(md) if md.file_type().is_symlink() => {
                 let dest = path.canonicalize().unwrap_or_else(|_| PathBuf::from("(unresolvable)"));
@@ -285,8 +272,7 @@ pub fn execute(
         }
     }
     if !done.is_empty() {
-        fsutil::sync_fs(&ctx.paths.home)
-            .map_err(|source| ApplyError::Write { path: ctx.paths.home.clone(), source })?;
+        fsutil::sync_fs(&ctx.paths.home).context(Op::Write, &ctx.paths.home)?;
     }
     for (target, node) in done {
         cache.set_base(&target, node);
@@ -314,8 +300,7 @@ fn execute_one(
             return Ok(None);
         }
     }
-    let werr = |source| ApplyError::Write { path: live.clone(), source };
-    let current = fsutil::lstat(&live).map_err(|source| ApplyError::Read { path: live.clone(), source })?;
+    let current = fsutil::lstat(&live).context(Op::Read, &live)?;
     if a.backup && current.is_some() {
         backups.save(&live, &a.target)?;
     }
@@ -329,34 +314,34 @@ fn execute_one(
     };
     match &a.step {
         Step::MakeDir { perm } => {
-            clear(&current).map_err(werr)?;
-            fs::DirBuilder::new().mode(0o700).create(&live).map_err(werr)?;
-            fs::set_permissions(&live, fs::Permissions::from_mode(*perm)).map_err(werr)?;
+            clear(&current).context(Op::Write, &live)?;
+            fs::DirBuilder::new().mode(0o700).create(&live).context(Op::Write, &live)?;
+            fs::set_permissions(&live, fs::Permissions::from_mode(*perm)).context(Op::Write, &live)?;
         }
         Step::Chmod { perm } => {
-            fs::set_permissions(&live, fs::Permissions::from_mode(*perm)).map_err(werr)?;
+            fs::set_permissions(&live, fs::Permissions::from_mode(*perm)).context(Op::Write, &live)?;
         }
         Step::WriteFile { perm } => {
             let m = &state.entries[a.entry.expect("write has an entry")];
             let data = source_content(vault, state, m)?;
             if is_dir {
-                fs::remove_dir_all(&live).map_err(werr)?;
+                fs::remove_dir_all(&live).context(Op::Write, &live)?;
             }
-            fsutil::write_atomic(&live, &data, *perm).map_err(werr)?;
+            fsutil::write_atomic(&live, &data, *perm).context(Op::Write, &live)?;
             return Ok(Some(Some(Node { kind: NodeKind::File, hash: Some(fsutil::hash_bytes(&data)), perm: *perm })));
         }
         Step::Symlink { link } => {
             if is_dir {
-                fs::remove_dir_all(&live).map_err(werr)?;
+                fs::remove_dir_all(&live).context(Op::Write, &live)?;
             }
-            fsutil::symlink_atomic(link, &live).map_err(werr)?;
+            fsutil::symlink_atomic(link, &live).context(Op::Write, &live)?;
         }
         Step::Remove => {
-            clear(&current).map_err(werr)?;
+            clear(&current).context(Op::Write, &live)?;
         }
         Step::RemoveDir => match fs::remove_dir(&live) {
             Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => {}
-            other => other.map_err(werr)?,
+            other => other.context(Op::Write, &live)?,
         },
         Step::Skip { .. } => {}
     }
@@ -371,7 +356,7 @@ pub fn source_content(
     m: &Managed,
 ) -> Result<zeroize::Zeroizing<Vec<u8>>, ApplyError> {
     let path = state.source_path(m);
-    let data = state.read(m).map_err(|source| ApplyError::Read { path: path.clone(), source })?;
+    let data = state.read(m).context(Op::Read, &path)?;
     if !m.entry.attrs.encrypted {
         return Ok(zeroize::Zeroizing::new(data));
     }

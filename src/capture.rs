@@ -5,6 +5,7 @@
 //! writes to the store, so a refused `add` leaves the store exactly as it was.
 
 use crate::context::Context;
+use crate::error::{IoContext, Op, PathError};
 use crate::eval::{self, Change, Eval, Selection};
 use crate::fsutil;
 use crate::managed::{self, SourceState};
@@ -21,18 +22,9 @@ use std::path::{Path, PathBuf};
 pub enum CaptureError {
     #[error("{} does not exist", path.display())]
     NotFound { path: PathBuf },
-    #[error("cannot read {}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("cannot write {} in the store", path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    /// Reading in HOME, or writing into the store, failed.
+    #[error(transparent)]
+    Path(#[from] PathError),
     #[error("{} has a name that is not valid UTF-8; dotback cannot track it", path.display())]
     NonUtf8 { path: PathBuf },
     #[error("{} cannot be stored", path.display())]
@@ -98,18 +90,19 @@ impl Item {
 
 /// Reads what is at `path`; a file larger than `max_file_size` is refused before it is read.
 fn read_item(ctx: &Context, path: &Path, target: String) -> Result<Item, CaptureError> {
-    let read = |source| CaptureError::Read { path: path.to_path_buf(), source };
     let too_large = |size| CaptureError::TooLarge {
         path: path.to_path_buf(),
         size,
         limit: crate::config::MaxFileSize(ctx.max_file_size),
         config: ctx.paths.config_file.clone(),
     };
-    let md = fsutil::lstat(path).map_err(read)?.ok_or_else(|| CaptureError::NotFound { path: path.to_path_buf() })?;
+    let md = fsutil::lstat(path)
+        .context(Op::Read, path)?
+        .ok_or_else(|| CaptureError::NotFound { path: path.to_path_buf() })?;
     let ft = md.file_type();
     let perm = md.permissions().mode() & 0o777;
     let (kind, data) = if ft.is_symlink() {
-        let link = fs::read_link(path).map_err(read)?;
+        let link = fs::read_link(path).context(Op::Read, path)?;
         let link =
             link.into_os_string().into_string().map_err(|_| CaptureError::NonUtf8 { path: path.to_path_buf() })?;
         (NodeKind::Symlink, link.into_bytes().into())
@@ -119,7 +112,7 @@ fn read_item(ctx: &Context, path: &Path, target: String) -> Result<Item, Capture
         if md.len() > ctx.max_file_size {
             return Err(too_large(md.len()));
         }
-        let data: zeroize::Zeroizing<Vec<u8>> = fs::read(path).map_err(read)?.into();
+        let data: zeroize::Zeroizing<Vec<u8>> = fs::read(path).context(Op::Read, path)?.into();
         if data.len() as u64 > ctx.max_file_size {
             return Err(too_large(data.len() as u64)); // it grew meanwhile
         }
@@ -232,10 +225,7 @@ fn collect(
         while let Some(e) = walk.next() {
             let e = e.map_err(|e| {
                 let path = e.path().unwrap_or(&live).to_path_buf();
-                CaptureError::Read {
-                    source: e.into_io_error().unwrap_or_else(|| io::Error::other("walk failed")),
-                    path,
-                }
+                PathError::new(Op::Read, path, e.into_io_error().unwrap_or_else(|| io::Error::other("walk failed")))
             })?;
             let rel = e.path().strip_prefix(&live).expect("walk stays below its root");
             let rel = rel.to_str().ok_or_else(|| CaptureError::NonUtf8 { path: e.path().to_path_buf() })?;
@@ -307,7 +297,7 @@ fn make_source_dir(path: &Path, private: bool) -> Result<(), CaptureError> {
     match fs::DirBuilder::new().mode(mode).create(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
-        Err(source) => Err(CaptureError::Write { path: path.to_path_buf(), source }),
+        Err(source) => Err(PathError::new(Op::Write, path, source).into()),
     }
 }
 
@@ -324,25 +314,21 @@ fn write_source(
     let name = source::encode(entry).map_err(|source| CaptureError::Name { path: live.to_path_buf(), source })?;
     let src = managed::join(parent_src, &name);
     let path = root.join(&src);
-    let werr = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| CaptureError::Write { path: p, source }
-    };
     if let Some(old) = old.filter(|o| *o != src) {
         let old_path = root.join(old);
         if entry.kind == Kind::Dir && old_path.is_dir() {
-            fs::rename(&old_path, &path).map_err(werr(&path))?;
+            fs::rename(&old_path, &path).context(Op::Write, &path)?;
         } else if old_path.is_dir() {
-            fs::remove_dir_all(&old_path).map_err(werr(&old_path))?;
+            fs::remove_dir_all(&old_path).context(Op::Write, &old_path)?;
         } else {
-            fs::remove_file(&old_path).map_err(werr(&old_path))?;
+            fs::remove_file(&old_path).context(Op::Write, &old_path)?;
         }
     }
     match entry.kind {
         Kind::Dir => make_source_dir(&path, entry.attrs.private)?,
         _ => {
             let mode = if entry.attrs.private || entry.attrs.encrypted { 0o600 } else { 0o644 };
-            fsutil::write_atomic_beneath(root, &path, data, mode).map_err(werr(&path))?;
+            fsutil::write_atomic_beneath(root, &path, data, mode).context(Op::Write, &path)?;
         }
     }
     Ok(src)
@@ -460,7 +446,7 @@ pub fn forget(
         match res {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {} // already gone with its parent
-            Err(source) => return Err(CaptureError::Write { path, source }),
+            Err(source) => return Err(PathError::new(Op::Write, path, source).into()),
         }
         for e in state.entries.iter().filter(|e| eval::is_at_or_below(&e.target, &m.target)) {
             cache.set_base(&e.target, None);
@@ -534,7 +520,7 @@ fn capture(
                 let res = if m.entry.kind == Kind::Dir { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
                 match res {
                     Err(source) if source.kind() != io::ErrorKind::NotFound => {
-                        return Err(CaptureError::Write { path, source });
+                        return Err(PathError::new(Op::Write, path, source).into());
                     }
                     _ => {} // gone already, with its directory
                 }

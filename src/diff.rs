@@ -1,6 +1,7 @@
 //! `dotback diff`: how HOME differs from the store, target by target, as apply would change it.
 
 use crate::apply::{self, ApplyError};
+use crate::error::{IoContext, Op};
 use crate::eval::{self, Change, EvalError, Selection};
 use crate::session::Session;
 use crate::state::{Node, NodeKind};
@@ -96,10 +97,11 @@ pub fn diff(s: &mut Session, sel: &Selection) -> Result<Vec<Item>, DiffError> {
 
 /// The bytes a live node shows in a diff: file content, or the link target.
 fn content(path: &Path, node: Option<Node>) -> Result<Zeroizing<Vec<u8>>, ApplyError> {
-    let read = |source| ApplyError::Read { path: path.to_path_buf(), source };
     Ok(Zeroizing::new(match node.map(|n| n.kind) {
-        Some(NodeKind::File) => std::fs::read(path).map_err(read)?,
-        Some(NodeKind::Symlink) => std::fs::read_link(path).map_err(read)?.into_os_string().into_encoded_bytes(),
+        Some(NodeKind::File) => std::fs::read(path).context(Op::Read, path)?,
+        Some(NodeKind::Symlink) => {
+            std::fs::read_link(path).context(Op::Read, path)?.into_os_string().into_encoded_bytes()
+        }
         _ => Vec::new(),
     }))
 }

@@ -4,6 +4,7 @@
 //! result into a plan ([`crate::apply::plan`]); capture records what changed in HOME.
 
 use crate::context::Context;
+use crate::error::{IoContext, Op, PathError};
 use crate::fsutil::{self, Hash};
 use crate::managed::{self, Managed, Origin, SourceState};
 use crate::source::{self, Kind};
@@ -17,12 +18,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
-    #[error("cannot read {}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Path(#[from] PathError),
     #[error("symlink entry {} holds a link target that is not valid UTF-8", path.display())]
     BadLink { path: PathBuf },
     #[error(transparent)]
@@ -231,9 +228,7 @@ impl<'a> Hasher<'a> {
 
     /// The content hash of a regular file: memoized when its stat is unchanged, else read.
     pub fn file(&mut self, side: Side, key: &str, path: &Path, md: &fsutil::Meta) -> Result<Hash, EvalError> {
-        self.memoized(side, key, md, || {
-            fsutil::hash_file(path).map_err(|source| EvalError::Read { path: path.to_path_buf(), source })
-        })
+        self.memoized(side, key, md, || Ok(fsutil::hash_file(path).context(Op::Read, path)?))
     }
 
     /// `key`'s hash memoized by its stat `md`, else `read` (and memoized from now on).
@@ -255,14 +250,13 @@ impl<'a> Hasher<'a> {
     /// What is at a live path now. A link's target is read only when its lstat changed since
     /// it was last read (a link cannot be rewritten in place: retargeting makes a new one).
     pub fn live(&mut self, target: &str, path: &Path) -> Result<Option<Node>, EvalError> {
-        let read = |source| EvalError::Read { path: path.to_path_buf(), source };
-        let Some(md) = self.live_dirs.lstat(path).map_err(read)? else {
+        let Some(md) = self.live_dirs.lstat(path).context(Op::Read, path)? else {
             return Ok(None);
         };
         let perm = md.perm();
         Ok(Some(if md.is_symlink() {
             let hash = self.memoized(Side::Live, target, &md, || {
-                let link = fs::read_link(path).map_err(read)?;
+                let link = fs::read_link(path).context(Op::Read, path)?;
                 Ok(fsutil::hash_bytes(link.as_os_str().as_encoded_bytes()))
             })?;
             Node { kind: NodeKind::Symlink, hash: Some(hash), perm: 0 }
@@ -293,7 +287,7 @@ impl<'a> Hasher<'a> {
             .source_dirs
             .lstat(path)
             .and_then(|m| m.ok_or_else(|| io::Error::from(io::ErrorKind::NotFound)))
-            .map_err(|source| EvalError::Read { path: path.to_path_buf(), source })?;
+            .context(Op::Read, path)?;
         let mut seen = Observed { stat: md.stat, blob: None };
         let desired = if m.entry.kind == Kind::Symlink {
             // The link target's hash, memoized by the store file's stat like a file's content.
@@ -313,8 +307,7 @@ impl<'a> Hasher<'a> {
             match self.cache.hash(Side::Decrypted, &m.source, &md.stat) {
                 Some(h) => Ok((Some(Node { kind: NodeKind::File, hash: Some(h), perm }), None)),
                 None => {
-                    let cipher =
-                        fs::read(path).map_err(|source| EvalError::Read { path: path.to_path_buf(), source })?;
+                    let cipher = fs::read(path).context(Op::Read, path)?;
                     let sealed = fsutil::hash_bytes(&cipher);
                     let plain = match self.cache.plain_of(&sealed) {
                         Some(h) => Ok(h),
@@ -356,22 +349,22 @@ impl<'a> Hasher<'a> {
     /// by stat (ciphertexts decrypted are remembered by their blob id), and no store file is
     /// observed.
     fn desired_at(&mut self, commit: &managed::Commit, m: &Managed, path: &Path) -> Result<Desired, EvalError> {
-        let read = |source| EvalError::Read { path: path.to_path_buf(), source };
         let umask = fsutil::umask();
         if m.entry.kind == Kind::Dir {
             let perm = source::dir_mode(&m.entry.attrs, umask);
             return Ok(Ok((Some(Node { kind: NodeKind::Dir, hash: None, perm }), None)));
         }
-        let id = commit.blob(&m.source).ok_or_else(|| read(io::ErrorKind::NotFound.into()))?;
+        let id =
+            commit.blob(&m.source).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound)).context(Op::Read, path)?;
         if m.entry.kind == Kind::Symlink {
-            let link = link_entry(commit.read(&m.source).map_err(read)?, path)?;
+            let link = link_entry(commit.read(&m.source).context(Op::Read, path)?, path)?;
             return Ok(Ok((link_node(&link), Some(link))));
         }
         let hash = if m.entry.attrs.encrypted {
             match self.cache.plain_of(&id) {
                 Some(h) => h,
                 None => {
-                    let cipher = commit.read(&m.source).map_err(read)?;
+                    let cipher = commit.read(&m.source).context(Op::Read, path)?;
                     let plain = match self.vault.map(|v| v.decrypt(&cipher)) {
                         Some(Ok(p)) => p,
                         Some(Err(why)) => return Ok(Err(format!("{}: {why}", path.display()))),
@@ -429,7 +422,7 @@ fn link_node(link: &str) -> Option<Node> {
 
 /// The link target a `symlink_` source file holds (chezmoi trims surrounding white space).
 pub fn read_link_entry(path: &Path) -> Result<String, EvalError> {
-    let data = fs::read(path).map_err(|source| EvalError::Read { path: path.to_path_buf(), source })?;
+    let data = fs::read(path).context(Op::Read, path)?;
     link_entry(data, path)
 }
 
@@ -511,7 +504,7 @@ pub fn evaluate(
                     Origin::WorkTree => holds_age(&source),
                     Origin::Commit(c) => c.read(&m.source).map(|data| starts_as_age(&data)),
                 }
-                .map_err(|e| EvalError::Read { path: source.clone(), source: e })?
+                .context(Op::Read, &source)?
             };
             out.push((i, desired, actual, link, armored));
         }
@@ -760,12 +753,12 @@ fn extras(
     out: &mut Vec<Eval>,
 ) -> Result<(), EvalError> {
     let live_dir = ctx.live(&dir.target);
-    let rd = fs::read_dir(&live_dir).map_err(|source| EvalError::Read { path: live_dir.clone(), source })?;
+    let rd = fs::read_dir(&live_dir).context(Op::Read, &live_dir)?;
     let known: HashSet<&str> = state.children_of(&dir.target).map(|m| m.entry.name.as_str()).collect();
     let mut h = Hasher::new(cache, None);
     let mut found = Vec::new();
     for e in rd {
-        let e = e.map_err(|source| EvalError::Read { path: live_dir.clone(), source })?;
+        let e = e.context(Op::Read, &live_dir)?;
         let name = e.file_name().to_string_lossy().into_owned();
         let target = managed::join(&dir.target, &name);
         if known.contains(name.as_str())

@@ -9,6 +9,7 @@ use crate::config::{ConfigError, DeviceConfig, IdentityStorage, Manifest};
 use crate::context::Context;
 use crate::crypt::Identity;
 use crate::crypt::recipients::Recipients;
+use crate::error::{IoContext, Op, PathError};
 use crate::paths::Paths;
 use crate::store::{Store, StoreError};
 use crate::vault::{self, NewKeys};
@@ -41,12 +42,8 @@ pub enum InitError {
     Trust(#[from] crate::trust::TrustError),
     #[error("a recovery passphrase is needed to create the store's recovery key: {0}")]
     Passphrase(String),
-    #[error("cannot write {}", path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Write(#[from] PathError),
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -224,8 +221,7 @@ fn write(
     let config_dir = file.parent().expect("config file has a parent");
     undo.dir_if_new(&ctx.paths.config_dir);
     undo.dir_if_new(config_dir);
-    crate::state::ensure_private_dir(config_dir)
-        .map_err(|e| InitError::Write { path: file.clone(), source: std::io::Error::other(e.to_string()) })?;
+    crate::state::ensure_private_dir(config_dir)?;
     if created_identity {
         let file = vault::identity_file(ctx);
         let file_existed = file.exists();
@@ -249,14 +245,14 @@ fn write(
     undo.dir_if_new(&dotback_dir);
     if wrote_manifest {
         let manifest_path = Manifest::path_in(source);
-        std::fs::create_dir_all(&dotback_dir).map_err(|e| InitError::Write { path: dotback_dir.clone(), source: e })?;
+        std::fs::create_dir_all(&dotback_dir).context(Op::Write, &dotback_dir)?;
         let text = format!(
             "# dotback shared manifest: read by every device that syncs this store.\n{}",
             toml::to_string(&Manifest::default()).expect("manifest serializes")
         );
         undo.paths.push(manifest_path.clone());
         crate::fsutil::write_atomic_beneath(source, &manifest_path, text.as_bytes(), 0o644)
-            .map_err(|source| InitError::Write { path: manifest_path.clone(), source })?;
+            .context(Op::Write, &manifest_path)?;
     }
     if let Some(keys) = keys {
         undo.paths.push(vault::recovery_path(source));
@@ -278,8 +274,7 @@ fn write(
     // Last: the config marks the setup as finished.
     let wrote_config = existing != Some(config);
     if wrote_config {
-        crate::fsutil::write_atomic(file, config.to_toml().as_bytes(), 0o600)
-            .map_err(|source| InitError::Write { path: file.clone(), source })?;
+        crate::fsutil::write_atomic(file, config.to_toml().as_bytes(), 0o600).context(Op::Write, file)?;
     }
     Ok((created_repository, wrote_config))
 }

@@ -8,6 +8,7 @@
 //! The same scan reads a commit's tree from git's objects instead ([`scan_commit`]), so a past
 //! or fetched commit can be evaluated and applied without a checkout.
 
+use crate::error::{IoContext, Op, PathError};
 use crate::fsutil;
 use crate::source::ignore::IgnoreRules;
 use crate::source::{self, Entry, Kind, NameError, OnDisk};
@@ -94,12 +95,8 @@ impl Commit {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    #[error("cannot read {} in the store", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Path(#[from] PathError),
     #[error("store entry {} has a name dotback refuses", path.display())]
     BadName {
         path: PathBuf,
@@ -171,12 +168,11 @@ pub fn scan(store: &Path, only: &crate::selective::Only) -> Result<SourceState, 
 /// Names, `.chezmoiroot`, `.chezmoiignore` and links are checked as [`scan`] checks them; git's
 /// file modes say nothing (as for chezmoi: the names carry the attributes).
 pub fn scan_commit(store: &Store, commit: git2::Oid, only: &crate::selective::Only) -> Result<SourceState, ScanError> {
-    let io_err = |source| ScanError::Io { path: store.root.clone(), source: io::Error::other(source) };
-    let top = store.commit_tree(commit).map_err(io_err)?;
+    let top = store.commit_tree(commit).map_err(io::Error::other).context(Op::Read, &store.root)?;
     let mut tree = CommitTree { store, dirs: HashMap::from([(String::new(), Some(top))]), blobs: HashMap::new() };
     let mut state = scan_in(&mut tree, &store.root, only, None)?;
     let root = tree.rel(&state.root);
-    let store = Mutex::new(store.reopen().map_err(io_err)?);
+    let store = Mutex::new(store.reopen().map_err(io::Error::other).context(Op::Read, &store.root)?);
     state.origin = Origin::Commit(Commit { id: commit, root, blobs: tree.blobs, store });
     Ok(state)
 }
@@ -254,7 +250,7 @@ impl CommitTree<'_> {
     }
 
     fn git_err(&self, path: &Path, source: crate::store::StoreError) -> ScanError {
-        ScanError::Io { path: path.to_path_buf(), source: io::Error::other(source) }
+        PathError::new(Op::Read, path, io::Error::other(source)).into()
     }
 
     /// The object at `rel` (id and git mode), reached through trees only; `None` when there
@@ -287,7 +283,7 @@ impl Tree for CommitTree<'_> {
             Some(id) => *id,
             None => match self.resolve(Path::new(&rel))? {
                 Some((id, mode)) if mode & GIT_TYPE == GIT_TREE => Some(id),
-                _ => return Err(ScanError::Io { path: dir.to_path_buf(), source: io::ErrorKind::NotFound.into() }),
+                _ => return Err(PathError::new(Op::Read, dir, io::ErrorKind::NotFound.into()).into()),
             },
         };
         let Some(id) = id else { return Ok(Vec::new()) };
@@ -325,7 +321,7 @@ impl Tree for CommitTree<'_> {
             _ => self.store.blob(id).map_err(io::Error::other),
         };
         let text = data.and_then(|d| String::from_utf8(d).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)));
-        text.map(Some).map_err(|source| ScanError::Io { path: path.to_path_buf(), source })
+        Ok(Some(text.context(Op::Read, path)?))
     }
 
     fn has_dir(&self, rel: &Path) -> bool {
@@ -392,16 +388,15 @@ fn source_root(tree: &dyn Tree, store: &Path) -> Result<PathBuf, ScanError> {
 fn linked(path: &Path, source: io::Error) -> ScanError {
     match source.get_ref().and_then(|e| e.downcast_ref::<fsutil::Refused>()) {
         Some(fsutil::Refused::Link { path }) => ScanError::SymlinkInStore { path: path.clone() },
-        _ => ScanError::Io { path: path.to_path_buf(), source },
+        _ => PathError::new(Op::Read, path, source).into(),
     }
 }
 
 fn read_dir_sorted(dir: &Path) -> Result<Vec<(String, FileType)>, ScanError> {
-    let io_err = |source| ScanError::Io { path: dir.to_path_buf(), source };
     let mut out = Vec::new();
-    for e in fs::read_dir(dir).map_err(io_err)? {
-        let e = e.map_err(io_err)?;
-        let ft = e.file_type().map_err(io_err)?;
+    for e in fs::read_dir(dir).context(Op::Read, dir)? {
+        let e = e.context(Op::Read, dir)?;
+        let ft = e.file_type().context(Op::Read, dir)?;
         let ft = if ft.is_symlink() {
             FileType::Symlink
         } else if ft.is_dir() {

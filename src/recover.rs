@@ -21,6 +21,7 @@
 //! puts the files back at the branch's commit, saving any changed since as backups first.
 //! Without a marker no lock file is ever removed: a git the user runs may be holding it.
 
+use crate::error::{IoContext, Op, PathError};
 use crate::fsutil;
 use crate::state::{Lock, StateError};
 use std::fs;
@@ -40,10 +41,6 @@ const SLACK_NS: i128 = 2_000_000_000;
 /// later was made by someone else (a git the user started after the crash, perhaps holding it
 /// right now), and is left alone: the error that follows names it.
 const WINDOW_NS: i128 = 10 * 60 * 1_000_000_000;
-
-fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StateError + '_ {
-    move |source| StateError::Io { path: path.to_path_buf(), source }
-}
 
 /// A run named in the marker: pid and start time (ns since the epoch).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,19 +99,19 @@ fn start(places: &Places, _lock: &Lock, abandon: bool) -> Result<(InFlight, Vec<
     let dead = match fs::read_to_string(&path) {
         Ok(text) => parse_marker(&text),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(io_err(&path)(e)),
+        Err(e) => return Err(PathError::new(Op::Read, path, e).into()),
     };
     let me = Run { pid: std::process::id(), start_ns: fsutil::now_ns() };
     // Dead runs stay listed until their leftovers are gone, in case this run dies too.
     let mut runs: Vec<Run> = dead.iter().copied().filter(|r| r.pid != me.pid).collect();
     runs.push(me);
-    fsutil::write_atomic(&path, render_marker(&runs).as_bytes(), 0o600).map_err(io_err(&path))?;
+    fsutil::write_atomic(&path, render_marker(&runs).as_bytes(), 0o600).context(Op::Write, &path)?;
     let marker = InFlight { path: path.clone() };
     let git_dir = places.store.join(".git");
     let git_err = |e| match e {
-        Interrupted::Io(p, e) => StateError::Unfinished {
+        Interrupted::Path(PathError { path, source, .. }) => StateError::Unfinished {
             path: places.store.to_path_buf(),
-            source: io::Error::new(e.kind(), format!("{}: {e}", p.display())),
+            source: io::Error::new(source.kind(), format!("{}: {source}", path.display())),
         },
         Interrupted::Git(source) => StateError::Unfinished {
             path: places.store.to_path_buf(),
@@ -128,7 +125,7 @@ fn start(places: &Places, _lock: &Lock, abandon: bool) -> Result<(InFlight, Vec<
         let until = dead.iter().map(|r| r.start_ns).max().unwrap_or(me.start_ns) + WINDOW_NS;
         let remote_lock = stale_remote_lock(places.store, &push).map_err(git_err)?;
         for lock in stale_git_locks(&git_dir, since, until).into_iter().chain(remote_lock) {
-            fs::remove_file(&lock).map_err(io_err(&lock))?;
+            fs::remove_file(&lock).context(Op::Write, &lock)?;
             notes.push(format!(
                 "removed {}, left behind by a dotback process that was stopped while it worked",
                 lock.display()
@@ -147,10 +144,10 @@ fn start(places: &Places, _lock: &Lock, abandon: bool) -> Result<(InFlight, Vec<
     if let Err(e) = fs::remove_file(&push)
         && e.kind() != io::ErrorKind::NotFound
     {
-        return Err(io_err(&push)(e));
+        return Err(PathError::new(Op::Write, push, e).into());
     }
     notes.extend(if abandon { abandon_checkout(places) } else { finish_checkout(places.store) }.map_err(git_err)?);
-    fsutil::write_atomic(&path, render_marker(&[me]).as_bytes(), 0o600).map_err(io_err(&path))?;
+    fsutil::write_atomic(&path, render_marker(&[me]).as_bytes(), 0o600).context(Op::Write, &path)?;
     Ok((marker, notes))
 }
 
@@ -181,8 +178,14 @@ fn stale_git_locks(git_dir: &Path, since_ns: i128, until_ns: i128) -> Vec<PathBu
 }
 
 enum Interrupted {
-    Io(PathBuf, io::Error),
+    Path(PathError),
     Git(git2::Error),
+}
+
+impl From<PathError> for Interrupted {
+    fn from(e: PathError) -> Self {
+        Interrupted::Path(e)
+    }
 }
 
 impl From<git2::Error> for Interrupted {
@@ -237,7 +240,7 @@ fn stale_remote_lock(store: &Path, journal: &Path) -> Result<Option<PathBuf>, In
     let text = match fs::read_to_string(journal) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Interrupted::Io(journal.to_path_buf(), e)),
+        Err(e) => return Err(PathError::new(Op::Read, journal, e).into()),
     };
     let mut w = text.trim_end().splitn(4, ' ');
     let (Some(start), Some(commit), Some(refname), Some(remote)) = (w.next(), w.next(), w.next(), w.next()) else {
@@ -269,7 +272,7 @@ fn finish_checkout(store: &Path) -> Result<Vec<String>, Interrupted> {
     let text = match fs::read_to_string(&journal) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Interrupted::Io(journal, e)),
+        Err(e) => return Err(PathError::new(Op::Read, journal, e).into()),
     };
     let mut words = text.split_whitespace();
     let from = words.next().and_then(|w| git2::Oid::from_str(w).ok());
@@ -312,8 +315,9 @@ fn finish_checkout(store: &Path) -> Result<Vec<String>, Interrupted> {
             }
             if !kept.is_empty() {
                 // Nothing is overwritten and the branch is not moved: the user decides.
-                return Err(Interrupted::Io(
-                    journal.clone(),
+                return Err(Interrupted::Path(PathError::new(
+                    Op::Write,
+                    &journal,
                     io::Error::other(format!(
                         "an interrupted update of the store to commit {} was not finished because {} changed since; `dotback recover --abandon` gives the update up (saving {} as a backup first), or commit or restore {} with git and delete {}",
                         &to.to_string()[..10],
@@ -322,7 +326,7 @@ fn finish_checkout(store: &Path) -> Result<Vec<String>, Interrupted> {
                         if kept.len() == 1 { "it" } else { "them" },
                         journal.display()
                     )),
-                ));
+                )));
             }
             if from.is_none() || paths > 0 {
                 repo.checkout_tree(target.as_object(), Some(&mut co))?;
@@ -338,7 +342,7 @@ fn finish_checkout(store: &Path) -> Result<Vec<String>, Interrupted> {
         // The store moved on since (a git command run by hand): there is nothing to finish.
         _ => "an interrupted store update was superseded by later changes; left the store as it is".to_string(),
     };
-    fs::remove_file(&journal).map_err(|e| Interrupted::Io(journal.clone(), e))?;
+    fs::remove_file(&journal).context(Op::Write, &journal)?;
     Ok(vec![note])
 }
 
@@ -352,7 +356,7 @@ fn abandon_checkout(places: &Places) -> Result<Vec<String>, Interrupted> {
     let text = match fs::read_to_string(&journal) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Interrupted::Io(journal, e)),
+        Err(e) => return Err(PathError::new(Op::Read, journal, e).into()),
     };
     let mut words = text.split_whitespace();
     let mut commit = || words.next().and_then(|w| git2::Oid::from_str(w).ok());
@@ -393,10 +397,10 @@ fn abandon_checkout(places: &Places) -> Result<Vec<String>, Interrupted> {
         if let Ok(Some(md)) = fsutil::lstat(&live)
             && md.is_file()
         {
-            let id = fsutil::hash_file(&live).map_err(|e| Interrupted::Io(live.clone(), e))?;
+            let id = fsutil::hash_file(&live).context(Op::Read, &live)?;
             if !known(p).contains(&id) {
                 let saved = backups.save(&live, &p.to_string_lossy());
-                saved.map_err(|e| Interrupted::Io(live.clone(), io::Error::other(e.to_string())))?;
+                saved.map_err(|e| PathError::new(Op::Write, &live, io::Error::other(e.to_string())))?;
             }
         }
         co.path(p);
@@ -405,7 +409,7 @@ fn abandon_checkout(places: &Places) -> Result<Vec<String>, Interrupted> {
     if touched > 0 {
         repo.checkout_tree(head_tree.as_object(), Some(&mut co))?;
     }
-    fs::remove_file(&journal).map_err(|e| Interrupted::Io(journal.clone(), e))?;
+    fs::remove_file(&journal).context(Op::Write, &journal)?;
     let short = |id: Option<git2::Oid>| id.map_or_else(|| "(none)".to_string(), |c| c.to_string()[..10].to_string());
     let mut note = format!(
         "gave up the interrupted update of the store to commit {}: its files are back at commit {}",
@@ -495,7 +499,7 @@ fn remove_temp_files(places: &Places, pids: &[u32]) -> Result<usize, StateError>
             let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
             if !is_dir && is_temp_of(&e.file_name().to_string_lossy(), pids) {
                 let p = e.path();
-                fs::remove_file(&p).map_err(io_err(&p))?;
+                fs::remove_file(&p).context(Op::Write, &p)?;
                 removed += 1;
             }
         }

@@ -14,6 +14,7 @@
 //! terms (`--ours` keeps this device's version wherever it sits), the same on every device.
 
 use crate::context::Context;
+use crate::error::{IoContext, Op, PathError};
 use crate::fsutil;
 use crate::managed::{self, Managed, SourceState};
 use crate::merge::conflict;
@@ -36,18 +37,8 @@ pub enum ResolveError {
     NotAFile { target: String, what: &'static str },
     #[error("~/{target} is not text (binary, or not UTF-8), so it cannot be merged line by line")]
     Binary { target: String },
-    #[error("cannot read {}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("cannot write {}", path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Path(#[from] PathError),
     #[error("cannot decrypt {}: {why}", path.display())]
     Decrypt { path: PathBuf, why: String },
     #[error("cannot encrypt ~/{target}: {why}")]
@@ -262,9 +253,8 @@ fn target_entry<'a>(state: &'a SourceState, target: &str) -> Result<&'a Managed,
 
 /// The content of a live regular file; `None` when there is none.
 fn read_live(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, ResolveError> {
-    let read = |source| ResolveError::Read { path: path.to_path_buf(), source };
-    match fsutil::lstat(path).map_err(read)? {
-        Some(md) if md.is_file() => Ok(Some(Zeroizing::new(fs::read(path).map_err(read)?))),
+    match fsutil::lstat(path).context(Op::Read, path)? {
+        Some(md) if md.is_file() => Ok(Some(Zeroizing::new(fs::read(path).context(Op::Read, path)?))),
         _ => Ok(None),
     }
 }
@@ -272,7 +262,7 @@ fn read_live(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, ResolveError> {
 /// The content a store entry gives its target (decrypted when it is encrypted).
 fn store_content(vault: &Vault, state: &SourceState, m: &Managed) -> Result<Zeroizing<Vec<u8>>, ResolveError> {
     let path = state.source_path(m);
-    let data = fs::read(&path).map_err(|source| ResolveError::Read { path: path.clone(), source })?;
+    let data = fs::read(&path).context(Op::Read, &path)?;
     if !m.entry.attrs.encrypted {
         return Ok(Zeroizing::new(data));
     }
@@ -405,10 +395,10 @@ impl TempFile {
     /// Creates `dir/<name>` 0600 (never more open) with `data`.
     fn create(dir: &Path, name: &str, data: &[u8]) -> Result<TempFile, ResolveError> {
         let path = dir.join(name);
-        let werr = |source| ResolveError::Write { path: path.clone(), source };
-        let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(werr)?;
+        let mut f =
+            fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).context(Op::Write, &path)?;
         let file = TempFile(path.clone());
-        f.write_all(data).map_err(werr)?;
+        f.write_all(data).context(Op::Write, &path)?;
         Ok(file)
     }
 }
@@ -526,10 +516,7 @@ pub fn settle(
         let m = target_entry(state, &target)?;
         live_dir(ctx, &target)?;
         let live = ctx.live(&target);
-        if fsutil::lstat(&live)
-            .map_err(|source| ResolveError::Read { path: live.clone(), source })?
-            .is_some_and(|md| md.is_dir())
-        {
+        if fsutil::lstat(&live).context(Op::Read, &live)?.is_some_and(|md| md.is_dir()) {
             return Err(ResolveError::NotAFile { target: target.clone(), what: "directory in HOME" });
         }
         let stored: Zeroizing<Vec<u8>> = if m.entry.attrs.encrypted {
@@ -551,32 +538,30 @@ pub fn settle(
     let mut index = store.repo.index().map_err(git_err(store, "index"))?;
     if let (Some((m, stored, path)), Some(content)) = (&write, content) {
         let live = ctx.live(&target);
-        if fsutil::lstat(&live).map_err(|source| ResolveError::Read { path: live.clone(), source })?.is_some() {
+        if fsutil::lstat(&live).context(Op::Read, &live)?.is_some() {
             backups.save(&live, &target)?;
         }
         let src = state.source_path(m);
         let store_mode = if m.entry.attrs.private || m.entry.attrs.encrypted { 0o600 } else { 0o644 };
-        fsutil::write_atomic_beneath(&state.root, &src, stored, store_mode)
-            .map_err(|source| ResolveError::Write { path: src.clone(), source })?;
+        fsutil::write_atomic_beneath(&state.root, &src, stored, store_mode).context(Op::Write, &src)?;
         let perm = source::file_mode(&m.entry.attrs, fsutil::umask());
-        fsutil::write_atomic(&live, content, perm)
-            .map_err(|source| ResolveError::Write { path: live.clone(), source })?;
+        fsutil::write_atomic(&live, content, perm).context(Op::Write, &live)?;
         cache.set_base(&target, Some(Node { kind: NodeKind::File, hash: Some(fsutil::hash_bytes(content)), perm }));
         index.add_path(Path::new(path)).map_err(git_err(store, "stage"))?;
     }
     let mut removed = Vec::new();
     for c in copies {
         let live = ctx.live(&c.copy);
-        let current = fsutil::lstat(&live).map_err(|source| ResolveError::Read { path: live.clone(), source })?;
+        let current = fsutil::lstat(&live).context(Op::Read, &live)?;
         if let Some(md) = current {
             backups.save(&live, &c.copy)?;
             let res = if md.is_dir() { fs::remove_dir_all(&live) } else { fs::remove_file(&live) };
-            res.map_err(|source| ResolveError::Write { path: live.clone(), source })?;
+            res.context(Op::Write, &live)?;
         }
         let src = state.root.join(&c.source);
         match fs::remove_file(&src) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                return Err(ResolveError::Write { path: src, source: e });
+                return Err(PathError::new(Op::Write, src, e).into());
             }
             _ => {}
         }
@@ -585,7 +570,7 @@ pub fn settle(
         removed.push(c.copy.clone());
     }
     index.write().map_err(git_err(store, "write index"))?;
-    fsutil::sync_fs(&ctx.paths.home).map_err(|source| ResolveError::Write { path: ctx.paths.home.clone(), source })?;
+    fsutil::sync_fs(&ctx.paths.home).context(Op::Write, &ctx.paths.home)?;
 
     let device = &ctx.device;
     let mut message = format!("{device}: resolve ~/{target} ({how})\n\nDevice: {device}\n\n");

@@ -6,6 +6,7 @@
 //! what tells "changed in HOME" from "changed in the store".
 
 use crate::config::BackupsKeep;
+use crate::error::{IoContext, Op, PathError};
 use crate::fsutil::{self, FastMap, Hash, StatKey};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -21,8 +22,12 @@ const RACY_NS: i128 = 100_000_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("cannot use the state directory {}", path.display())]
-    Io {
+    /// A file or directory in the state directory.
+    #[error(transparent)]
+    Path(#[from] PathError),
+    /// Copying a file (or tree) into the backups before it is overwritten or removed.
+    #[error("cannot back up {} into dotback's state directory", path.display())]
+    Backup {
         path: PathBuf,
         #[source]
         source: io::Error,
@@ -37,18 +42,14 @@ pub enum StateError {
     Locked { holder: String, lock: PathBuf },
 }
 
-fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StateError + '_ {
-    move |source| StateError::Io { path: path.to_path_buf(), source }
-}
-
 /// Creates `dir` (and parents) owner-only: state can name private files.
 /// Parents that do not exist yet (such as `~/.config`) get the ordinary mode.
-pub fn ensure_private_dir(dir: &Path) -> Result<(), StateError> {
+pub fn ensure_private_dir(dir: &Path) -> Result<(), PathError> {
     if let Some(parent) = dir.parent() {
-        fs::create_dir_all(parent).map_err(io_err(parent))?;
+        fs::create_dir_all(parent).context(Op::Write, parent)?;
     }
     match fs::DirBuilder::new().mode(0o700).create(dir) {
-        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(io_err(dir)(e)),
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(PathError::new(Op::Write, dir, e)),
         _ => Ok(()),
     }
 }
@@ -260,7 +261,7 @@ impl Cache {
             ensure_private_dir(dir)?;
         }
         let data = codec::encode(&self.file);
-        fsutil::write_atomic(&self.path, &data, 0o600).map_err(io_err(&self.path))?;
+        fsutil::write_atomic(&self.path, &data, 0o600).context(Op::Write, &self.path)?;
         self.dirty = false;
         Ok(())
     }
@@ -283,7 +284,7 @@ impl Lock {
             .truncate(false)
             .mode(0o600)
             .open(&path)
-            .map_err(io_err(&path))?;
+            .context(Op::Write, &path)?;
         let deadline = Instant::now() + wait;
         loop {
             match file.try_lock() {
@@ -300,10 +301,10 @@ impl Lock {
                     };
                     return Err(StateError::Locked { holder, lock: path });
                 }
-                Err(fs::TryLockError::Error(e)) => return Err(io_err(&path)(e)),
+                Err(fs::TryLockError::Error(e)) => return Err(PathError::new(Op::Write, path, e).into()),
             }
         }
-        file.set_len(0).map_err(io_err(&path))?;
+        file.set_len(0).context(Op::Write, &path)?;
         let exe = std::env::args().next().unwrap_or_default();
         let args: Vec<String> = std::env::args().skip(1).take(3).collect();
         let _ = write!(file, "pid {} ({} {})", std::process::id(), exe, args.join(" "));
@@ -356,7 +357,7 @@ impl Backups {
                     return Ok(d);
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(io_err(&d)(e)),
+                Err(e) => return Err(PathError::new(Op::Write, d, e).into()),
             }
         }
         unreachable!()
@@ -365,7 +366,7 @@ impl Backups {
     /// The names of the directories under the backups root.
     fn names(&self) -> Result<Vec<String>, StateError> {
         Ok(fs::read_dir(&self.root)
-            .map_err(io_err(&self.root))?
+            .context(Op::Read, &self.root)?
             .filter_map(|e| e.ok())
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .filter_map(|e| e.file_name().into_string().ok())
@@ -379,7 +380,7 @@ impl Backups {
         let current = self.dir.as_deref().and_then(Path::file_name);
         for name in to_prune(&names, now, self.keep).into_iter().filter(|n| Some(n.as_ref()) != current) {
             let d = self.root.join(name);
-            fs::remove_dir_all(&d).map_err(io_err(&d))?;
+            fs::remove_dir_all(&d).context(Op::Write, &d)?;
         }
         Ok(())
     }
@@ -391,8 +392,9 @@ impl Backups {
         if let Some(parent) = dest.parent() {
             ensure_private_dir(parent)?;
         }
-        let own = fs::metadata(&self.root).map_err(io_err(&self.root))?;
-        copy_tree(live, &dest, (own.dev(), own.ino())).map_err(io_err(live))?;
+        let own = fs::metadata(&self.root).context(Op::Read, &self.root)?;
+        copy_tree(live, &dest, (own.dev(), own.ino()))
+            .map_err(|source| StateError::Backup { path: live.to_path_buf(), source })?;
         self.saved += 1;
         Ok(())
     }

@@ -292,7 +292,7 @@ fn save_trusted(state_dir: &Path, set: &ControlSet) -> Result<(), TrustError> {
     let enc = |c: &Option<Vec<u8>>| c.as_ref().map(|c| b64.encode(c));
     let f = TrustedFile { files: set.files.iter().map(enc).collect(), mac: enc(&set.mac) };
     let write_err = |source| TrustError::from(PathError::new(Op::Write, &path, source));
-    crate::state::ensure_private_dir(state_dir).map_err(|e| write_err(std::io::Error::other(e.to_string())))?;
+    crate::state::ensure_private_dir(state_dir)?;
     let json = serde_json::to_vec_pretty(&f).expect("the trusted set serializes");
     crate::fsutil::write_atomic(&path, &json, 0o600).map_err(write_err)
 }

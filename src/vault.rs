@@ -116,8 +116,7 @@ pub fn save_device_identity(ctx: &Context, storage: IdentityStorage, id: &Identi
     match storage {
         IdentityStorage::File => {
             let path = identity_file(ctx);
-            crate::state::ensure_private_dir(&ctx.paths.config_dir)
-                .map_err(|e| PathError::new(Op::Write, &path, std::io::Error::other(e.to_string())))?;
+            crate::state::ensure_private_dir(&ctx.paths.config_dir)?;
             id.save_file(&path)?;
         }
         IdentityStorage::Keyring => {

@@ -4,6 +4,7 @@ use dotback::apply::ApplyError;
 use dotback::capture::CaptureError;
 use dotback::config::ConfigError;
 use dotback::context::ContextError;
+use dotback::error::Op;
 use dotback::eval::EvalError;
 use dotback::managed::ScanError;
 use dotback::paths::PathsError;
@@ -205,7 +206,9 @@ impl From<StateError> for CliError {
                     lock.display()
                 ))
                 .code(4),
-            StateError::Io { .. } => err.hint("check the permissions of dotback's state directory"),
+            StateError::Path(_) | StateError::Backup { .. } => {
+                err.hint("check the permissions of dotback's state directory")
+            }
             StateError::Unfinished { .. } => err
                 .hint("`dotback recover --abandon` gives that update up: the store's files go back to its last commit, and any file changed since is saved as a backup first")
                 .hint("or settle what the cause names with git (`git status` in the store); dotback then finishes the update on its next run"),
@@ -219,7 +222,7 @@ impl From<dotback::trust::TrustError> for CliError {
         let err = CliError::from_error(&e);
         match &e {
             TrustError::Config(c) => err.hint(config_hint(c)).code(3),
-            TrustError::Path(p) if p.op == dotback::error::Op::Read => err
+            TrustError::Path(p) if p.op == Op::Read => err
                 .hint("the store's control files (under .dotback/) must be small regular files; restore it with git")
                 .code(3),
             TrustError::NoKey { .. } => err.hint(
@@ -243,7 +246,7 @@ impl From<ScanError> for CliError {
             }
             ScanError::BadRoot { .. } => "fix .chezmoiroot so it names a directory inside the store",
             ScanError::Ignore { .. } => "fix that line; chezmoi refuses the store for it too",
-            ScanError::Io { .. } => "check the store's permissions",
+            ScanError::Path(_) => "check the store's permissions",
             ScanError::Manifest(c) => return err.hint(config_hint(c)).code(3),
         };
         err.hint(hint)
@@ -266,8 +269,8 @@ impl From<ApplyError> for CliError {
             ApplyError::Decrypt { .. } => {
                 "nothing was written for it; `dotback keys list` shows who the store encrypts to"
             }
-            ApplyError::Read { .. } => "check that the file is readable by you",
-            ApplyError::Write { .. } => {
+            ApplyError::Path(p) if p.op == Op::Read => "check that the file is readable by you",
+            ApplyError::Path(_) => {
                 "check permissions and free space; every write is atomic, so no file is half-written"
             }
             ApplyError::State(_) => "check the permissions of dotback's state directory",
@@ -279,7 +282,7 @@ impl From<ApplyError> for CliError {
 
 fn eval_hint(e: &EvalError) -> &'static str {
     match e {
-        EvalError::Read { .. } => "check that the file is readable by you",
+        EvalError::Path(_) => "check that the file is readable by you",
         EvalError::BadLink { .. } => "rewrite the symlink entry with a UTF-8 target",
         EvalError::State(_) => "check the permissions of dotback's state directory",
     }
@@ -301,7 +304,9 @@ impl From<CaptureError> for CliError {
             CaptureError::NonUtf8 { .. } => {
                 "rename it to a UTF-8 name, or list it in .chezmoiignore; nothing was added"
             }
-            CaptureError::Read { .. } => "make it readable (or list it in .chezmoiignore); nothing was added",
+            CaptureError::Path(p) if p.op == Op::Read => {
+                "make it readable (or list it in .chezmoiignore); nothing was added"
+            }
             CaptureError::NotFound { .. } => "check the path",
             CaptureError::NotManaged { .. } => "`dotback status` lists what is managed",
             CaptureError::SkippedHere { .. } => {
@@ -315,7 +320,7 @@ impl From<CaptureError> for CliError {
             CaptureError::Encrypt { .. } => {
                 "dotback never stores a secret in plaintext; `dotback init` sets up the store's keys, `dotback keys list` shows them"
             }
-            CaptureError::Write { source, .. } => return err.hint(store_write_hint(source)),
+            CaptureError::Path(p) => return err.hint(store_write_hint(&p.source)),
             _ => "nothing was changed in the store",
         };
         err.hint(hint)
@@ -367,8 +372,8 @@ impl From<ResolveError> for CliError {
             ResolveError::Binary { .. } => {
                 "keep one version whole: --ours keeps this device's version, --theirs the other device's"
             }
-            ResolveError::Read { .. } => "check that the file is readable by you; nothing was changed",
-            ResolveError::Write { .. } => {
+            ResolveError::Path(p) if p.op == Op::Read => "check that the file is readable by you; nothing was changed",
+            ResolveError::Path(_) => {
                 "check permissions and free space; what was overwritten is in dotback's backups (state directory)"
             }
             ResolveError::Decrypt { .. } | ResolveError::Encrypt { .. } => {
@@ -402,8 +407,13 @@ mod tests {
 
     #[test]
     fn a_failed_write_into_the_store_says_what_was_written_and_what_to_do() {
-        let write =
-            |errno| CaptureError::Write { path: "/s/dot_a".into(), source: std::io::Error::from_raw_os_error(errno) };
+        let write = |errno| {
+            CaptureError::from(dotback::error::PathError::new(
+                Op::Write,
+                "/s/dot_a",
+                std::io::Error::from_raw_os_error(errno),
+            ))
+        };
         for errno in [libc::ENOSPC, libc::EDQUOT, libc::EACCES] {
             let err = CliError::from(write(errno));
             let hint = err.hints.join(" ");

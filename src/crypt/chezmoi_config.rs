@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 use age::x25519::Recipient;
 
 use super::CryptError;
+use crate::error::{IoContext, Op};
 
 /// chezmoi's age settings that dotback uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +75,7 @@ pub fn read(config_dir: &Path, home: &Path) -> Result<Option<ChezmoiAge>, CryptE
     if path.extension().and_then(|e| e.to_str()) != Some("toml") {
         return Err(CryptError::ChezmoiConfigUnsupported { path });
     }
-    let text = std::fs::read_to_string(&path).map_err(|source| CryptError::Io { path: path.clone(), source })?;
+    let text = std::fs::read_to_string(&path).context(Op::Read, &path)?;
     parse(&path, &text, home)
 }
 

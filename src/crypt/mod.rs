@@ -40,6 +40,7 @@ pub mod recipients;
 #[cfg(test)]
 mod tests;
 
+use crate::error::{IoContext, Op, PathError};
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, Read, Write};
@@ -170,13 +171,9 @@ pub enum CryptError {
     /// [`Identity::save_file`] found the path already taken.
     #[error("refusing to overwrite existing file {}", path.display())]
     IdentityExists { path: PathBuf },
-    /// An I/O error on a file.
-    #[error("cannot access {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    /// Reading or writing a file failed.
+    #[error(transparent)]
+    Path(#[from] PathError),
     /// A bad line in a recipients file.
     #[error("{}:{line}: {detail}", path.display())]
     Recipients { path: PathBuf, line: usize, detail: String },
@@ -207,10 +204,6 @@ pub enum CryptError {
          identity for dotback directly, or convert the config to TOML", path.display()
     )]
     ChezmoiConfigUnsupported { path: PathBuf },
-}
-
-fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CryptError + '_ {
-    move |source| CryptError::Io { path: path.to_path_buf(), source }
 }
 
 /// A device or recovery X25519 identity (secret). The secret scalar is zeroized on drop.
@@ -257,8 +250,8 @@ impl Identity {
     /// ([`CryptError::IdentityTooOpen`]), as ssh does. The mode is taken from the opened
     /// file (fstat), so a symlink is judged by its target.
     pub fn load_file(path: &Path) -> Result<Vec<Identity>, CryptError> {
-        let mut file = File::open(path).map_err(io_err(path))?;
-        let meta = file.metadata().map_err(io_err(path))?;
+        let mut file = File::open(path).context(Op::Read, path)?;
+        let meta = file.metadata().context(Op::Read, path)?;
         let mode = meta.permissions().mode() & 0o7777;
         if mode & 0o077 != 0 {
             return Err(CryptError::IdentityTooOpen { path: path.to_path_buf(), mode });
@@ -271,7 +264,7 @@ impl Identity {
             io::ErrorKind::InvalidData => {
                 CryptError::IdentityFile { path: path.to_path_buf(), detail: "not UTF-8 text".into() }
             }
-            _ => CryptError::Io { path: path.to_path_buf(), source: e },
+            _ => PathError::new(Op::Read, path, e).into(),
         })?;
         let ids = parse_identity_text(&text)
             .map_err(|detail| CryptError::IdentityFile { path: path.to_path_buf(), detail })?;
@@ -291,7 +284,7 @@ impl Identity {
             if e.kind() == io::ErrorKind::AlreadyExists {
                 CryptError::IdentityExists { path: path.to_path_buf() }
             } else {
-                CryptError::Io { path: path.to_path_buf(), source: e }
+                PathError::new(Op::Write, path, e).into()
             }
         })?;
         let text = self.keygen_text(None);
@@ -299,7 +292,7 @@ impl Identity {
         if let Err(e) = written {
             drop(file);
             let _ = std::fs::remove_file(path);
-            return Err(CryptError::Io { path: path.to_path_buf(), source: e });
+            return Err(PathError::new(Op::Write, path, e).into());
         }
         Ok(())
     }

@@ -27,6 +27,7 @@ use std::path::Path;
 use age::x25519::Recipient;
 
 use super::CryptError;
+use crate::error::{Op, PathError};
 
 /// The comment written at the top of the file.
 pub const HEADER: &str = "# dotback recipients: every device and the recovery key (age -R reads this file)";
@@ -205,9 +206,7 @@ impl Recipients {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(CryptError::EmptyRecipients { path: path.to_path_buf() });
             }
-            Err(source) => {
-                return Err(CryptError::Io { path: path.to_path_buf(), source });
-            }
+            Err(source) => return Err(PathError::new(Op::Read, path, source).into()),
         };
         let recipients = Recipients::parse(path, &text)?;
         if recipients.entries.is_empty() {

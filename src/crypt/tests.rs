@@ -313,9 +313,10 @@ fn save_file_is_0600_keygen_style_and_never_overwrites() {
     std::os::unix::fs::symlink(dir.path().join("target-does-not-exist"), &link).unwrap();
     assert!(matches!(Identity::generate().save_file(&link), Err(CryptError::IdentityExists { .. })));
     assert!(!dir.path().join("target-does-not-exist").exists());
-    // A missing parent directory is an Io error naming the path.
+    // A missing parent directory is a write error naming the path.
     let deep = dir.path().join("no/such/dir/key.txt");
-    assert!(matches!(Identity::generate().save_file(&deep), Err(CryptError::Io { .. })));
+    let e = Identity::generate().save_file(&deep).unwrap_err();
+    assert!(matches!(&e, CryptError::Path(p) if p.op == Op::Write && p.path == deep), "{e}");
 }
 
 #[test]
@@ -385,7 +386,9 @@ fn load_file_parses_several_and_reports_bad_lines() {
     assert!(Identity::load_file(&path).unwrap_err().to_string().contains("SSH"));
     std::fs::write(&path, [0xffu8, 0xfe, b'\n']).unwrap();
     assert!(matches!(Identity::load_file(&path), Err(CryptError::IdentityFile { .. })));
-    assert!(matches!(Identity::load_file(&dir.path().join("missing")), Err(CryptError::Io { .. })));
+    let missing = dir.path().join("missing");
+    let e = Identity::load_file(&missing).unwrap_err();
+    assert!(matches!(&e, CryptError::Path(p) if p.op == Op::Read && p.path == missing), "{e}");
 }
 
 #[test]
