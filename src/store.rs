@@ -1,6 +1,7 @@
 //! The store's git repository (libgit2): open, init, stage everything, commit, list what is
 //! not committed yet.
 
+use crate::error::{IoContext, Op, PathError};
 use crate::fsutil::{FastMap, FastSet};
 use crate::transport::{self, TransportError};
 use git2::{IndexAddOption, Repository, RepositoryInitOptions, Signature, StatusOptions};
@@ -25,12 +26,8 @@ pub enum StoreError {
     },
     #[error("the store {} is a bare repository; dotback needs a work tree", path.display())]
     Bare { path: PathBuf },
-    #[error("cannot read or write {}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Path(#[from] PathError),
     #[error(
         "{} in the store is a symbolic link; dotback follows no link inside the store, where it and git keep their own files",
         path.display()
@@ -250,7 +247,7 @@ impl Store {
         let index = match std::fs::read(&index) {
             Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(source) => return Err(StoreError::Io { path: index, source }),
+            Err(source) => return Err(PathError::new(Op::Read, &index, source).into()),
         };
         Ok(Mark { head: self.head_commit()?, index })
     }
@@ -277,7 +274,7 @@ impl Store {
                 _ => Err(e),
             }),
         };
-        restored.map_err(|source| StoreError::Io { path: index, source })
+        Ok(restored.context(Op::Write, &index)?)
     }
 
     /// Files staged for the next commit whose content differs from HEAD: path and blob id.

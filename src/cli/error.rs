@@ -127,7 +127,7 @@ impl From<StoreError> for CliError {
                 "replace the link with the directory or file itself (or remove it), then run dotback again; nothing was changed",
             ),
             StoreError::GitConfig { .. } => err.hint("fix the file the cause names (often ~/.gitconfig)").code(3),
-            StoreError::Io { .. } => err.hint("check that you can write there and that the disk has room"),
+            StoreError::Path(_) => err.hint("check that you can write there and that the disk has room"),
             StoreError::Git { .. } if e.lock_file().is_some() => {
                 let file = e.lock_file().expect("checked above");
                 err.hint(format!(
