@@ -9,6 +9,7 @@ mod bad_input;
 mod chezmoi_differential;
 mod cli;
 mod commit;
+mod concurrent;
 mod conflicts;
 mod deletions;
 mod git_config;
