@@ -155,7 +155,13 @@ pub fn hammer(devices: &[TestEnv], remote: &Path, rounds: usize) {
 /// Device 0 (tracking the shared file and its own), and `n - 1` more made by `join`, each
 /// tracking its own file, all synced through `url`.
 pub fn devices(n: usize, url: &str, join: &dyn Fn(usize) -> TestEnv) -> Vec<TestEnv> {
+    devices_with(n, url, &|_| {}, join)
+}
+
+/// [`devices`], with `prepare` run on the first device before it reaches the remote.
+pub fn devices_with(n: usize, url: &str, prepare: &dyn Fn(&TestEnv), join: &dyn Fn(usize) -> TestEnv) -> Vec<TestEnv> {
     let first = TestEnv::new();
+    prepare(&first);
     first.init();
     first.write(".shared", &shared_text(&(0..n).map(|i| format!("device {i}: start")).collect::<Vec<_>>()), 0o644);
     first.write(".dev0rc", "device 0\n", 0o644);

@@ -424,3 +424,22 @@ fn an_ssh_config_alias_names_the_host_port_user_and_key() {
     let (code, err) = a.fails(&["sync"]);
     assert_eq!(code, 5, "{err}");
 }
+
+#[test]
+fn four_devices_syncing_at_once_over_ssh_lose_nothing() {
+    let host = TestEnv::new();
+    let Some(sshd) = Sshd::start(&host.root.join("sshd")) else { return };
+    let remote = bare(&host);
+    let url = sshd.url(&remote);
+    let devs = crate::concurrent::devices_with(4, &url, &|env| trust(env, &sshd), &|i| {
+        let d = TestEnv::new();
+        trust(&d, &sshd);
+        let store = d.root.join("store");
+        let out = Command::new("git").arg("clone").arg("-q").arg(&remote).arg(&store).envs(d.envs()).output().unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+        d.git_in(&store, &["remote", "set-url", "origin", &url]);
+        d.join(&format!("dev{i}"), &store);
+        d
+    });
+    crate::concurrent::hammer(&devs, &remote, 20);
+}
