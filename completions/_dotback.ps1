@@ -285,6 +285,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a remote: a local path, file://, ssh://, user@host:path or https:// URL')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the remotes')
             [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a remote (the repository it points to is not touched)')
+            [CompletionResult]::new('accept', 'accept', [CompletionResultType]::ParameterValue, 'Accept a remote whose history was rewritten: show the commits it no longer has (this store keeps them, and the next sync merges and pushes them back) and go on from what it holds now')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -310,10 +311,19 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'dotback;remote;accept' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (stable field names)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'dotback;remote;help' {
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a remote: a local path, file://, ssh://, user@host:path or https:// URL')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the remotes')
             [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a remote (the repository it points to is not touched)')
+            [CompletionResult]::new('accept', 'accept', [CompletionResultType]::ParameterValue, 'Accept a remote whose history was rewritten: show the commits it no longer has (this store keeps them, and the next sync merges and pushes them back) and go on from what it holds now')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -324,6 +334,9 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             break
         }
         'dotback;remote;help;remove' {
+            break
+        }
+        'dotback;remote;help;accept' {
             break
         }
         'dotback;remote;help;help' {
@@ -478,6 +491,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a remote: a local path, file://, ssh://, user@host:path or https:// URL')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the remotes')
             [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a remote (the repository it points to is not touched)')
+            [CompletionResult]::new('accept', 'accept', [CompletionResultType]::ParameterValue, 'Accept a remote whose history was rewritten: show the commits it no longer has (this store keeps them, and the next sync merges and pushes them back) and go on from what it holds now')
             break
         }
         'dotback;help;remote;add' {
@@ -487,6 +501,9 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             break
         }
         'dotback;help;remote;remove' {
+            break
+        }
+        'dotback;help;remote;accept' {
             break
         }
         'dotback;help;hooks' {

@@ -151,6 +151,9 @@ _dotback() {
             dotback__subcmd__help__subcmd__keys,unlock)
                 cmd="dotback__subcmd__help__subcmd__keys__subcmd__unlock"
                 ;;
+            dotback__subcmd__help__subcmd__remote,accept)
+                cmd="dotback__subcmd__help__subcmd__remote__subcmd__accept"
+                ;;
             dotback__subcmd__help__subcmd__remote,add)
                 cmd="dotback__subcmd__help__subcmd__remote__subcmd__add"
                 ;;
@@ -238,6 +241,9 @@ _dotback() {
             dotback__subcmd__keys__subcmd__help,unlock)
                 cmd="dotback__subcmd__keys__subcmd__help__subcmd__unlock"
                 ;;
+            dotback__subcmd__remote,accept)
+                cmd="dotback__subcmd__remote__subcmd__accept"
+                ;;
             dotback__subcmd__remote,add)
                 cmd="dotback__subcmd__remote__subcmd__add"
                 ;;
@@ -249,6 +255,9 @@ _dotback() {
                 ;;
             dotback__subcmd__remote,remove)
                 cmd="dotback__subcmd__remote__subcmd__remove"
+                ;;
+            dotback__subcmd__remote__subcmd__help,accept)
+                cmd="dotback__subcmd__remote__subcmd__help__subcmd__accept"
                 ;;
             dotback__subcmd__remote__subcmd__help,add)
                 cmd="dotback__subcmd__remote__subcmd__help__subcmd__add"
@@ -743,8 +752,22 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help__subcmd__remote)
-            opts="add list remove"
+            opts="add list remove accept"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__remote__subcmd__accept)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1303,8 +1326,22 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__remote)
-            opts="-h -V --help --version add list remove help"
+            opts="-h -V --help --version add list remove accept help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__remote__subcmd__accept)
+            opts="-h -V --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1331,8 +1368,22 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__remote__subcmd__help)
-            opts="add list remove help"
+            opts="add list remove accept help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__remote__subcmd__help__subcmd__accept)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

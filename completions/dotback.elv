@@ -248,6 +248,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand add 'Add a remote: a local path, file://, ssh://, user@host:path or https:// URL'
             cand list 'List the remotes'
             cand remove 'Remove a remote (the repository it points to is not touched)'
+            cand accept 'Accept a remote whose history was rewritten: show the commits it no longer has (this store keeps them, and the next sync merges and pushes them back) and go on from what it holds now'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dotback;remote;add'= {
@@ -269,10 +270,18 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'dotback;remote;accept'= {
+            cand --json 'Print JSON (stable field names)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'dotback;remote;help'= {
             cand add 'Add a remote: a local path, file://, ssh://, user@host:path or https:// URL'
             cand list 'List the remotes'
             cand remove 'Remove a remote (the repository it points to is not touched)'
+            cand accept 'Accept a remote whose history was rewritten: show the commits it no longer has (this store keeps them, and the next sync merges and pushes them back) and go on from what it holds now'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dotback;remote;help;add'= {
@@ -280,6 +289,8 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;remote;help;list'= {
         }
         &'dotback;remote;help;remove'= {
+        }
+        &'dotback;remote;help;accept'= {
         }
         &'dotback;remote;help;help'= {
         }
@@ -402,12 +413,15 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand add 'Add a remote: a local path, file://, ssh://, user@host:path or https:// URL'
             cand list 'List the remotes'
             cand remove 'Remove a remote (the repository it points to is not touched)'
+            cand accept 'Accept a remote whose history was rewritten: show the commits it no longer has (this store keeps them, and the next sync merges and pushes them back) and go on from what it holds now'
         }
         &'dotback;help;remote;add'= {
         }
         &'dotback;help;remote;list'= {
         }
         &'dotback;help;remote;remove'= {
+        }
+        &'dotback;help;remote;accept'= {
         }
         &'dotback;help;hooks'= {
             cand install 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`; post-commit pushes a commit made with git in the background; post-merge applies what a `git pull` brought'

@@ -34,6 +34,32 @@ pub enum RemoteError {
     Store(#[from] StoreError),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error("remote `{name}`: {source}")]
+    Transport {
+        name: String,
+        #[source]
+        source: Box<transport::TransportError>,
+    },
+    #[error("remote `{name}` has no branch yet: there is nothing to accept")]
+    NothingThere { name: String },
+    /// Its history shares no commit with the store's: accepting it would not be a merge.
+    #[error("remote `{name}` has a history unrelated to this store's")]
+    Unrelated { name: String },
+}
+
+/// What `remote accept` found and recorded.
+#[derive(Debug, serde::Serialize)]
+pub struct Accepted {
+    pub name: String,
+    /// The commit the remote's branch was at when this store last synced with it.
+    pub was: Option<String>,
+    /// The commit it is at now, from which the next sync goes on.
+    pub now: String,
+    /// Commits this store saw on the remote that it no longer has (newest first, at most 20),
+    /// as `id summary`. This store keeps them: the next sync merges and pushes them back.
+    pub dropped: Vec<String>,
+    /// The remote had not been rewritten: nothing needed accepting.
+    pub already: bool,
 }
 
 /// One remote, as listed (a password in its URL, written there by hand, is masked).
@@ -90,6 +116,43 @@ pub fn remove(ctx: &Context, name: &str) -> Result<(), RemoteError> {
         return Err(RemoteError::NotFound { name: name.to_string() });
     }
     Ok(store.remove_remote(name)?)
+}
+
+/// Accepts what remote `name`'s branch holds now as the point the next sync goes on from, when
+/// its history no longer contains what this store saw there (a rewrite, or a push that replaced
+/// another): fetches it, lists the commits it dropped, and records it. Nothing is merged,
+/// pushed or lost here: the dropped commits stay in this store, and the next sync merges the
+/// remote's branch into them and pushes the result.
+pub fn accept(ctx: &Context, name: &str) -> Result<Accepted, RemoteError> {
+    let store = Store::open(&ctx.store)?;
+    let _lock = Lock::acquire(&ctx.paths.state_dir, crate::session::LOCK_WAIT)?;
+    if !store.remotes()?.iter().any(|(n, _)| n == name) {
+        return Err(RemoteError::NotFound { name: name.to_string() });
+    }
+    let was = store.seen(name);
+    let now = store
+        .fetch(name)
+        .map_err(|e| RemoteError::Transport { name: name.to_string(), source: Box::new(e) })?
+        .ok_or_else(|| RemoteError::NothingThere { name: name.to_string() })?;
+    if let Some(head) = store.head_commit()?
+        && store.merge_base(head, now)?.is_none()
+    {
+        store.refused_fetch(name, was)?;
+        return Err(RemoteError::Unrelated { name: name.to_string() });
+    }
+    let already = match was {
+        Some(was) => store.contains(now, was)?,
+        None => true,
+    };
+    let mut dropped = Vec::new();
+    if let (Some(was), false) = (was, already) {
+        for id in store.only_in(was, now, 20)? {
+            let message = store.commit_message(id)?;
+            dropped.push(format!("{} {}", &id.to_string()[..10], message.lines().next().unwrap_or("")));
+        }
+    }
+    store.set_seen(name, now)?;
+    Ok(Accepted { name: name.to_string(), was: was.map(|w| w.to_string()), now: now.to_string(), dropped, already })
 }
 
 /// A local remote must be a bare repository already: sync cannot push anywhere else.

@@ -691,6 +691,15 @@ impl Store {
         Ok(None)
     }
 
+    /// The commits reachable from `from` but not from `without`, newest first (at most `limit`).
+    pub fn only_in(&self, from: git2::Oid, without: git2::Oid, limit: usize) -> Result<Vec<git2::Oid>, StoreError> {
+        let mut walk = self.git("revwalk", self.repo.revwalk())?;
+        self.git("revwalk", walk.push(from))?;
+        self.git("revwalk", walk.hide(without))?;
+        self.git("revwalk", walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME))?;
+        walk.take(limit).map(|id| self.git("revwalk", id)).collect()
+    }
+
     /// The full message of a commit.
     pub fn commit_message(&self, commit: git2::Oid) -> Result<String, StoreError> {
         let c = self.git("read commit", self.repo.find_commit(commit))?;

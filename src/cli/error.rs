@@ -192,6 +192,11 @@ impl From<RemoteError> for CliError {
                     path.display()
                 ))
                 .code(2),
+            RemoteError::Transport { name, source } => super::sync::refusal(&name, &source),
+            RemoteError::NothingThere { .. } => err.hint("`dotback sync` pushes this store's history to it"),
+            RemoteError::Unrelated { name } => err
+                .hint(format!("if `{name}` was replaced on purpose, `dotback remote remove {name}` and push to a fresh repository"))
+                .code(6),
         }
     }
 }

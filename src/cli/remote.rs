@@ -30,6 +30,16 @@ enum RemoteCommand {
         /// The remote's name.
         name: String,
     },
+    /// Accept a remote whose history was rewritten: show the commits it no longer has (this
+    /// store keeps them, and the next sync merges and pushes them back) and go on from what it
+    /// holds now.
+    Accept {
+        /// The remote's name.
+        name: String,
+        /// Print JSON (stable field names).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn cmd_remote(ui: &Ui, args: RemoteArgs) -> Result<(), CliError> {
@@ -50,6 +60,23 @@ pub fn cmd_remote(ui: &Ui, args: RemoteArgs) -> Result<(), CliError> {
         RemoteCommand::Add { name, url } => {
             let added = remote::add(&ctx, &name, &url)?;
             ui.info(format!("Added remote `{}` ({}).", added.name, added.url));
+        }
+        RemoteCommand::Accept { name, json } => {
+            let accepted = remote::accept(&ctx, &name)?;
+            if json {
+                ui.json(&accepted);
+            } else if accepted.already {
+                ui.info(format!("Remote `{name}` was not rewritten: `dotback sync` goes on with it as usual."));
+            } else {
+                ui.out(format!("Commits remote `{name}` no longer has (this store keeps them):"));
+                for d in &accepted.dropped {
+                    ui.out(format!("  {d}"));
+                }
+                ui.info(format!(
+                    "Accepted remote `{name}` at {}; the next `dotback sync` merges it and pushes these commits back.",
+                    &accepted.now[..10]
+                ));
+            }
         }
         RemoteCommand::Remove { name } => {
             remote::remove(&ctx, &name)?;

@@ -345,7 +345,7 @@ fn rewritten(remote: &str) -> CliError {
         "the history on remote `{remote}` was rewritten: it no longer contains commits it had at the last sync; nothing was merged or pushed"
     ))
     .hint(format!(
-        "look at it with `git fetch {remote}` and `git log {remote}/<branch>` in the store (that changes nothing for dotback); if the rewrite was intended, `dotback remote remove {remote}` and add it again"
+        "look at it with `git fetch {remote}` and `git log {remote}/<branch>` in the store (that changes nothing for dotback); `dotback remote accept {remote}` lists the commits it dropped and goes on from it, and the next sync merges them back"
     ))
     .code(REFUSED)
 }

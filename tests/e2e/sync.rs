@@ -335,12 +335,23 @@ fn a_remote_whose_history_was_rewritten_is_refused_until_the_user_decides() {
     assert_eq!(code, 6, "the dry run refuses too: {err}");
     assert_eq!(a.read(".zshrc"), "one\ntwo\nthree\nfour\nfive\nsix\n", "nothing lost");
 
-    // Removing and adding the remote again is the user's decision: then it merges.
-    a.ok(&["remote", "remove", "origin"]);
-    a.ok(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    assert!(err.contains("dotback remote accept origin"), "the way out is named: {err}");
+
+    // Accepting the rewrite is the user's decision: it shows the commit the remote dropped,
+    // which this store keeps; the next sync merges both and pushes the dropped commit back.
+    let out = a.ok(&["remote", "accept", "origin"]);
+    assert!(stdout(&out).contains("Commits remote `origin` no longer has"), "{}", show(&out));
+    assert_eq!(stdout(&out).lines().filter(|l| l.starts_with("  ")).count(), 1, "b's commit: {}", show(&out));
     a.ok(&["sync"]);
     assert_eq!(a.read(".zshrc"), "one\ntwo\nthree\nfour\nfive\nsix\n");
     assert_eq!(a.read(".rewritten"), "x\n");
+    let v: serde_json::Value = serde_json::from_slice(&a.ok(&["remote", "accept", "origin", "--json"]).stdout).unwrap();
+    assert_eq!(v["already"], true, "nothing left to accept: {v}");
+    assert_eq!(v["dropped"], serde_json::json!([]), "{v}");
+    assert_eq!(remote_head(&remote).as_deref(), Some(stdout(&a.git(&["rev-parse", "HEAD"])).trim()), "pushed");
+    b.ok(&["sync"]);
+    assert_eq!(b.read(".zshrc"), "one\ntwo\nthree\nfour\nfive\nsix\n", "the dropped edit is back on the remote");
+    assert_eq!(b.read(".rewritten"), "x\n");
 }
 
 #[test]
