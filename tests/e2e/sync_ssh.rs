@@ -443,3 +443,29 @@ fn four_devices_syncing_at_once_over_ssh_lose_nothing() {
     });
     crate::concurrent::hammer(&devs, &remote, 20);
 }
+
+#[test]
+fn a_push_a_hook_refuses_is_a_remote_reached_that_refused_not_a_race() {
+    let a = TestEnv::new();
+    let Some(sshd) = Sshd::start(&a.root.join("sshd")) else { return };
+    let remote = bare(&a);
+    a.init();
+    trust(&a, &sshd);
+    a.write(".zshrc", "one\n", 0o644);
+    a.ok(&["add", ".zshrc"]);
+    a.ok(&["remote", "add", "origin", &sshd.url(&remote)]);
+    a.ok(&["sync"]);
+    let hook = remote.join("hooks/pre-receive");
+    fs::write(&hook, "#!/bin/sh\necho 'pushes are closed today' >&2\nexit 1\n").unwrap();
+    fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).unwrap();
+    let before = remote_head(&remote);
+
+    a.write(".zshrc", "two\n", 0o644);
+    let out = a.cmd(&["sync"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "a refusal, not a race to retry:\n{}", show(&out));
+    let text = show(&out);
+    assert!(text.contains("1 remote reached"), "the remote was reached: {text}");
+    assert!(text.contains("remote `origin`") && text.contains("declined"), "and why it refused: {text}");
+    assert!(!text.contains("pushed first"), "{text}");
+    assert_eq!(remote_head(&remote), before, "nothing landed");
+}
