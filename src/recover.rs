@@ -42,6 +42,10 @@ const SLACK_NS: i128 = 2_000_000_000;
 /// right now), and is left alone: the error that follows names it.
 const WINDOW_NS: i128 = 10 * 60 * 1_000_000_000;
 
+/// How long a push holds a remote's branch lock at most: an empty lock older than this is not
+/// being written by anyone.
+const LIVE_LOCK_NS: i128 = 2_000_000_000;
+
 /// A run named in the marker: pid and start time (ns since the epoch).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Run {
@@ -260,8 +264,10 @@ fn stale_remote_lock(store: &Path, journal: &Path) -> Result<Option<PathBuf>, In
     let lock = git_dir.join(format!("{refname}.lock"));
     let Ok(Some(md)) = fsutil::lstat(&lock) else { return Ok(None) };
     let held = fs::read_to_string(&lock).unwrap_or_default();
-    let ours = held.trim().is_empty() || held.trim() == commit;
     let made = fsutil::StatKey::of(&md).mtime_ns;
+    // A lock is empty until its writer commits it: an empty one may be another device's push
+    // writing the branch this moment (for milliseconds), so only an older one is the dead run's.
+    let ours = held.trim() == commit || (held.trim().is_empty() && fsutil::now_ns() - made > LIVE_LOCK_NS);
     Ok((md.is_file() && ours && (start_ns - SLACK_NS..=start_ns + WINDOW_NS).contains(&made)).then_some(lock))
 }
 

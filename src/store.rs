@@ -404,6 +404,9 @@ impl Store {
         let mut r = self.connect_as(r, &session)?;
         let mut opts = git2::FetchOptions::new();
         opts.remote_callbacks(session.callbacks());
+        // A branch the remote no longer has leaves no remote-tracking ref behind: what is not
+        // there cannot be replaced, and a push compares with what is there.
+        opts.prune(git2::FetchPrune::On);
         r.fetch(&[spec.as_str()], Some(&mut opts), None)
             .map_err(|e| self.transport_error(&session, &url, e, Direction::Fetch))?;
         match self.repo.refname_to_id(&tracking) {
@@ -498,7 +501,15 @@ impl Store {
         let tracking = format!("refs/remotes/{remote}/{branch}");
         let _journal = crate::recover::PushJournal::start(self.repo.path(), remote, &refname, head)
             .map_err(|e| self.local("record the push in a journal", e))?;
-        let target = transport::local_path(&url).and_then(|p| Repository::open_bare(&p).ok().map(|r| (p, r)));
+        // A local bare repository gets the compare-and-swap push; anything else at a local path
+        // goes to libgit2, which refuses it with the error that names what it is.
+        let target = transport::local_path(&url).and_then(|p| {
+            let flags = git2::RepositoryOpenFlags::NO_SEARCH;
+            Repository::open_ext(&p, flags, std::iter::empty::<&std::ffi::OsStr>())
+                .ok()
+                .filter(Repository::is_bare)
+                .map(|r| (p, r))
+        });
         if let (Some((path, target)), Some(head)) = (target, head) {
             // What this store last fetched from the remote: the only value the push replaces.
             let expected = self.repo.refname_to_id(&tracking).ok();
@@ -512,14 +523,16 @@ impl Store {
         }
         r.push(&[spec.as_str()], Some(&mut opts)).map_err(|e| match e.code() {
             // libgit2's own check: the remote's branch holds commits this store has not merged.
-            git2::ErrorCode::NotFastForward => TransportError::Moved { url: transport::redact(&url) },
+            git2::ErrorCode::NotFastForward => {
+                TransportError::Moved { url: transport::redact(&url), said: e.message().trim().to_string() }
+            }
             _ => self.transport_error(&session, &url, e, Direction::Push),
         })?;
         drop(opts);
         if let Some(why) = rejected.take() {
             // The server's check under its lock: another push landed since this one connected.
             if transport::is_lost_race(&why) {
-                return Err(TransportError::Moved { url: transport::redact(&url) });
+                return Err(TransportError::Moved { url: transport::redact(&url), said: why });
             }
             return Err(TransportError::Refused { message: format!("the remote rejected the update ({why})") });
         }
@@ -546,7 +559,7 @@ impl Store {
         head: git2::Oid,
         expected: Option<git2::Oid>,
     ) -> Result<(), Result<TransportError, git2::Error>> {
-        let moved = || Ok(TransportError::Moved { url: path.display().to_string() });
+        let moved = || Ok(TransportError::Moved { url: path.display().to_string(), said: String::new() });
         let refused = |what: &str, e: git2::Error| {
             Ok(TransportError::Refused {
                 message: format!("{} could not {what}: {}", path.display(), e.message().trim()),
@@ -597,26 +610,33 @@ impl Store {
         // A failure to pack is this store's (an object missing here, say): sorted by the caller.
         send().map_err(Err)?;
         crate::testing::pause("push-before-ref-update");
-        let msg = "push (dotback)";
-        let updated = match expected {
-            Some(old) => target.reference_matching(refname, head, true, old, msg),
-            None => target.reference(refname, head, false, msg),
+        // The pack is on the remote's disk before any ref names it.
+        let durable = |what: &str| {
+            crate::fsutil::sync_fs(path).map_err(|e| {
+                Ok(TransportError::Refused { message: format!("{} could not {what}: {e}", path.display()) })
+            })
         };
-        match updated {
-            Ok(_) => Ok(()),
+        durable("store the commits durably")?;
+        // Compare-and-swap under the remote's ref lock: a zero old value means "must not exist",
+        // checked under the lock too.
+        let old = expected.unwrap_or(git2::Oid::ZERO_SHA1);
+        match target.reference_matching(refname, head, true, old, "push (dotback)") {
+            Ok(_) => {}
             Err(e)
                 if matches!(
                     e.code(),
-                    git2::ErrorCode::Modified
-                        | git2::ErrorCode::Exists
-                        | git2::ErrorCode::Locked
-                        | git2::ErrorCode::NotFound
+                    git2::ErrorCode::Modified | git2::ErrorCode::Exists | git2::ErrorCode::NotFound
                 ) =>
             {
-                Err(moved())
+                return Err(moved());
             }
-            Err(e) => Err(refused("update its branch", e)),
+            Err(e) if e.code() == git2::ErrorCode::Locked => {
+                let lock = target.path().join(format!("{refname}.lock"));
+                return Err(Ok(TransportError::BranchLocked { url: path.display().to_string(), lock }));
+            }
+            Err(e) => return Err(refused("update its branch", e)),
         }
+        durable("record its branch durably")
     }
 
     /// `ancestor` is reachable from `commit` (or equal to it).

@@ -36,7 +36,19 @@ pub enum TransportError {
     /// The remote's branch moved on since this store fetched it: another device pushed first.
     /// A sync fetches, merges and pushes again; nothing on the remote was replaced.
     #[error("another device pushed to {url} first: its branch holds commits this store has not merged yet")]
-    Moved { url: String },
+    Moved {
+        url: String,
+        /// The server's own words for it, when it gave any.
+        said: String,
+    },
+    /// The branch of a remote on this machine is locked: another push is writing it this
+    /// moment, or one was stopped while it did and left the lock behind.
+    #[error("the branch of {url} is locked ({} exists)", lock.display())]
+    BranchLocked { url: String, lock: PathBuf },
+    /// The server did not take the push, though its branch had not moved (no other device
+    /// had pushed): a refusal, in the server's words.
+    #[error("{url} did not take the push, though no other device had pushed to it ({why})")]
+    NotTaken { url: String, why: String },
     /// A remote that is a local path which does not exist: most likely an unmounted disk
     /// (`remote add` refuses a path that does not exist), so unreachable for now.
     #[error("{} does not exist; if it is on a removable disk or a network share, that is not mounted", path.display())]
@@ -68,6 +80,12 @@ impl TransportError {
     /// network down); its text says why.
     pub fn is_unreachable(&self) -> bool {
         matches!(self, TransportError::Unreachable { .. } | TransportError::NoPath { .. })
+    }
+
+    /// The push may have lost a race with another device's: worth fetching, merging and
+    /// pushing again.
+    pub fn is_race(&self) -> bool {
+        matches!(self, TransportError::Moved { .. } | TransportError::BranchLocked { .. })
     }
 }
 

@@ -162,10 +162,11 @@ fn render(
             if args.no_push { ", nothing pushed (--no-push)" } else { "" }
         ));
     }
-    if report.push_retries > 0 {
+    let push_refused = report.remotes.iter().any(|(_, st)| matches!(st, sync::RemoteStatus::PushRefused(_)));
+    if report.push_retries > 0 && !push_refused {
         let n = report.push_retries;
         ui.info(format!(
-            "Another device pushed first ({n} time{}): its commits were merged here and pushed again.",
+            "Another device pushed first ({n} time{}): this sync fetched again, merged what it found and pushed again.",
             super::add::plural(n)
         ));
     }
@@ -411,10 +412,17 @@ pub(super) fn refusal(remote: &str, e: &TransportError) -> CliError {
             err.hint("if the remote has commits this store does not, run `dotback sync` again to merge them first")
         }
         TransportError::Unreachable { .. } | TransportError::NoPath { .. } => err.code(OFFLINE),
-        // Every attempt of this sync lost the race to another device's push: busy, not refused.
+        // Every attempt lost the race to another device's push: busy, not refused.
         TransportError::Moved { .. } => err
             .code(OFFLINE)
-            .hint("other devices kept pushing while this sync merged their commits; `dotback sync` again takes the rest"),
+            .hint("other devices kept pushing meanwhile; `dotback sync` merges their commits and pushes again"),
+        TransportError::BranchLocked { lock, .. } => err.hint(format!(
+            "if no dotback or git is pushing there now, the lock was left by one that was stopped: remove {} and sync again",
+            lock.display()
+        )),
+        TransportError::NotTaken { .. } => {
+            err.hint("the server's words say why; check its hooks, permissions and free space")
+        }
         TransportError::NotARepository { path } => err
             .hint(format!("an empty directory becomes a remote with `git init --bare {}`; then sync again", path.display()))
             .hint(format!("if the repository is elsewhere, `dotback remote remove {remote}` and add its path")),

@@ -296,17 +296,25 @@ fn run_into(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink, report: &mut S
     };
     let mut names = remotes(&store, opts.remote.as_deref())?;
     let mut home_behind = report.committed.home_behind;
+    let mut lost = Vec::new();
     // A push that lost the race to another device's is answered by fetching, merging and
     // pushing again, a bounded number of times.
     for attempt in 1.. {
-        let lost = exchange(s, &store, &names, opts, sink, report, &round, home_behind)?;
+        lost = exchange(s, &store, &names, opts, sink, report, &round, home_behind, &lost)?;
         home_behind = false;
         if lost.is_empty() || attempt == PUSH_ATTEMPTS {
             break;
         }
         report.push_retries += 1;
         std::thread::sleep(backoff(attempt));
-        names = lost;
+        // The remotes that lost, and those that took an earlier push: what the next merge
+        // brings must reach them too.
+        names = report
+            .remotes
+            .iter()
+            .filter(|(n, st)| lost.iter().any(|l| l.name == *n) || matches!(st, RemoteStatus::Reached { .. }))
+            .map(|(n, _)| n.clone())
+            .collect();
     }
     report.unsettled = unsettled(s, &store, conflicts_before, &report.conflicts)?;
     report.held = s.trust().held.clone();
@@ -323,6 +331,13 @@ fn backoff(attempt: u32) -> std::time::Duration {
     let mut r = [0u8; 2];
     let r = getrandom::getrandom(&mut r).map_or(0x8000, |()| u16::from_le_bytes(r)) as u64;
     std::time::Duration::from_millis(base / 2 + base * r / 0x1_0000)
+}
+
+/// A push that lost the race: to which remote, and what the push tried to replace there (its
+/// error stays in the report's status for that remote).
+struct Lost {
+    name: String,
+    fetched: Option<Oid>,
 }
 
 /// What stays the same over the attempts of one sync.
@@ -344,7 +359,8 @@ fn exchange(
     report: &mut SyncReport,
     round: &Round,
     home_behind: bool,
-) -> Result<Vec<String>, SyncError> {
+    lost_before: &[Lost],
+) -> Result<Vec<Lost>, SyncError> {
     // A merge checks out committed versions; this device's newest audit records are not committed yet.
     let pending = audit::Pending::save(&s.ctx.store, &s.ctx.device);
     let merged_before = report.merged;
@@ -352,6 +368,28 @@ fn exchange(
     let mut fetched_at: Vec<(String, Oid)> = Vec::new();
     let mut statuses = Vec::with_capacity(names.len());
     for (name, fetched) in plan.remotes {
+        let at = match &fetched {
+            Fetched::At { theirs } => Some(*theirs),
+            _ => None,
+        };
+        // A push that "lost the race" to a branch that has not moved since lost to nobody:
+        // the server refused it, in words a race also uses.
+        if let Some(l) = lost_before.iter().find(|l| l.name == name)
+            && matches!(fetched, Fetched::At { .. } | Fetched::Empty)
+            && at == l.fetched
+        {
+            let earlier = report.remotes.iter_mut().find(|(n, _)| *n == name);
+            let earlier = earlier.map(|(_, st)| std::mem::replace(st, RemoteStatus::Reached { pushed: false }));
+            let refusal = match earlier {
+                Some(RemoteStatus::PushRefused(Refusal::Transport(TransportError::Moved { url, said }))) => {
+                    Refusal::Transport(TransportError::NotTaken { url, why: said })
+                }
+                Some(RemoteStatus::PushRefused(r)) => r,
+                _ => Refusal::Transport(TransportError::NotTaken { url: name.clone(), why: String::new() }),
+            };
+            statuses.push((name, RemoteStatus::PushRefused(refusal)));
+            continue;
+        }
         let status = match fetched {
             Fetched::Unreachable { message } => RemoteStatus::Unreachable { message },
             Fetched::Refused(r) => RemoteStatus::Refused(r),
@@ -398,13 +436,18 @@ fn exchange(
         let targets_before = s.state.entries.len();
         // The recipients and rules may have changed: they take effect only when authenticated.
         s.refresh_trust()?;
-        report.accepted = s.trust().accepted.clone();
+        for a in &s.trust().accepted {
+            if !report.accepted.contains(a) {
+                report.accepted.push(a.clone());
+            }
+        }
         if s.trust().sealed {
             let d = &s.ctx.device;
             store.commit_all(d, &format!("{d}: seal the merged keys and rules\n\nDevice: {d}\n"))?;
         }
         if crate::fsutil::read_beneath(&s.ctx.store, &s.ctx.store.join(".chezmoiignore")).ok() != round.ignore_before {
-            report.ignore_changed = Some((targets_before, s.state.entries.len()));
+            let before = report.ignore_changed.map_or(targets_before, |(b, _)| b);
+            report.ignore_changed = Some((before, s.state.entries.len()));
         }
         let applied = apply_all(s, sink)?;
         report.applied = Some(match report.applied.take() {
@@ -417,6 +460,7 @@ fn exchange(
     }
 
     let mut lost = Vec::new();
+    let fetched_value = |name: &str| fetched_at.iter().find(|(n, _)| n == name).map(|(_, id)| *id);
     if !opts.no_push {
         // A remote whose branch was fetched just now at HEAD has nothing to receive.
         let head = store.head_commit()?;
@@ -437,12 +481,11 @@ fn exchange(
                     *status = RemoteStatus::Reached { pushed: true };
                 }
                 Err(e) if e.is_unreachable() => *status = RemoteStatus::Unreachable { message: e.to_string() },
-                Err(e) => {
-                    if matches!(e, TransportError::Moved { .. }) {
-                        lost.push(name.clone());
-                    }
+                Err(e) if e.is_race() => {
+                    lost.push(Lost { name: name.clone(), fetched: fetched_value(name) });
                     *status = RemoteStatus::PushRefused(Refusal::Transport(e));
                 }
+                Err(e) => *status = RemoteStatus::PushRefused(Refusal::Transport(e)),
             }
         }
     }
