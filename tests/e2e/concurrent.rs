@@ -34,6 +34,38 @@ fn waits_for(path: &Path) {
     }
 }
 
+/// A dotback command held by the test seam just before its push moves the remote's branch
+/// (after its check and its objects).
+struct Paused {
+    child: std::process::Child,
+    hold: std::path::PathBuf,
+}
+
+impl Paused {
+    /// Starts `dotback ARGS` on `env` and waits until it stands at the seam.
+    fn start(env: &TestEnv, args: &[&str]) -> Paused {
+        let dir = env.root.join("pause");
+        fs::create_dir_all(&dir).unwrap();
+        let hold = dir.join("push-before-ref-update.hold");
+        fs::write(&hold, "").unwrap();
+        let child = env
+            .cmd(args)
+            .env("DOTBACK_TEST_PAUSE_DIR", &dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        waits_for(&dir.join("push-before-ref-update.reached"));
+        Paused { child, hold }
+    }
+
+    /// Lets it go on, and waits for it to end.
+    fn finish(self) -> Output {
+        fs::remove_file(&self.hold).unwrap();
+        self.child.wait_with_output().unwrap()
+    }
+}
+
 /// Fails on what a sync must never say under any interleaving of syncs.
 fn never_rewritten(out: &Output) {
     let all = show(out);
@@ -51,22 +83,11 @@ fn a_push_overtaken_between_its_check_and_its_ref_update_merges_and_pushes_again
 
     // a's sync stops after checking the remote's branch and sending its objects, just before
     // it moves the branch; meanwhile b pushes.
-    let pause = a.root.join("pause");
-    fs::create_dir_all(&pause).unwrap();
-    fs::write(pause.join("push-before-ref-update.hold"), "").unwrap();
-    let paused = a
-        .cmd(&["sync"])
-        .env("DOTBACK_TEST_PAUSE_DIR", &pause)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    waits_for(&pause.join("push-before-ref-update.reached"));
+    let paused = Paused::start(&a, &["sync"]);
     never_rewritten(&b.synced());
     let from_b = head(&b);
     assert_eq!(remote_head(&remote).as_deref(), Some(from_b.as_str()), "b's push landed");
-    fs::remove_file(pause.join("push-before-ref-update.hold")).unwrap();
-    let out = paused.wait_with_output().unwrap();
+    let out = paused.finish();
 
     assert!(out.status.success(), "the overtaken sync still ends well:\n{}", show(&out));
     assert!(in_remote(&remote, &from_b), "b's commit was not replaced on the remote");
@@ -209,21 +230,10 @@ fn two_first_pushes_to_a_new_remote_at_once_keep_both() {
     b.ok(&["add", ".profile"]);
 
     // a's first push to usb stops just before it creates the branch; b creates it meanwhile.
-    let pause = a.root.join("pause");
-    fs::create_dir_all(&pause).unwrap();
-    fs::write(pause.join("push-before-ref-update.hold"), "").unwrap();
-    let paused = a
-        .cmd(&["sync", "--remote", "usb"])
-        .env("DOTBACK_TEST_PAUSE_DIR", &pause)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    waits_for(&pause.join("push-before-ref-update.reached"));
+    let paused = Paused::start(&a, &["sync", "--remote", "usb"]);
     b.ok(&["sync", "--remote", "usb"]);
     let from_b = head(&b);
-    fs::remove_file(pause.join("push-before-ref-update.hold")).unwrap();
-    let out = paused.wait_with_output().unwrap();
+    let out = paused.finish();
 
     assert!(out.status.success(), "{}", show(&out));
     assert!(in_remote(&usb, &from_b), "b's first push was not replaced by a's");
