@@ -177,7 +177,7 @@ fn print_delegated(ui: &Ui, items: &[dotback::delegate::Item], chezmoi: bool) {
     } else {
         "Need chezmoi, which is not installed (install chezmoi to apply these)"
     };
-    ui.out(format!("{BOLD}{title}: {n} entr{}, {}{BOLD:#}", if n == 1 { "y" } else { "ies" }, kinds_text(items)));
+    ui.out(format!("{BOLD}{title}: {n} entr{} ({}){BOLD:#}", if n == 1 { "y" } else { "ies" }, kinds_text(items)));
     for (what, count) in dotback::delegate::by_kind(items) {
         let names: Vec<String> = items.iter().filter(|i| i.what == what).map(|i| i.name()).collect();
         ui.out(format!("    {} ({count}): {}", what.label(), names.join(", ")));
