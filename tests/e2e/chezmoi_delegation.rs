@@ -225,4 +225,17 @@ fn sync_hands_a_merged_script_and_template_to_chezmoi() {
     assert_eq!(b.read(".zshrc"), "export A=1\n");
     b.ok(&["apply"]);
     assert_eq!(runs(&b), "hello\n", "a run_once_ script runs once");
+
+    // Without chezmoi, a sync that applies says what it skipped, and fails.
+    let c = device_from(&remote, "c");
+    let (_, err) = c.fails(&["apply"]);
+    assert!(err.contains("2 entries need chezmoi"), "{err}");
+    a.write(".zshrc", "export A=2\n", 0o644);
+    a.ok(&["sync"]);
+    let out = c.cmd(&["sync"]).output().unwrap();
+    assert_eq!(c.read(".zshrc"), "export A=2\n", "{}", show(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(err.contains("2 entries need chezmoi") && err.contains("1 template, 1 run_ script"), "{err}");
+    assert!(runs(&c).is_empty() && !c.home.join(".greeting").exists());
 }
