@@ -6,6 +6,7 @@
 //! to write anywhere a symlink would carry it out of HOME.
 
 use crate::context::Context;
+pub use crate::delegate::Delegation;
 use crate::error::{IoContext, Op, PathError};
 use crate::eval::{Change, Eval, EvalError, Hasher, Selection, handled_natively, is_at_or_below, same};
 use crate::fsutil;
@@ -401,25 +402,12 @@ pub struct ApplyOptions {
     pub dry_run: bool,
 }
 
-/// How the entries dotback delegates to chezmoi fared.
-#[derive(Debug)]
-pub enum Delegation {
-    /// There were none, or it was a dry run.
-    Nothing,
-    /// chezmoi is not installed: they were skipped.
-    NoChezmoi,
-    /// chezmoi applied them.
-    Done,
-    /// chezmoi failed, with what it said.
-    Failed(String),
-}
-
 /// What [`run`] did (or, in a dry run, would do).
 #[derive(Debug)]
 pub struct ApplyRun {
     pub actions: Vec<Action>,
-    /// Targets handed to chezmoi (templates and the like), and how that went.
-    pub delegated: Vec<String>,
+    /// What is handed to chezmoi (templates, scripts, externals, …), and how that went.
+    pub delegated: Vec<crate::delegate::Item>,
     pub delegation: Delegation,
     /// Encrypted targets this device could not decrypt, with why (left unchanged).
     pub locked: Vec<(String, String)>,
@@ -432,14 +420,14 @@ pub struct ApplyRun {
 }
 
 /// `dotback apply`: evaluates the selected targets, plans and (unless a dry run) executes the
-/// plan, then hands the delegated entries to chezmoi.
+/// plan, handing the delegated entries to chezmoi around it (see [`crate::delegate`]).
 pub fn run(
     s: &mut crate::session::Session,
     opts: &ApplyOptions,
     sink: &dyn crate::events::Sink,
 ) -> Result<ApplyRun, ApplyError> {
     let sel = &opts.selection;
-    let p = s.parts();
+    let mut p = s.parts();
     let evals = crate::eval::evaluate(p.ctx, p.state, p.cache, p.vault, sel)?;
     let evals: Vec<_> = evals.into_iter().filter(|e| sel.touches(&e.target)).collect();
     let actions = plan(&evals, PlanOptions { force: opts.force, ..Default::default() });
@@ -462,8 +450,8 @@ pub fn run(
             .map(|e| (e.target.clone(), p.state.only.skips(&e.target, &p.ctx.device).unwrap_or_default()))
             .collect()
     };
-    let delegated: Vec<String> =
-        delegated(p.state, sel).filter(|(m, _)| m.entry.kind != Kind::Script).map(|(m, _)| m.target.clone()).collect();
+    let items = crate::delegate::items(p.state);
+    let delegated: Vec<crate::delegate::Item> = crate::delegate::selected(&items, sel).into_iter().cloned().collect();
     let mut run = ApplyRun {
         actions,
         delegated,
@@ -476,22 +464,46 @@ pub fn run(
     if opts.dry_run {
         return Ok(run);
     }
-    let phase = crate::events::Phase::start(sink, "applying", run.actions.len());
-    let result = execute(p.ctx, p.state, p.vault, &run.actions, p.cache, &|_| phase.step());
+    let (report, delegation) = execute_delegating(&mut p, &run.actions, &run.delegated, sink);
+    run.delegation = delegation;
+    run.report = Some(report?);
+    Ok(run)
+}
+
+/// Executes `actions` and hands `delegated` to chezmoi around them: the `before` scripts first,
+/// the rest once dotback's own writes are done (see [`crate::delegate`]). Without chezmoi the
+/// delegated entries are skipped ([`Delegation::NoChezmoi`]). The stat cache is saved even when
+/// a target failed.
+pub fn execute_delegating(
+    p: &mut crate::session::Parts,
+    actions: &[Action],
+    delegated: &[crate::delegate::Item],
+    sink: &dyn crate::events::Sink,
+) -> (Result<Report, ApplyError>, Delegation) {
+    let (before, after) = crate::delegate::calls(&delegated.iter().collect::<Vec<_>>());
+    let chezmoi = if delegated.is_empty() { None } else { crate::chezmoi::find() };
+    let (home, store) = (&p.ctx.paths.home, &p.ctx.store);
+    let mut delegation = match &chezmoi {
+        Some(bin) => crate::delegate::run(bin, home, store, &before),
+        None if delegated.is_empty() => Delegation::Nothing,
+        None => Delegation::NoChezmoi,
+    };
+    let phase = crate::events::Phase::start(sink, "applying", actions.len());
+    let result = execute(p.ctx, p.state, p.vault, actions, p.cache, &|_| phase.step());
     drop(phase);
     // Record what was written even when a later target failed.
-    p.cache.save()?;
-    run.report = Some(result?);
-    if !run.delegated.is_empty() {
-        run.delegation = match crate::chezmoi::find() {
-            Some(bin) => match crate::chezmoi::apply(&bin, &p.ctx.paths.home, &p.ctx.store, &run.delegated) {
-                Ok(()) => Delegation::Done,
-                Err(msg) => Delegation::Failed(msg),
-            },
-            None => Delegation::NoChezmoi,
-        };
+    let result = p.cache.save().map_err(ApplyError::from).and(result);
+    // A `before` script that failed stops chezmoi's apply there, and so here.
+    if let Some(bin) = &chezmoi
+        && result.is_ok()
+        && !matches!(delegation, Delegation::Failed(_))
+    {
+        match crate::delegate::run(bin, home, store, &after) {
+            Delegation::Nothing => {}
+            done => delegation = done,
+        }
     }
-    Ok(run)
+    (result, delegation)
 }
 
 #[cfg(test)]

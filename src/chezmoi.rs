@@ -9,9 +9,11 @@ pub fn find() -> Option<PathBuf> {
     std::env::split_paths(&path).map(|d| d.join("chezmoi")).find(|p| p.is_file())
 }
 
-/// Runs `chezmoi apply` for exactly `targets` (relative to `home`). Returns chezmoi's stderr on
+/// Runs `chezmoi apply` for exactly `targets` (relative to `home`), or, with none, for every
+/// entry of the types `include` names (`chezmoi apply --include`). Returns chezmoi's stderr on
 /// failure.
-pub fn apply(bin: &Path, home: &Path, store: &Path, targets: &[String]) -> Result<(), String> {
+pub fn apply(bin: &Path, home: &Path, store: &Path, include: Option<&str>, targets: &[String]) -> Result<(), String> {
+    assert!(include.is_some() || !targets.is_empty(), "never a whole-store apply");
     let out = Command::new(bin)
         .arg("apply")
         .arg("--no-tty")
@@ -19,6 +21,7 @@ pub fn apply(bin: &Path, home: &Path, store: &Path, targets: &[String]) -> Resul
         .arg(store)
         .arg("--destination")
         .arg(home)
+        .args(include.map(|types| format!("--include={types}")))
         .arg("--")
         .args(targets.iter().map(|t| home.join(t)))
         .stdin(Stdio::null())

@@ -11,7 +11,8 @@
 //! - [`sync`]: merging fetched commits; [`resolve`]: settling the conflicts a merge leaves;
 //! - [`tree_check`]: refusing a fetched commit that could not be checked out safely;
 //! - [`remote`]: adding, removing and listing the store's remotes;
-//! - [`init`]: creating or adopting a store; [`chezmoi`]: delegating to the chezmoi binary;
+//! - [`init`]: creating or adopting a store; [`chezmoi`]: the chezmoi binary; [`delegate`]:
+//!   what dotback leaves to it, and handing that over;
 //! - [`selective`]: `[[only]]` rules that limit targets to some devices;
 //! - [`trust`]: which recipients and rules this device uses (the control files, authenticated);
 //!
@@ -25,6 +26,7 @@ pub mod chezmoi;
 pub mod config;
 pub mod context;
 pub mod crypt;
+pub mod delegate;
 pub mod diff;
 pub mod error;
 pub mod eval;

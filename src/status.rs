@@ -41,6 +41,11 @@ pub struct Status {
     pub conflicts: Vec<Conflict>,
     /// Why this device's identity cannot be used, when a selected target needs it.
     pub identity_problem: Option<VaultError>,
+    /// The selected entries dotback leaves to chezmoi.
+    pub delegated: Vec<crate::delegate::Item>,
+    /// The `chezmoi` binary that applies them; `None` when it is not installed (`apply` then
+    /// skips them).
+    pub chezmoi: Option<PathBuf>,
 }
 
 /// Evaluates the targets at or below `paths` (every target when empty). git's side of the
@@ -77,7 +82,10 @@ pub fn status(ctx: Context, paths: &[PathBuf], sink: &dyn Sink) -> Result<Status
         .into_iter()
         .filter(|c| selection.contains(&c.path) || selection.contains(&c.copy))
         .collect();
-    Ok(Status { session, selection, evals, uncommitted, remotes, conflicts, identity_problem })
+    let items = crate::delegate::items(&session.state);
+    let delegated: Vec<_> = crate::delegate::selected(&items, &selection).into_iter().cloned().collect();
+    let chezmoi = if delegated.is_empty() { None } else { crate::chezmoi::find() };
+    Ok(Status { session, selection, evals, uncommitted, remotes, conflicts, identity_problem, delegated, chezmoi })
 }
 
 /// A named path the store does not manage, not even as an extra inside an `exact_` directory.

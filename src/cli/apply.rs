@@ -1,5 +1,6 @@
 use super::{CliError, Ui};
 use dotback::apply::{self, ApplyOptions, Delegation, Step};
+use dotback::delegate::Item;
 use dotback::eval::{self, Change, Selection};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -29,7 +30,8 @@ pub struct ApplyArgs {
 struct ApplyJson<'a> {
     dry_run: bool,
     actions: &'a [apply::Action],
-    delegated: Vec<String>,
+    /// What is handed to chezmoi (or, without it, skipped).
+    delegated: &'a [Item],
     backup_dir: Option<PathBuf>,
     /// Selected targets an `[[only]]` rule keeps from this device (left alone).
     skipped_on_device: Vec<String>,
@@ -52,7 +54,7 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
             ui.json(&ApplyJson {
                 dry_run: true,
                 actions: &run.actions,
-                delegated: run.delegated,
+                delegated: &run.delegated,
                 backup_dir: None,
                 skipped_on_device: run.skipped_on_device,
             });
@@ -75,20 +77,8 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
         ))
         .hint("everything else was applied; `dotback keys list` shows who the store encrypts to, and `dotback keys unlock --recovery` makes this device a recipient")
     });
-    match &run.delegation {
-        Delegation::Failed(msg) => {
-            failure = Some(
-                CliError::new("chezmoi could not apply the entries dotback delegates to it")
-                    .hint(format!("chezmoi said: {msg}")),
-            )
-        }
-        Delegation::NoChezmoi => ui.warn(format!(
-            "{} entr{} need chezmoi (templates, scripts, …) and were skipped: {}",
-            run.delegated.len(),
-            if run.delegated.len() == 1 { "y" } else { "ies" },
-            run.delegated.iter().map(|t| format!("~/{t}")).collect::<Vec<_>>().join(", ")
-        )),
-        Delegation::Nothing | Delegation::Done => {}
+    if let Some(e) = delegation_error(&run.delegation, &run.delegated) {
+        failure = Some(e);
     }
 
     warn_refused(ui, &report.refused);
@@ -110,7 +100,7 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
         ui.json(&ApplyJson {
             dry_run: false,
             actions: &run.actions,
-            delegated: run.delegated,
+            delegated: &run.delegated,
             backup_dir: report.backup_dir.clone(),
             skipped_on_device: run.skipped_on_device,
         });
@@ -127,10 +117,13 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
             ui.hint("`dotback diff` shows the differences; `dotback add PATH` keeps HOME's version, `dotback apply --force PATH` takes the store's");
         }
         let changed = report.written.len() + report.removed.len();
-        if changed == 0 {
+        if changed == 0 && run.delegated.is_empty() {
             ui.info("Nothing to apply: HOME matches the store.");
-        } else {
+        } else if changed > 0 {
             ui.info(format!("Applied {changed} change{}.", super::add::plural(changed)));
+        }
+        if let Delegation::Done = run.delegation {
+            ui.info(format!("chezmoi applied {}.", super::status::kinds_text(&run.delegated)));
         }
         if let Some(dir) = &report.backup_dir {
             ui.info(format!("Previous versions are saved in {}.", dir.display()));
@@ -139,6 +132,29 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     match failure {
         Some(e) => Err(e),
         None => Ok(s.finish()?),
+    }
+}
+
+/// The error for delegated entries chezmoi failed on, or skipped for lack of chezmoi.
+pub(super) fn delegation_error(delegation: &Delegation, delegated: &[Item]) -> Option<CliError> {
+    match delegation {
+        Delegation::Failed(msg) => Some(
+            CliError::new("chezmoi could not apply the entries dotback delegates to it")
+                .hint(format!("chezmoi said: {msg}")),
+        ),
+        Delegation::NoChezmoi => {
+            let n = delegated.len();
+            Some(
+                CliError::new(format!(
+                    "{n} entr{} chezmoi, which is not installed, and {} skipped: {}",
+                    if n == 1 { "y needs" } else { "ies need" },
+                    if n == 1 { "was" } else { "were" },
+                    super::status::kinds_text(delegated)
+                ))
+                .hint("everything else was applied; install chezmoi and run `dotback apply` again (`dotback status` lists them)"),
+            )
+        }
+        Delegation::Nothing | Delegation::Done => None,
     }
 }
 
@@ -171,7 +187,7 @@ pub(super) fn failures(ui: &Ui, failed: Vec<(String, apply::ApplyError)>) -> Opt
     })
 }
 
-fn print_plan(ui: &Ui, actions: &[apply::Action], delegated: &[String]) {
+fn print_plan(ui: &Ui, actions: &[apply::Action], delegated: &[Item]) {
     if actions.is_empty() && delegated.is_empty() {
         ui.out("Nothing to apply: HOME matches the store.");
     }
@@ -191,7 +207,7 @@ fn print_plan(ui: &Ui, actions: &[apply::Action], delegated: &[String]) {
         let backup = if a.backup { ", after a backup" } else { "" };
         ui.out(format!("~/{}: {what}{backup}", a.target));
     }
-    for t in delegated {
-        ui.out(format!("~/{t}: handled by chezmoi"));
+    for i in delegated {
+        ui.out(format!("{}: {}, handled by chezmoi", i.name(), i.what.label()));
     }
 }

@@ -1,6 +1,5 @@
 use super::ui::{BOLD, GREEN, RED, YELLOW};
 use super::{CliError, Context, Ui};
-use dotback::apply;
 use dotback::eval::{self, Change};
 use dotback::paths::Paths;
 use dotback::status::{self, Status, StatusError};
@@ -28,11 +27,39 @@ struct Entry {
     detail: Option<String>,
 }
 
+/// An entry dotback leaves to chezmoi.
 #[derive(Serialize)]
 struct Delegated {
-    path: String,
+    /// chezmoi's target, relative to HOME; null for externals and `.chezmoiremove` files.
+    path: Option<String>,
     source: String,
+    /// Its kind (template, run_ script, externals file, …).
     reason: &'static str,
+    /// For a script: before, during or after chezmoi writes the targets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    when: Option<dotback::delegate::When>,
+    /// "chezmoi", or null when chezmoi is not installed (apply skips it).
+    handled_by: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+pub(super) struct KindCount {
+    kind: &'static str,
+    count: usize,
+}
+
+/// The delegated entries by kind, with how many of each.
+pub(super) fn kinds(items: &[dotback::delegate::Item]) -> Vec<KindCount> {
+    dotback::delegate::by_kind(items).into_iter().map(|(w, count)| KindCount { kind: w.label(), count }).collect()
+}
+
+/// `2 templates, 1 run_ script`.
+pub(super) fn kinds_text(items: &[dotback::delegate::Item]) -> String {
+    kinds(items)
+        .iter()
+        .map(|k| format!("{} {}{}", k.count, k.kind, super::add::plural(k.count)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A target an `[[only]]` rule keeps from this device.
@@ -47,6 +74,8 @@ struct Skipped {
 struct StatusJson {
     targets: Vec<Entry>,
     delegated: Vec<Delegated>,
+    /// The delegated entries by kind, with counts.
+    delegated_kinds: Vec<KindCount>,
     uncommitted: Vec<Uncommitted>,
     /// Per remote: what is not yet pushed (since when) and what was fetched but not merged.
     remotes: Vec<dotback::store::RemoteState>,
@@ -67,8 +96,17 @@ struct StatusJson {
 
 pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
     let ctx = Context::load(Paths::from_process_env()?)?;
-    let Status { session: s, selection: sel, evals, uncommitted, remotes, conflicts, identity_problem } =
-        status::status(ctx, &args.paths, ui).map_err(status_error)?;
+    let Status {
+        session: s,
+        selection: sel,
+        evals,
+        uncommitted,
+        remotes,
+        conflicts,
+        identity_problem,
+        delegated,
+        chezmoi,
+    } = status::status(ctx, &args.paths, ui).map_err(status_error)?;
     let identity_problem = identity_problem.map(super::keys::unusable_identity);
     let report = StatusJson {
         targets: evals
@@ -76,9 +114,17 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
             .filter(|e| !matches!(e.change, Change::Clean | Change::Skipped) && sel.contains(&e.target))
             .map(|e| Entry { path: e.target.clone(), change: e.change, detail: e.why.clone() })
             .collect(),
-        delegated: apply::delegated(&s.state, &sel)
-            .map(|(m, reason)| Delegated { path: m.target.clone(), source: m.source.clone(), reason })
+        delegated: delegated
+            .iter()
+            .map(|i| Delegated {
+                path: i.target.clone(),
+                source: i.source.clone(),
+                reason: i.what.label(),
+                when: i.when,
+                handled_by: chezmoi.is_some().then_some("chezmoi"),
+            })
             .collect(),
+        delegated_kinds: kinds(&delegated),
         uncommitted,
         remotes,
         conflicts,
@@ -112,11 +158,30 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
             }
         }
         print_text(ui, &report, &evaluated, &skipped);
+        print_delegated(ui, &delegated, chezmoi.is_some());
         if let Some(p) = &identity_problem {
             super::keys::warn_unusable_identity(ui, p);
         }
     }
     Ok(s.finish()?)
+}
+
+/// The delegated entries, once, by kind with counts, and who applies them.
+fn print_delegated(ui: &Ui, items: &[dotback::delegate::Item], chezmoi: bool) {
+    if items.is_empty() {
+        return;
+    }
+    let n = items.len();
+    let title = if chezmoi {
+        "Handled by chezmoi (dotback hands them to it on apply)"
+    } else {
+        "Need chezmoi, which is not installed (install chezmoi to apply these)"
+    };
+    ui.out(format!("{BOLD}{title}: {n} entr{} ({}){BOLD:#}", if n == 1 { "y" } else { "ies" }, kinds_text(items)));
+    for (what, count) in dotback::delegate::by_kind(items) {
+        let names: Vec<String> = items.iter().filter(|i| i.what == what).map(|i| i.name()).collect();
+        ui.out(format!("    {} ({count}): {}", what.label(), names.join(", ")));
+    }
 }
 
 /// The error for named paths with nothing managed at or below them and no exact directory above
@@ -184,12 +249,6 @@ fn print_text(ui: &Ui, r: &StatusJson, evaluated: &dotback::state::Tally, skippe
                 })
                 .map(|w| format!(": {w}"));
             ui.out(format!("    {style}~/{}{style:#}{}", e.path, why.unwrap_or_default()));
-        }
-    }
-    if !r.delegated.is_empty() {
-        ui.out(format!("{BOLD}Handled by chezmoi (dotback does not evaluate them):{BOLD:#}"));
-        for d in &r.delegated {
-            ui.out(format!("    ~/{} ({}, {})", d.path, d.reason, d.source));
         }
     }
     if !r.skipped_on_device.is_empty() {

@@ -37,8 +37,12 @@ pub(super) const OFFLINE: u8 = 5;
 
 pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
     let mut s = super::writer(ui)?;
-    let opts =
-        SyncOptions { remote: args.remote.clone(), no_push: args.no_push, allow_deletions: args.allow_deletions };
+    let opts = SyncOptions {
+        remote: args.remote.clone(),
+        no_push: args.no_push,
+        allow_deletions: args.allow_deletions,
+        delegate: true,
+    };
     if args.dry_run {
         let dry = sync::dry_run(&mut s, &opts, ui).map_err(|e| sync_error(ui, e))?;
         let config_file = s.ctx.paths.config_file.clone();
@@ -137,6 +141,9 @@ fn render(
         if let Some(dir) = &applied.backup_dir {
             ui.info(format!("What sync overwrote or removed in HOME is saved in {}.", dir.display()));
         }
+    }
+    if let Some(e) = super::apply::delegation_error(&report.delegation, &report.delegated) {
+        unapplied.get_or_insert(e);
     }
     let remotes = report.remotes.len();
     let reached = report.reached();

@@ -22,6 +22,10 @@ pub struct SyncOptions {
     pub no_push: bool,
     /// Record deletions in HOME even when the deletion guard would hold them.
     pub allow_deletions: bool,
+    /// When applying, hand what dotback leaves to chezmoi (templates, scripts, externals, …) to
+    /// it, as `dotback apply` does. This runs the store's scripts: only for a sync the user asked
+    /// for.
+    pub delegate: bool,
 }
 
 /// Why a remote was not merged or pushed to.
@@ -119,6 +123,9 @@ pub struct SyncReport {
     pub ignore_changed: Option<(usize, usize)>,
     /// What applying the merged store to HOME did, if anything had to be applied.
     pub applied: Option<apply::Report>,
+    /// What the apply handed to chezmoi ([`SyncOptions::delegate`]), and how that went.
+    pub delegated: Vec<crate::delegate::Item>,
+    pub delegation: crate::delegate::Delegation,
     pub pushed: usize,
     /// Each push that landed: the remote, and the commit its branch now holds.
     pub pushed_commits: Vec<(String, String)>,
@@ -449,7 +456,11 @@ fn exchange(
             let before = report.ignore_changed.map_or(targets_before, |(b, _)| b);
             report.ignore_changed = Some((before, s.state.entries.len()));
         }
-        let applied = apply_all(s, sink)?;
+        let (applied, delegated, delegation) = apply_all(s, opts.delegate, sink)?;
+        if !matches!(delegation, crate::delegate::Delegation::Nothing) {
+            report.delegated = delegated;
+            report.delegation = delegation;
+        }
         report.applied = Some(match report.applied.take() {
             Some(mut earlier) => {
                 earlier.absorb(applied);
@@ -525,17 +536,20 @@ fn unsettled(
     Ok(out)
 }
 
-/// Applies the whole store to HOME, as a sync does after merging. What is deleted in HOME stays
-/// deleted: its deletion is recorded, or held by the guard for the user to decide.
-fn apply_all(s: &mut Session, sink: &dyn Sink) -> Result<apply::Report, SyncError> {
-    let p = s.parts();
+/// Applies the whole store to HOME, as a sync does after merging, with what dotback leaves to
+/// chezmoi when `delegate`. What is deleted in HOME stays deleted: its deletion is recorded, or
+/// held by the guard for the user to decide.
+fn apply_all(
+    s: &mut Session,
+    delegate: bool,
+    sink: &dyn Sink,
+) -> Result<(apply::Report, Vec<crate::delegate::Item>, crate::delegate::Delegation), SyncError> {
+    let mut p = s.parts();
     let evals = eval::evaluate(p.ctx, p.state, p.cache, p.vault, &Selection::all())?;
     let actions = apply::plan(&evals, PlanOptions { force: false, keep_deleted: true });
-    let phase = Phase::start(sink, "applying", actions.len());
-    let result = apply::execute(p.ctx, p.state, p.vault, &actions, p.cache, &|_| phase.step());
-    drop(phase);
-    s.cache.save()?;
-    Ok(result?)
+    let delegated = if delegate { crate::delegate::items(p.state) } else { Vec::new() };
+    let (result, delegation) = apply::execute_delegating(&mut p, &actions, &delegated, sink);
+    Ok((result?, delegated, delegation))
 }
 
 /// What `sync --dry-run` found: what would be committed, what each remote would bring, and
