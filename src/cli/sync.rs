@@ -142,8 +142,17 @@ fn render(
             ui.info(format!("What sync overwrote or removed in HOME is saved in {}.", dir.display()));
         }
     }
+    // What needs chezmoi is said on every sync that applies, but does not fail it: a device
+    // without chezmoi (a server, say) keeps syncing what dotback handles itself.
     if let Some(e) = super::apply::delegation_error(&report.delegation, &report.delegated) {
-        unapplied.get_or_insert(e);
+        if matches!(report.delegation, dotback::delegate::Delegation::NoChezmoi) {
+            ui.warn(&e.message);
+            for h in &e.hints {
+                ui.hint(h);
+            }
+        } else {
+            unapplied.get_or_insert(e);
+        }
     }
     let remotes = report.remotes.len();
     let reached = report.reached();
