@@ -29,3 +29,33 @@ pub fn apply(bin: &Path, home: &Path, store: &Path, include: Option<&str>, targe
         .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
     if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).trim().to_string()) }
 }
+
+/// `chezmoi status` for `targets` (relative to `home`): each target chezmoi lists, with its
+/// two letters (the first says how HOME differs from what chezmoi last wrote there, the second
+/// how it differs from what the store makes of it).
+pub fn status(bin: &Path, home: &Path, store: &Path, targets: &[String]) -> Result<Vec<(char, char, String)>, String> {
+    let out = Command::new(bin)
+        .arg("status")
+        .arg("--no-tty")
+        .arg("--source")
+        .arg(store)
+        .arg("--destination")
+        .arg(home)
+        .arg("--")
+        .args(targets.iter().map(|t| home.join(t)))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut c = l.chars();
+            let (first, second) = (c.next()?, c.next()?);
+            let path = l.get(3..)?;
+            Some((first, second, path.to_string()))
+        })
+        .collect())
+}

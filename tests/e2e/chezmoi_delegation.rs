@@ -240,3 +240,34 @@ fn sync_hands_a_merged_script_and_template_to_chezmoi() {
     assert!(err.contains("2 entries need chezmoi") && err.contains("1 template, 1 run_ script"), "{err}");
     assert!(runs(&c).is_empty() && !c.home.join(".greeting").exists());
 }
+
+#[test]
+fn a_templated_target_edited_in_home_is_reported_and_never_captured() {
+    let Some(chezmoi) = chezmoi() else { return };
+    let env = TestEnv::new().with_chezmoi(&chezmoi);
+    env.init();
+    put(&env.store(), "dot_gitconfig.tmpl", "[user]\n  name = {{ \"me\" | upper }}\n");
+    env.ok(&["commit"]);
+    env.ok(&["apply"]);
+    assert_eq!(env.read(".gitconfig"), "[user]\n  name = ME\n");
+    let clean = env.ok(&["status"]);
+    assert!(!show(&clean).contains("edited in HOME"), "{}", show(&clean));
+
+    env.write(".gitconfig", "[user]\n  name = edited by hand\n", 0o644);
+    let out = env.ok(&["status"]);
+    assert!(
+        stderr(&out).contains("~/.gitconfig is edited in HOME; its source is a template")
+            && stderr(&out).contains("chezmoi merge ~/.gitconfig"),
+        "{}",
+        show(&out)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&env.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(v["template_edits"], serde_json::json!([".gitconfig"]), "{v}");
+    env.ok(&["commit"]);
+    assert_eq!(
+        fs::read_to_string(env.store().join("dot_gitconfig.tmpl")).unwrap(),
+        "[user]\n  name = {{ \"me\" | upper }}\n",
+        "the template is never rewritten from HOME"
+    );
+    assert_eq!(env.read(".gitconfig"), "[user]\n  name = edited by hand\n", "and the edit is kept");
+}
