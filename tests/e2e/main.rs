@@ -7,6 +7,7 @@ mod apply;
 mod apply_partial;
 mod bad_input;
 mod chezmoi_differential;
+mod chezmoi_ignore;
 mod cli;
 mod commit;
 mod concurrent;
