@@ -776,6 +776,32 @@ mod tests {
     }
 
     #[test]
+    fn store_data_is_merged_under_the_config_s() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, ".chezmoidata.toml", "a = 1\nrole = \"store\"\n[dev]\nos = \"linux\"\nhost = \"x\"\n");
+        write(root, ".chezmoidata.json", "{\"n\": 2, \"dev\": {\"arch\": \"arm64\"}}");
+        let config: toml::Table = toml::from_str("role = \"config\"\n[dev]\nhost = \"y\"\n").unwrap();
+        let device = Facts { os: Some("linux".into()), data: config, data_complete: true, ..Facts::default() };
+        let facts = with_store_data(&WorkTree { store: root }, root, &device).unwrap();
+        let want: toml::Table = toml::from_str(
+            "a = 1\nrole = \"config\"\nn = 2.0\n[dev]\nos = \"linux\"\nhost = \"y\"\narch = \"arm64\"\n",
+        )
+        .unwrap();
+        assert_eq!(facts.data, want);
+        assert!(facts.data_complete && facts.os.as_deref() == Some("linux"));
+        // Data dotback does not read: no key is known.
+        write(root, ".chezmoidata.yaml", "a: 2\n");
+        assert!(!with_store_data(&WorkTree { store: root }, root, &device).unwrap().data_complete);
+        fs::remove_file(root.join(".chezmoidata.yaml")).unwrap();
+        write(root, ".chezmoidata/more.toml", "b = 1\n");
+        assert!(!with_store_data(&WorkTree { store: root }, root, &device).unwrap().data_complete);
+        fs::remove_dir_all(root.join(".chezmoidata")).unwrap();
+        write(root, ".chezmoidata.json", "{\"n\": null}");
+        assert!(!with_store_data(&WorkTree { store: root }, root, &device).unwrap().data_complete);
+    }
+
+    #[test]
     fn a_commit_scans_as_its_clean_work_tree_does() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("store");

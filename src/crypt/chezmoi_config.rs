@@ -323,4 +323,24 @@ mod tests {
         std::fs::remove_file(dir.path().join("chezmoi.toml")).unwrap();
         assert!(matches!(read(dir.path(), &home()), Err(CryptError::ChezmoiConfigUnsupported { .. })));
     }
+
+    #[test]
+    fn data_is_the_data_table_or_nothing_known() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(data(dir.path()), Some(toml::Table::new()));
+        let path = dir.path().join("chezmoi.toml");
+        std::fs::write(&path, "encryption = \"age\"\n[data]\nwork = true\n[data.dev]\nos = \"linux\"\n").unwrap();
+        let got = data(dir.path()).unwrap();
+        assert_eq!(got["work"].as_bool(), Some(true));
+        assert_eq!(got["dev"]["os"].as_str(), Some("linux"));
+        std::fs::write(&path, "[age]\n").unwrap();
+        assert_eq!(data(dir.path()), Some(toml::Table::new()));
+        for bad in ["data = 1\n", "[data\n"] {
+            std::fs::write(&path, bad).unwrap();
+            assert_eq!(data(dir.path()), None, "{bad:?}");
+        }
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(dir.path().join("chezmoi.yaml"), "data:\n  a: 1\n").unwrap();
+        assert_eq!(data(dir.path()), None);
+    }
 }
