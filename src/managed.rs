@@ -1,9 +1,14 @@
 //! The source state: what the store says HOME should contain.
 //!
 //! Scanning walks the store's work tree once, decodes every name with the chezmoi codec and
-//! applies `.chezmoiignore`. Nothing is read but directory listings, so a scan of a 10,000-file
-//! store costs a few readdir calls per directory. Any hostile or ambiguous name fails the whole
-//! scan: an operation never starts on a store it only half understood.
+//! applies `.chezmoiignore`. Nothing is read but directory listings (and the ignore files), so a
+//! scan of a 10,000-file store costs a few readdir calls per directory. Any hostile or ambiguous
+//! name fails the whole scan: an operation never starts on a store it only half understood.
+//!
+//! A templated `.chezmoiignore` is evaluated for the [`Device`]: by chezmoi (`chezmoi ignored`,
+//! then a second walk) when it is installed and the work tree is scanned, else by dotback with
+//! the device's facts and the store's `.chezmoidata`. The targets it may or may not ignore are
+//! [`SourceState::undecided`], listed once in the warnings.
 //!
 //! The same scan reads a commit's tree from git's objects instead ([`scan_commit`]), so a past
 //! or fetched commit can be evaluated and applied without a checkout.
