@@ -59,3 +59,24 @@ pub fn status(bin: &Path, home: &Path, store: &Path, targets: &[String]) -> Resu
         })
         .collect())
 }
+
+/// The targets `chezmoi ignored` lists (relative to `home`): what chezmoi ignores on this
+/// machine, its templates evaluated. A listed directory stands for everything below it.
+/// Returns chezmoi's stderr on failure.
+pub fn ignored(bin: &Path, home: &Path, store: &Path) -> Result<Vec<String>, String> {
+    let out = Command::new(bin)
+        .arg("ignored")
+        .arg("--no-tty")
+        .arg("--source")
+        .arg(store)
+        .arg("--destination")
+        .arg(home)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    let text = String::from_utf8(out.stdout).map_err(|_| "chezmoi listed a path that is not UTF-8".to_string())?;
+    Ok(text.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect())
+}

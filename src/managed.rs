@@ -1,9 +1,14 @@
 //! The source state: what the store says HOME should contain.
 //!
 //! Scanning walks the store's work tree once, decodes every name with the chezmoi codec and
-//! applies `.chezmoiignore`. Nothing is read but directory listings, so a scan of a 10,000-file
-//! store costs a few readdir calls per directory. Any hostile or ambiguous name fails the whole
-//! scan: an operation never starts on a store it only half understood.
+//! applies `.chezmoiignore`. Nothing is read but directory listings (and the ignore files), so a
+//! scan of a 10,000-file store costs a few readdir calls per directory. Any hostile or ambiguous
+//! name fails the whole scan: an operation never starts on a store it only half understood.
+//!
+//! A templated `.chezmoiignore` is evaluated for the [`Device`]: by chezmoi (`chezmoi ignored`,
+//! then a second walk) when it is installed and the work tree is scanned, else by dotback with
+//! the device's facts and the store's `.chezmoidata`. The targets it may or may not ignore are
+//! [`SourceState::undecided`], listed once in the warnings.
 //!
 //! The same scan reads a commit's tree from git's objects instead ([`scan_commit`]), so a past
 //! or fetched commit can be evaluated and applied without a checkout.
@@ -11,6 +16,7 @@
 use crate::error::{IoContext, Op, PathError};
 use crate::fsutil;
 use crate::source::ignore::IgnoreRules;
+use crate::source::ignore_template::{self, Facts};
 use crate::source::{self, Entry, Kind, NameError, OnDisk};
 use crate::store::Store;
 use std::collections::HashMap;
@@ -18,7 +24,7 @@ use std::fs;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 /// One target the store manages.
 #[derive(Clone, Debug)]
@@ -49,6 +55,9 @@ pub struct SourceState {
     pub delegated_files: Vec<String>,
     /// Things the scan could not evaluate and the user should know about.
     pub warnings: Vec<String>,
+    /// Targets a `.chezmoiignore` template dotback could not evaluate may ignore: neither
+    /// applied nor captured (a directory stands for everything below it).
+    pub undecided: Vec<String>,
     /// Every file in the store's work tree (relative to the store, `.git` excluded), when the
     /// source root is the store itself; lets status compare with git's index without a second walk.
     pub files: Option<Vec<String>>,
@@ -159,9 +168,154 @@ pub fn join(parent: &str, name: &str) -> String {
     if parent.is_empty() { name.to_string() } else { format!("{parent}/{name}") }
 }
 
-/// Scans the store at `store`; `only` are the `[[only]]` rules this device trusts.
+/// Scans the store at `store`; `only` are the `[[only]]` rules this device trusts. Templates in
+/// `.chezmoiignore` are evaluated knowing nothing about the device: see [`scan_for`].
 pub fn scan(store: &Path, only: &crate::selective::Only) -> Result<SourceState, ScanError> {
-    scan_in(&mut WorkTree { store }, store, only, Some(Vec::new()))
+    scan_for(store, only, &Device::default())
+}
+
+/// [`scan`] for `device`: templated `.chezmoiignore` files are evaluated with its facts, or,
+/// when chezmoi is installed, by asking chezmoi which targets it ignores.
+pub fn scan_for(store: &Path, only: &crate::selective::Only, device: &Device) -> Result<SourceState, ScanError> {
+    scan_in(&mut WorkTree { store }, store, only, Some(Vec::new()), device)
+}
+
+/// This device, as `.chezmoiignore` templates see it. [`Device::default`] knows nothing: every
+/// template condition is undecided and chezmoi is not asked.
+#[derive(Debug, Default)]
+pub struct Device {
+    /// HOME and chezmoi's config directory.
+    places: Option<(PathBuf, PathBuf)>,
+    /// What the device says about itself, read on first need.
+    facts: OnceLock<Facts>,
+}
+
+impl Device {
+    pub fn of(ctx: &crate::context::Context) -> Device {
+        Device { places: Some((ctx.paths.home.clone(), ctx.paths.chezmoi_config_dir.clone())), facts: OnceLock::new() }
+    }
+
+    /// The device's facts, its chezmoi config's `[data]` included (not yet the store's data).
+    fn facts(&self) -> &Facts {
+        self.facts.get_or_init(|| match &self.places {
+            None => Facts::default(),
+            Some((_, config_dir)) => {
+                let config = crate::crypt::chezmoi_config::data(config_dir);
+                Facts {
+                    os: Some(go_os().to_owned()),
+                    arch: Some(go_arch().to_owned()),
+                    hostname: short_hostname(),
+                    username: username(),
+                    data_complete: config.is_some(),
+                    data: config.unwrap_or_default(),
+                }
+            }
+        })
+    }
+}
+
+/// Go's name for this OS (`GOOS`), as `.chezmoi.os` gives it.
+fn go_os() -> &'static str {
+    match std::env::consts::OS {
+        "macos" => "darwin",
+        os => os,
+    }
+}
+
+/// Go's name for this architecture (`GOARCH`), as `.chezmoi.arch` gives it.
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "x86" => "386",
+        "aarch64" => "arm64",
+        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
+        "powerpc64" => "ppc64",
+        "loongarch64" => "loong64",
+        arch => arch,
+    }
+}
+
+/// The host name up to its first dot, as `.chezmoi.hostname` gives it.
+fn short_hostname() -> Option<String> {
+    let name = gethostname::gethostname().into_string().ok()?;
+    Some(name.split('.').next().unwrap_or_default().to_owned()).filter(|n| !n.is_empty())
+}
+
+/// The name of the user running dotback, from the password database.
+fn username() -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer refers to live memory of the stated size; the result is read only
+    // when getpwuid_r reports success and set `found`.
+    let rc = unsafe { libc::getpwuid_r(libc::getuid(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut found) };
+    if rc != 0 || found.is_null() || pwd.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: pw_name points into `buf`, NUL-terminated by getpwuid_r.
+    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+    name.to_str().ok().map(str::to_owned)
+}
+
+/// The store's data files (`.chezmoidata.toml` and `.json` in the source root), merged into
+/// `facts`'s data, which wins. Data in a form dotback does not read makes the data incomplete.
+fn with_store_data(tree: &dyn Tree, root: &Path, facts: &Facts) -> Result<Facts, ScanError> {
+    let mut data = toml::Table::new();
+    let mut complete = facts.data_complete;
+    for (name, parse) in [
+        (".chezmoidata.toml", parse_toml_data as fn(&str) -> Option<toml::Table>),
+        (".chezmoidata.json", parse_json_data),
+    ] {
+        if let Some(text) = tree.read(&root.join(name))? {
+            match parse(&text) {
+                Some(table) => merge(&mut data, table),
+                None => complete = false,
+            }
+        }
+    }
+    for other in [".chezmoidata.yaml", ".chezmoidata.yml", ".chezmoidata.jsonc", ".chezmoidata"] {
+        // A directory fails to read: present too.
+        complete &= matches!(tree.read(&root.join(other)), Ok(None));
+    }
+    merge(&mut data, facts.data.clone());
+    Ok(Facts { data, data_complete: complete, ..facts.clone() })
+}
+
+fn parse_toml_data(text: &str) -> Option<toml::Table> {
+    toml::from_str(text).ok()
+}
+
+/// JSON data as chezmoi reads it: every number is a float.
+fn parse_json_data(text: &str) -> Option<toml::Table> {
+    fn convert(v: serde_json::Value) -> Option<toml::Value> {
+        use serde_json::Value as J;
+        Some(match v {
+            J::Null => return None,
+            J::Bool(b) => toml::Value::Boolean(b),
+            J::Number(n) => toml::Value::Float(n.as_f64()?),
+            J::String(s) => toml::Value::String(s),
+            J::Array(items) => toml::Value::Array(items.into_iter().map(convert).collect::<Option<_>>()?),
+            J::Object(map) => {
+                toml::Value::Table(map.into_iter().map(|(k, v)| Some((k, convert(v)?))).collect::<Option<_>>()?)
+            }
+        })
+    }
+    match convert(serde_json::from_str(text).ok()?)? {
+        toml::Value::Table(t) => Some(t),
+        _ => None,
+    }
+}
+
+/// Merges `over` into `base`, tables key by key (as chezmoi merges its data).
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(inner)), toml::Value::Table(value)) => merge(inner, value),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
 }
 
 /// Scans the store as it was at `commit`, from git's objects: the work tree is not read.
@@ -170,7 +324,7 @@ pub fn scan(store: &Path, only: &crate::selective::Only) -> Result<SourceState, 
 pub fn scan_commit(store: &Store, commit: git2::Oid, only: &crate::selective::Only) -> Result<SourceState, ScanError> {
     let top = store.commit_tree(commit).map_err(io::Error::other).context(Op::Read, &store.root)?;
     let mut tree = CommitTree { store, dirs: HashMap::from([(String::new(), Some(top))]), blobs: HashMap::new() };
-    let mut state = scan_in(&mut tree, &store.root, only, None)?;
+    let mut state = scan_in(&mut tree, &store.root, only, None, &Device::default())?;
     let root = tree.rel(&state.root);
     let store = Mutex::new(store.reopen().map_err(io::Error::other).context(Op::Read, &store.root)?);
     state.origin = Origin::Commit(Commit { id: commit, root, blobs: tree.blobs, store });
@@ -203,6 +357,10 @@ trait Tree {
     fn read(&self, path: &Path) -> Result<Option<String>, ScanError>;
     /// `rel` names a directory inside the store, reached through no symbolic link.
     fn has_dir(&self, rel: &Path) -> bool;
+    /// The store's work tree, which chezmoi reads too.
+    fn is_work_tree(&self) -> bool {
+        false
+    }
 }
 
 struct WorkTree<'a> {
@@ -224,6 +382,10 @@ impl Tree for WorkTree<'_> {
 
     fn has_dir(&self, rel: &Path) -> bool {
         fsutil::Beneath::open(self.store, rel, false).is_ok()
+    }
+
+    fn is_work_tree(&self) -> bool {
+        true
     }
 }
 
@@ -337,6 +499,7 @@ fn scan_in(
     store: &Path,
     only: &crate::selective::Only,
     files: Option<Vec<String>>,
+    device: &Device,
 ) -> Result<SourceState, ScanError> {
     let root = source_root(tree, store)?;
     let warnings = Vec::new();
@@ -348,7 +511,8 @@ fn scan_in(
         ignore,
         delegated_files: Vec::new(),
         warnings,
-        files,
+        undecided: Vec::new(),
+        files: files.clone(),
         only: only.clone(),
         origin: Origin::WorkTree,
     };
@@ -361,12 +525,61 @@ fn scan_in(
             state.delegated_files.push(name.clone());
         }
     }
-    walk(&mut state, tree, &root, "", "")?;
+    walk(&mut state, tree, &root, "", "", device)?;
+    if state.ignore.is_templated() {
+        ask_chezmoi(&mut state, tree, store, files, device)?;
+    }
+    if !state.undecided.is_empty() {
+        let n = state.undecided.len();
+        let listed: Vec<String> = state.undecided.iter().map(|t| format!("~/{t}")).collect();
+        state.warnings.push(format!(
+            "{n} target{} depend{} on a .chezmoiignore template dotback cannot evaluate, so {} neither applied nor captured: {}; install chezmoi to apply {}",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "s" } else { "" },
+            if n == 1 { "it is" } else { "they are" },
+            listed.join(", "),
+            if n == 1 { "it" } else { "these" },
+        ));
+    }
     if root != store {
         state.files = None;
     }
     state.index = state.entries.iter().enumerate().map(|(i, m)| (m.target.clone(), i)).collect();
     Ok(state)
+}
+
+/// With chezmoi installed and the store's work tree scanned, walks again with what
+/// `chezmoi ignored` lists as the ignore rules. When chezmoi fails, the scan's own evaluation
+/// stays, and chezmoi's message is a warning.
+fn ask_chezmoi(
+    state: &mut SourceState,
+    tree: &mut dyn Tree,
+    store: &Path,
+    files: Option<Vec<String>>,
+    device: &Device,
+) -> Result<(), ScanError> {
+    let Some((home, _)) = &device.places else { return Ok(()) };
+    if !tree.is_work_tree() {
+        return Ok(());
+    }
+    let Some(bin) = crate::chezmoi::find() else { return Ok(()) };
+    match crate::chezmoi::ignored(&bin, home, store) {
+        Ok(listed) => {
+            state.entries.clear();
+            state.warnings.clear();
+            state.undecided.clear();
+            state.files = files;
+            state.ignore = IgnoreRules::from_chezmoi(listed);
+            let root = state.root.clone();
+            walk(state, tree, &root, "", "", device)
+        }
+        Err(msg) => {
+            state.warnings.push(format!(
+                "`chezmoi ignored` failed, so dotback evaluated the .chezmoiignore templates itself: {msg}"
+            ));
+            Ok(())
+        }
+    }
 }
 
 fn source_root(tree: &dyn Tree, store: &Path) -> Result<PathBuf, ScanError> {
@@ -419,12 +632,13 @@ fn walk(
     dir: &Path,
     source_rel: &str,
     target_rel: &str,
+    device: &Device,
 ) -> Result<(), ScanError> {
     let listing = tree.list(dir)?;
     if let Some((_, ft)) = listing.iter().find(|(name, _)| name == ".chezmoiignore")
         && !ft.is_dir()
     {
-        read_ignore_file(state, tree, &dir.join(".chezmoiignore"), target_rel)?;
+        read_ignore_file(state, tree, &dir.join(".chezmoiignore"), target_rel, device)?;
     }
     // (entry, name in the store, file type, target)
     let mut children: Vec<(Entry, String, FileType, String)> = Vec::new();
@@ -455,6 +669,9 @@ fn walk(
         }
         let target = join(target_rel, &entry.name);
         if state.ignore.is_ignored(&target) {
+            if state.ignore.is_undecided(&target) {
+                state.undecided.push(target);
+            }
             list_files(state, tree, dir, &name, join(source_rel, &name), ft)?;
             continue;
         }
@@ -474,7 +691,7 @@ fn walk(
         let source = join(source_rel, &name);
         if entry.kind == Kind::Dir && entry.is_native() {
             state.entries.push(Managed { target: target.clone(), source: source.clone(), entry });
-            walk(state, tree, &dir.join(&name), &source, &target)?;
+            walk(state, tree, &dir.join(&name), &source, &target, device)?;
         } else {
             list_files(state, tree, dir, &name, source.clone(), ft)?;
             state.entries.push(Managed { target, source, entry });
@@ -483,22 +700,26 @@ fn walk(
     Ok(())
 }
 
-/// Adds a `.chezmoiignore` (patterns relative to `target_dir`). A line chezmoi rejects fails
-/// the scan, as it fails chezmoi; template lines are reported and not applied.
-fn read_ignore_file(state: &mut SourceState, tree: &dyn Tree, path: &Path, target_dir: &str) -> Result<(), ScanError> {
+/// Adds a `.chezmoiignore` (patterns relative to `target_dir`), its templates evaluated for
+/// `device`. A line chezmoi rejects fails the scan, as it fails chezmoi.
+fn read_ignore_file(
+    state: &mut SourceState,
+    tree: &dyn Tree,
+    path: &Path,
+    target_dir: &str,
+    device: &Device,
+) -> Result<(), ScanError> {
     // Never through a link: its target's lines would end up in error messages.
     let Some(text) = tree.read(path)? else { return Ok(()) };
-    let skipped = state
+    let facts = if ignore_template::is_template(&text) {
+        with_store_data(tree, &state.root, device.facts())?
+    } else {
+        Facts::default()
+    };
+    state
         .ignore
-        .add_file(target_dir, &text)
-        .map_err(|source| ScanError::Ignore { path: path.to_path_buf(), source })?;
-    for line in skipped {
-        state.warnings.push(format!(
-            "{}: line `{line}` is a template; dotback cannot evaluate it and does not apply it",
-            path.display()
-        ));
-    }
-    Ok(())
+        .add_file(target_dir, &text, &facts)
+        .map_err(|source| ScanError::Ignore { path: path.to_path_buf(), source })
 }
 
 /// Records `dir/name` (and everything below it, for a directory) as work-tree files; `rel` is
@@ -560,6 +781,32 @@ mod tests {
     }
 
     #[test]
+    fn store_data_is_merged_under_the_config_s() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, ".chezmoidata.toml", "a = 1\nrole = \"store\"\n[dev]\nos = \"linux\"\nhost = \"x\"\n");
+        write(root, ".chezmoidata.json", "{\"n\": 2, \"dev\": {\"arch\": \"arm64\"}}");
+        let config: toml::Table = toml::from_str("role = \"config\"\n[dev]\nhost = \"y\"\n").unwrap();
+        let device = Facts { os: Some("linux".into()), data: config, data_complete: true, ..Facts::default() };
+        let facts = with_store_data(&WorkTree { store: root }, root, &device).unwrap();
+        let want: toml::Table = toml::from_str(
+            "a = 1\nrole = \"config\"\nn = 2.0\n[dev]\nos = \"linux\"\nhost = \"y\"\narch = \"arm64\"\n",
+        )
+        .unwrap();
+        assert_eq!(facts.data, want);
+        assert!(facts.data_complete && facts.os.as_deref() == Some("linux"));
+        // Data dotback does not read: no key is known.
+        write(root, ".chezmoidata.yaml", "a: 2\n");
+        assert!(!with_store_data(&WorkTree { store: root }, root, &device).unwrap().data_complete);
+        fs::remove_file(root.join(".chezmoidata.yaml")).unwrap();
+        write(root, ".chezmoidata/more.toml", "b = 1\n");
+        assert!(!with_store_data(&WorkTree { store: root }, root, &device).unwrap().data_complete);
+        fs::remove_dir_all(root.join(".chezmoidata")).unwrap();
+        write(root, ".chezmoidata.json", "{\"n\": null}");
+        assert!(!with_store_data(&WorkTree { store: root }, root, &device).unwrap().data_complete);
+    }
+
+    #[test]
     fn a_commit_scans_as_its_clean_work_tree_does() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("store");
@@ -573,6 +820,7 @@ mod tests {
             ("exact_dot_config/app/settings.toml", "a = 1\n"),
             ("exact_dot_config/app/skipped.log", "log\n"),
             ("exact_dot_config/.chezmoiignore", "app/*.log\n{{ if .x }}y{{ end }}\n"),
+            ("exact_dot_config/y", "undecided\n"),
             ("ignored.txt", "i\n"),
             (".chezmoiignore", "ignored.txt\n"),
             (".chezmoiexternal.toml", "\n"),
@@ -590,7 +838,9 @@ mod tests {
         let targets: Vec<&str> = work.entries.iter().map(|m| m.target.as_str()).collect();
         assert!(targets.contains(&".ssh/id") && targets.contains(&".link") && !targets.contains(&"ignored.txt"));
         assert!(!targets.contains(&".config/app/skipped.log"), "{targets:?}");
-        assert_eq!(work.warnings.len(), 1, "the template line is reported: {:?}", work.warnings);
+        assert_eq!(work.undecided, [".config/y"]);
+        assert_eq!(work.warnings.len(), 1, "the undecided target is reported: {:?}", work.warnings);
+        assert!(work.warnings[0].contains("1 target depends") && work.warnings[0].contains("~/.config/y"));
         for t in ["ignored.txt", ".config/app/skipped.log", ".bashrc"] {
             assert_eq!(commit.ignore.is_ignored(t), work.ignore.is_ignored(t), "{t}");
         }

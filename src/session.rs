@@ -100,7 +100,10 @@ impl Session {
         // Loading the cache and scanning the store are independent: do both at once.
         let (state, cache) = std::thread::scope(|s| {
             let cache = s.spawn(|| Cache::load(&ctx.paths.state_dir));
-            (managed::scan(&ctx.store, &trust.manifest.rules.only), cache.join().expect("cache loading panicked"))
+            (
+                managed::scan_for(&ctx.store, &trust.manifest.rules.only, &managed::Device::of(&ctx)),
+                cache.join().expect("cache loading panicked"),
+            )
         });
         // The scan first: it names any link in the store, the manifest's place included.
         let state = state?;
@@ -138,7 +141,8 @@ impl Session {
         let store = Store::open(&self.ctx.store)?;
         self.trust = evaluate_trust(&self.ctx, &store, self.lock.is_some())?;
         self.vault = OnceLock::new();
-        self.state = managed::scan(&self.ctx.store, &self.trust.manifest.rules.only)?;
+        self.state =
+            managed::scan_for(&self.ctx.store, &self.trust.manifest.rules.only, &managed::Device::of(&self.ctx))?;
         Ok(())
     }
 

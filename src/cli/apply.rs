@@ -42,6 +42,9 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     let opts =
         ApplyOptions { selection: Selection::of(s.targets(&args.paths)?), force: args.force, dry_run: args.dry_run };
     let mut run = apply::run(&mut s, &opts, ui)?;
+    for w in &s.state.warnings {
+        ui.warn(w);
+    }
     let named_skipped: Vec<String> = run
         .named_skipped
         .iter()

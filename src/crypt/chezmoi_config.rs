@@ -79,6 +79,25 @@ pub fn read(config_dir: &Path, home: &Path) -> Result<Option<ChezmoiAge>, CryptE
     parse(&path, &text, home)
 }
 
+/// The `[data]` table of chezmoi's config in `config_dir`: empty when there is no config file,
+/// `None` when it cannot be read (another format than TOML, more than one file, invalid TOML),
+/// so that nothing is assumed about the data.
+pub fn data(config_dir: &Path) -> Option<toml::Table> {
+    let present: Vec<PathBuf> =
+        CONFIG_NAMES.iter().map(|name| config_dir.join(name)).filter(|p| p.symlink_metadata().is_ok()).collect();
+    let path = match present.as_slice() {
+        [] => return Some(toml::Table::new()),
+        [one] if one.extension().and_then(|e| e.to_str()) == Some("toml") => one,
+        _ => return None,
+    };
+    let mut table: toml::Table = toml::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    match table.remove("data") {
+        None => Some(toml::Table::new()),
+        Some(toml::Value::Table(data)) => Some(data),
+        Some(_) => None,
+    }
+}
+
 /// Parses chezmoi.toml text (`path` is for errors and [`ChezmoiAge::config_file`]).
 pub fn parse(path: &Path, text: &str, home: &Path) -> Result<Option<ChezmoiAge>, CryptError> {
     let bad = |detail: String| CryptError::ChezmoiConfig { path: path.to_path_buf(), detail };
@@ -303,5 +322,25 @@ mod tests {
         assert!(matches!(read(dir.path(), &home()), Err(CryptError::ChezmoiConfig { .. })));
         std::fs::remove_file(dir.path().join("chezmoi.toml")).unwrap();
         assert!(matches!(read(dir.path(), &home()), Err(CryptError::ChezmoiConfigUnsupported { .. })));
+    }
+
+    #[test]
+    fn data_is_the_data_table_or_nothing_known() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(data(dir.path()), Some(toml::Table::new()));
+        let path = dir.path().join("chezmoi.toml");
+        std::fs::write(&path, "encryption = \"age\"\n[data]\nwork = true\n[data.dev]\nos = \"linux\"\n").unwrap();
+        let got = data(dir.path()).unwrap();
+        assert_eq!(got["work"].as_bool(), Some(true));
+        assert_eq!(got["dev"]["os"].as_str(), Some("linux"));
+        std::fs::write(&path, "[age]\n").unwrap();
+        assert_eq!(data(dir.path()), Some(toml::Table::new()));
+        for bad in ["data = 1\n", "[data\n"] {
+            std::fs::write(&path, bad).unwrap();
+            assert_eq!(data(dir.path()), None, "{bad:?}");
+        }
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(dir.path().join("chezmoi.yaml"), "data:\n  a: 1\n").unwrap();
+        assert_eq!(data(dir.path()), None);
     }
 }

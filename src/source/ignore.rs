@@ -42,32 +42,33 @@
 //!
 //! # Templates
 //!
-//! chezmoi runs `.chezmoiignore` through its template engine first; dotback
-//! cannot. A line containing template syntax (`{{`) is not evaluated and is
-//! returned to the caller. The usual shape, though, is a pattern wrapped in a
-//! condition:
+//! chezmoi runs `.chezmoiignore` through its template engine first. dotback
+//! evaluates the conditions real stores use itself (see
+//! [`super::ignore_template`]) with the device's [`Facts`]; what it cannot
+//! evaluate leaves lines that may or may not exist after rendering:
 //!
 //! ```text
-//! {{ if ne .chezmoi.os "darwin" }}
-//! Library
+//! {{ if lookPath "code" }}
+//! .vscode
 //! {{ end }}
 //! ```
 //!
-//! The `Library` line has no template syntax but may or may not exist after
-//! rendering. dotback treats such conditional lines *conservatively*:
-//! [`IgnoreRules::is_ignored`] answers "chezmoi might ignore this on some
-//! machine", because wrongly ignoring a target only makes dotback leave a file
-//! alone (and say so), while wrongly managing one could overwrite a file the
-//! user meant to keep out. Concretely, each conditional line is assumed to be
-//! present or absent, whichever ignores more (a conditional include pattern
-//! is applied, a conditional `!` exclusion never rescues anything). They are
-//! not returned as skipped: they are applied, conservatively, and the
-//! template lines around them are reported. Without templates the answer is
-//! exactly chezmoi's.
+//! Such a line is treated *conservatively*: [`IgnoreRules::is_ignored`]
+//! answers "chezmoi might ignore this", because wrongly ignoring a target only
+//! makes dotback leave a file alone (and say so), while wrongly managing one
+//! could put a file where the user meant to keep it out. Each undecided line is
+//! assumed present or absent, whichever ignores more (an undecided include
+//! pattern is applied, an undecided `!` exclusion never rescues anything), and
+//! a line whose text dotback cannot compute may be any pattern: it may ignore
+//! everything. [`IgnoreRules::is_undecided`] tells such targets from those
+//! chezmoi ignores for sure, so they can be listed. Without undecided lines
+//! the answer is exactly chezmoi's.
+//!
+//! With chezmoi installed, the caller may instead ask chezmoi which targets it
+//! ignores ([`IgnoreRules::from_chezmoi`]).
 
-/// Lines of a `.chezmoiignore` that dotback did not apply, as they appear in
-/// the file (trimmed).
-pub type SkippedLines = Vec<String>;
+use super::ignore_template::{self, Certainty, Facts};
+use std::collections::HashSet;
 
 /// The parsed ignore rules of a store.
 #[derive(Clone, Debug, Default)]
@@ -75,6 +76,11 @@ pub struct IgnoreRules {
     /// One entry per `.chezmoiignore`, in the order they were added (which
     /// matters for directories chezmoi prunes while it walks the store).
     files: Vec<FileRules>,
+    /// Some file holds template syntax.
+    templated: bool,
+    /// What `chezmoi ignored` listed, when chezmoi was asked: then it is the
+    /// whole answer.
+    chezmoi: Option<HashSet<String>>,
 }
 
 /// The patterns of one `.chezmoiignore`.
@@ -84,9 +90,9 @@ struct FileRules {
     include: Vec<Pattern>,
     /// Exclusions that are always present.
     exclude: Vec<Pattern>,
-    /// Include patterns inside a template block: maybe present.
+    /// Include patterns on undecided lines: maybe present.
     maybe_include: Vec<Pattern>,
-    /// Exclusions inside a template block: maybe present.
+    /// Exclusions on undecided lines: maybe present.
     maybe_exclude: Vec<Pattern>,
 }
 
@@ -130,46 +136,62 @@ impl IgnoreRules {
         IgnoreRules::default()
     }
 
-    /// Parse `.chezmoiignore` text. Lines containing template syntax (`{{`) cannot be evaluated
-    /// by dotback: they are returned in the second element so the caller can say so.
-    ///
-    /// Also returned there, and not applied either: lines chezmoi rejects (an absolute path, a
-    /// `..`, an unbalanced `[`/`{`). chezmoi refuses the whole store in that case, so prefer
-    /// [`IgnoreRules::try_parse`], which says which line and why. Plain lines inside a template
-    /// block are applied conservatively and not returned (see the module docs).
+    /// The targets chezmoi listed as ignored (`chezmoi ignored`): a target is ignored when it
+    /// or a directory above it is listed. Files added later are not read.
+    pub fn from_chezmoi(ignored: impl IntoIterator<Item = String>) -> IgnoreRules {
+        IgnoreRules { chezmoi: Some(ignored.into_iter().collect()), ..IgnoreRules::default() }
+    }
+
+    /// Parse `.chezmoiignore` text, knowing nothing about the device (every template condition
+    /// is undecided). Lines chezmoi rejects (an absolute path, a `..`, an unbalanced `[`/`{`)
+    /// are not applied and are returned. chezmoi refuses the whole store in that case, so
+    /// prefer [`IgnoreRules::try_parse`], which says which line and why.
     pub fn parse(text: &str) -> (IgnoreRules, Vec<String>) {
         let mut rules = IgnoreRules::new();
         // Lenient mode reports bad lines instead of failing.
-        let skipped = rules.add_text("", text, false).unwrap_or_default();
+        let skipped = rules.add_text("", text, false, &Facts::default()).unwrap_or_default();
         (rules, skipped)
     }
 
     /// Like [`IgnoreRules::parse`], but a line chezmoi rejects is an error, as it is for chezmoi.
-    pub fn try_parse(text: &str) -> Result<(IgnoreRules, SkippedLines), IgnoreError> {
+    pub fn try_parse(text: &str) -> Result<IgnoreRules, IgnoreError> {
         let mut rules = IgnoreRules::new();
-        let skipped = rules.add_text("", text, true)?;
-        Ok((rules, skipped))
+        rules.add_text("", text, true, &Facts::default())?;
+        Ok(rules)
     }
 
-    /// Add the patterns of a `.chezmoiignore` found in a source subdirectory. `dir` is that
-    /// directory's *target* path relative to the destination ("" for the root, `.config` for
-    /// `dot_config/`); its patterns are relative to it. All files share one rule set, which
-    /// matters for the "only exclusions" rule in the module docs. On error nothing is added.
-    pub fn add_file(&mut self, dir: &str, text: &str) -> Result<SkippedLines, IgnoreError> {
-        self.add_text(dir, text, true)
+    /// Add the patterns of a `.chezmoiignore` found in a source subdirectory, its templates
+    /// evaluated with `facts`. `dir` is that directory's *target* path relative to the
+    /// destination ("" for the root, `.config` for `dot_config/`); its patterns are relative to
+    /// it. All files share one rule set, which matters for the "only exclusions" rule in the
+    /// module docs. On error nothing is added. A line chezmoi would surely render and reject is
+    /// an error; an undecided one chezmoi might reject may ignore anything.
+    pub fn add_file(&mut self, dir: &str, text: &str, facts: &Facts) -> Result<(), IgnoreError> {
+        if self.chezmoi.is_none() {
+            self.add_text(dir, text, true, facts)?;
+        }
+        Ok(())
     }
 
-    fn add_text(&mut self, dir: &str, text: &str, strict: bool) -> Result<SkippedLines, IgnoreError> {
+    /// Whether some file added holds template syntax.
+    pub fn is_templated(&self) -> bool {
+        self.templated
+    }
+
+    fn add_text(&mut self, dir: &str, text: &str, strict: bool, facts: &Facts) -> Result<Vec<String>, IgnoreError> {
         let mut new = FileRules::default();
         let mut skipped = Vec::new();
-        let mut tmpl = TemplateScanner::default();
-        for (index, raw) in text.split('\n').enumerate() {
-            let line = index + 1;
-            let in_block = tmpl.depth > 0;
-            if tmpl.scan(raw) {
-                skipped.push(raw.trim().to_owned());
-                continue;
-            }
+        let templated = ignore_template::is_template(text);
+        for rendered in ignore_template::render(text, facts) {
+            let (line, raw) = (rendered.number, rendered.text.as_str());
+            let maybe = match rendered.certainty {
+                Certainty::Certain => false,
+                Certainty::Maybe => true,
+                Certainty::Unknown => {
+                    new.maybe_include.push(Pattern("**".to_owned()));
+                    continue;
+                }
+            };
             let body = raw[..comment_start(raw)].trim();
             if body.is_empty() {
                 continue;
@@ -180,13 +202,15 @@ impl IgnoreRules {
             };
             let pattern = match compile(dir, pattern, line) {
                 Ok(pattern) => pattern,
+                // chezmoi may reject the file on some evaluation: anything may be ignored.
+                Err(_) if maybe => Pattern("**".to_owned()),
                 Err(err) if strict => return Err(err),
                 Err(_) => {
                     skipped.push(raw.trim().to_owned());
                     continue;
                 }
             };
-            let list = match (in_block, exclude) {
+            let list = match (maybe, exclude) {
                 (false, false) => &mut new.include,
                 (false, true) => &mut new.exclude,
                 (true, false) => &mut new.maybe_include,
@@ -195,6 +219,7 @@ impl IgnoreRules {
             list.push(pattern);
         }
         self.files.push(new);
+        self.templated |= templated;
         Ok(skipped)
     }
 
@@ -214,29 +239,56 @@ impl IgnoreRules {
     /// are skipped too. [`IgnoreRules::ignores_path`] is the exact building block for a caller
     /// that replicates chezmoi's walk.
     pub fn is_ignored(&self, target: &str) -> bool {
+        self.ignored_by(target, ignores)
+    }
+
+    /// Whether the target is ignored only because of lines dotback could not decide: chezmoi
+    /// may or may not ignore it. [`IgnoreRules::is_ignored`] is true for it.
+    pub fn is_undecided(&self, target: &str) -> bool {
+        self.is_ignored(target) && !self.ignored_by(target, surely_ignores)
+    }
+
+    /// [`IgnoreRules::is_ignored`] with `test` as the per-path rule.
+    fn ignored_by(&self, target: &str, test: fn(&[FileRules], &str) -> bool) -> bool {
         let target = target.trim_end_matches('/');
         if target.is_empty() {
             return false;
         }
-        if self.ignores_path(target) {
-            return true;
+        let dirs = || target.match_indices('/').map(|(i, _)| &target[..i]);
+        if let Some(listed) = &self.chezmoi {
+            return listed.contains(target) || dirs().any(|dir| listed.contains(dir));
         }
-        target
-            .match_indices('/')
-            .map(|(i, _)| &target[..i])
-            .any(|dir| (1..=self.files.len()).any(|k| ignores(&self.files[..k], dir)))
+        test(&self.files, target) || dirs().any(|dir| (1..=self.files.len()).any(|k| test(&self.files[..k], dir)))
     }
 
     /// Whether the complete rules ignore exactly this target, not looking at the directories
     /// above it: chezmoi's final filter, and (with the rules read so far) its pruning test for a
     /// directory during its walk.
     pub fn ignores_path(&self, target: &str) -> bool {
-        ignores(&self.files, target)
+        match &self.chezmoi {
+            Some(listed) => listed.contains(target),
+            None => ignores(&self.files, target),
+        }
     }
 }
 
+/// Whether `files` ignore `path` whatever the undecided lines turn out to be: no exclusion
+/// that may exist matches it, and a sure include pattern does, or no include pattern may exist
+/// and a sure exclusion does (chezmoi's "only exclusions" default).
+fn surely_ignores(files: &[FileRules], path: &str) -> bool {
+    let any = |select: fn(&FileRules) -> &[Pattern]| files.iter().flat_map(select).any(|p| p.matches(path));
+    if any(|f| &f.exclude) || any(|f| &f.maybe_exclude) {
+        return false;
+    }
+    if any(|f| &f.include) {
+        return true;
+    }
+    files.iter().all(|f| f.include.is_empty() && f.maybe_include.is_empty())
+        && files.iter().any(|f| !f.exclude.is_empty())
+}
+
 /// Whether `files` together ignore `path` (itself), or may ignore it when
-/// some lines sit in template blocks.
+/// some lines are undecided.
 fn ignores(files: &[FileRules], path: &str) -> bool {
     let any = |select: fn(&FileRules) -> &[Pattern]| files.iter().flat_map(select).any(|p| p.matches(path));
     if any(|f| &f.exclude) {
@@ -268,63 +320,6 @@ fn comment_start(line: &str) -> usize {
         }
     }
     line.len()
-}
-
-/// Tracks Go template actions across lines to know which lines sit inside an
-/// `{{ if }}` / `{{ range }}` / `{{ with }}` … `{{ end }}` block.
-#[derive(Default)]
-struct TemplateScanner {
-    depth: usize,
-    /// Text of an action opened by `{{` and not yet closed.
-    open: Option<String>,
-}
-
-impl TemplateScanner {
-    /// Feed one line; true if it contains template syntax.
-    fn scan(&mut self, line: &str) -> bool {
-        let mut is_template = self.open.is_some();
-        let mut rest = line;
-        loop {
-            if let Some(buf) = self.open.as_mut() {
-                match rest.find("}}") {
-                    Some(end) => {
-                        buf.push_str(&rest[..end]);
-                        let action = std::mem::take(buf);
-                        self.open = None;
-                        self.action(&action);
-                        rest = &rest[end + 2..];
-                    }
-                    None => {
-                        buf.push_str(rest);
-                        buf.push('\n');
-                        return is_template;
-                    }
-                }
-            } else {
-                match rest.find("{{") {
-                    Some(start) => {
-                        is_template = true;
-                        self.open = Some(String::new());
-                        rest = &rest[start + 2..];
-                    }
-                    None => return is_template,
-                }
-            }
-        }
-    }
-
-    fn action(&mut self, action: &str) {
-        let action = action.strip_prefix('-').unwrap_or(action).trim_start();
-        if action.starts_with("/*") {
-            return;
-        }
-        let word = action.split(|c: char| c.is_whitespace() || c == '(' || c == '-').next().unwrap_or("");
-        match word {
-            "if" | "range" | "with" | "block" | "define" => self.depth += 1,
-            "end" => self.depth = self.depth.saturating_sub(1),
-            _ => {}
-        }
-    }
 }
 
 /// Turn one line's pattern into the pattern chezmoi stores: checked, joined to
@@ -792,8 +787,7 @@ mod tests {
     #[test]
     fn matches_chezmoi_managed() {
         for (text, expected) in CASES {
-            let (rules, skipped) = IgnoreRules::try_parse(text).unwrap();
-            assert!(skipped.is_empty(), "{text:?}");
+            let rules = IgnoreRules::try_parse(text).unwrap();
             assert_eq!(managed(&rules), *expected, "{text:?}");
             // The lenient parser agrees when there is nothing to skip.
             assert_eq!(managed(&IgnoreRules::parse(text).0), *expected);
@@ -801,7 +795,7 @@ mod tests {
     }
 
     fn ignored(text: &str, target: &str) -> bool {
-        IgnoreRules::try_parse(text).unwrap().0.is_ignored(target)
+        IgnoreRules::try_parse(text).unwrap().is_ignored(target)
     }
 
     #[test]
@@ -897,7 +891,7 @@ mod tests {
         for (text, err) in cases {
             assert_eq!(IgnoreRules::try_parse(text).map(|_| ()), Err(err.clone()), "{text:?}");
             let mut rules = IgnoreRules::new();
-            assert_eq!(rules.add_file("", text), Err(err), "{text:?}");
+            assert_eq!(rules.add_file("", text, &Facts::default()), Err(err), "{text:?}");
             // The lenient parser skips the line and reports it.
             let (_, skipped) = IgnoreRules::parse(text);
             assert_eq!(skipped.len(), 1, "{text:?}");
@@ -923,8 +917,8 @@ mod tests {
         // `dir2/.chezmoiignore` with `c`: chezmoi ignored `.config/nvim` and
         // `dir2/c` only.
         let mut rules = IgnoreRules::new();
-        assert_eq!(rules.add_file(".config", "nvim\n*.fish\n"), Ok(vec![]));
-        assert_eq!(rules.add_file("dir2", "c\n"), Ok(vec![]));
+        assert_eq!(rules.add_file(".config", "nvim\n*.fish\n", &Facts::default()), Ok(()));
+        assert_eq!(rules.add_file("dir2", "c\n", &Facts::default()), Ok(()));
         let ignored: Vec<_> = tree().filter(|t| rules.is_ignored(t)).collect();
         assert_eq!(ignored, [".config/nvim", ".config/nvim/init.lua", "dir2/c"]);
         // One shared rule set: an exclusion in a subdirectory file counts for
@@ -935,7 +929,7 @@ mod tests {
         // `is_ignored` prunes it (wider on purpose); `ignores_path` is
         // chezmoi's final per-target filter.
         let mut rules = IgnoreRules::new();
-        rules.add_file(".config", "!nvim\n").unwrap();
+        rules.add_file(".config", "!nvim\n", &Facts::default()).unwrap();
         assert!(rules.is_ignored("README.md"));
         assert!(rules.is_ignored(".config"));
         assert!(!rules.ignores_path(".config/nvim"));
@@ -943,7 +937,7 @@ mod tests {
         assert!(rules.ignores_path(".config/nvim/init.lua"));
         // A failed file adds nothing.
         let mut rules = IgnoreRules::new();
-        assert!(rules.add_file("", "x\n/abs\n").is_err());
+        assert!(rules.add_file("", "x\n/abs\n", &Facts::default()).is_err());
         assert!(!rules.is_ignored("x"));
     }
 
@@ -953,7 +947,7 @@ mod tests {
     /// was entered before the file was read) but not `zd/x`.
     #[test]
     fn walk_order_quirk_is_resolved_towards_ignoring() {
-        let (rules, _) = IgnoreRules::try_parse("+d\nzd\n").unwrap();
+        let rules = IgnoreRules::try_parse("+d\nzd\n").unwrap();
         assert!(rules.ignores_path("+d"));
         assert!(!rules.ignores_path("+d/x"));
         assert!(rules.is_ignored("+d/x"));
@@ -961,78 +955,78 @@ mod tests {
         // A directory ignored by an earlier file and un-ignored by a later
         // one may have been pruned: it counts as ignored.
         let mut rules = IgnoreRules::new();
-        rules.add_file("", "d\n").unwrap();
-        rules.add_file("", "!d\n").unwrap();
+        rules.add_file("", "d\n", &Facts::default()).unwrap();
+        rules.add_file("", "!d\n", &Facts::default()).unwrap();
         assert!(!rules.ignores_path("d"));
         assert!(rules.is_ignored("d/x"));
         assert!(!rules.is_ignored("d"));
     }
 
     #[test]
-    fn template_lines_are_reported_and_blocks_are_conservative() {
+    fn undecided_lines_are_conservative_and_told_apart() {
         let text = "\
 README.md
 {{ if ne .chezmoi.os \"darwin\" }}
 Library
 !keep
 {{- end }}
-{{ .chezmoi.hostname }}/cache
 after
 ";
         let (rules, skipped) = IgnoreRules::parse(text);
-        assert_eq!(skipped, ["{{ if ne .chezmoi.os \"darwin\" }}", "{{- end }}", "{{ .chezmoi.hostname }}/cache"]);
-        assert!(rules.is_ignored("README.md"));
-        assert!(rules.is_ignored("after"));
-        // Conditional include: may be present.
-        assert!(rules.is_ignored("Library"));
-        // Conditional exclusion: may be absent, so nothing is un-ignored.
+        assert!(skipped.is_empty() && rules.is_templated());
+        assert!(rules.is_ignored("README.md") && !rules.is_undecided("README.md"));
+        assert!(rules.is_ignored("after") && !rules.is_undecided("after"));
+        // Undecided include: may be present.
+        assert!(rules.is_ignored("Library") && rules.is_undecided("Library"));
+        assert!(rules.is_undecided("Library/x"));
+        // Undecided exclusion: may be absent, so nothing is un-ignored.
         assert!(!rules.is_ignored("keep"));
         assert!(!rules.is_ignored("other"));
         let (rules, _) = IgnoreRules::parse("keep\n{{ if .x }}\n!keep\n{{ end }}\n");
-        assert!(rules.is_ignored("keep"));
-        // An unconditional exclusion still wins.
+        assert!(rules.is_ignored("keep") && rules.is_undecided("keep"));
+        // A sure exclusion still wins.
         let (rules, _) = IgnoreRules::parse("!keep\n{{ if .x }}\nkeep\n{{ end }}\n");
         assert!(!rules.is_ignored("keep"));
-        // Only conditional exclusions: in the world where they exist and no
-        // include does, everything else is ignored.
+        // `other` is ignored when only the exclusion exists, not when `keep` does too.
+        assert!(rules.is_undecided("other"));
+        // Only undecided exclusions: in the world where they exist and no include does,
+        // everything else is ignored.
         let (rules, _) = IgnoreRules::parse("{{ if .x }}\n!keep\n{{ end }}\n");
-        assert!(rules.is_ignored("other"));
+        assert!(rules.is_undecided("other"));
         assert!(!IgnoreRules::parse("{{ if .x }}\n!a\n{{ end }}\nb\n").0.is_ignored("other"));
-        // Nested blocks, `else`, comments and actions spanning lines.
-        let text = "\
-{{ if .a }}{{ range .b }}
-x
-{{ end }}
-{{ else }}
-y
-{{ end }}
-z
-{{/* a
-comment */}}
-w
-{{ with .c
-}}
-v
-{{ end }}
-";
-        let (rules, skipped) = IgnoreRules::parse(text);
-        assert_eq!(
-            skipped,
-            [
-                "{{ if .a }}{{ range .b }}",
-                "{{ end }}",
-                "{{ else }}",
-                "{{ end }}",
-                "{{/* a",
-                "comment */}}",
-                "{{ with .c",
-                "}}",
-                "{{ end }}",
-            ]
-        );
-        for t in ["x", "y", "z", "w", "v"] {
-            assert!(rules.is_ignored(t), "{t}");
-        }
+        // Text dotback cannot compute may be any pattern.
+        let (rules, _) = IgnoreRules::parse("!keep\n{{ .chezmoi.hostname }}/cache\n");
+        assert!(rules.is_undecided("anything") && !rules.is_ignored("keep"));
+        // An invalid pattern on an undecided line: chezmoi may refuse the file.
+        let rules = IgnoreRules::try_parse("{{ if .x }}\n/abs\n{{ end }}\n").unwrap();
+        assert!(rules.is_undecided("anything"));
+        // On a sure line, it is an error.
+        assert!(IgnoreRules::try_parse("{{ if true }}\n/abs\n{{ end }}\n").is_err());
+        // Plain files decide everything.
+        let (rules, _) = IgnoreRules::parse("a\n!b\n");
+        assert!(!rules.is_templated() && !rules.is_undecided("a") && !rules.is_undecided("c"));
+    }
+
+    #[test]
+    fn conditions_are_evaluated_with_the_facts() {
+        let facts = Facts { os: Some("linux".into()), hostname: Some("box".into()), ..Facts::default() };
+        let text = "{{ if eq .chezmoi.os \"windows\" }}\n.foo\n{{ end }}\n{{ if ne .chezmoi.os \"linux\" }}\n.bar\n{{ end }}\n{{ if eq .chezmoi.hostname \"box\" }}.baz{{ end }}\n";
+        let mut rules = IgnoreRules::new();
+        rules.add_file("", text, &facts).unwrap();
+        assert!(!rules.is_ignored(".foo") && !rules.is_ignored(".bar"));
+        assert!(rules.is_ignored(".baz") && !rules.is_undecided(".baz"));
+        // Subdirectory files are relative to their directory, rendered or not.
+        rules.add_file(".config", "{{ if eq .chezmoi.os \"linux\" }}nvim{{ end }}\n", &facts).unwrap();
+        assert!(rules.is_ignored(".config/nvim/init.lua") && !rules.is_ignored("nvim"));
+    }
+
+    #[test]
+    fn chezmoi_s_list_is_the_answer() {
+        let mut rules = IgnoreRules::from_chezmoi([".config".to_owned(), "b".to_owned()]);
+        rules.add_file("", "x\n", &Facts::default()).unwrap();
+        assert!(rules.is_ignored(".config") && rules.is_ignored(".config/nvim/init.lua"));
+        assert!(rules.is_ignored("b") && !rules.is_ignored("x") && !rules.is_ignored(".configs"));
+        assert!(!rules.is_undecided(".config") && rules.ignores_path("b") && !rules.ignores_path(".config/nvim"));
     }
 
     /// doublestar v4 corner cases, as chezmoi evaluated them.

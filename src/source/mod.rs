@@ -86,6 +86,7 @@
 //!   empty target directory.
 
 pub mod ignore;
+pub mod ignore_template;
 
 pub use ignore::{IgnoreError, IgnoreRules};
 
