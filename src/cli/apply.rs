@@ -83,6 +83,19 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     if let Some(e) = delegation_error(&run.delegation, &run.delegated) {
         failure = Some(e);
     }
+    // Targets a .chezmoiignore template may or may not ignore on this machine were not applied
+    // (the warning above names them): an apply that left them is not a success.
+    let undecided = s.state.undecided.iter().filter(|t| opts.selection.touches(t)).count();
+    if undecided > 0 && failure.is_none() {
+        failure = Some(
+            CliError::new(format!(
+                "{undecided} target{} not applied: only chezmoi can tell whether .chezmoiignore ignores {} on this machine",
+                if undecided == 1 { " was" } else { "s were" },
+                if undecided == 1 { "it" } else { "them" }
+            ))
+            .hint("everything else was applied; install chezmoi (it evaluates the template) and run `dotback apply` again"),
+        );
+    }
 
     warn_refused(ui, &report.refused);
     if let Some(e) = failures(ui, std::mem::take(&mut report.failed)) {

@@ -132,7 +132,10 @@ fn what_dotback_cannot_evaluate_is_left_alone_and_listed_once() {
         assert!(text.contains("~/.ranged") && text.contains("~/.tool") && !text.contains("~/.linux-only"), "{text}");
     };
     listed(&stderr(&without.ok(&["status"])));
-    listed(&stderr(&without.ok(&["apply"])));
+    let (code, err) = without.fails(&["apply"]);
+    assert_eq!(code, 1, "an apply that left targets undecided is not a success: {err}");
+    listed(&err);
+    assert!(err.contains("2 targets were not applied: only chezmoi can tell"), "{err}");
     assert_eq!(snapshot(&without.home).keys().collect::<Vec<_>>(), [".plain"]);
     let v: serde_json::Value = serde_json::from_slice(&without.ok(&["status", "--json"]).stdout).unwrap();
     let warnings = v["warnings"].as_array().unwrap();
