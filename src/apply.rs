@@ -37,6 +37,8 @@ pub enum ApplyError {
     State(#[from] StateError),
     #[error(transparent)]
     Eval(#[from] EvalError),
+    #[error(transparent)]
+    Scan(#[from] crate::managed::ScanError),
 }
 
 /// What apply does to one target.
@@ -149,6 +151,8 @@ pub struct Report {
     #[serde(skip)]
     pub failed: Vec<(String, ApplyError)>,
     pub backup_dir: Option<PathBuf>,
+    /// Templated targets edited in HOME since chezmoi wrote them, left as they are.
+    pub template_edits: Vec<String>,
 }
 
 impl Report {
@@ -163,6 +167,7 @@ impl Report {
             }
         }
         self.skipped = later.skipped;
+        self.template_edits = later.template_edits;
         self.refused = later.refused;
         self.failed = later.failed;
         self.backup_dir = later.backup_dir.or(self.backup_dir.take());
@@ -426,6 +431,9 @@ pub fn run(
     opts: &ApplyOptions,
     sink: &dyn crate::events::Sink,
 ) -> Result<ApplyRun, ApplyError> {
+    if !opts.dry_run {
+        s.decide_ignores_with_chezmoi()?;
+    }
     let sel = &opts.selection;
     let mut p = s.parts();
     let evals = crate::eval::evaluate(p.ctx, p.state, p.cache, p.vault, sel)?;
@@ -480,28 +488,45 @@ pub fn execute_delegating(
     delegated: &[crate::delegate::Item],
     sink: &dyn crate::events::Sink,
 ) -> (Result<Report, ApplyError>, Delegation) {
-    let (before, after) = crate::delegate::calls(&delegated.iter().collect::<Vec<_>>());
     let chezmoi = if delegated.is_empty() { None } else { crate::chezmoi::find() };
     let (home, store) = (&p.ctx.paths.home, &p.ctx.store);
+    // A templated target edited in HOME since chezmoi wrote it is left as it is (chezmoi would
+    // stop at it, asking), and reported: the edit belongs in the template.
+    let edited = match &chezmoi {
+        Some(bin) => crate::delegate::edited_in_home(bin, home, store, delegated),
+        None => Ok(Vec::new()),
+    };
+    let edited = match edited {
+        Ok(edited) => edited,
+        Err(msg) => return (Ok(Report::default()), Delegation::Failed(msg)),
+    };
+    let handed: Vec<&crate::delegate::Item> =
+        delegated.iter().filter(|i| i.target.as_ref().is_none_or(|t| !edited.contains(t))).collect();
+    let (before, after) = crate::delegate::calls(&handed);
     let mut delegation = match &chezmoi {
         Some(bin) => crate::delegate::run(bin, home, store, &before),
         None if delegated.is_empty() => Delegation::Nothing,
         None => Delegation::NoChezmoi,
     };
+    // A `before` script that failed stops chezmoi's apply there, and so here: nothing is written.
+    if matches!(delegation, Delegation::Failed(_)) {
+        return (Ok(Report::default()), delegation);
+    }
     let phase = crate::events::Phase::start(sink, "applying", actions.len());
     let result = execute(p.ctx, p.state, p.vault, actions, p.cache, &|_| phase.step());
     drop(phase);
     // Record what was written even when a later target failed.
-    let result = p.cache.save().map_err(ApplyError::from).and(result);
-    // A `before` script that failed stops chezmoi's apply there, and so here.
+    let mut result = p.cache.save().map_err(ApplyError::from).and(result);
     if let Some(bin) = &chezmoi
         && result.is_ok()
-        && !matches!(delegation, Delegation::Failed(_))
     {
         match crate::delegate::run(bin, home, store, &after) {
             Delegation::Nothing => {}
             done => delegation = done,
         }
+    }
+    if let Ok(report) = &mut result {
+        report.template_edits = edited;
     }
     (result, delegation)
 }

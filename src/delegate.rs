@@ -239,15 +239,14 @@ pub fn run(bin: &Path, home: &Path, store: &Path, calls: &[Call]) -> Delegation 
     if calls.is_empty() { Delegation::Nothing } else { Delegation::Done }
 }
 
-/// The templated and `modify_` targets edited in HOME since chezmoi last wrote them (chezmoi's
-/// own record says so). Capture never takes them from HOME, because that would overwrite the
-/// source chezmoi evaluates: the edit stays in HOME only until it goes into the source.
+/// The templated targets edited in HOME since chezmoi last wrote them (chezmoi's own record
+/// says so). Capture never takes them from HOME, because that would overwrite the source chezmoi
+/// evaluates: the edit stays in HOME only until it goes into the template. Asking chezmoi
+/// renders the templates, so only an apply the user asked for asks (`modify_` scripts, which
+/// chezmoi would run to answer, are not asked about).
 pub fn edited_in_home(bin: &Path, home: &Path, store: &Path, items: &[Item]) -> Result<Vec<String>, String> {
-    let targets: Vec<String> = items
-        .iter()
-        .filter(|i| matches!(i.what, What::Template | What::Modify))
-        .filter_map(|i| i.target.clone())
-        .collect();
+    let targets: Vec<String> =
+        items.iter().filter(|i| i.what == What::Template).filter_map(|i| i.target.clone()).collect();
     if targets.is_empty() {
         return Ok(Vec::new());
     }

@@ -186,13 +186,25 @@ pub fn scan_for(store: &Path, only: &crate::selective::Only, device: &Device) ->
 pub struct Device {
     /// HOME and chezmoi's config directory.
     places: Option<(PathBuf, PathBuf)>,
+    /// Ask chezmoi about templated ignore files. Its answer renders the store's templates,
+    /// which may run programs: only an apply the user asked for does.
+    ask_chezmoi: bool,
     /// What the device says about itself, read on first need.
     facts: OnceLock<Facts>,
 }
 
 impl Device {
     pub fn of(ctx: &crate::context::Context) -> Device {
-        Device { places: Some((ctx.paths.home.clone(), ctx.paths.chezmoi_config_dir.clone())), facts: OnceLock::new() }
+        Device {
+            places: Some((ctx.paths.home.clone(), ctx.paths.chezmoi_config_dir.clone())),
+            ask_chezmoi: false,
+            facts: OnceLock::new(),
+        }
+    }
+
+    /// [`Device::of`], asking chezmoi about templated ignore files when it is installed.
+    pub fn asking_chezmoi(ctx: &crate::context::Context) -> Device {
+        Device { ask_chezmoi: true, ..Device::of(ctx) }
     }
 
     /// The device's facts, its chezmoi config's `[data]` included (not yet the store's data).
@@ -235,9 +247,20 @@ fn go_arch() -> &'static str {
     }
 }
 
-/// The host name up to its first dot, as `.chezmoi.hostname` gives it.
+/// The host name up to its first dot, as `.chezmoi.hostname` gives it: chezmoi takes the first
+/// name of the `127.0.1.1` line of `/etc/hosts`, else the first line of `/etc/hostname`, and
+/// only then the kernel's host name.
 fn short_hostname() -> Option<String> {
-    let name = gethostname::gethostname().into_string().ok()?;
+    let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+    let from_hosts = hosts.lines().find_map(|l| {
+        let mut words = l.split('#').next().unwrap_or_default().split_whitespace();
+        (words.next() == Some("127.0.1.1")).then(|| words.next()).flatten().map(str::to_owned)
+    });
+    let from_file = || {
+        let text = std::fs::read_to_string("/etc/hostname").ok()?;
+        text.lines().next().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty())
+    };
+    let name = from_hosts.or_else(from_file).or_else(|| gethostname::gethostname().into_string().ok())?;
     Some(name.split('.').next().unwrap_or_default().to_owned()).filter(|n| !n.is_empty())
 }
 
@@ -559,7 +582,7 @@ fn ask_chezmoi(
     device: &Device,
 ) -> Result<(), ScanError> {
     let Some((home, _)) = &device.places else { return Ok(()) };
-    if !tree.is_work_tree() {
+    if !tree.is_work_tree() || !device.ask_chezmoi {
         return Ok(());
     }
     let Some(bin) = crate::chezmoi::find() else { return Ok(()) };
@@ -569,7 +592,9 @@ fn ask_chezmoi(
             state.warnings.clear();
             state.undecided.clear();
             state.files = files;
-            state.ignore = IgnoreRules::from_chezmoi(listed);
+            // chezmoi lists the store's entries it ignores; the patterns still cover what is
+            // not in the store yet (a file `add` would take).
+            state.ignore = std::mem::take(&mut state.ignore).with_chezmoi(listed);
             let root = state.root.clone();
             walk(state, tree, &root, "", "", device)
         }

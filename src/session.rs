@@ -146,6 +146,18 @@ impl Session {
         Ok(())
     }
 
+    /// For an apply the user asked for: when a `.chezmoiignore` template left targets undecided
+    /// and chezmoi is installed, scans the store again with chezmoi deciding them. (Asking
+    /// chezmoi renders the store's templates, which may run programs, so no other command does.)
+    pub fn decide_ignores_with_chezmoi(&mut self) -> Result<(), managed::ScanError> {
+        if !self.state.ignore.is_templated() || crate::chezmoi::find().is_none() {
+            return Ok(());
+        }
+        let device = managed::Device::asking_chezmoi(&self.ctx);
+        self.state = managed::scan_for(&self.ctx.store, &self.trust.manifest.rules.only, &device)?;
+        Ok(())
+    }
+
     /// Evaluates the trust again (after the control files changed on this device: they are
     /// sealed as its own change).
     pub fn reseal(&mut self) -> Result<(), SessionError> {

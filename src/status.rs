@@ -46,9 +46,6 @@ pub struct Status {
     /// The `chezmoi` binary that applies them; `None` when it is not installed (`apply` then
     /// skips them).
     pub chezmoi: Option<PathBuf>,
-    /// Templated and `modify_` targets edited in HOME since chezmoi wrote them (never captured:
-    /// the change belongs in the source), as chezmoi reports them; or why chezmoi could not say.
-    pub edited_in_home: Result<Vec<String>, String>,
 }
 
 /// Evaluates the targets at or below `paths` (every target when empty). git's side of the
@@ -88,22 +85,7 @@ pub fn status(ctx: Context, paths: &[PathBuf], sink: &dyn Sink) -> Result<Status
     let items = crate::delegate::items(&session.state);
     let delegated: Vec<_> = crate::delegate::selected(&items, &selection).into_iter().cloned().collect();
     let chezmoi = if delegated.is_empty() { None } else { crate::chezmoi::find() };
-    let edited_in_home = match &chezmoi {
-        Some(bin) => crate::delegate::edited_in_home(bin, &session.ctx.paths.home, &session.ctx.store, &delegated),
-        None => Ok(Vec::new()),
-    };
-    Ok(Status {
-        session,
-        selection,
-        evals,
-        uncommitted,
-        remotes,
-        conflicts,
-        identity_problem,
-        delegated,
-        chezmoi,
-        edited_in_home,
-    })
+    Ok(Status { session, selection, evals, uncommitted, remotes, conflicts, identity_problem, delegated, chezmoi })
 }
 
 /// A named path the store does not manage, not even as an extra inside an `exact_` directory.

@@ -81,7 +81,16 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
         .hint("everything else was applied; `dotback keys list` shows who the store encrypts to, and `dotback keys unlock --recovery` makes this device a recipient")
     });
     if let Some(e) = delegation_error(&run.delegation, &run.delegated) {
-        failure = Some(e);
+        match &failure {
+            // The first failure is the exit's; this one is said too.
+            Some(_) => {
+                ui.warn(&e.message);
+                for h in &e.hints {
+                    ui.hint(h);
+                }
+            }
+            None => failure = Some(e),
+        }
     }
     // Targets a .chezmoiignore template may or may not ignore on this machine were not applied
     // (the warning above names them): an apply that left them is not a success.
@@ -132,6 +141,7 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
         if report.skipped.iter().any(|(_, c)| !matches!(c, Change::Locked | Change::WaitingForIdentity)) {
             ui.hint("`dotback diff` shows the differences; `dotback add PATH` keeps HOME's version, `dotback apply --force PATH` takes the store's");
         }
+        warn_template_edits(ui, &report.template_edits);
         let changed = report.written.len() + report.removed.len();
         if changed == 0 && run.delegated.is_empty() {
             ui.info("Nothing to apply: HOME matches the store.");
@@ -171,6 +181,18 @@ pub(super) fn delegation_error(delegation: &Delegation, delegated: &[Item]) -> O
             )
         }
         Delegation::Nothing | Delegation::Done => None,
+    }
+}
+
+/// Warns about templated targets edited in HOME, which apply left as they are.
+pub(super) fn warn_template_edits(ui: &Ui, edited: &[String]) {
+    for t in edited {
+        ui.warn(format!(
+            "left ~/{t} alone: it is edited in HOME, and its source is a template, so dotback does not capture it"
+        ));
+        ui.hint(format!(
+            "put the change into the template with `chezmoi merge ~/{t}` or `chezmoi edit ~/{t}`; `chezmoi apply --force ~/{t}` takes the template's version instead"
+        ));
     }
 }
 

@@ -260,6 +260,10 @@ impl From<ScanError> for CliError {
 
 impl From<ApplyError> for CliError {
     fn from(e: ApplyError) -> Self {
+        let e = match e {
+            ApplyError::Scan(scan) => return scan.into(),
+            e => e,
+        };
         let err = CliError::from_error(&e);
         let hint = match &e {
             ApplyError::OutsideHome { .. } => {
@@ -280,6 +284,8 @@ impl From<ApplyError> for CliError {
             }
             ApplyError::State(_) => "check the permissions of dotback's state directory",
             ApplyError::Eval(e) => eval_hint(e),
+            // Said by the scan's own mapping, above.
+            ApplyError::Scan(_) => "",
         };
         err.hint(hint)
     }

@@ -76,9 +76,6 @@ struct StatusJson {
     delegated: Vec<Delegated>,
     /// The delegated entries by kind, with counts.
     delegated_kinds: Vec<KindCount>,
-    /// Templated and `modify_` targets edited in HOME since chezmoi wrote them: never captured,
-    /// since their source is what chezmoi evaluates.
-    template_edits: Vec<String>,
     uncommitted: Vec<Uncommitted>,
     /// Per remote: what is not yet pushed (since when) and what was fetched but not merged.
     remotes: Vec<dotback::store::RemoteState>,
@@ -109,12 +106,7 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
         identity_problem,
         delegated,
         chezmoi,
-        edited_in_home,
     } = status::status(ctx, &args.paths, ui).map_err(status_error)?;
-    let (template_edits, chezmoi_status_error) = match edited_in_home {
-        Ok(edits) => (edits, None),
-        Err(why) => (Vec::new(), Some(why)),
-    };
     let identity_problem = identity_problem.map(super::keys::unusable_identity);
     let report = StatusJson {
         targets: evals
@@ -133,7 +125,6 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
             })
             .collect(),
         delegated_kinds: kinds(&delegated),
-        template_edits: template_edits.clone(),
         uncommitted,
         remotes,
         conflicts,
@@ -168,15 +159,6 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
         }
         print_text(ui, &report, &evaluated, &skipped);
         print_delegated(ui, &delegated, chezmoi.is_some());
-        for t in &template_edits {
-            ui.warn(format!("~/{t} is edited in HOME; its source is a template, so dotback does not capture it"));
-            ui.hint(format!(
-                "put the change into its template with `chezmoi merge ~/{t}` or `chezmoi edit ~/{t}`; until then chezmoi, and so `dotback apply`, does not overwrite it"
-            ));
-        }
-        if let Some(why) = &chezmoi_status_error {
-            ui.warn(format!("chezmoi could not say whether templated targets were edited in HOME: {why}"));
-        }
         if let Some(p) = &identity_problem {
             super::keys::warn_unusable_identity(ui, p);
         }

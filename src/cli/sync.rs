@@ -137,6 +137,7 @@ fn render(
             ui.warn(format!("left ~/{path} alone: {}", why.describe()));
         }
         super::apply::warn_refused(ui, &applied.refused);
+        super::apply::warn_template_edits(ui, &applied.template_edits);
         unapplied = super::apply::failures(ui, std::mem::take(&mut applied.failed));
         if let Some(dir) = &applied.backup_dir {
             ui.info(format!("What sync overwrote or removed in HOME is saved in {}.", dir.display()));

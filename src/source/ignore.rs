@@ -142,6 +142,14 @@ impl IgnoreRules {
         IgnoreRules { chezmoi: Some(ignored.into_iter().collect()), ..IgnoreRules::default() }
     }
 
+    /// These rules, with the targets chezmoi listed as ignored (`chezmoi ignored`) deciding
+    /// what the templates left undecided: a target is ignored when chezmoi lists it (or a
+    /// directory above it), or when these rules surely ignore it (a file not in the store yet,
+    /// which chezmoi does not list).
+    pub fn with_chezmoi(self, ignored: impl IntoIterator<Item = String>) -> IgnoreRules {
+        IgnoreRules { chezmoi: Some(ignored.into_iter().collect()), ..self }
+    }
+
     /// Parse `.chezmoiignore` text, knowing nothing about the device (every template condition
     /// is undecided). Lines chezmoi rejects (an absolute path, a `..`, an unbalanced `[`/`{`)
     /// are not applied and are returned. chezmoi refuses the whole store in that case, so
@@ -256,7 +264,8 @@ impl IgnoreRules {
         }
         let dirs = || target.match_indices('/').map(|(i, _)| &target[..i]);
         if let Some(listed) = &self.chezmoi {
-            return listed.contains(target) || dirs().any(|dir| listed.contains(dir));
+            let own = |t: &str| surely_ignores(&self.files, t);
+            return listed.contains(target) || dirs().any(|dir| listed.contains(dir)) || own(target) || dirs().any(own);
         }
         test(&self.files, target) || dirs().any(|dir| (1..=self.files.len()).any(|k| test(&self.files[..k], dir)))
     }
@@ -266,7 +275,7 @@ impl IgnoreRules {
     /// directory during its walk.
     pub fn ignores_path(&self, target: &str) -> bool {
         match &self.chezmoi {
-            Some(listed) => listed.contains(target),
+            Some(listed) => listed.contains(target) || surely_ignores(&self.files, target),
             None => ignores(&self.files, target),
         }
     }
@@ -1027,6 +1036,17 @@ after
         assert!(rules.is_ignored(".config") && rules.is_ignored(".config/nvim/init.lua"));
         assert!(rules.is_ignored("b") && !rules.is_ignored("x") && !rules.is_ignored(".configs"));
         assert!(!rules.is_undecided(".config") && rules.ignores_path("b") && !rules.ignores_path(".config/nvim"));
+    }
+
+    #[test]
+    fn chezmoi_s_list_decides_the_templates_and_the_sure_patterns_still_hold() {
+        let text = "{{ output \"sh\" }}\n.ssh/id_work\n!.ssh/keep\n";
+        let rules = IgnoreRules::try_parse(text).unwrap();
+        assert!(rules.is_undecided(".zshrc"), "the template line leaves everything undecided here");
+        let rules = rules.with_chezmoi([".listed".to_owned()]);
+        assert!(rules.is_ignored(".listed") && !rules.is_ignored(".zshrc"), "chezmoi decides them");
+        assert!(rules.is_ignored(".ssh/id_work"), "a sure pattern holds for a file chezmoi does not list");
+        assert!(!rules.is_ignored(".ssh/keep") && !rules.is_undecided(".zshrc"));
     }
 
     /// doublestar v4 corner cases, as chezmoi evaluated them.

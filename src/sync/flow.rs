@@ -544,6 +544,9 @@ fn apply_all(
     delegate: bool,
     sink: &dyn Sink,
 ) -> Result<(apply::Report, Vec<crate::delegate::Item>, crate::delegate::Delegation), SyncError> {
+    if delegate {
+        s.decide_ignores_with_chezmoi().map_err(crate::session::SessionError::Scan)?;
+    }
     let mut p = s.parts();
     let evals = eval::evaluate(p.ctx, p.state, p.cache, p.vault, &Selection::all())?;
     let actions = apply::plan(&evals, PlanOptions { force: false, keep_deleted: true });

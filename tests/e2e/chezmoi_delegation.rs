@@ -242,32 +242,60 @@ fn sync_hands_a_merged_script_and_template_to_chezmoi() {
 }
 
 #[test]
-fn a_templated_target_edited_in_home_is_reported_and_never_captured() {
+fn a_templated_target_edited_in_home_is_left_reported_and_never_captured() {
     let Some(chezmoi) = chezmoi() else { return };
     let env = TestEnv::new().with_chezmoi(&chezmoi);
     env.init();
     put(&env.store(), "dot_gitconfig.tmpl", "[user]\n  name = {{ \"me\" | upper }}\n");
+    put(&env.store(), "dot_other.tmpl", "v1\n");
     env.ok(&["commit"]);
     env.ok(&["apply"]);
     assert_eq!(env.read(".gitconfig"), "[user]\n  name = ME\n");
-    let clean = env.ok(&["status"]);
-    assert!(!show(&clean).contains("edited in HOME"), "{}", show(&clean));
 
+    // Edited in HOME, while the other template changed in the store.
     env.write(".gitconfig", "[user]\n  name = edited by hand\n", 0o644);
-    let out = env.ok(&["status"]);
+    put(&env.store(), "dot_other.tmpl", "v2\n");
+    env.ok(&["commit"]);
+    let out = env.ok(&["apply"]);
+    let err = stderr(&out);
     assert!(
-        stderr(&out).contains("~/.gitconfig is edited in HOME; its source is a template")
-            && stderr(&out).contains("chezmoi merge ~/.gitconfig"),
+        err.contains("left ~/.gitconfig alone: it is edited in HOME, and its source is a template")
+            && err.contains("chezmoi merge ~/.gitconfig"),
         "{}",
         show(&out)
     );
-    let v: serde_json::Value = serde_json::from_slice(&env.ok(&["status", "--json"]).stdout).unwrap();
-    assert_eq!(v["template_edits"], serde_json::json!([".gitconfig"]), "{v}");
-    env.ok(&["commit"]);
+    assert_eq!(env.read(".other"), "v2\n", "the rest is applied: one edited template stops nothing");
+    assert_eq!(env.read(".gitconfig"), "[user]\n  name = edited by hand\n", "the edit is kept");
     assert_eq!(
         fs::read_to_string(env.store().join("dot_gitconfig.tmpl")).unwrap(),
         "[user]\n  name = {{ \"me\" | upper }}\n",
-        "the template is never rewritten from HOME"
+        "and the template is never rewritten from HOME"
     );
-    assert_eq!(env.read(".gitconfig"), "[user]\n  name = edited by hand\n", "and the edit is kept");
+}
+
+#[test]
+fn looking_at_the_store_runs_none_of_its_code() {
+    let Some(chezmoi) = chezmoi() else { return };
+    let env = TestEnv::new().with_chezmoi(&chezmoi);
+    env.init();
+    let marker = env.root.join("ran");
+    let run = |what: &str| format!("{{{{ output \"sh\" \"-c\" \"echo {what} >> {}\" }}}}", marker.display());
+    put(&env.store(), ".chezmoiignore", &format!("{}\n.work/key\n", run("ignore")));
+    put(&env.store(), "dot_t.tmpl", &format!("{}\n", run("template")));
+    put(&env.store(), "modify_dot_m", &format!("#!/bin/sh\necho modify >> {}\ncat\n", marker.display()));
+    env.ok(&["commit"]);
+    for cmd in [&["status"][..], &["status", "--json"], &["diff"], &["apply", "--dry-run"], &["commit"]] {
+        env.cmd(cmd).output().unwrap();
+        assert!(!marker.exists(), "`dotback {cmd:?}` ran code from the store: {:?}", fs::read_to_string(&marker));
+    }
+    // What the ignore file decides stays out of the store, though `add` does not ask chezmoi
+    // (the template line leaves the rest undecided, so nothing below it is taken either).
+    env.write(".work/key", "work-only\n", 0o600);
+    env.write(".work/notes", "notes\n", 0o644);
+    env.cmd(&["add", ".work"]).output().unwrap();
+    assert!(!env.store().join("dot_work/private_key").exists(), "the ignored key is not added");
+    env.ok(&["commit"]);
+    env.ok(&["apply"]);
+    assert!(!env.store().join("dot_work/private_key").exists(), "nor after chezmoi decided the ignore file");
+    assert!(marker.exists(), "the user's apply renders the templates");
 }
