@@ -12,7 +12,7 @@
 # Goal (issue 11): 1 <= 1.2 x (2 + 3), and 1 < 4.
 set -euo pipefail
 N=${N:-10000}
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-9}
 source "$(dirname "$0")/common.sh"
 need jq jq
 
@@ -61,17 +61,19 @@ hyperfine --style basic --runs "$RUNS" -i \
   -n "chezmoi apply (whole store)" "HOME='$h2' '$CHEZMOI' --source '$store' --destination '$h2' apply" \
   --export-json "$work/deleg.json" --export-markdown "$work/deleg.md" >&2
 
-mean() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .mean' "$work/deleg.json"; }
-with=$(mean "dotback apply (chezmoi on PATH)")
-native=$(mean "dotback apply (native part alone)")
-alone=$(mean "chezmoi apply (the 25 delegated entries alone)")
-whole=$(mean "chezmoi apply (whole store)")
+# Medians: each apply ends with one syncfs, whose cost swings with whatever else the machine writes.
+median() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .median' "$work/deleg.json"; }
+with=$(median "dotback apply (chezmoi on PATH)")
+native=$(median "dotback apply (native part alone)")
+alone=$(median "chezmoi apply (the 25 delegated entries alone)")
+whole=$(median "chezmoi apply (whole store)")
 echo
 echo "dotback apply with delegation: $N plain files + 20 templates + 5 scripts, $(nproc) cores, $(date -u +%Y-%m-%d)"
 echo
 cat "$work/deleg.md"
 echo
 awk -v w="$with" -v n="$native" -v a="$alone" -v c="$whole" 'BEGIN {
+  printf "medians [s]: with chezmoi %.3f, native part %.3f, chezmoi of the 25 %.3f, chezmoi of the whole store %.3f\n", w, n, a, c
   printf "dotback with chezmoi / (native part + chezmoi of the 25 alone) = %.2f (goal <= 1.2)\n", w / (n + a)
   printf "dotback with chezmoi / chezmoi apply of the whole store = %.2f (goal < 1)\n", w / c
 }'

@@ -245,8 +245,13 @@ pub fn run(bin: &Path, home: &Path, store: &Path, calls: &[Call]) -> Delegation 
 /// renders the templates, so only an apply the user asked for asks (`modify_` scripts, which
 /// chezmoi would run to answer, are not asked about).
 pub fn edited_in_home(bin: &Path, home: &Path, store: &Path, items: &[Item]) -> Result<Vec<String>, String> {
-    let targets: Vec<String> =
-        items.iter().filter(|i| i.what == What::Template).filter_map(|i| i.target.clone()).collect();
+    let targets: Vec<String> = items
+        .iter()
+        .filter(|i| i.what == What::Template)
+        .filter_map(|i| i.target.clone())
+        // Only what is there can have been edited (a first apply asks nothing).
+        .filter(|t| std::fs::symlink_metadata(home.join(t)).is_ok())
+        .collect();
     if targets.is_empty() {
         return Ok(Vec::new());
     }
