@@ -72,6 +72,13 @@ echo "dotback apply with delegation: $N plain files + 20 templates + 5 scripts, 
 echo
 cat "$work/deleg.md"
 echo
+# CPU time (user + system, means) does not swing with the disk: the same ratios by it.
+cpu() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .user + .system' "$work/deleg.json"; }
+awk -v w="$(cpu "dotback apply (chezmoi on PATH)")" -v n="$(cpu "dotback apply (native part alone)")" \
+  -v a="$(cpu "chezmoi apply (the 25 delegated entries alone)")" -v c="$(cpu "chezmoi apply (whole store)")" 'BEGIN {
+  printf "CPU [s]: with chezmoi %.3f, native part %.3f, chezmoi of the 25 %.3f, chezmoi of the whole store %.3f\n", w, n, a, c
+  printf "by CPU: with chezmoi / (native + the 25) = %.2f; with chezmoi / whole store = %.2f\n", w / (n + a), w / c
+}'
 awk -v w="$with" -v n="$native" -v a="$alone" -v c="$whole" 'BEGIN {
   printf "medians [s]: with chezmoi %.3f, native part %.3f, chezmoi of the 25 %.3f, chezmoi of the whole store %.3f\n", w, n, a, c
   printf "dotback with chezmoi / (native part + chezmoi of the 25 alone) = %.2f (goal <= 1.2)\n", w / (n + a)
