@@ -502,6 +502,8 @@ fn exchange(
     }
     for (name, status) in statuses {
         match report.remotes.iter_mut().find(|(n, _)| *n == name) {
+            // A remote that took an earlier attempt's push and had nothing new now: still pushed.
+            Some((_, RemoteStatus::Reached { pushed: true })) if matches!(status, RemoteStatus::Reached { .. }) => {}
             Some((_, earlier)) => *earlier = status,
             None => report.remotes.push((name, status)),
         }
