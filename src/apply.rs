@@ -492,13 +492,11 @@ pub fn execute_delegating(
     let (home, store) = (&p.ctx.paths.home, &p.ctx.store);
     // A templated target edited in HOME since chezmoi wrote it is left as it is (chezmoi would
     // stop at it, asking), and reported: the edit belongs in the template.
+    // When chezmoi cannot say (a template that fails to render, say), nothing is left out here:
+    // the delegated call below meets the same failure and reports it, after dotback's own writes.
     let edited = match &chezmoi {
-        Some(bin) => crate::delegate::edited_in_home(bin, home, store, delegated),
-        None => Ok(Vec::new()),
-    };
-    let edited = match edited {
-        Ok(edited) => edited,
-        Err(msg) => return (Ok(Report::default()), Delegation::Failed(msg)),
+        Some(bin) => crate::delegate::edited_in_home(bin, home, store, delegated).unwrap_or_default(),
+        None => Vec::new(),
     };
     let handed: Vec<&crate::delegate::Item> =
         delegated.iter().filter(|i| i.target.as_ref().is_none_or(|t| !edited.contains(t))).collect();
