@@ -84,10 +84,7 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
         match &failure {
             // The first failure is the exit's; this one is said too.
             Some(_) => {
-                ui.warn(&e.message);
-                for h in &e.hints {
-                    ui.hint(h);
-                }
+                ui.warn_error(&e);
             }
             None => failure = Some(e),
         }

@@ -209,10 +209,7 @@ fn list(ui: &Ui, json: bool) -> Result<(), CliError> {
     }
     if let Some(held) = &out.held_back {
         let e = super::sync::held_back(&s.ctx.store, held);
-        ui.warn(&e.message);
-        for h in &e.hints {
-            ui.hint(h);
-        }
+        ui.warn_error(&e);
     }
     Ok(s.finish()?)
 }

@@ -145,10 +145,7 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
     } else {
         if let Some(held) = &report.held_back {
             let e = super::sync::held_back(&s.ctx.store, held);
-            ui.warn(&e.message);
-            for h in &e.hints {
-                ui.hint(h);
-            }
+            ui.warn_error(&e);
         }
         let skipped = eval::skipped_roots(evals.iter().filter(|e| sel.contains(&e.target)));
         let mut evaluated = dotback::state::Tally::default();

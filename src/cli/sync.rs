@@ -147,10 +147,7 @@ fn render(
     // without chezmoi (a server, say) keeps syncing what dotback handles itself.
     if let Some(e) = super::apply::delegation_error(&report.delegation, &report.delegated) {
         if matches!(report.delegation, dotback::delegate::Delegation::NoChezmoi) {
-            ui.warn(&e.message);
-            for h in &e.hints {
-                ui.hint(h);
-            }
+            ui.warn_error(&e);
         } else {
             unapplied.get_or_insert(e);
         }
@@ -242,10 +239,7 @@ fn render(
     let most = (0..refusals.len()).min_by_key(|&i| urgency(refusals[i].code)).expect("not empty");
     let first = refusals.remove(most);
     for e in &refusals {
-        ui.warn(&e.message);
-        for h in &e.hints {
-            ui.hint(h);
-        }
+        ui.warn_error(e);
     }
     Err(first)
 }

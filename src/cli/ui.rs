@@ -43,6 +43,15 @@ impl Ui {
         eprintln!("{CYAN}hint:{CYAN:#} {line}");
     }
 
+    /// An error that does not end the command (another one sets the exit code): its message
+    /// as a warning, then its hints.
+    pub fn warn_error(&self, e: &CliError) {
+        self.warn(&e.message);
+        for h in &e.hints {
+            self.hint(h);
+        }
+    }
+
     pub fn json<T: serde::Serialize>(&self, value: &T) {
         println!("{}", serde_json::to_string_pretty(value).expect("JSON output serializes"));
     }
