@@ -22,6 +22,9 @@ _dotback() {
             dotback,apply)
                 cmd="dotback__subcmd__apply"
                 ;;
+            dotback,bootstrap)
+                cmd="dotback__subcmd__bootstrap"
+                ;;
             dotback,commit)
                 cmd="dotback__subcmd__commit"
                 ;;
@@ -72,6 +75,9 @@ _dotback() {
                 ;;
             dotback__subcmd__help,apply)
                 cmd="dotback__subcmd__help__subcmd__apply"
+                ;;
+            dotback__subcmd__help,bootstrap)
+                cmd="dotback__subcmd__help__subcmd__bootstrap"
                 ;;
             dotback__subcmd__help,commit)
                 cmd="dotback__subcmd__help__subcmd__commit"
@@ -278,7 +284,7 @@ _dotback() {
 
     case "${cmd}" in
         dotback)
-            opts="-h -V --help --version init add forget status diff apply commit resolve sync push keys remote hooks guard recover completions help"
+            opts="-h -V --help --version init add forget status diff apply commit resolve sync bootstrap push keys remote hooks guard recover completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -312,6 +318,32 @@ _dotback() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__bootstrap)
+            opts="-h -V --source --device --resume --passphrase-file --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --device)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -402,7 +434,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help)
-            opts="init add forget status diff apply commit resolve sync push keys remote hooks guard recover completions help"
+            opts="init add forget status diff apply commit resolve sync bootstrap push keys remote hooks guard recover completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -430,6 +462,20 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__bootstrap)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -31,6 +31,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand commit 'Capture files changed in HOME into the store and commit everything in the store'
             cand resolve 'Settle a conflict sync left: keep this device''s version, take the other device''s, or merge them'
             cand sync 'Capture and commit, fetch every remote, merge, apply, push to every remote'
+            cand bootstrap 'Restore this machine from a remote: clone, unlock, keys, packages, dotfiles, templates, verify, and the store''s own steps, in dependency order'
             cand push 'Push the store''s commits to every remote, without capturing or merging'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
@@ -110,6 +111,17 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand --no-push 'Fetch, merge and apply, but push nowhere'
             cand --dry-run 'Show what sync would commit, merge, apply and push, changing nothing but the remote-tracking refs a fetch updates'
             cand --allow-deletions 'Record the deletions in HOME even when the deletion guard holds them'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;bootstrap'= {
+            cand --source 'Put the store in DIR (default: chezmoi''s source directory)'
+            cand --device 'This device''s name (default: the host name)'
+            cand --passphrase-file 'Read the recovery passphrase from FILE instead of the terminal'
+            cand --resume 'Continue a bootstrap that failed or was interrupted, skipping the steps it finished'
+            cand --json 'Print the report as JSON'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -348,6 +360,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand commit 'Capture files changed in HOME into the store and commit everything in the store'
             cand resolve 'Settle a conflict sync left: keep this device''s version, take the other device''s, or merge them'
             cand sync 'Capture and commit, fetch every remote, merge, apply, push to every remote'
+            cand bootstrap 'Restore this machine from a remote: clone, unlock, keys, packages, dotfiles, templates, verify, and the store''s own steps, in dependency order'
             cand push 'Push the store''s commits to every remote, without capturing or merging'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
@@ -374,6 +387,8 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;help;resolve'= {
         }
         &'dotback;help;sync'= {
+        }
+        &'dotback;help;bootstrap'= {
         }
         &'dotback;help;push'= {
         }

@@ -405,6 +405,20 @@ pub struct ApplyOptions {
     pub force: bool,
     /// Plan only; change nothing.
     pub dry_run: bool,
+    /// What to apply: everything, or only dotback's own part or only chezmoi's (bootstrap
+    /// applies the templates after the packages they may need).
+    pub part: Part,
+}
+
+/// Which part of the store an apply covers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Part {
+    #[default]
+    Whole,
+    /// What dotback writes itself.
+    Native,
+    /// What is handed to chezmoi (templates, scripts, externals, …).
+    Delegated,
 }
 
 /// What [`run`] did (or, in a dry run, would do).
@@ -438,7 +452,10 @@ pub fn run(
     let mut p = s.parts();
     let evals = crate::eval::evaluate(p.ctx, p.state, p.cache, p.vault, sel)?;
     let evals: Vec<_> = evals.into_iter().filter(|e| sel.touches(&e.target)).collect();
-    let actions = plan(&evals, PlanOptions { force: opts.force, ..Default::default() });
+    let mut actions = plan(&evals, PlanOptions { force: opts.force, ..Default::default() });
+    if opts.part == Part::Delegated {
+        actions.clear();
+    }
     let locked = evals
         .iter()
         .filter(|e| matches!(e.change, Change::Locked | Change::WaitingForIdentity))
@@ -459,7 +476,10 @@ pub fn run(
             .collect()
     };
     let items = crate::delegate::items(p.state);
-    let delegated: Vec<crate::delegate::Item> = crate::delegate::selected(&items, sel).into_iter().cloned().collect();
+    let delegated: Vec<crate::delegate::Item> = match opts.part {
+        Part::Native => Vec::new(),
+        _ => crate::delegate::selected(&items, sel).into_iter().cloned().collect(),
+    };
     let mut run = ApplyRun {
         actions,
         delegated,

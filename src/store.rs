@@ -416,6 +416,35 @@ impl Store {
         }
     }
 
+    /// The branch `remote` points its HEAD at (its default branch), asked over the connection;
+    /// `None` for an empty remote.
+    pub fn remote_default_branch(&self, remote: &str) -> Result<Option<String>, TransportError> {
+        let r = self.find_remote(remote)?;
+        let url = r.url().unwrap_or_default().to_string();
+        let session = transport::Session::new(&self.repo, &url);
+        self.https_roots(session.url())?;
+        let mut r = self.connect_as(r, &session)?;
+        let conn = r
+            .connect_auth(git2::Direction::Fetch, Some(session.callbacks()), None)
+            .map_err(|e| self.transport_error(&session, &url, e, Direction::Fetch))?;
+        let head = conn.default_branch().ok().and_then(|b| b.as_str().ok().map(str::to_string));
+        let heads: Vec<String> =
+            conn.list().map(|l| l.iter().map(|h| h.name().to_string()).collect()).unwrap_or_default();
+        // A remote without a HEAD (some servers) still has branches: `main`, else `master`.
+        let chosen = head.filter(|h| heads.contains(h)).or_else(|| {
+            ["refs/heads/main", "refs/heads/master"]
+                .iter()
+                .find(|b| heads.iter().any(|h| h == *b))
+                .map(|b| b.to_string())
+        });
+        Ok(chosen.and_then(|b| b.strip_prefix("refs/heads/").map(str::to_string)))
+    }
+
+    /// Makes `branch` the current branch (a new repository, before its first checkout).
+    pub fn set_branch(&self, branch: &str) -> Result<(), StoreError> {
+        self.git("set the branch", self.repo.set_head(&format!("refs/heads/{branch}")))
+    }
+
     /// Loads the https trust roots before the first https connection (see [`crate::tls`]).
     fn https_roots(&self, url: &str) -> Result<(), TransportError> {
         let https = url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://"));

@@ -39,8 +39,12 @@ struct ApplyJson<'a> {
 
 pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
     let mut s = super::writer(ui)?;
-    let opts =
-        ApplyOptions { selection: Selection::of(s.targets(&args.paths)?), force: args.force, dry_run: args.dry_run };
+    let opts = ApplyOptions {
+        selection: Selection::of(s.targets(&args.paths)?),
+        force: args.force,
+        dry_run: args.dry_run,
+        ..Default::default()
+    };
     let mut run = apply::run(&mut s, &opts, ui)?;
     for w in &s.state.warnings {
         ui.warn(w);

@@ -71,7 +71,7 @@ pub fn cmd_init(ui: &Ui, args: InitArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn init_error(e: InitError) -> CliError {
+pub(super) fn init_error(e: InitError) -> CliError {
     match e {
         InitError::Config(c) => c.into(),
         InitError::Store(s) => s.into(),

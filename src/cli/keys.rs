@@ -215,7 +215,7 @@ fn list(ui: &Ui, json: bool) -> Result<(), CliError> {
 }
 
 /// A key operation's error as the user sees it.
-fn keys_error(store: &std::path::Path, e: KeysError) -> CliError {
+pub(super) fn keys_error(store: &std::path::Path, e: KeysError) -> CliError {
     match e {
         KeysError::Session(e) => e.into(),
         KeysError::Store(e) => e.into(),

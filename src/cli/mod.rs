@@ -3,6 +3,7 @@
 
 mod add;
 mod apply;
+mod bootstrap;
 mod commit;
 mod completions;
 mod diff;
@@ -52,6 +53,7 @@ enum Command {
     Commit(commit::CommitArgs),
     Resolve(resolve::ResolveArgs),
     Sync(sync::SyncArgs),
+    Bootstrap(bootstrap::BootstrapArgs),
     Push(push::PushArgs),
     Keys(keys::KeysArgs),
     Remote(remote::RemoteArgs),
@@ -97,6 +99,7 @@ fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
         Command::Commit(args) => commit::cmd_commit(ui, args),
         Command::Resolve(args) => resolve::cmd_resolve(ui, args),
         Command::Sync(args) => sync::cmd_sync(ui, args),
+        Command::Bootstrap(args) => bootstrap::cmd_bootstrap(ui, args),
         Command::Push(args) => push::cmd_push(ui, args),
         Command::Keys(args) => keys::cmd_keys(ui, args),
         Command::Remote(args) => remote::cmd_remote(ui, args),

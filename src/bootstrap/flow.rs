@@ -1,0 +1,551 @@
+//! `dotback bootstrap`: a new machine restored from a remote, step by step, in dependency order.
+//!
+//! The steps are the built-in ones (clone, unlock, ssh, gpg, package-managers, packages,
+//! dotfiles, templates, verify) and the user's `[[bootstrap.step]]`s, ordered by
+//! [`super::plan`]. Each step is idempotent: it looks before it acts and says when there was
+//! nothing to do, so a second bootstrap of a bootstrapped machine changes nothing. Progress is
+//! kept in the state directory after every step, so `--resume` starts at the step a failure, an
+//! interruption or a reboot stopped at. Every step is timed; the total is the measured recovery
+//! time, recorded in the audit trail.
+
+use crate::apply::{self, ApplyOptions, Part};
+use crate::config::DeviceConfig;
+use crate::context::Context;
+use crate::eval::Selection;
+use crate::events::Sink;
+use crate::keys::{self, KeysError, Passphrase, Unlocked};
+use crate::paths::Paths;
+use crate::session::{Access, Session, SessionError};
+use crate::store::{Store, StoreError};
+use crate::transport::TransportError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What `dotback bootstrap` is asked to do.
+pub struct Options<'a> {
+    /// The remote to restore from (a URL or a local path).
+    pub remote: String,
+    /// Where the store goes; chezmoi's default source directory when `None`.
+    pub source: Option<PathBuf>,
+    /// This device's name; the host name when `None`.
+    pub device: Option<String>,
+    /// Start at the step an earlier run stopped at, skipping what it finished.
+    pub resume: bool,
+    /// The recovery passphrase, asked only when this device must be admitted.
+    pub passphrase: Passphrase<'a>,
+    /// How many wrong passphrases are forgiven (3 at a terminal, 1 from a file).
+    pub passphrase_tries: usize,
+}
+
+/// How one step went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// It ran and changed something.
+    Done,
+    /// It looked and found nothing to do.
+    AlreadyDone,
+    /// It did not apply here (nothing of its kind in the store, a filter).
+    Skipped,
+    /// An earlier run finished it (`--resume`).
+    DoneEarlier,
+    /// It checked, changing nothing, and found everything in order (verify).
+    Checked,
+}
+
+/// One step, as the report shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepReport {
+    pub name: String,
+    pub outcome: Outcome,
+    /// Wall-clock seconds the step took.
+    pub secs: f64,
+    /// What it did, in a few sentences.
+    pub detail: Vec<String>,
+}
+
+/// What a bootstrap did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    pub store: PathBuf,
+    pub device: String,
+    pub steps: Vec<StepReport>,
+    /// The measured recovery time: every step of this run, in seconds.
+    pub total_secs: f64,
+    /// Files in HOME that differed from the store: saved under `backup_dir`, then replaced.
+    pub backed_up: Vec<String>,
+    pub backup_dir: Option<PathBuf>,
+    /// The machine was bootstrapped already: no step changed anything.
+    pub nothing_to_do: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Init(#[from] crate::init::InitError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Context(#[from] crate::context::ContextError),
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error(transparent)]
+    Keys(#[from] KeysError),
+    #[error(transparent)]
+    Apply(#[from] apply::ApplyError),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    #[error(transparent)]
+    Sync(#[from] crate::sync::SyncError),
+    #[error(transparent)]
+    Write(#[from] crate::error::PathError),
+    #[error("the remote {remote} has no branch to restore from; push a store to it first")]
+    EmptyRemote { remote: String },
+    #[error("{} exists and is not a clone of {remote}; move it aside or give another --source", path.display())]
+    Occupied { path: PathBuf, remote: String },
+    #[error("this device already uses the store {}, which has no remote {remote}", store.display())]
+    OtherRemote { store: PathBuf, remote: String },
+    #[error("{count} target{} could not be applied: {}", if *count == 1 { "" } else { "s" }, first.join(", "))]
+    NotApplied { count: usize, first: Vec<String> },
+    #[error("{count} encrypted target{} could not be decrypted: {}", if *count == 1 { "" } else { "s" }, first.join(", "))]
+    Locked { count: usize, first: Vec<String> },
+    #[error("the store hands {count} entr{} (templates, scripts, …) to chezmoi, which is not installed", if *count == 1 { "y" } else { "ies" })]
+    NoChezmoi { count: usize },
+    #[error("chezmoi failed: {0}")]
+    Chezmoi(String),
+    #[error("{count} tracked target{} differ{} from the store: {}", if *count == 1 { "" } else { "s" }, if *count == 1 { "s" } else { "" }, first.join(", "))]
+    Mismatch { count: usize, first: Vec<String> },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    /// A step failed; the report says what ran before it.
+    #[error("bootstrap step `{step}` failed: {source}")]
+    Step {
+        step: String,
+        #[source]
+        source: Box<StepError>,
+        report: Box<Report>,
+    },
+    #[error("there is no bootstrap to resume ({} does not exist); run `dotback bootstrap REMOTE` without --resume", path.display())]
+    NothingToResume { path: PathBuf },
+    #[error("the bootstrap to resume restored from {earlier}, not {remote}; run without --resume to start over")]
+    OtherBootstrap { earlier: String, remote: String },
+    #[error("cannot keep the bootstrap's progress: {0}")]
+    Progress(#[from] crate::error::PathError),
+}
+
+/// The built-in steps, in the order they depend on each other.
+pub const BUILTIN: [&str; 9] =
+    ["clone", "unlock", "ssh", "gpg", "package-managers", "packages", "dotfiles", "templates", "verify"];
+
+/// What an earlier run got done, kept in `$XDG_STATE_HOME/dotback/bootstrap.json`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Progress {
+    remote: String,
+    /// Per step: `running` (started, not finished: killed or interrupted), `done` or `failed`.
+    steps: BTreeMap<String, String>,
+}
+
+/// Where the progress of a bootstrap is kept.
+pub fn progress_path(paths: &Paths) -> PathBuf {
+    paths.state_dir.join("bootstrap.json")
+}
+
+impl Progress {
+    fn load(path: &Path) -> Option<Progress> {
+        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    }
+
+    fn save(&self, path: &Path) -> Result<(), crate::error::PathError> {
+        use crate::error::{IoContext, Op};
+        let dir = path.parent().expect("the progress file is in the state directory");
+        std::fs::create_dir_all(dir).context(Op::Write, dir)?;
+        let json = serde_json::to_vec_pretty(self).expect("progress serializes");
+        crate::fsutil::write_atomic(path, &json, 0o600).context(Op::Write, path)
+    }
+
+    fn mark(&mut self, path: &Path, step: &str, state: &str) -> Result<(), crate::error::PathError> {
+        self.steps.insert(step.to_string(), state.to_string());
+        self.save(path)
+    }
+}
+
+/// What a step tells the runner.
+struct Did {
+    outcome: Outcome,
+    detail: Vec<String>,
+}
+
+impl Did {
+    fn new(outcome: Outcome, detail: impl Into<String>) -> Did {
+        Did { outcome, detail: vec![detail.into()] }
+    }
+}
+
+/// Runs the bootstrap.
+pub fn run(paths: &Paths, opts: &mut Options, sink: &dyn Sink) -> Result<Report, BootstrapError> {
+    let progress_file = progress_path(paths);
+    let mut progress = match Progress::load(&progress_file) {
+        Some(p) if opts.resume && p.remote != opts.remote => {
+            return Err(BootstrapError::OtherBootstrap { earlier: p.remote, remote: opts.remote.clone() });
+        }
+        Some(p) if opts.resume => p,
+        None if opts.resume => return Err(BootstrapError::NothingToResume { path: progress_file }),
+        _ => Progress { remote: opts.remote.clone(), steps: BTreeMap::new() },
+    };
+    let mut report = Report::default();
+    let started = Instant::now();
+    for step in BUILTIN {
+        if opts.resume && progress.steps.get(step).map(String::as_str) == Some("done") {
+            report.steps.push(StepReport {
+                name: step.to_string(),
+                outcome: Outcome::DoneEarlier,
+                secs: 0.0,
+                detail: vec!["done in an earlier run".into()],
+            });
+            continue;
+        }
+        // Created by the clone step: nothing is written before it succeeds.
+        if step != "clone" || progress_file.parent().is_some_and(Path::exists) {
+            progress.mark(&progress_file, step, "running")?;
+        }
+        let t = Instant::now();
+        let phase = crate::events::Phase::start(sink, step, 1);
+        let result = run_step(step, paths, opts, &mut report, sink);
+        drop(phase);
+        let secs = t.elapsed().as_secs_f64();
+        match result {
+            Ok(did) => {
+                progress.mark(&progress_file, step, "done")?;
+                report.steps.push(StepReport {
+                    name: step.to_string(),
+                    outcome: did.outcome,
+                    secs,
+                    detail: did.detail,
+                });
+            }
+            Err(source) => {
+                if progress_file.parent().is_some_and(Path::exists) {
+                    progress.mark(&progress_file, step, "failed")?;
+                }
+                report.total_secs = started.elapsed().as_secs_f64();
+                return Err(BootstrapError::Step {
+                    step: step.to_string(),
+                    source: Box::new(source),
+                    report: Box::new(report),
+                });
+            }
+        }
+    }
+    report.total_secs = started.elapsed().as_secs_f64();
+    report.nothing_to_do = report.steps.iter().all(|s| s.outcome != Outcome::Done);
+    Ok(report)
+}
+
+fn run_step(
+    step: &str,
+    paths: &Paths,
+    opts: &mut Options,
+    report: &mut Report,
+    sink: &dyn Sink,
+) -> Result<Did, StepError> {
+    match step {
+        "clone" => clone_step(paths, opts, report),
+        _ => {
+            let ctx = Context::load(paths.clone())?;
+            report.store = ctx.store.clone();
+            report.device = ctx.device.clone();
+            let mut s = Session::open(ctx, Access::Write, sink)?;
+            let did = match step {
+                "unlock" => unlock_step(&mut s, opts, sink)?,
+                "ssh" => ssh_step(&mut s, report, sink)?,
+                "gpg" => gpg_step(&s)?,
+                "package-managers" | "packages" => Did::new(Outcome::Skipped, "no package lists in the store"),
+                "dotfiles" => dotfiles_step(&mut s, report, sink)?,
+                "templates" => templates_step(&mut s, sink)?,
+                "verify" => verify_step(&mut s)?,
+                other => unreachable!("no built-in step `{other}`"),
+            };
+            s.finish()?;
+            Ok(did)
+        }
+    }
+}
+
+/// Whether `a` and `b` name the same remote (a local path given relative, or with a slash more).
+fn same_remote(a: &str, b: &str) -> bool {
+    let norm = |u: &str| {
+        let u = u.trim_end_matches('/');
+        match crate::transport::local_path(u) {
+            Some(p) => std::fs::canonicalize(&p).unwrap_or(p).display().to_string(),
+            None => u.to_string(),
+        }
+    };
+    norm(a) == norm(b)
+}
+
+/// A URL as the store's config keeps it: a local path made absolute.
+fn absolute_remote(url: &str) -> String {
+    match crate::transport::local_path(url) {
+        Some(p) if p.is_relative() => std::fs::canonicalize(&p).unwrap_or(p).display().to_string(),
+        _ => url.to_string(),
+    }
+}
+
+fn clone_step(paths: &Paths, opts: &mut Options, report: &mut Report) -> Result<Did, StepError> {
+    if let Some(cfg) = DeviceConfig::load(&paths.config_file)? {
+        report.store = cfg.source.clone();
+        report.device = cfg.device.clone();
+        if let Some(s) = &opts.source
+            && *s != cfg.source
+        {
+            return Err(crate::init::InitError::OtherStore { existing: cfg.source, requested: s.clone() }.into());
+        }
+        let store = Store::open(&cfg.source)?;
+        if !store.remotes()?.iter().any(|(_, url)| same_remote(url, &opts.remote)) {
+            return Err(StepError::OtherRemote { store: cfg.source, remote: opts.remote.clone() });
+        }
+        return Ok(Did::new(
+            Outcome::AlreadyDone,
+            format!("this device already uses the store {}", cfg.source.display()),
+        ));
+    }
+    let dest = opts.source.clone().unwrap_or_else(|| crate::init::default_source(paths));
+    let adopted = match Store::open(&dest) {
+        Ok(store) if store.remotes()?.iter().any(|(_, url)| same_remote(url, &opts.remote)) => true,
+        _ if dest.read_dir().is_ok_and(|mut d| d.next().is_some()) || (dest.exists() && !dest.is_dir()) => {
+            return Err(StepError::Occupied { path: dest, remote: opts.remote.clone() });
+        }
+        _ => false,
+    };
+    if !adopted {
+        clone_into(&absolute_remote(&opts.remote), &dest, &opts.remote)?;
+    }
+    let ask = &mut opts.passphrase;
+    let init = crate::init::init(paths, Some(&dest), opts.device.as_deref(), None, ask);
+    let init = match init {
+        Ok(r) => r,
+        Err(e) => {
+            if !adopted {
+                let _ = std::fs::remove_dir_all(&dest);
+            }
+            return Err(e.into());
+        }
+    };
+    report.store = init.store.clone();
+    report.device = init.device.clone();
+    let what = if adopted { "adopted the clone at" } else { "cloned the store into" };
+    Ok(Did::new(Outcome::Done, format!("{what} {} as device `{}`", dest.display(), init.device)))
+}
+
+/// Clones `url` into `dest` through a sibling directory renamed into place, so a failure (an
+/// unreachable remote, an empty one) leaves nothing behind, not even `dest`'s parents.
+fn clone_into(url: &str, dest: &Path, shown: &str) -> Result<(), StepError> {
+    use crate::error::{IoContext, Op};
+    let parent = dest.parent().unwrap_or(Path::new("/"));
+    let mut made = None;
+    for a in parent.ancestors() {
+        if a.exists() {
+            break;
+        }
+        made = Some(a.to_path_buf());
+    }
+    std::fs::create_dir_all(parent).context(Op::Write, parent)?;
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let staging = parent.join(format!(".{name}.dotback-clone-{}", std::process::id()));
+    let result = (|| -> Result<(), StepError> {
+        let (store, _) = Store::init(&staging)?;
+        store.add_remote("origin", url)?;
+        let empty = || StepError::EmptyRemote { remote: shown.to_string() };
+        let branch = store.remote_default_branch("origin")?.ok_or_else(empty)?;
+        store.set_branch(&branch)?;
+        let id = store.fetch("origin")?.ok_or_else(empty)?;
+        store.checkout(id)?;
+        store.set_seen("origin", id)?;
+        drop(store);
+        if dest.exists() {
+            std::fs::remove_dir(dest).context(Op::Write, dest)?;
+        }
+        std::fs::rename(&staging, dest).context(Op::Write, dest)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+        if let Some(top) = made {
+            let _ = std::fs::remove_dir_all(top);
+        }
+    }
+    result
+}
+
+/// Whether this device's identity is among the recipients it trusts.
+fn is_recipient(s: &Session) -> bool {
+    let Ok(ids) = crate::vault::load_identities(&s.ctx, s.ctx.identity) else { return false };
+    let Ok(rs) = s.trust().recipients() else { return false };
+    let all: Vec<String> = rs.all().iter().map(|r| r.to_string()).collect();
+    ids.iter().any(|id| all.contains(&id.public().to_string()))
+}
+
+fn unlock_step(s: &mut Session, opts: &mut Options, sink: &dyn Sink) -> Result<Did, StepError> {
+    if is_recipient(s) {
+        return Ok(Did::new(Outcome::AlreadyDone, "this device is a recipient already"));
+    }
+    let tries = opts.passphrase_tries.max(1);
+    let mut attempt = 1;
+    let files = loop {
+        match keys::unlock(s, opts.passphrase) {
+            Ok(Unlocked::Already) => return Ok(Did::new(Outcome::AlreadyDone, "this device is a recipient already")),
+            Ok(Unlocked::Admitted { files }) => break files,
+            Err(KeysError::Recovery { source: crate::crypt::CryptError::WrongPassphrase, .. }) if attempt < tries => {
+                let left = tries - attempt;
+                sink.warn(format!(
+                    "that passphrase does not open the recovery key; {left} more tr{}",
+                    if left == 1 { "y" } else { "ies" }
+                ));
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let mut detail = vec![format!(
+        "this device is a recipient now ({files} secret file{} re-encrypted to it)",
+        if files == 1 { "" } else { "s" }
+    )];
+    let store = s.store()?;
+    let remotes = crate::sync::remotes(&store, None)?;
+    let pushed = crate::push::push_all(&store, &remotes)?;
+    for (name, why) in &pushed.unreachable {
+        sink.warn(format!(
+            "could not reach {name} to push this device's admission ({why}); `dotback sync` pushes it later"
+        ));
+    }
+    for (name, e) in &pushed.refused {
+        sink.warn(format!("{name} refused this device's admission ({e}); `dotback sync` merges and pushes it"));
+    }
+    if !pushed.pushed.is_empty() {
+        detail.push(format!("pushed the admission to {}", pushed.pushed.join(", ")));
+    }
+    Ok(Did { outcome: Outcome::Done, detail })
+}
+
+/// Applies dotback's own part of `selection`; the targets it wrote, and what it backed up.
+fn apply_native(
+    s: &mut Session,
+    selection: Selection,
+    report: &mut Report,
+    sink: &dyn Sink,
+) -> Result<usize, StepError> {
+    let opts = ApplyOptions { selection, part: Part::Native, ..Default::default() };
+    let run = apply::run(s, &opts, sink)?;
+    if !run.locked.is_empty() {
+        let first = run.locked.iter().take(5).map(|(t, _)| format!("~/{t}")).collect();
+        return Err(StepError::Locked { count: run.locked.len(), first });
+    }
+    let done = run.report.unwrap_or_default();
+    if !done.failed.is_empty() {
+        let first = done.failed.iter().take(5).map(|(t, e)| format!("~/{t} ({e})")).collect();
+        return Err(StepError::NotApplied { count: done.failed.len(), first });
+    }
+    for a in run.actions.iter().filter(|a| a.backup && a.expected.is_some()) {
+        if !report.backed_up.contains(&a.target) {
+            report.backed_up.push(a.target.clone());
+        }
+    }
+    if done.backup_dir.is_some() {
+        report.backup_dir = done.backup_dir;
+    }
+    Ok(done.written.len() + done.removed.len())
+}
+
+fn ssh_step(s: &mut Session, report: &mut Report, sink: &dyn Sink) -> Result<Did, StepError> {
+    if !s.state.entries.iter().any(|m| crate::eval::is_at_or_below(&m.target, ".ssh")) {
+        return Ok(Did::new(Outcome::Skipped, "the store has no ~/.ssh"));
+    }
+    let n = apply_native(s, Selection::of(vec![".ssh".into()]), report, sink)?;
+    Ok(match n {
+        0 => Did::new(Outcome::AlreadyDone, "~/.ssh is as the store has it"),
+        n => Did::new(Outcome::Done, format!("restored {n} entr{} in ~/.ssh", if n == 1 { "y" } else { "ies" })),
+    })
+}
+
+fn gpg_step(s: &Session) -> Result<Did, StepError> {
+    let dir = keys::gpg_dir(s);
+    if !dir.join("public-keys.asc").exists() {
+        return Ok(Did::new(Outcome::Skipped, "the store has no GPG keys"));
+    }
+    let gpg = crate::keys::gpg::Gpg::new();
+    let before = gpg.secret_fingerprints().map_err(KeysError::from)?;
+    let imported = keys::gpg_import(s)?;
+    let new: Vec<&String> = imported.iter().filter(|f| !before.contains(f)).collect();
+    Ok(match new.len() {
+        0 => Did::new(Outcome::AlreadyDone, "the GPG keys are imported already"),
+        n => Did::new(Outcome::Done, format!("imported {n} GPG secret key{}", if n == 1 { "" } else { "s" })),
+    })
+}
+
+fn dotfiles_step(s: &mut Session, report: &mut Report, sink: &dyn Sink) -> Result<Did, StepError> {
+    let n = apply_native(s, Selection::all(), report, sink)?;
+    let mut did = match n {
+        0 => Did::new(Outcome::AlreadyDone, "HOME is as the store has it"),
+        n => Did::new(Outcome::Done, format!("applied {n} target{}", if n == 1 { "" } else { "s" })),
+    };
+    if !report.backed_up.is_empty() {
+        did.detail.push(format!(
+            "{} file{} in HOME differed from the store and {} backed up first",
+            report.backed_up.len(),
+            if report.backed_up.len() == 1 { "" } else { "s" },
+            if report.backed_up.len() == 1 { "was" } else { "were" }
+        ));
+    }
+    Ok(did)
+}
+
+fn templates_step(s: &mut Session, sink: &dyn Sink) -> Result<Did, StepError> {
+    let items = crate::delegate::items(&s.state);
+    if items.is_empty() {
+        return Ok(Did::new(Outcome::Skipped, "the store hands nothing to chezmoi"));
+    }
+    let Some(bin) = crate::chezmoi::find() else { return Err(StepError::NoChezmoi { count: items.len() }) };
+    // chezmoi's own status says whether anything it applies would change (a `run_once_` script
+    // that ran is not listed): a bootstrapped machine gets no call.
+    if crate::chezmoi::status(&bin, &s.ctx.paths.home, &s.ctx.store, &[]).is_ok_and(|l| l.is_empty()) {
+        return Ok(Did::new(Outcome::AlreadyDone, "chezmoi has nothing to apply"));
+    }
+    let opts = ApplyOptions { part: Part::Delegated, ..Default::default() };
+    let run = apply::run(s, &opts, sink)?;
+    match run.delegation {
+        crate::delegate::Delegation::Failed(msg) => Err(StepError::Chezmoi(msg)),
+        crate::delegate::Delegation::NoChezmoi => Err(StepError::NoChezmoi { count: items.len() }),
+        _ => Ok(Did::new(
+            Outcome::Done,
+            format!(
+                "chezmoi applied {} entr{}",
+                run.delegated.len(),
+                if run.delegated.len() == 1 { "y" } else { "ies" }
+            ),
+        )),
+    }
+}
+
+/// Every tracked target compared with the store, as a restore drill compares them.
+fn verify_step(s: &mut Session) -> Result<Did, StepError> {
+    use crate::eval::Change;
+    let p = s.parts();
+    let evals =
+        crate::eval::evaluate(p.ctx, p.state, p.cache, p.vault, &Selection::all()).map_err(apply::ApplyError::from)?;
+    let bad: Vec<&crate::eval::Eval> =
+        evals.iter().filter(|e| !matches!(e.change, Change::Clean | Change::Skipped)).collect();
+    if !bad.is_empty() {
+        let first = bad.iter().take(5).map(|e| format!("~/{} ({:?})", e.target, e.change)).collect();
+        return Err(StepError::Mismatch { count: bad.len(), first });
+    }
+    let n = evals.iter().filter(|e| e.change == Change::Clean).count();
+    Ok(Did::new(Outcome::Checked, format!("{n} tracked targets match the store")))
+}

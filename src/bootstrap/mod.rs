@@ -1,0 +1,5 @@
+//! `dotback bootstrap`: restore a machine from a remote (see [`flow`]).
+
+pub mod flow;
+
+pub use flow::*;

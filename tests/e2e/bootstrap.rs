@@ -1,0 +1,101 @@
+//! `dotback bootstrap`: a new machine restored from a remote.
+
+use crate::common::*;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+/// Device A with a plain file, a private one, a secret and an ssh key, synced to a bare remote.
+fn device_a() -> (TestEnv, std::path::PathBuf) {
+    let (a, remote) = synced_with_zshrc("export A=1\n");
+    a.write(".config/app/settings.toml", "x = 1\n", 0o600);
+    a.write(".netrc", "machine example.org login me password hunter2\n", 0o600);
+    a.write(".ssh/id_ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n", 0o600);
+    a.write(".ssh/id_ed25519.pub", "ssh-ed25519 AAAA me@a\n", 0o644);
+    a.ok(&["add", ".config/app/settings.toml", ".netrc", ".ssh"]);
+    a.ok(&["sync"]);
+    (a, remote)
+}
+
+fn bootstrap(b: &TestEnv, remote: &Path, extra: &[&str]) -> std::process::Output {
+    let pass = b.passphrase_file();
+    let mut args =
+        vec!["bootstrap", remote.to_str().unwrap(), "--device", "b", "--passphrase-file", pass.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    b.cmd(&args).output().unwrap()
+}
+
+fn mode(p: &Path) -> u32 {
+    fs::metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+#[test]
+fn a_new_home_gets_the_store_and_b_becomes_a_recipient() {
+    let (a, remote) = device_a();
+    let b = TestEnv::new();
+    let out = bootstrap(&b, &remote, &["--json"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = report["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names[..2], ["clone", "unlock"], "{names:?}");
+    assert!(report["total_secs"].as_f64().unwrap() > 0.0);
+    for rel in [".zshrc", ".config/app/settings.toml", ".netrc", ".ssh/id_ed25519", ".ssh/id_ed25519.pub"] {
+        assert_eq!(fs::read(b.home.join(rel)).unwrap(), fs::read(a.home.join(rel)).unwrap(), "{rel}");
+        assert_eq!(mode(&b.home.join(rel)), mode(&a.home.join(rel)), "{rel}");
+    }
+    // B is a recipient on the remote: a secret A adds after its next sync opens on B with B's key.
+    a.ok(&["sync"]);
+    a.write(".aws/credentials", "[default]\naws_secret_access_key = abc\n", 0o600);
+    a.ok(&["add", ".aws/credentials"]);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    assert_eq!(b.read(".aws/credentials"), "[default]\naws_secret_access_key = abc\n");
+
+    // A second bootstrap changes nothing and says so.
+    let before = snapshot(&b.home);
+    let again = bootstrap(&b, &remote, &[]);
+    assert!(again.status.success(), "{}", show(&again));
+    assert!(stderr(&again).contains("Nothing to do"), "{}", show(&again));
+    assert_eq!(snapshot(&b.home), before);
+}
+
+#[test]
+fn an_unreachable_remote_creates_nothing() {
+    let b = TestEnv::new();
+    let gone = b.root.join("no-such-remote.git");
+    let out = bootstrap(&b, &gone, &[]);
+    assert_eq!(out.status.code(), Some(5), "{}", show(&out));
+    assert!(!b.store().exists(), "no store left behind");
+    assert!(!b.config_home.join("dotback/config.toml").exists());
+    assert!(fs::read_dir(&b.data_home).unwrap().next().is_none(), "nothing in XDG_DATA_HOME");
+}
+
+#[test]
+fn a_wrong_passphrase_stops_at_unlock_and_resume_finishes() {
+    let (_a, remote) = device_a();
+    let b = TestEnv::new();
+    fs::write(b.passphrase_file(), "not the passphrase\n").unwrap();
+    let out = bootstrap(&b, &remote, &[]);
+    assert!(!out.status.success(), "{}", show(&out));
+    assert!(stderr(&out).contains("unlock"), "{}", show(&out));
+    assert!(!b.home.join(".netrc").exists(), "no secret applied before the unlock");
+    fs::write(b.passphrase_file(), format!("{PASSPHRASE}\n")).unwrap();
+    let out = bootstrap(&b, &remote, &["--resume", "--json"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["steps"][0]["outcome"], "done-earlier");
+    assert_eq!(report["steps"][1]["outcome"], "done");
+    assert!(b.home.join(".netrc").exists());
+}
+
+#[test]
+fn files_already_in_home_are_backed_up_and_listed() {
+    let (_a, remote) = device_a();
+    let b = TestEnv::new();
+    b.write(".zshrc", "mine\n", 0o644);
+    let out = bootstrap(&b, &remote, &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(stdout(&out).contains("~/.zshrc"), "{}", show(&out));
+    assert_eq!(b.read(".zshrc"), "export A=1\n");
+    assert_eq!(backed_up(&b, ".zshrc"), ["mine\n"]);
+}
