@@ -1,4 +1,4 @@
-//! The audit trail: one JSON line per sync in `.dotback/audit/<device>.jsonl` in the store, so
+//! The audit trail: one JSON line per sync (and bootstrap) in `.dotback/audit/<device>.jsonl` in the store, so
 //! every device (and `check`) sees when each machine last synced and how it went. Records hold
 //! counts, remote names and outcomes, never file contents, paths or URLs.
 //!
@@ -50,6 +50,17 @@ pub struct Record {
     pub applied: usize,
     pub pushed: usize,
     pub duration_ms: u64,
+    /// The steps of a bootstrap, each with its time (empty for a sync).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepTime>,
+}
+
+/// One bootstrap step and how long it took.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct StepTime {
+    pub name: String,
+    pub outcome: String,
+    pub ms: u64,
 }
 
 /// The name of the user running dotback (`$USER`, `$LOGNAME`, else the numeric uid).

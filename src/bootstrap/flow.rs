@@ -133,8 +133,6 @@ pub enum BootstrapError {
         source: Box<StepError>,
         report: Box<Report>,
     },
-    #[error("there is no bootstrap to resume ({} does not exist); run `dotback bootstrap REMOTE` without --resume", path.display())]
-    NothingToResume { path: PathBuf },
     #[error("the bootstrap to resume restored from {earlier}, not {remote}; run without --resume to start over")]
     OtherBootstrap { earlier: String, remote: String },
     #[error("cannot keep the bootstrap's progress: {0}")]
@@ -197,7 +195,7 @@ pub fn run(paths: &Paths, opts: &mut Options, sink: &dyn Sink) -> Result<Report,
             return Err(BootstrapError::OtherBootstrap { earlier: p.remote, remote: opts.remote.clone() });
         }
         Some(p) if opts.resume => p,
-        None if opts.resume => return Err(BootstrapError::NothingToResume { path: progress_file }),
+        // A run stopped before its clone was done recorded nothing: resuming it is starting it.
         _ => Progress { remote: opts.remote.clone(), steps: BTreeMap::new() },
     };
     let mut report = Report::default();
@@ -245,8 +243,42 @@ pub fn run(paths: &Paths, opts: &mut Options, sink: &dyn Sink) -> Result<Report,
         }
     }
     report.total_secs = started.elapsed().as_secs_f64();
-    report.nothing_to_do = report.steps.iter().all(|s| s.outcome != Outcome::Done);
+    // A resumed run finishes what an earlier one began: that is not "nothing to do".
+    report.nothing_to_do = report.steps.iter().all(|s| !matches!(s.outcome, Outcome::Done | Outcome::DoneEarlier));
+    if !report.nothing_to_do {
+        audit(&report, sink);
+    }
     Ok(report)
+}
+
+/// Records the bootstrap, with its per-step times, in this device's audit trail (committed by the
+/// next sync).
+fn audit(report: &Report, sink: &dyn Sink) {
+    let steps: Vec<crate::audit::StepTime> = report
+        .steps
+        .iter()
+        .map(|s| crate::audit::StepTime {
+            name: s.name.clone(),
+            outcome: serde_json::to_value(s.outcome)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            ms: (s.secs * 1000.0) as u64,
+        })
+        .collect();
+    let record = crate::audit::Record {
+        time: crate::state::rfc3339_now(),
+        device: report.device.clone(),
+        user: crate::audit::user(),
+        command: "bootstrap".into(),
+        outcome: "ok".into(),
+        duration_ms: (report.total_secs * 1000.0) as u64,
+        steps,
+        ..Default::default()
+    };
+    if let Err(e) = crate::audit::append(&report.store, &record) {
+        sink.warn(format!("could not record the bootstrap in the audit trail: {e}"));
+    }
 }
 
 fn run_step(
@@ -273,6 +305,8 @@ fn run_step(
                 "verify" => verify_step(&mut s)?,
                 other => unreachable!("no built-in step `{other}`"),
             };
+            // A test kills the run here: the step's work done, its session not yet finished.
+            crate::testing::pause(&format!("bootstrap-{step}"));
             s.finish()?;
             Ok(did)
         }
@@ -359,7 +393,17 @@ fn clone_into(url: &str, dest: &Path, shown: &str) -> Result<(), StepError> {
     }
     std::fs::create_dir_all(parent).context(Op::Write, parent)?;
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let staging = parent.join(format!(".{name}.dotback-clone-{}", std::process::id()));
+    let prefix = format!(".{name}.dotback-clone-");
+    // What a killed clone left: its process is gone.
+    for e in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+        let file = e.file_name();
+        let pid = file.to_str().and_then(|f| f.strip_prefix(&prefix)).and_then(|p| p.parse::<i32>().ok());
+        // SAFETY: signal 0 only asks whether the process exists.
+        if pid.is_some_and(|pid| unsafe { libc::kill(pid, 0) } != 0) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+    let staging = parent.join(format!("{prefix}{}", std::process::id()));
     let result = (|| -> Result<(), StepError> {
         let (store, _) = Store::init(&staging)?;
         store.add_remote("origin", url)?;
@@ -370,6 +414,7 @@ fn clone_into(url: &str, dest: &Path, shown: &str) -> Result<(), StepError> {
         store.checkout(id)?;
         store.set_seen("origin", id)?;
         drop(store);
+        crate::testing::pause("bootstrap-clone");
         if dest.exists() {
             std::fs::remove_dir(dest).context(Op::Write, dest)?;
         }
@@ -394,33 +439,61 @@ fn is_recipient(s: &Session) -> bool {
 }
 
 fn unlock_step(s: &mut Session, opts: &mut Options, sink: &dyn Sink) -> Result<Did, StepError> {
-    if is_recipient(s) {
-        return Ok(Did::new(Outcome::AlreadyDone, "this device is a recipient already"));
-    }
-    let tries = opts.passphrase_tries.max(1);
-    let mut attempt = 1;
-    let files = loop {
-        match keys::unlock(s, opts.passphrase) {
-            Ok(Unlocked::Already) => return Ok(Did::new(Outcome::AlreadyDone, "this device is a recipient already")),
-            Ok(Unlocked::Admitted { files }) => break files,
-            Err(KeysError::Recovery { source: crate::crypt::CryptError::WrongPassphrase, .. }) if attempt < tries => {
-                let left = tries - attempt;
-                sink.warn(format!(
-                    "that passphrase does not open the recovery key; {left} more tr{}",
-                    if left == 1 { "y" } else { "ies" }
-                ));
-                attempt += 1;
+    let files = if is_recipient(s) {
+        None
+    } else {
+        let tries = opts.passphrase_tries.max(1);
+        let mut attempt = 1;
+        loop {
+            match keys::unlock(s, opts.passphrase) {
+                Ok(Unlocked::Already) => break None,
+                Ok(Unlocked::Admitted { files }) => break Some(files),
+                Err(KeysError::Recovery { source: crate::crypt::CryptError::WrongPassphrase, .. })
+                    if attempt < tries =>
+                {
+                    let left = tries - attempt;
+                    sink.warn(format!(
+                        "that passphrase does not open the recovery key; {left} more tr{}",
+                        if left == 1 { "y" } else { "ies" }
+                    ));
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => return Err(e.into()),
         }
     };
-    let mut detail = vec![format!(
-        "this device is a recipient now ({files} secret file{} re-encrypted to it)",
-        if files == 1 { "" } else { "s" }
-    )];
+    let mut detail = match files {
+        Some(n) => vec![format!(
+            "this device is a recipient now ({n} secret file{} re-encrypted to it)",
+            if n == 1 { "" } else { "s" }
+        )],
+        None => vec!["this device is a recipient already".to_string()],
+    };
+    // The admission goes to every remote (also when an interrupted run committed it and did not
+    // get to push it): other devices encrypt to this one only once they have it.
+    let pushed = push_unpushed(s, sink)?;
+    if !pushed.is_empty() {
+        detail.push(format!("pushed the admission to {}", pushed.join(", ")));
+    }
+    let outcome = if files.is_some() || !pushed.is_empty() { Outcome::Done } else { Outcome::AlreadyDone };
+    Ok(Did { outcome, detail })
+}
+
+/// Pushes HEAD to every remote that has not got it; returns the remotes that took it.
+fn push_unpushed(s: &Session, sink: &dyn Sink) -> Result<Vec<String>, StepError> {
     let store = s.store()?;
-    let remotes = crate::sync::remotes(&store, None)?;
-    let pushed = crate::push::push_all(&store, &remotes)?;
+    let Some(head) = store.head_commit()? else { return Ok(Vec::new()) };
+    let mut behind = Vec::new();
+    for name in crate::sync::remotes(&store, None)? {
+        let has = store.seen(&name).is_some_and(|seen| store.contains(seen, head).unwrap_or(false));
+        if !has {
+            behind.push(name);
+        }
+    }
+    if behind.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pushed = crate::push::push_all(&store, &behind)?;
     for (name, why) in &pushed.unreachable {
         sink.warn(format!(
             "could not reach {name} to push this device's admission ({why}); `dotback sync` pushes it later"
@@ -429,10 +502,7 @@ fn unlock_step(s: &mut Session, opts: &mut Options, sink: &dyn Sink) -> Result<D
     for (name, e) in &pushed.refused {
         sink.warn(format!("{name} refused this device's admission ({e}); `dotback sync` merges and pushes it"));
     }
-    if !pushed.pushed.is_empty() {
-        detail.push(format!("pushed the admission to {}", pushed.pushed.join(", ")));
-    }
-    Ok(Did { outcome: Outcome::Done, detail })
+    Ok(pushed.pushed)
 }
 
 /// Applies dotback's own part of `selection`; the targets it wrote, and what it backed up.

@@ -56,7 +56,6 @@ pub fn cmd_bootstrap(ui: &Ui, args: BootstrapArgs) -> Result<(), CliError> {
             err.message = format!("bootstrap step `{step}` failed: {}", err.message);
             Err(err.hint("fix that, then continue with `dotback bootstrap REMOTE --resume`"))
         }
-        Err(e @ BootstrapError::NothingToResume { .. }) => Err(CliError::from_error(&e).code(2)),
         Err(e) => Err(CliError::from_error(&e)),
     }
 }

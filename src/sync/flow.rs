@@ -282,6 +282,7 @@ pub fn run(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink) -> Result<SyncR
         applied: report.applied_count(),
         pushed: report.pushed,
         duration_ms: started.elapsed().as_millis() as u64,
+        steps: Vec::new(),
     };
     if let Err(e) = audit::append(&s.ctx.store, &record) {
         sink.warn(format!(

@@ -99,3 +99,72 @@ fn files_already_in_home_are_backed_up_and_listed() {
     assert_eq!(b.read(".zshrc"), "export A=1\n");
     assert_eq!(backed_up(&b, ".zshrc"), ["mine\n"]);
 }
+
+/// The files of `env`'s HOME and store work tree (not the store's git directory), by path.
+fn restored(env: &TestEnv) -> (std::collections::BTreeMap<String, String>, Vec<String>) {
+    let store: Vec<String> =
+        walk(&env.store()).into_iter().filter(|p| !p.starts_with(".git/") && p != ".git").collect();
+    (snapshot(&env.home), store)
+}
+
+fn walk(root: &Path) -> Vec<String> {
+    let mut out: Vec<String> = walkdir::WalkDir::new(root)
+        .min_depth(1)
+        .into_iter()
+        .flatten()
+        .map(|e| e.path().strip_prefix(root).unwrap().display().to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_bootstrap_killed_in_any_step_and_resumed_ends_as_an_uninterrupted_one() {
+    let (_a, remote) = device_a();
+    let reference = TestEnv::new();
+    let out = bootstrap(&reference, &remote, &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    let expected = restored(&reference);
+    for step in ["clone", "unlock", "ssh", "gpg", "package-managers", "packages", "dotfiles", "templates", "verify"] {
+        let b = TestEnv::new();
+        let pause = b.root.join("pause");
+        fs::create_dir_all(&pause).unwrap();
+        fs::write(pause.join(format!("bootstrap-{step}.hold")), "").unwrap();
+        let pass = b.passphrase_file();
+        let mut child = b
+            .cmd(&["bootstrap", remote.to_str().unwrap(), "--device", "b", "--passphrase-file", pass.to_str().unwrap()])
+            .env("DOTBACK_TEST_PAUSE_DIR", &pause)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        waits_for(&pause.join(format!("bootstrap-{step}.reached")));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        fs::remove_file(pause.join(format!("bootstrap-{step}.hold"))).unwrap();
+
+        let out = bootstrap(&b, &remote, &["--resume", "--json"]);
+        assert!(out.status.success(), "resumed after a kill in `{step}`:\n{}", show(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let steps = report["steps"].as_array().unwrap();
+        let at = steps.iter().position(|s| s["name"] == step).unwrap();
+        assert!(steps[..at].iter().all(|s| s["outcome"] == "done-earlier"), "killed in `{step}`: {steps:?}");
+        assert_ne!(steps[at]["outcome"], "done-earlier", "the killed step `{step}` ran again");
+        let (home, store) = restored(&b);
+        assert_eq!(home, expected.0, "HOME after a kill in `{step}`");
+        assert_eq!(store, expected.1, "the store's files after a kill in `{step}`");
+        let top = |env: &TestEnv| -> Vec<String> {
+            fs::read_dir(&env.data_home)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(top(&b), top(&reference), "no half-made clone left over after a kill in `{step}`");
+        let status = b.ok(&["status", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        for key in ["targets", "uncommitted"] {
+            assert_eq!(v[key].as_array().map(Vec::len), Some(0), "clean after a kill in `{step}`: {v}");
+        }
+        assert_eq!(v["remotes"][0]["ahead"], 0, "the admission is pushed after a kill in `{step}`: {v}");
+    }
+}

@@ -478,3 +478,12 @@ impl TestEnv {
         out
     }
 }
+
+/// Waits (a minute at most) until `path` exists: a test seam's "reached" file, say.
+pub fn waits_for(path: &Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !path.exists() {
+        assert!(std::time::Instant::now() < deadline, "{} never appeared", path.display());
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}

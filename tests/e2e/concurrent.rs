@@ -26,14 +26,6 @@ fn in_remote(remote: &Path, ancestor: &str) -> bool {
         .success()
 }
 
-fn waits_for(path: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !path.exists() {
-        assert!(Instant::now() < deadline, "{} never appeared", path.display());
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// A dotback command held by the test seam just before its push moves the remote's branch
 /// (after its check and its objects).
 struct Paused {
