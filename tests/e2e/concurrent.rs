@@ -6,7 +6,6 @@ use crate::common::*;
 use std::fs;
 use std::path::Path;
 use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
 
 /// What a sync says when it lost the race to another device's push and pushed again.
 const RETRIED: &str = "Another device pushed first";
