@@ -168,3 +168,78 @@ fn a_bootstrap_killed_in_any_step_and_resumed_ends_as_an_uninterrupted_one() {
         assert_eq!(v["remotes"][0]["ahead"], 0, "the admission is pushed after a kill in `{step}`: {v}");
     }
 }
+
+/// The disaster path end to end with real parts: a GPG key, a real ssh key, secrets and 2,000
+/// dotfiles on A, pushed to a bare remote and to an sshd remote; B, an empty HOME, bootstraps
+/// from the bare remote with the recovery passphrase.
+#[test]
+fn a_machine_with_keys_and_thousands_of_files_is_restored_from_its_remote() {
+    use crate::keys_gpg_keyring::{gnupghome, gpg};
+    use crate::sync_ssh::{Sshd, keygen};
+    if !require("gpg") || !require("ssh-keygen") {
+        return;
+    }
+    let (a, remote) = synced_with_zshrc("export A=1\n");
+    let Some(sshd) = Sshd::start(&a.root.join("sshd")) else { return };
+    let (_ga, gpg_a) = gnupghome("a");
+    let (_gb, gpg_b) = gnupghome("b");
+    let out =
+        gpg(&gpg_a, &["--passphrase", "", "--quick-gen-key", "Boot <boot@example.com>", "ed25519", "sign", "never"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let out = a.cmd(&["keys", "gpg-export"]).env("GNUPGHOME", &gpg_a).output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    keygen(&a.home.join(".ssh/id_ed25519"));
+    fs::set_permissions(a.home.join(".ssh"), fs::Permissions::from_mode(0o700)).unwrap();
+    sshd.authorize(&a.home.join(".ssh/id_ed25519.pub"));
+    fs::write(a.home.join(".ssh/known_hosts"), sshd.known_hosts_line()).unwrap();
+    a.write(".netrc", "machine example.org login me password hunter2\n", 0o600);
+    for k in 0..2000 {
+        a.write(
+            &format!(".config/many/d{}/f{k}.conf", k % 20),
+            &format!("k = {k}\n"),
+            if k % 7 == 0 { 0o600 } else { 0o644 },
+        );
+    }
+    a.ok(&["add", ".ssh", ".netrc", ".config/many"]);
+    let server = TestEnv::new();
+    let ssh_remote = crate::sync_ssh::bare(&server);
+    let ssh_url = sshd.url(&ssh_remote);
+    a.ok(&["remote", "add", "ssh", &ssh_url]);
+    a.ok(&["sync"]);
+    assert_eq!(remote_head(&ssh_remote), remote_head(&remote), "A pushed to both remotes");
+
+    let b = TestEnv::new();
+    let pass = b.passphrase_file();
+    let out = b
+        .cmd(&["bootstrap", remote.to_str().unwrap(), "--device", "b", "--passphrase-file", pass.to_str().unwrap()])
+        .env("GNUPGHOME", &gpg_b)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    // Every tracked file identical, contents and modes.
+    let tracked = stdout(&a.ok(&["status", "--json"]));
+    assert!(tracked.contains("\"targets\": []"), "A is clean: {tracked}");
+    let (sa, sb) = (snapshot(&a.home), snapshot(&b.home));
+    for (rel, what) in &sa {
+        assert_eq!(sb.get(rel), Some(what), "~/{rel}");
+    }
+    assert!(sa.len() > 2000, "{}", sa.len());
+    // The restored ssh key is a real one: its public half matches, and it reaches the sshd remote.
+    let derived =
+        std::process::Command::new("ssh-keygen").arg("-yf").arg(b.home.join(".ssh/id_ed25519")).output().unwrap();
+    assert!(derived.status.success(), "{}", show(&derived));
+    let public = fs::read_to_string(b.home.join(".ssh/id_ed25519.pub")).unwrap();
+    let key_of = |l: &str| l.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    assert_eq!(key_of(&stdout(&derived)), key_of(&public));
+    assert_eq!(mode(&b.home.join(".ssh/id_ed25519")), 0o600);
+    b.ok(&["remote", "add", "ssh", &ssh_url]);
+    b.ok(&["sync"]);
+    // The GPG key signs in B's keyring.
+    let doc = b.root.join("doc.txt");
+    fs::write(&doc, "signed on b\n").unwrap();
+    let sig = gpg(&gpg_b, &["--yes", "--local-user", "boot@example.com", "--detach-sign", doc.to_str().unwrap()]);
+    assert!(sig.status.success(), "the imported key signs: {}", show(&sig));
+    for h in [&gpg_a, &gpg_b] {
+        let _ = std::process::Command::new("gpgconf").arg("--homedir").arg(h).args(["--kill", "all"]).status();
+    }
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// A short-pathed, owner-only GNUPGHOME (gpg-agent's socket path must stay short).
-fn gnupghome(tag: &str) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn gnupghome(tag: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::Builder::new().prefix(&format!("g{tag}")).tempdir_in("/tmp").unwrap();
     let home = dir.path().join("g");
     fs::create_dir(&home).unwrap();
@@ -15,7 +15,7 @@ fn gnupghome(tag: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, home)
 }
 
-fn gpg(home: &Path, args: &[&str]) -> std::process::Output {
+pub(crate) fn gpg(home: &Path, args: &[&str]) -> std::process::Output {
     Command::new("gpg").arg("--homedir").arg(home).arg("--batch").args(args).output().unwrap()
 }
 

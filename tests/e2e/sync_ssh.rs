@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 const SSHD: &str = "/usr/sbin/sshd";
 
 /// A real sshd on 127.0.0.1 with its own host key and authorized_keys; killed on drop.
-struct Sshd {
+pub(crate) struct Sshd {
     child: Child,
     port: u16,
     dir: PathBuf,
@@ -19,7 +19,7 @@ struct Sshd {
 
 impl Sshd {
     /// `None` (test skipped) when sshd is not installed outside CI; a failure under CI=true.
-    fn start(dir: &Path) -> Option<Sshd> {
+    pub(crate) fn start(dir: &Path) -> Option<Sshd> {
         if !Path::new(SSHD).exists() {
             if std::env::var("CI").as_deref() == Ok("true") {
                 panic!("{SSHD} is missing: run `bash tests/run`, which installs openssh-server");
@@ -64,14 +64,14 @@ impl Sshd {
         fs::read_to_string(self.dir.join("sshd.log")).unwrap_or_default()
     }
 
-    fn authorize(&self, public_key: &Path) {
+    pub(crate) fn authorize(&self, public_key: &Path) {
         let mut keys = fs::read_to_string(self.dir.join("authorized_keys")).unwrap();
         keys.push_str(&fs::read_to_string(public_key).unwrap());
         fs::write(self.dir.join("authorized_keys"), keys).unwrap();
     }
 
     /// The `known_hosts` line for this server's real host key.
-    fn known_hosts_line(&self) -> String {
+    pub(crate) fn known_hosts_line(&self) -> String {
         let public = fs::read_to_string(self.dir.join("host_ed25519.pub")).unwrap();
         let mut parts = public.split_whitespace();
         format!("[127.0.0.1]:{} {} {}\n", self.port, parts.next().unwrap(), parts.next().unwrap())
@@ -84,7 +84,7 @@ impl Sshd {
         stdout(&out).split_whitespace().nth(1).unwrap().to_string()
     }
 
-    fn url(&self, repo: &Path) -> String {
+    pub(crate) fn url(&self, repo: &Path) -> String {
         format!("ssh://{}@127.0.0.1:{}{}", user(), self.port, repo.display())
     }
 }
@@ -102,7 +102,7 @@ fn user() -> String {
 }
 
 /// An unencrypted ed25519 key pair at `path` and `path.pub`.
-fn keygen(path: &Path) {
+pub(crate) fn keygen(path: &Path) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     let out = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", "dotback-test", "-f"])
@@ -112,7 +112,7 @@ fn keygen(path: &Path) {
     assert!(out.status.success(), "{}", show(&out));
 }
 
-fn bare(env: &TestEnv) -> PathBuf {
+pub(crate) fn bare(env: &TestEnv) -> PathBuf {
     let p = env.root.join("remote.git");
     assert!(Command::new("git").args(["init", "-q", "--bare", "-b", "main"]).arg(&p).status().unwrap().success());
     p
