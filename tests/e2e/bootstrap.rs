@@ -243,3 +243,35 @@ fn a_machine_with_keys_and_thousands_of_files_is_restored_from_its_remote() {
         let _ = std::process::Command::new("gpgconf").arg("--homedir").arg(h).args(["--kill", "all"]).status();
     }
 }
+
+/// At a terminal, a wrong passphrase is asked again, three times in all; then the bootstrap ends
+/// cleanly at `unlock`: no secret applied, the remote's recipients untouched.
+#[test]
+fn a_wrong_passphrase_at_a_terminal_is_asked_three_times_then_stops_cleanly() {
+    if !require("python3") {
+        return;
+    }
+    let (_a, remote) = device_a();
+    let before = remote_head(&remote);
+    let b = TestEnv::new();
+    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/pty-answer");
+    let out = std::process::Command::new(tool)
+        .args(["passphrase:", "wrong one 1", "wrong one 2", "wrong one 3", "--"])
+        .arg(env!("CARGO_BIN_EXE_dotback"))
+        .args(["bootstrap", remote.to_str().unwrap(), "--device", "b"])
+        .env_clear()
+        .envs(b.envs())
+        .current_dir(&b.home)
+        .output()
+        .unwrap();
+    let screen = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{screen}");
+    assert_eq!(screen.matches("Recovery passphrase:").count(), 3, "asked three times:\n{screen}");
+    assert!(screen.contains("2 more tries") && screen.contains("1 more try"), "{screen}");
+    assert!(screen.contains("bootstrap step `unlock` failed"), "{screen}");
+    assert!(!screen.contains("wrong one"), "the passphrase is never echoed:\n{screen}");
+    assert!(!b.home.join(".netrc").exists() && !b.home.join(".zshrc").exists(), "nothing applied");
+    assert_eq!(remote_head(&remote), before, "nothing pushed");
+    let progress = fs::read_to_string(b.state_home.join("dotback/bootstrap.json")).unwrap();
+    assert!(progress.contains("\"unlock\": \"failed\""), "{progress}");
+}
