@@ -21,6 +21,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod bootstrap;
 pub mod capture;
 pub mod chezmoi;
 pub mod config;
