@@ -6,6 +6,7 @@ mod add_forget;
 mod apply;
 mod apply_partial;
 mod bad_input;
+mod bootstrap_script;
 mod chezmoi_delegation;
 mod chezmoi_differential;
 mod chezmoi_ignore;
