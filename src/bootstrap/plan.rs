@@ -535,14 +535,9 @@ pub fn plan(user: &[UserStep], os: &str, device: &str, only: &[String], skip: &[
         }
         None
     };
-    let mut edges: Vec<Option<Vec<Edge>>> = edges.into_iter().map(Some).collect();
     let steps = order
         .into_iter()
-        .map(|i| Planned {
-            skipped: skipped(&steps[i]),
-            step: steps[i].clone(),
-            edges: edges[i].take().expect("each step is ordered once"),
-        })
+        .map(|i| Planned { skipped: skipped(&steps[i]), step: steps[i].clone(), edges: std::mem::take(&mut edges[i]) })
         .collect();
     Ok(Plan { steps })
 }
