@@ -215,6 +215,9 @@ pub struct Manifest {
     /// `[[only]]`: targets limited to some devices (selective sync, see [`crate::selective`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub only: Vec<crate::selective::OnlyRule>,
+    /// `[bootstrap]`: the user's own steps for `dotback bootstrap`.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub bootstrap: Bootstrap,
     /// Its rules, compiled once when it is read.
     #[serde(skip)]
     pub rules: ManifestRules,
@@ -230,7 +233,8 @@ pub struct ManifestRules {
 /// Manifests are equal when what they say is (the compiled rules follow from it).
 impl PartialEq for Manifest {
     fn eq(&self, other: &Self) -> bool {
-        (self.version, &self.secrets, &self.only) == (other.version, &other.secrets, &other.only)
+        (self.version, &self.secrets, &self.only, &self.bootstrap)
+            == (other.version, &other.secrets, &other.only, &other.bootstrap)
     }
 }
 
@@ -242,7 +246,38 @@ fn is_default<T: Default + PartialEq>(v: &T) -> bool {
 
 impl Default for Manifest {
     fn default() -> Self {
-        Manifest { version: 1, secrets: Default::default(), only: Vec::new(), rules: Default::default() }
+        Manifest {
+            version: 1,
+            secrets: Default::default(),
+            only: Vec::new(),
+            bootstrap: Default::default(),
+            rules: Default::default(),
+        }
+    }
+}
+
+/// The manifest's `[bootstrap]` table: `[[bootstrap.step]]`, one per user step (see
+/// [`crate::bootstrap::plan`]). Each step is checked where it is written; names must be unique.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawBootstrap")]
+pub struct Bootstrap {
+    #[serde(rename = "step", default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<crate::bootstrap::plan::UserStep>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBootstrap {
+    #[serde(default)]
+    step: Vec<crate::bootstrap::plan::UserStep>,
+}
+
+impl TryFrom<RawBootstrap> for Bootstrap {
+    type Error = String;
+
+    fn try_from(raw: RawBootstrap) -> Result<Bootstrap, String> {
+        crate::bootstrap::plan::check_steps(&raw.step)?;
+        Ok(Bootstrap { steps: raw.step })
     }
 }
 
@@ -450,6 +485,54 @@ mod tests {
         assert!(
             Manifest::parse(p(), "version = 1\n[secrets]\nextras = []\n").unwrap_err().to_string().contains("line 3")
         );
+    }
+
+    #[test]
+    fn bootstrap_steps_parse_and_errors_name_file_line_and_key() {
+        let text = "version = 1\n\n[[bootstrap.step]]\nname = \"rust\"\nrun = \"rustup default stable\"\nafter = [\"package-managers\"]\nbefore = [\"packages\"]\nunless = \"command -v cargo\"\nos = \"linux\"\ndevice = [\"laptop\", \"desk\"]\ntimeout = \"10m\"\n\n[[bootstrap.step]]\nname = \"fonts\"\nrun = \"fc-cache\"\n";
+        let m = Manifest::parse(p(), text).unwrap();
+        let [rust, fonts] = &m.bootstrap.steps[..] else { panic!("two steps: {:?}", m.bootstrap) };
+        assert_eq!((rust.name.as_str(), rust.run.as_str()), ("rust", "rustup default stable"));
+        assert_eq!(
+            (&rust.after[..], &rust.before[..]),
+            (&["package-managers".to_string()][..], &["packages".to_string()][..])
+        );
+        assert_eq!(rust.unless.as_deref(), Some("command -v cargo"));
+        assert_eq!(rust.os.as_deref(), Some(&["linux".to_string()][..]));
+        assert_eq!(rust.device.as_deref(), Some(&["laptop".to_string(), "desk".to_string()][..]));
+        assert_eq!(rust.timeout.map(|t| t.0.as_secs()), Some(600));
+        assert_eq!(
+            (fonts.name.as_str(), fonts.after.len(), fonts.os.as_ref(), fonts.timeout),
+            ("fonts", 0, None, None)
+        );
+        let short = "version = 1\n[[bootstrap.step]]\nname = \"a\"\nrun = \"true\"\nafter = \"ssh\"\nos = [\"linux\", \"macos\"]\n";
+        let a = &Manifest::parse(p(), short).unwrap().bootstrap.steps[0];
+        assert_eq!(
+            (&a.after[..], a.os.as_ref().map(Vec::len)),
+            (&["ssh".to_string()][..], Some(2)),
+            "a name or a list"
+        );
+        let again = toml::to_string(&m).unwrap();
+        assert_eq!(Manifest::parse(p(), &again).unwrap(), m, "{again}");
+        assert_ne!(m, Manifest::default(), "the steps are part of what a manifest says");
+
+        let step = |body: &str| format!("version = 1\n[[bootstrap.step]]\nname = \"a\"\nrun = \"true\"\n{body}");
+        let cases = [
+            (step("colour = 1\n"), "line 5", "colour"),
+            (step("timeout = \"10 minutes\"\n"), "line 5", "10 minutes"),
+            (step("os = \"windows\"\n"), "line 5", "windows"),
+            (step("os = []\n"), "line 2", "`a`: `os` is empty"),
+            (step("after = 1\n"), "line 5", "a name or a list of names"),
+            ("version = 1\n[[bootstrap.step]]\nrun = \"true\"\n".to_string(), "line 2", "name"),
+            ("version = 1\n[[bootstrap.step]]\nname = \"Bad Name\"\nrun = \"x\"\n".to_string(), "line 2", "Bad Name"),
+            ("version = 1\n[[bootstrap.step]]\nname = \"gpg\"\nrun = \"x\"\n".to_string(), "line 2", "built-in"),
+            (format!("{}[[bootstrap.step]]\nname = \"a\"\nrun = \"y\"\n", step("")), "line ", "used by two steps"),
+            ("version = 1\n[bootstrap]\nsteps = []\n".to_string(), "line 3", "steps"),
+        ];
+        for (text, line, key) in cases {
+            let err = Manifest::parse(p(), &text).unwrap_err().to_string();
+            assert!(err.contains("/c/config.toml") && err.contains(line) && err.contains(key), "{text:?}: {err}");
+        }
     }
 
     #[test]

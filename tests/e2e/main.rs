@@ -7,6 +7,7 @@ mod apply;
 mod apply_partial;
 mod bad_input;
 mod bootstrap;
+mod bootstrap_script;
 mod chezmoi_delegation;
 mod chezmoi_differential;
 mod chezmoi_ignore;
