@@ -326,7 +326,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__bootstrap)
-            opts="-h -V --source --device --resume --passphrase-file --json --help --version"
+            opts="-h -V --print-script --source --device --resume --only --skip --dry-run --yes --passphrase-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -337,6 +337,14 @@ _dotback() {
                     return 0
                     ;;
                 --device)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --only)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --skip)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -119,8 +119,13 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;bootstrap'= {
             cand --source 'Put the store in DIR (default: chezmoi''s source directory)'
             cand --device 'This device''s name (default: the host name)'
+            cand --only 'Run only these steps (clone and unlock always run: every other step needs them)'
+            cand --skip 'Leave these steps out'
             cand --passphrase-file 'Read the recovery passphrase from FILE instead of the terminal'
+            cand --print-script 'Print the POSIX sh script that installs dotback on a brand-new machine and runs `dotback bootstrap` with the script''s arguments (host it beside your dotfiles: `curl -fsSL URL/bootstrap.sh | sh -s -- REMOTE`)'
             cand --resume 'Continue a bootstrap that failed or was interrupted, skipping the steps it finished'
+            cand --dry-run 'Print the ordered plan (each step''s place and why, and the commands the store''s own steps run) and change nothing'
+            cand --yes 'Run the store''s own steps without asking, also new or changed ones (read them first with --dry-run)'
             cand --json 'Print the report as JSON'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

@@ -84,8 +84,13 @@ complete -c dotback -n "__fish_dotback_using_subcommand sync" -s h -l help -d 'P
 complete -c dotback -n "__fish_dotback_using_subcommand sync" -s V -l version -d 'Print version'
 complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l source -d 'Put the store in DIR (default: chezmoi\'s source directory)' -r -F
 complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l device -d 'This device\'s name (default: the host name)' -r
+complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l only -d 'Run only these steps (clone and unlock always run: every other step needs them)' -r
+complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l skip -d 'Leave these steps out' -r
 complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l passphrase-file -d 'Read the recovery passphrase from FILE instead of the terminal' -r -F
+complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l print-script -d 'Print the POSIX sh script that installs dotback on a brand-new machine and runs `dotback bootstrap` with the script\'s arguments (host it beside your dotfiles: `curl -fsSL URL/bootstrap.sh | sh -s -- REMOTE`)'
 complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l resume -d 'Continue a bootstrap that failed or was interrupted, skipping the steps it finished'
+complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l dry-run -d 'Print the ordered plan (each step\'s place and why, and the commands the store\'s own steps run) and change nothing'
+complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l yes -d 'Run the store\'s own steps without asking, also new or changed ones (read them first with --dry-run)'
 complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l json -d 'Print the report as JSON'
 complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -s V -l version -d 'Print version'

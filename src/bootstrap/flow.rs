@@ -8,6 +8,7 @@
 //! interruption or a reboot stopped at. Every step is timed; the total is the measured recovery
 //! time, recorded in the audit trail.
 
+use super::plan::{Builtin, Plan, Step, UserStep};
 use crate::apply::{self, ApplyOptions, Part};
 use crate::config::DeviceConfig;
 use crate::context::Context;
@@ -37,6 +38,13 @@ pub struct Options<'a> {
     pub passphrase: Passphrase<'a>,
     /// How many wrong passphrases are forgiven (3 at a terminal, 1 from a file).
     pub passphrase_tries: usize,
+    /// Run only these steps (and clone and unlock, which every other step needs).
+    pub only: Vec<String>,
+    /// Leave these steps out.
+    pub skip: Vec<String>,
+    /// Shows the store's steps that this device has not approved as they are (their commands)
+    /// and says whether the user accepts them.
+    pub approve: &'a dyn Fn(&[&UserStep]) -> bool,
 }
 
 /// How one step went.
@@ -105,6 +113,8 @@ pub enum StepError {
     Sync(#[from] crate::sync::SyncError),
     #[error(transparent)]
     Write(#[from] crate::error::PathError),
+    #[error(transparent)]
+    UserStep(#[from] super::user::UserStepError),
     #[error("the remote {remote} has no branch to restore from; push a store to it first")]
     EmptyRemote { remote: String },
     #[error("{} exists and is not a clone of {remote}; move it aside or give another --source", path.display())]
@@ -135,13 +145,15 @@ pub enum BootstrapError {
     },
     #[error("the bootstrap to resume restored from {earlier}, not {remote}; run without --resume to start over")]
     OtherBootstrap { earlier: String, remote: String },
+    /// The steps cannot be ordered (a cycle, an unknown name): nothing after the clone ran.
+    #[error(transparent)]
+    Plan(#[from] super::plan::PlanError),
+    /// The store's own steps were not approved: nothing after unlock ran.
+    #[error("the store's bootstrap step{} {} must be approved before {} run{}", if steps.len() == 1 { "" } else { "s" }, steps.join(", "), if steps.len() == 1 { "it" } else { "they" }, if steps.len() == 1 { "s" } else { "" })]
+    NotApproved { steps: Vec<String>, report: Box<Report> },
     #[error("cannot keep the bootstrap's progress: {0}")]
     Progress(#[from] crate::error::PathError),
 }
-
-/// The built-in steps, in the order they depend on each other.
-pub const BUILTIN: [&str; 9] =
-    ["clone", "unlock", "ssh", "gpg", "package-managers", "packages", "dotfiles", "templates", "verify"];
 
 /// What an earlier run got done, kept in `$XDG_STATE_HOME/dotback/bootstrap.json`.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -179,76 +191,268 @@ impl Progress {
 struct Did {
     outcome: Outcome,
     detail: Vec<String>,
+    /// What the progress file keeps for it (`done`, unless said otherwise).
+    record: Option<String>,
 }
 
 impl Did {
     fn new(outcome: Outcome, detail: impl Into<String>) -> Did {
-        Did { outcome, detail: vec![detail.into()] }
+        Did { outcome, detail: vec![detail.into()], record: None }
     }
 }
 
-/// Runs the bootstrap.
-pub fn run(paths: &Paths, opts: &mut Options, sink: &dyn Sink) -> Result<Report, BootstrapError> {
-    let progress_file = progress_path(paths);
-    let mut progress = match Progress::load(&progress_file) {
-        Some(p) if opts.resume && p.remote != opts.remote => {
-            return Err(BootstrapError::OtherBootstrap { earlier: p.remote, remote: opts.remote.clone() });
-        }
-        Some(p) if opts.resume => p,
-        // A run stopped before its clone was done recorded nothing: resuming it is starting it.
-        _ => Progress { remote: opts.remote.clone(), steps: BTreeMap::new() },
-    };
-    let mut report = Report::default();
-    let started = Instant::now();
-    for step in BUILTIN {
-        if opts.resume && progress.steps.get(step).map(String::as_str) == Some("done") {
-            report.steps.push(StepReport {
-                name: step.to_string(),
+/// The run's bookkeeping: the progress file, the report, the clock.
+struct Runner<'p> {
+    progress_file: PathBuf,
+    progress: Progress,
+    report: Report,
+    started: Instant,
+    resume: bool,
+    sink: &'p dyn Sink,
+}
+
+impl Runner<'_> {
+    /// Runs one step (unless a resumed run finished it before), timing it and recording it.
+    fn step(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut Report) -> Result<Did, StepError>,
+    ) -> Result<(), BootstrapError> {
+        let earlier = self.progress.steps.get(name).is_some_and(|s| s.starts_with("done"));
+        if self.resume && earlier {
+            self.report.steps.push(StepReport {
+                name: name.to_string(),
                 outcome: Outcome::DoneEarlier,
                 secs: 0.0,
                 detail: vec!["done in an earlier run".into()],
             });
-            continue;
+            return Ok(());
         }
-        // Created by the clone step: nothing is written before it succeeds.
-        if step != "clone" || progress_file.parent().is_some_and(Path::exists) {
-            progress.mark(&progress_file, step, "running")?;
+        // The state directory is made by the clone step: an unreachable remote leaves nothing.
+        let recordable = || self.progress_file.parent().is_some_and(Path::exists);
+        if recordable() {
+            self.progress.mark(&self.progress_file, name, "running")?;
         }
         let t = Instant::now();
-        let phase = crate::events::Phase::start(sink, step, 1);
-        let result = run_step(step, paths, opts, &mut report, sink);
+        let phase = crate::events::Phase::start(self.sink, name, 1);
+        let result = f(&mut self.report);
         drop(phase);
         let secs = t.elapsed().as_secs_f64();
         match result {
             Ok(did) => {
-                progress.mark(&progress_file, step, "done")?;
-                report.steps.push(StepReport {
-                    name: step.to_string(),
+                let state = did.record.clone().unwrap_or_else(|| "done".into());
+                self.progress.mark(&self.progress_file, name, &state)?;
+                self.report.steps.push(StepReport {
+                    name: name.to_string(),
                     outcome: did.outcome,
                     secs,
                     detail: did.detail,
                 });
+                Ok(())
             }
             Err(source) => {
-                if progress_file.parent().is_some_and(Path::exists) {
-                    progress.mark(&progress_file, step, "failed")?;
+                if recordable() {
+                    self.progress.mark(&self.progress_file, name, "failed")?;
                 }
-                report.total_secs = started.elapsed().as_secs_f64();
-                return Err(BootstrapError::Step {
-                    step: step.to_string(),
+                self.report.total_secs = self.started.elapsed().as_secs_f64();
+                Err(BootstrapError::Step {
+                    step: name.to_string(),
                     source: Box::new(source),
-                    report: Box::new(report),
-                });
+                    report: Box::new(std::mem::take(&mut self.report)),
+                })
             }
         }
     }
-    report.total_secs = started.elapsed().as_secs_f64();
+
+    fn skipped(&mut self, name: &str, why: String) {
+        self.report.steps.push(StepReport {
+            name: name.to_string(),
+            outcome: Outcome::Skipped,
+            secs: 0.0,
+            detail: vec![why],
+        });
+    }
+}
+
+/// The plan for this machine from `manifest`'s steps.
+fn plan_for(paths: &Paths, manifest: &crate::config::Manifest, opts: &Options) -> Result<Plan, BootstrapError> {
+    let device = match DeviceConfig::load(&paths.config_file) {
+        Ok(Some(cfg)) => cfg.device,
+        _ => opts.device.clone().unwrap_or_else(crate::init::default_device),
+    };
+    let os = crate::selective::current_os().unwrap_or(std::env::consts::OS);
+    Ok(super::plan::plan(&manifest.bootstrap.steps, os, &device, &opts.only, &opts.skip)?)
+}
+
+/// What `bootstrap --dry-run` shows: the plan that would run, from the store's manifest.
+#[derive(Debug, Serialize)]
+pub struct DryRun {
+    /// Where the store is (or would be cloned to).
+    pub store: PathBuf,
+    /// This device already uses the store; otherwise it was cloned to a temporary directory,
+    /// read and removed.
+    pub cloned: bool,
+    pub plan: Plan,
+}
+
+/// Plans without running anything: reads the store's manifest (from this device's store, or
+/// from a temporary clone that is removed afterwards) and orders the steps.
+pub fn dry_run(paths: &Paths, opts: &Options) -> Result<DryRun, BootstrapError> {
+    let fail =
+        |e: StepError| BootstrapError::Step { step: "clone".into(), source: Box::new(e), report: Box::default() };
+    if let Some(cfg) = DeviceConfig::load(&paths.config_file).map_err(|e| fail(e.into()))? {
+        let manifest = crate::config::Manifest::load(&cfg.source).map_err(|e| fail(e.into()))?;
+        return Ok(DryRun { plan: plan_for(paths, &manifest, opts)?, store: cfg.source, cloned: true });
+    }
+    let tmp = tempfile::tempdir()
+        .map_err(|e| fail(crate::error::PathError::new(crate::error::Op::Write, std::env::temp_dir(), e).into()))?;
+    let at = tmp.path().join("store");
+    clone_into(&absolute_remote(&opts.remote), &at, &opts.remote).map_err(fail)?;
+    let manifest = crate::config::Manifest::load(&at).map_err(|e| fail(e.into()))?;
+    let store = opts.source.clone().unwrap_or_else(|| crate::init::default_source(paths));
+    Ok(DryRun { plan: plan_for(paths, &manifest, opts)?, store, cloned: false })
+}
+
+/// Runs the bootstrap: clone and unlock first (every other step needs them, and the store's own
+/// steps are only known, and authenticated, after them), then the plan, in order.
+pub fn run(paths: &Paths, opts: &mut Options, sink: &dyn Sink) -> Result<Report, BootstrapError> {
+    let progress_file = progress_path(paths);
+    let earlier = Progress::load(&progress_file);
+    let progress = match earlier {
+        Some(p) if opts.resume && p.remote != opts.remote => {
+            return Err(BootstrapError::OtherBootstrap { earlier: p.remote, remote: opts.remote.clone() });
+        }
+        Some(p) if opts.resume => p,
+        // A new run keeps what the store's steps without `unless` did before: they ran.
+        Some(p) if p.remote == opts.remote => {
+            let steps = p.steps.into_iter().filter(|(_, s)| s.starts_with("done:")).collect();
+            Progress { remote: p.remote, steps }
+        }
+        // A run stopped before its clone was done recorded nothing: resuming it is starting it.
+        _ => Progress { remote: opts.remote.clone(), steps: BTreeMap::new() },
+    };
+    let mut r = Runner {
+        progress_file,
+        progress,
+        report: Report::default(),
+        started: Instant::now(),
+        resume: opts.resume,
+        sink,
+    };
+    r.step("clone", |report| clone_step(paths, opts, report))?;
+    // The names --only and --skip give, and the graph, are checked before anything else runs.
+    let store = r.report.store.clone();
+    let unchecked = crate::config::Manifest::load(&store).map_err(|e| BootstrapError::Step {
+        step: "clone".into(),
+        source: Box::new(e.into()),
+        report: Box::new(r.report.clone()),
+    })?;
+    plan_for(paths, &unchecked, opts)?;
+    r.step("unlock", |report| with_session(paths, "unlock", report, sink, |s, _| unlock_step(s, opts, sink)))?;
+
+    // The plan from the manifest this device trusts, and the store's steps it must approve.
+    let trusted = {
+        let ctx = Context::load(paths.clone()).map_err(|e| r.fail("unlock", e.into()))?;
+        let s = Session::open(ctx, Access::Read, sink).map_err(|e| r.fail("unlock", e.into()))?;
+        s.trust().manifest.clone()
+    };
+    let plan = plan_for(paths, &trusted, opts)?;
+    let mut approvals = super::user::Approvals::load(&paths.state_dir).map_err(|e| r.fail("unlock", e.into()))?;
+    let unseen: Vec<&UserStep> = plan
+        .steps
+        .iter()
+        .filter(|p| p.skipped.is_none())
+        .filter_map(|p| match &p.step {
+            Step::User(u) if approvals.needs_approval(u) => Some(u),
+            _ => None,
+        })
+        .collect();
+    if !unseen.is_empty() {
+        if !(opts.approve)(&unseen) {
+            return Err(BootstrapError::NotApproved {
+                steps: unseen.iter().map(|u| u.name.clone()).collect(),
+                report: Box::new(r.report),
+            });
+        }
+        approvals.approve(unseen.iter().copied()).map_err(|e| r.fail("unlock", e.into()))?;
+    }
+
+    for planned in &plan.steps {
+        let name = planned.step.name().to_string();
+        if matches!(planned.step, Step::Builtin(Builtin::Clone | Builtin::Unlock)) {
+            continue;
+        }
+        if let Some(why) = &planned.skipped {
+            r.skipped(&name, why.to_string());
+            continue;
+        }
+        match &planned.step {
+            Step::Builtin(b) => {
+                let b = *b;
+                r.step(&name, |report| {
+                    with_session(paths, b.name(), report, sink, |s, report| builtin_step(b, s, report, sink))
+                })?
+            }
+            Step::User(u) => {
+                let before = r.progress.steps.get(&u.name).cloned();
+                r.step(&name, |_| user_step(u, paths, before.as_deref(), sink))?
+            }
+        }
+    }
+    let mut report = r.report;
+    report.total_secs = r.started.elapsed().as_secs_f64();
     // A resumed run finishes what an earlier one began: that is not "nothing to do".
     report.nothing_to_do = report.steps.iter().all(|s| !matches!(s.outcome, Outcome::Done | Outcome::DoneEarlier));
     if !report.nothing_to_do {
         audit(&report, sink);
     }
     Ok(report)
+}
+
+impl Runner<'_> {
+    /// A failure between steps, reported as the step it belongs to.
+    fn fail(&self, step: &str, source: StepError) -> BootstrapError {
+        BootstrapError::Step { step: step.into(), source: Box::new(source), report: Box::new(self.report.clone()) }
+    }
+}
+
+/// A store step: `unless` decides when it has one; without, a run that did it before (same
+/// commands) counts.
+fn user_step(u: &UserStep, paths: &Paths, before: Option<&str>, sink: &dyn Sink) -> Result<Did, StepError> {
+    let digest = super::user::digest(u);
+    let record = Some(format!("done:{digest}"));
+    if u.unless.is_none() && before == record.as_deref() {
+        return Ok(Did { outcome: Outcome::AlreadyDone, detail: vec!["ran in an earlier bootstrap".into()], record });
+    }
+    let log = paths.state_dir.join("bootstrap").join(format!("{}.log", u.name));
+    let outcome = super::user::run(u, &paths.home, &log, sink)?;
+    Ok(match outcome {
+        super::user::Outcome::Ran => Did { outcome: Outcome::Done, detail: vec![format!("ran `{}`", u.run)], record },
+        super::user::Outcome::AlreadyDone => Did {
+            outcome: Outcome::AlreadyDone,
+            detail: vec![format!("`{}` says it is done", u.unless.as_deref().unwrap_or_default())],
+            record,
+        },
+    })
+}
+
+/// Runs `f` in a writer session of this device, finishing the session after it.
+fn with_session(
+    paths: &Paths,
+    step: &str,
+    report: &mut Report,
+    sink: &dyn Sink,
+    f: impl FnOnce(&mut Session, &mut Report) -> Result<Did, StepError>,
+) -> Result<Did, StepError> {
+    let ctx = Context::load(paths.clone())?;
+    report.store = ctx.store.clone();
+    report.device = ctx.device.clone();
+    let mut s = Session::open(ctx, Access::Write, sink)?;
+    let did = f(&mut s, report)?;
+    // A test kills the run here: the step's work done, its session not yet finished.
+    crate::testing::pause(&format!("bootstrap-{step}"));
+    s.finish()?;
+    Ok(did)
 }
 
 /// Records the bootstrap, with its per-step times, in this device's audit trail (committed by the
@@ -281,36 +485,16 @@ fn audit(report: &Report, sink: &dyn Sink) {
     }
 }
 
-fn run_step(
-    step: &str,
-    paths: &Paths,
-    opts: &mut Options,
-    report: &mut Report,
-    sink: &dyn Sink,
-) -> Result<Did, StepError> {
-    match step {
-        "clone" => clone_step(paths, opts, report),
-        _ => {
-            let ctx = Context::load(paths.clone())?;
-            report.store = ctx.store.clone();
-            report.device = ctx.device.clone();
-            let mut s = Session::open(ctx, Access::Write, sink)?;
-            let did = match step {
-                "unlock" => unlock_step(&mut s, opts, sink)?,
-                "ssh" => ssh_step(&mut s, report, sink)?,
-                "gpg" => gpg_step(&s)?,
-                "package-managers" | "packages" => Did::new(Outcome::Skipped, "no package lists in the store"),
-                "dotfiles" => dotfiles_step(&mut s, report, sink)?,
-                "templates" => templates_step(&mut s, sink)?,
-                "verify" => verify_step(&mut s)?,
-                other => unreachable!("no built-in step `{other}`"),
-            };
-            // A test kills the run here: the step's work done, its session not yet finished.
-            crate::testing::pause(&format!("bootstrap-{step}"));
-            s.finish()?;
-            Ok(did)
-        }
-    }
+fn builtin_step(b: Builtin, s: &mut Session, report: &mut Report, sink: &dyn Sink) -> Result<Did, StepError> {
+    Ok(match b {
+        Builtin::Ssh => ssh_step(s, report, sink)?,
+        Builtin::Gpg => gpg_step(s)?,
+        Builtin::PackageManagers | Builtin::Packages => Did::new(Outcome::Skipped, "no package lists in the store"),
+        Builtin::Dotfiles => dotfiles_step(s, report, sink)?,
+        Builtin::Templates => templates_step(s, sink)?,
+        Builtin::Verify => verify_step(s)?,
+        Builtin::Clone | Builtin::Unlock => unreachable!("clone and unlock run before the plan"),
+    })
 }
 
 /// Whether `a` and `b` name the same remote (a local path given relative, or with a slash more).
@@ -476,7 +660,7 @@ fn unlock_step(s: &mut Session, opts: &mut Options, sink: &dyn Sink) -> Result<D
         detail.push(format!("pushed the admission to {}", pushed.join(", ")));
     }
     let outcome = if files.is_some() || !pushed.is_empty() { Outcome::Done } else { Outcome::AlreadyDone };
-    Ok(Did { outcome, detail })
+    Ok(Did { outcome, detail, record: None })
 }
 
 /// Pushes HEAD to every remote that has not got it; returns the remotes that took it.
@@ -585,7 +769,10 @@ fn templates_step(s: &mut Session, sink: &dyn Sink) -> Result<Did, StepError> {
     let Some(bin) = crate::chezmoi::find() else { return Err(StepError::NoChezmoi { count: items.len() }) };
     // chezmoi's own status says whether anything it applies would change (a `run_once_` script
     // that ran is not listed): a bootstrapped machine gets no call.
-    if crate::chezmoi::status(&bin, &s.ctx.paths.home, &s.ctx.store, &[]).is_ok_and(|l| l.is_empty()) {
+    let targets: Vec<String> = items.iter().filter_map(|i| i.target.clone()).collect();
+    // Externals and remove lists name no target of their own: then the whole store is asked.
+    let asked = if targets.len() == items.len() { targets } else { Vec::new() };
+    if crate::chezmoi::status(&bin, &s.ctx.paths.home, &s.ctx.store, &asked).is_ok_and(|l| l.is_empty()) {
         return Ok(Did::new(Outcome::AlreadyDone, "chezmoi has nothing to apply"));
     }
     let opts = ApplyOptions { part: Part::Delegated, ..Default::default() };
@@ -610,12 +797,24 @@ fn verify_step(s: &mut Session) -> Result<Did, StepError> {
     let p = s.parts();
     let evals =
         crate::eval::evaluate(p.ctx, p.state, p.cache, p.vault, &Selection::all()).map_err(apply::ApplyError::from)?;
+    // Edited in HOME since dotback wrote it: the user's edit (the dotfiles step leaves those
+    // alone, and `sync` captures them), not a restore that went wrong.
+    let edited: Vec<&crate::eval::Eval> = evals.iter().filter(|e| e.change == Change::ChangedInHome).collect();
     let bad: Vec<&crate::eval::Eval> =
-        evals.iter().filter(|e| !matches!(e.change, Change::Clean | Change::Skipped)).collect();
+        evals.iter().filter(|e| !matches!(e.change, Change::Clean | Change::Skipped | Change::ChangedInHome)).collect();
     if !bad.is_empty() {
-        let first = bad.iter().take(5).map(|e| format!("~/{} ({:?})", e.target, e.change)).collect();
+        let first = bad.iter().take(5).map(|e| format!("~/{} ({})", e.target, e.change.describe())).collect();
         return Err(StepError::Mismatch { count: bad.len(), first });
     }
     let n = evals.iter().filter(|e| e.change == Change::Clean).count();
-    Ok(Did::new(Outcome::Checked, format!("{n} tracked targets match the store")))
+    let mut did = Did::new(Outcome::Checked, format!("{n} tracked targets match the store"));
+    if !edited.is_empty() {
+        let names: Vec<String> = edited.iter().take(5).map(|e| format!("~/{}", e.target)).collect();
+        did.detail.push(format!(
+            "{} edited in HOME since they were restored (`dotback sync` records them): {}",
+            edited.len(),
+            names.join(", ")
+        ));
+    }
+    Ok(did)
 }

@@ -245,7 +245,7 @@ impl Approvals {
 
 /// SHA-256 (hex) of what a step runs: its `run` and `unless`, encoded so that no two different
 /// pairs give the same bytes.
-fn digest(step: &UserStep) -> String {
+pub fn digest(step: &UserStep) -> String {
     let encoded = serde_json::to_vec(&(&step.run, &step.unless)).expect("strings serialize");
     Sha256::digest(&encoded).iter().map(|b| format!("{b:02x}")).collect()
 }

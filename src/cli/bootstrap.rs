@@ -1,4 +1,5 @@
 use super::{CliError, Ui};
+use dotback::bootstrap::plan::{Step, UserStep};
 use dotback::bootstrap::{self, BootstrapError, Outcome, Report, StepError};
 use dotback::paths::Paths;
 use std::io::IsTerminal;
@@ -14,7 +15,13 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 pub struct BootstrapArgs {
     /// The remote holding the store: a URL (ssh, https) or a local path.
-    remote: String,
+    #[arg(required_unless_present = "print_script")]
+    remote: Option<String>,
+    /// Print the POSIX sh script that installs dotback on a brand-new machine and runs
+    /// `dotback bootstrap` with the script's arguments (host it beside your dotfiles:
+    /// `curl -fsSL URL/bootstrap.sh | sh -s -- REMOTE`).
+    #[arg(long, exclusive = true)]
+    print_script: bool,
     /// Put the store in DIR (default: chezmoi's source directory).
     #[arg(long, value_name = "DIR")]
     source: Option<PathBuf>,
@@ -24,6 +31,20 @@ pub struct BootstrapArgs {
     /// Continue a bootstrap that failed or was interrupted, skipping the steps it finished.
     #[arg(long)]
     resume: bool,
+    /// Run only these steps (clone and unlock always run: every other step needs them).
+    #[arg(long, value_name = "STEP", num_args = 1.., value_delimiter = ',')]
+    only: Vec<String>,
+    /// Leave these steps out.
+    #[arg(long, value_name = "STEP", num_args = 1.., value_delimiter = ',')]
+    skip: Vec<String>,
+    /// Print the ordered plan (each step's place and why, and the commands the store's own steps
+    /// run) and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Run the store's own steps without asking, also new or changed ones (read them first with
+    /// --dry-run).
+    #[arg(long)]
+    yes: bool,
     /// Read the recovery passphrase from FILE instead of the terminal.
     #[arg(long, value_name = "FILE")]
     passphrase_file: Option<PathBuf>,
@@ -33,31 +54,102 @@ pub struct BootstrapArgs {
 }
 
 pub fn cmd_bootstrap(ui: &Ui, args: BootstrapArgs) -> Result<(), CliError> {
+    if args.print_script {
+        ui.out(bootstrap::SCRIPT.trim_end());
+        return Ok(());
+    }
+    let remote = args.remote.clone().expect("clap requires REMOTE without --print-script");
     let paths = Paths::from_process_env()?;
     let pass_file = args.passphrase_file.clone();
     let interactive = pass_file.is_none() && std::io::stdin().is_terminal();
     let mut ask = || super::passphrase::read(pass_file.as_deref(), "Recovery passphrase", false);
+    let yes = args.yes;
+    let approve = |steps: &[&UserStep]| {
+        ui.info("The store asks to run these commands on this machine (in HOME, with `sh -c`):");
+        for s in steps {
+            ui.info(format!("  step `{}`: {}", s.name, s.run));
+            if let Some(unless) = &s.unless {
+                ui.info(format!("    (skipped when `{unless}` succeeds)"));
+            }
+        }
+        yes || ui.confirm("Run them?")
+    };
     let mut opts = bootstrap::Options {
-        remote: args.remote.clone(),
+        remote: remote.clone(),
         source: args.source.map(|s| std::path::absolute(&s).unwrap_or(s)),
         device: args.device,
         resume: args.resume,
         passphrase: &mut ask,
         passphrase_tries: if interactive { 3 } else { 1 },
+        only: args.only,
+        skip: args.skip,
+        approve: &approve,
     };
+    if args.dry_run {
+        let plan = bootstrap::dry_run(&paths, &opts).map_err(|e| bootstrap_error(&remote, e))?;
+        render_plan(ui, &plan, args.json);
+        return Ok(());
+    }
     match bootstrap::run(&paths, &mut opts, ui) {
         Ok(report) => {
             render(ui, &report, args.json, true);
             Ok(())
         }
-        Err(BootstrapError::Step { step, source, report }) => {
-            render(ui, &report, args.json, false);
-            let mut err = step_error(&args.remote, &report.store, *source);
-            err.message = format!("bootstrap step `{step}` failed: {}", err.message);
-            Err(err.hint("fix that, then continue with `dotback bootstrap REMOTE --resume`"))
+        Err(e) => {
+            if let BootstrapError::Step { report, .. } | BootstrapError::NotApproved { report, .. } = &e {
+                render(ui, report, args.json, false);
+            }
+            Err(bootstrap_error(&remote, e))
         }
-        Err(e) => Err(CliError::from_error(&e)),
     }
+}
+
+fn bootstrap_error(remote: &str, e: BootstrapError) -> CliError {
+    match e {
+        BootstrapError::Step { step, source, report } => {
+            let mut err = step_error(remote, &report.store, *source);
+            err.message = format!("bootstrap step `{step}` failed: {}", err.message);
+            err.hint("fix that, then continue with `dotback bootstrap REMOTE --resume`")
+        }
+        e @ BootstrapError::Plan(_) => CliError::from_error(&e)
+            .hint("fix the store's [[bootstrap.step]] tables in .dotback/dotback.toml (or the --only/--skip names); no step after the clone ran")
+            .code(3),
+        e @ BootstrapError::NotApproved { .. } => CliError::from_error(&e)
+            .hint("read them with `dotback bootstrap REMOTE --dry-run`; accept them at a terminal, or with --yes")
+            .hint("or leave them out with --skip")
+            .code(6),
+        e => CliError::from_error(&e),
+    }
+}
+
+fn render_plan(ui: &Ui, d: &bootstrap::DryRun, json: bool) {
+    if json {
+        ui.json(d);
+        return;
+    }
+    ui.out(format!(
+        "Plan for the store {}{}:",
+        d.store.display(),
+        if d.cloned { "" } else { " (read from a temporary clone)" }
+    ));
+    for (i, p) in d.plan.steps.iter().enumerate() {
+        let kind = match &p.step {
+            Step::Builtin(_) => "built-in",
+            Step::User(_) => "store step",
+        };
+        let skipped = p.skipped.as_ref().map(|s| format!(" — skipped: {s}")).unwrap_or_default();
+        ui.out(format!("{:>2}. {} ({kind}){skipped}", i + 1, p.step.name()));
+        for e in &p.edges {
+            ui.out(format!("      {e}"));
+        }
+        if let Step::User(u) = &p.step {
+            if let Some(unless) = &u.unless {
+                ui.out(format!("      unless: {unless}"));
+            }
+            ui.out(format!("      runs: {}", u.run));
+        }
+    }
+    ui.info("Nothing was changed (dry run).");
 }
 
 fn step_error(remote: &str, store: &std::path::Path, e: StepError) -> CliError {

@@ -275,3 +275,133 @@ fn a_wrong_passphrase_at_a_terminal_is_asked_three_times_then_stops_cleanly() {
     let progress = fs::read_to_string(b.state_home.join("dotback/bootstrap.json")).unwrap();
     assert!(progress.contains("\"unlock\": \"failed\""), "{progress}");
 }
+
+/// A's store with a step that installs a tool into HOME, and a template that calls the tool:
+/// chezmoi can render it only once the step has run.
+fn with_tool_step(steps: &str) -> (TestEnv, std::path::PathBuf) {
+    let (a, remote) = device_a();
+    let manifest = a.store().join(".dotback/dotback.toml");
+    let mut text = fs::read_to_string(&manifest).unwrap();
+    text.push_str(steps);
+    fs::write(&manifest, text).unwrap();
+    fs::write(a.store().join("dot_greeting.tmpl"), "{{ output (joinPath .chezmoi.homeDir \".local/bin/greet\") }}")
+        .unwrap();
+    a.ok(&["sync"]);
+    (a, remote)
+}
+
+const TOOL_STEP: &str = r#"
+[[bootstrap.step]]
+name = "greet-tool"
+run = "mkdir -p ~/.local/bin && printf '#!/bin/sh\necho hello from the tool\n' > ~/.local/bin/greet && chmod +x ~/.local/bin/greet"
+unless = "test -x ~/.local/bin/greet"
+after = ["packages"]
+before = ["templates"]
+"#;
+
+fn chezmoi_env() -> Option<TestEnv> {
+    let bin = chezmoi()?;
+    Some(TestEnv::new().with_chezmoi(&bin))
+}
+
+#[test]
+fn a_store_step_installs_the_tool_a_template_needs_before_chezmoi_renders_it() {
+    let Some(b) = chezmoi_env() else { return };
+    let (_a, remote) = with_tool_step(TOOL_STEP);
+    let out = bootstrap(&b, &remote, &["--yes", "--json"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(b.read(".greeting"), "hello from the tool\n", "chezmoi rendered the template after the step");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let order: Vec<&str> = report["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let at = |n: &str| order.iter().position(|s| *s == n).unwrap();
+    assert!(at("packages") < at("greet-tool") && at("greet-tool") < at("templates"), "{order:?}");
+    assert!(stderr(&out).contains("step `greet-tool`: mkdir -p"), "the commands were shown: {}", show(&out));
+
+    let before = snapshot(&b.home);
+    let again = bootstrap(&b, &remote, &[]);
+    assert!(again.status.success(), "{}", show(&again));
+    assert!(stderr(&again).contains("Nothing to do"), "{}", show(&again));
+    assert!(!stderr(&again).contains("asks to run"), "an approved step is not asked about again: {}", show(&again));
+    assert_eq!(snapshot(&b.home), before);
+}
+
+#[test]
+fn a_store_step_is_never_run_unseen() {
+    let b = TestEnv::new();
+    let (_a, remote) = with_tool_step(TOOL_STEP);
+    // No terminal and no --yes: the step is shown, not run, and nothing after unlock happens.
+    let out = bootstrap(&b, &remote, &[]);
+    assert_eq!(out.status.code(), Some(6), "{}", show(&out));
+    assert!(stderr(&out).contains("greet-tool") && stderr(&out).contains("must be approved"), "{}", show(&out));
+    assert!(!b.home.join(".local/bin/greet").exists(), "the step did not run");
+    assert!(!b.home.join(".zshrc").exists(), "nothing applied before the approval");
+    // Left out with --skip, the rest runs (the template needs chezmoi, which is not on PATH here).
+    let out = bootstrap(&b, &remote, &["--skip", "greet-tool,templates"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(!b.home.join(".local/bin/greet").exists());
+    assert_eq!(b.read(".zshrc"), "export A=1\n");
+}
+
+#[test]
+fn dry_run_prints_the_ordered_plan_and_creates_nothing() {
+    let b = TestEnv::new();
+    let (_a, remote) = with_tool_step(TOOL_STEP);
+    let out = b.cmd(&["bootstrap", remote.to_str().unwrap(), "--dry-run"]).output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let text = stdout(&out);
+    let pos = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s} in:\n{text}"));
+    assert!(
+        pos("clone (built-in)") < pos("greet-tool (store step)") && pos("greet-tool (store step)") < pos("templates")
+    );
+    assert!(text.contains("after packages (step `greet-tool` says after)"), "{text}");
+    assert!(text.contains("runs: mkdir -p ~/.local/bin"), "{text}");
+    assert!(!b.store().exists() && !b.config_home.join("dotback").exists(), "nothing created");
+    assert!(fs::read_dir(&b.home).unwrap().next().is_none(), "HOME untouched");
+}
+
+#[test]
+fn a_cycle_or_a_malformed_step_stops_before_any_step_after_the_clone() {
+    let b = TestEnv::new();
+    let (_a, remote) = with_tool_step(
+        "\n[[bootstrap.step]]\nname = \"x\"\nrun = \"true\"\nafter = [\"templates\"]\nbefore = [\"dotfiles\"]\n",
+    );
+    let out = bootstrap(&b, &remote, &["--yes"]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert!(stderr(&out).contains("cycle: dotfiles -> templates -> x -> dotfiles"), "{}", show(&out));
+    assert!(!b.home.join(".zshrc").exists(), "no step after the clone ran");
+
+    // A malformed step (pushed with plain git: dotback refuses to commit it).
+    let (a, remote) = device_a();
+    let manifest = a.store().join(".dotback/dotback.toml");
+    let mut text = fs::read_to_string(&manifest).unwrap();
+    text.push_str("\n[[bootstrap.step]]\nname = \"y\"\nrun = \"true\"\ncolour = \"red\"\n");
+    fs::write(&manifest, text).unwrap();
+    git_by_hand(&a, &["commit", "-qam", "a step"]);
+    git_by_hand(&a, &["push", "-q", "origin", "main"]);
+    let c = TestEnv::new();
+    let out = bootstrap(&c, &remote, &["--yes"]);
+    assert!(!out.status.success(), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(err.contains("dotback.toml") && err.contains("colour") && err.contains("line"), "{err}");
+}
+
+#[test]
+fn a_step_that_hangs_past_its_timeout_is_stopped_and_resume_runs_only_what_remained() {
+    let Some(b) = chezmoi_env() else { return };
+    let slow = "\n[[bootstrap.step]]\nname = \"slow\"\nrun = \"touch ~/.slow-ran; test -e ~/.go || sleep 600\"\ntimeout = \"1s\"\nafter = [\"dotfiles\"]\n";
+    let (_a, remote) = with_tool_step(&format!("{TOOL_STEP}{slow}"));
+    let out = bootstrap(&b, &remote, &["--yes"]);
+    assert!(!out.status.success(), "{}", show(&out));
+    assert!(stderr(&out).contains("did not finish within its timeout of 1s"), "{}", show(&out));
+    assert!(b.home.join(".zshrc").exists(), "the steps before it ran");
+    fs::write(b.home.join(".go"), "").unwrap();
+    fs::write(b.home.join(".zshrc"), "edited after the failure\n").unwrap();
+    let out = bootstrap(&b, &remote, &["--yes", "--resume", "--json"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let steps = report["steps"].as_array().unwrap();
+    let outcome = |n: &str| steps.iter().find(|s| s["name"] == n).unwrap()["outcome"].as_str().unwrap().to_string();
+    assert_eq!(outcome("dotfiles"), "done-earlier", "{steps:?}");
+    assert_eq!(outcome("slow"), "done");
+    assert_eq!(b.read(".zshrc"), "edited after the failure\n", "the finished dotfiles step did not run again");
+}
