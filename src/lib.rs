@@ -15,6 +15,7 @@
 //!   what dotback leaves to it, and handing that over;
 //! - [`selective`]: `[[only]]` rules that limit targets to some devices;
 //! - [`trust`]: which recipients and rules this device uses (the control files, authenticated);
+//! - [`packages`]: per-device package lists (capture, diff, restore);
 //!
 //! The command line (`src/cli/`) is a module of the binary, not of this library: it calls
 //! the operations here, renders their reports and maps their errors to exit codes.
@@ -38,6 +39,7 @@ pub mod init;
 pub mod keys;
 pub mod managed;
 pub mod merge;
+pub mod packages;
 pub mod paths;
 pub mod push;
 pub mod recover;

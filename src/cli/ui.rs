@@ -1,7 +1,7 @@
 //! The only place that prints: messages, warnings, errors, JSON and progress bars.
 
 use super::CliError;
-use anstream::{eprintln, println};
+use anstream::{eprint, eprintln, println};
 use anstyle::{AnsiColor, Style};
 use dotback::events::{Event, Sink};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -50,6 +50,17 @@ impl Ui {
         for h in &e.hints {
             self.hint(h);
         }
+    }
+
+    /// Asks a yes/no question at the terminal (no by default); without a terminal the answer
+    /// is no.
+    pub fn confirm(&self, question: &str) -> bool {
+        if !std::io::stdin().is_terminal() || !self.stderr_tty {
+            return false;
+        }
+        eprint!("{question} [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y" | "yes")
     }
 
     pub fn json<T: serde::Serialize>(&self, value: &T) {
