@@ -79,7 +79,7 @@ pub fn cmd_packages(ui: &Ui, args: PackagesArgs) -> Result<(), CliError> {
                 n => Err(CliError::new(format!(
                     "{n} package manager{} failed: {}",
                     super::add::plural(n),
-                    report.failed.iter().map(|(m, _)| m.name()).collect::<Vec<_>>().join(", ")
+                    report.failed.iter().map(|f| f.manager.name()).collect::<Vec<_>>().join(", ")
                 ))
                 .hint("the other lists were recorded; the failed ones were left as they were")),
             }
@@ -107,8 +107,8 @@ pub fn cmd_packages(ui: &Ui, args: PackagesArgs) -> Result<(), CliError> {
                     }
                 }
             }
-            for (m, why) in &d.refused {
-                ui.warn(format!("{other}'s {} list was refused: {why}", m.name()));
+            for r in &d.refused {
+                ui.warn(format!("{other}'s {} list was refused: {}", r.manager.name(), r.reason));
             }
             Ok(())
         }

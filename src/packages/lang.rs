@@ -15,8 +15,11 @@ pub(super) fn cargo_list(out: &str) -> Vec<String> {
 
 /// `.crates2.json`: the source of each installed crate, kept when it is not the registry
 /// (`git+URL[?branch=…][#commit]` or `path+file:///…`), which `cargo install NAME` would not
-/// find.
+/// find. A cargo home where nothing was installed yet may have it empty.
 pub(super) fn crates2(json: &str) -> Result<BTreeMap<String, String>, String> {
+    if json.trim().is_empty() {
+        return Ok(BTreeMap::new());
+    }
     let v: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
     let installs = v.get("installs").and_then(Value::as_object).ok_or("no `installs` object")?;
     let mut out = BTreeMap::new();
@@ -132,12 +135,32 @@ pub(super) fn pipx(json: &str) -> Result<Vec<Entry>, String> {
 }
 
 /// `npm ls -g --depth=0 --json`: `{"dependencies": {NAME: {"version": …}}}`. npm itself and
-/// corepack come with node.
+/// corepack come with node. A prefix with nothing installed yet is `{"error": {"code":
+/// "ENOENT"}}`; a tree npm finds problems in (an extraneous package) exits 1 but lists it.
 pub(super) fn npm(json: &str) -> Result<Vec<Entry>, String> {
     let v: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    if let Some(e) = v.get("error") {
+        return match e["code"].as_str() {
+            Some("ENOENT") => Ok(Vec::new()),
+            _ => Err(e["summary"].as_str().unwrap_or("npm reported an error").to_string()),
+        };
+    }
     let Some(deps) = v.get("dependencies") else { return Ok(Vec::new()) };
     let deps = deps.as_object().ok_or("`dependencies` is not an object")?;
     Ok(deps.keys().filter(|n| !matches!(n.as_str(), "npm" | "corepack")).map(Entry::new).collect())
+}
+
+pub(super) fn npm_capture(host: &Host) -> Result<Vec<Entry>, Failure> {
+    let cmd = Cmd::new("npm", &["ls", "-g", "--depth=0", "--json"]);
+    let out = host.output(&cmd)?;
+    npm(&String::from_utf8_lossy(&out.stdout)).map_err(|e| Failure {
+        command: cmd.shown(),
+        error: if out.status.success() {
+            format!("its output could not be read: {e}")
+        } else {
+            super::failed_with(&out)
+        },
+    })
 }
 
 /// The command installing one entry, for the managers of this file.
@@ -172,6 +195,7 @@ mod tests {
         assert_eq!(shown("dotback-cargo-demo"), "cargo install --path /tmp/pks/crate");
         assert_eq!(shown("jj-cli"), "cargo install --git https://github.com/martinvonz/jj --branch main jj-cli");
         assert!(crates2("[]").is_err());
+        assert!(crates2("").unwrap().is_empty(), "as `cargo install --list` leaves it in a new cargo home");
     }
 
     #[test]
@@ -235,5 +259,11 @@ mod tests {
         assert_eq!(npm(json).unwrap(), [Entry::new("dotback-npm-demo")]);
         assert!(npm(r#"{"name": "lib"}"#).unwrap().is_empty(), "an empty prefix has no dependencies key");
         assert!(npm("nope").is_err());
+        // Recorded: the same with a prefix that has no `lib` yet (npm 11.19 exits 254).
+        let empty = r#"{"error": {"code": "ENOENT", "summary": "ENOENT: no such file or directory, lstat '/tmp/pks/empty/lib'", "detail": "This is related to npm not being able to find a file."}}"#;
+        assert!(npm(empty).unwrap().is_empty());
+        assert!(
+            npm(r#"{"error": {"code": "EACCES", "summary": "permission denied"}}"#).unwrap_err().contains("permission")
+        );
     }
 }

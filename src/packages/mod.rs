@@ -24,7 +24,7 @@ mod lang;
 mod restore;
 mod system;
 
-pub use restore::{Outcome, Phase as RestorePhase, RestoreOptions, RestoreReport, Skipped, Status, restore};
+pub use restore::{Outcome, Phase as RestorePhase, RestoreOptions, RestoreReport, Status, restore};
 
 use crate::error::{IoContext, Op, PathError};
 use crate::events::{Phase, Sink};
@@ -158,7 +158,7 @@ impl Manager {
                 lang::pip(&host.query("python3", PIP_LIST_ON_PURPOSE)?).map_err(|e| host.bad("python3", e))?
             }
             Manager::Pipx => lang::pipx(&host.query("pipx", &["list", "--json"])?).map_err(|e| host.bad("pipx", e))?,
-            Manager::Npm => lang::npm(&host.query("npm", NPM_LIST)?).map_err(|e| host.bad("npm", e))?,
+            Manager::Npm => lang::npm_capture(host)?,
             Manager::Code => system::names(&host.query("code", &["--list-extensions"])?),
             Manager::Codium => system::names(&host.query("codium", &["--list-extensions"])?),
             Manager::Firefox | Manager::Chrome | Manager::Chromium => apps::capture(self, &host.home)?,
@@ -203,7 +203,6 @@ impl Manager {
 
 const PIP_LIST_ON_PURPOSE: &[&str] = &["-m", "pip", "list", "--user", "--not-required", "--format=json"];
 const PIP_LIST_ALL: &[&str] = &["-m", "pip", "list", "--user", "--format=json"];
-const NPM_LIST: &[&str] = &["ls", "-g", "--depth=0", "--json"];
 
 /// One entry of a list.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -464,13 +463,28 @@ pub struct Captured {
     pub changed: bool,
 }
 
+/// A manager that failed.
+#[derive(Clone, Debug, Serialize)]
+pub struct Failed {
+    pub manager: Manager,
+    #[serde(flatten)]
+    pub failure: Failure,
+}
+
+/// A list that could not be used at all, and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct Skipped {
+    pub manager: Manager,
+    pub reason: String,
+}
+
 /// What [`capture`] did.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct CaptureReport {
     pub device: String,
     pub captured: Vec<Captured>,
     /// Managers that failed (their lists are left as they were).
-    pub failed: Vec<(Manager, Failure)>,
+    pub failed: Vec<Failed>,
     /// The commit made, if a list changed.
     pub commit: Option<String>,
 }
@@ -494,7 +508,7 @@ pub fn capture(s: &mut Session, sink: &dyn Sink) -> Result<CaptureReport, Packag
             Ok(t) => t,
             Err(f) => {
                 sink.warn(format!("could not list the {} packages: {} failed: {}", m.name(), f.command, f.error));
-                report.failed.push((m, f));
+                report.failed.push(Failed { manager: m, failure: f });
                 continue;
             }
         };
@@ -625,8 +639,8 @@ pub struct PackageDiff {
     pub this: String,
     pub other: String,
     pub managers: Vec<ManagerDiff>,
-    /// Lists of `other` dotback refused (see [`parse_list`]): manager and why.
-    pub refused: Vec<(Manager, String)>,
+    /// Lists of `other` dotback refused (see [`parse_list`]).
+    pub refused: Vec<Skipped>,
 }
 
 /// What `other`'s lists have that `this`'s lack (`this` may have none).
@@ -643,7 +657,7 @@ pub fn diff(store: &Path, this: &str, other: &str) -> Result<PackageDiff, Packag
         let entries = match entries {
             Ok(e) => e,
             Err(e) => {
-                out.refused.push((m, e.to_string()));
+                out.refused.push(Skipped { manager: m, reason: e.to_string() });
                 continue;
             }
         };

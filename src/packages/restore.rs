@@ -3,7 +3,7 @@
 //! afterwards. Every command is told to the sink before it runs; sudo is used only after the
 //! caller confirmed it.
 
-use super::{Cmd, Entry, Failure, Host, Manager, PackagesError, apps, lang, system};
+use super::{Cmd, Entry, Failure, Host, Manager, PackagesError, Skipped, apps, lang, system};
 use crate::context::Context;
 use crate::events::Sink;
 use serde::Serialize;
@@ -63,13 +63,6 @@ pub struct Outcome {
     /// Why it failed: the manager's error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-}
-
-/// A list a restore could not use at all.
-#[derive(Clone, Debug, Serialize)]
-pub struct Skipped {
-    pub manager: Manager,
-    pub reason: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
