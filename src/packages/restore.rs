@@ -322,3 +322,58 @@ fn run(host: &Host, cmd: &Cmd, sink: &dyn Sink) -> Result<(), String> {
     let out = host.output(cmd).map_err(|Failure { error, .. }| error)?;
     if out.status.success() { Ok(()) } else { Err(super::failed_with(&out)) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A host whose PATH holds only fake programs with these names (each exits 0).
+    fn host_with(programs: &[&str]) -> (tempfile::TempDir, Host) {
+        let dir = tempfile::tempdir().unwrap();
+        for p in programs {
+            let path = dir.path().join(p);
+            std::fs::write(&path, "#!/bin/sh\nexit 0\n").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let host =
+            Host { home: dir.path().into(), path: vec![dir.path().into()], cargo_home: dir.path().into(), root: false };
+        (dir, host)
+    }
+
+    fn planned(m: Manager, host: &Host) -> Result<Vec<String>, String> {
+        manager_commands(m, host).map(|c| c.iter().map(Cmd::shown).collect())
+    }
+
+    #[test]
+    fn a_manager_comes_before_its_packages() {
+        let (_d, apt) = host_with(&["apt-mark", "dpkg-query"]);
+        assert_eq!(
+            planned(Manager::Cargo, &apt).unwrap(),
+            ["sudo apt-get install -y -q rustup", "rustup default stable"]
+        );
+        assert_eq!(planned(Manager::Pipx, &apt).unwrap(), ["sudo apt-get install -y -q pipx"]);
+        assert_eq!(planned(Manager::Npm, &apt).unwrap(), ["sudo apt-get install -y -q npm"]);
+        let (_d, rustup) = host_with(&["rustup"]);
+        assert_eq!(planned(Manager::Cargo, &rustup).unwrap(), ["rustup default stable"], "rustup is there already");
+        let (_d, pip_only) = host_with(&["python3"]);
+        assert_eq!(planned(Manager::Pipx, &pip_only).unwrap(), ["python3 -m pip install --user pipx"]);
+        let (_d, bare) = host_with(&[]);
+        for m in [Manager::Cargo, Manager::Npm, Manager::Brew, Manager::Code] {
+            assert!(planned(m, &bare).unwrap_err().contains("install it by hand"), "{m:?}");
+        }
+    }
+
+    #[test]
+    fn browsers_are_listed_never_installed() {
+        let (_d, host) = host_with(&[]);
+        let e = Entry::with("uBlock0@raymondhill.net", "uBlock Origin");
+        assert!(
+            matches!(action(Manager::Firefox, &host, &e), Action::Manual(Some(l)) if l.contains("addons.mozilla.org"))
+        );
+        assert!(matches!(action(Manager::PacmanForeign, &host, &Entry::new("yay")), Action::Cannot(_)));
+        assert!(
+            matches!(action(Manager::Code, &host, &Entry::new("ms-python.python")), Action::Run(c) if c.shown() == "code --install-extension ms-python.python")
+        );
+    }
+}
