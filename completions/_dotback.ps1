@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('bootstrap', 'bootstrap', [CompletionResultType]::ParameterValue, 'Restore this machine from a remote: clone, unlock, keys, packages, dotfiles, templates, verify, and the store''s own steps, in dependency order')
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push the store''s commits to every remote, without capturing or merging')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys')
+            [CompletionResult]::new('packages', 'packages', [CompletionResultType]::ParameterValue, 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)')
             [CompletionResult]::new('remote', 'remote', [CompletionResultType]::ParameterValue, 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…')
             [CompletionResult]::new('hooks', 'hooks', [CompletionResultType]::ParameterValue, 'Manage the git hooks dotback installs into the store')
             [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)')
@@ -295,6 +296,65 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
         'dotback;keys;help;help' {
             break
         }
+        'dotback;packages' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('capture', 'capture', [CompletionResultType]::ParameterValue, 'Record this device''s lists and commit those that changed (a manager that is absent is skipped; one that fails is reported, exit 1, and the others are still recorded)')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what another device''s lists have that this device''s lack')
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Install what a device''s lists have and this machine lacks: missing managers first, then their packages, each checked afterwards. Every command is printed before it runs; sudo is used only after asking. Browser extensions are listed with their store links. Exits 1 when a package failed')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'dotback;packages;capture' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (stable field names)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;packages;diff' {
+            [CompletionResult]::new('--device', '--device', [CompletionResultType]::ParameterName, 'The other device (default: the one whose lists were captured last)')
+            [CompletionResult]::new('--reverse', '--reverse', [CompletionResultType]::ParameterName, 'What this device has that the other lacks')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (stable field names)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;packages;restore' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Whose lists (default: this device''s, else the device captured last)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Install nothing: print the commands a restore would run')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Use sudo without asking')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (stable field names)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;packages;help' {
+            [CompletionResult]::new('capture', 'capture', [CompletionResultType]::ParameterValue, 'Record this device''s lists and commit those that changed (a manager that is absent is skipped; one that fails is reported, exit 1, and the others are still recorded)')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what another device''s lists have that this device''s lack')
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Install what a device''s lists have and this machine lacks: missing managers first, then their packages, each checked afterwards. Every command is printed before it runs; sudo is used only after asking. Browser extensions are listed with their store links. Exits 1 when a package failed')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'dotback;packages;help;capture' {
+            break
+        }
+        'dotback;packages;help;diff' {
+            break
+        }
+        'dotback;packages;help;restore' {
+            break
+        }
+        'dotback;packages;help;help' {
+            break
+        }
         'dotback;remote' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -425,6 +485,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('bootstrap', 'bootstrap', [CompletionResultType]::ParameterValue, 'Restore this machine from a remote: clone, unlock, keys, packages, dotfiles, templates, verify, and the store''s own steps, in dependency order')
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push the store''s commits to every remote, without capturing or merging')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys')
+            [CompletionResult]::new('packages', 'packages', [CompletionResultType]::ParameterValue, 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)')
             [CompletionResult]::new('remote', 'remote', [CompletionResultType]::ParameterValue, 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…')
             [CompletionResult]::new('hooks', 'hooks', [CompletionResultType]::ParameterValue, 'Manage the git hooks dotback installs into the store')
             [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)')
@@ -507,6 +568,21 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             break
         }
         'dotback;help;keys;gpg-import' {
+            break
+        }
+        'dotback;help;packages' {
+            [CompletionResult]::new('capture', 'capture', [CompletionResultType]::ParameterValue, 'Record this device''s lists and commit those that changed (a manager that is absent is skipped; one that fails is reported, exit 1, and the others are still recorded)')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what another device''s lists have that this device''s lack')
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Install what a device''s lists have and this machine lacks: missing managers first, then their packages, each checked afterwards. Every command is printed before it runs; sudo is used only after asking. Browser extensions are listed with their store links. Exits 1 when a package failed')
+            break
+        }
+        'dotback;help;packages;capture' {
+            break
+        }
+        'dotback;help;packages;diff' {
+            break
+        }
+        'dotback;help;packages;restore' {
             break
         }
         'dotback;help;remote' {

@@ -52,6 +52,9 @@ _dotback() {
             dotback,keys)
                 cmd="dotback__subcmd__keys"
                 ;;
+            dotback,packages)
+                cmd="dotback__subcmd__packages"
+                ;;
             dotback,push)
                 cmd="dotback__subcmd__push"
                 ;;
@@ -106,6 +109,9 @@ _dotback() {
             dotback__subcmd__help,keys)
                 cmd="dotback__subcmd__help__subcmd__keys"
                 ;;
+            dotback__subcmd__help,packages)
+                cmd="dotback__subcmd__help__subcmd__packages"
+                ;;
             dotback__subcmd__help,push)
                 cmd="dotback__subcmd__help__subcmd__push"
                 ;;
@@ -156,6 +162,15 @@ _dotback() {
                 ;;
             dotback__subcmd__help__subcmd__keys,unlock)
                 cmd="dotback__subcmd__help__subcmd__keys__subcmd__unlock"
+                ;;
+            dotback__subcmd__help__subcmd__packages,capture)
+                cmd="dotback__subcmd__help__subcmd__packages__subcmd__capture"
+                ;;
+            dotback__subcmd__help__subcmd__packages,diff)
+                cmd="dotback__subcmd__help__subcmd__packages__subcmd__diff"
+                ;;
+            dotback__subcmd__help__subcmd__packages,restore)
+                cmd="dotback__subcmd__help__subcmd__packages__subcmd__restore"
                 ;;
             dotback__subcmd__help__subcmd__remote,accept)
                 cmd="dotback__subcmd__help__subcmd__remote__subcmd__accept"
@@ -247,6 +262,30 @@ _dotback() {
             dotback__subcmd__keys__subcmd__help,unlock)
                 cmd="dotback__subcmd__keys__subcmd__help__subcmd__unlock"
                 ;;
+            dotback__subcmd__packages,capture)
+                cmd="dotback__subcmd__packages__subcmd__capture"
+                ;;
+            dotback__subcmd__packages,diff)
+                cmd="dotback__subcmd__packages__subcmd__diff"
+                ;;
+            dotback__subcmd__packages,help)
+                cmd="dotback__subcmd__packages__subcmd__help"
+                ;;
+            dotback__subcmd__packages,restore)
+                cmd="dotback__subcmd__packages__subcmd__restore"
+                ;;
+            dotback__subcmd__packages__subcmd__help,capture)
+                cmd="dotback__subcmd__packages__subcmd__help__subcmd__capture"
+                ;;
+            dotback__subcmd__packages__subcmd__help,diff)
+                cmd="dotback__subcmd__packages__subcmd__help__subcmd__diff"
+                ;;
+            dotback__subcmd__packages__subcmd__help,help)
+                cmd="dotback__subcmd__packages__subcmd__help__subcmd__help"
+                ;;
+            dotback__subcmd__packages__subcmd__help,restore)
+                cmd="dotback__subcmd__packages__subcmd__help__subcmd__restore"
+                ;;
             dotback__subcmd__remote,accept)
                 cmd="dotback__subcmd__remote__subcmd__accept"
                 ;;
@@ -284,7 +323,7 @@ _dotback() {
 
     case "${cmd}" in
         dotback)
-            opts="-h -V --help --version init add forget status diff apply commit resolve sync bootstrap push keys remote hooks guard recover completions help"
+            opts="-h -V --help --version init add forget status diff apply commit resolve sync bootstrap push keys packages remote hooks guard recover completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -442,7 +481,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help)
-            opts="init add forget status diff apply commit resolve sync bootstrap push keys remote hooks guard recover completions help"
+            opts="init add forget status diff apply commit resolve sync bootstrap push keys packages remote hooks guard recover completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -764,6 +803,62 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help__subcmd__keys__subcmd__unlock)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__packages)
+            opts="capture diff restore"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__packages__subcmd__capture)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__packages__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__packages__subcmd__restore)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1337,6 +1432,140 @@ _dotback() {
             fi
             case "${prev}" in
                 --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__packages)
+            opts="-h -V --help --version capture diff restore help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__packages__subcmd__capture)
+            opts="-h -V --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__packages__subcmd__diff)
+            opts="-h -V --device --reverse --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --device)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__packages__subcmd__help)
+            opts="capture diff restore help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__packages__subcmd__help__subcmd__capture)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__packages__subcmd__help__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__packages__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__packages__subcmd__help__subcmd__restore)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__packages__subcmd__restore)
+            opts="-h -V --from --dry-run --yes --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

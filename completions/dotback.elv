@@ -34,6 +34,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand bootstrap 'Restore this machine from a remote: clone, unlock, keys, packages, dotfiles, templates, verify, and the store''s own steps, in dependency order'
             cand push 'Push the store''s commits to every remote, without capturing or merging'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
+            cand packages 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)'
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
             cand hooks 'Manage the git hooks dotback installs into the store'
             cand guard 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)'
@@ -257,6 +258,56 @@ set edit:completion:arg-completer[dotback] = {|@words|
         }
         &'dotback;keys;help;help'= {
         }
+        &'dotback;packages'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand capture 'Record this device''s lists and commit those that changed (a manager that is absent is skipped; one that fails is reported, exit 1, and the others are still recorded)'
+            cand diff 'Show what another device''s lists have that this device''s lack'
+            cand restore 'Install what a device''s lists have and this machine lacks: missing managers first, then their packages, each checked afterwards. Every command is printed before it runs; sudo is used only after asking. Browser extensions are listed with their store links. Exits 1 when a package failed'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dotback;packages;capture'= {
+            cand --json 'Print JSON (stable field names)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;packages;diff'= {
+            cand --device 'The other device (default: the one whose lists were captured last)'
+            cand --reverse 'What this device has that the other lacks'
+            cand --json 'Print JSON (stable field names)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;packages;restore'= {
+            cand --from 'Whose lists (default: this device''s, else the device captured last)'
+            cand --dry-run 'Install nothing: print the commands a restore would run'
+            cand --yes 'Use sudo without asking'
+            cand --json 'Print JSON (stable field names)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;packages;help'= {
+            cand capture 'Record this device''s lists and commit those that changed (a manager that is absent is skipped; one that fails is reported, exit 1, and the others are still recorded)'
+            cand diff 'Show what another device''s lists have that this device''s lack'
+            cand restore 'Install what a device''s lists have and this machine lacks: missing managers first, then their packages, each checked afterwards. Every command is printed before it runs; sudo is used only after asking. Browser extensions are listed with their store links. Exits 1 when a package failed'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dotback;packages;help;capture'= {
+        }
+        &'dotback;packages;help;diff'= {
+        }
+        &'dotback;packages;help;restore'= {
+        }
+        &'dotback;packages;help;help'= {
+        }
         &'dotback;remote'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -368,6 +419,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand bootstrap 'Restore this machine from a remote: clone, unlock, keys, packages, dotfiles, templates, verify, and the store''s own steps, in dependency order'
             cand push 'Push the store''s commits to every remote, without capturing or merging'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
+            cand packages 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)'
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
             cand hooks 'Manage the git hooks dotback installs into the store'
             cand guard 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)'
@@ -428,6 +480,17 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;help;keys;gpg-export'= {
         }
         &'dotback;help;keys;gpg-import'= {
+        }
+        &'dotback;help;packages'= {
+            cand capture 'Record this device''s lists and commit those that changed (a manager that is absent is skipped; one that fails is reported, exit 1, and the others are still recorded)'
+            cand diff 'Show what another device''s lists have that this device''s lack'
+            cand restore 'Install what a device''s lists have and this machine lacks: missing managers first, then their packages, each checked afterwards. Every command is printed before it runs; sudo is used only after asking. Browser extensions are listed with their store links. Exits 1 when a package failed'
+        }
+        &'dotback;help;packages;capture'= {
+        }
+        &'dotback;help;packages;diff'= {
+        }
+        &'dotback;help;packages;restore'= {
         }
         &'dotback;help;remote'= {
             cand add 'Add a remote: a local path, file://, ssh://, user@host:path or https:// URL'

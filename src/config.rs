@@ -33,6 +33,18 @@ pub struct DeviceConfig {
     /// every device.
     #[serde(default, skip_serializing_if = "is_default")]
     pub max_deletions: MaxDeletions,
+    /// `[packages]`: package lists (see [`crate::packages`]).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub packages: PackagesConfig,
+}
+
+/// `[packages]` in the device config.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackagesConfig {
+    /// `sync` captures this device's package lists first (`dotback packages capture`).
+    #[serde(default)]
+    pub capture: bool,
 }
 
 /// `max_deletions`: a number of files, 25 unless set.
@@ -401,6 +413,18 @@ mod tests {
         assert_eq!(with("max_deletions = 3\n").unwrap().max_deletions, MaxDeletions(3));
         assert!(with("max_deletions = \"many\"\n").unwrap_err().to_string().contains("config.toml"));
         assert!(!with("").unwrap().to_toml().contains("max_deletions"), "the default is not written out");
+    }
+
+    #[test]
+    fn packages_capture_is_strict_and_off_by_default() {
+        let p = || Path::new("/c/config.toml");
+        let with = |extra: &str| DeviceConfig::parse(p(), &format!("device = \"a\"\nsource = \"/s\"\n{extra}"));
+        assert!(!with("").unwrap().packages.capture);
+        let on = with("[packages]\ncapture = true\n").unwrap();
+        assert!(on.packages.capture);
+        assert_eq!(DeviceConfig::parse(p(), &on.to_toml()).unwrap(), on);
+        let err = with("[packages]\ncapure = true\n").unwrap_err().to_string();
+        assert!(err.contains("config.toml") && err.contains("capure"), "{err}");
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct Context {
     pub max_file_size: u64,
     /// The deletion guard's limit (`max_deletions`, see [`crate::config::DeviceConfig`]).
     pub max_deletions: usize,
+    /// `sync` captures the package lists first (`packages.capture`).
+    pub packages_capture: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +124,7 @@ impl Context {
             backups_keep: config.backups_keep,
             max_file_size: config.max_file_size.0,
             max_deletions: config.max_deletions.0,
+            packages_capture: config.packages.capture,
             paths,
         })
     }

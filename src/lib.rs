@@ -16,6 +16,7 @@
 //! - [`selective`]: `[[only]]` rules that limit targets to some devices;
 //! - [`trust`]: which recipients and rules this device uses (the control files, authenticated);
 //! - [`bootstrap`]: a new machine from one command (the step graph, user steps, the script);
+//! - [`packages`]: per-device package lists (capture, diff, restore);
 //!
 //! The command line (`src/cli/`) is a module of the binary, not of this library: it calls
 //! the operations here, renders their reports and maps their errors to exit codes.
@@ -40,6 +41,7 @@ pub mod init;
 pub mod keys;
 pub mod managed;
 pub mod merge;
+pub mod packages;
 pub mod paths;
 pub mod push;
 pub mod recover;

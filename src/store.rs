@@ -235,6 +235,25 @@ impl Store {
         Ok(Some(id))
     }
 
+    /// Stages `paths` alone, each as it is in the work tree (added, changed or deleted).
+    pub fn stage_paths(&self, paths: &[String]) -> Result<(), StoreError> {
+        let mut index = self.git("index", self.repo.index())?;
+        for p in paths {
+            let rel = Path::new(p);
+            if self.root.join(rel).is_file() {
+                self.git("add", index.add_path(rel))?;
+            } else {
+                self.git("remove", index.remove_path(rel))?;
+            }
+        }
+        self.git("write index", index.write())
+    }
+
+    /// When a commit was made (its committer time, seconds since the epoch).
+    pub fn commit_time(&self, commit: git2::Oid) -> Result<i64, StoreError> {
+        Ok(self.git("read commit", self.repo.find_commit(commit))?.time().seconds())
+    }
+
     /// Stages everything and commits it. `Ok(None)` when nothing changed.
     pub fn commit_all(&self, device: &str, message: &str) -> Result<Option<git2::Oid>, StoreError> {
         self.stage_all()?;

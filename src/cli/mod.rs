@@ -13,6 +13,7 @@ mod guard;
 mod hooks;
 mod init;
 mod keys;
+mod packages;
 mod passphrase;
 mod push;
 mod recover;
@@ -56,6 +57,7 @@ enum Command {
     Bootstrap(bootstrap::BootstrapArgs),
     Push(push::PushArgs),
     Keys(keys::KeysArgs),
+    Packages(packages::PackagesArgs),
     Remote(remote::RemoteArgs),
     Hooks(hooks::HooksArgs),
     Guard(guard::GuardArgs),
@@ -102,6 +104,7 @@ fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
         Command::Bootstrap(args) => bootstrap::cmd_bootstrap(ui, args),
         Command::Push(args) => push::cmd_push(ui, args),
         Command::Keys(args) => keys::cmd_keys(ui, args),
+        Command::Packages(args) => packages::cmd_packages(ui, args),
         Command::Remote(args) => remote::cmd_remote(ui, args),
         Command::Hooks(args) => hooks::cmd_hooks(ui, args),
         Command::Guard(args) => guard::cmd_guard(ui, args),

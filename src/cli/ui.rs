@@ -52,7 +52,8 @@ impl Ui {
         }
     }
 
-    /// Asks a yes/no question at the terminal (default no); `false` without a terminal.
+    /// Asks a yes/no question at the terminal (no by default); without a terminal the answer
+    /// is no.
     pub fn confirm(&self, question: &str) -> bool {
         if !std::io::stdin().is_terminal() || !self.stderr_tty {
             return false;

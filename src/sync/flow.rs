@@ -110,6 +110,8 @@ pub enum Arrival {
 /// What one sync did.
 #[derive(Debug, Default)]
 pub struct SyncReport {
+    /// The package lists captured first (`packages.capture = true`).
+    pub packages: Option<crate::packages::CaptureReport>,
     pub committed: Committed,
     pub remotes: Vec<(String, RemoteStatus)>,
     /// Fetched commits merged (fast-forwards included).
@@ -295,6 +297,19 @@ pub fn run(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink) -> Result<SyncR
 
 fn run_into(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink, report: &mut SyncReport) -> Result<(), SyncError> {
     let conflicts_before = resolve::find(&s.state, &s.ctx.device);
+    if s.ctx.packages_capture {
+        // The lists first, in their own commit; a manager that fails is a warning, never a
+        // failed sync.
+        match crate::packages::capture(s, sink) {
+            Ok(captured) => {
+                if captured.commit.is_some() {
+                    s.refresh_trust()?; // the scan the commit below compares with
+                }
+                report.packages = Some(captured);
+            }
+            Err(e) => sink.warn(format!("the package lists were not captured: {e}")),
+        }
+    }
     let commit_opts = capture::CommitOptions { message: None, allow_deletions: opts.allow_deletions };
     report.committed = capture::commit(s, &commit_opts, sink)?;
     let store = s.store()?;

@@ -20,6 +20,7 @@ mod git_config;
 mod identity;
 mod init;
 mod keys_gpg_keyring;
+mod packages;
 mod remote_errors;
 mod resolve;
 mod secrets;
