@@ -135,6 +135,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('--device', '--device', [CompletionResultType]::ParameterName, 'This device''s name (default: the host name)')
             [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Run only these steps (clone and unlock always run: every other step needs them)')
             [CompletionResult]::new('--skip', '--skip', [CompletionResultType]::ParameterName, 'Leave these steps out')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Restore the package lists of DEVICE (default: this device''s own, else the device that captured last)')
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the recovery passphrase from FILE instead of the terminal')
             [CompletionResult]::new('--print-script', '--print-script', [CompletionResultType]::ParameterName, 'Print the POSIX sh script that installs dotback on a brand-new machine and runs `dotback bootstrap` with the script''s arguments (host it beside your dotfiles: `curl -fsSL URL/bootstrap.sh | sh -s -- REMOTE`)')
             [CompletionResult]::new('--resume', '--resume', [CompletionResultType]::ParameterName, 'Continue a bootstrap that failed or was interrupted, skipping the steps it finished')

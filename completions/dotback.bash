@@ -365,7 +365,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__bootstrap)
-            opts="-h -V --print-script --source --device --resume --only --skip --dry-run --yes --passphrase-file --json --help --version"
+            opts="-h -V --print-script --source --device --resume --only --skip --dry-run --yes --from --passphrase-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -384,6 +384,10 @@ _dotback() {
                     return 0
                     ;;
                 --skip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

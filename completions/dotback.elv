@@ -122,6 +122,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand --device 'This device''s name (default: the host name)'
             cand --only 'Run only these steps (clone and unlock always run: every other step needs them)'
             cand --skip 'Leave these steps out'
+            cand --from 'Restore the package lists of DEVICE (default: this device''s own, else the device that captured last)'
             cand --passphrase-file 'Read the recovery passphrase from FILE instead of the terminal'
             cand --print-script 'Print the POSIX sh script that installs dotback on a brand-new machine and runs `dotback bootstrap` with the script''s arguments (host it beside your dotfiles: `curl -fsSL URL/bootstrap.sh | sh -s -- REMOTE`)'
             cand --resume 'Continue a bootstrap that failed or was interrupted, skipping the steps it finished'

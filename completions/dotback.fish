@@ -87,6 +87,7 @@ complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l source -d 
 complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l device -d 'This device\'s name (default: the host name)' -r
 complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l only -d 'Run only these steps (clone and unlock always run: every other step needs them)' -r
 complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l skip -d 'Leave these steps out' -r
+complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l from -d 'Restore the package lists of DEVICE (default: this device\'s own, else the device that captured last)' -r
 complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l passphrase-file -d 'Read the recovery passphrase from FILE instead of the terminal' -r -F
 complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l print-script -d 'Print the POSIX sh script that installs dotback on a brand-new machine and runs `dotback bootstrap` with the script\'s arguments (host it beside your dotfiles: `curl -fsSL URL/bootstrap.sh | sh -s -- REMOTE`)'
 complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l resume -d 'Continue a bootstrap that failed or was interrupted, skipping the steps it finished'

@@ -45,6 +45,12 @@ pub struct Options<'a> {
     /// Shows the store's steps that this device has not approved as they are (their commands)
     /// and says whether the user accepts them.
     pub approve: &'a dyn Fn(&[&UserStep]) -> bool,
+    /// The device whose package lists to restore (see [`crate::packages::source_device`]).
+    pub from: Option<String>,
+    /// Use sudo for package installs without asking.
+    pub yes: bool,
+    /// Asks whether sudo may be used for a package install (the question is given).
+    pub confirm: &'a dyn Fn(&str) -> bool,
 }
 
 /// How one step went.
@@ -61,6 +67,9 @@ pub enum Outcome {
     DoneEarlier,
     /// It checked, changing nothing, and found everything in order (verify).
     Checked,
+    /// It ran, and some of what it was to do failed (a package); the rest of the bootstrap still
+    /// ran, and `--resume` runs it again.
+    Incomplete,
 }
 
 /// One step, as the report shows it.
@@ -87,6 +96,15 @@ pub struct Report {
     pub backup_dir: Option<PathBuf>,
     /// The machine was bootstrapped already: no step changed anything.
     pub nothing_to_do: bool,
+    /// What the package steps did, per package (managers first).
+    pub packages: Vec<crate::packages::RestoreReport>,
+}
+
+impl Report {
+    /// The steps that ran with failures.
+    pub fn incomplete(&self) -> impl Iterator<Item = &StepReport> {
+        self.steps.iter().filter(|s| s.outcome == Outcome::Incomplete)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +133,8 @@ pub enum StepError {
     Write(#[from] crate::error::PathError),
     #[error(transparent)]
     UserStep(#[from] super::user::UserStepError),
+    #[error(transparent)]
+    Packages(#[from] crate::packages::PackagesError),
     #[error("the remote {remote} has no branch to restore from; push a store to it first")]
     EmptyRemote { remote: String },
     #[error("{} exists and is not a clone of {remote}; move it aside or give another --source", path.display())]
@@ -240,7 +260,10 @@ impl Runner<'_> {
         let secs = t.elapsed().as_secs_f64();
         match result {
             Ok(did) => {
-                let state = did.record.clone().unwrap_or_else(|| "done".into());
+                let state = match did.outcome {
+                    Outcome::Incomplete => "incomplete".to_string(),
+                    _ => did.record.clone().unwrap_or_else(|| "done".into()),
+                };
                 self.progress.mark(&self.progress_file, name, &state)?;
                 self.report.steps.push(StepReport {
                     name: name.to_string(),
@@ -293,6 +316,8 @@ pub struct DryRun {
     /// read and removed.
     pub cloned: bool,
     pub plan: Plan,
+    /// What the package steps would install (a dry run of the restore), when the store has lists.
+    pub packages: Option<crate::packages::RestoreReport>,
 }
 
 /// Plans without running anything: reads the store's manifest (from this device's store, or
@@ -300,17 +325,30 @@ pub struct DryRun {
 pub fn dry_run(paths: &Paths, opts: &Options) -> Result<DryRun, BootstrapError> {
     let fail =
         |e: StepError| BootstrapError::Step { step: "clone".into(), source: Box::new(e), report: Box::default() };
+    let packages = |ctx: &Context| -> Result<Option<crate::packages::RestoreReport>, BootstrapError> {
+        if crate::packages::devices(&ctx.store).map_err(|e| fail(e.into()))?.is_empty() {
+            return Ok(None);
+        }
+        let ro = crate::packages::RestoreOptions { from: opts.from.clone(), dry_run: true, ..Default::default() };
+        let never = |_: &str| false;
+        crate::packages::restore(ctx, &ro, &never, &crate::events::Silent).map(Some).map_err(|e| fail(e.into()))
+    };
     if let Some(cfg) = DeviceConfig::load(&paths.config_file).map_err(|e| fail(e.into()))? {
         let manifest = crate::config::Manifest::load(&cfg.source).map_err(|e| fail(e.into()))?;
-        return Ok(DryRun { plan: plan_for(paths, &manifest, opts)?, store: cfg.source, cloned: true });
+        let ctx = Context::load(paths.clone()).map_err(|e| fail(e.into()))?;
+        let plan = plan_for(paths, &manifest, opts)?;
+        return Ok(DryRun { plan, packages: packages(&ctx)?, store: cfg.source, cloned: true });
     }
     let tmp = tempfile::tempdir()
         .map_err(|e| fail(crate::error::PathError::new(crate::error::Op::Write, std::env::temp_dir(), e).into()))?;
     let at = tmp.path().join("store");
     clone_into(&absolute_remote(&opts.remote), &at, &opts.remote).map_err(fail)?;
     let manifest = crate::config::Manifest::load(&at).map_err(|e| fail(e.into()))?;
+    let device = opts.device.clone().unwrap_or_else(crate::init::default_device);
+    let config = DeviceConfig { device, source: at, ..Default::default() };
+    let ctx = Context::new(paths.clone(), config).map_err(|e| fail(e.into()))?;
     let store = opts.source.clone().unwrap_or_else(|| crate::init::default_source(paths));
-    Ok(DryRun { plan: plan_for(paths, &manifest, opts)?, store, cloned: false })
+    Ok(DryRun { plan: plan_for(paths, &manifest, opts)?, packages: packages(&ctx)?, store, cloned: false })
 }
 
 /// Runs the bootstrap: clone and unlock first (every other step needs them, and the store's own
@@ -390,7 +428,7 @@ pub fn run(paths: &Paths, opts: &mut Options, sink: &dyn Sink) -> Result<Report,
             Step::Builtin(b) => {
                 let b = *b;
                 r.step(&name, |report| {
-                    with_session(paths, b.name(), report, sink, |s, report| builtin_step(b, s, report, sink))
+                    with_session(paths, b.name(), report, sink, |s, report| builtin_step(b, s, report, opts, sink))
                 })?
             }
             Step::User(u) => {
@@ -485,11 +523,19 @@ fn audit(report: &Report, sink: &dyn Sink) {
     }
 }
 
-fn builtin_step(b: Builtin, s: &mut Session, report: &mut Report, sink: &dyn Sink) -> Result<Did, StepError> {
+fn builtin_step(
+    b: Builtin,
+    s: &mut Session,
+    report: &mut Report,
+    opts: &Options,
+    sink: &dyn Sink,
+) -> Result<Did, StepError> {
+    use crate::packages::RestorePhase as Phase;
     Ok(match b {
         Builtin::Ssh => ssh_step(s, report, sink)?,
         Builtin::Gpg => gpg_step(s)?,
-        Builtin::PackageManagers | Builtin::Packages => Did::new(Outcome::Skipped, "no package lists in the store"),
+        Builtin::PackageManagers => packages_step(s, Phase::Managers, report, opts, sink)?,
+        Builtin::Packages => packages_step(s, Phase::Packages, report, opts, sink)?,
         Builtin::Dotfiles => dotfiles_step(s, report, sink)?,
         Builtin::Templates => templates_step(s, sink)?,
         Builtin::Verify => verify_step(s)?,
@@ -742,6 +788,60 @@ fn gpg_step(s: &Session) -> Result<Did, StepError> {
         0 => Did::new(Outcome::AlreadyDone, "the GPG keys are imported already"),
         n => Did::new(Outcome::Done, format!("imported {n} GPG secret key{}", if n == 1 { "" } else { "s" })),
     })
+}
+
+/// Installs what the package lists of the source device have and this machine lacks: the
+/// managers first (`package-managers`), then the packages. A package that fails is reported and
+/// the bootstrap goes on: a missing tool must not keep the dotfiles from being restored.
+fn packages_step(
+    s: &Session,
+    phase: crate::packages::RestorePhase,
+    report: &mut Report,
+    opts: &Options,
+    sink: &dyn Sink,
+) -> Result<Did, StepError> {
+    use crate::packages::Status;
+    if crate::packages::devices(&s.ctx.store)?.is_empty() {
+        return Ok(Did::new(Outcome::Skipped, "the store has no package lists"));
+    }
+    let ro = crate::packages::RestoreOptions { from: opts.from.clone(), dry_run: false, yes: opts.yes, phase };
+    let done = crate::packages::restore(&s.ctx, &ro, opts.confirm, sink)?;
+    let outcomes = match phase {
+        crate::packages::RestorePhase::Managers => &done.managers,
+        _ => &done.packages,
+    };
+    let count = |st: Status| outcomes.iter().filter(|o| o.status == st).count();
+    let (installed, there) = (count(Status::Installed), count(Status::AlreadyThere));
+    let what = if phase == crate::packages::RestorePhase::Managers { "manager" } else { "package" };
+    let mut detail = vec![format!(
+        "from device `{}`: {installed} {what}{} installed, {there} already there",
+        done.from,
+        if installed == 1 { "" } else { "s" }
+    )];
+    let manual: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o.status == Status::Manual)
+        .map(|o| format!("{} ({})", o.detail.as_deref().unwrap_or(&o.name), o.link.as_deref().unwrap_or("")))
+        .collect();
+    if !manual.is_empty() {
+        detail.push(format!("to install by hand: {}", manual.join(", ")));
+    }
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o.status == Status::Failed)
+        .map(|o| format!("{} {} ({})", o.manager.name(), o.name, o.error.as_deref().unwrap_or("failed")))
+        .chain(done.skipped.iter().map(|k| format!("{}: {}", k.manager.name(), k.reason)))
+        .collect();
+    let outcome = if !failed.is_empty() {
+        detail.push(format!("failed: {}", failed.join("; ")));
+        Outcome::Incomplete
+    } else if installed > 0 {
+        Outcome::Done
+    } else {
+        Outcome::AlreadyDone
+    };
+    report.packages.push(done);
+    Ok(Did { outcome, detail, record: None })
 }
 
 fn dotfiles_step(s: &mut Session, report: &mut Report, sink: &dyn Sink) -> Result<Did, StepError> {

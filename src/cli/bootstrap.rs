@@ -45,6 +45,10 @@ pub struct BootstrapArgs {
     /// --dry-run).
     #[arg(long)]
     yes: bool,
+    /// Restore the package lists of DEVICE (default: this device's own, else the device that
+    /// captured last).
+    #[arg(long, value_name = "DEVICE")]
+    from: Option<String>,
     /// Read the recovery passphrase from FILE instead of the terminal.
     #[arg(long, value_name = "FILE")]
     passphrase_file: Option<PathBuf>,
@@ -84,6 +88,9 @@ pub fn cmd_bootstrap(ui: &Ui, args: BootstrapArgs) -> Result<(), CliError> {
         only: args.only,
         skip: args.skip,
         approve: &approve,
+        from: args.from,
+        yes,
+        confirm: &|question: &str| ui.confirm(question),
     };
     if args.dry_run {
         let plan = bootstrap::dry_run(&paths, &opts).map_err(|e| bootstrap_error(&remote, e))?;
@@ -93,7 +100,15 @@ pub fn cmd_bootstrap(ui: &Ui, args: BootstrapArgs) -> Result<(), CliError> {
     match bootstrap::run(&paths, &mut opts, ui) {
         Ok(report) => {
             render(ui, &report, args.json, true);
-            Ok(())
+            let incomplete: Vec<&str> = report.incomplete().map(|s| s.name.as_str()).collect();
+            if incomplete.is_empty() {
+                return Ok(());
+            }
+            Err(CliError::new(format!(
+                "the bootstrap finished, but `{}` did not get everything done (see above)",
+                incomplete.join("`, `")
+            ))
+            .hint("fix what failed, then `dotback bootstrap REMOTE --resume` runs those steps again"))
         }
         Err(e) => {
             if let BootstrapError::Step { report, .. } | BootstrapError::NotApproved { report, .. } = &e {
@@ -149,6 +164,13 @@ fn render_plan(ui: &Ui, d: &bootstrap::DryRun, json: bool) {
             ui.out(format!("      runs: {}", u.run));
         }
     }
+    if let Some(p) = &d.packages {
+        ui.out(format!("Packages from device `{}`:", p.from));
+        for o in p.managers.iter().chain(&p.packages) {
+            let how = o.command.as_deref().or(o.link.as_deref()).unwrap_or("");
+            ui.out(format!("  {} {}: {} {how}", o.manager.name(), o.name, status_word(o.status)));
+        }
+    }
     ui.info("Nothing was changed (dry run).");
 }
 
@@ -173,6 +195,17 @@ fn step_error(remote: &str, store: &std::path::Path, e: StepError) -> CliError {
     }
 }
 
+fn status_word(s: dotback::packages::Status) -> &'static str {
+    use dotback::packages::Status;
+    match s {
+        Status::Installed => "installed",
+        Status::AlreadyThere => "already there",
+        Status::Failed => "failed",
+        Status::WouldInstall => "would install:",
+        Status::Manual => "install by hand:",
+    }
+}
+
 fn outcome_word(o: Outcome) -> &'static str {
     match o {
         Outcome::Done => "done",
@@ -180,6 +213,7 @@ fn outcome_word(o: Outcome) -> &'static str {
         Outcome::Skipped => "skipped",
         Outcome::DoneEarlier => "done before",
         Outcome::Checked => "checked",
+        Outcome::Incomplete => "incomplete",
     }
 }
 

@@ -405,3 +405,51 @@ fn a_step_that_hangs_past_its_timeout_is_stopped_and_resume_runs_only_what_remai
     assert_eq!(outcome("slow"), "done");
     assert_eq!(b.read(".zshrc"), "edited after the failure\n", "the finished dotfiles step did not run again");
 }
+
+/// Package lists captured on A (a pip wheel, a cargo crate and an npm tarball, each installed into
+/// A's own prefixes) are shown by B's dry run, installed by its bootstrap, and run on B.
+#[test]
+fn a_bootstrap_installs_the_packages_a_captured_and_they_run() {
+    use crate::packages::*;
+    let Some(cargo_dir) = tools() else { return };
+    let (mut a, remote) = device_a();
+    a.extra_path.push(cargo_dir.clone());
+    let wheels = a.root.join("wheels");
+    build_wheel(&wheels);
+    build_crate(&a.root.join("crate"));
+    let a_env = prefixes(&a, &wheels, "http://127.0.0.1:9/");
+    let tarball = build_npm(&a, &a_env, &a.root.join("npm-src"));
+    let registry = Registry::serve(&tarball);
+    run_in(&a, &a_env, "python3", &["-m", "pip", "install", "--user", PIP_DEMO], &a.home);
+    run_in(&a, &a_env, "cargo", &["install", "--path", a.root.join("crate").to_str().unwrap()], &a.home);
+    run_in(&a, &a_env, "npm", &["install", "-g", tarball.to_str().unwrap()], &a.home);
+    let out = a.cmd(&["packages", "capture"]).envs(a_env.iter().cloned()).output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    a.ok(&["sync"]);
+
+    let mut b = TestEnv::new();
+    b.extra_path.push(cargo_dir);
+    let b_env = prefixes(&b, &wheels, &registry.url);
+    let pass = b.passphrase_file();
+    let args = ["bootstrap", remote.to_str().unwrap(), "--device", "b", "--passphrase-file", pass.to_str().unwrap()];
+    let plan = b.cmd(&[&args[..], &["--dry-run", "--json"]].concat()).envs(b_env.iter().cloned()).output().unwrap();
+    assert!(plan.status.success(), "{}", show(&plan));
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    for (m, n) in [("pip", PIP_DEMO), ("cargo", CARGO_DEMO), ("npm", NPM_DEMO)] {
+        assert_eq!(status_of(&plan["packages"], m, n), "would-install", "{plan:#}");
+    }
+    assert!(!b.root.join("pyuser").exists(), "the dry run installed nothing");
+
+    let out = b.cmd(&[&args[..], &["--yes", "--json"]].concat()).envs(b_env.iter().cloned()).output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let packages = &report["packages"][1];
+    for (m, n) in [("pip", PIP_DEMO), ("cargo", CARGO_DEMO), ("npm", NPM_DEMO)] {
+        assert_eq!(status_of(packages, m, n), "installed", "{report:#}");
+    }
+    let ran = |program: std::path::PathBuf| run_in(&b, &b_env, program.to_str().unwrap(), &[], &b.home);
+    assert_eq!(ran(b.root.join("pyuser/bin").join(PIP_DEMO)), "dotback-demo works\n");
+    assert_eq!(ran(b.root.join("cargo/bin").join(CARGO_DEMO)), "cargo demo works\n");
+    assert_eq!(ran(b.root.join("npm/bin").join(NPM_DEMO)), "npm demo works\n");
+    assert_eq!(b.read(".zshrc"), "export A=1\n");
+}

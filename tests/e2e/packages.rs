@@ -10,12 +10,12 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-const PIP_DEMO: &str = "dotback-demo";
-const CARGO_DEMO: &str = "dotback-cargo-demo";
-const NPM_DEMO: &str = "dotback-npm-demo";
+pub(crate) const PIP_DEMO: &str = "dotback-demo";
+pub(crate) const CARGO_DEMO: &str = "dotback-cargo-demo";
+pub(crate) const NPM_DEMO: &str = "dotback-npm-demo";
 
 /// The real programs these tests drive; cargo's directory (for PATH) when all are there.
-fn tools() -> Option<PathBuf> {
+pub(crate) fn tools() -> Option<PathBuf> {
     for t in ["python3", "pip3", "npm", "node", "cargo", "apt-mark"] {
         if !require(t) {
             return None;
@@ -26,7 +26,7 @@ fn tools() -> Option<PathBuf> {
 }
 
 /// The environment that points every manager at this device's own prefixes, offline.
-fn prefixes(env: &TestEnv, wheels: &Path, registry: &str) -> Vec<(String, OsString)> {
+pub(crate) fn prefixes(env: &TestEnv, wheels: &Path, registry: &str) -> Vec<(String, OsString)> {
     let mut v: Vec<(String, OsString)> = vec![
         ("PYTHONUSERBASE".into(), env.root.join("pyuser").into()),
         ("PIP_BREAK_SYSTEM_PACKAGES".into(), "1".into()), // Debian's pip refuses --user otherwise
@@ -51,7 +51,7 @@ fn prefixes(env: &TestEnv, wheels: &Path, registry: &str) -> Vec<(String, OsStri
     v
 }
 
-fn run_in(env: &TestEnv, extra: &[(String, OsString)], program: &str, args: &[&str], dir: &Path) -> String {
+pub(crate) fn run_in(env: &TestEnv, extra: &[(String, OsString)], program: &str, args: &[&str], dir: &Path) -> String {
     let out = Command::new(program)
         .args(args)
         .env_clear()
@@ -71,7 +71,7 @@ fn dotback(env: &TestEnv, extra: &[(String, OsString)], args: &[&str]) -> std::p
 
 /// A wheel written by hand (a zip with METADATA, WHEEL, RECORD and a console script), so no
 /// `wheel` package or index is needed.
-fn build_wheel(dir: &Path) {
+pub(crate) fn build_wheel(dir: &Path) {
     fs::create_dir_all(dir).unwrap();
     let script = r#"
 import base64, hashlib, sys, zipfile
@@ -97,7 +97,7 @@ with zipfile.ZipFile(d + "/dotback_demo-0.1.0-py3-none-any.whl", "w") as z:
     assert!(out.status.success(), "{}", show(&out));
 }
 
-fn build_crate(dir: &Path) {
+pub(crate) fn build_crate(dir: &Path) {
     fs::create_dir_all(dir.join("src")).unwrap();
     fs::write(
         dir.join("Cargo.toml"),
@@ -108,7 +108,7 @@ fn build_crate(dir: &Path) {
 }
 
 /// `npm pack` of a package with one program; returns the tarball.
-fn build_npm(env: &TestEnv, extra: &[(String, OsString)], dir: &Path) -> PathBuf {
+pub(crate) fn build_npm(env: &TestEnv, extra: &[(String, OsString)], dir: &Path) -> PathBuf {
     fs::create_dir_all(dir).unwrap();
     fs::write(
         dir.join("package.json"),
@@ -122,13 +122,13 @@ fn build_npm(env: &TestEnv, extra: &[(String, OsString)], dir: &Path) -> PathBuf
 
 /// A registry serving one package from a tarball, on 127.0.0.1 (npm installs by name only from
 /// a registry). Killed when dropped.
-struct Registry {
+pub(crate) struct Registry {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Registry {
-    fn serve(tarball: &Path) -> Registry {
+    pub(crate) fn serve(tarball: &Path) -> Registry {
         let script = r#"
 import hashlib, http.server, json, sys
 tgz, name = sys.argv[1], sys.argv[2]
@@ -181,7 +181,7 @@ fn list_file(env: &TestEnv, device: &str, file: &str) -> String {
     fs::read_to_string(store_of(env).join(".dotback/packages").join(device).join(file)).unwrap_or_default()
 }
 
-fn status_of<'a>(report: &'a Value, manager: &str, name: &str) -> &'a str {
+pub(crate) fn status_of<'a>(report: &'a Value, manager: &str, name: &str) -> &'a str {
     report["packages"]
         .as_array()
         .unwrap()
