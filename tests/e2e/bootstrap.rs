@@ -201,6 +201,13 @@ fn a_machine_with_keys_and_thousands_of_files_is_restored_from_its_remote() {
         );
     }
     a.ok(&["add", ".ssh", ".netrc", ".config/many"]);
+    // A step installing a tool, a template calling it, and A's real package lists.
+    let manifest = a.store().join(".dotback/dotback.toml");
+    fs::write(&manifest, format!("{}{TOOL_STEP}", fs::read_to_string(&manifest).unwrap())).unwrap();
+    fs::write(a.store().join("dot_greeting.tmpl"), "{{ output (joinPath .chezmoi.homeDir \".local/bin/greet\") }}")
+        .unwrap();
+    let out = a.cmd(&["packages", "capture", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
     let server = TestEnv::new();
     let ssh_remote = crate::sync_ssh::bare(&server);
     let ssh_url = sshd.url(&ssh_remote);
@@ -208,19 +215,21 @@ fn a_machine_with_keys_and_thousands_of_files_is_restored_from_its_remote() {
     a.ok(&["sync"]);
     assert_eq!(remote_head(&ssh_remote), remote_head(&remote), "A pushed to both remotes");
 
-    let b = TestEnv::new();
+    let Some(b) = chezmoi_env() else { return };
     let pass = b.passphrase_file();
-    let out = b
-        .cmd(&["bootstrap", remote.to_str().unwrap(), "--device", "b", "--passphrase-file", pass.to_str().unwrap()])
-        .env("GNUPGHOME", &gpg_b)
-        .output()
-        .unwrap();
+    let args = ["bootstrap", remote.to_str().unwrap(), "--device", "b", "--passphrase-file", pass.to_str().unwrap()];
+    let out = b.cmd(&[&args[..], &["--yes", "--json"]].concat()).env("GNUPGHOME", &gpg_b).output().unwrap();
     assert!(out.status.success(), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(b.read(".greeting"), "hello from the tool\n", "the template, rendered after its tool's step");
+    let restored = report["packages"][1]["packages"].as_array().unwrap();
+    assert!(restored.iter().any(|p| p["manager"] == "apt" && p["status"] == "already-there"), "{report:#}");
     // Every tracked file identical, contents and modes.
     let tracked = stdout(&a.ok(&["status", "--json"]));
     assert!(tracked.contains("\"targets\": []"), "A is clean: {tracked}");
     let (sa, sb) = (snapshot(&a.home), snapshot(&b.home));
-    for (rel, what) in &sa {
+    // (npm's cache, made by A's package capture, is not tracked.)
+    for (rel, what) in sa.iter().filter(|(rel, _)| !rel.starts_with(".npm")) {
         assert_eq!(sb.get(rel), Some(what), "~/{rel}");
     }
     assert!(sa.len() > 2000, "{}", sa.len());
@@ -239,6 +248,12 @@ fn a_machine_with_keys_and_thousands_of_files_is_restored_from_its_remote() {
     fs::write(&doc, "signed on b\n").unwrap();
     let sig = gpg(&gpg_b, &["--yes", "--local-user", "boot@example.com", "--detach-sign", doc.to_str().unwrap()]);
     assert!(sig.status.success(), "the imported key signs: {}", show(&sig));
+    // A second bootstrap does nothing and says so.
+    let before = snapshot(&b.home);
+    let again = b.cmd(&args).env("GNUPGHOME", &gpg_b).output().unwrap();
+    assert!(again.status.success(), "{}", show(&again));
+    assert!(stderr(&again).contains("Nothing to do"), "{}", show(&again));
+    assert_eq!(snapshot(&b.home), before);
     for h in [&gpg_a, &gpg_b] {
         let _ = std::process::Command::new("gpgconf").arg("--homedir").arg(h).args(["--kill", "all"]).status();
     }
@@ -452,4 +467,81 @@ fn a_bootstrap_installs_the_packages_a_captured_and_they_run() {
     assert_eq!(ran(b.root.join("cargo/bin").join(CARGO_DEMO)), "cargo demo works\n");
     assert_eq!(ran(b.root.join("npm/bin").join(NPM_DEMO)), "npm demo works\n");
     assert_eq!(b.read(".zshrc"), "export A=1\n");
+}
+
+/// A package manager that fails is reported with its own words; the dotfiles are restored all
+/// the same, the bootstrap exits 1, and `--resume` tries the packages again.
+#[test]
+fn a_package_manager_that_fails_is_reported_and_the_rest_is_restored() {
+    let (a, remote) = device_a();
+    let lists = a.store().join(".dotback/packages").join(DEVICE);
+    fs::create_dir_all(&lists).unwrap();
+    fs::write(lists.join("pipx.txt"), "some-tool\n").unwrap();
+    a.ok(&["sync"]);
+    let mut b = TestEnv::new();
+    let bin = b.root.join("fake-bin");
+    fs::create_dir_all(&bin).unwrap();
+    let pipx = bin.join("pipx");
+    fs::write(
+        &pipx,
+        "#!/bin/sh\ncase \"$1\" in\n  list) echo '{\"venvs\": {}}' ;;\n  install) echo 'pipx: no network to fetch some-tool' >&2; exit 1 ;;\nesac\n",
+    )
+    .unwrap();
+    fs::set_permissions(&pipx, fs::Permissions::from_mode(0o755)).unwrap();
+    b.extra_path.insert(0, bin);
+    let out = bootstrap(&b, &remote, &["--yes", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(stderr(&out).contains("did not get everything done"), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let step = report["steps"].as_array().unwrap().iter().find(|s| s["name"] == "packages").unwrap().clone();
+    assert_eq!(step["outcome"], "incomplete", "{report:#}");
+    assert!(step["detail"].to_string().contains("no network to fetch some-tool"), "{step}");
+    assert_eq!(b.read(".zshrc"), "export A=1\n", "the dotfiles were restored");
+    let progress = fs::read_to_string(b.state_home.join("dotback/bootstrap.json")).unwrap();
+    assert!(progress.contains("\"packages\": \"incomplete\""), "{progress}");
+}
+
+/// A step pushed by someone without a key of the store never runs: the new machine's unlock
+/// checks the store with the recovery key and holds the unsealed change back.
+#[test]
+fn a_step_pushed_without_a_key_never_runs() {
+    let (a, remote) = device_a();
+    let intruder = Intruder::clone_of(&a.root, &remote);
+    let manifest = intruder.dir.join(".dotback/dotback.toml");
+    let mut text = fs::read_to_string(&manifest).unwrap();
+    text.push_str("\n[[bootstrap.step]]\nname = \"helpful\"\nrun = \"touch ~/pwned\"\n");
+    fs::write(&manifest, text).unwrap();
+    intruder.push("a helpful step");
+    let b = TestEnv::new();
+    let out = bootstrap(&b, &remote, &["--yes"]);
+    assert!(!out.status.success(), "{}", show(&out));
+    assert!(stderr(&out).contains("held back"), "{}", show(&out));
+    assert!(!b.home.join("pwned").exists(), "the pushed step did not run");
+    assert!(!b.home.join(".netrc").exists(), "no secret was decrypted for the new machine");
+}
+
+/// `templates/bootstrap.sh`, run for real in a fresh HOME with dotback already installed, restores
+/// the machine from a local remote.
+#[test]
+fn the_bootstrap_script_restores_a_fresh_home() {
+    let (_a, remote) = device_a();
+    let b = TestEnv::new();
+    let script = b.root.join("bootstrap.sh");
+    fs::write(&script, stdout(&b.ok(&["bootstrap", "--print-script"]))).unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_dotback")).parent().unwrap().to_path_buf();
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());
+    let pass = b.passphrase_file();
+    let out = std::process::Command::new("sh")
+        .arg(&script)
+        .args([remote.to_str().unwrap(), "--device", "b", "--passphrase-file", pass.to_str().unwrap()])
+        .env_clear()
+        .envs(b.envs())
+        .env("PATH", path)
+        .current_dir(&b.home)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(b.read(".zshrc"), "export A=1\n");
+    assert!(b.home.join(".netrc").exists());
 }
