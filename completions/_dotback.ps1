@@ -36,6 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Capture and commit, fetch every remote, merge, apply, push to every remote')
             [CompletionResult]::new('bootstrap', 'bootstrap', [CompletionResultType]::ParameterValue, 'Restore this machine from a remote: clone, unlock, keys, packages, dotfiles, templates, verify, and the store''s own steps, in dependency order')
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push the store''s commits to every remote, without capturing or merging')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Sync in real time: commit and push every save in HOME within a second, and apply what other devices push, until stopped (Ctrl-C or SIGTERM finish the commit in flight first)')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys')
             [CompletionResult]::new('packages', 'packages', [CompletionResultType]::ParameterValue, 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)')
             [CompletionResult]::new('remote', 'remote', [CompletionResultType]::ParameterValue, 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…')
@@ -151,6 +152,13 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
         'dotback;push' {
             [CompletionResult]::new('--remote', '--remote', [CompletionResultType]::ParameterName, 'Only this remote')
             [CompletionResult]::new('--retry', '--retry', [CompletionResultType]::ParameterName, 'Retry unreachable remotes after 5 s, 30 s and 2 min (without holding the store''s lock meanwhile)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;watch' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -485,6 +493,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Capture and commit, fetch every remote, merge, apply, push to every remote')
             [CompletionResult]::new('bootstrap', 'bootstrap', [CompletionResultType]::ParameterValue, 'Restore this machine from a remote: clone, unlock, keys, packages, dotfiles, templates, verify, and the store''s own steps, in dependency order')
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push the store''s commits to every remote, without capturing or merging')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Sync in real time: commit and push every save in HOME within a second, and apply what other devices push, until stopped (Ctrl-C or SIGTERM finish the commit in flight first)')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys')
             [CompletionResult]::new('packages', 'packages', [CompletionResultType]::ParameterValue, 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)')
             [CompletionResult]::new('remote', 'remote', [CompletionResultType]::ParameterValue, 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…')
@@ -526,6 +535,9 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             break
         }
         'dotback;help;push' {
+            break
+        }
+        'dotback;help;watch' {
             break
         }
         'dotback;help;keys' {

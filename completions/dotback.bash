@@ -73,6 +73,9 @@ _dotback() {
             dotback,sync)
                 cmd="dotback__subcmd__sync"
                 ;;
+            dotback,watch)
+                cmd="dotback__subcmd__watch"
+                ;;
             dotback__subcmd__help,add)
                 cmd="dotback__subcmd__help__subcmd__add"
                 ;;
@@ -129,6 +132,9 @@ _dotback() {
                 ;;
             dotback__subcmd__help,sync)
                 cmd="dotback__subcmd__help__subcmd__sync"
+                ;;
+            dotback__subcmd__help,watch)
+                cmd="dotback__subcmd__help__subcmd__watch"
                 ;;
             dotback__subcmd__help__subcmd__hooks,install)
                 cmd="dotback__subcmd__help__subcmd__hooks__subcmd__install"
@@ -323,7 +329,7 @@ _dotback() {
 
     case "${cmd}" in
         dotback)
-            opts="-h -V --help --version init add forget status diff apply commit resolve sync bootstrap push keys packages remote hooks guard recover completions help"
+            opts="-h -V --help --version init add forget status diff apply commit resolve sync bootstrap push watch keys packages remote hooks guard recover completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -485,7 +491,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help)
-            opts="init add forget status diff apply commit resolve sync bootstrap push keys packages remote hooks guard recover completions help"
+            opts="init add forget status diff apply commit resolve sync bootstrap push watch keys packages remote hooks guard recover completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1003,6 +1009,20 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help__subcmd__sync)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1805,6 +1825,20 @@ _dotback() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__watch)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -33,6 +33,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand sync 'Capture and commit, fetch every remote, merge, apply, push to every remote'
             cand bootstrap 'Restore this machine from a remote: clone, unlock, keys, packages, dotfiles, templates, verify, and the store''s own steps, in dependency order'
             cand push 'Push the store''s commits to every remote, without capturing or merging'
+            cand watch 'Sync in real time: commit and push every save in HOME within a second, and apply what other devices push, until stopped (Ctrl-C or SIGTERM finish the commit in flight first)'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
             cand packages 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)'
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
@@ -137,6 +138,12 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;push'= {
             cand --remote 'Only this remote'
             cand --retry 'Retry unreachable remotes after 5 s, 30 s and 2 min (without holding the store''s lock meanwhile)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;watch'= {
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -419,6 +426,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand sync 'Capture and commit, fetch every remote, merge, apply, push to every remote'
             cand bootstrap 'Restore this machine from a remote: clone, unlock, keys, packages, dotfiles, templates, verify, and the store''s own steps, in dependency order'
             cand push 'Push the store''s commits to every remote, without capturing or merging'
+            cand watch 'Sync in real time: commit and push every save in HOME within a second, and apply what other devices push, until stopped (Ctrl-C or SIGTERM finish the commit in flight first)'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
             cand packages 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)'
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
@@ -449,6 +457,8 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;help;bootstrap'= {
         }
         &'dotback;help;push'= {
+        }
+        &'dotback;help;watch'= {
         }
         &'dotback;help;keys'= {
             cand list 'List the devices and the recovery key every secret is encrypted to'

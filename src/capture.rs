@@ -415,6 +415,14 @@ pub fn add(
         report.tally.count(item.kind);
     }
     report.tally.dirs += dirs.parents;
+    let named_dirs: Vec<String> = items
+        .iter()
+        .filter(|i| i.kind == NodeKind::Dir && targets.contains(&i.target))
+        .map(|i| i.target.clone())
+        .collect();
+    if let Err(e) = crate::state::record_added_dirs(&ctx.paths.state_dir, &named_dirs, true) {
+        sink.warn(format!("{e}; `dotback watch` will not add new files below {}", named_dirs.join(", ")));
+    }
     Ok(report)
 }
 
@@ -453,6 +461,7 @@ pub fn forget(
             forgotten.push(e.target.clone());
         }
     }
+    crate::state::record_added_dirs(&ctx.paths.state_dir, targets, false)?;
     Ok(forgotten)
 }
 
@@ -481,6 +490,14 @@ pub fn guard_holds(files: usize, tracked: usize, max: usize) -> bool {
     files > max || (files > 1 && 2 * files > tracked)
 }
 
+/// How the deletion guard weighs a capture: what is tracked in all (when the evaluations cover
+/// only some targets), and whether the user allowed the deletions anyway.
+#[derive(Clone, Copy, Debug)]
+struct Guard {
+    tracked: Option<usize>,
+    allow_deletions: bool,
+}
+
 /// Counts for the deletion guard: files and symlinks only, since a directory's deletion
 /// removes nothing its contents do not.
 fn counted(e: &Eval) -> bool {
@@ -496,13 +513,17 @@ fn capture(
     cache: &mut Cache,
     vault: &Vault,
     evals: &[Eval],
-    allow_deletions: bool,
+    guard: Guard,
     phase: &crate::events::Phase,
 ) -> Result<CaptureReport, CaptureError> {
+    let Guard { tracked, allow_deletions } = guard;
     let mut report = CaptureReport::default();
     let deleted = evals.iter().filter(|e| e.change == Change::DeletedInHome);
     let files = deleted.clone().filter(|e| counted(e)).count();
-    let tracked = evals.iter().filter(|e| e.entry.is_some() && e.change != Change::Skipped && counted(e)).count();
+    // Given when `evals` cover only some targets: the guard weighs against everything tracked.
+    let tracked = tracked.unwrap_or_else(|| {
+        evals.iter().filter(|e| e.entry.is_some() && e.change != Change::Skipped && counted(e)).count()
+    });
     let hold = !allow_deletions && guard_holds(files, tracked, ctx.max_deletions);
     if hold {
         report.held_deletions = deleted.map(|e| e.target.clone()).collect();
@@ -717,6 +738,10 @@ pub struct CommitOptions {
     pub message: Option<String>,
     /// Record deletions in HOME even when the deletion guard would hold them.
     pub allow_deletions: bool,
+    /// Only these targets (and what is below them); all by default. The watcher passes what
+    /// changed, so an edit costs no scan of everything else. The deletion guard still weighs
+    /// deletions against everything tracked.
+    pub selection: Selection,
 }
 
 /// Captures what changed in HOME (deletions included, unless the guard holds them), checks
@@ -728,13 +753,26 @@ pub fn commit(
     sink: &dyn crate::events::Sink,
 ) -> Result<Committed, CommitError> {
     let p = s.parts();
-    let evals = eval::evaluate(p.ctx, p.state, p.cache, p.vault, &Selection::all())?;
+    let sel = &opts.selection;
+    let evals = eval::evaluate(p.ctx, p.state, p.cache, p.vault, sel)?;
+    let evals: Vec<Eval> =
+        if sel.is_all() { evals } else { evals.into_iter().filter(|e| sel.touches(&e.target)).collect() };
+    let tracked =
+        (!sel.is_all()).then(|| p.state.entries.iter().filter(|m| m.is_native() && m.entry.kind != Kind::Dir).count());
     let phase = crate::events::Phase::start(
         sink,
         "capturing",
         evals.iter().filter(|e| matches!(e.change, Change::ChangedInHome | Change::DeletedInHome)).count(),
     );
-    let captured = capture(p.ctx, p.state, p.cache, p.vault, &evals, opts.allow_deletions, &phase)?;
+    let captured = capture(
+        p.ctx,
+        p.state,
+        p.cache,
+        p.vault,
+        &evals,
+        Guard { tracked, allow_deletions: opts.allow_deletions },
+        &phase,
+    )?;
     drop(phase);
     let home_behind = !captured.merged.is_empty()
         || evals.iter().any(|e| matches!(e.change, Change::ChangedInStore | Change::Missing | Change::NeverApplied));

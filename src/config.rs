@@ -36,6 +36,22 @@ pub struct DeviceConfig {
     /// `[packages]`: package lists (see [`crate::packages`]).
     #[serde(default, skip_serializing_if = "is_default")]
     pub packages: PackagesConfig,
+    /// How often `dotback watch` asks the remotes whether they moved (`<n>s`, `<n>m` or `<n>h`;
+    /// 30 s unless set). Asking lists their refs only: nothing is fetched or scanned while
+    /// nothing moved.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub pull_interval: PullInterval,
+}
+
+/// `pull_interval = "30s"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PullInterval(pub crate::bootstrap::plan::Timeout);
+
+impl Default for PullInterval {
+    fn default() -> Self {
+        PullInterval(crate::bootstrap::plan::Timeout(std::time::Duration::from_secs(30)))
+    }
 }
 
 /// `[packages]` in the device config.

@@ -30,6 +30,8 @@ pub struct Context {
     pub max_deletions: usize,
     /// `sync` captures the package lists first (`packages.capture`).
     pub packages_capture: bool,
+    /// How often the watcher asks the remotes whether they moved.
+    pub pull_interval: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +127,7 @@ impl Context {
             max_file_size: config.max_file_size.0,
             max_deletions: config.max_deletions.0,
             packages_capture: config.packages.capture,
+            pull_interval: config.pull_interval.0.0,
             paths,
         })
     }

@@ -61,3 +61,4 @@ pub mod transport;
 pub mod tree_check;
 pub mod trust;
 pub mod vault;
+pub mod watch;

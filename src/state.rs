@@ -54,6 +54,35 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), PathError> {
     }
 }
 
+/// The directories this device's user added as directories (`dotback add DIR`), kept in
+/// `added-dirs.json` in the state directory: the watcher adds a new file below one of them. Kept
+/// per device, never in the store, so no push can make a device start adding files it was not
+/// asked to.
+pub fn added_dirs(state_dir: &Path) -> std::collections::BTreeSet<String> {
+    let path = state_dir.join("added-dirs.json");
+    fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+}
+
+/// Records `dirs` among [`added_dirs`] (`keep` false: removes them, as `forget` does).
+pub fn record_added_dirs(state_dir: &Path, dirs: &[String], keep: bool) -> Result<(), PathError> {
+    let mut all = added_dirs(state_dir);
+    let before = all.clone();
+    for d in dirs {
+        if keep {
+            all.insert(d.clone());
+        } else {
+            all.retain(|a| a != d && !a.starts_with(&format!("{d}/")));
+        }
+    }
+    if all == before {
+        return Ok(());
+    }
+    ensure_private_dir(state_dir)?;
+    let path = state_dir.join("added-dirs.json");
+    let json = serde_json::to_vec_pretty(&all).expect("a list of names serializes");
+    crate::fsutil::write_atomic(&path, &json, 0o600).context(Op::Write, &path)
+}
+
 /// The kind of thing at a target path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NodeKind {

@@ -459,6 +459,23 @@ impl Store {
         Ok(chosen.and_then(|b| b.strip_prefix("refs/heads/").map(str::to_string)))
     }
 
+    /// Where `remote`'s branch is now, asked over the connection without fetching anything (the
+    /// watcher's poll); `None` when the remote does not have the branch.
+    pub fn remote_tip(&self, remote: &str) -> Result<Option<git2::Oid>, TransportError> {
+        let branch = self.branch().map_err(|e| self.local("read the branch", e))?;
+        let r = self.find_remote(remote)?;
+        let url = r.url().unwrap_or_default().to_string();
+        let session = transport::Session::new(&self.repo, &url);
+        self.https_roots(session.url())?;
+        let mut r = self.connect_as(r, &session)?;
+        let conn = r
+            .connect_auth(git2::Direction::Fetch, Some(session.callbacks()), None)
+            .map_err(|e| self.transport_error(&session, &url, e, Direction::Fetch))?;
+        let wanted = format!("refs/heads/{branch}");
+        let heads = conn.list().map_err(|e| self.transport_error(&session, &url, e, Direction::Fetch))?;
+        Ok(heads.iter().find(|h| h.name() == wanted).map(|h| h.oid()))
+    }
+
     /// Makes `branch` the current branch (a new repository, before its first checkout).
     pub fn set_branch(&self, branch: &str) -> Result<(), StoreError> {
         self.git("set the branch", self.repo.set_head(&format!("refs/heads/{branch}")))

@@ -25,3 +25,21 @@ pub fn pause(point: &str) {
     #[cfg(not(feature = "test-seams"))]
     let _ = point;
 }
+
+/// Whether the watcher is to be refused one more watch, as the OS refuses it at the inotify
+/// limit: `DOTBACK_TEST_WATCH_LIMIT=N` allows `N` watched directories. Always `false` in a build
+/// without the `test-seams` feature.
+pub fn refused_watch(watched: usize) -> bool {
+    #[cfg(feature = "test-seams")]
+    {
+        std::env::var("DOTBACK_TEST_WATCH_LIMIT")
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| watched >= n)
+    }
+    #[cfg(not(feature = "test-seams"))]
+    {
+        let _ = watched;
+        false
+    }
+}

@@ -22,7 +22,7 @@ pub(super) const DELETIONS_HELD: u8 = 7;
 
 pub fn cmd_commit(ui: &Ui, args: CommitArgs) -> Result<(), CliError> {
     let mut s = super::writer(ui)?;
-    let opts = CommitOptions { message: args.message, allow_deletions: args.allow_deletions };
+    let opts = CommitOptions { message: args.message, allow_deletions: args.allow_deletions, ..Default::default() };
     let recorded = dotback::capture::commit(&mut s, &opts, ui).map_err(|e| commit_error(ui, e))?;
     let max = s.ctx.max_deletions;
     s.finish()?;

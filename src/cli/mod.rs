@@ -22,6 +22,7 @@ mod resolve;
 mod status;
 mod sync;
 mod ui;
+mod watch;
 
 pub use error::CliError;
 pub use ui::Ui;
@@ -56,6 +57,7 @@ enum Command {
     Sync(sync::SyncArgs),
     Bootstrap(bootstrap::BootstrapArgs),
     Push(push::PushArgs),
+    Watch(watch::WatchArgs),
     Keys(keys::KeysArgs),
     Packages(packages::PackagesArgs),
     Remote(remote::RemoteArgs),
@@ -103,6 +105,7 @@ fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
         Command::Sync(args) => sync::cmd_sync(ui, args),
         Command::Bootstrap(args) => bootstrap::cmd_bootstrap(ui, args),
         Command::Push(args) => push::cmd_push(ui, args),
+        Command::Watch(args) => watch::cmd_watch(ui, args),
         Command::Keys(args) => keys::cmd_keys(ui, args),
         Command::Packages(args) => packages::cmd_packages(ui, args),
         Command::Remote(args) => remote::cmd_remote(ui, args),

@@ -310,7 +310,8 @@ fn run_into(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink, report: &mut S
             Err(e) => sink.warn(format!("the package lists were not captured: {e}")),
         }
     }
-    let commit_opts = capture::CommitOptions { message: None, allow_deletions: opts.allow_deletions };
+    let commit_opts =
+        capture::CommitOptions { message: None, allow_deletions: opts.allow_deletions, ..Default::default() };
     report.committed = capture::commit(s, &commit_opts, sink)?;
     let store = s.store()?;
     let round = Round {

@@ -36,3 +36,4 @@ mod trust_downgrade;
 mod trust_places;
 mod trust_symlinks;
 mod trust_tree;
+mod watch;
