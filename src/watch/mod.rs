@@ -436,6 +436,8 @@ impl Watcher<'_> {
         if report.unreachable.is_empty() {
             self.unpushed = false;
             self.push_backoff = None;
+            // Another device may have pushed meanwhile: ask at once rather than at the next poll.
+            self.next_poll = Instant::now();
         } else {
             let b = Backoff::after_failure(self.push_backoff, FIRST_BACKOFF);
             let names: Vec<&str> = report.unreachable.iter().map(|(n, _)| n.as_str()).collect();
