@@ -318,11 +318,14 @@ pub struct DryRun {
     pub plan: Plan,
     /// What the package steps would install (a dry run of the restore), when the store has lists.
     pub packages: Option<crate::packages::RestoreReport>,
+    /// A change of the store's steps (or keys and rules) this device does not trust: not in the
+    /// plan.
+    pub held_back: Option<crate::trust::Held>,
 }
 
 /// Plans without running anything: reads the store's manifest (from this device's store, or
 /// from a temporary clone that is removed afterwards) and orders the steps.
-pub fn dry_run(paths: &Paths, opts: &Options) -> Result<DryRun, BootstrapError> {
+pub fn dry_run(paths: &Paths, opts: &Options, sink: &dyn Sink) -> Result<DryRun, BootstrapError> {
     let fail =
         |e: StepError| BootstrapError::Step { step: "clone".into(), source: Box::new(e), report: Box::default() };
     let packages = |ctx: &Context| -> Result<Option<crate::packages::RestoreReport>, BootstrapError> {
@@ -334,10 +337,13 @@ pub fn dry_run(paths: &Paths, opts: &Options) -> Result<DryRun, BootstrapError> 
         crate::packages::restore(ctx, &ro, &never, &crate::events::Silent).map(Some).map_err(|e| fail(e.into()))
     };
     if let Some(cfg) = DeviceConfig::load(&paths.config_file).map_err(|e| fail(e.into()))? {
-        let manifest = crate::config::Manifest::load(&cfg.source).map_err(|e| fail(e.into()))?;
+        // The steps this device would run: its trusted manifest's, not what a push alone left in
+        // the work tree (held back).
         let ctx = Context::load(paths.clone()).map_err(|e| fail(e.into()))?;
-        let plan = plan_for(paths, &manifest, opts)?;
-        return Ok(DryRun { plan, packages: packages(&ctx)?, store: cfg.source, cloned: true });
+        let s = Session::open(ctx, Access::Read, sink).map_err(|e| fail(e.into()))?;
+        let plan = plan_for(paths, &s.trust().manifest, opts)?;
+        let held_back = s.trust().held.clone();
+        return Ok(DryRun { plan, packages: packages(&s.ctx)?, store: cfg.source, cloned: true, held_back });
     }
     let tmp = tempfile::tempdir()
         .map_err(|e| fail(crate::error::PathError::new(crate::error::Op::Write, std::env::temp_dir(), e).into()))?;
@@ -348,7 +354,8 @@ pub fn dry_run(paths: &Paths, opts: &Options) -> Result<DryRun, BootstrapError> 
     let config = DeviceConfig { device, source: at, ..Default::default() };
     let ctx = Context::new(paths.clone(), config).map_err(|e| fail(e.into()))?;
     let store = opts.source.clone().unwrap_or_else(|| crate::init::default_source(paths));
-    Ok(DryRun { plan: plan_for(paths, &manifest, opts)?, packages: packages(&ctx)?, store, cloned: false })
+    let plan = plan_for(paths, &manifest, opts)?;
+    Ok(DryRun { plan, packages: packages(&ctx)?, store, cloned: false, held_back: None })
 }
 
 /// Runs the bootstrap: clone and unlock first (every other step needs them, and the store's own

@@ -93,7 +93,7 @@ pub fn cmd_bootstrap(ui: &Ui, args: BootstrapArgs) -> Result<(), CliError> {
         confirm: &|question: &str| ui.confirm(question),
     };
     if args.dry_run {
-        let plan = bootstrap::dry_run(&paths, &opts).map_err(|e| bootstrap_error(&remote, e))?;
+        let plan = bootstrap::dry_run(&paths, &opts, ui).map_err(|e| bootstrap_error(&remote, e))?;
         render_plan(ui, &plan, args.json);
         return Ok(());
     }
@@ -141,6 +141,9 @@ fn render_plan(ui: &Ui, d: &bootstrap::DryRun, json: bool) {
     if json {
         ui.json(d);
         return;
+    }
+    if let Some(held) = &d.held_back {
+        ui.warn_error(&super::sync::held_back(&d.store, held));
     }
     ui.out(format!(
         "Plan for the store {}{}:",

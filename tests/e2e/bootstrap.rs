@@ -545,3 +545,31 @@ fn the_bootstrap_script_restores_a_fresh_home() {
     assert_eq!(b.read(".zshrc"), "export A=1\n");
     assert!(b.home.join(".netrc").exists());
 }
+
+/// On a bootstrapped machine, `--dry-run` shows the plan that would run: from the manifest this
+/// device trusts, never a step someone pushed without a key (which a sync holds back).
+#[test]
+fn dry_run_on_a_bootstrapped_machine_shows_no_step_pushed_without_a_key() {
+    let (a, remote) = device_a();
+    let b = TestEnv::new();
+    let out = bootstrap(&b, &remote, &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    a.ok(&["sync"]);
+    let intruder = Intruder::clone_of(&a.root, &remote);
+    let manifest = intruder.dir.join(".dotback/dotback.toml");
+    let mut text = fs::read_to_string(&manifest).unwrap();
+    text.push_str("\n[[bootstrap.step]]\nname = \"helpful\"\nrun = \"touch ~/pwned\"\nafter = [\"unlock\"]\n");
+    fs::write(&manifest, text).unwrap();
+    intruder.push("a helpful step");
+    let out = b.cmd(&["sync"]).output().unwrap();
+    assert!(stderr(&out).contains("held back"), "{}", show(&out));
+    assert!(fs::read_to_string(b.store().join(".dotback/dotback.toml")).unwrap().contains("helpful"));
+
+    let out = b.cmd(&["bootstrap", remote.to_str().unwrap(), "--dry-run"]).output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(!stdout(&out).contains("helpful"), "the held-back step is not in the plan:\n{}", show(&out));
+    assert!(stderr(&out).contains("held back"), "and the dry run says why: {}", show(&out));
+    let out = bootstrap(&b, &remote, &["--yes", "--json"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(!stdout(&out).contains("helpful") && !b.home.join("pwned").exists(), "{}", show(&out));
+}
