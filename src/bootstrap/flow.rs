@@ -173,6 +173,8 @@ pub enum BootstrapError {
     NotApproved { steps: Vec<String>, report: Box<Report> },
     #[error("cannot keep the bootstrap's progress: {0}")]
     Progress(#[from] crate::error::PathError),
+    #[error("{} is not a bootstrap's progress ({message}); remove it, and the bootstrap starts over (store steps without `unless` run again)", path.display())]
+    BadProgress { path: PathBuf, message: String },
 }
 
 /// What an earlier run got done, kept in `$XDG_STATE_HOME/dotback/bootstrap.json`.
@@ -189,8 +191,18 @@ pub fn progress_path(paths: &Paths) -> PathBuf {
 }
 
 impl Progress {
-    fn load(path: &Path) -> Option<Progress> {
-        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    /// The progress an earlier run kept (`None` when there is none): a file that is not one is
+    /// an error, so a resumed run never starts over unasked.
+    fn load(path: &Path) -> Result<Option<Progress>, BootstrapError> {
+        use crate::error::{Op, PathError};
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(PathError::new(Op::Read, path, e).into()),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| BootstrapError::BadProgress { path: path.to_path_buf(), message: e.to_string() })
     }
 
     fn save(&self, path: &Path) -> Result<(), crate::error::PathError> {
@@ -362,19 +374,19 @@ pub fn dry_run(paths: &Paths, opts: &Options, sink: &dyn Sink) -> Result<DryRun,
 /// steps are only known, and authenticated, after them), then the plan, in order.
 pub fn run(paths: &Paths, opts: &mut Options, sink: &dyn Sink) -> Result<Report, BootstrapError> {
     let progress_file = progress_path(paths);
-    let earlier = Progress::load(&progress_file);
+    let earlier = Progress::load(&progress_file)?;
     let progress = match earlier {
-        Some(p) if opts.resume && p.remote != opts.remote => {
+        Some(p) if opts.resume && !same_remote(&p.remote, &opts.remote) => {
             return Err(BootstrapError::OtherBootstrap { earlier: p.remote, remote: opts.remote.clone() });
         }
         Some(p) if opts.resume => p,
         // A new run keeps what the store's steps without `unless` did before: they ran.
-        Some(p) if p.remote == opts.remote => {
+        Some(p) if same_remote(&p.remote, &opts.remote) => {
             let steps = p.steps.into_iter().filter(|(_, s)| s.starts_with("done:")).collect();
             Progress { remote: p.remote, steps }
         }
         // A run stopped before its clone was done recorded nothing: resuming it is starting it.
-        _ => Progress { remote: opts.remote.clone(), steps: BTreeMap::new() },
+        _ => Progress { remote: absolute_remote(&opts.remote), steps: BTreeMap::new() },
     };
     let mut r = Runner {
         progress_file,

@@ -80,7 +80,8 @@ fn a_wrong_passphrase_stops_at_unlock_and_resume_finishes() {
     assert!(stderr(&out).contains("unlock"), "{}", show(&out));
     assert!(!b.home.join(".netrc").exists(), "no secret applied before the unlock");
     fs::write(b.passphrase_file(), format!("{PASSPHRASE}\n")).unwrap();
-    let out = bootstrap(&b, &remote, &["--resume", "--json"]);
+    // The same remote, written with a slash more.
+    let out = bootstrap(&b, &remote.join(""), &["--resume", "--json"]);
     assert!(out.status.success(), "{}", show(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["steps"][0]["outcome"], "done-earlier");
@@ -572,4 +573,26 @@ fn dry_run_on_a_bootstrapped_machine_shows_no_step_pushed_without_a_key() {
     let out = bootstrap(&b, &remote, &["--yes", "--json"]);
     assert!(out.status.success(), "{}", show(&out));
     assert!(!stdout(&out).contains("helpful") && !b.home.join("pwned").exists(), "{}", show(&out));
+}
+
+/// A progress file that is not one stops `--resume` with its path and what to do, rather than
+/// starting over unasked (which would run again the store's steps that have no `unless`).
+#[test]
+fn a_corrupted_progress_file_is_named_and_nothing_runs() {
+    let (_a, remote) = device_a();
+    let b = TestEnv::new();
+    fs::write(b.passphrase_file(), "not the passphrase\n").unwrap();
+    assert!(!bootstrap(&b, &remote, &[]).status.success());
+    let progress = b.state_home.join("dotback/bootstrap.json");
+    fs::write(&progress, "{\"remote\": \"x\", \"steps\": {\"clone\": \"do").unwrap();
+    fs::write(b.passphrase_file(), format!("{PASSPHRASE}\n")).unwrap();
+    let out = bootstrap(&b, &remote, &["--resume"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(err.contains(progress.to_str().unwrap()) && err.contains("remove it"), "{err}");
+    assert!(!b.home.join(".zshrc").exists(), "no step ran");
+    fs::remove_file(&progress).unwrap();
+    let out = bootstrap(&b, &remote, &["--resume"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(b.read(".zshrc"), "export A=1\n");
 }
