@@ -42,7 +42,7 @@ pub struct BootstrapArgs {
     #[arg(long)]
     dry_run: bool,
     /// Run the store's own steps without asking, also new or changed ones (read them first with
-    /// --dry-run).
+    /// --dry-run), and use sudo for package installs without asking.
     #[arg(long)]
     yes: bool,
     /// Restore the package lists of DEVICE (default: this device's own, else the device that
