@@ -122,8 +122,18 @@ pub fn cmd_bootstrap(ui: &Ui, args: BootstrapArgs) -> Result<(), CliError> {
 fn bootstrap_error(remote: &str, e: BootstrapError) -> CliError {
     match e {
         BootstrapError::Step { step, source, report } => {
+            // A clone refused because the place is taken: nothing ran, and resuming cannot help.
+            let taken = matches!(
+                *source,
+                StepError::Occupied { .. }
+                    | StepError::OtherRemote { .. }
+                    | StepError::Init(dotback::init::InitError::OtherStore { .. })
+            );
             let mut err = step_error(remote, &report.store, *source);
             err.message = format!("bootstrap step `{step}` failed: {}", err.message);
+            if taken {
+                return err;
+            }
             err.hint("fix that, then continue with `dotback bootstrap REMOTE --resume`")
         }
         e @ BootstrapError::Plan(_) => CliError::from_error(&e)
@@ -194,6 +204,9 @@ fn step_error(remote: &str, store: &std::path::Path, e: StepError) -> CliError {
         e @ StepError::NoChezmoi { .. } => CliError::from_error(&e)
             .hint("install chezmoi (or add a bootstrap step that does, before `templates`), then resume"),
         e @ StepError::Occupied { .. } => CliError::from_error(&e).code(2),
+        e @ StepError::OtherRemote { .. } => CliError::from_error(&e)
+            .hint("bootstrap from one of its remotes (`dotback remote list`), or add this one with `dotback remote add NAME REMOTE`")
+            .code(2),
         e => CliError::from_error(&e),
     }
 }

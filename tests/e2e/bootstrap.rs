@@ -596,3 +596,32 @@ fn a_corrupted_progress_file_is_named_and_nothing_runs() {
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(b.read(".zshrc"), "export A=1\n");
 }
+
+/// `--source` at a directory that holds something else, and a machine set up for another store:
+/// refused before anything is written, with what to do (not `--resume`, which cannot help).
+#[test]
+fn an_occupied_source_or_another_store_is_refused_and_left_alone() {
+    let (_a, remote) = device_a();
+    let b = TestEnv::new();
+    let dir = b.root.join("mine");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("notes.txt"), "keep me\n").unwrap();
+    let out = bootstrap(&b, &remote, &["--source", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(err.contains(dir.to_str().unwrap()) && err.contains("another --source"), "{err}");
+    assert!(!err.contains("--resume"), "resuming cannot help: {err}");
+    assert_eq!(walk(&dir), ["notes.txt"]);
+    assert!(!b.config_home.join("dotback/config.toml").exists());
+
+    let out = bootstrap(&b, &remote, &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    let (_other, other_remote) = device_a();
+    let before = snapshot(&b.home);
+    let out = bootstrap(&b, &other_remote, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(err.contains(b.store().to_str().unwrap()) && err.contains(other_remote.to_str().unwrap()), "{err}");
+    assert!(!err.contains("--resume"), "resuming cannot help: {err}");
+    assert_eq!(snapshot(&b.home), before);
+}
