@@ -128,7 +128,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand --print-script 'Print the POSIX sh script that installs dotback on a brand-new machine and runs `dotback bootstrap` with the script''s arguments (host it beside your dotfiles: `curl -fsSL URL/bootstrap.sh | sh -s -- REMOTE`)'
             cand --resume 'Continue a bootstrap that failed or was interrupted, skipping the steps it finished'
             cand --dry-run 'Print the ordered plan (each step''s place and why, and the commands the store''s own steps run) and change nothing'
-            cand --yes 'Run the store''s own steps without asking, also new or changed ones (read them first with --dry-run)'
+            cand --yes 'Run the store''s own steps without asking, also new or changed ones (read them first with --dry-run), and use sudo for package installs without asking'
             cand --json 'Print the report as JSON'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

@@ -93,7 +93,7 @@ complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l passphrase
 complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l print-script -d 'Print the POSIX sh script that installs dotback on a brand-new machine and runs `dotback bootstrap` with the script\'s arguments (host it beside your dotfiles: `curl -fsSL URL/bootstrap.sh | sh -s -- REMOTE`)'
 complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l resume -d 'Continue a bootstrap that failed or was interrupted, skipping the steps it finished'
 complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l dry-run -d 'Print the ordered plan (each step\'s place and why, and the commands the store\'s own steps run) and change nothing'
-complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l yes -d 'Run the store\'s own steps without asking, also new or changed ones (read them first with --dry-run)'
+complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l yes -d 'Run the store\'s own steps without asking, also new or changed ones (read them first with --dry-run), and use sudo for package installs without asking'
 complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -l json -d 'Print the report as JSON'
 complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dotback -n "__fish_dotback_using_subcommand bootstrap" -s V -l version -d 'Print version'

@@ -173,6 +173,8 @@ pub enum BootstrapError {
     NotApproved { steps: Vec<String>, report: Box<Report> },
     #[error("cannot keep the bootstrap's progress: {0}")]
     Progress(#[from] crate::error::PathError),
+    #[error("{} is not a bootstrap's progress ({message}); remove it, and the bootstrap starts over (store steps without `unless` run again)", path.display())]
+    BadProgress { path: PathBuf, message: String },
 }
 
 /// What an earlier run got done, kept in `$XDG_STATE_HOME/dotback/bootstrap.json`.
@@ -189,8 +191,18 @@ pub fn progress_path(paths: &Paths) -> PathBuf {
 }
 
 impl Progress {
-    fn load(path: &Path) -> Option<Progress> {
-        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    /// The progress an earlier run kept (`None` when there is none): a file that is not one is
+    /// an error, so a resumed run never starts over unasked.
+    fn load(path: &Path) -> Result<Option<Progress>, BootstrapError> {
+        use crate::error::{Op, PathError};
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(PathError::new(Op::Read, path, e).into()),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| BootstrapError::BadProgress { path: path.to_path_buf(), message: e.to_string() })
     }
 
     fn save(&self, path: &Path) -> Result<(), crate::error::PathError> {
@@ -318,11 +330,14 @@ pub struct DryRun {
     pub plan: Plan,
     /// What the package steps would install (a dry run of the restore), when the store has lists.
     pub packages: Option<crate::packages::RestoreReport>,
+    /// A change of the store's steps (or keys and rules) this device does not trust: not in the
+    /// plan.
+    pub held_back: Option<crate::trust::Held>,
 }
 
 /// Plans without running anything: reads the store's manifest (from this device's store, or
 /// from a temporary clone that is removed afterwards) and orders the steps.
-pub fn dry_run(paths: &Paths, opts: &Options) -> Result<DryRun, BootstrapError> {
+pub fn dry_run(paths: &Paths, opts: &Options, sink: &dyn Sink) -> Result<DryRun, BootstrapError> {
     let fail =
         |e: StepError| BootstrapError::Step { step: "clone".into(), source: Box::new(e), report: Box::default() };
     let packages = |ctx: &Context| -> Result<Option<crate::packages::RestoreReport>, BootstrapError> {
@@ -334,10 +349,13 @@ pub fn dry_run(paths: &Paths, opts: &Options) -> Result<DryRun, BootstrapError> 
         crate::packages::restore(ctx, &ro, &never, &crate::events::Silent).map(Some).map_err(|e| fail(e.into()))
     };
     if let Some(cfg) = DeviceConfig::load(&paths.config_file).map_err(|e| fail(e.into()))? {
-        let manifest = crate::config::Manifest::load(&cfg.source).map_err(|e| fail(e.into()))?;
+        // The steps this device would run: its trusted manifest's, not what a push alone left in
+        // the work tree (held back).
         let ctx = Context::load(paths.clone()).map_err(|e| fail(e.into()))?;
-        let plan = plan_for(paths, &manifest, opts)?;
-        return Ok(DryRun { plan, packages: packages(&ctx)?, store: cfg.source, cloned: true });
+        let s = Session::open(ctx, Access::Read, sink).map_err(|e| fail(e.into()))?;
+        let plan = plan_for(paths, &s.trust().manifest, opts)?;
+        let held_back = s.trust().held.clone();
+        return Ok(DryRun { plan, packages: packages(&s.ctx)?, store: cfg.source, cloned: true, held_back });
     }
     let tmp = tempfile::tempdir()
         .map_err(|e| fail(crate::error::PathError::new(crate::error::Op::Write, std::env::temp_dir(), e).into()))?;
@@ -348,26 +366,27 @@ pub fn dry_run(paths: &Paths, opts: &Options) -> Result<DryRun, BootstrapError> 
     let config = DeviceConfig { device, source: at, ..Default::default() };
     let ctx = Context::new(paths.clone(), config).map_err(|e| fail(e.into()))?;
     let store = opts.source.clone().unwrap_or_else(|| crate::init::default_source(paths));
-    Ok(DryRun { plan: plan_for(paths, &manifest, opts)?, packages: packages(&ctx)?, store, cloned: false })
+    let plan = plan_for(paths, &manifest, opts)?;
+    Ok(DryRun { plan, packages: packages(&ctx)?, store, cloned: false, held_back: None })
 }
 
 /// Runs the bootstrap: clone and unlock first (every other step needs them, and the store's own
 /// steps are only known, and authenticated, after them), then the plan, in order.
 pub fn run(paths: &Paths, opts: &mut Options, sink: &dyn Sink) -> Result<Report, BootstrapError> {
     let progress_file = progress_path(paths);
-    let earlier = Progress::load(&progress_file);
+    let earlier = Progress::load(&progress_file)?;
     let progress = match earlier {
-        Some(p) if opts.resume && p.remote != opts.remote => {
+        Some(p) if opts.resume && !same_remote(&p.remote, &opts.remote) => {
             return Err(BootstrapError::OtherBootstrap { earlier: p.remote, remote: opts.remote.clone() });
         }
         Some(p) if opts.resume => p,
         // A new run keeps what the store's steps without `unless` did before: they ran.
-        Some(p) if p.remote == opts.remote => {
+        Some(p) if same_remote(&p.remote, &opts.remote) => {
             let steps = p.steps.into_iter().filter(|(_, s)| s.starts_with("done:")).collect();
             Progress { remote: p.remote, steps }
         }
         // A run stopped before its clone was done recorded nothing: resuming it is starting it.
-        _ => Progress { remote: opts.remote.clone(), steps: BTreeMap::new() },
+        _ => Progress { remote: absolute_remote(&opts.remote), steps: BTreeMap::new() },
     };
     let mut r = Runner {
         progress_file,

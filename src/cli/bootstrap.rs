@@ -42,7 +42,7 @@ pub struct BootstrapArgs {
     #[arg(long)]
     dry_run: bool,
     /// Run the store's own steps without asking, also new or changed ones (read them first with
-    /// --dry-run).
+    /// --dry-run), and use sudo for package installs without asking.
     #[arg(long)]
     yes: bool,
     /// Restore the package lists of DEVICE (default: this device's own, else the device that
@@ -93,7 +93,7 @@ pub fn cmd_bootstrap(ui: &Ui, args: BootstrapArgs) -> Result<(), CliError> {
         confirm: &|question: &str| ui.confirm(question),
     };
     if args.dry_run {
-        let plan = bootstrap::dry_run(&paths, &opts).map_err(|e| bootstrap_error(&remote, e))?;
+        let plan = bootstrap::dry_run(&paths, &opts, ui).map_err(|e| bootstrap_error(&remote, e))?;
         render_plan(ui, &plan, args.json);
         return Ok(());
     }
@@ -122,8 +122,18 @@ pub fn cmd_bootstrap(ui: &Ui, args: BootstrapArgs) -> Result<(), CliError> {
 fn bootstrap_error(remote: &str, e: BootstrapError) -> CliError {
     match e {
         BootstrapError::Step { step, source, report } => {
+            // A clone refused because the place is taken: nothing ran, and resuming cannot help.
+            let taken = matches!(
+                *source,
+                StepError::Occupied { .. }
+                    | StepError::OtherRemote { .. }
+                    | StepError::Init(dotback::init::InitError::OtherStore { .. })
+            );
             let mut err = step_error(remote, &report.store, *source);
             err.message = format!("bootstrap step `{step}` failed: {}", err.message);
+            if taken {
+                return err;
+            }
             err.hint("fix that, then continue with `dotback bootstrap REMOTE --resume`")
         }
         e @ BootstrapError::Plan(_) => CliError::from_error(&e)
@@ -141,6 +151,9 @@ fn render_plan(ui: &Ui, d: &bootstrap::DryRun, json: bool) {
     if json {
         ui.json(d);
         return;
+    }
+    if let Some(held) = &d.held_back {
+        ui.warn_error(&super::sync::held_back(&d.store, held));
     }
     ui.out(format!(
         "Plan for the store {}{}:",
@@ -191,6 +204,9 @@ fn step_error(remote: &str, store: &std::path::Path, e: StepError) -> CliError {
         e @ StepError::NoChezmoi { .. } => CliError::from_error(&e)
             .hint("install chezmoi (or add a bootstrap step that does, before `templates`), then resume"),
         e @ StepError::Occupied { .. } => CliError::from_error(&e).code(2),
+        e @ StepError::OtherRemote { .. } => CliError::from_error(&e)
+            .hint("bootstrap from one of its remotes (`dotback remote list`), or add this one with `dotback remote add NAME REMOTE`")
+            .code(2),
         e => CliError::from_error(&e),
     }
 }

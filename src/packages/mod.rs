@@ -17,7 +17,9 @@
 //!
 //! What comes back from the store is untrusted (any device, or anyone who can push, wrote it):
 //! every name is checked ([`parse_list`]) and passed to the manager as one argument, never
-//! through a shell, and a name starting with `-` (an option) is refused.
+//! through a shell; a name starting with `-` (an option) is refused, and so is one that is a
+//! path, a URL or a package file rather than a name the manager looks up in its registry
+//! ([`check_registry_name`]), which it would install as given, as root for apt or dnf.
 
 mod apps;
 mod lang;
@@ -192,11 +194,12 @@ impl Manager {
         }
     }
 
-    /// Parses a list read from the store.
+    /// Parses a list read from the store: every name must also be one of the manager's
+    /// registry ([`check_registry_name`]).
     fn parse(self, text: &str) -> Result<Vec<Entry>, BadList> {
         match self {
             Manager::Brew => system::brewfile(text),
-            _ => parse_list(text),
+            _ => parse_lines(text, |name, detail| check_registry_name(self, name, detail)),
         }
     }
 }
@@ -253,6 +256,11 @@ pub struct BadList {
 /// argument: a name or detail starting with `-`, a name with white space or a control
 /// character in it.
 pub fn parse_list(text: &str) -> Result<Vec<Entry>, BadList> {
+    parse_lines(text, |_, _| Ok(()))
+}
+
+/// [`parse_list`], with `check` refusing more names.
+fn parse_lines(text: &str, check: impl Fn(&str, Option<&str>) -> Result<(), String>) -> Result<Vec<Entry>, BadList> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.is_empty() || line.starts_with('#') {
@@ -263,7 +271,7 @@ pub fn parse_list(text: &str) -> Result<Vec<Entry>, BadList> {
             Some((n, d)) => (n, Some(d)),
             None => (line, None),
         };
-        check_name(name).map_err(bad)?;
+        check_name(name).and_then(|()| check(name, detail)).map_err(bad)?;
         if let Some(d) = detail
             && (d.starts_with('-') || d.chars().any(char::is_control))
         {
@@ -286,6 +294,67 @@ fn check_name(name: &str) -> Result<(), String> {
         return Err(format!("{name:?} is not a package name (white space, a control character, or too long)"));
     }
     Ok(())
+}
+
+/// A name from the store is a name the manager looks up in its registry, never what every
+/// manager also installs as given: a path, a URL (`file:`, `git+https://…`) or a package file.
+/// For the system's managers that would be code from the store run as root (`sudo apt-get
+/// install ./x.deb`, `dnf install https://…/x.rpm`). A name starts with a letter or a digit, has
+/// no `:` (but apt's `name:arch` and rustup's `kind:toolchain:name`), and no `/` (but a
+/// Homebrew tap's `user/tap/name` and an npm scope's `@scope/name`); a flatpak's origin, the
+/// name of a remote. Browsers' extensions are only ever linked to, and AUR packages only
+/// listed, so their ids are not checked.
+fn check_registry_name(m: Manager, name: &str, detail: Option<&str>) -> Result<(), String> {
+    let (body, slashes, colons) = match m {
+        Manager::Firefox | Manager::Chrome | Manager::Chromium | Manager::PacmanForeign => return Ok(()),
+        Manager::Brew => (name.strip_prefix("tap:").or_else(|| name.strip_prefix("cask:")).unwrap_or(name), 2, false),
+        Manager::Npm => match name.strip_prefix('@') {
+            Some(scoped) => (scoped, 1, false),
+            None => (name, 0, false),
+        },
+        Manager::Apt | Manager::Rustup => (name, 0, true),
+        _ => (name, 0, false),
+    };
+    let refuse = |what: &str| {
+        Err(format!(
+            "`{name}` is not a {} package's name ({what}); a list names packages, never files or URLs",
+            m.name()
+        ))
+    };
+    if !body.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return refuse("it does not start with a letter or a digit");
+    }
+    if body.matches('/').count() > slashes || body.split('/').any(|part| part.is_empty() || part == "..") {
+        return refuse("it is a path");
+    }
+    if !colons && body.contains(':') {
+        return refuse("it is a URL");
+    }
+    let files: &[&str] = match m {
+        Manager::Apt => &[".deb"],
+        Manager::Dnf => &[".rpm"],
+        Manager::Snap => &[".snap"],
+        Manager::Flatpak => &[".flatpak", ".flatpakref", ".flatpakrepo"],
+        Manager::Code | Manager::Codium => &[".vsix"],
+        Manager::Pip | Manager::Pipx => &[".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar"],
+        Manager::Npm => &[".tgz", ".tar.gz", ".tar"],
+        Manager::Brew => &[".rb", ".json"],
+        _ => &[],
+    };
+    let lower = body.to_ascii_lowercase();
+    if files.iter().any(|suffix| lower.ends_with(suffix)) {
+        return refuse("it is a package file");
+    }
+    let remote = |o: &str| {
+        o.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && o.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    };
+    match detail {
+        Some(origin) if m == Manager::Flatpak && !remote(origin) => {
+            Err(format!("`{origin}`, the origin of `{name}`, is not the name of a flatpak remote"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A device name as a directory of the store: not empty, no `/`, not `.` or `..`.
@@ -713,6 +782,51 @@ mod tests {
         // `$(reboot)` alone is one word: harmless as one argument, and refused by no shell.
         assert_eq!(parse_list("$(reboot)\n").unwrap(), vec![Entry::new("$(reboot)")]);
         assert!(parse_list("# comment\n\ngit\n").is_ok());
+    }
+
+    #[test]
+    fn a_list_names_packages_never_files_or_urls() {
+        // What each manager would install as given, from the store: as root for the system's.
+        for (m, text) in [
+            (Manager::Apt, "./.local/share/chezmoi/evil.deb\n"),
+            (Manager::Apt, "/tmp/evil.deb\n"),
+            (Manager::Apt, "evil.deb\n"),
+            (Manager::Dnf, "https://evil.example/x.rpm\n"),
+            (Manager::Dnf, "x.rpm\n"),
+            (Manager::Pacman, "../x\n"),
+            (Manager::Snap, "x.snap\n"),
+            (Manager::Flatpak, "https://evil.example/x.flatpakref\n"),
+            (Manager::Flatpak, "org.example.App\thttps://evil.example/repo\n"),
+            (Manager::Flatpak, "org.example.App\t/tmp/repo\n"),
+            (Manager::Code, "./evil.vsix\n"),
+            (Manager::Pip, "https://evil.example/x.whl\n"),
+            (Manager::Pip, "x.tar.gz\n"),
+            (Manager::Npm, "file:x.tgz\n"),
+            (Manager::Npm, "github:evil/pkg\n"),
+            (Manager::Npm, "@scope/../../x\n"),
+            (Manager::Cargo, ".hidden\n"),
+            (Manager::Brew, "brew \"./evil.rb\"\n"),
+            (Manager::Brew, "brew \"https://evil.example/x.rb\"\n"),
+            (Manager::Brew, "brew \"a/b/c/d\"\n"),
+        ] {
+            let e = m.parse(&format!("ok\n{text}")).unwrap_err();
+            assert_eq!(e.line, 2, "{m:?} {text:?}: {e}");
+            assert!(e.reason.contains("name") || e.reason.contains("remote"), "{e}");
+        }
+        // What captures write is taken.
+        for (m, text) in [
+            (Manager::Apt, "libc6:i386\ng++\n"),
+            (Manager::Dnf, "NetworkManager\ngcc-c++\n389-ds-base\n"),
+            (Manager::Flatpak, "org.mozilla.firefox\tflathub\n"),
+            (Manager::Npm, "@vue/cli\ntypescript\n"),
+            (Manager::Pip, "zope.interface\n"),
+            (Manager::Rustup, "toolchain:1.95.0-x86_64-unknown-linux-gnu\ncomponent:stable:rust-src\n"),
+            (Manager::Pipx, "black\tgit+https://github.com/psf/black\n"),
+            (Manager::Firefox, "{446900e4-71c2-419f-a6a7-df9c091e268b}\tBitwarden\n"),
+            (Manager::Brew, "tap \"homebrew/cask\"\nbrew \"denji/nginx/nginx-full\"\nbrew \"mysql@5.6\"\n"),
+        ] {
+            assert!(m.parse(text).is_ok(), "{m:?} {text:?}: {:?}", m.parse(text));
+        }
     }
 
     #[test]

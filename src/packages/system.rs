@@ -1,7 +1,7 @@
 //! The system's managers (apt, dnf, pacman, Homebrew) and the app stores (flatpak, snap): what
 //! their listing commands print, and how each installs one package.
 
-use super::{BadList, Cmd, Entry, Failure, Host, Manager, check_name};
+use super::{BadList, Cmd, Entry, Failure, Host, Manager, check_name, check_registry_name};
 use std::collections::BTreeSet;
 
 /// One name a line (`apt-mark showmanual`, `dnf repoquery --qf=%{name}\n`, `pacman -Qq…`,
@@ -80,8 +80,9 @@ pub(super) fn brewfile(text: &str) -> Result<Vec<Entry>, BadList> {
             .and_then(|r| r.split_once('"'))
             .map(|(n, _)| n)
             .ok_or_else(|| bad(format!("`{kind}` is not followed by a quoted name")))?;
-        check_name(name).map_err(bad)?;
-        out.push(Entry::new(format!("{prefix}{name}")));
+        let entry = format!("{prefix}{name}");
+        check_name(name).and_then(|()| check_registry_name(Manager::Brew, &entry, None)).map_err(bad)?;
+        out.push(Entry::new(entry));
     }
     Ok(out)
 }

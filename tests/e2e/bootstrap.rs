@@ -80,7 +80,8 @@ fn a_wrong_passphrase_stops_at_unlock_and_resume_finishes() {
     assert!(stderr(&out).contains("unlock"), "{}", show(&out));
     assert!(!b.home.join(".netrc").exists(), "no secret applied before the unlock");
     fs::write(b.passphrase_file(), format!("{PASSPHRASE}\n")).unwrap();
-    let out = bootstrap(&b, &remote, &["--resume", "--json"]);
+    // The same remote, written with a slash more.
+    let out = bootstrap(&b, &remote.join(""), &["--resume", "--json"]);
     assert!(out.status.success(), "{}", show(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["steps"][0]["outcome"], "done-earlier");
@@ -544,4 +545,83 @@ fn the_bootstrap_script_restores_a_fresh_home() {
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(b.read(".zshrc"), "export A=1\n");
     assert!(b.home.join(".netrc").exists());
+}
+
+/// On a bootstrapped machine, `--dry-run` shows the plan that would run: from the manifest this
+/// device trusts, never a step someone pushed without a key (which a sync holds back).
+#[test]
+fn dry_run_on_a_bootstrapped_machine_shows_no_step_pushed_without_a_key() {
+    let (a, remote) = device_a();
+    let b = TestEnv::new();
+    let out = bootstrap(&b, &remote, &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    a.ok(&["sync"]);
+    let intruder = Intruder::clone_of(&a.root, &remote);
+    let manifest = intruder.dir.join(".dotback/dotback.toml");
+    let mut text = fs::read_to_string(&manifest).unwrap();
+    text.push_str("\n[[bootstrap.step]]\nname = \"helpful\"\nrun = \"touch ~/pwned\"\nafter = [\"unlock\"]\n");
+    fs::write(&manifest, text).unwrap();
+    intruder.push("a helpful step");
+    let out = b.cmd(&["sync"]).output().unwrap();
+    assert!(stderr(&out).contains("held back"), "{}", show(&out));
+    assert!(fs::read_to_string(b.store().join(".dotback/dotback.toml")).unwrap().contains("helpful"));
+
+    let out = b.cmd(&["bootstrap", remote.to_str().unwrap(), "--dry-run"]).output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(!stdout(&out).contains("helpful"), "the held-back step is not in the plan:\n{}", show(&out));
+    assert!(stderr(&out).contains("held back"), "and the dry run says why: {}", show(&out));
+    let out = bootstrap(&b, &remote, &["--yes", "--json"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(!stdout(&out).contains("helpful") && !b.home.join("pwned").exists(), "{}", show(&out));
+}
+
+/// A progress file that is not one stops `--resume` with its path and what to do, rather than
+/// starting over unasked (which would run again the store's steps that have no `unless`).
+#[test]
+fn a_corrupted_progress_file_is_named_and_nothing_runs() {
+    let (_a, remote) = device_a();
+    let b = TestEnv::new();
+    fs::write(b.passphrase_file(), "not the passphrase\n").unwrap();
+    assert!(!bootstrap(&b, &remote, &[]).status.success());
+    let progress = b.state_home.join("dotback/bootstrap.json");
+    fs::write(&progress, "{\"remote\": \"x\", \"steps\": {\"clone\": \"do").unwrap();
+    fs::write(b.passphrase_file(), format!("{PASSPHRASE}\n")).unwrap();
+    let out = bootstrap(&b, &remote, &["--resume"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(err.contains(progress.to_str().unwrap()) && err.contains("remove it"), "{err}");
+    assert!(!b.home.join(".zshrc").exists(), "no step ran");
+    fs::remove_file(&progress).unwrap();
+    let out = bootstrap(&b, &remote, &["--resume"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(b.read(".zshrc"), "export A=1\n");
+}
+
+/// `--source` at a directory that holds something else, and a machine set up for another store:
+/// refused before anything is written, with what to do (not `--resume`, which cannot help).
+#[test]
+fn an_occupied_source_or_another_store_is_refused_and_left_alone() {
+    let (_a, remote) = device_a();
+    let b = TestEnv::new();
+    let dir = b.root.join("mine");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("notes.txt"), "keep me\n").unwrap();
+    let out = bootstrap(&b, &remote, &["--source", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(err.contains(dir.to_str().unwrap()) && err.contains("another --source"), "{err}");
+    assert!(!err.contains("--resume"), "resuming cannot help: {err}");
+    assert_eq!(walk(&dir), ["notes.txt"]);
+    assert!(!b.config_home.join("dotback/config.toml").exists());
+
+    let out = bootstrap(&b, &remote, &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    let (_other, other_remote) = device_a();
+    let before = snapshot(&b.home);
+    let out = bootstrap(&b, &other_remote, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(err.contains(b.store().to_str().unwrap()) && err.contains(other_remote.to_str().unwrap()), "{err}");
+    assert!(!err.contains("--resume"), "resuming cannot help: {err}");
+    assert_eq!(snapshot(&b.home), before);
 }

@@ -344,11 +344,21 @@ fn hostile_lists_are_refused_and_nothing_runs() {
     fake(&mut env, "npm", &log);
     plant(&env, "evil", "code.txt", "--install-extension=evil.pwn\n");
     plant(&env, "evil", "npm.txt", "left-pad\nx; rm -rf ~\n");
+    // Files and URLs, which the managers would install as given (apt and dnf as root).
+    for (program, script) in [("apt-mark", "#!/bin/sh\n"), ("dpkg-query", "#!/bin/sh\n")] {
+        fake(&mut env, program, script);
+    }
+    for program in ["apt-get", "sudo", "flatpak"] {
+        fake(&mut env, program, &log);
+    }
+    plant(&env, "evil", "apt.txt", "git\n./.local/share/chezmoi/evil.deb\n");
+    plant(&env, "evil", "flatpak.txt", "org.example.App\thttps://evil.example/repo\n");
     let out = env.cmd(&["packages", "restore", "--from", "evil", "--yes", "--json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let report = json(&out);
     let skipped = report["skipped"].as_array().unwrap();
-    assert_eq!(skipped.len(), 2, "{report:#}");
+    assert_eq!(skipped.len(), 4, "{report:#}");
+    assert!(report.to_string().contains("never files or URLs"), "{report:#}");
     assert!(skipped.iter().all(|s| s["reason"].as_str().unwrap().contains("refused")), "{report:#}");
     assert_eq!(report["packages"], serde_json::json!([]));
     assert!(!ran.exists(), "no manager ran: {}", fs::read_to_string(&ran).unwrap_or_default());
