@@ -70,7 +70,7 @@ pub enum ServiceError {
     Unwritable { path: PathBuf, why: &'static str },
     #[error(transparent)]
     File(#[from] PathError),
-    #[error("wrote {}, but the systemd user manager cannot be reached: {said}", path.display())]
+    #[error("{} is in place, but the systemd user manager cannot be reached: {said}", path.display())]
     NoUserManager { path: PathBuf, said: String },
     #[error("`{command}` failed: {said}")]
     Manager { command: String, said: String },
