@@ -41,6 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('packages', 'packages', [CompletionResultType]::ParameterValue, 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)')
             [CompletionResult]::new('remote', 'remote', [CompletionResultType]::ParameterValue, 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…')
             [CompletionResult]::new('hooks', 'hooks', [CompletionResultType]::ParameterValue, 'Manage the git hooks dotback installs into the store')
+            [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Run `dotback watch` as a user service: a systemd user unit on Linux, a launchd agent on macOS. The service file holds no secret: the watcher loads the device identity from its file or the OS keyring')
             [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)')
             [CompletionResult]::new('recover', 'recover', [CompletionResultType]::ParameterValue, 'Finish, or give up, what a dotback process left half done when it was stopped or failed')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -457,6 +458,61 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
         'dotback;hooks;help;help' {
             break
         }
+        'dotback;service' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Write the service file for this device, then enable and start the service')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Stop and disable the service, and remove its file')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Whether the service is installed and runs, and the watcher''s last sync and last error')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'dotback;service;install' {
+            [CompletionResult]::new('--no-start', '--no-start', [CompletionResultType]::ParameterName, 'Only write the file: do not reload, enable or start the service (a machine without a running user service manager)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (stable field names)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;service;uninstall' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (stable field names)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;service;status' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (stable field names)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;service;help' {
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Write the service file for this device, then enable and start the service')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Stop and disable the service, and remove its file')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Whether the service is installed and runs, and the watcher''s last sync and last error')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'dotback;service;help;install' {
+            break
+        }
+        'dotback;service;help;uninstall' {
+            break
+        }
+        'dotback;service;help;status' {
+            break
+        }
+        'dotback;service;help;help' {
+            break
+        }
         'dotback;guard' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store to check (default: this device''s store)')
             [CompletionResult]::new('--staged', '--staged', [CompletionResultType]::ParameterName, 'Check the files staged in the store''s index (the only mode; named for clarity in hooks)')
@@ -498,6 +554,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('packages', 'packages', [CompletionResultType]::ParameterValue, 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)')
             [CompletionResult]::new('remote', 'remote', [CompletionResultType]::ParameterValue, 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…')
             [CompletionResult]::new('hooks', 'hooks', [CompletionResultType]::ParameterValue, 'Manage the git hooks dotback installs into the store')
+            [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Run `dotback watch` as a user service: a systemd user unit on Linux, a launchd agent on macOS. The service file holds no secret: the watcher loads the device identity from its file or the OS keyring')
             [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)')
             [CompletionResult]::new('recover', 'recover', [CompletionResultType]::ParameterValue, 'Finish, or give up, what a dotback process left half done when it was stopped or failed')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -622,6 +679,21 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             break
         }
         'dotback;help;hooks;install' {
+            break
+        }
+        'dotback;help;service' {
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Write the service file for this device, then enable and start the service')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Stop and disable the service, and remove its file')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Whether the service is installed and runs, and the watcher''s last sync and last error')
+            break
+        }
+        'dotback;help;service;install' {
+            break
+        }
+        'dotback;help;service;uninstall' {
+            break
+        }
+        'dotback;help;service;status' {
             break
         }
         'dotback;help;guard' {

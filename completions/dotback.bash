@@ -67,6 +67,9 @@ _dotback() {
             dotback,resolve)
                 cmd="dotback__subcmd__resolve"
                 ;;
+            dotback,service)
+                cmd="dotback__subcmd__service"
+                ;;
             dotback,status)
                 cmd="dotback__subcmd__status"
                 ;;
@@ -126,6 +129,9 @@ _dotback() {
                 ;;
             dotback__subcmd__help,resolve)
                 cmd="dotback__subcmd__help__subcmd__resolve"
+                ;;
+            dotback__subcmd__help,service)
+                cmd="dotback__subcmd__help__subcmd__service"
                 ;;
             dotback__subcmd__help,status)
                 cmd="dotback__subcmd__help__subcmd__status"
@@ -189,6 +195,15 @@ _dotback() {
                 ;;
             dotback__subcmd__help__subcmd__remote,remove)
                 cmd="dotback__subcmd__help__subcmd__remote__subcmd__remove"
+                ;;
+            dotback__subcmd__help__subcmd__service,install)
+                cmd="dotback__subcmd__help__subcmd__service__subcmd__install"
+                ;;
+            dotback__subcmd__help__subcmd__service,status)
+                cmd="dotback__subcmd__help__subcmd__service__subcmd__status"
+                ;;
+            dotback__subcmd__help__subcmd__service,uninstall)
+                cmd="dotback__subcmd__help__subcmd__service__subcmd__uninstall"
                 ;;
             dotback__subcmd__hooks,help)
                 cmd="dotback__subcmd__hooks__subcmd__help"
@@ -322,6 +337,30 @@ _dotback() {
             dotback__subcmd__remote__subcmd__help,remove)
                 cmd="dotback__subcmd__remote__subcmd__help__subcmd__remove"
                 ;;
+            dotback__subcmd__service,help)
+                cmd="dotback__subcmd__service__subcmd__help"
+                ;;
+            dotback__subcmd__service,install)
+                cmd="dotback__subcmd__service__subcmd__install"
+                ;;
+            dotback__subcmd__service,status)
+                cmd="dotback__subcmd__service__subcmd__status"
+                ;;
+            dotback__subcmd__service,uninstall)
+                cmd="dotback__subcmd__service__subcmd__uninstall"
+                ;;
+            dotback__subcmd__service__subcmd__help,help)
+                cmd="dotback__subcmd__service__subcmd__help__subcmd__help"
+                ;;
+            dotback__subcmd__service__subcmd__help,install)
+                cmd="dotback__subcmd__service__subcmd__help__subcmd__install"
+                ;;
+            dotback__subcmd__service__subcmd__help,status)
+                cmd="dotback__subcmd__service__subcmd__help__subcmd__status"
+                ;;
+            dotback__subcmd__service__subcmd__help,uninstall)
+                cmd="dotback__subcmd__service__subcmd__help__subcmd__uninstall"
+                ;;
             *)
                 ;;
         esac
@@ -329,7 +368,7 @@ _dotback() {
 
     case "${cmd}" in
         dotback)
-            opts="-h -V --help --version init add forget status diff apply commit resolve sync bootstrap push watch keys packages remote hooks guard recover completions help"
+            opts="-h -V --help --version init add forget status diff apply commit resolve sync bootstrap push watch keys packages remote hooks service guard recover completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -491,7 +530,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help)
-            opts="init add forget status diff apply commit resolve sync bootstrap push watch keys packages remote hooks guard recover completions help"
+            opts="init add forget status diff apply commit resolve sync bootstrap push watch keys packages remote hooks service guard recover completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -983,6 +1022,62 @@ _dotback() {
         dotback__subcmd__help__subcmd__resolve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__service)
+            opts="install uninstall status"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__service__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__service__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__service__subcmd__uninstall)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1789,6 +1884,132 @@ _dotback() {
         dotback__subcmd__resolve)
             opts="-h -V --ours --theirs --merge --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__service)
+            opts="-h -V --help --version install uninstall status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__service__subcmd__help)
+            opts="install uninstall status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__service__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__service__subcmd__help__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__service__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__service__subcmd__help__subcmd__uninstall)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__service__subcmd__install)
+            opts="-h -V --no-start --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__service__subcmd__status)
+            opts="-h -V --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__service__subcmd__uninstall)
+            opts="-h -V --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

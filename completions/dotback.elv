@@ -38,6 +38,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand packages 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)'
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
             cand hooks 'Manage the git hooks dotback installs into the store'
+            cand service 'Run `dotback watch` as a user service: a systemd user unit on Linux, a launchd agent on macOS. The service file holds no secret: the watcher loads the device identity from its file or the OS keyring'
             cand guard 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)'
             cand recover 'Finish, or give up, what a dotback process left half done when it was stopped or failed'
             cand completions 'Print a shell completion script'
@@ -393,6 +394,52 @@ set edit:completion:arg-completer[dotback] = {|@words|
         }
         &'dotback;hooks;help;help'= {
         }
+        &'dotback;service'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand install 'Write the service file for this device, then enable and start the service'
+            cand uninstall 'Stop and disable the service, and remove its file'
+            cand status 'Whether the service is installed and runs, and the watcher''s last sync and last error'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dotback;service;install'= {
+            cand --no-start 'Only write the file: do not reload, enable or start the service (a machine without a running user service manager)'
+            cand --json 'Print JSON (stable field names)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;service;uninstall'= {
+            cand --json 'Print JSON (stable field names)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;service;status'= {
+            cand --json 'Print JSON (stable field names)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;service;help'= {
+            cand install 'Write the service file for this device, then enable and start the service'
+            cand uninstall 'Stop and disable the service, and remove its file'
+            cand status 'Whether the service is installed and runs, and the watcher''s last sync and last error'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dotback;service;help;install'= {
+        }
+        &'dotback;service;help;uninstall'= {
+        }
+        &'dotback;service;help;status'= {
+        }
+        &'dotback;service;help;help'= {
+        }
         &'dotback;guard'= {
             cand --store 'The store to check (default: this device''s store)'
             cand --staged 'Check the files staged in the store''s index (the only mode; named for clarity in hooks)'
@@ -431,6 +478,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand packages 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)'
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
             cand hooks 'Manage the git hooks dotback installs into the store'
+            cand service 'Run `dotback watch` as a user service: a systemd user unit on Linux, a launchd agent on macOS. The service file holds no secret: the watcher loads the device identity from its file or the OS keyring'
             cand guard 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)'
             cand recover 'Finish, or give up, what a dotback process left half done when it was stopped or failed'
             cand completions 'Print a shell completion script'
@@ -521,6 +569,17 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand install 'Install the hooks: pre-commit refuses plaintext secrets, also for plain `git commit`; post-commit pushes a commit made with git in the background; post-merge applies what a `git pull` brought'
         }
         &'dotback;help;hooks;install'= {
+        }
+        &'dotback;help;service'= {
+            cand install 'Write the service file for this device, then enable and start the service'
+            cand uninstall 'Stop and disable the service, and remove its file'
+            cand status 'Whether the service is installed and runs, and the watcher''s last sync and last error'
+        }
+        &'dotback;help;service;install'= {
+        }
+        &'dotback;help;service;uninstall'= {
+        }
+        &'dotback;help;service;status'= {
         }
         &'dotback;help;guard'= {
         }

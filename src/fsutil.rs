@@ -474,6 +474,40 @@ impl Beneath {
         result
     }
 
+    /// The names of the entries in this directory (without `.` and `..`), in no order.
+    pub fn names(&self) -> io::Result<Vec<std::ffi::OsString>> {
+        use std::os::fd::IntoRawFd;
+        use std::os::unix::ffi::OsStringExt;
+        let dot = c_name(OsStr::new("."))?;
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+        // SAFETY: valid descriptor and NUL-terminated name.
+        let fd = owned_fd(unsafe { libc::openat(self.raw(), dot.as_ptr(), flags) })?.into_raw_fd();
+        // SAFETY: `fd` is an open directory; the stream owns it from here on.
+        let stream = unsafe { libc::fdopendir(fd) };
+        if stream.is_null() {
+            let e = io::Error::last_os_error();
+            // SAFETY: `fdopendir` failed, so `fd` is still ours to close.
+            unsafe { libc::close(fd) };
+            return Err(e);
+        }
+        let mut out = Vec::new();
+        loop {
+            // SAFETY: `stream` is a live directory stream.
+            let entry = unsafe { libc::readdir(stream) };
+            if entry.is_null() {
+                break;
+            }
+            // SAFETY: `readdir` returned an entry whose `d_name` is NUL-terminated.
+            let name = unsafe { CStr::from_ptr((*entry).d_name.as_ptr()) }.to_bytes();
+            if name != b"." && name != b".." {
+                out.push(std::ffi::OsString::from_vec(name.to_vec()));
+            }
+        }
+        // SAFETY: `stream` is live and closed once, which closes `fd` too.
+        unsafe { libc::closedir(stream) };
+        Ok(out)
+    }
+
     /// Renames `from` to `to`, both in this directory (a link is moved, not followed).
     pub fn rename(&self, from: &OsStr, to: &OsStr) -> io::Result<()> {
         let (cf, ct) = (c_name(from)?, c_name(to)?);

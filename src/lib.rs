@@ -17,6 +17,7 @@
 //! - [`trust`]: which recipients and rules this device uses (the control files, authenticated);
 //! - [`bootstrap`]: a new machine from one command (the step graph, user steps, the script);
 //! - [`packages`]: per-device package lists (capture, diff, restore);
+//! - [`service`]: the watcher as a user service (systemd, launchd) and its status file;
 //!
 //! The command line (`src/cli/`) is a module of the binary, not of this library: it calls
 //! the operations here, renders their reports and maps their errors to exit codes.
@@ -49,6 +50,7 @@ pub mod remote;
 pub mod resolve;
 pub mod secrets;
 pub mod selective;
+pub mod service;
 pub mod session;
 pub mod source;
 pub mod state;

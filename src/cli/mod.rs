@@ -19,6 +19,7 @@ mod push;
 mod recover;
 mod remote;
 mod resolve;
+mod service;
 mod status;
 mod sync;
 mod ui;
@@ -62,6 +63,7 @@ enum Command {
     Packages(packages::PackagesArgs),
     Remote(remote::RemoteArgs),
     Hooks(hooks::HooksArgs),
+    Service(service::ServiceArgs),
     Guard(guard::GuardArgs),
     Recover(recover::RecoverArgs),
     Completions(completions::CompletionsArgs),
@@ -110,6 +112,7 @@ fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
         Command::Packages(args) => packages::cmd_packages(ui, args),
         Command::Remote(args) => remote::cmd_remote(ui, args),
         Command::Hooks(args) => hooks::cmd_hooks(ui, args),
+        Command::Service(args) => service::cmd_service(ui, args),
         Command::Guard(args) => guard::cmd_guard(ui, args),
         Command::Recover(args) => recover::cmd_recover(ui, args),
         Command::Completions(args) => completions::cmd_completions(args),

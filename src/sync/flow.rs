@@ -287,10 +287,7 @@ pub fn run(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink) -> Result<SyncR
         steps: Vec::new(),
     };
     if let Err(e) = audit::append(&s.ctx.store, &record) {
-        sink.warn(format!(
-            "could not append to the audit trail {}: {e}",
-            audit::path(&s.ctx.store, &s.ctx.device).display()
-        ));
+        sink.warn(format!("could not append to the audit trail {}: {e}", audit::file(&s.ctx.store, &record).display()));
     }
     result.map(|()| report)
 }

@@ -25,6 +25,7 @@ mod remote_errors;
 mod resolve;
 mod secrets;
 mod selective;
+mod service;
 mod status_diff;
 mod sync;
 mod sync_faults;

@@ -14,9 +14,22 @@ fn head(env: &TestEnv) -> String {
     stdout(&git(env, &["rev-parse", "HEAD"])).trim().to_string()
 }
 
+/// The text of `device`'s audit trail, oldest first: one file per month in `.dotback/audit/<device>/`.
+fn audit_text(env: &TestEnv, device: &str) -> String {
+    let mut files: Vec<_> = fs::read_dir(store_of(env).join(".dotback/audit").join(device))
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files.iter().map(|f| fs::read_to_string(f).unwrap()).collect()
+}
+
 fn audit(env: &TestEnv, device: &str) -> Vec<serde_json::Value> {
-    let text = fs::read_to_string(store_of(env).join(format!(".dotback/audit/{device}.jsonl"))).unwrap_or_default();
-    text.lines().map(|l| serde_json::from_str(l).expect("every audit line is JSON")).collect()
+    audit_text(env, device).lines().map(|l| serde_json::from_str(l).expect("every audit line is JSON")).collect()
+}
+
+/// The store path of the month file holding `record`.
+fn audit_file(record: &serde_json::Value) -> String {
+    format!(".dotback/audit/{}/{}.jsonl", record["device"].as_str().unwrap(), &record["time"].as_str().unwrap()[..7])
 }
 
 #[test]
@@ -100,20 +113,58 @@ fn every_sync_appends_one_audit_record_without_content_and_a_noop_sync_commits_n
     assert_eq!(records.last().unwrap()["outcome"], "offline");
     assert_eq!(records.last().unwrap()["remotes_unreachable"][0], "origin");
     fs::rename(&moved, &remote).unwrap();
+    let offline = audit_file(records.last().unwrap());
+    assert!(store_of(&a).join(&offline).is_file(), "{offline}");
     a.write(".zshrc", "back online\n", 0o644);
     a.ok(&["sync"]);
-    let committed = Command::new("git")
-        .arg("--git-dir")
-        .arg(&remote)
-        .args(["show", &format!("main:.dotback/audit/{DEVICE}.jsonl")])
-        .output()
-        .unwrap();
+    let committed =
+        Command::new("git").arg("--git-dir").arg(&remote).args(["show", &format!("main:{offline}")]).output().unwrap();
     let on_remote = stdout(&committed);
     assert!(on_remote.contains("\"outcome\":\"offline\""), "earlier records reached the remote: {on_remote}");
 
     // Never content: no file text, no secret, no URL.
-    let raw = fs::read_to_string(store_of(&a).join(format!(".dotback/audit/{DEVICE}.jsonl"))).unwrap();
+    let raw = audit_text(&a, DEVICE);
     assert!(!raw.contains(secret) && !raw.contains("back online") && !raw.contains(remote.to_str().unwrap()), "{raw}");
+}
+
+#[test]
+fn an_old_single_audit_file_stays_and_new_records_go_to_the_month_files_without_conflicts() {
+    let (a, b, remote) = pair();
+    // The layout of earlier versions: one file per device, committed and pushed.
+    let old = format!(".dotback/audit/{DEVICE}.jsonl");
+    let old_line = r#"{"time":"2023-11-20T12:00:00Z","device":"testbox","command":"sync","outcome":"ok"}"#;
+    fs::write(store_of(&a).join(&old), format!("{old_line}\n")).unwrap();
+    git(&a, &["add", &old]);
+    git(&a, &["commit", "-q", "-m", "an audit file as earlier versions wrote it"]);
+    a.write(".zshrc", "one\ntwo\nthree\nfour\nFIVE\n", 0o644);
+    a.ok(&["sync"]);
+    b.write(".zshrc", "ONE\ntwo\nthree\nfour\nfive\n", 0o644);
+    let out = b.ok(&["sync"]);
+    assert!(!stderr(&out).contains("conflict"), "{}", show(&out));
+    // b's record travels with its next commit.
+    b.write(".zshrc", "ONE\ntwo\nthree\nfour\nFIVE\nsix\n", 0o644);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+
+    let show_remote = |path: &str| {
+        let out = Command::new("git").arg("--git-dir").arg(&remote).args(["show", &format!("main:{path}")]).output();
+        stdout(&out.unwrap())
+    };
+    assert_eq!(show_remote(&old), format!("{old_line}\n"), "the old file is never written again");
+    for (env, device) in [(&a, DEVICE), (&b, "b")] {
+        let records = audit(env, device);
+        assert!(!records.is_empty() && records.iter().all(|r| r["command"] == "sync"), "{records:?}");
+        let month = audit_file(records.last().unwrap());
+        assert!(show_remote(&month).contains("\"outcome\":\"ok\""), "{device}'s month file reached the remote");
+    }
+    // Each device sees the other's files as they were pushed.
+    assert_eq!(fs::read_to_string(store_of(&b).join(&old)).unwrap(), format!("{old_line}\n"));
+    let b_last = audit(&b, "b").last().cloned().unwrap();
+    assert!(store_of(&a).join(audit_file(&b_last)).is_file());
+    for env in [&a, &b] {
+        let files = snapshot(&store_of(env).join(".dotback/audit"));
+        assert!(files.keys().all(|p| !p.contains("dotback-conflict")), "no conflict copy: {files:?}");
+    }
 }
 
 #[test]

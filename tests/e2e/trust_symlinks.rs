@@ -52,17 +52,20 @@ fn not_leaked(v: &TestEnv, remote: &Path, outside: &Path) {
 #[test]
 fn a_link_at_the_audit_trail_is_refused_and_nothing_is_appended_or_copied() {
     let (v, remote, outside) = victim();
-    let audit = store_of(&v).join(format!(".dotback/audit/{DEVICE}.jsonl"));
-    assert!(audit.is_file(), "the first sync wrote the audit trail");
+    let months: Vec<_> = fs::read_dir(store_of(&v).join(".dotback/audit").join(DEVICE)).unwrap().collect();
+    assert_eq!(months.len(), 1, "the first sync wrote this month's audit file");
+    let audit = months[0].as_ref().unwrap().path();
+    let link = format!(".dotback/audit/{DEVICE}/{}", audit.file_name().unwrap().to_str().unwrap());
+    assert!(audit.is_file(), "{link}");
     // Another process on the machine swaps the victim's audit file for a link.
     fs::remove_file(&audit).unwrap();
     symlink(&outside, &audit).unwrap();
     let before = remote_head(&remote);
     v.write(".zshrc", "one\ntwo\n", 0o644);
-    let err = refused(&v, &["sync"], &format!(".dotback/audit/{DEVICE}.jsonl"));
+    let err = refused(&v, &["sync"], &link);
     assert!(err.contains("hint:"), "{err}");
-    refused(&v, &["status"], &format!(".dotback/audit/{DEVICE}.jsonl"));
-    refused(&v, &["commit"], &format!(".dotback/audit/{DEVICE}.jsonl"));
+    refused(&v, &["status"], &link);
+    refused(&v, &["commit"], &link);
     assert_eq!(remote_head(&remote), before, "nothing was pushed");
     not_leaked(&v, &remote, &outside);
 
