@@ -73,12 +73,12 @@ def wait_change(p, before, t0, limit=30):
         if time.monotonic() - t0 > limit: return float("nan")
         time.sleep(0.002)
     return time.monotonic() - t0
-def measure(paths, label):
+def measure(groups):
+    """Each group of files is written at once; the next group waits until this one is pushed."""
     c, p = [], []
-    for k in range(len(paths[0]) if isinstance(paths[0], list) else len(paths)):
+    for k, group in enumerate(groups):
         h0, r0 = ref(head), ref(pushed)
         t0 = time.monotonic()
-        group = paths[k] if isinstance(paths[0], list) else [paths[k]]
         for f in group:
             with open(f, "w") as fh: fh.write(f"edit {k} {time.time()}\n")
         c.append(wait_change(head, h0, t0))
@@ -91,13 +91,11 @@ def row(label, xs):
     q = lambda f: xs[min(len(xs) - 1, int(f * len(xs)))]
     return f"| {label} | {len(xs)} | {statistics.median(xs):.3f} | {q(0.95):.3f} | {xs[-1]:.3f} |"
 files = [os.path.join(d, f) for f in sorted(os.listdir(d)) if f.endswith(".conf")]
-c, p = measure([files[k % len(files)] for k in range(n)], name)
+c, p = measure([[files[k % len(files)]] for k in range(n)])
 print(row(f"{name}: write -> commit", c)); print(row(f"{name}: write -> pushed", p))
-burst = [[os.path.join(d, f"burst{j}.conf") for j in range(100)]]
-# A burst of 100 new files saved at once, twice (new files, then edits of them).
-bc, bp = [], []
-for rep in range(2):
-    c, p = measure(burst, name); bc += c; bp += p
+# A burst of 100 files saved at once: new files first, then edits of them, five times.
+burst = [os.path.join(d, f"burst{j}.conf") for j in range(100)]
+bc, bp = measure([burst] * 6)
 print(row(f"{name}: burst of 100 -> commit", bc)); print(row(f"{name}: burst of 100 -> pushed", bp))
 PY
 echo "== idle ==" >&2

@@ -46,6 +46,8 @@ pub struct Status {
     /// The `chezmoi` binary that applies them; `None` when it is not installed (`apply` then
     /// skips them).
     pub chezmoi: Option<PathBuf>,
+    /// The watcher's state, when one runs for this store.
+    pub watcher: Option<crate::service::WatchStatus>,
 }
 
 /// Evaluates the targets at or below `paths` (every target when empty). git's side of the
@@ -85,7 +87,26 @@ pub fn status(ctx: Context, paths: &[PathBuf], sink: &dyn Sink) -> Result<Status
     let items = crate::delegate::items(&session.state);
     let delegated: Vec<_> = crate::delegate::selected(&items, &selection).into_iter().cloned().collect();
     let chezmoi = if delegated.is_empty() { None } else { crate::chezmoi::find() };
-    Ok(Status { session, selection, evals, uncommitted, remotes, conflicts, identity_problem, delegated, chezmoi })
+    let state_dir = &session.ctx.paths.state_dir;
+    let watcher = crate::watch::WatchLock::holder(state_dir).map(|(pid, started)| {
+        crate::service::WatchStatus::load(state_dir).unwrap_or(crate::service::WatchStatus {
+            pid,
+            started,
+            ..Default::default()
+        })
+    });
+    Ok(Status {
+        session,
+        selection,
+        evals,
+        uncommitted,
+        remotes,
+        conflicts,
+        identity_problem,
+        delegated,
+        chezmoi,
+        watcher,
+    })
 }
 
 /// A named path the store does not manage, not even as an extra inside an `exact_` directory.

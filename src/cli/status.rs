@@ -92,6 +92,8 @@ struct StatusJson {
     held_back: Option<dotback::trust::Held>,
     /// Why this device's identity cannot be used, when a target needs it: null otherwise.
     identity_problem: Option<String>,
+    /// The running watcher (`dotback watch`): null when none runs.
+    watcher: Option<dotback::service::WatchStatus>,
 }
 
 pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
@@ -106,6 +108,7 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
         identity_problem,
         delegated,
         chezmoi,
+        watcher,
     } = status::status(ctx, &args.paths, ui).map_err(status_error)?;
     let identity_problem = identity_problem.map(super::keys::unusable_identity);
     let report = StatusJson {
@@ -139,6 +142,7 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
             .collect(),
         held_back: s.trust().held.clone(),
         identity_problem: identity_problem.as_ref().map(|p| p.message.clone()),
+        watcher,
     };
     if args.json {
         ui.json(&report);
@@ -156,11 +160,42 @@ pub fn cmd_status(ui: &Ui, args: StatusArgs) -> Result<(), CliError> {
         }
         print_text(ui, &report, &evaluated, &skipped);
         print_delegated(ui, &delegated, chezmoi.is_some());
+        if let Some(w) = &report.watcher {
+            print_watcher(ui, w);
+        }
         if let Some(p) = &identity_problem {
             super::keys::warn_unusable_identity(ui, p);
         }
     }
     Ok(s.finish()?)
+}
+
+/// The running watcher: since when, its last commit and pushes, what waits.
+fn print_watcher(ui: &Ui, w: &dotback::service::WatchStatus) {
+    ui.out(format!("Watcher: running since {} (pid {})", w.started, w.pid));
+    if let Some(c) = &w.last_commit {
+        ui.out(format!("  last commit {} at {}", &c.id[..c.id.len().min(10)], c.time));
+    }
+    for (remote, time) in &w.last_push {
+        ui.out(format!("  last push to {remote} at {time}"));
+    }
+    if w.pending_pushes > 0 {
+        ui.out(format!(
+            "  {} remote{} waiting for a push",
+            w.pending_pushes,
+            if w.pending_pushes == 1 { "" } else { "s" }
+        ));
+    }
+    if w.conflicts > 0 {
+        ui.out(format!(
+            "  {} conflict{} waiting for `dotback resolve`",
+            w.conflicts,
+            if w.conflicts == 1 { "" } else { "s" }
+        ));
+    }
+    if let Some(e) = &w.last_error {
+        ui.out(format!("  last error at {}: {}", e.time, e.message));
+    }
 }
 
 /// The delegated entries, once, by kind with counts, and who applies them.

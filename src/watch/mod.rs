@@ -22,12 +22,14 @@ use crate::capture::{self, AddOptions, CommitOptions};
 use crate::context::Context;
 use crate::eval::Selection;
 use crate::events::{Silent, Sink};
+use crate::service::{WatchCommit, WatchStatus};
 use crate::session::{Access, Session, SessionError};
 use crate::source::Kind;
 use crate::state::StateError;
 use crate::sync::{self, SyncOptions};
 use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, Debouncer, NoCache, new_debouncer_opt};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -149,6 +151,10 @@ struct Watcher<'a> {
     warned_limit: bool,
     /// Wall clock and monotonic clock at the last turn: a jump between them is a resume.
     clock: (SystemTime, Instant),
+    /// What `dotback status` and `dotback service status` show, in the state directory.
+    status: RefCell<WatchStatus>,
+    /// Store paths committed since the last push: the audit trail gets one record per push.
+    committed_since_push: usize,
 }
 
 /// Runs the watcher until `stop` is set (by SIGTERM or Ctrl-C in the CLI); finishes the batch in
@@ -182,7 +188,14 @@ pub fn run(ctx: &Context, opts: &WatchOptions, stop: &AtomicBool, sink: &dyn Sin
         next_fallback: now + opts.fallback_scan,
         warned_limit: false,
         clock: (SystemTime::now(), now),
+        status: RefCell::new(WatchStatus {
+            pid: std::process::id(),
+            started: crate::state::rfc3339_now(),
+            ..Default::default()
+        }),
+        committed_since_push: 0,
     };
+    w.save_status();
     sink.news(format!("watching what {} tracks in {}", ctx.store.display(), ctx.paths.home.display()));
     // What changed while no watcher ran, and what the remotes have.
     w.sync("start");
@@ -207,6 +220,27 @@ pub fn run(ctx: &Context, opts: &WatchOptions, stop: &AtomicBool, sink: &dyn Sin
 }
 
 impl Watcher<'_> {
+    /// Logs an error, and keeps it as the last one in the status file.
+    fn error(&self, message: String) {
+        self.sink.warn(format!("error: {message}"));
+        self.status.borrow_mut().last_error =
+            Some(crate::service::WatchError { message, time: crate::state::rfc3339_now() });
+        self.save_status();
+    }
+
+    /// An action went well: the last error is behind.
+    fn went_well(&self) {
+        self.status.borrow_mut().last_error = None;
+    }
+
+    fn save_status(&self) {
+        let mut st = self.status.borrow_mut();
+        st.updated = crate::state::rfc3339_now();
+        if let Err(e) = st.save(&self.ctx.paths.state_dir) {
+            self.sink.warn(format!("could not write the watcher's status: {e}"));
+        }
+    }
+
     /// How long the loop may sleep: until the next timer, at most [`TICK`].
     fn sleep_for(&self) -> Duration {
         let mut next = Instant::now() + TICK;
@@ -242,7 +276,7 @@ impl Watcher<'_> {
             Ok(events) => events,
             Err(errors) => {
                 for e in errors {
-                    self.sink.warn(format!("error: the file watcher says: {e}; scanning everything once"));
+                    self.error(format!("the file watcher says: {e}; scanning everything once"));
                 }
                 batch.rescan = true;
                 return;
@@ -323,7 +357,7 @@ impl Watcher<'_> {
                         self.sink.news(format!("not added: ~/{t} ({why})"));
                     }
                 }
-                Err(e) => self.sink.warn(format!("error: could not add {}: {e}", shown(&new))),
+                Err(e) => self.error(format!("could not add {}: {e}", shown(&new))),
             }
             self.finish(s);
         }
@@ -360,10 +394,15 @@ impl Watcher<'_> {
                     }
                 }
                 self.sink.news(format!("committed {}: {}", &commit[..commit.len().min(10)], shown(&what)));
+                self.committed_since_push += c.paths;
+                self.status.borrow_mut().last_commit =
+                    Some(WatchCommit { id: commit, time: crate::state::rfc3339_now() });
+                self.went_well();
+                self.save_status();
                 Ok(true)
             }
             Err(e) => {
-                self.sink.warn(format!("error: capture failed: {e}"));
+                self.error(format!("capture failed: {e}"));
                 Ok(false)
             }
         }
@@ -375,7 +414,7 @@ impl Watcher<'_> {
             Ok(s) => Ok(Some(s)),
             Err(SessionError::State(StateError::Locked { .. })) => Err(Busy),
             Err(e) => {
-                self.sink.warn(format!("error: {e}"));
+                self.error(format!("{e}"));
                 Ok(None)
             }
         }
@@ -383,7 +422,7 @@ impl Watcher<'_> {
 
     fn finish(&self, s: Session) {
         if let Err(e) = s.finish() {
-            self.sink.warn(format!("error: {e}"));
+            self.error(format!("{e}"));
         }
     }
 
@@ -424,10 +463,17 @@ impl Watcher<'_> {
         };
         for name in &report.pushed {
             self.sink.news(format!("pushed to {name}"));
+            self.status.borrow_mut().last_push.insert(name.clone(), crate::state::rfc3339_now());
         }
+        self.status.borrow_mut().pending_pushes = report.unreachable.len() + report.refused.len();
+        if report.refused.is_empty() && !report.pushed.is_empty() {
+            self.went_well();
+        }
+        self.save_status();
+        self.audit(&report);
         let raced = report.refused.iter().any(|(_, e)| e.is_race());
         for (name, e) in report.refused.iter().filter(|(_, e)| !e.is_race()) {
-            self.sink.warn(format!("error: {name} refused the push: {e}"));
+            self.error(format!("{name} refused the push: {e}"));
         }
         if raced {
             self.sync("a remote moved while pushing");
@@ -447,6 +493,33 @@ impl Watcher<'_> {
                 b.wait.as_secs_f64().ceil()
             ));
             self.push_backoff = Some(b);
+        }
+    }
+
+    /// One audit record per push batch (not one per save), travelling with the next commit.
+    fn audit(&mut self, report: &crate::push::PushReport) {
+        let outcome = if !report.refused.is_empty() {
+            "refused"
+        } else if !report.unreachable.is_empty() {
+            "offline"
+        } else {
+            "ok"
+        };
+        let record = crate::audit::Record {
+            time: crate::state::rfc3339_now(),
+            device: self.ctx.device.clone(),
+            user: crate::audit::user(),
+            command: "watch".into(),
+            outcome: outcome.into(),
+            committed: std::mem::take(&mut self.committed_since_push),
+            remotes_reached: report.pushed.len() + report.refused.len(),
+            remotes_unreachable: report.unreachable.iter().map(|(n, _)| n.clone()).collect(),
+            remotes_refused: report.refused.iter().map(|(n, _)| n.clone()).collect(),
+            pushed: report.pushed.len(),
+            ..Default::default()
+        };
+        if let Err(e) = crate::audit::append(&self.ctx.store, &record) {
+            self.sink.warn(format!("could not write the audit record: {e}"));
         }
     }
 
@@ -482,6 +555,16 @@ impl Watcher<'_> {
                 for c in &r.conflicts {
                     self.sink.warn(format!("conflict: {c}; `dotback resolve` settles it"));
                 }
+                {
+                    let mut st = self.status.borrow_mut();
+                    st.conflicts = r.unsettled.len();
+                    st.pending_pushes = r.unreachable().count();
+                    for (name, _) in &r.pushed_commits {
+                        st.last_push.insert(name.clone(), crate::state::rfc3339_now());
+                    }
+                }
+                self.went_well();
+                self.save_status();
                 if r.pushed > 0 {
                     self.sink.news(format!("pushed {} commit{}", r.pushed, plural(r.pushed)));
                 }
@@ -496,7 +579,7 @@ impl Watcher<'_> {
                 // Nothing to sync with: what changed is still committed.
                 self.pending.rescan = true;
             }
-            Err(e) => self.sink.warn(format!("error: sync failed: {e}")),
+            Err(e) => self.error(format!("sync failed: {e}")),
         }
         self.next_poll = Instant::now() + self.ctx.pull_interval;
         self.refresh_roots();

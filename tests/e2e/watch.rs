@@ -378,3 +378,38 @@ fn without_an_identity_plain_files_and_secrets_are_still_committed() {
     assert!(!history_text(&remote).contains("no identity"), "the key is encrypted without an identity");
     w.stop();
 }
+
+#[test]
+fn status_shows_the_running_watcher_and_the_audit_trail_gets_one_record_per_push() {
+    let (a, remote) = watched_device();
+    let none = a.ok(&["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&none.stdout).unwrap();
+    assert!(v["watcher"].is_null(), "no watcher yet: {v}");
+    let w = Watching::start(&a);
+    fs::write(a.home.join(".zshrc"), "export SEEN=1\n").unwrap();
+    pushed(&remote, "update ~/.zshrc", &w);
+    eventually(
+        "the status file after the push",
+        || {
+            let out = a.ok(&["status", "--json"]);
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            v["watcher"]["last_push"]["origin"].is_string() && v["watcher"]["last_commit"]["id"].is_string()
+        },
+        || w.log(),
+    );
+    let text = stdout(&a.ok(&["status"]));
+    assert!(text.contains("Watcher: running since"), "{text}");
+    w.stop();
+    let audit: String =
+        walk_files(&a.store().join(".dotback/audit")).iter().map(|p| fs::read_to_string(p).unwrap()).collect();
+    assert_eq!(audit.matches("\"command\":\"watch\"").count(), 1, "one record for the one push: {audit}");
+}
+
+fn walk_files(root: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect()
+}
