@@ -346,8 +346,17 @@ impl Watcher<'_> {
 
     /// One capture of `batch` and a commit; `Ok(true)` when a commit was made.
     fn capture(&mut self, batch: &Batch) -> Result<bool, Busy> {
-        let new: Vec<String> =
-            batch.new.iter().filter(|t| std::fs::symlink_metadata(self.ctx.live(t)).is_ok()).cloned().collect();
+        // After lost events, what is new in the added directories is looked for too.
+        let lost = batch.rescan.then_some(&self.tracked_dirs).into_iter().flatten();
+        let new: Vec<String> = batch
+            .new
+            .iter()
+            .chain(lost)
+            .filter(|t| std::fs::symlink_metadata(self.ctx.live(t)).is_ok())
+            .cloned()
+            .collect::<BTreeSet<String>>()
+            .into_iter()
+            .collect();
         if !new.is_empty() {
             let Some(mut s) = self.open()? else { return Ok(false) };
             let p = s.parts();
