@@ -34,6 +34,9 @@ _dotback() {
             dotback,diff)
                 cmd="dotback__subcmd__diff"
                 ;;
+            dotback,drill)
+                cmd="dotback__subcmd__drill"
+                ;;
             dotback,forget)
                 cmd="dotback__subcmd__forget"
                 ;;
@@ -96,6 +99,9 @@ _dotback() {
                 ;;
             dotback__subcmd__help,diff)
                 cmd="dotback__subcmd__help__subcmd__diff"
+                ;;
+            dotback__subcmd__help,drill)
+                cmd="dotback__subcmd__help__subcmd__drill"
                 ;;
             dotback__subcmd__help,forget)
                 cmd="dotback__subcmd__help__subcmd__forget"
@@ -368,7 +374,7 @@ _dotback() {
 
     case "${cmd}" in
         dotback)
-            opts="-h -V --help --version init add forget status diff apply commit resolve sync bootstrap push watch keys packages remote hooks service guard recover completions help"
+            opts="-h -V --help --version init add forget status diff apply commit resolve sync bootstrap push watch drill keys packages remote hooks service guard recover completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -497,6 +503,28 @@ _dotback() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dotback__subcmd__drill)
+            opts="-h -V --remote --recovery --passphrase-file --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dotback__subcmd__forget)
             opts="-h -V --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -530,7 +558,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help)
-            opts="init add forget status diff apply commit resolve sync bootstrap push watch keys packages remote hooks service guard recover completions help"
+            opts="init add forget status diff apply commit resolve sync bootstrap push watch drill keys packages remote hooks service guard recover completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -614,6 +642,20 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__drill)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -34,6 +34,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand bootstrap 'Restore this machine from a remote: clone, unlock, keys, packages, dotfiles, templates, verify, and the store''s own steps, in dependency order'
             cand push 'Push the store''s commits to every remote, without capturing or merging'
             cand watch 'Sync in real time: commit and push every save in HOME within a second, and apply what other devices push, until stopped (Ctrl-C or SIGTERM finish the commit in flight first)'
+            cand drill 'Prove a remote restores: clone it into a temporary directory, restore into a temporary HOME, and compare every tracked file (contents and mode) with the live HOME and the store'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
             cand packages 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)'
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
@@ -145,6 +146,16 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand --version 'Print version'
         }
         &'dotback;watch'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;drill'= {
+            cand --remote 'The remote to drill (default: the store''s first)'
+            cand --passphrase-file 'Read the recovery passphrase from FILE instead of the terminal'
+            cand --recovery 'Restore with the recovery passphrase alone, as a brand-new machine would: proves the disaster path'
+            cand --json 'Print the report as JSON'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -474,6 +485,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand bootstrap 'Restore this machine from a remote: clone, unlock, keys, packages, dotfiles, templates, verify, and the store''s own steps, in dependency order'
             cand push 'Push the store''s commits to every remote, without capturing or merging'
             cand watch 'Sync in real time: commit and push every save in HOME within a second, and apply what other devices push, until stopped (Ctrl-C or SIGTERM finish the commit in flight first)'
+            cand drill 'Prove a remote restores: clone it into a temporary directory, restore into a temporary HOME, and compare every tracked file (contents and mode) with the live HOME and the store'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
             cand packages 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)'
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
@@ -507,6 +519,8 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;help;push'= {
         }
         &'dotback;help;watch'= {
+        }
+        &'dotback;help;drill'= {
         }
         &'dotback;help;keys'= {
             cand list 'List the devices and the recovery key every secret is encrypted to'

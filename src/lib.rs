@@ -37,6 +37,7 @@ pub mod eval;
 pub mod events;
 pub mod fsutil;
 pub mod guard;
+pub mod health;
 pub mod hooks;
 pub mod init;
 pub mod keys;

@@ -167,6 +167,12 @@ impl Session {
         Ok(())
     }
 
+    /// Decrypts with `ids` instead of this device's own identities (a drill restoring with the
+    /// recovery key, or with the identities of the device it checks).
+    pub fn use_identities(&mut self, ids: Vec<crate::crypt::Identity>) {
+        self.vault = OnceLock::from(Vault::new(&self.ctx, &self.trust).with_identities(ids));
+    }
+
     /// Replaces the trust (a recovery unlock anchors it with the recovery key).
     pub fn set_trust(&mut self, trust: Trust) {
         self.trust = trust;

@@ -575,7 +575,7 @@ fn same_remote(a: &str, b: &str) -> bool {
 }
 
 /// A URL as the store's config keeps it: a local path made absolute.
-fn absolute_remote(url: &str) -> String {
+pub(crate) fn absolute_remote(url: &str) -> String {
     match crate::transport::local_path(url) {
         Some(p) if p.is_relative() => std::fs::canonicalize(&p).unwrap_or(p).display().to_string(),
         _ => url.to_string(),
@@ -630,7 +630,7 @@ fn clone_step(paths: &Paths, opts: &mut Options, report: &mut Report) -> Result<
 
 /// Clones `url` into `dest` through a sibling directory renamed into place, so a failure (an
 /// unreachable remote, an empty one) leaves nothing behind, not even `dest`'s parents.
-fn clone_into(url: &str, dest: &Path, shown: &str) -> Result<(), StepError> {
+pub(crate) fn clone_into(url: &str, dest: &Path, shown: &str) -> Result<(), StepError> {
     use crate::error::{IoContext, Op};
     let parent = dest.parent().unwrap_or(Path::new("/"));
     let mut made = None;

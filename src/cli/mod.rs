@@ -7,6 +7,7 @@ mod bootstrap;
 mod commit;
 mod completions;
 mod diff;
+mod drill;
 mod error;
 mod forget;
 mod guard;
@@ -59,6 +60,7 @@ enum Command {
     Bootstrap(bootstrap::BootstrapArgs),
     Push(push::PushArgs),
     Watch(watch::WatchArgs),
+    Drill(drill::DrillArgs),
     Keys(keys::KeysArgs),
     Packages(packages::PackagesArgs),
     Remote(remote::RemoteArgs),
@@ -108,6 +110,7 @@ fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
         Command::Bootstrap(args) => bootstrap::cmd_bootstrap(ui, args),
         Command::Push(args) => push::cmd_push(ui, args),
         Command::Watch(args) => watch::cmd_watch(ui, args),
+        Command::Drill(args) => drill::cmd_drill(ui, args),
         Command::Keys(args) => keys::cmd_keys(ui, args),
         Command::Packages(args) => packages::cmd_packages(ui, args),
         Command::Remote(args) => remote::cmd_remote(ui, args),

@@ -16,6 +16,7 @@ mod commit;
 mod concurrent;
 mod conflicts;
 mod deletions;
+mod drill;
 mod git_config;
 mod identity;
 mod init;
