@@ -482,6 +482,9 @@ pub struct CaptureReport {
     /// Encrypted targets changed in HOME and in the store whose changes merged cleanly (a merge
     /// that waited for an identity): the store holds the merge, which apply writes to HOME.
     pub merged: Vec<String>,
+    /// The store paths this capture wrote or removed.
+    #[serde(skip)]
+    pub store_paths: Vec<String>,
 }
 
 /// Whether deleting `files` of the `tracked` ones in one capture needs `--allow-deletions`:
@@ -547,6 +550,7 @@ fn capture(
                 }
                 cache.set_base(&e.target, None);
                 report.deleted.push(e.target.clone());
+                report.store_paths.push(m.source.clone());
                 continue;
             }
             Change::WaitingForIdentity => {
@@ -618,7 +622,11 @@ fn capture(
         let mut entry = item.entry(m.entry.attrs.exact);
         let (bytes, secret) = stored_bytes(vault, &item, data, &mut entry, &live, m.entry.attrs.encrypted, false)?;
         let parent_src = managed::parent_of(&m.source);
-        write_source(&state.root, parent_src, Some(&m.source), &entry, &bytes, &live)?;
+        let written = write_source(&state.root, parent_src, Some(&m.source), &entry, &bytes, &live)?;
+        report.store_paths.push(m.source.clone());
+        if written != m.source {
+            report.store_paths.push(written);
+        }
         if entry.attrs.encrypted {
             cache.seal(fsutil::hash_bytes(&bytes), fsutil::hash_bytes(data));
         }
@@ -777,10 +785,25 @@ pub fn commit(
     let home_behind = !captured.merged.is_empty()
         || evals.iter().any(|e| matches!(e.change, Change::ChangedInStore | Change::Missing | Change::NeverApplied));
     let store = crate::store::Store::open(&s.ctx.store)?;
-    let changes = match &s.state.files {
+    // Given a selection, git looks at just its store paths (what capture wrote or removed, the
+    // selected entries as the store has them, and dotback's own files): a watcher's edit costs no
+    // walk of the whole work tree.
+    let limited: Option<Vec<String>> = (!sel.is_all()).then(|| {
+        let mut paths: Vec<String> = evals
+            .iter()
+            .filter_map(|e| e.entry.map(|i| s.state.entries[i].source.clone()))
+            .chain(captured.store_paths.iter().cloned())
+            .chain([".dotback".to_string()])
+            .collect();
+        paths.sort();
+        paths.dedup();
+        paths
+    });
+    let changes = match (&limited, &s.state.files) {
+        (Some(paths), _) => store.uncommitted_at(paths)?,
         // Nothing captured: the store is as evaluated, which hashed every file in it, so git's
         // index is compared with that instead of walking the work tree again.
-        Some(files) if captured.captured.is_empty() && captured.deleted.is_empty() => {
+        (None, Some(files)) if captured.captured.is_empty() && captured.deleted.is_empty() => {
             store.uncommitted_with(&store.snapshot()?, files, &s.cache.observed)?
         }
         _ => store.uncommitted()?,
@@ -807,7 +830,10 @@ pub fn commit(
     for (u, shown) in changes.iter().zip(&shown) {
         text.push_str(&format!("{}: {shown}\n", u.change));
     }
-    store.stage_all()?;
+    match &limited {
+        Some(paths) => store.stage_at(paths)?,
+        None => store.stage_all()?,
+    }
     let found = crate::guard::check_staged(&store, s.rules())?;
     if !found.is_empty() {
         return Err(CommitError::PlaintextSecret { found });

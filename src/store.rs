@@ -958,8 +958,24 @@ impl Store {
 
     /// Paths whose work-tree or index state differs from HEAD.
     pub fn uncommitted(&self) -> Result<Vec<Uncommitted>, StoreError> {
+        self.uncommitted_matching(None)
+    }
+
+    /// [`Store::uncommitted`] for `paths` only (store paths; a directory stands for everything
+    /// below it): only they are looked at, not the whole work tree.
+    pub fn uncommitted_at(&self, paths: &[String]) -> Result<Vec<Uncommitted>, StoreError> {
+        self.uncommitted_matching(Some(paths))
+    }
+
+    fn uncommitted_matching(&self, paths: Option<&[String]>) -> Result<Vec<Uncommitted>, StoreError> {
         let mut opts = StatusOptions::new();
         opts.include_untracked(true).recurse_untracked_dirs(true).exclude_submodules(true);
+        if let Some(paths) = paths {
+            opts.disable_pathspec_match(true);
+            for p in paths {
+                opts.pathspec(p);
+            }
+        }
         let statuses = self.git("status", self.repo.statuses(Some(&mut opts)))?;
         let mut out = Vec::new();
         for s in statuses.iter() {
@@ -981,6 +997,15 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Stages every change at or below `paths` (store paths), additions and deletions, looking
+    /// at nothing else in the work tree.
+    pub fn stage_at(&self, paths: &[String]) -> Result<(), StoreError> {
+        let mut index = self.git("index", self.repo.index())?;
+        self.git("add", index.add_all(paths, IndexAddOption::DISABLE_PATHSPEC_MATCH, None))?;
+        self.git("add", index.update_all(paths, None))?;
+        self.git("write index", index.write())
     }
 
     /// What [`Store::uncommitted_with`] needs from git: the index entries, and what is staged

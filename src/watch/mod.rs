@@ -449,19 +449,20 @@ impl Watcher<'_> {
 
     /// Pushes to every remote; a lost race becomes a sync (fetch, merge, push again).
     fn push(&mut self) {
-        let s = match self.open() {
-            Ok(Some(s)) => s,
-            Ok(None) => return,
-            Err(Busy) => {
+        // Pushing changes no file: the store's lock is enough, without a scan of the store.
+        let lock = match crate::state::Lock::acquire(&self.ctx.paths.state_dir, Duration::ZERO) {
+            Ok(lock) => lock,
+            Err(StateError::Locked { .. }) => {
                 self.push_backoff = Some(Backoff { at: Instant::now() + BUSY_RETRY, wait: BUSY_RETRY });
                 return;
             }
+            Err(e) => return self.error(e.to_string()),
         };
-        let pushed = s.store().map_err(|e| e.to_string()).and_then(|store| {
+        let pushed = crate::store::Store::open(&self.ctx.store).map_err(|e| e.to_string()).and_then(|store| {
             let remotes = sync::remotes(&store, None).map_err(|e| e.to_string())?;
             crate::push::push_all(&store, &remotes).map_err(|e| e.to_string())
         });
-        self.finish(s);
+        drop(lock);
         let report = match pushed {
             Ok(r) => r,
             Err(e) => {
