@@ -13,6 +13,8 @@ fn help_lists_exactly_the_commands_that_work() {
         "apply",
         "commit",
         "resolve",
+        "log",
+        "restore",
         "keys",
         "remote",
         "sync",

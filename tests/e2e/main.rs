@@ -17,6 +17,7 @@ mod concurrent;
 mod conflicts;
 mod deletions;
 mod git_config;
+mod history;
 mod identity;
 mod init;
 mod keys_gpg_keyring;
