@@ -55,6 +55,9 @@ _dotback() {
             dotback,keys)
                 cmd="dotback__subcmd__keys"
                 ;;
+            dotback,log)
+                cmd="dotback__subcmd__log"
+                ;;
             dotback,packages)
                 cmd="dotback__subcmd__packages"
                 ;;
@@ -69,6 +72,9 @@ _dotback() {
                 ;;
             dotback,resolve)
                 cmd="dotback__subcmd__resolve"
+                ;;
+            dotback,restore)
+                cmd="dotback__subcmd__restore"
                 ;;
             dotback,service)
                 cmd="dotback__subcmd__service"
@@ -121,6 +127,9 @@ _dotback() {
             dotback__subcmd__help,keys)
                 cmd="dotback__subcmd__help__subcmd__keys"
                 ;;
+            dotback__subcmd__help,log)
+                cmd="dotback__subcmd__help__subcmd__log"
+                ;;
             dotback__subcmd__help,packages)
                 cmd="dotback__subcmd__help__subcmd__packages"
                 ;;
@@ -135,6 +144,9 @@ _dotback() {
                 ;;
             dotback__subcmd__help,resolve)
                 cmd="dotback__subcmd__help__subcmd__resolve"
+                ;;
+            dotback__subcmd__help,restore)
+                cmd="dotback__subcmd__help__subcmd__restore"
                 ;;
             dotback__subcmd__help,service)
                 cmd="dotback__subcmd__help__subcmd__service"
@@ -374,7 +386,7 @@ _dotback() {
 
     case "${cmd}" in
         dotback)
-            opts="-h -V --help --version init add forget status diff apply commit resolve sync bootstrap push watch drill keys packages remote hooks service guard recover completions help"
+            opts="-h -V --help --version init add forget status diff apply commit resolve log restore sync bootstrap push watch drill keys packages remote hooks service guard recover completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -558,7 +570,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help)
-            opts="init add forget status diff apply commit resolve sync bootstrap push watch drill keys packages remote hooks service guard recover completions help"
+            opts="init add forget status diff apply commit resolve log restore sync bootstrap push watch drill keys packages remote hooks service guard recover completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -907,6 +919,20 @@ _dotback() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dotback__subcmd__help__subcmd__log)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dotback__subcmd__help__subcmd__packages)
             opts="capture diff restore"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1062,6 +1088,20 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help__subcmd__resolve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__restore)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1603,6 +1643,24 @@ _dotback() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dotback__subcmd__log)
+            opts="-n -h -V --audit --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dotback__subcmd__packages)
             opts="-h -V --help --version capture diff restore help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1930,6 +1988,28 @@ _dotback() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__restore)
+            opts="-h -V --at --to --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -30,6 +30,8 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand apply 'Make HOME match the store'
             cand commit 'Capture files changed in HOME into the store and commit everything in the store'
             cand resolve 'Settle a conflict sync left: keep this device''s version, take the other device''s, or merge them'
+            cand log 'Show the history of the store, or of one path, with the audit trail'
+            cand restore 'Restore a file or directory as it was at a commit or a time'
             cand sync 'Capture and commit, fetch every remote, merge, apply, push to every remote'
             cand bootstrap 'Restore this machine from a remote: clone, unlock, keys, packages, dotfiles, templates, verify, and the store''s own steps, in dependency order'
             cand push 'Push the store''s commits to every remote, without capturing or merging'
@@ -105,6 +107,24 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand --ours 'Keep this device''s version (wherever it is); delete the conflict copy'
             cand --theirs 'Take the other device''s version (wherever it is); delete the conflict copy'
             cand --merge 'Merge both versions in an editor; conflict markers must all be settled'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;log'= {
+            cand -n 'Show the newest N entries'
+            cand --audit 'Every device''s audit records, not only this device''s (with PATH too)'
+            cand --json 'Print JSON (stable field names) instead of text'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;restore'= {
+            cand --at 'The commit or time to restore from'
+            cand --to 'Write below DIR instead of HOME (HOME is left alone)'
+            cand --json 'Print JSON (stable field names) instead of text'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -481,6 +501,8 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand apply 'Make HOME match the store'
             cand commit 'Capture files changed in HOME into the store and commit everything in the store'
             cand resolve 'Settle a conflict sync left: keep this device''s version, take the other device''s, or merge them'
+            cand log 'Show the history of the store, or of one path, with the audit trail'
+            cand restore 'Restore a file or directory as it was at a commit or a time'
             cand sync 'Capture and commit, fetch every remote, merge, apply, push to every remote'
             cand bootstrap 'Restore this machine from a remote: clone, unlock, keys, packages, dotfiles, templates, verify, and the store''s own steps, in dependency order'
             cand push 'Push the store''s commits to every remote, without capturing or merging'
@@ -511,6 +533,10 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;help;commit'= {
         }
         &'dotback;help;resolve'= {
+        }
+        &'dotback;help;log'= {
+        }
+        &'dotback;help;restore'= {
         }
         &'dotback;help;sync'= {
         }

@@ -179,6 +179,22 @@ pub fn read(store: &Path, device: &str) -> Vec<Record> {
         .collect()
 }
 
+/// Every device's records, device by device (each oldest first): a directory of month files
+/// or an old single file per device, as [`read`] reads them.
+pub fn read_all(store: &Path) -> Vec<Record> {
+    let Ok(dir) = Beneath::open(store, Path::new(DIR), false) else { return Vec::new() };
+    let mut devices: Vec<String> = dir
+        .names()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|n| n.into_string().ok())
+        .map(|n| n.strip_suffix(".jsonl").map(str::to_string).unwrap_or(n))
+        .collect();
+    devices.sort();
+    devices.dedup();
+    devices.iter().flat_map(|d| read(store, d)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +268,9 @@ mod tests {
         let outcomes: Vec<String> = read(store, "d").into_iter().map(|r| r.outcome).collect();
         assert_eq!(outcomes, ["old", "jan", "feb"]);
         assert!(read(store, "other").is_empty());
+        append(store, &Record { device: "other".into(), ..at("2024-01-15T00:00:00Z", "theirs") }).unwrap();
+        let all: Vec<String> = read_all(store).into_iter().map(|r| r.outcome).collect();
+        assert_eq!(all, ["old", "jan", "feb", "theirs"], "every device's trail, the old file included");
 
         // Both newest months are saved around a checkout; older ones are left alone.
         append(store, &at("2024-03-02T00:00:00Z", "mar")).unwrap();

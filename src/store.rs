@@ -107,6 +107,27 @@ fn git_config_from_env(repo: &Repository) -> Result<(), StoreError> {
     config.map_err(|source| StoreError::GitConfig { source })
 }
 
+/// A date in git's internal format, `<seconds> <+hhmm>` (or `@<seconds>`, UTC), as git reads
+/// `GIT_COMMITTER_DATE`; anything else is no date here, and the commit is dated now.
+fn env_date(text: &str) -> Option<git2::Time> {
+    let mut words = text.split_whitespace();
+    let secs: i64 = words.next()?.trim_start_matches('@').parse().ok()?;
+    let offset = match words.next() {
+        None => 0,
+        Some(z) => {
+            let (sign, digits) = z.split_at_checked(1)?;
+            let n: i32 = digits.parse().ok().filter(|_| digits.len() == 4)?;
+            let minutes = n / 100 * 60 + n % 100;
+            match sign {
+                "+" => minutes,
+                "-" => -minutes,
+                _ => return None,
+            }
+        }
+    };
+    words.next().is_none().then(|| git2::Time::new(secs, offset))
+}
+
 /// Which way objects were going when a transport failed.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Direction {
@@ -200,12 +221,18 @@ impl Store {
         })
     }
 
-    /// The user's git identity, or one naming the device when git has none configured.
+    /// The user's git identity, or one naming the device when git has none configured; dated
+    /// now, or as `GIT_COMMITTER_DATE` says, as git dates its commits (see [`env_date`]).
     fn signature(&self, device: &str) -> Result<Signature<'static>, StoreError> {
-        match self.repo.signature() {
-            Ok(s) => Ok(s.to_owned()),
-            Err(_) => self.git("signature", Signature::now(device, &format!("{device}@dotback"))),
-        }
+        let sig = match self.repo.signature() {
+            Ok(s) => s.to_owned(),
+            Err(_) => self.git("signature", Signature::now(device, &format!("{device}@dotback")))?,
+        };
+        let Some(when) = std::env::var("GIT_COMMITTER_DATE").ok().as_deref().and_then(env_date) else {
+            return Ok(sig);
+        };
+        let (name, email) = (sig.name().unwrap_or(device), sig.email().unwrap_or_default());
+        self.git("signature", Signature::new(name, email, &when))
     }
 
     /// Stages every change in the work tree (additions, edits, deletions).
@@ -785,6 +812,16 @@ impl Store {
         walk.take(limit).map(|id| self.git("revwalk", id)).collect()
     }
 
+    /// Who made a commit and when (committer time, seconds since the epoch), and its message.
+    pub fn commit_info(&self, commit: git2::Oid) -> Result<CommitInfo, StoreError> {
+        let c = self.git("read commit", self.repo.find_commit(commit))?;
+        Ok(CommitInfo {
+            time: c.time().seconds(),
+            author: String::from_utf8_lossy(c.author().name_bytes()).into_owned(),
+            message: String::from_utf8_lossy(c.message_bytes()).into_owned(),
+        })
+    }
+
     /// The full message of a commit.
     pub fn commit_message(&self, commit: git2::Oid) -> Result<String, StoreError> {
         let c = self.git("read commit", self.repo.find_commit(commit))?;
@@ -1199,6 +1236,15 @@ pub struct RemoteState {
     pub seen: bool,
 }
 
+/// What [`Store::commit_info`] tells of a commit.
+#[derive(Clone, Debug)]
+pub struct CommitInfo {
+    /// Committer time, seconds since the epoch.
+    pub time: i64,
+    pub author: String,
+    pub message: String,
+}
+
 /// One entry of a git tree (see [`Store::tree_items`]).
 #[derive(Clone, Debug)]
 pub struct TreeItem {
@@ -1240,6 +1286,18 @@ mod tests {
         assert_eq!(found(id).as_deref(), Some(id));
         assert_eq!(found("object not found - no match for id (533f0d5b)"), None);
         assert_eq!(found(&format!("id a{id}")), None, "a longer run of hex digits is no object id");
+    }
+
+    #[test]
+    fn git_dates_in_the_environment_are_read_as_git_reads_them() {
+        let at = |t: &str| env_date(t).map(|d| (d.seconds(), d.offset_minutes()));
+        assert_eq!(at("1700000000 +0130"), Some((1_700_000_000, 90)));
+        assert_eq!(at("1700000000 -0500"), Some((1_700_000_000, -300)));
+        assert_eq!(at("@1700000000"), Some((1_700_000_000, 0)));
+        assert_eq!(at(" 1700000000 "), Some((1_700_000_000, 0)));
+        for not in ["", "yesterday", "1700000000 +130", "1700000000 0130", "1700000000 +0130 x", "17e8"] {
+            assert_eq!(at(not), None, "{not:?}");
+        }
     }
 
     #[test]

@@ -14,12 +14,14 @@ mod guard;
 mod hooks;
 mod init;
 mod keys;
+mod log;
 mod packages;
 mod passphrase;
 mod push;
 mod recover;
 mod remote;
 mod resolve;
+mod restore;
 mod service;
 mod status;
 mod sync;
@@ -56,6 +58,8 @@ enum Command {
     Apply(apply::ApplyArgs),
     Commit(commit::CommitArgs),
     Resolve(resolve::ResolveArgs),
+    Log(log::LogArgs),
+    Restore(restore::RestoreArgs),
     Sync(sync::SyncArgs),
     Bootstrap(bootstrap::BootstrapArgs),
     Push(push::PushArgs),
@@ -106,6 +110,8 @@ fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
         Command::Apply(args) => apply::cmd_apply(ui, args),
         Command::Commit(args) => commit::cmd_commit(ui, args),
         Command::Resolve(args) => resolve::cmd_resolve(ui, args),
+        Command::Log(args) => log::cmd_log(ui, args),
+        Command::Restore(args) => restore::cmd_restore(ui, args),
         Command::Sync(args) => sync::cmd_sync(ui, args),
         Command::Bootstrap(args) => bootstrap::cmd_bootstrap(ui, args),
         Command::Push(args) => push::cmd_push(ui, args),

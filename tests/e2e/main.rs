@@ -18,6 +18,7 @@ mod conflicts;
 mod deletions;
 mod drill;
 mod git_config;
+mod history;
 mod identity;
 mod init;
 mod keys_gpg_keyring;
