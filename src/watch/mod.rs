@@ -70,6 +70,8 @@ const TICK: Duration = Duration::from_millis(250);
 /// Pushes and polls that fail wait this long, doubling up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// How long deletions must have stopped coming before they are captured, all together.
+const DELETE_SETTLE: Duration = Duration::from_millis(1500);
 /// How long a batch waits when another dotback process holds the store.
 const BUSY_RETRY: Duration = Duration::from_millis(300);
 
@@ -155,6 +157,11 @@ struct Watcher<'a> {
     status: RefCell<WatchStatus>,
     /// Store paths committed since the last push: the audit trail gets one record per push.
     committed_since_push: usize,
+    /// The deletions the guard held back at the last sync (said once, not at every poll).
+    held_deletions: Vec<String>,
+    /// Tracked targets gone from HOME, waiting for the deletions to stop coming, and since when.
+    deletions: BTreeSet<String>,
+    deletions_at: Option<Instant>,
 }
 
 /// Runs the watcher until `stop` is set (by SIGTERM or Ctrl-C in the CLI); finishes the batch in
@@ -195,6 +202,9 @@ pub fn run(ctx: &Context, opts: &WatchOptions, stop: &AtomicBool, sink: &dyn Sin
             ..Default::default()
         }),
         committed_since_push: 0,
+        held_deletions: Vec::new(),
+        deletions: BTreeSet::new(),
+        deletions_at: None,
     };
     w.save_status();
     sink.news(format!("watching what {} tracks in {}", ctx.store.display(), ctx.paths.home.display()));
@@ -202,6 +212,8 @@ pub fn run(ctx: &Context, opts: &WatchOptions, stop: &AtomicBool, sink: &dyn Sin
     w.sync("start");
     w.refresh_roots();
     trim_heap();
+    let watched = w.watched_count();
+    sink.news(format!("ready: {watched} director{} watched", if watched == 1 { "y" } else { "ies" }));
     while !stop.load(Ordering::Relaxed) {
         let batch = w.collect(w.sleep_for());
         let busy = !batch.is_empty();
@@ -217,6 +229,10 @@ pub fn run(ctx: &Context, opts: &WatchOptions, stop: &AtomicBool, sink: &dyn Sin
     // The batch in flight is finished, and what is committed is pushed once more.
     let last = w.collect(Duration::ZERO);
     w.pending.absorb(last);
+    // Deletions still settling are captured now, with the guard weighing them as usual.
+    if let Some(at) = w.deletions_at.as_mut() {
+        *at = Instant::now().checked_sub(DELETE_SETTLE).unwrap_or(*at);
+    }
     w.capture_pending();
     if w.unpushed {
         w.push();
@@ -250,9 +266,14 @@ impl Watcher<'_> {
     /// How long the loop may sleep: until the next timer, at most [`TICK`].
     fn sleep_for(&self) -> Duration {
         let mut next = Instant::now() + TICK;
-        for t in [Some(self.next_poll), self.retry_at, self.push_backoff.filter(|_| self.unpushed).map(|b| b.at)]
-            .into_iter()
-            .flatten()
+        for t in [
+            Some(self.next_poll),
+            self.retry_at,
+            self.push_backoff.filter(|_| self.unpushed).map(|b| b.at),
+            self.deletions_at.map(|at| at + DELETE_SETTLE),
+        ]
+        .into_iter()
+        .flatten()
         {
             next = next.min(t);
         }
@@ -330,6 +351,29 @@ impl Watcher<'_> {
     /// Captures and commits the pending batch (if the store is free), and pushes what that
     /// committed.
     fn capture_pending(&mut self) {
+        // Deletions wait until they stop coming, then go in one capture with everything tracked
+        // that is gone from HOME, so the deletion guard weighs them all at once (an unmounted
+        // disk or an `rm -rf` arrives as many events over a while, never as one batch).
+        let gone: Vec<String> = self
+            .pending
+            .changed
+            .iter()
+            .filter(|t| std::fs::symlink_metadata(self.ctx.live(t)).is_err())
+            .cloned()
+            .collect();
+        if !gone.is_empty() && !self.pending.rescan {
+            for t in &gone {
+                self.pending.changed.remove(t);
+            }
+            self.deletions.extend(gone);
+            self.deletions_at = Some(Instant::now());
+        }
+        if self.deletions_at.is_some_and(|at| at.elapsed() >= DELETE_SETTLE) {
+            self.deletions_at = None;
+            let mut all: BTreeSet<String> = std::mem::take(&mut self.deletions);
+            all.extend(self.tracked.iter().filter(|t| std::fs::symlink_metadata(self.ctx.live(t)).is_err()).cloned());
+            self.pending.changed.extend(all);
+        }
         if self.pending.is_empty() {
             return;
         }
@@ -555,6 +599,16 @@ impl Watcher<'_> {
         self.finish(s);
         match result {
             Ok(r) => {
+                let held = &r.committed.captured.held_deletions;
+                if !held.is_empty() && *held != self.held_deletions {
+                    self.sink.warn(format!(
+                        "the deletion guard held back {} deletion{} in HOME ({}); nothing of it was recorded. Record them with `dotback commit --allow-deletions`, or restore them with `dotback apply`",
+                        held.len(),
+                        plural(held.len()),
+                        shown(held)
+                    ));
+                }
+                self.held_deletions = held.clone();
                 if r.committed.commit.is_some() {
                     self.sink.news(format!("committed what changed in HOME ({} paths)", r.committed.paths));
                 }

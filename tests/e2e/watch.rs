@@ -29,7 +29,7 @@ impl Watching {
             .spawn()
             .unwrap();
         let w = Watching { child: Some(child), log };
-        w.wait_for_line("watching what");
+        w.wait_for_line("ready: ");
         w
     }
 
@@ -412,4 +412,31 @@ fn walk_files(root: &Path) -> Vec<PathBuf> {
         .filter(|e| e.file_type().is_file())
         .map(|e| e.into_path())
         .collect()
+}
+
+#[test]
+fn a_mass_deletion_is_held_by_the_guard_and_the_rest_is_still_watched() {
+    let (a, remote) = watched_device();
+    for k in 0..30 {
+        a.write(&format!(".config/many/f{k}.conf"), &format!("{k}\n"), 0o644);
+    }
+    a.ok(&["add", ".config/many"]);
+    a.ok(&["sync"]);
+    let w = Watching::start(&a);
+    for k in 0..30 {
+        fs::remove_file(a.home.join(format!(".config/many/f{k}.conf"))).unwrap();
+    }
+    w.wait_for_line("the deletion guard held back");
+    fs::write(a.home.join(".zshrc"), "export AFTER=1\n").unwrap();
+    eventually(
+        "the edit after the held deletions",
+        || remote_file(&remote, "dot_zshrc").as_deref() == Some(b"export AFTER=1\n"),
+        || w.log(),
+    );
+    assert!(
+        (0..30).all(|k| remote_file(&remote, &format!("dot_config/many/f{k}.conf")).is_some()),
+        "no deletion recorded"
+    );
+    let log = w.stop();
+    assert!(log.contains("--allow-deletions"), "says how to go on: {log}");
 }
