@@ -25,6 +25,9 @@ _dotback() {
             dotback,bootstrap)
                 cmd="dotback__subcmd__bootstrap"
                 ;;
+            dotback,check)
+                cmd="dotback__subcmd__check"
+                ;;
             dotback,commit)
                 cmd="dotback__subcmd__commit"
                 ;;
@@ -90,6 +93,9 @@ _dotback() {
                 ;;
             dotback__subcmd__help,bootstrap)
                 cmd="dotback__subcmd__help__subcmd__bootstrap"
+                ;;
+            dotback__subcmd__help,check)
+                cmd="dotback__subcmd__help__subcmd__check"
                 ;;
             dotback__subcmd__help,commit)
                 cmd="dotback__subcmd__help__subcmd__commit"
@@ -374,7 +380,7 @@ _dotback() {
 
     case "${cmd}" in
         dotback)
-            opts="-h -V --help --version init add forget status diff apply commit resolve sync bootstrap push watch drill keys packages remote hooks service guard recover completions help"
+            opts="-h -V --help --version init add forget status diff apply commit resolve sync bootstrap push watch check drill keys packages remote hooks service guard recover completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -446,6 +452,20 @@ _dotback() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__check)
+            opts="-h -V --json --quick --alert --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -558,7 +578,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help)
-            opts="init add forget status diff apply commit resolve sync bootstrap push watch drill keys packages remote hooks service guard recover completions help"
+            opts="init add forget status diff apply commit resolve sync bootstrap push watch check drill keys packages remote hooks service guard recover completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -600,6 +620,20 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help__subcmd__bootstrap)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__check)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

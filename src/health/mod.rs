@@ -1,3 +1,4 @@
-//! Proof that the store restores: drills (and, as they land, check, history and archives).
+//! Proof that the store restores: check and drills (and, as they land, history and archives).
 
+pub mod check;
 pub mod drill;
