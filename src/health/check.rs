@@ -855,20 +855,20 @@ fn bytes(n: u64) -> String {
 
 // --- alert ----------------------------------------------------------------------------------
 
-/// Runs `command` with `sh -c`, the report as JSON on its stdin.
+/// Runs `command` with `sh -c`, the report as JSON on its stdin. The JSON is given as an
+/// unnamed temporary file (it holds no secret), so a command that does not read it cannot
+/// break a pipe under dotback.
 fn alert(command: &str, report: &CheckReport) -> Result<(), String> {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
+    use std::io::{Seek, Write};
     let json = serde_json::to_vec(report).map_err(|e| e.to_string())?;
-    let mut child = Command::new("sh")
+    let mut input = tempfile::tempfile().map_err(|e| format!("no temporary file for its input: {e}"))?;
+    input.write_all(&json).and_then(|()| input.rewind()).map_err(|e| format!("its input could not be written: {e}"))?;
+    let status = std::process::Command::new("sh")
         .args(["-c", command])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
+        .stdin(input)
+        .stdout(std::process::Stdio::null())
+        .status()
         .map_err(|e| format!("`sh` could not be started: {e}"))?;
-    // A command that does not read its input closes the pipe early: not a failure of its own.
-    let _ = child.stdin.take().expect("stdin is piped").write_all(&json);
-    let status = child.wait().map_err(|e| e.to_string())?;
     if status.success() { Ok(()) } else { Err(format!("`{command}` exited with {status}")) }
 }
 
