@@ -25,6 +25,9 @@ _dotback() {
             dotback,bootstrap)
                 cmd="dotback__subcmd__bootstrap"
                 ;;
+            dotback,check)
+                cmd="dotback__subcmd__check"
+                ;;
             dotback,commit)
                 cmd="dotback__subcmd__commit"
                 ;;
@@ -96,6 +99,9 @@ _dotback() {
                 ;;
             dotback__subcmd__help,bootstrap)
                 cmd="dotback__subcmd__help__subcmd__bootstrap"
+                ;;
+            dotback__subcmd__help,check)
+                cmd="dotback__subcmd__help__subcmd__check"
                 ;;
             dotback__subcmd__help,commit)
                 cmd="dotback__subcmd__help__subcmd__commit"
@@ -386,7 +392,7 @@ _dotback() {
 
     case "${cmd}" in
         dotback)
-            opts="-h -V --help --version init add forget status diff apply commit resolve log restore sync bootstrap push watch drill keys packages remote hooks service guard recover completions help"
+            opts="-h -V --help --version init add forget status diff apply commit resolve log restore sync bootstrap push watch check drill keys packages remote hooks service guard recover completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -458,6 +464,20 @@ _dotback() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__check)
+            opts="-h -V --json --quick --alert --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -570,7 +590,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help)
-            opts="init add forget status diff apply commit resolve log restore sync bootstrap push watch drill keys packages remote hooks service guard recover completions help"
+            opts="init add forget status diff apply commit resolve log restore sync bootstrap push watch check drill keys packages remote hooks service guard recover completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -612,6 +632,20 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help__subcmd__bootstrap)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__check)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -36,6 +36,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand bootstrap 'Restore this machine from a remote: clone, unlock, keys, packages, dotfiles, templates, verify, and the store''s own steps, in dependency order'
             cand push 'Push the store''s commits to every remote, without capturing or merging'
             cand watch 'Sync in real time: commit and push every save in HOME within a second, and apply what other devices push, until stopped (Ctrl-C or SIGTERM finish the commit in flight first)'
+            cand check 'Check the backup: the store''s objects, encryption, secrets, drift, remotes, the time since the last sync, 3-2-1, conflicts, drills and storage'
             cand drill 'Prove a remote restores: clone it into a temporary directory, restore into a temporary HOME, and compare every tracked file (contents and mode) with the live HOME and the store'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
             cand packages 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)'
@@ -166,6 +167,15 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand --version 'Print version'
         }
         &'dotback;watch'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;check'= {
+            cand --json 'Print the findings as JSON'
+            cand --quick 'Do not read blob contents (their presence is checked; no plaintext-secret scan)'
+            cand --alert 'Run `alert_command` when an error is found'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -507,6 +517,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand bootstrap 'Restore this machine from a remote: clone, unlock, keys, packages, dotfiles, templates, verify, and the store''s own steps, in dependency order'
             cand push 'Push the store''s commits to every remote, without capturing or merging'
             cand watch 'Sync in real time: commit and push every save in HOME within a second, and apply what other devices push, until stopped (Ctrl-C or SIGTERM finish the commit in flight first)'
+            cand check 'Check the backup: the store''s objects, encryption, secrets, drift, remotes, the time since the last sync, 3-2-1, conflicts, drills and storage'
             cand drill 'Prove a remote restores: clone it into a temporary directory, restore into a temporary HOME, and compare every tracked file (contents and mode) with the live HOME and the store'
             cand keys 'Manage who can decrypt the store''s secrets: devices, the recovery key, GPG keys'
             cand packages 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)'
@@ -545,6 +556,8 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;help;push'= {
         }
         &'dotback;help;watch'= {
+        }
+        &'dotback;help;check'= {
         }
         &'dotback;help;drill'= {
         }

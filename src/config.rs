@@ -41,6 +41,79 @@ pub struct DeviceConfig {
     /// nothing moved.
     #[serde(default, skip_serializing_if = "is_default")]
     pub pull_interval: PullInterval,
+    /// `dotback check`'s recovery point objective: the longest time since this device's last
+    /// successful sync before check calls it an error (`<n>s`, `<n>m`, `<n>h`, `<n>d` or `<n>w`;
+    /// 1 h unless set).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub rpo: Rpo,
+    /// How old the last successful `dotback drill` may be before check warns (30 d unless set).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub drill_every: DrillEvery,
+    /// A shell command (`sh -c`) `dotback check --alert` runs when it finds an error, with the
+    /// findings as JSON on its standard input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_command: Option<String>,
+}
+
+/// A time span as people write them, in seconds: a whole number followed by `s`, `m` or `h`
+/// (as a step's `timeout`), or `d` or `w` (as `backups_keep.age`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interval(pub u64);
+
+/// `rpo = "1h"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Rpo(pub Interval);
+
+impl Default for Rpo {
+    fn default() -> Self {
+        Rpo(Interval(HOUR))
+    }
+}
+
+/// `drill_every = "30d"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DrillEvery(pub Interval);
+
+impl Default for DrillEvery {
+    fn default() -> Self {
+        DrillEvery(Interval(30 * DAY))
+    }
+}
+
+impl Interval {
+    pub fn parse(text: &str) -> Result<Interval, String> {
+        match text.chars().last() {
+            Some('d' | 'w') => age_text::parse(text).map(Interval),
+            _ => crate::bootstrap::plan::Timeout::parse(text).map(|t| Interval(t.0.as_secs())).map_err(|_| {
+                format!(
+                    "`{text}` is not a time span; write a whole number followed by s, m, h, d or w (such as \"1h\")"
+                )
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Interval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            s if s % DAY == 0 => f.write_str(&age_text::show(s)),
+            s => write!(f, "{}", crate::bootstrap::plan::Timeout(std::time::Duration::from_secs(s))),
+        }
+    }
+}
+
+impl Serialize for Interval {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Interval {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Interval::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
 }
 
 /// `pull_interval = "30s"`.
@@ -429,6 +502,27 @@ mod tests {
         assert_eq!(with("max_deletions = 3\n").unwrap().max_deletions, MaxDeletions(3));
         assert!(with("max_deletions = \"many\"\n").unwrap_err().to_string().contains("config.toml"));
         assert!(!with("").unwrap().to_toml().contains("max_deletions"), "the default is not written out");
+    }
+
+    #[test]
+    fn rpo_and_drill_every_are_time_spans_with_defaults() {
+        let with = |extra: &str| DeviceConfig::parse(p(), &format!("device = \"a\"\nsource = \"/s\"\n{extra}"));
+        let cfg = with("").unwrap();
+        assert_eq!((cfg.rpo.0, cfg.drill_every.0, cfg.alert_command), (Interval(HOUR), Interval(30 * DAY), None));
+        for (text, secs) in [("1s", 1), ("90m", 90 * 60), ("2h", 2 * HOUR), ("3d", 3 * DAY), ("2w", 14 * DAY)] {
+            let cfg = with(&format!("rpo = \"{text}\"\ndrill_every = \"{text}\"\n")).unwrap();
+            assert_eq!((cfg.rpo.0, cfg.drill_every.0), (Interval(secs), Interval(secs)), "{text}");
+            assert!(cfg.to_toml().contains(&format!("rpo = \"{text}\"")), "{}", cfg.to_toml());
+            assert_eq!(DeviceConfig::parse(p(), &cfg.to_toml()).unwrap(), cfg);
+        }
+        for bad in ["1", "h", "0s", "-1h", "1.5h", "1 hour", "1y"] {
+            let err = with(&format!("rpo = \"{bad}\"\n")).unwrap_err().to_string();
+            assert!(err.contains("line 3") && err.contains(bad), "{bad}: {err}");
+        }
+        let cfg = with("alert_command = \"curl -fsS https://hc.example/ping/x/fail\"\n").unwrap();
+        assert_eq!(cfg.alert_command.as_deref(), Some("curl -fsS https://hc.example/ping/x/fail"));
+        assert_eq!(DeviceConfig::parse(p(), &cfg.to_toml()).unwrap(), cfg);
+        assert!(!with("").unwrap().to_toml().contains("rpo"), "the default is not written out");
     }
 
     #[test]

@@ -32,6 +32,11 @@ pub struct Context {
     pub packages_capture: bool,
     /// How often the watcher asks the remotes whether they moved.
     pub pull_interval: std::time::Duration,
+    /// `check`: the recovery point objective and how often a drill should run, in seconds.
+    pub rpo: u64,
+    pub drill_every: u64,
+    /// `check --alert` runs this when it finds an error.
+    pub alert_command: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +133,9 @@ impl Context {
             max_deletions: config.max_deletions.0,
             packages_capture: config.packages.capture,
             pull_interval: config.pull_interval.0.0,
+            rpo: config.rpo.0.0,
+            drill_every: config.drill_every.0.0,
+            alert_command: config.alert_command,
             paths,
         })
     }

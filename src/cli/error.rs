@@ -23,7 +23,8 @@ use dotback::store::StoreError;
 /// (commit, sync: none of them was recorded, everything else was; `--allow-deletions` records
 /// them, `dotback apply` restores them),
 /// 8 a sync ended with a conflict unsettled (nothing is lost; `dotback resolve` settles it). A
-/// sync where several apply exits with the first of 6, 5, 7, 1, 8.
+/// sync where several apply exits with the first of 6, 5, 7, 1, 8. 9 and 10: `dotback check`
+/// found warnings (9) or errors (10).
 #[derive(Debug)]
 pub struct CliError {
     pub message: String,

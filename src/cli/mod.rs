@@ -4,6 +4,7 @@
 mod add;
 mod apply;
 mod bootstrap;
+mod check;
 mod commit;
 mod completions;
 mod diff;
@@ -64,6 +65,7 @@ enum Command {
     Bootstrap(bootstrap::BootstrapArgs),
     Push(push::PushArgs),
     Watch(watch::WatchArgs),
+    Check(check::CheckArgs),
     Drill(drill::DrillArgs),
     Keys(keys::KeysArgs),
     Packages(packages::PackagesArgs),
@@ -116,6 +118,7 @@ fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
         Command::Bootstrap(args) => bootstrap::cmd_bootstrap(ui, args),
         Command::Push(args) => push::cmd_push(ui, args),
         Command::Watch(args) => watch::cmd_watch(ui, args),
+        Command::Check(args) => check::cmd_check(ui, args),
         Command::Drill(args) => drill::cmd_drill(ui, args),
         Command::Keys(args) => keys::cmd_keys(ui, args),
         Command::Packages(args) => packages::cmd_packages(ui, args),

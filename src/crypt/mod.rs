@@ -389,6 +389,20 @@ pub fn decrypt(ciphertext: &[u8], identities: &[Identity]) -> Result<Zeroizing<V
     read_payload(reader, binary.len())
 }
 
+/// How many X25519 recipient stanzas the header of armored or binary age `ciphertext` has. age's
+/// stanzas are anonymous, so their count is what can be checked without every key.
+pub fn x25519_stanzas(ciphertext: &[u8]) -> Result<usize, CryptError> {
+    let binary = dearmor(ciphertext)?;
+    let mut n = 0;
+    for line in binary.split(|&b| b == b'\n') {
+        if line.starts_with(b"---") {
+            return Ok(n);
+        }
+        n += usize::from(line.starts_with(b"-> X25519 "));
+    }
+    Err(CryptError::Truncated { part: Part::Header })
+}
+
 /// Turns armored input into binary age; binary input is returned as is. Classifies
 /// empty, non-age and truncated input before age's own parser sees it.
 fn dearmor(input: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, CryptError> {

@@ -719,3 +719,18 @@ fn chezmoi_config_matches_real_chezmoi() {
     assert_eq!(got[9], ours.suffix);
     assert_eq!(ours.recipients, vec![a, b]);
 }
+
+#[test]
+fn stanzas_are_counted_in_armored_and_binary_headers() {
+    let ids: Vec<Identity> = (0..3).map(|_| Identity::generate()).collect();
+    for n in 1..=3 {
+        let to: Vec<_> = ids[..n].iter().map(Identity::public).collect();
+        let armored = encrypt(b"secret", &to).unwrap();
+        assert_eq!(x25519_stanzas(&armored).unwrap(), n);
+        let binary = dearmor(&armored).unwrap().into_owned();
+        assert_eq!(x25519_stanzas(&binary).unwrap(), n);
+        let cut = &binary[..binary.windows(3).position(|w| w == b"---").unwrap()];
+        assert!(x25519_stanzas(cut).is_err(), "a header without its end");
+    }
+    assert!(x25519_stanzas(b"plain text").is_err());
+}

@@ -1,6 +1,7 @@
-//! Proof that what dotback keeps can be restored: drills ([`drill`]), the history of the store
-//! and point-in-time restore ([`history`], with the times it accepts in [`when`]).
+//! Proof that what dotback keeps can be restored: [`check`], drills ([`drill`]), the history of
+//! the store and point-in-time restore ([`history`], with the times it accepts in [`when`]).
 
+pub mod check;
 pub mod drill;
 pub mod history;
 pub mod when;

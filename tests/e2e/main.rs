@@ -8,6 +8,7 @@ mod apply_partial;
 mod bad_input;
 mod bootstrap;
 mod bootstrap_script;
+mod check;
 mod chezmoi_delegation;
 mod chezmoi_differential;
 mod chezmoi_ignore;

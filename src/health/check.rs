@@ -1,0 +1,962 @@
+//! `dotback check`: what is wrong with this device's backup, as findings with a severity. Every
+//! object reachable from every ref reads back (and hashes to its id), every encrypted file
+//! decrypts and is encrypted to every trusted recipient, no plaintext secret is anywhere in the
+//! history, HOME and the store agree, every remote is reachable and has what this store has,
+//! the last sync is within the RPO, the copies make 3-2-1, no conflict waits, a drill passed
+//! recently, and what the store takes on disk. Nothing is changed but the audit trail.
+
+use crate::context::Context;
+use crate::eval::Change;
+use crate::events::Sink;
+use crate::secrets::SecretRules;
+use crate::session::Session;
+use crate::store::{Store, StoreError};
+use git2::{ObjectType, Oid, Repository};
+use serde::Serialize;
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Instant;
+
+/// How bad a finding is. The report's worst one is `check`'s exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Ok,
+    Warning,
+    Error,
+}
+
+/// One thing `check` found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    /// `integrity`, `encryption`, `secrets`, `drift`, `remotes`, `staleness`, `3-2-1`,
+    /// `conflicts`, `drill`, `storage` or `alert`.
+    pub area: &'static str,
+    pub message: String,
+    /// The store path or target (`~/…`) it is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl Finding {
+    fn new(severity: Severity, area: &'static str, message: impl Into<String>) -> Finding {
+        Finding { severity, area, message: message.into(), path: None, hint: None }
+    }
+    fn ok(area: &'static str, message: impl Into<String>) -> Finding {
+        Finding::new(Severity::Ok, area, message)
+    }
+    fn warning(area: &'static str, message: impl Into<String>) -> Finding {
+        Finding::new(Severity::Warning, area, message)
+    }
+    fn error(area: &'static str, message: impl Into<String>) -> Finding {
+        Finding::new(Severity::Error, area, message)
+    }
+    fn at(mut self, path: impl Into<String>) -> Finding {
+        self.path = Some(path.into());
+        self
+    }
+    fn hint(mut self, hint: impl Into<String>) -> Finding {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// What `dotback check` is asked to do.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CheckOptions {
+    /// Skip reading blob contents (integrity checks that they exist; no plaintext scan).
+    pub quick: bool,
+    /// Run `alert_command` when the worst finding is an error.
+    pub alert: bool,
+}
+
+/// What `check` found.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    /// The worst severity among the findings.
+    pub worst: Severity,
+    pub findings: Vec<Finding>,
+    /// The 3-2-1 verdict, also among the findings.
+    pub copies: ThreeTwoOne,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// At most this many findings of one kind are listed one by one; the rest are counted.
+const LISTED: usize = 20;
+
+/// Runs every check on this device's store.
+pub fn check(ctx: &Context, opts: &CheckOptions, sink: &dyn Sink) -> Result<CheckReport, CheckError> {
+    let started = Instant::now();
+    let store = Store::open(&ctx.store)?;
+    let mut findings = Vec::new();
+    let mut steps = Vec::new();
+    let mut timed = |name: &'static str, findings: &mut Vec<Finding>, got: Vec<Finding>, t: Instant| {
+        let worst = got.iter().map(|f| f.severity).max().unwrap_or(Severity::Ok);
+        steps.push(crate::audit::StepTime {
+            name: name.into(),
+            outcome: word(worst).into(),
+            ms: t.elapsed().as_millis() as u64,
+        });
+        findings.extend(got);
+    };
+
+    sink.news("check: evaluating HOME against the store".into());
+    let t = Instant::now();
+    let status = crate::status::status(ctx.clone(), &[], &crate::events::Silent);
+    let (session, drift_found) = match status {
+        Ok(st) => {
+            let found = drift(&st);
+            (Some(st.session), found)
+        }
+        Err(e) => (
+            None,
+            vec![Finding::error("drift", format!("HOME could not be compared with the store: {}", describe(&e)))],
+        ),
+    };
+    timed("drift", &mut findings, drift_found, t);
+
+    sink.news("check: reading every object of the store".into());
+    let t = Instant::now();
+    let rules = session.as_ref().map(|s| s.rules().clone()).unwrap_or_else(SecretRules::defaults);
+    let walk = walk_history(&store.repo, opts.quick, &rules);
+    timed("integrity", &mut findings, walk.integrity, t);
+    timed("secrets", &mut findings, walk.secrets, Instant::now());
+
+    let t = Instant::now();
+    let enc = match &session {
+        Some(s) => encryption(&store, s),
+        None => vec![Finding::warning("encryption", "not checked: the store could not be opened as a session")],
+    };
+    timed("encryption", &mut findings, enc, t);
+
+    sink.news("check: asking every remote".into());
+    let t = Instant::now();
+    let records = crate::audit::read(&ctx.store, &ctx.device);
+    let remotes = remotes(&store, &records);
+    let reached = remotes.iter().filter(|(_, reached, _)| *reached).count();
+    let unreachable: Vec<String> = remotes.iter().filter(|(_, r, _)| !r).map(|(n, _, _)| n.clone()).collect();
+    timed("remotes", &mut findings, remotes.into_iter().map(|(_, _, f)| f).collect(), t);
+
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let t = Instant::now();
+    timed("staleness", &mut findings, vec![staleness(&records, now, ctx.rpo)], t);
+    let t = Instant::now();
+    let copies = three_two_one(&store);
+    timed("3-2-1", &mut findings, vec![copies.finding()], t);
+    let t = Instant::now();
+    let conf = match &session {
+        Some(s) => conflicts(s),
+        None => Vec::new(),
+    };
+    timed("conflicts", &mut findings, conf, t);
+    let t = Instant::now();
+    timed("drill", &mut findings, vec![drill_age(&records, now, ctx.drill_every)], t);
+    let t = Instant::now();
+    timed("storage", &mut findings, vec![storage(&store, walk.first_commit, now)], t);
+    drop(session);
+
+    let worst = findings.iter().map(|f| f.severity).max().unwrap_or(Severity::Ok);
+    let mut report = CheckReport { worst, findings, copies };
+    if opts.alert
+        && worst == Severity::Error
+        && let Some(command) = &ctx.alert_command
+        && let Err(why) = alert(command, &report)
+    {
+        report.findings.push(
+            Finding::warning("alert", format!("the alert command failed: {why}"))
+                .hint("`alert_command` in the device config runs with `sh -c`, the findings as JSON on its stdin"),
+        );
+    }
+    let record = crate::audit::Record {
+        time: crate::state::rfc3339_now(),
+        device: ctx.device.clone(),
+        user: crate::audit::user(),
+        command: "check".into(),
+        outcome: word(report.worst).into(),
+        remotes_reached: reached,
+        remotes_unreachable: unreachable,
+        conflicts: report.findings.iter().filter(|f| f.area == "conflicts" && f.severity != Severity::Ok).count(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        steps,
+        ..Default::default()
+    };
+    if let Err(e) = crate::audit::append(&ctx.store, &record) {
+        sink.warn(format!("could not record the check in the audit trail: {e}"));
+    }
+    Ok(report)
+}
+
+/// `ok`, `warning` or `error`.
+pub fn word(s: Severity) -> &'static str {
+    match s {
+        Severity::Ok => "ok",
+        Severity::Warning => "warning",
+        Severity::Error => "error",
+    }
+}
+
+fn describe(e: &dyn std::error::Error) -> String {
+    crate::vault::describe(e)
+}
+
+/// Keeps the first [`LISTED`] of `found` and counts the rest in one more finding.
+fn capped(mut found: Vec<Finding>, what: &str) -> Vec<Finding> {
+    if found.len() > LISTED {
+        let more = found.len() - LISTED;
+        let severity = found.iter().map(|f| f.severity).max().unwrap_or(Severity::Ok);
+        let area = found[0].area;
+        found.truncate(LISTED);
+        found.push(Finding::new(severity, area, format!("and {more} more {what}")));
+    }
+    found
+}
+
+// --- integrity and secrets ---------------------------------------------------------------
+
+/// What reading the whole history found.
+struct Walked {
+    integrity: Vec<Finding>,
+    secrets: Vec<Finding>,
+    /// Commit time of the oldest commit read.
+    first_commit: Option<i64>,
+}
+
+struct Walk<'a> {
+    repo: &'a Repository,
+    quick: bool,
+    rules: &'a SecretRules,
+    commits: HashSet<Oid>,
+    trees: HashSet<Oid>,
+    blobs: HashSet<Oid>,
+    /// Paths whose blob was scanned once (a blob seen before at a new path is scanned again:
+    /// the path rules depend on where it is).
+    paths: HashSet<String>,
+    broken: Vec<Finding>,
+    leaks: Vec<Finding>,
+    leaked: HashSet<(String, String)>,
+    first_commit: Option<i64>,
+}
+
+const DAMAGED_HINT: &str = "the store's git objects are damaged: `dotback drill` proves whether a remote still restores; a fresh clone of it (`dotback bootstrap`) replaces the store";
+
+/// Reads every commit, tree and (unless `quick`) blob reachable from every ref, each once, and
+/// scans every blob as the pre-commit guard would.
+fn walk_history(repo: &Repository, quick: bool, rules: &SecretRules) -> Walked {
+    let mut w = Walk {
+        repo,
+        quick,
+        rules,
+        commits: HashSet::new(),
+        trees: HashSet::new(),
+        blobs: HashSet::new(),
+        paths: HashSet::new(),
+        broken: Vec::new(),
+        leaks: Vec::new(),
+        leaked: HashSet::new(),
+        first_commit: None,
+    };
+    let mut stack = Vec::new();
+    match repo.references() {
+        Err(e) => w.broken.push(Finding::error("integrity", format!("the refs cannot be read: {}", e.message()))),
+        Ok(refs) => {
+            for r in refs {
+                let r = match r {
+                    Ok(r) => r,
+                    Err(e) => {
+                        w.broken.push(Finding::error("integrity", format!("a ref cannot be read: {}", e.message())));
+                        continue;
+                    }
+                };
+                let name = r.name().unwrap_or("(a ref)").to_string();
+                match r
+                    .resolve()
+                    .map_err(|e| e.message().to_string())
+                    .and_then(|r| r.peel(ObjectType::Commit).map(|o| o.id()).map_err(|e| e.message().to_string()))
+                {
+                    Ok(id) => stack.push(id),
+                    Err(e) => w.broken.push(
+                        Finding::error("integrity", format!("ref {name} does not lead to a readable commit: {e}"))
+                            .at(name)
+                            .hint(DAMAGED_HINT),
+                    ),
+                }
+            }
+        }
+    }
+    while let Some(id) = stack.pop() {
+        if !w.commits.insert(id) {
+            continue;
+        }
+        let commit = match repo.find_commit(id) {
+            Ok(c) => c,
+            Err(e) => {
+                w.damaged(id, "commit", None, &e);
+                continue;
+            }
+        };
+        let when = commit.time().seconds();
+        w.first_commit = Some(w.first_commit.map_or(when, |f| f.min(when)));
+        w.tree(commit.tree_id(), "", id);
+        stack.extend(commit.parent_ids().filter(|p| !w.commits.contains(p)));
+    }
+    let summary = if w.broken.is_empty() {
+        let blobs = if quick { "present (contents not read: --quick)" } else { "read back" };
+        vec![Finding::ok(
+            "integrity",
+            format!("{} commits, {} trees and {} blobs {blobs}", w.commits.len(), w.trees.len(), w.blobs.len()),
+        )]
+    } else {
+        Vec::new()
+    };
+    let secrets = if quick {
+        vec![Finding::ok("secrets", "the history was not scanned for plaintext secrets (--quick)")]
+    } else if w.leaks.is_empty() {
+        vec![Finding::ok("secrets", format!("no plaintext secret in {} blobs of the history", w.blobs.len()))]
+    } else {
+        capped(w.leaks, "plaintext secrets")
+    };
+    Walked {
+        integrity: [capped(w.broken, "objects that cannot be read"), summary].concat(),
+        secrets,
+        first_commit: w.first_commit,
+    }
+}
+
+impl Walk<'_> {
+    fn damaged(&mut self, id: Oid, kind: &str, path: Option<&str>, e: &git2::Error) {
+        let at = path.map(|p| format!(" at {p}")).unwrap_or_default();
+        let mut f =
+            Finding::error("integrity", format!("{kind} {id}{at} cannot be read: {}", e.message())).hint(DAMAGED_HINT);
+        if let Some(p) = path {
+            f = f.at(p);
+        }
+        self.broken.push(f);
+    }
+
+    fn tree(&mut self, id: Oid, prefix: &str, commit: Oid) {
+        if !self.trees.insert(id) {
+            return;
+        }
+        let tree = match self.repo.find_tree(id) {
+            Ok(t) => t,
+            Err(e) => {
+                let path = if prefix.is_empty() { None } else { Some(prefix) };
+                self.damaged(id, "tree", path, &e);
+                return;
+            }
+        };
+        for entry in tree.iter() {
+            let name = String::from_utf8_lossy(entry.name_bytes());
+            let path = if prefix.is_empty() { name.into_owned() } else { format!("{prefix}/{name}") };
+            match entry.kind() {
+                Some(ObjectType::Tree) => self.tree(entry.id(), &path, commit),
+                Some(ObjectType::Blob) => self.blob(entry.id(), path, commit),
+                _ => {} // a submodule's commit lives elsewhere
+            }
+        }
+    }
+
+    fn blob(&mut self, id: Oid, path: String, commit: Oid) {
+        let new_blob = self.blobs.insert(id);
+        if self.quick {
+            if new_blob && !self.repo.odb().is_ok_and(|odb| odb.exists(id)) {
+                let e = git2::Error::from_str("the object is missing");
+                self.damaged(id, "blob", Some(&path), &e);
+            }
+            return;
+        }
+        let new_path = self.paths.insert(path.clone());
+        if !new_blob && !new_path {
+            return;
+        }
+        // libgit2 checks that what it reads hashes to the id asked for.
+        let blob = match self.repo.find_blob(id) {
+            Ok(b) => b,
+            Err(e) => {
+                if new_blob {
+                    self.damaged(id, "blob", Some(&path), &e);
+                }
+                return;
+            }
+        };
+        if let Some(v) = crate::guard::check(&path, blob.content(), self.rules)
+            && self.leaked.insert((v.path.clone(), v.why.clone()))
+        {
+            let short = &commit.to_string()[..10];
+            self.leaks.push(
+                Finding::error("secrets", format!("{} {} in commit {short}", v.path, v.why))
+                    .at(v.path)
+                    .hint("it is in git's history in plaintext: rotate the secret, and rewrite the history on the store and every remote"),
+            );
+        }
+    }
+}
+
+// --- encryption -----------------------------------------------------------------------------
+
+/// Every encrypted file in HEAD decrypts with this device's identity and is encrypted to as
+/// many recipients as the store trusts.
+fn encryption(store: &Store, s: &Session) -> Vec<Finding> {
+    let Ok(Some(head)) = store.head_commit() else { return Vec::new() };
+    let Ok(tree) = store.repo.find_commit(head).and_then(|c| c.tree()) else { return Vec::new() };
+    let mut files = Vec::new();
+    let recovery = crate::vault::recovery_path(Path::new(""));
+    let recovery = recovery.to_string_lossy();
+    let _ = tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+        let name = String::from_utf8_lossy(e.name_bytes());
+        let path = format!("{dir}{name}");
+        if e.kind() == Some(ObjectType::Blob) && is_encrypted(&path) && path != recovery {
+            files.push((path, e.id()));
+        }
+        git2::TreeWalkResult::Ok
+    });
+    if files.is_empty() {
+        return vec![Finding::ok("encryption", "the store has no encrypted file")];
+    }
+    let expected = match s.trust().recipients() {
+        Ok(r) => r.all().len(),
+        Err(e) => return vec![Finding::error("encryption", format!("the store's recipients cannot be read: {e}"))],
+    };
+    let ids = s.vault().identities();
+    let mut found = Vec::new();
+    if let Err(why) = ids {
+        found.push(
+            Finding::warning("encryption", format!("encrypted files were not decrypted: {why}"))
+                .hint("this device's identity decrypts them; their recipient count is checked without it"),
+        );
+    }
+    let rekey = "`dotback keys rekey` re-encrypts every secret to the trusted recipients";
+    for (path, id) in &files {
+        let Ok(data) = store.blob(*id) else { continue }; // integrity names it
+        match crate::crypt::x25519_stanzas(&data) {
+            Err(e) => {
+                found.push(Finding::error("encryption", format!("{path} is not readable age: {}", describe(&e))).at(path));
+                continue;
+            }
+            Ok(n) if n < expected => found.push(
+                Finding::error(
+                    "encryption",
+                    format!("{path} is encrypted to {n} recipients, the store has {expected}: one added since cannot decrypt it"),
+                )
+                .at(path)
+                .hint(rekey),
+            ),
+            Ok(n) if n > expected => found.push(
+                Finding::error(
+                    "encryption",
+                    format!("{path} is encrypted to {n} recipients, the store has {expected}: one removed may still decrypt it"),
+                )
+                .at(path)
+                .hint(rekey),
+            ),
+            Ok(_) => {}
+        }
+        if let Ok(ids) = ids
+            && let Err(e) = crate::crypt::decrypt(&data, ids)
+        {
+            found.push(
+                Finding::error(
+                    "encryption",
+                    format!("{path} does not decrypt with this device's identity: {}", describe(&e)),
+                )
+                .at(path)
+                .hint("restore it from a remote's history, or re-add the file from HOME"),
+            );
+        }
+    }
+    if found.iter().all(|f| f.severity == Severity::Ok) {
+        let how = if ids.is_ok() { "decrypt and are" } else { "are" };
+        found.push(Finding::ok(
+            "encryption",
+            format!("{} encrypted files {how} encrypted to all {expected} recipients", files.len()),
+        ));
+    }
+    capped(found, "encryption problems")
+}
+
+/// An `encrypted_` entry, or a `.age` file of dotback's own (exported keys) outside the store
+/// key's directory.
+fn is_encrypted(path: &str) -> bool {
+    if let Some(own) = path.strip_prefix(".dotback/") {
+        return own.ends_with(".age") && !own.starts_with("trust/");
+    }
+    let leaf = path.rsplit('/').next().unwrap_or(path);
+    matches!(crate::source::decode(leaf, crate::source::OnDisk::File), Ok(Some(e)) if e.attrs.encrypted)
+}
+
+// --- drift, conflicts -----------------------------------------------------------------------
+
+fn drift(st: &crate::status::Status) -> Vec<Finding> {
+    let mut found = Vec::new();
+    for e in &st.evals {
+        let what = match e.change {
+            Change::Clean | Change::Skipped => continue,
+            Change::ChangedInHome => "edited in HOME, not yet committed",
+            Change::ChangedInStore => "changed in the store, not yet applied",
+            Change::ChangedInBoth => "changed in HOME and in the store",
+            Change::NeverApplied => "differs from the store and was never applied here",
+            Change::Missing => "in the store, missing from HOME",
+            Change::DeletedInHome => "deleted in HOME, the deletion not yet committed",
+            Change::Extra => "in an exact_ directory in HOME, not in the store",
+            Change::Locked | Change::WaitingForIdentity => "encrypted, and this device cannot decrypt it",
+            Change::ChangedMeanwhile => "changed while it was applied",
+            Change::Refused => "refused by this device (`dotback status` says why)",
+        };
+        found.push(
+            Finding::warning("drift", format!("~/{} is {what}", e.target))
+                .at(format!("~/{}", e.target))
+                .hint("`dotback status` and `dotback diff` show it; `dotback sync` settles it"),
+        );
+    }
+    for u in &st.uncommitted {
+        found.push(
+            Finding::warning("drift", format!("{} is {} in the store and not committed", u.path, u.change))
+                .at(&u.path)
+                .hint("`dotback commit` records it"),
+        );
+    }
+    if found.is_empty() {
+        found.push(Finding::ok("drift", format!("{} targets match the store; nothing uncommitted", st.evals.len())));
+    }
+    capped(found, "differences")
+}
+
+fn conflicts(s: &Session) -> Vec<Finding> {
+    let found: Vec<Finding> = crate::resolve::find(&s.state, &s.ctx.device)
+        .into_iter()
+        .map(|c| {
+            Finding::warning("conflicts", format!("~/{} is in conflict: {}", c.path, c.describe()))
+                .at(format!("~/{}", c.path))
+                .hint("`dotback resolve` settles it")
+        })
+        .collect();
+    if found.is_empty() { vec![Finding::ok("conflicts", "no open conflict")] } else { capped(found, "conflicts") }
+}
+
+// --- remotes, staleness, drills -------------------------------------------------------------
+
+/// Per remote: its name, whether it answered, and what check makes of it.
+fn remotes(store: &Store, records: &[crate::audit::Record]) -> Vec<(String, bool, Finding)> {
+    let head = store.head_commit().ok().flatten();
+    let states = store.remote_state().unwrap_or_default();
+    let mut out = Vec::new();
+    for (name, _) in store.remotes().unwrap_or_default() {
+        let pushed = match last_push(records, &name) {
+            Some(t) => format!("; last pushed {t}"),
+            None => "; no successful push recorded on this device".into(),
+        };
+        let sync = "`dotback sync` brings them together";
+        let (reached, f) = match store.remote_tip(&name) {
+            Err(e) => {
+                let seen = states
+                    .iter()
+                    .find(|s| s.name == name && s.seen)
+                    .map_or(String::new(), |s| format!(" (at the last fetch it lacked {} commits)", s.ahead));
+                let f = Finding::warning(
+                    "remotes",
+                    format!("remote {name} cannot be reached: {}{seen}{pushed}", describe(&e)),
+                )
+                .hint("`dotback remote list` shows its URL; a disk that is not mounted, or no network, is reported so");
+                (false, f)
+            }
+            Ok(None) => (
+                true,
+                Finding::warning("remotes", format!("remote {name} does not have the branch yet{pushed}")).hint(sync),
+            ),
+            Ok(Some(tip)) => {
+                let counts = head.and_then(|h| {
+                    store.repo.find_commit(tip).ok()?;
+                    store.repo.graph_ahead_behind(h, tip).ok()
+                });
+                let f = match counts {
+                    None => Finding::warning(
+                        "remotes",
+                        format!("remote {name} has commits this store has not fetched{pushed}"),
+                    )
+                    .hint(sync),
+                    Some((0, 0)) => Finding::ok("remotes", format!("remote {name} is up to date{pushed}")),
+                    Some((ahead, 0)) => Finding::warning(
+                        "remotes",
+                        format!("remote {name} is behind: {ahead} commit(s) here are not on it{pushed}"),
+                    )
+                    .hint(sync),
+                    Some((0, behind)) => Finding::warning(
+                        "remotes",
+                        format!("remote {name} has {behind} commit(s) this store lacks{pushed}"),
+                    )
+                    .hint(sync),
+                    Some((ahead, behind)) => Finding::warning(
+                        "remotes",
+                        format!(
+                            "remote {name} and this store diverged: {ahead} commit(s) here, {behind} there{pushed}"
+                        ),
+                    )
+                    .hint(sync),
+                };
+                (true, f)
+            }
+        };
+        out.push((name, reached, f));
+    }
+    out
+}
+
+fn is_sync(r: &crate::audit::Record) -> bool {
+    r.command == "sync" || r.command == "watch"
+}
+
+/// When this device last pushed to `remote` (or found it up to date) in a sync.
+fn last_push<'a>(records: &'a [crate::audit::Record], remote: &str) -> Option<&'a str> {
+    let ok = |r: &&crate::audit::Record| {
+        is_sync(r)
+            && r.outcome != "error"
+            && r.remotes_reached > 0
+            && !r.remotes_unreachable.iter().chain(&r.remotes_refused).any(|n| n == remote)
+    };
+    records.iter().rev().find(ok).map(|r| r.time.as_str())
+}
+
+fn staleness(records: &[crate::audit::Record], now: i64, rpo: u64) -> Finding {
+    let rpo_text = crate::config::Interval(rpo).to_string();
+    let last = records.iter().rev().find(|r| is_sync(r) && r.outcome == "ok");
+    match last.and_then(|r| Some((r, unix_time(&r.time)?))) {
+        None => Finding::warning("staleness", "no successful sync is recorded on this device")
+            .hint("`dotback sync` copies the store to its remotes"),
+        Some((r, at)) if now - at > rpo as i64 => Finding::error(
+            "staleness",
+            format!(
+                "the last successful sync ({}) was {} ago, more than the RPO of {rpo_text}",
+                r.time,
+                span(now - at)
+            ),
+        )
+        .hint("`dotback sync` (or a running `dotback watch`); `rpo` in the device config sets the limit"),
+        Some((r, at)) => Finding::ok(
+            "staleness",
+            format!("the last successful sync ({}) was {} ago, within the RPO of {rpo_text}", r.time, span(now - at)),
+        ),
+    }
+}
+
+fn drill_age(records: &[crate::audit::Record], now: i64, every: u64) -> Finding {
+    let every_text = crate::config::Interval(every).to_string();
+    let drills: Vec<&crate::audit::Record> = records.iter().filter(|r| r.command.starts_with("drill")).collect();
+    let hint = "`dotback drill` proves a remote restores (`--recovery`: with the recovery key alone)";
+    if let Some(last) = drills.last()
+        && last.outcome != "ok"
+    {
+        return Finding::warning("drill", format!("the last drill ({}) found mismatches", last.time)).hint(hint);
+    }
+    match drills.last().and_then(|r| Some((r, unix_time(&r.time)?))) {
+        None => Finding::warning("drill", "no drill has passed on this device").hint(hint),
+        Some((r, at)) if now - at > every as i64 => Finding::warning(
+            "drill",
+            format!("the last drill ({}) was {} ago, more than `drill_every` ({every_text})", r.time, span(now - at)),
+        )
+        .hint(hint),
+        Some((r, at)) => Finding::ok("drill", format!("the last drill passed {} ago ({})", span(now - at), r.command)),
+    }
+}
+
+/// Unix seconds of an RFC 3339 UTC time as records write it (`2024-05-01T08:00:00Z`).
+fn unix_time(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() != 20 || b[19] != b'Z' {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| text.get(r)?.parse::<u32>().ok();
+    let month = time::Month::try_from(n(5..7)? as u8).ok()?;
+    let date = time::Date::from_calendar_date(n(0..4)? as i32, month, n(8..10)? as u8).ok()?;
+    let at = date.with_hms(n(11..13)? as u8, n(14..16)? as u8, n(17..19)? as u8).ok()?;
+    Some(at.assume_utc().unix_timestamp())
+}
+
+/// A span of seconds, roughly, in its largest unit.
+fn span(secs: i64) -> String {
+    let secs = secs.max(0);
+    match secs {
+        s if s < 120 => format!("{s} s"),
+        s if s < 2 * 3600 => format!("{} min", s / 60),
+        s if s < 2 * 86400 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86400),
+    }
+}
+
+// --- 3-2-1 ----------------------------------------------------------------------------------
+
+/// Where one copy of the store is, as far as 3-2-1 cares.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Place {
+    /// On the store's own medium (a local path on the same filesystem).
+    SameMedium,
+    /// On this machine, another medium: a filesystem (by its device number), or a path that
+    /// is not there now (an unmounted disk), by its path.
+    OtherMedium(String),
+    /// On another host (ssh, https): another medium, and offsite.
+    OtherHost(String),
+}
+
+/// The 3-2-1 verdict: three copies, on two media, one of them offsite.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ThreeTwoOne {
+    pub copies: usize,
+    pub media: usize,
+    pub offsite: usize,
+    /// `compliant`, `partial` (two media, but fewer than three copies or none offsite) or `not`
+    /// (every copy on one medium).
+    pub verdict: &'static str,
+    /// What to add, in words.
+    pub add: Vec<String>,
+}
+
+/// The verdict for the store plus one copy at each of `remotes`.
+pub fn classify(remotes: &[Place]) -> ThreeTwoOne {
+    let mut media: HashSet<&Place> = HashSet::new();
+    let mut offsite = HashSet::new();
+    for p in remotes {
+        if let Place::OtherHost(h) = p {
+            offsite.insert(h);
+        }
+        if *p != Place::SameMedium {
+            media.insert(p);
+        }
+    }
+    let (copies, media, offsite) = (1 + remotes.len(), 1 + media.len(), offsite.len());
+    let mut add = Vec::new();
+    if copies < 3 {
+        add.push(format!(
+            "{} more cop{} (a remote: `dotback remote add`)",
+            3 - copies,
+            if copies == 2 { "y" } else { "ies" }
+        ));
+    }
+    if media < 2 {
+        add.push("a copy on another medium (a remote on another disk, such as a USB drive, or another host)".into());
+    }
+    if offsite == 0 {
+        add.push("a copy offsite (a remote on another host, over ssh or https)".into());
+    }
+    let verdict = match (add.is_empty(), media >= 2) {
+        (true, _) => "compliant",
+        (false, true) => "partial",
+        (false, false) => "not",
+    };
+    ThreeTwoOne { copies, media, offsite, verdict, add }
+}
+
+impl ThreeTwoOne {
+    fn finding(&self) -> Finding {
+        let what = format!(
+            "3-2-1: {} ({} copies, {} media, {} offsite)",
+            match self.verdict {
+                "compliant" => "compliant",
+                "partial" => "partially met",
+                _ => "not met",
+            },
+            self.copies,
+            self.media,
+            self.offsite
+        );
+        if self.add.is_empty() {
+            Finding::ok("3-2-1", what)
+        } else {
+            Finding::warning("3-2-1", what).hint(format!("add {}", self.add.join("; ")))
+        }
+    }
+}
+
+/// Where each remote of `store` is.
+fn three_two_one(store: &Store) -> ThreeTwoOne {
+    use std::os::unix::fs::MetadataExt;
+    let here = std::fs::metadata(&store.root).map(|m| m.dev()).ok();
+    let places: Vec<Place> = store
+        .remotes()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(_, url)| match crate::transport::local_path(&url) {
+            Some(path) => match std::fs::metadata(&path) {
+                Ok(m) if Some(m.dev()) == here => Place::SameMedium,
+                Ok(m) => Place::OtherMedium(format!("device {}", m.dev())),
+                Err(_) => Place::OtherMedium(path.display().to_string()),
+            },
+            None => Place::OtherHost(host_of(&url)),
+        })
+        .collect();
+    classify(&places)
+}
+
+/// The host of an `ssh://`, `https://` or `user@host:path` URL.
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/']).next().unwrap_or(rest);
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6).to_string(),
+        None => host.split(':').next().unwrap_or(host).to_string(),
+    }
+}
+
+// --- storage --------------------------------------------------------------------------------
+
+fn storage(store: &Store, first_commit: Option<i64>, now: i64) -> Finding {
+    let git_dir = store.repo.path();
+    let size: u64 = walkdir::WalkDir::new(git_dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    let mut largest = Vec::new();
+    if let Ok(Some(head)) = store.head_commit()
+        && let Ok(tree) = store.repo.find_commit(head).and_then(|c| c.tree())
+        && let Ok(odb) = store.repo.odb()
+    {
+        let _ = tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+            if e.kind() == Some(ObjectType::Blob)
+                && let Ok((len, _)) = odb.read_header(e.id())
+            {
+                largest.push((len, format!("{dir}{}", String::from_utf8_lossy(e.name_bytes()))));
+            }
+            git2::TreeWalkResult::Ok
+        });
+    }
+    largest.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let top: Vec<String> = largest.iter().take(3).map(|(n, p)| format!("{p} ({})", bytes(*n as u64))).collect();
+    let months = first_commit.map_or(1.0, |f| ((now - f) as f64 / (30.0 * 86400.0)).max(1.0));
+    let mut message = format!(
+        "the store's history takes {} on disk, about {} a month",
+        bytes(size),
+        bytes((size as f64 / months) as u64)
+    );
+    if !top.is_empty() {
+        message.push_str(&format!("; its largest files: {}", top.join(", ")));
+    }
+    Finding::ok("storage", message)
+}
+
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 10 << 30 => format!("{} GiB", n >> 30),
+        n if n >= 10 << 20 => format!("{} MiB", n >> 20),
+        n if n >= 10 << 10 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
+}
+
+// --- alert ----------------------------------------------------------------------------------
+
+/// Runs `command` with `sh -c`, the report as JSON on its stdin. The JSON is given as an
+/// unnamed temporary file (it holds no secret), so a command that does not read it cannot
+/// break a pipe under dotback.
+fn alert(command: &str, report: &CheckReport) -> Result<(), String> {
+    use std::io::{Seek, Write};
+    let json = serde_json::to_vec(report).map_err(|e| e.to_string())?;
+    let mut input = tempfile::tempfile().map_err(|e| format!("no temporary file for its input: {e}"))?;
+    input.write_all(&json).and_then(|()| input.rewind()).map_err(|e| format!("its input could not be written: {e}"))?;
+    let status = std::process::Command::new("sh")
+        .args(["-c", command])
+        .stdin(input)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("`sh` could not be started: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("`{command}` exited with {status}")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn three_two_one_counts_copies_media_and_offsite_copies() {
+        let usb = || Place::OtherMedium("device 7".into());
+        let host = |h: &str| Place::OtherHost(h.into());
+        let cases: Vec<(Vec<Place>, &str, usize, usize, usize)> = vec![
+            (vec![], "not", 1, 1, 0),
+            (vec![Place::SameMedium], "not", 2, 1, 0),
+            (vec![Place::SameMedium, Place::SameMedium], "not", 3, 1, 0),
+            (vec![usb()], "partial", 2, 2, 0),
+            (vec![usb(), usb()], "partial", 3, 2, 0),
+            (vec![host("h")], "partial", 2, 2, 1),
+            (vec![Place::SameMedium, host("h")], "compliant", 3, 2, 1),
+            (vec![host("h"), usb()], "compliant", 3, 3, 1),
+            (vec![host("a"), host("b")], "compliant", 3, 3, 2),
+            (vec![host("a"), host("a")], "compliant", 3, 2, 1),
+        ];
+        for (places, verdict, copies, media, offsite) in cases {
+            let r = classify(&places);
+            assert_eq!((r.verdict, r.copies, r.media, r.offsite), (verdict, copies, media, offsite), "{places:?}");
+            assert_eq!(r.add.is_empty(), verdict == "compliant", "{places:?}: {:?}", r.add);
+        }
+        let add = classify(&[Place::SameMedium]).add.join("; ");
+        assert!(add.contains("1 more copy") && add.contains("another medium") && add.contains("offsite"), "{add}");
+    }
+
+    #[test]
+    fn hosts_come_from_ssh_https_and_scp_like_urls() {
+        for (url, host) in [
+            ("ssh://me@example.org:2222/srv/dots.git", "example.org"),
+            ("https://git.example.org/me/dots.git", "git.example.org"),
+            ("me@example.org:dots.git", "example.org"),
+            ("ssh://[::1]:22/x", "::1"),
+        ] {
+            assert_eq!(host_of(url), host, "{url}");
+        }
+    }
+
+    #[test]
+    fn record_times_parse_and_spans_read_well() {
+        assert_eq!(unix_time("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(unix_time("2024-03-01T12:00:01Z"), Some(1_709_294_401));
+        for bad in ["", "2024-03-01", "2024-13-01T00:00:00Z", "2024-03-01T12:00:01+01:00"] {
+            assert_eq!(unix_time(bad), None, "{bad}");
+        }
+        assert_eq!(
+            (span(5), span(600), span(3 * 3600), span(9 * 86400)),
+            ("5 s".into(), "10 min".into(), "3 h".into(), "9 days".into())
+        );
+    }
+
+    #[test]
+    fn staleness_and_drill_age_compare_the_newest_successful_record_with_the_limit() {
+        let rec = |command: &str, time: &str, outcome: &str| crate::audit::Record {
+            command: command.into(),
+            time: time.into(),
+            outcome: outcome.into(),
+            ..Default::default()
+        };
+        let now = unix_time("2024-03-01T12:00:00Z").unwrap();
+        let records = [
+            rec("sync", "2024-03-01T10:00:00Z", "ok"),
+            rec("sync", "2024-03-01T11:30:00Z", "offline"),
+            rec("drill (identity)", "2024-01-01T00:00:00Z", "ok"),
+        ];
+        assert_eq!(staleness(&records, now, 3 * 3600).severity, Severity::Ok);
+        let stale = staleness(&records, now, 3600);
+        assert_eq!(stale.severity, Severity::Error);
+        assert!(stale.message.contains("2 h ago") && stale.message.contains("RPO of 1h"), "{}", stale.message);
+        assert_eq!(staleness(&records[1..], now, 3600).severity, Severity::Warning, "no ok sync at all");
+        assert_eq!(drill_age(&records, now, 90 * 86400).severity, Severity::Ok);
+        assert_eq!(drill_age(&records, now, 30 * 86400).severity, Severity::Warning);
+        let failed = [rec("drill (recovery)", "2024-03-01T11:00:00Z", "mismatch")];
+        assert!(drill_age(&failed, now, 30 * 86400).message.contains("mismatches"));
+        assert_eq!(last_push(&records, "origin"), None, "no remote reached");
+        let offline = crate::audit::Record {
+            remotes_reached: 1,
+            remotes_unreachable: vec!["usb".into()],
+            ..rec("sync", "2024-03-01T11:45:00Z", "offline")
+        };
+        let records = [records[0].clone(), offline];
+        assert_eq!(last_push(&records, "origin"), Some("2024-03-01T11:45:00Z"));
+        assert_eq!(last_push(&records, "usb"), None);
+    }
+}

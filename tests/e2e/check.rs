@@ -1,0 +1,358 @@
+//! `dotback check`: each kind of damage found with its finding and exit code (9 warnings, 10
+//! errors), and the 3-2-1 report for the setups that matter.
+
+use crate::common::*;
+use serde_json::Value;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+const WARNINGS: i32 = 9;
+const ERRORS: i32 = 10;
+
+/// A device with ~/.zshrc and an encrypted ~/.netrc, synced to a bare remote.
+fn device() -> (TestEnv, PathBuf) {
+    let (a, remote) = synced_with_zshrc("export A=1\n");
+    a.write(".netrc", "machine example.org login me password hunter2\n", 0o600);
+    a.ok(&["add", ".netrc"]);
+    a.ok(&["sync"]);
+    (a, remote)
+}
+
+/// `dotback check --json ARGS`: its exit code and report.
+fn check(env: &TestEnv, args: &[&str]) -> (i32, Value) {
+    let out = env.cmd(&[&["check", "--json"], args].concat()).output().unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", show(&out)));
+    (out.status.code().unwrap_or(-1), report)
+}
+
+/// The findings of `area` at `severity`.
+fn found<'a>(r: &'a Value, area: &str, severity: &str) -> Vec<&'a Value> {
+    r["findings"].as_array().unwrap().iter().filter(|f| f["area"] == area && f["severity"] == severity).collect()
+}
+
+fn git_out(env: &TestEnv, args: &[&str]) -> String {
+    stdout(&git_by_hand(env, args)).trim().to_string()
+}
+
+/// Where the loose object `id` of `env`'s store is.
+fn loose(env: &TestEnv, id: &str) -> PathBuf {
+    store_of(env).join(".git/objects").join(&id[..2]).join(&id[2..])
+}
+
+/// Whether `git fsck` finds the store sound (the oracle check is compared with).
+fn fsck_passes(env: &TestEnv) -> bool {
+    std::process::Command::new("git")
+        .args(["fsck", "--full"])
+        .current_dir(store_of(env))
+        .env_clear()
+        .envs(env.envs())
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+fn set_config(env: &TestEnv, line: &str) {
+    let path = env.config_home.join("dotback/config.toml");
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(&path, format!("{text}{line}\n")).unwrap();
+}
+
+#[test]
+fn a_store_synced_to_a_remote_on_its_own_disk_has_only_the_expected_warnings() {
+    let (a, _remote) = device();
+    a.ok(&["drill"]);
+    let (code, r) = check(&a, &[]);
+    assert_eq!(code, WARNINGS, "{r}");
+    assert_eq!(r["worst"], "warning");
+    let warnings: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] != "ok")
+        .map(|f| f["area"].as_str().unwrap())
+        .collect();
+    assert_eq!(warnings, ["3-2-1"], "{r}");
+    for area in ["integrity", "secrets", "encryption", "drift", "remotes", "staleness", "conflicts", "drill", "storage"]
+    {
+        assert_eq!(found(&r, area, "ok").len(), 1, "{area}: {r}");
+    }
+    assert!(found(&r, "encryption", "ok")[0]["message"].as_str().unwrap().contains("decrypt"), "{r}");
+    assert_eq!(r["copies"]["verdict"], "not");
+    let audit = all_text(&a.store().join(".dotback/audit"));
+    assert!(audit.contains("\"command\":\"check\"") && audit.contains("\"outcome\":\"warning\""), "{audit}");
+    assert!(fsck_passes(&a));
+}
+
+#[test]
+fn a_blob_overwritten_on_disk_is_found() {
+    let (a, _remote) = device();
+    let id = git_out(&a, &["rev-parse", "HEAD:dot_zshrc"]);
+    // A valid loose object of other content, at the blob's place.
+    let other = TestEnv::new();
+    let scratch = other.root.join("scratch");
+    other.git_in(&other.root, &["init", "-q", scratch.to_str().unwrap()]);
+    fs::write(scratch.join("f"), "export A=666\n").unwrap();
+    let forged = stdout(&other.git_in(&scratch, &["hash-object", "-w", "f"])).trim().to_string();
+    let path = loose(&a, &id);
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+    fs::copy(scratch.join(".git/objects").join(&forged[..2]).join(&forged[2..]), &path).unwrap();
+    assert!(!fsck_passes(&a), "git fsck finds it too");
+    let (code, r) = check(&a, &[]);
+    assert_eq!(code, ERRORS, "{r}");
+    let bad = found(&r, "integrity", "error");
+    assert!(bad.iter().any(|f| f["path"] == "dot_zshrc" && f["message"].as_str().unwrap().contains(&id)), "{r}");
+}
+
+#[test]
+fn a_missing_object_is_found_also_by_a_quick_check() {
+    let (a, _remote) = device();
+    let id = git_out(&a, &["rev-parse", "HEAD:dot_zshrc"]);
+    fs::remove_file(loose(&a, &id)).unwrap();
+    assert!(!fsck_passes(&a));
+    for args in [&[][..], &["--quick"][..]] {
+        let (code, r) = check(&a, args);
+        assert_eq!(code, ERRORS, "{args:?}: {r}");
+        assert!(found(&r, "integrity", "error").iter().any(|f| f["message"].as_str().unwrap().contains(&id)), "{r}");
+    }
+}
+
+#[test]
+fn a_truncated_pack_is_found() {
+    let (a, _remote) = device();
+    git_by_hand(&a, &["gc", "-q"]);
+    let packs = store_of(&a).join(".git/objects/pack");
+    let pack = fs::read_dir(&packs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "pack"))
+        .expect("gc made a pack");
+    let len = fs::metadata(&pack).unwrap().len();
+    fs::set_permissions(&pack, fs::Permissions::from_mode(0o644)).unwrap();
+    fs::OpenOptions::new().write(true).open(&pack).unwrap().set_len(len / 2).unwrap();
+    assert!(!fsck_passes(&a));
+    let (code, r) = check(&a, &[]);
+    assert_eq!(code, ERRORS, "{r}");
+    assert!(!found(&r, "integrity", "error").is_empty(), "{r}");
+}
+
+/// The store path of the encrypted ~/.netrc.
+fn netrc(a: &TestEnv) -> String {
+    let files = git_out(a, &["ls-files"]);
+    files.lines().find(|l| l.contains("encrypted_") && l.contains("netrc")).expect("an encrypted netrc").to_string()
+}
+
+#[test]
+fn a_corrupted_age_file_is_found() {
+    let (a, _remote) = device();
+    let path = netrc(&a);
+    let file = store_of(&a).join(&path);
+    let text = fs::read_to_string(&file).unwrap();
+    // One base64 character of the payload changed (the last body line before the end marker).
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.len() - 2;
+    let flipped = if lines[at].starts_with('A') { 'B' } else { 'A' };
+    let mut changed: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    changed[at] = format!("{flipped}{}", &lines[at][1..]);
+    fs::write(&file, changed.join("\n") + "\n").unwrap();
+    git_by_hand(&a, &["commit", "-qam", "corrupt", "--no-verify"]);
+    let (code, r) = check(&a, &[]);
+    assert_eq!(code, ERRORS, "{r}");
+    let bad = found(&r, "encryption", "error");
+    assert!(bad.iter().any(|f| f["path"] == path.as_str()), "{r}");
+}
+
+#[test]
+fn a_secret_encrypted_to_an_older_recipient_set_is_found() {
+    let (a, _remote) = device();
+    let path = netrc(&a);
+    let before = git_out(&a, &["rev-parse", "HEAD"]);
+    let other = TestEnv::new();
+    other.init();
+    a.admit(&other, "b");
+    let old = git_by_hand(&a, &["show", &format!("{before}:{path}")]).stdout;
+    fs::write(store_of(&a).join(&path), old).unwrap();
+    git_by_hand(&a, &["commit", "-qam", "old ciphertext", "--no-verify"]);
+    let (code, r) = check(&a, &[]);
+    assert_eq!(code, ERRORS, "{r}");
+    let bad = found(&r, "encryption", "error");
+    assert_eq!(bad.len(), 1, "{r}");
+    assert_eq!(bad[0]["path"], path.as_str());
+    assert!(bad[0]["message"].as_str().unwrap().contains("encrypted to 2 recipients, the store has 3"), "{r}");
+    assert!(bad[0]["hint"].as_str().unwrap().contains("rekey"), "{r}");
+}
+
+#[test]
+fn a_plaintext_secret_committed_past_the_hook_is_found_in_history() {
+    let (a, _remote) = device();
+    let store = store_of(&a);
+    let key = format!("-----BEGIN OPENSSH {}-----\nb3BlbnNzaC1rZXktdjEAAAAA\n", "PRIVATE KEY");
+    fs::write(store.join("dot_notes"), key).unwrap();
+    git_by_hand(&a, &["add", "dot_notes"]);
+    git_by_hand(&a, &["commit", "-qm", "oops", "--no-verify"]);
+    let leaked = git_out(&a, &["rev-parse", "--short=10", "HEAD"]);
+    git_by_hand(&a, &["rm", "-q", "dot_notes"]);
+    git_by_hand(&a, &["commit", "-qm", "gone from HEAD, not from history", "--no-verify"]);
+    let (code, r) = check(&a, &[]);
+    assert_eq!(code, ERRORS, "{r}");
+    let bad = found(&r, "secrets", "error");
+    assert_eq!(bad.len(), 1, "{r}");
+    assert_eq!(bad[0]["path"], "dot_notes");
+    let message = bad[0]["message"].as_str().unwrap();
+    assert!(message.contains("OpenSSH private key") && message.contains(&leaked), "{message}");
+    assert!(!r.to_string().contains("b3BlbnNzaC1rZXktdjEAAAAA"), "never the secret itself");
+    // --quick reads no blob, so it does not scan.
+    let (_, quick) = check(&a, &["--quick"]);
+    assert!(found(&quick, "secrets", "error").is_empty(), "{quick}");
+}
+
+#[test]
+fn a_remote_that_is_behind_is_found() {
+    let (a, _remote) = device();
+    a.write(".zshrc", "export A=2\n", 0o644);
+    a.ok(&["commit"]);
+    let (code, r) = check(&a, &[]);
+    assert_eq!(code, WARNINGS, "{r}");
+    let behind = found(&r, "remotes", "warning");
+    assert_eq!(behind.len(), 1, "{r}");
+    let message = behind[0]["message"].as_str().unwrap();
+    assert!(message.contains("origin is behind: 1 commit(s)") && message.contains("last pushed 20"), "{message}");
+}
+
+#[test]
+fn a_sync_older_than_the_rpo_is_an_error_and_alerts() {
+    let (a, _remote) = device();
+    // Every record this device wrote, moved back to 2020.
+    for e in walkdir(&a.store().join(".dotback/audit")) {
+        let text = fs::read_to_string(&e).unwrap();
+        let old: Vec<String> = text
+            .lines()
+            .map(|l| {
+                let mut v: Value = serde_json::from_str(l).unwrap();
+                v["time"] = "2020-01-01T00:00:00Z".into();
+                v.to_string()
+            })
+            .collect();
+        fs::write(&e, old.join("\n") + "\n").unwrap();
+    }
+    let (code, r) = check(&a, &[]);
+    assert_eq!(code, ERRORS, "{r}");
+    let stale = found(&r, "staleness", "error");
+    assert_eq!(stale.len(), 1, "{r}");
+    assert!(stale[0]["message"].as_str().unwrap().contains("more than the RPO of 1h"), "{r}");
+
+    let alert = a.root.join("alert.json");
+    set_config(&a, &format!("alert_command = \"cat > '{}'\"", alert.display()));
+    let (code, _) = check(&a, &[]);
+    assert_eq!(code, ERRORS);
+    assert!(!alert.exists(), "no alert without --alert");
+    let (code, r) = check(&a, &["--alert"]);
+    assert_eq!(code, ERRORS);
+    let sent: Value = serde_json::from_slice(&fs::read(&alert).unwrap()).unwrap();
+    assert_eq!(sent["worst"], "error");
+    assert!(!found(&sent, "staleness", "error").is_empty(), "{sent}");
+    assert!(found(&r, "alert", "warning").is_empty(), "{r}");
+
+    let cfg = a.config_home.join("dotback/config.toml");
+    let text = fs::read_to_string(&cfg).unwrap();
+    fs::write(&cfg, text.replace(&format!("cat > '{}'", alert.display()), "exit 3")).unwrap();
+    let (code, r) = check(&a, &["--alert"]);
+    assert_eq!(code, ERRORS, "a failed alert never hides the errors");
+    assert!(found(&r, "alert", "warning")[0]["message"].as_str().unwrap().contains("exit"), "{r}");
+    assert!(!found(&r, "staleness", "error").is_empty());
+}
+
+fn walkdir(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(root).unwrap().flatten() {
+        if e.file_type().unwrap().is_dir() {
+            out.extend(walkdir(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+/// A bare repository on another filesystem than the test's temporary directory (a tmpfs such
+/// as /dev/shm), removed when dropped; `None` when there is none.
+struct OtherDisk(tempfile::TempDir);
+
+impl OtherDisk {
+    fn make(env: &TestEnv) -> Option<OtherDisk> {
+        use std::os::unix::fs::MetadataExt;
+        let here = fs::metadata(&env.root).unwrap().dev();
+        let shm = Path::new("/dev/shm");
+        if !fs::metadata(shm).is_ok_and(|m| m.dev() != here) {
+            eprintln!("skipped: /dev/shm is not another filesystem here, so no remote on another medium can be made");
+            return None;
+        }
+        let dir = tempfile::Builder::new().prefix("dotback-check-").tempdir_in(shm).unwrap();
+        let repo = dir.path().join("usb.git");
+        env.git_in(dir.path(), &["init", "-q", "--bare", "-b", "main", repo.to_str().unwrap()]);
+        Some(OtherDisk(dir))
+    }
+
+    fn url(&self) -> String {
+        self.0.path().join("usb.git").display().to_string()
+    }
+}
+
+#[test]
+fn three_two_one_one_remote_on_the_same_filesystem_is_not_met() {
+    let (a, _remote) = device();
+    let (_, r) = check(&a, &[]);
+    assert_eq!((r["copies"]["verdict"].as_str(), r["copies"]["copies"].as_u64()), (Some("not"), Some(2)), "{r}");
+    assert_eq!(r["copies"]["media"], 1);
+    let f = &found(&r, "3-2-1", "warning")[0];
+    let hint = f["hint"].as_str().unwrap();
+    assert!(hint.contains("another medium") && hint.contains("offsite"), "{hint}");
+}
+
+#[test]
+fn three_two_one_a_remote_on_another_filesystem_is_partial() {
+    let a = TestEnv::new();
+    a.init();
+    let Some(usb) = OtherDisk::make(&a) else { return };
+    a.write(".zshrc", "export A=1\n", 0o644);
+    a.ok(&["add", ".zshrc"]);
+    a.ok(&["remote", "add", "usb", &usb.url()]);
+    a.ok(&["sync"]);
+    let (code, r) = check(&a, &[]);
+    assert_eq!(code, WARNINGS, "{r}");
+    assert_eq!(r["copies"]["verdict"], "partial", "{r}");
+    assert_eq!((r["copies"]["copies"].as_u64(), r["copies"]["media"].as_u64()), (Some(2), Some(2)), "{r}");
+    let hint = found(&r, "3-2-1", "warning")[0]["hint"].as_str().unwrap().to_string();
+    assert!(hint.contains("offsite") && !hint.contains("another medium"), "{hint}");
+}
+
+#[test]
+fn three_two_one_an_ssh_remote_and_a_usb_disk_comply_and_a_healthy_store_exits_0() {
+    use crate::sync_ssh::{Sshd, bare, keygen};
+    let a = TestEnv::new();
+    a.init();
+    let Some(usb) = OtherDisk::make(&a) else { return };
+    let Some(sshd) = Sshd::start(&a.root.join("sshd")) else { return };
+    keygen(&a.home.join(".ssh/id_ed25519"));
+    sshd.authorize(&a.home.join(".ssh/id_ed25519.pub"));
+    fs::write(a.home.join(".ssh/known_hosts"), sshd.known_hosts_line()).unwrap();
+    let server = TestEnv::new();
+    let repo = bare(&server);
+    a.write(".zshrc", "export A=1\n", 0o644);
+    a.ok(&["add", ".zshrc"]);
+    a.ok(&["remote", "add", "ssh", &sshd.url(&repo)]);
+    a.ok(&["remote", "add", "usb", &usb.url()]);
+    a.ok(&["sync"]);
+    a.ok(&["drill"]);
+    let (code, r) = check(&a, &[]);
+    assert_eq!(r["copies"]["verdict"], "compliant", "{r}");
+    assert_eq!(
+        (r["copies"]["copies"].as_u64(), r["copies"]["media"].as_u64(), r["copies"]["offsite"].as_u64()),
+        (Some(3), Some(3), Some(1))
+    );
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["worst"], "ok");
+    assert_eq!(found(&r, "remotes", "ok").len(), 2, "{r}");
+}
