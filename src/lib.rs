@@ -18,6 +18,7 @@
 //! - [`bootstrap`]: a new machine from one command (the step graph, user steps, the script);
 //! - [`packages`]: per-device package lists (capture, diff, restore);
 //! - [`service`]: the watcher as a user service (systemd, launchd) and its status file;
+//! - [`health`]: proof that the store restores: encrypted archives and their retention;
 //!
 //! The command line (`src/cli/`) is a module of the binary, not of this library: it calls
 //! the operations here, renders their reports and maps their errors to exit codes.
@@ -37,6 +38,7 @@ pub mod eval;
 pub mod events;
 pub mod fsutil;
 pub mod guard;
+pub mod health;
 pub mod hooks;
 pub mod init;
 pub mod keys;
