@@ -20,6 +20,7 @@ fn help_lists_exactly_the_commands_that_work() {
         "hooks",
         "guard",
         "recover",
+        "archive",
         "completions",
     ] {
         assert!(help.contains(&format!("  {cmd} ")), "{cmd} missing from help:\n{help}");
