@@ -48,6 +48,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Run `dotback watch` as a user service: a systemd user unit on Linux, a launchd agent on macOS. The service file holds no secret: the watcher loads the device identity from its file or the OS keyring')
             [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)')
             [CompletionResult]::new('recover', 'recover', [CompletionResultType]::ParameterValue, 'Finish, or give up, what a dotback process left half done when it was stopped or failed')
+            [CompletionResult]::new('archive', 'archive', [CompletionResultType]::ParameterValue, 'Write an encrypted archive of the whole store to a directory, check it, and prune old ones')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -575,6 +576,65 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'dotback;archive' {
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The directory to write to; it must exist (a disk is not mounted by creating it)')
+            [CompletionResult]::new('--keep-last', '--keep-last', [CompletionResultType]::ParameterName, 'Keep the N newest archives')
+            [CompletionResult]::new('--keep-hourly', '--keep-hourly', [CompletionResultType]::ParameterName, 'Keep the newest archive of each of the last N hours that have one (UTC)')
+            [CompletionResult]::new('--keep-daily', '--keep-daily', [CompletionResultType]::ParameterName, 'Keep the newest archive of each of the last N days that have one (UTC)')
+            [CompletionResult]::new('--keep-weekly', '--keep-weekly', [CompletionResultType]::ParameterName, 'Keep the newest archive of each of the last N weeks that have one (ISO weeks)')
+            [CompletionResult]::new('--keep-monthly', '--keep-monthly', [CompletionResultType]::ParameterName, 'Keep the newest archive of each of the last N months that have one')
+            [CompletionResult]::new('--keep-yearly', '--keep-yearly', [CompletionResultType]::ParameterName, 'Keep the newest archive of each of the last N years that have one')
+            [CompletionResult]::new('--keep-within', '--keep-within', [CompletionResultType]::ParameterName, 'Keep every archive made within DURATION before the newest (e.g. 7d, 1y6m, 36h)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (stable field names)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Decrypt an archive and check that it is a complete bundle of the store')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the archives in a directory, when each was made and which rules keep it (nothing is removed)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'dotback;archive;verify' {
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the recovery passphrase from FILE instead of the terminal')
+            [CompletionResult]::new('--recovery', '--recovery', [CompletionResultType]::ParameterName, 'Decrypt with the recovery key (asks for its passphrase) instead of this device''s key')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (stable field names)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;archive;list' {
+            [CompletionResult]::new('--keep-last', '--keep-last', [CompletionResultType]::ParameterName, 'Keep the N newest archives')
+            [CompletionResult]::new('--keep-hourly', '--keep-hourly', [CompletionResultType]::ParameterName, 'Keep the newest archive of each of the last N hours that have one (UTC)')
+            [CompletionResult]::new('--keep-daily', '--keep-daily', [CompletionResultType]::ParameterName, 'Keep the newest archive of each of the last N days that have one (UTC)')
+            [CompletionResult]::new('--keep-weekly', '--keep-weekly', [CompletionResultType]::ParameterName, 'Keep the newest archive of each of the last N weeks that have one (ISO weeks)')
+            [CompletionResult]::new('--keep-monthly', '--keep-monthly', [CompletionResultType]::ParameterName, 'Keep the newest archive of each of the last N months that have one')
+            [CompletionResult]::new('--keep-yearly', '--keep-yearly', [CompletionResultType]::ParameterName, 'Keep the newest archive of each of the last N years that have one')
+            [CompletionResult]::new('--keep-within', '--keep-within', [CompletionResultType]::ParameterName, 'Keep every archive made within DURATION before the newest (e.g. 7d, 1y6m, 36h)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (stable field names)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dotback;archive;help' {
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Decrypt an archive and check that it is a complete bundle of the store')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the archives in a directory, when each was made and which rules keep it (nothing is removed)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'dotback;archive;help;verify' {
+            break
+        }
+        'dotback;archive;help;list' {
+            break
+        }
+        'dotback;archive;help;help' {
+            break
+        }
         'dotback;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -606,6 +666,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Run `dotback watch` as a user service: a systemd user unit on Linux, a launchd agent on macOS. The service file holds no secret: the watcher loads the device identity from its file or the OS keyring')
             [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)')
             [CompletionResult]::new('recover', 'recover', [CompletionResultType]::ParameterValue, 'Finish, or give up, what a dotback process left half done when it was stopped or failed')
+            [CompletionResult]::new('archive', 'archive', [CompletionResultType]::ParameterValue, 'Write an encrypted archive of the whole store to a directory, check it, and prune old ones')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -761,6 +822,17 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             break
         }
         'dotback;help;recover' {
+            break
+        }
+        'dotback;help;archive' {
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Decrypt an archive and check that it is a complete bundle of the store')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the archives in a directory, when each was made and which rules keep it (nothing is removed)')
+            break
+        }
+        'dotback;help;archive;verify' {
+            break
+        }
+        'dotback;help;archive;list' {
             break
         }
         'dotback;help;completions' {

@@ -22,6 +22,9 @@ _dotback() {
             dotback,apply)
                 cmd="dotback__subcmd__apply"
                 ;;
+            dotback,archive)
+                cmd="dotback__subcmd__archive"
+                ;;
             dotback,bootstrap)
                 cmd="dotback__subcmd__bootstrap"
                 ;;
@@ -91,11 +94,32 @@ _dotback() {
             dotback,watch)
                 cmd="dotback__subcmd__watch"
                 ;;
+            dotback__subcmd__archive,help)
+                cmd="dotback__subcmd__archive__subcmd__help"
+                ;;
+            dotback__subcmd__archive,list)
+                cmd="dotback__subcmd__archive__subcmd__list"
+                ;;
+            dotback__subcmd__archive,verify)
+                cmd="dotback__subcmd__archive__subcmd__verify"
+                ;;
+            dotback__subcmd__archive__subcmd__help,help)
+                cmd="dotback__subcmd__archive__subcmd__help__subcmd__help"
+                ;;
+            dotback__subcmd__archive__subcmd__help,list)
+                cmd="dotback__subcmd__archive__subcmd__help__subcmd__list"
+                ;;
+            dotback__subcmd__archive__subcmd__help,verify)
+                cmd="dotback__subcmd__archive__subcmd__help__subcmd__verify"
+                ;;
             dotback__subcmd__help,add)
                 cmd="dotback__subcmd__help__subcmd__add"
                 ;;
             dotback__subcmd__help,apply)
                 cmd="dotback__subcmd__help__subcmd__apply"
+                ;;
+            dotback__subcmd__help,archive)
+                cmd="dotback__subcmd__help__subcmd__archive"
                 ;;
             dotback__subcmd__help,bootstrap)
                 cmd="dotback__subcmd__help__subcmd__bootstrap"
@@ -165,6 +189,12 @@ _dotback() {
                 ;;
             dotback__subcmd__help,watch)
                 cmd="dotback__subcmd__help__subcmd__watch"
+                ;;
+            dotback__subcmd__help__subcmd__archive,list)
+                cmd="dotback__subcmd__help__subcmd__archive__subcmd__list"
+                ;;
+            dotback__subcmd__help__subcmd__archive,verify)
+                cmd="dotback__subcmd__help__subcmd__archive__subcmd__verify"
                 ;;
             dotback__subcmd__help__subcmd__hooks,install)
                 cmd="dotback__subcmd__help__subcmd__hooks__subcmd__install"
@@ -392,7 +422,7 @@ _dotback() {
 
     case "${cmd}" in
         dotback)
-            opts="-h -V --help --version init add forget status diff apply commit resolve log restore sync bootstrap push watch check drill keys packages remote hooks service guard recover completions help"
+            opts="-h -V --help --version init add forget status diff apply commit resolve log restore sync bootstrap push watch check drill keys packages remote hooks service guard recover archive completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -426,6 +456,168 @@ _dotback() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__archive)
+            opts="-h -V --to --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --json --help --version verify list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-last)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-hourly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-daily)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-weekly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-monthly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-yearly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-within)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__archive__subcmd__help)
+            opts="verify list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__archive__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__archive__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__archive__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__archive__subcmd__list)
+            opts="-h -V --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keep-last)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-hourly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-daily)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-weekly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-monthly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-yearly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-within)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__archive__subcmd__verify)
+            opts="-h -V --recovery --passphrase-file --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -590,7 +782,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__help)
-            opts="init add forget status diff apply commit resolve log restore sync bootstrap push watch check drill keys packages remote hooks service guard recover completions help"
+            opts="init add forget status diff apply commit resolve log restore sync bootstrap push watch check drill keys packages remote hooks service guard recover archive completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -620,6 +812,48 @@ _dotback() {
         dotback__subcmd__help__subcmd__apply)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__archive)
+            opts="verify list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__archive__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dotback__subcmd__help__subcmd__archive__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -45,6 +45,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand service 'Run `dotback watch` as a user service: a systemd user unit on Linux, a launchd agent on macOS. The service file holds no secret: the watcher loads the device identity from its file or the OS keyring'
             cand guard 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)'
             cand recover 'Finish, or give up, what a dotback process left half done when it was stopped or failed'
+            cand archive 'Write an encrypted archive of the whole store to a directory, check it, and prune old ones'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -496,6 +497,58 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'dotback;archive'= {
+            cand --to 'The directory to write to; it must exist (a disk is not mounted by creating it)'
+            cand --keep-last 'Keep the N newest archives'
+            cand --keep-hourly 'Keep the newest archive of each of the last N hours that have one (UTC)'
+            cand --keep-daily 'Keep the newest archive of each of the last N days that have one (UTC)'
+            cand --keep-weekly 'Keep the newest archive of each of the last N weeks that have one (ISO weeks)'
+            cand --keep-monthly 'Keep the newest archive of each of the last N months that have one'
+            cand --keep-yearly 'Keep the newest archive of each of the last N years that have one'
+            cand --keep-within 'Keep every archive made within DURATION before the newest (e.g. 7d, 1y6m, 36h)'
+            cand --json 'Print JSON (stable field names)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand verify 'Decrypt an archive and check that it is a complete bundle of the store'
+            cand list 'List the archives in a directory, when each was made and which rules keep it (nothing is removed)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dotback;archive;verify'= {
+            cand --passphrase-file 'Read the recovery passphrase from FILE instead of the terminal'
+            cand --recovery 'Decrypt with the recovery key (asks for its passphrase) instead of this device''s key'
+            cand --json 'Print JSON (stable field names)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;archive;list'= {
+            cand --keep-last 'Keep the N newest archives'
+            cand --keep-hourly 'Keep the newest archive of each of the last N hours that have one (UTC)'
+            cand --keep-daily 'Keep the newest archive of each of the last N days that have one (UTC)'
+            cand --keep-weekly 'Keep the newest archive of each of the last N weeks that have one (ISO weeks)'
+            cand --keep-monthly 'Keep the newest archive of each of the last N months that have one'
+            cand --keep-yearly 'Keep the newest archive of each of the last N years that have one'
+            cand --keep-within 'Keep every archive made within DURATION before the newest (e.g. 7d, 1y6m, 36h)'
+            cand --json 'Print JSON (stable field names)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dotback;archive;help'= {
+            cand verify 'Decrypt an archive and check that it is a complete bundle of the store'
+            cand list 'List the archives in a directory, when each was made and which rules keep it (nothing is removed)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dotback;archive;help;verify'= {
+        }
+        &'dotback;archive;help;list'= {
+        }
+        &'dotback;archive;help;help'= {
+        }
         &'dotback;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -526,6 +579,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand service 'Run `dotback watch` as a user service: a systemd user unit on Linux, a launchd agent on macOS. The service file holds no secret: the watcher loads the device identity from its file or the OS keyring'
             cand guard 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)'
             cand recover 'Finish, or give up, what a dotback process left half done when it was stopped or failed'
+            cand archive 'Write an encrypted archive of the whole store to a directory, check it, and prune old ones'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -637,6 +691,14 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;help;guard'= {
         }
         &'dotback;help;recover'= {
+        }
+        &'dotback;help;archive'= {
+            cand verify 'Decrypt an archive and check that it is a complete bundle of the store'
+            cand list 'List the archives in a directory, when each was made and which rules keep it (nothing is removed)'
+        }
+        &'dotback;help;archive;verify'= {
+        }
+        &'dotback;help;archive;list'= {
         }
         &'dotback;help;completions'= {
         }

@@ -92,6 +92,10 @@ pub struct Record {
     /// The steps of a bootstrap, each with its time (empty for a sync).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<StepTime>,
+    /// Counts of the operations the fields above do not fit (an archive's objects, bytes,
+    /// archives kept and removed), by name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub counts: std::collections::BTreeMap<String, u64>,
 }
 
 /// One bootstrap step and how long it took.

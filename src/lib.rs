@@ -18,7 +18,8 @@
 //! - [`bootstrap`]: a new machine from one command (the step graph, user steps, the script);
 //! - [`packages`]: per-device package lists (capture, diff, restore);
 //! - [`service`]: the watcher as a user service (systemd, launchd) and its status file;
-//! - [`health`]: the store's history (`log`) and point-in-time restore;
+//! - [`health`]: proof that the store restores: check, drills, history and point-in-time restore,
+//!   encrypted archives and their retention;
 //!
 //! The command line (`src/cli/`) is a module of the binary, not of this library: it calls
 //! the operations here, renders their reports and maps their errors to exit codes.

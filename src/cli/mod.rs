@@ -3,6 +3,7 @@
 
 mod add;
 mod apply;
+mod archive;
 mod bootstrap;
 mod check;
 mod commit;
@@ -74,6 +75,7 @@ enum Command {
     Service(service::ServiceArgs),
     Guard(guard::GuardArgs),
     Recover(recover::RecoverArgs),
+    Archive(archive::ArchiveArgs),
     Completions(completions::CompletionsArgs),
 }
 
@@ -127,6 +129,7 @@ fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
         Command::Service(args) => service::cmd_service(ui, args),
         Command::Guard(args) => guard::cmd_guard(ui, args),
         Command::Recover(args) => recover::cmd_recover(ui, args),
+        Command::Archive(args) => archive::cmd_archive(ui, args),
         Command::Completions(args) => completions::cmd_completions(args),
     }
 }

@@ -1,7 +1,10 @@
 //! Proof that what dotback keeps can be restored: [`check`], drills ([`drill`]), the history of
-//! the store and point-in-time restore ([`history`], with the times it accepts in [`when`]).
+//! the store and point-in-time restore ([`history`], with the times it accepts in [`when`]),
+//! and encrypted archives ([`archive`]) with their retention ([`retention`]).
 
+pub mod archive;
 pub mod check;
 pub mod drill;
 pub mod history;
+pub mod retention;
 pub mod when;

@@ -285,6 +285,7 @@ pub fn run(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink) -> Result<SyncR
         pushed: report.pushed,
         duration_ms: started.elapsed().as_millis() as u64,
         steps: Vec::new(),
+        counts: Default::default(),
     };
     if let Err(e) = audit::append(&s.ctx.store, &record) {
         sink.warn(format!("could not append to the audit trail {}: {e}", audit::file(&s.ctx.store, &record).display()));

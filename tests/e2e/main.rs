@@ -5,6 +5,7 @@ mod common;
 mod add_forget;
 mod apply;
 mod apply_partial;
+mod archive;
 mod bad_input;
 mod bootstrap;
 mod bootstrap_script;

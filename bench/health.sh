@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Benchmarks of the proofs that the store restores, on a store of N tracked files (default
+# 10,000) with some history, each next to what git (and age) do for the same job in one run.
+#
+#   bash bench/health.sh
+#   N=2000 RUNS=3 bash bench/health.sh
+#
+# archive: `dotback archive --to DIR` (bundle, encrypt to every recipient, fsync, read back,
+#          decrypt, index the pack and walk the whole history)
+#          | `git bundle create - --all | age -R recipients` (writing only)
+#          | the same, then `age -d` and `git clone --bare` of the bundle (git's own check)
+# Goal (issue 14): archive within 1.5x of `git bundle create` + `age` with git's check.
+set -euo pipefail
+N=${N:-10000}
+RUNS=${RUNS:-5}
+source "$(dirname "$0")/common.sh"
+need age age
+
+home=$work/home
+store=$home/.local/share/chezmoi
+echo "bench passphrase" >"$work/pass"
+mkdir -p "$home"
+generate_home "$home" "$N"
+HOME=$home dotback init --device bench --passphrase-file "$work/pass" >/dev/null 2>&1
+HOME=$home dotback add "$home/.config" >/dev/null 2>&1
+HOME=$home dotback commit >/dev/null 2>&1
+# Some history: 100 files edited in a second commit.
+for k in $(seq 0 99); do echo "edited = $k" >>"$home/.config/app$k/file$k.conf"; done
+HOME=$home dotback commit >/dev/null 2>&1
+identity=$home/.config/dotback/identity.txt
+recipients=$store/.dotback/recipients.txt
+
+echo "== archive ==" >&2
+archives=$work/archives
+bundle_age="git -C '$store' bundle create -q - --all | age -R '$recipients' -o '$work/git.age'"
+git_check="age -d -i '$identity' -o '$work/check.bundle' '$work/git.age' && git clone -q --bare '$work/check.bundle' '$work/check.git'"
+hyperfine --style basic --warmup 1 --runs "$RUNS" \
+  --prepare "rm -rf '$archives' && mkdir '$archives' && sync" \
+  -n "dotback archive (write + check)" "HOME='$home' dotback archive --to '$archives' 2>/dev/null" \
+  --prepare "rm -f '$work/git.age' && sync" \
+  -n "git bundle | age -R" "$bundle_age" \
+  --prepare "rm -rf '$work/git.age' '$work/check.bundle' '$work/check.git' && sync" \
+  -n "git bundle | age -R, age -d + git clone --bare" "$bundle_age && $git_check" \
+  --export-markdown "$work/archive.md" >&2
+HOME=$home dotback archive verify "$archives"/*.bundle.age >&2
+sizes="dotback archive $(stat -c %s "$archives"/*.bundle.age) bytes, git bundle + age $(stat -c %s "$work/git.age") bytes"
+
+echo
+echo "dotback health benchmark: $N files, $(nproc) cores, $(date -u +%Y-%m-%d)"
+echo
+echo "### archive ($sizes)"
+cat "$work/archive.md"
