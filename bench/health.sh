@@ -9,12 +9,19 @@
 #          decrypt, index the pack and walk the whole history)
 #          | `git bundle create - --all | age -R recipients` (writing only)
 #          | the same, then `age -d` and `git clone --bare` of the bundle (git's own check)
-# Goal (issue 14): archive within 1.5x of `git bundle create` + `age` with git's check.
+# check:   `dotback check --quick` (integrity of every object, no blob contents, and the rest)
+#          | `dotback check` (blobs read too) | `git fsck` | `git fsck --connectivity-only`
+# drill:   `dotback drill` (clone into a temporary directory, restore into a temporary HOME,
+#          compare every file) | `git clone` + `cp -r` of the tree
+# Goals (issue 14): archive within 1.5x of `git bundle create` + `age` with git's check; check
+# within 1.5x of `git fsck` for the integrity part; the drill's restore within 1.5x of
+# clone + copy.
 set -euo pipefail
 N=${N:-10000}
 RUNS=${RUNS:-5}
 source "$(dirname "$0")/common.sh"
 need age age
+need jq jq
 
 home=$work/home
 store=$home/.local/share/chezmoi
@@ -29,6 +36,29 @@ for k in $(seq 0 99); do echo "edited = $k" >>"$home/.config/app$k/file$k.conf";
 HOME=$home dotback commit >/dev/null 2>&1
 identity=$home/.config/dotback/identity.txt
 recipients=$store/.dotback/recipients.txt
+
+remote=$work/remote.git
+git init -q --bare -b main "$remote"
+HOME=$home dotback remote add origin "$remote" >/dev/null 2>&1
+HOME=$home dotback sync >/dev/null 2>&1
+
+echo "== check ==" >&2
+hyperfine --style basic --warmup 1 --runs "$RUNS" -i \
+  -n "dotback check --quick" "HOME='$home' dotback check --quick >/dev/null 2>&1" \
+  -n "dotback check" "HOME='$home' dotback check >/dev/null 2>&1" \
+  -n "git fsck" "git -C '$store' fsck --no-progress >/dev/null 2>&1" \
+  -n "git fsck --connectivity-only" "git -C '$store' fsck --connectivity-only --no-progress >/dev/null 2>&1" \
+  --export-markdown "$work/check.md" >&2
+
+echo "== drill ==" >&2
+copy=$work/copy
+hyperfine --style basic --warmup 1 --runs "$RUNS" \
+  --prepare "sync" \
+  -n "dotback drill" "HOME='$home' dotback drill >/dev/null 2>&1" \
+  --prepare "rm -rf '$copy' && mkdir '$copy' && sync" \
+  -n "git clone + cp -r" "git clone -q '$remote' '$copy/store' && cp -r '$copy/store/dot_config' '$copy/home'" \
+  --export-markdown "$work/drill.md" >&2
+drill_json=$(HOME=$home dotback drill --json 2>/dev/null)
 
 echo "== archive ==" >&2
 archives=$work/archives
@@ -47,6 +77,12 @@ sizes="dotback archive $(stat -c %s "$archives"/*.bundle.age) bytes, git bundle 
 
 echo
 echo "dotback health benchmark: $N files, $(nproc) cores, $(date -u +%Y-%m-%d)"
+echo
+echo "### check"
+cat "$work/check.md"
+echo
+echo "### drill (one more drill's own report: $(echo "$drill_json" | jq -c '{verified, mismatches: (.mismatches | length), rto_secs, clone_secs, restore_secs}'))"
+cat "$work/drill.md"
 echo
 echo "### archive ($sizes)"
 cat "$work/archive.md"
