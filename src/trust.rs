@@ -427,9 +427,13 @@ impl Held {
         } else {
             ", and hands nothing to chezmoi (no script, template or external runs) until it is settled"
         };
+        const SHOWN: usize = 10;
+        let mut names = self.files[..self.files.len().min(SHOWN)].join(", ");
+        if self.files.len() > SHOWN {
+            names.push_str(&format!(" and {} more", self.files.len() - SHOWN));
+        }
         format!(
-            "a change to {} arrived{at} and is held back: {}; this device keeps using the keys and rules it trusted before{code}",
-            self.files.join(", "),
+            "a change to {names} arrived{at} and is held back: {}; this device keeps using the keys and rules it trusted before{code}",
             self.why
         )
     }
@@ -633,6 +637,8 @@ fn evaluate_against(
             "it changes the store's code (what chezmoi runs or evaluates), and its seal does not cover that code (a change made with plain git, or pushed by someone without a key of the store)"
         } else if key.as_ref().is_ok_and(|k| current.verifies(k)) {
             "its seal is older than the one this device trusts (an earlier state played back)"
+        } else if key.is_err() && trusted.files[KEY].is_some() && !is_recipient(&trusted, ids) {
+            "this device cannot check its seal: it is not a recipient of the store key yet (`dotback keys unlock --recovery`, or `dotback keys add-device` on a device of the store, makes it one)"
         } else {
             "its seal does not verify with the store key this device trusts (it was not made by a device or the recovery key, or it merges changes that conflict)"
         };
