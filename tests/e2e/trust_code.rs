@@ -208,3 +208,26 @@ fn a_store_sealed_before_code_was_keeps_working_and_its_code_gets_sealed() {
     a.ok(&["sync"]);
     assert!(!a.home.join("pwned").exists() && held_json(&a).is_null());
 }
+
+#[test]
+fn a_bootstrapped_machine_bootstrapping_again_hands_held_back_code_to_nobody() {
+    let Some(chezmoi) = chezmoi() else { return };
+    let (a, remote) = victim(&chezmoi);
+    put(&store_of(&a), "dot_greeting.tmpl", "{{ \"hi\" | upper }}\n");
+    a.ok(&["sync"]);
+    let b = TestEnv::new().with_chezmoi(&chezmoi);
+    let out = bootstrap(&b, &remote);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(b.read(".greeting"), "HI\n");
+    let intruder = Intruder::clone_of(&a.root, &remote);
+    put(&intruder.dir, "run_once_x.sh", "#!/bin/sh\ntouch \"$HOME/pwned\"\n");
+    let commit = intruder.push("a helpful script");
+    let (code, _) = b.fails(&["sync"]);
+    assert_eq!(code, 6);
+    let out = bootstrap(&b, &remote);
+    assert_eq!(out.status.code(), Some(6), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(err.contains("bootstrap step `templates`"), "{err}");
+    says_held(&err, "run_once_x.sh", &commit);
+    assert!(!b.home.join("pwned").exists(), "the templates step ran the pushed script");
+}
