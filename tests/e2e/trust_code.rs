@@ -125,17 +125,19 @@ fn a_script_a_device_adds_is_sealed_and_runs_on_the_other_devices() {
     a.ok(&["sync"]);
     b.ok(&["sync"]);
     put(&store_of(&a), "run_once_hello.sh", "#!/bin/sh\necho hello >> \"$HOME/hello.log\"\n");
-    put(&store_of(&a), "dot_greeting.tmpl", "{{ \"hi\" | upper }}\n");
+    put(&store_of(&a), "dot_greeting.tmpl", "{{ \"hi\" | upper }}\nmiddle\nend\n");
     a.ok(&["sync"]);
     let out = b.ok(&["sync"]);
     assert_eq!(fs::read_to_string(b.home.join("hello.log")).unwrap(), "hello\n", "{}", show(&out));
-    assert_eq!(b.read(".greeting"), "HI\n");
+    assert_eq!(b.read(".greeting"), "HI\nmiddle\nend\n");
     assert!(held_json(&a).is_null() && held_json(&b).is_null());
 
-    // Both change the code at once: each side is sealed, and so is their merge.
+    // Both change the code at once, the same template included: each side is sealed, and so is
+    // their merge.
     put(&store_of(&a), "run_once_from_a.sh", "#!/bin/sh\necho a >> \"$HOME/hello.log\"\n");
-    put(&store_of(&a), "dot_greeting.tmpl", "{{ \"hi\" | upper }}\nfrom a\n");
+    put(&store_of(&a), "dot_greeting.tmpl", "{{ \"hello\" | upper }}\nmiddle\nend\n");
     put(&store_of(&b), "run_once_from_b.sh", "#!/bin/sh\necho b >> \"$HOME/hello.log\"\n");
+    put(&store_of(&b), "dot_greeting.tmpl", "{{ \"hi\" | upper }}\nmiddle\nend from b\n");
     a.ok(&["sync"]);
     b.ok(&["sync"]);
     a.ok(&["sync"]);
@@ -144,7 +146,9 @@ fn a_script_a_device_adds_is_sealed_and_runs_on_the_other_devices() {
         let log = fs::read_to_string(env.home.join("hello.log")).unwrap();
         assert!(log.lines().any(|l| l == mine), "the other device's script ran: {log}");
     }
-    assert_eq!(b.read(".greeting"), "HI\nfrom a\n");
+    for env in [&a, &b] {
+        assert_eq!(env.read(".greeting"), "HELLO\nmiddle\nend from b\n");
+    }
 }
 
 /// A seal from before code was sealed: the files' MAC alone (the code's lines are longer).
