@@ -436,6 +436,9 @@ pub struct ApplyRun {
     pub named_skipped: Vec<(String, String)>,
     /// What executing the plan did; `None` in a dry run.
     pub report: Option<Report>,
+    /// A change to the keys, rules or code this device does not use; while code is held back,
+    /// nothing is handed to chezmoi (`delegated` is empty).
+    pub held: Option<crate::trust::Held>,
 }
 
 /// `dotback apply`: evaluates the selected targets, plans and (unless a dry run) executes the
@@ -449,6 +452,8 @@ pub fn run(
         s.decide_ignores_with_chezmoi()?;
     }
     let sel = &opts.selection;
+    let held = s.trust().held.clone();
+    let code_held = s.trust().code_held();
     let mut p = s.parts();
     let evals = crate::eval::evaluate(p.ctx, p.state, p.cache, p.vault, sel)?;
     let evals: Vec<_> = evals.into_iter().filter(|e| sel.touches(&e.target)).collect();
@@ -478,6 +483,8 @@ pub fn run(
     let items = crate::delegate::items(p.state);
     let delegated: Vec<crate::delegate::Item> = match opts.part {
         Part::Native => Vec::new(),
+        // The store's code differs from what this device trusts: chezmoi gets none of it.
+        _ if code_held => Vec::new(),
         _ => crate::delegate::selected(&items, sel).into_iter().cloned().collect(),
     };
     let mut run = ApplyRun {
@@ -488,6 +495,7 @@ pub fn run(
         skipped_on_device,
         named_skipped,
         report: None,
+        held,
     };
     if opts.dry_run {
         return Ok(run);

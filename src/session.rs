@@ -148,9 +148,10 @@ impl Session {
 
     /// For an apply the user asked for: when a `.chezmoiignore` template left targets undecided
     /// and chezmoi is installed, scans the store again with chezmoi deciding them. (Asking
-    /// chezmoi renders the store's templates, which may run programs, so no other command does.)
+    /// chezmoi renders the store's templates, which may run programs, so no other command does,
+    /// and not while the store's code is held back.)
     pub fn decide_ignores_with_chezmoi(&mut self) -> Result<(), managed::ScanError> {
-        if !self.state.ignore.is_templated() || crate::chezmoi::find().is_none() {
+        if !self.state.ignore.is_templated() || self.trust.code_held() || crate::chezmoi::find().is_none() {
             return Ok(());
         }
         let device = managed::Device::asking_chezmoi(&self.ctx);

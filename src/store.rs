@@ -993,6 +993,11 @@ impl Store {
         Ok(Store { repo, root: self.root.clone() })
     }
 
+    /// Whether git ignores the work-tree file `rel` and does not track it (so no commit takes it).
+    pub fn ignores(&self, rel: &str) -> bool {
+        matches!(self.repo.status_file(Path::new(rel)), Ok(s) if s.contains(git2::Status::IGNORED))
+    }
+
     /// Paths whose work-tree or index state differs from HEAD.
     pub fn uncommitted(&self) -> Result<Vec<Uncommitted>, StoreError> {
         self.uncommitted_matching(None)

@@ -25,6 +25,19 @@
 //! - A device with no trusted copy takes the store as it is (first use, as ssh takes a host key);
 //!   a device that cannot yet decrypt the store key (it is not a recipient yet) accepts the change
 //!   that admits it when it verifies under the key that change encrypts to it.
+//!
+//! The store's **code** is authenticated the same way: what chezmoi runs or evaluates when
+//! dotback hands it the store (scripts, templates, externals, `.chezmoiremove`, every
+//! `.chezmoi…` file: see [`code`]). The set's code is the listing of those files by blob id; the
+//! MAC file holds a second MAC per key, over the control files and that listing, and the trusted
+//! copy keeps the listing. A code change made on this device is the user's own and is sealed; one
+//! that came with a commit is taken when that MAC verifies (or it merges two sides that do). Held
+//! back, nothing of the store goes to chezmoi (everything dotback writes itself still applies).
+//! The code MAC is a line of its own, tagged, so a dotback from before code was sealed still
+//! verifies the files MAC beside it; a seal of such a dotback, which covers no code, is taken for
+//! the control files alone while the code stays as this device trusts it. A trusted copy saved
+//! before code was covered takes the work tree's code as it is (first use), and the first device
+//! that holds the store key seals it.
 
 use crate::config::{ConfigError, Manifest};
 use crate::context::Context;
@@ -36,6 +49,8 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+
+pub mod code;
 
 /// The control files, relative to the store, in the order the MAC covers them: who secrets are
 /// encrypted to, the rules, the store key, and the exported GPG keys and ownertrust (which
@@ -55,6 +70,9 @@ const RECIPIENTS: usize = 0;
 const MANIFEST: usize = 2;
 const KEY: usize = 3;
 const MAC_HEADER: &str = "dotback control MAC v1";
+/// The first bytes of a MAC over the control files and the code (a line a dotback from before
+/// code was sealed skips: no MAC of its has that length).
+const CODE_TAG: [u8; 2] = [0xc0, 0xde];
 /// Control files are small; a bigger one is refused rather than read.
 const MAX_CONTROL_SIZE: u64 = 1 << 20;
 
@@ -74,16 +92,35 @@ pub enum TrustError {
     NothingHeld,
 }
 
-/// The content of the control files (None: absent) and of the MAC file.
+/// The content of the control files (None: absent), the store's code and the MAC file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ControlSet {
     files: [Option<Vec<u8>>; CONTROL.len()],
+    /// The store's code; `None` only in a trusted copy saved before code was covered (and in
+    /// [`Trust::as_is`]).
+    code: Option<code::Listing>,
     mac: Option<Vec<u8>>,
 }
 
+/// A MAC file, parsed.
+struct Seal {
+    generation: u64,
+    /// MACs over the control files.
+    files: Vec<Vec<u8>>,
+    /// MACs over the control files and the code (their tag cut).
+    code: Vec<Vec<u8>>,
+}
+
 impl ControlSet {
-    /// The control files in the store's work tree.
-    pub fn read(store: &Path) -> Result<ControlSet, TrustError> {
+    /// The control files and the code in the store's work tree.
+    pub fn read(store: &Store) -> Result<ControlSet, TrustError> {
+        let mut set = ControlSet::read_files(&store.root)?;
+        set.code = Some(code::of_work_tree(store)?);
+        Ok(set)
+    }
+
+    /// The control files in the store's work tree (not its code).
+    fn read_files(store: &Path) -> Result<ControlSet, TrustError> {
         let mut set = ControlSet::default();
         for (i, rel) in CONTROL.iter().enumerate() {
             set.files[i] = read_small(store, &store.join(rel))?;
@@ -92,8 +129,15 @@ impl ControlSet {
         Ok(set)
     }
 
-    /// The control files of a commit.
+    /// The control files and the code of a commit.
     pub fn at(store: &Store, commit: git2::Oid) -> Result<ControlSet, TrustError> {
+        let mut set = ControlSet::files_at(store, commit)?;
+        set.code = Some(code::of_commit(store, commit)?);
+        Ok(set)
+    }
+
+    /// The control files of a commit (not its code).
+    fn files_at(store: &Store, commit: git2::Oid) -> Result<ControlSet, TrustError> {
         let mut set = ControlSet::default();
         for (i, rel) in CONTROL.iter().enumerate() {
             set.files[i] = store.file_at(commit, rel)?;
@@ -104,6 +148,19 @@ impl ControlSet {
 
     fn same_files(&self, other: &ControlSet) -> bool {
         self.files == other.files
+    }
+
+    /// The same control files and the same code.
+    fn same(&self, other: &ControlSet) -> bool {
+        self.same_files(other) && self.code == other.code
+    }
+
+    /// The code paths that differ from `other`'s (none when either does not know its code).
+    fn code_changed(&self, other: &ControlSet) -> Vec<String> {
+        match (&self.code, &other.code) {
+            (Some(a), Some(b)) => a.changed(b),
+            _ => Vec::new(),
+        }
     }
 
     /// What the MAC covers: every control file's name, presence and bytes.
@@ -125,58 +182,105 @@ impl ControlSet {
         h.finalize().into()
     }
 
-    fn mac_with(&self, key: &StoreKey, generation: u64) -> Vec<u8> {
-        let mut m = Hmac::<Sha256>::new_from_slice(&key.0[..]).expect("HMAC takes any key length");
-        m.update(&self.digest());
-        m.update(&generation.to_be_bytes());
-        m.finalize().into_bytes().to_vec()
+    /// What the code MAC covers: the control files, and every code file's path, kind and blob id
+    /// (`None` when the code is not known).
+    fn code_digest(&self) -> Option<[u8; 32]> {
+        let code = self.code.as_ref()?;
+        let mut h = Sha256::new();
+        h.update(b"dotback control files and code v1\0");
+        h.update(self.digest());
+        h.update((code.files().len() as u64).to_be_bytes());
+        for f in code.files() {
+            h.update((f.path.len() as u64).to_be_bytes());
+            h.update(f.path.as_bytes());
+            h.update([u8::from(f.link)]);
+            h.update(f.id.as_bytes());
+        }
+        Some(h.finalize().into())
     }
 
-    /// The MAC file: the generation, then a MAC under each of `keys` (the key that authorises the
+    fn hmac(key: &StoreKey, digest: &[u8; 32], generation: u64) -> Hmac<Sha256> {
+        let mut m = Hmac::<Sha256>::new_from_slice(&key.0[..]).expect("HMAC takes any key length");
+        m.update(digest);
+        m.update(&generation.to_be_bytes());
+        m
+    }
+
+    /// The MAC file: the generation, then MACs under each of `keys` (the key that authorises the
     /// change, and the set's own key when that is another one, so that every sealed set also
-    /// verifies under the key it carries).
+    /// verifies under the key it carries): over the control files, and over them and the code.
     fn mac_file(&self, keys: &[&StoreKey], generation: u64) -> Vec<u8> {
         let mut text = format!("{MAC_HEADER}\n{generation}\n");
         for k in keys {
-            text.push_str(&hex(&self.mac_with(k, generation)));
+            let files = ControlSet::hmac(k, &self.digest(), generation).finalize().into_bytes();
+            text.push_str(&hex(&files));
             text.push('\n');
+            if let Some(digest) = self.code_digest() {
+                let code = ControlSet::hmac(k, &digest, generation).finalize().into_bytes();
+                text.push_str(&hex(&CODE_TAG));
+                text.push_str(&hex(&code));
+                text.push('\n');
+            }
         }
         text.into_bytes()
     }
 
     /// The MAC file's generation and MACs, when it has the expected form.
-    fn seal_of(&self) -> Option<(u64, Vec<Vec<u8>>)> {
+    fn seal_of(&self) -> Option<Seal> {
         let text = std::str::from_utf8(self.mac.as_deref()?).ok()?;
         let mut lines = text.lines();
         if lines.next() != Some(MAC_HEADER) {
             return None;
         }
         let generation = lines.next()?.trim().parse().ok()?;
-        let macs: Option<Vec<Vec<u8>>> = lines.map(unhex).collect();
-        Some((generation, macs?))
+        let mut seal = Seal { generation, files: Vec::new(), code: Vec::new() };
+        for line in lines {
+            let mac = unhex(line)?;
+            match mac.strip_prefix(&CODE_TAG[..]) {
+                Some(code) if code.len() == 32 => seal.code.push(code.to_vec()),
+                _ => seal.files.push(mac),
+            }
+        }
+        Some(seal)
     }
 
     /// The generation of the seal (0 when there is none): every seal counts one up, so a set
     /// sealed earlier cannot be replayed over a later one.
     fn generation(&self) -> u64 {
-        self.seal_of().map_or(0, |(g, _)| g)
+        self.seal_of().map_or(0, |s| s.generation)
     }
 
-    /// Whether the MAC file holds a valid MAC of these files under `key` (constant-time compare).
+    /// Whether the MAC file holds a valid MAC of the control files under `key` (constant-time
+    /// compare).
     fn verifies(&self, key: &StoreKey) -> bool {
-        let Some((generation, macs)) = self.seal_of() else { return false };
-        macs.iter().any(|given| {
-            let mut m = Hmac::<Sha256>::new_from_slice(&key.0[..]).expect("HMAC takes any key length");
-            m.update(&self.digest());
-            m.update(&generation.to_be_bytes());
-            m.verify_slice(given).is_ok()
-        })
+        let Some(seal) = self.seal_of() else { return false };
+        let digest = self.digest();
+        seal.files.iter().any(|given| ControlSet::hmac(key, &digest, seal.generation).verify_slice(given).is_ok())
+    }
+
+    /// Whether the MAC file holds a valid MAC of the control files and the code under `key`.
+    fn covers_code(&self, key: &StoreKey) -> bool {
+        let (Some(seal), Some(digest)) = (self.seal_of(), self.code_digest()) else { return false };
+        seal.code.iter().any(|given| ControlSet::hmac(key, &digest, seal.generation).verify_slice(given).is_ok())
+    }
+
+    /// The MAC file has a MAC over the code (whether or not it verifies): the seal is not one of
+    /// a dotback from before code was sealed.
+    fn seals_code(&self) -> bool {
+        self.seal_of().is_some_and(|s| !s.code.is_empty())
+    }
+
+    /// Whether the set's control files verify under `key`, and its code is `trusted`'s or
+    /// verifies too.
+    fn authentic(&self, key: &StoreKey, trusted: &ControlSet) -> bool {
+        self.verifies(key) && (self.code == trusted.code || self.covers_code(key))
     }
 
     /// Whether the set is sealed under the key it carries (as every set dotback seals is), for
-    /// someone who can decrypt that key with `ids`.
+    /// someone who can decrypt that key with `ids`: its code too, unless the seal is one from
+    /// before code was sealed.
     fn self_sealed(&self, ids: &[Identity]) -> bool {
-        self.key(ids).is_ok_and(|k| self.verifies(&k))
+        self.key(ids).is_ok_and(|k| self.verifies(&k) && (!self.seals_code() || self.covers_code(&k)))
     }
 
     /// The recipients these files name.
@@ -259,6 +363,9 @@ pub fn trusted_path(state_dir: &Path) -> PathBuf {
 struct TrustedFile {
     /// Per control file (in [`CONTROL`] order), its content in base64, or null when absent.
     files: Vec<Option<String>>,
+    /// The code this device uses (absent in a copy saved before code was covered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    code: Option<code::Listing>,
     mac: Option<String>,
 }
 
@@ -283,6 +390,7 @@ fn load_trusted(state_dir: &Path) -> Result<Option<ControlSet>, TrustError> {
         set.files[i] = decode(f)?;
     }
     set.mac = decode(&f.mac)?;
+    set.code = f.code;
     Ok(Some(set))
 }
 
@@ -290,18 +398,20 @@ fn save_trusted(state_dir: &Path, set: &ControlSet) -> Result<(), TrustError> {
     let path = trusted_path(state_dir);
     let b64 = base64::engine::general_purpose::STANDARD;
     let enc = |c: &Option<Vec<u8>>| c.as_ref().map(|c| b64.encode(c));
-    let f = TrustedFile { files: set.files.iter().map(enc).collect(), mac: enc(&set.mac) };
+    let f = TrustedFile { files: set.files.iter().map(enc).collect(), code: set.code.clone(), mac: enc(&set.mac) };
     let write_err = |source| TrustError::from(PathError::new(Op::Write, &path, source));
     crate::state::ensure_private_dir(state_dir)?;
     let json = serde_json::to_vec_pretty(&f).expect("the trusted set serializes");
     crate::fsutil::write_atomic(&path, &json, 0o600).map_err(write_err)
 }
 
-/// A change of the control files this device does not use (yet).
+/// A change of the control files or the code this device does not use (yet).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Held {
     /// The store paths that differ from what this device trusts.
     pub files: Vec<String>,
+    /// Of those, the code files: while any is held back, nothing goes to chezmoi.
+    pub code: Vec<String>,
     /// The newest commit that brought them, when found.
     pub commit: Option<String>,
     /// Why it is held back.
@@ -312,9 +422,18 @@ impl Held {
     /// One sentence for the user: what arrived, where, and why it is not used.
     pub fn describe(&self) -> String {
         let at = self.commit.as_deref().map(|c| format!(" in commit {}", &c[..c.len().min(12)])).unwrap_or_default();
+        let code = if self.code.is_empty() {
+            ""
+        } else {
+            ", and hands nothing to chezmoi (no script, template or external runs) until it is settled"
+        };
+        const SHOWN: usize = 10;
+        let mut names = self.files[..self.files.len().min(SHOWN)].join(", ");
+        if self.files.len() > SHOWN {
+            names.push_str(&format!(" and {} more", self.files.len() - SHOWN));
+        }
         format!(
-            "a change to {} arrived{at} and is held back: {}; this device keeps using the keys and rules it trusted before",
-            self.files.join(", "),
+            "a change to {names} arrived{at} and is held back: {}; this device keeps using the keys and rules it trusted before{code}",
             self.why
         )
     }
@@ -335,6 +454,11 @@ pub struct Trust {
 }
 
 impl Trust {
+    /// The store's code differs from what this device trusts: nothing of it may go to chezmoi.
+    pub fn code_held(&self) -> bool {
+        self.held.as_ref().is_some_and(|h| !h.code.is_empty())
+    }
+
     /// The recipients every secret is encrypted to on this device.
     pub fn recipients(&self) -> Result<Recipients, crypt::CryptError> {
         let r = self.trusted.recipients()?;
@@ -352,7 +476,7 @@ impl Trust {
     /// The trust of a store whose control files are taken as they are (tests, and a store's
     /// own tools that are not a device's, such as the pre-commit guard on another store).
     pub fn as_is(store: &Path) -> Result<Trust, TrustError> {
-        let set = ControlSet::read(store)?;
+        let set = ControlSet::read_files(store)?;
         let manifest = set.manifest(&Manifest::path_in(store))?;
         Ok(Trust { trusted: set, manifest, held: None, accepted: Vec::new(), sealed: false })
     }
@@ -366,15 +490,24 @@ pub type Identities<'a> = &'a dyn Fn() -> Result<Vec<Identity>, String>;
 pub fn evaluate(ctx: &Context, store: &Store, ids: Identities, writer: bool) -> Result<Trust, TrustError> {
     let manifest_path = Manifest::path_in(&ctx.store);
     let trusted = load_trusted(&ctx.paths.state_dir)?;
-    let current = match (ControlSet::read(&ctx.store), &trusted) {
+    let current = match (ControlSet::read(store), &trusted) {
         (Ok(c), _) => c,
         // A control file that is a directory, a link or too large: held back like any bad change.
         (Err(e), Some(trusted)) => {
             let manifest = trusted.manifest(&manifest_path)?;
-            let paths: Vec<&str> = CONTROL.iter().chain([&MAC]).copied().collect();
+            let code = match (code::of_work_tree(store), &trusted.code) {
+                (Ok(now), Some(was)) => now.changed(was),
+                (Ok(_), None) => Vec::new(),
+                // Code that cannot be read is no code to hand to chezmoi either.
+                (Err(e), _) => vec![e.path.display().to_string()],
+            };
+            let mut paths: Vec<&str> = CONTROL.iter().chain([&MAC]).copied().collect();
+            paths.extend(code.iter().map(String::as_str));
             let commit = store.last_change(&paths)?.map(|c| c.to_string());
             let why = format!("{}; `dotback keys revert` puts the files back", crate::vault::describe(&e));
-            let held = Held { files: vec![bad_control_path(&e)], commit, why };
+            let mut files = vec![bad_control_path(&e)];
+            files.extend(code.iter().cloned());
+            let held = Held { files, code, commit, why };
             return Ok(Trust {
                 trusted: trusted.clone(),
                 manifest,
@@ -385,7 +518,7 @@ pub fn evaluate(ctx: &Context, store: &Store, ids: Identities, writer: bool) -> 
         }
         (Err(e), None) => return Err(e),
     };
-    let Some(trusted) = trusted else {
+    let Some(mut trusted) = trusted else {
         // First use: the store as it is now, or, for a device that can already decrypt the store
         // key (a restored identity), the newest state in its history that is sealed.
         let ids = ids().unwrap_or_default();
@@ -396,8 +529,23 @@ pub fn evaluate(ctx: &Context, store: &Store, ids: Identities, writer: bool) -> 
         save_trusted(&ctx.paths.state_dir, &first)?;
         return evaluate_against(ctx, store, &ids, writer, first, current);
     };
-    let ids = if current.same_files(&trusted) { Vec::new() } else { ids().unwrap_or_default() };
+    if trusted.code.is_none() {
+        // Saved before code was covered: the code is taken as it is now (first use).
+        trusted.code = current.code.clone();
+        save_trusted(&ctx.paths.state_dir, &trusted)?;
+    }
+    let ids = if current.same(&trusted) && !(writer && needs_code_seal(&current)) {
+        Vec::new()
+    } else {
+        ids().unwrap_or_default()
+    };
     evaluate_against(ctx, store, &ids, writer, trusted, current)
+}
+
+/// The set has a store key but its seal covers no code (a dotback from before code was sealed
+/// made it).
+fn needs_code_seal(set: &ControlSet) -> bool {
+    set.files[KEY].is_some() && !set.seals_code()
 }
 
 fn evaluate_against(
@@ -413,7 +561,19 @@ fn evaluate_against(
         let manifest = trusted.manifest(&manifest_path)?;
         Ok(Trust { trusted, manifest, held, accepted: Vec::new(), sealed: false })
     };
-    if current.same_files(&trusted) {
+    if current.same(&trusted) {
+        // Sealed by a dotback from before code was sealed: a writer that holds the store key
+        // seals the code it uses, so that from now on a push alone cannot change it anywhere.
+        if writer
+            && needs_code_seal(&current)
+            && let Ok(k) = trusted.key(ids)
+            && current.verifies(&k)
+        {
+            let mut t = keep(trusted.clone(), None)?;
+            t.trusted = seal(ctx, &trusted, current, Some(k), false, 0, false)?;
+            t.sealed = true;
+            return Ok(t);
+        }
         return keep(trusted, None);
     }
     let changed: Vec<usize> = (0..CONTROL.len()).filter(|&i| current.files[i] != trusted.files[i]).collect();
@@ -422,7 +582,12 @@ fn evaluate_against(
         None => ControlSet::default(),
     };
     let local = |i: &usize| current.files[*i] != head.files[*i] && head.files[*i] == trusted.files[*i];
-    if changed.iter().all(local) {
+    let code_of = |set: &ControlSet, p: &str| set.code.as_ref().and_then(|l| l.get(p)).cloned();
+    let local_code = |p: &String| {
+        let (now, at_head, was) = (code_of(&current, p), code_of(&head, p), code_of(&trusted, p));
+        now != at_head && at_head == was
+    };
+    if changed.iter().all(local) && current.code_changed(&trusted).iter().all(local_code) {
         // Edited on this device: the user's own change (a bad manifest is theirs to fix).
         let manifest = current.manifest(&manifest_path)?;
         let mut t = Trust { trusted: trusted.clone(), manifest, held: None, accepted: Vec::new(), sealed: false };
@@ -451,7 +616,7 @@ fn evaluate_against(
     let key = trusted.key(ids);
     let newer = current.generation() > trusted.generation();
     let (authorized, by_merge) = match &key {
-        Ok(k) if current.verifies(k) => (newer, None),
+        Ok(k) if current.authentic(k, &trusted) => (newer, None),
         Ok(k) => match merge_of_authorized(store, &trusted, &current, k, ids)? {
             Some((floor, winner)) => (true, Some((floor, winner))),
             None => (false, None),
@@ -460,7 +625,7 @@ fn evaluate_against(
         // it, under the key that change encrypts to it, which must also be the key that sealed
         // the set this device first trusted (an admission does not replace the store key).
         Err(_) if trusted.files[KEY].is_some() && !is_recipient(&trusted, ids) => {
-            let admits = current.key(ids).is_ok_and(|k| current.verifies(&k) && trusted.verifies(&k));
+            let admits = current.key(ids).is_ok_and(|k| current.authentic(&k, &trusted) && trusted.verifies(&k));
             (newer && admits, None)
         }
         Err(_) => (false, None),
@@ -468,8 +633,12 @@ fn evaluate_against(
     if !authorized {
         let why = if current.mac.is_none() {
             "it carries no seal (a change made with plain git, or pushed by someone without a key of the store)"
+        } else if key.as_ref().is_ok_and(|k| current.verifies(k) && !current.authentic(k, &trusted)) {
+            "it changes the store's code (what chezmoi runs or evaluates), and its seal does not cover that code (a change made with plain git, or pushed by someone without a key of the store)"
         } else if key.as_ref().is_ok_and(|k| current.verifies(k)) {
             "its seal is older than the one this device trusts (an earlier state played back)"
+        } else if key.is_err() && trusted.files[KEY].is_some() && !is_recipient(&trusted, ids) {
+            "this device cannot check its seal: it is not a recipient of the store key yet (`dotback keys unlock --recovery`, or `dotback keys add-device` on a device of the store, makes it one)"
         } else {
             "its seal does not verify with the store key this device trusts (it was not made by a device or the recovery key, or it merges changes that conflict)"
         };
@@ -510,9 +679,13 @@ fn sealing_key(trusted: &ControlSet, current: &ControlSet, ids: &[Identity]) -> 
 /// The newest set in HEAD's history that is sealed under its own key (as `ids` decrypt it).
 fn newest_self_sealed(store: &Store, ids: &[Identity]) -> Result<Option<ControlSet>, TrustError> {
     for commit in store.history(10_000)? {
-        let set = ControlSet::at(store, commit)?;
-        if set.self_sealed(ids) {
-            return Ok(Some(set));
+        // The control files first: the code is listed only for a set whose files verify.
+        let mut set = ControlSet::files_at(store, commit)?;
+        if set.key(ids).is_ok_and(|k| set.verifies(&k)) {
+            set.code = Some(code::of_commit(store, commit)?);
+            if set.self_sealed(ids) {
+                return Ok(Some(set));
+            }
         }
     }
     Ok(None)
@@ -533,8 +706,8 @@ fn describe_config(e: &ConfigError) -> String {
 }
 
 /// HEAD is a merge whose parents each carry a set this device trusts or that verifies (and is
-/// not older than the trusted one), and whose control files are exactly what merging those
-/// gives (a control file both sides changed must merge cleanly). Returns the highest generation
+/// not older than the trusted one), and whose control files and code are exactly what merging
+/// those gives (a file both sides changed must merge cleanly). Returns the highest generation
 /// of the two, to seal the merge above, and the store key that wins: the one both sides have,
 /// or the side's that replaced the base's (a rotation); none when this device cannot decrypt
 /// one of them or both replaced it.
@@ -550,15 +723,18 @@ fn merge_of_authorized(
     let [p1, p2] = parents[..] else { return Ok(None) };
     let sides = [ControlSet::at(store, p1)?, ControlSet::at(store, p2)?];
     for side in &sides {
-        let sealed = side.verifies(key) && side.generation() >= trusted.generation();
-        if !(side.same_files(trusted) || sealed) {
+        let sealed = side.authentic(key, trusted) && side.generation() >= trusted.generation();
+        if !(side.same(trusted) || sealed) {
             return Ok(None);
         }
     }
     let base = match store.merge_base(p1, p2)? {
         Some(b) => ControlSet::at(store, b)?,
-        None => ControlSet::default(),
+        None => ControlSet { code: Some(code::Listing::default()), ..ControlSet::default() },
     };
+    if current.code != merged_code(store, &base, &sides[0], &sides[1])? {
+        return Ok(None);
+    }
     for i in (0..CONTROL.len()).filter(|&i| i != KEY) {
         let (b, o, t) = (&base.files[i], &sides[0].files[i], &sides[1].files[i]);
         let expected = if o == t || b == t {
@@ -587,12 +763,58 @@ fn merge_of_authorized(
             Ok(kb) if kb.same(&kt) => (ko, &sides[1]),
             _ => return Ok(None),
         };
-        if (0..CONTROL.len()).any(|i| i != KEY && other.files[i] != base.files[i]) {
+        if (0..CONTROL.len()).any(|i| i != KEY && other.files[i] != base.files[i]) || other.code != base.code {
             return Ok(None);
         }
         rotated
     };
     Ok(Some((sides[0].generation().max(sides[1].generation()), winner)))
+}
+
+/// The code that merging `ours` and `theirs` (from `base`) gives, as sync merges it; `None` when
+/// a file both sides changed does not merge cleanly.
+fn merged_code(
+    store: &Store,
+    base: &ControlSet,
+    ours: &ControlSet,
+    theirs: &ControlSet,
+) -> Result<Option<code::Listing>, TrustError> {
+    let (Some(b), Some(o), Some(t)) = (&base.code, &ours.code, &theirs.code) else { return Ok(None) };
+    let mut paths: Vec<&str> = [b, o, t].iter().flat_map(|l| l.files()).map(|f| f.path.as_str()).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let mut out = Vec::with_capacity(paths.len());
+    for p in paths {
+        let (fb, fo, ft) = (b.get(p), o.get(p), t.get(p));
+        let merged = if fo == ft || fb == ft {
+            fo.cloned()
+        } else if fb == fo {
+            ft.cloned()
+        } else {
+            // Both changed it: a file on each side (and in the base) merges as text, else never.
+            let (Some(fb), Some(fo), Some(ft)) = (fb, fo, ft) else { return Ok(None) };
+            if fb.link || fo.link || ft.link {
+                return Ok(None);
+            }
+            let blob = |f: &code::CodeFile| -> Result<Option<Vec<u8>>, TrustError> {
+                let id = git2::Oid::from_str(&f.id).map_err(|e| StoreError::Git {
+                    what: "read blob",
+                    path: store.root.join(&f.path),
+                    source: e,
+                })?;
+                Ok(Some(store.blob(id)?))
+            };
+            let Some(text) = merged_text(&blob(fb)?, &blob(fo)?, &blob(ft)?) else { return Ok(None) };
+            let id = git2::Oid::hash_object(git2::ObjectType::Blob, &text).map_err(|e| StoreError::Git {
+                what: "hash blob",
+                path: store.root.join(p),
+                source: e,
+            })?;
+            Some(code::CodeFile { path: p.to_string(), id: id.to_string(), link: false })
+        };
+        out.extend(merged);
+    }
+    Ok(Some(code::Listing::new(out)))
 }
 
 /// The clean three-way merge of a control file, as sync makes it.
@@ -613,10 +835,13 @@ fn is_recipient(set: &ControlSet, ids: &[Identity]) -> bool {
 }
 
 fn held(store: &Store, trusted: &ControlSet, current: &ControlSet, why: &str) -> Result<Held, TrustError> {
-    let files: Vec<usize> = (0..CONTROL.len()).filter(|&i| current.files[i] != trusted.files[i]).collect();
-    let paths: Vec<&str> = files.iter().map(|&i| CONTROL[i]).collect();
+    let mut files: Vec<String> =
+        (0..CONTROL.len()).filter(|&i| current.files[i] != trusted.files[i]).map(|i| CONTROL[i].to_string()).collect();
+    let code = current.code_changed(trusted);
+    files.extend(code.iter().cloned());
+    let paths: Vec<&str> = files.iter().map(String::as_str).collect();
     let commit = store.last_change(&paths)?.map(|c| c.to_string());
-    Ok(Held { files: paths.iter().map(|p| p.to_string()).collect(), commit, why: why.to_string() })
+    Ok(Held { files, code, commit, why: why.to_string() })
 }
 
 /// Writes `set` sealed into the store's work tree: `key.age` encrypted to its recipients (a new
@@ -672,7 +897,7 @@ fn write_store_file(store: &Path, rel: &str, data: &[u8]) -> Result<(), TrustErr
 /// recipients or the recovery key, or at init). `rotate` makes a new store key (a device was
 /// removed, or the recovery key replaced): from then on the old key authorises nothing.
 pub fn authorize(ctx: &Context, ids: &[Identity], rotate: bool) -> Result<(), TrustError> {
-    let current = ControlSet::read(&ctx.store)?;
+    let current = ControlSet::read(&Store::open(&ctx.store)?)?;
     let trusted = load_trusted(&ctx.paths.state_dir)?.unwrap_or_default();
     let old = sealing_key(&trusted, &current, ids)
         .map_err(|why| TrustError::NoKey { path: ctx.store.join(CONTROL[KEY]), why })?;
@@ -701,7 +926,7 @@ pub fn accept(ctx: &Context, store: &Store, ids: &[Identity]) -> Result<Vec<Stri
     if t.held.is_none() {
         return Err(TrustError::NothingHeld);
     }
-    let current = ControlSet::read(&ctx.store)?;
+    let current = ControlSet::read(store)?;
     current.manifest(&Manifest::path_in(&ctx.store))?;
     let said = describe_change(&t.trusted, &current);
     let old = sealing_key(&t.trusted, &current, ids)
@@ -710,25 +935,61 @@ pub fn accept(ctx: &Context, store: &Store, ids: &[Identity]) -> Result<Vec<Stri
     Ok(said)
 }
 
-/// `dotback keys revert`: puts the trusted control files back into the store's work tree.
+/// `dotback keys revert`: puts the trusted control files and code back into the store's work
+/// tree (the code from git's objects; a code file this device never trusted is removed).
 pub fn revert(ctx: &Context, store: &Store) -> Result<Vec<String>, TrustError> {
     let t = evaluate(ctx, store, &|| Err("not needed".into()), false)?;
     let Some(held) = t.held else { return Err(TrustError::NothingHeld) };
     for (rel, content) in CONTROL.iter().zip(&t.trusted.files).chain(std::iter::once((&MAC, &t.trusted.mac))) {
-        let path = ctx.store.join(rel);
-        // Whatever is there goes first: a directory or a link in a file's place included.
-        let gone = match std::fs::symlink_metadata(&path) {
-            Ok(md) if md.is_dir() => std::fs::remove_dir_all(&path),
-            Ok(_) => std::fs::remove_file(&path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
-        };
-        gone.context(Op::Write, &path)?;
+        clear(&ctx.store.join(rel))?;
         if let Some(c) = content {
             write_store_file(&ctx.store, rel, c)?;
         }
     }
+    if let Some(trusted) = &t.trusted.code {
+        for rel in code::of_work_tree(store)?.changed(trusted) {
+            let path = ctx.store.join(&rel);
+            clear(&path)?;
+            match trusted.get(&rel) {
+                Some(f) => {
+                    let id = git2::Oid::from_str(&f.id).map_err(|source| StoreError::Git {
+                        what: "read blob",
+                        path: path.clone(),
+                        source,
+                    })?;
+                    let data = store.blob(id)?;
+                    if f.link {
+                        let target = String::from_utf8_lossy(&data);
+                        crate::fsutil::symlink_atomic(&target, &path).context(Op::Write, &path)?;
+                    } else {
+                        write_store_file(&ctx.store, &rel, &data)?;
+                    }
+                }
+                // Gone, with the directories that held only it (an empty one would be a target).
+                None => {
+                    let mut dir = path.parent();
+                    while let Some(d) = dir.filter(|d| *d != ctx.store) {
+                        if std::fs::remove_dir(d).is_err() {
+                            break;
+                        }
+                        dir = d.parent();
+                    }
+                }
+            }
+        }
+    }
     Ok(held.files)
+}
+
+/// Removes whatever is at `path`: a directory or a link in a file's place included.
+fn clear(path: &Path) -> Result<(), TrustError> {
+    let gone = match std::fs::symlink_metadata(path) {
+        Ok(md) if md.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    };
+    Ok(gone.context(Op::Write, path)?)
 }
 
 /// What changed between two control sets, as sentences.
@@ -778,6 +1039,15 @@ fn describe_change(old: &ControlSet, new: &ControlSet) -> Vec<String> {
     if old.files[KEY] != new.files[KEY] && old.files[KEY].is_some() && old.files[RECIPIENTS] == new.files[RECIPIENTS] {
         out.push("the store key was replaced".into());
     }
+    let code = new.code_changed(old);
+    if !code.is_empty() {
+        const SHOWN: usize = 5;
+        let mut names = code[..code.len().min(SHOWN)].join(", ");
+        if code.len() > SHOWN {
+            names.push_str(&format!(" and {} more", code.len() - SHOWN));
+        }
+        out.push(format!("the code chezmoi runs or evaluates changed ({names})"));
+    }
     out
 }
 
@@ -824,6 +1094,45 @@ mod tests {
         assert!(!garbled.verifies(&k), "the generation is sealed too");
         garbled.mac = None;
         assert!(!garbled.verifies(&k));
+    }
+
+    fn listing(files: &[(&str, &str)]) -> code::Listing {
+        code::Listing::new(
+            files
+                .iter()
+                .map(|(p, id)| code::CodeFile { path: p.to_string(), id: id.to_string(), link: false })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn the_code_is_sealed_beside_the_files_and_an_older_seal_still_verifies_them() {
+        let k = StoreKey::generate();
+        let mut s = set("age1a", "version = 1\n");
+        s.code = Some(listing(&[("run_once_x.sh", "aa")]));
+        s.mac = Some(s.mac_file(&[&k], 2));
+        assert!(s.verifies(&k) && s.covers_code(&k) && s.seals_code());
+        let mut pushed = s.clone();
+        pushed.code = Some(listing(&[("run_once_x.sh", "aa"), ("run_once_y.sh", "bb")]));
+        assert!(pushed.verifies(&k), "the control files are as sealed");
+        assert!(!pushed.covers_code(&k), "an added script is not");
+        assert!(!pushed.authentic(&k, &s) && s.authentic(&k, &s));
+        let mut moved = s.clone();
+        moved.code = Some(listing(&[("run_once_z.sh", "aa")]));
+        assert!(!moved.covers_code(&k), "a renamed script is not");
+        assert!(!s.covers_code(&StoreKey::generate()));
+
+        // What a dotback from before code was sealed reads: every line hex, the files' MAC among
+        // them, the code's a length no MAC of its has.
+        let text = String::from_utf8(s.mac.clone().unwrap()).unwrap();
+        let lines: Vec<Vec<u8>> = text.lines().skip(2).map(|l| unhex(l).unwrap()).collect();
+        assert_eq!(lines.iter().map(Vec::len).collect::<Vec<_>>(), [32, 34]);
+        // And what it writes: the files' MAC alone, which this one takes for the files.
+        let mut legacy = s.clone();
+        legacy.mac = Some(format!("{MAC_HEADER}\n2\n{}\n", hex(&lines[0])).into_bytes());
+        assert!(legacy.verifies(&k) && !legacy.seals_code() && !legacy.covers_code(&k));
+        assert!(legacy.authentic(&k, &s), "its code is what the device trusts");
+        assert!(!legacy.authentic(&k, &pushed), "but a code change it does not cover");
     }
 
     #[test]

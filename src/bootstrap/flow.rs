@@ -149,6 +149,9 @@ pub enum StepError {
     NoChezmoi { count: usize },
     #[error("chezmoi failed: {0}")]
     Chezmoi(String),
+    /// The store's code differs from what this device trusts: nothing was handed to chezmoi.
+    #[error("{}", held.describe())]
+    CodeHeld { held: crate::trust::Held },
     #[error("{count} tracked target{} differ{} from the store: {}", if *count == 1 { "" } else { "s" }, if *count == 1 { "s" } else { "" }, first.join(", "))]
     Mismatch { count: usize, first: Vec<String> },
 }
@@ -881,6 +884,9 @@ fn dotfiles_step(s: &mut Session, report: &mut Report, sink: &dyn Sink) -> Resul
 }
 
 fn templates_step(s: &mut Session, sink: &dyn Sink) -> Result<Did, StepError> {
+    if let Some(held) = s.trust().held.clone().filter(|h| !h.code.is_empty()) {
+        return Err(StepError::CodeHeld { held });
+    }
     let items = crate::delegate::items(&s.state);
     if items.is_empty() {
         return Ok(Did::new(Outcome::Skipped, "the store hands nothing to chezmoi"));

@@ -35,6 +35,9 @@ struct ApplyJson<'a> {
     backup_dir: Option<PathBuf>,
     /// Selected targets an `[[only]]` rule keeps from this device (left alone).
     skipped_on_device: Vec<String>,
+    /// A change to the keys, rules or code this device does not use (while code is held back,
+    /// nothing is handed to chezmoi).
+    held_back: Option<dotback::trust::Held>,
 }
 
 pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
@@ -64,8 +67,12 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
                 delegated: &run.delegated,
                 backup_dir: None,
                 skipped_on_device: run.skipped_on_device,
+                held_back: run.held,
             });
         } else {
+            if let Some(held) = &run.held {
+                ui.warn_error(&super::sync::held_back(&s.ctx.store, held));
+            }
             print_plan(ui, &run.actions, &run.delegated);
             for note in &named_skipped {
                 ui.info(note);
@@ -84,6 +91,15 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
         ))
         .hint("everything else was applied; `dotback keys list` shows who the store encrypts to, and `dotback keys unlock --recovery` makes this device a recipient")
     });
+    let code_held = run.held.as_ref().is_some_and(|h| !h.code.is_empty());
+    if let Some(held) = &run.held {
+        let e = super::sync::held_back(&s.ctx.store, held);
+        match &failure {
+            // Nothing of the store went to chezmoi: the apply is not complete.
+            None if code_held => failure = Some(e),
+            _ => ui.warn_error(&e),
+        }
+    }
     if let Some(e) = delegation_error(&run.delegation, &run.delegated) {
         match &failure {
             // The first failure is the exit's; this one is said too.
@@ -129,6 +145,7 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
             delegated: &run.delegated,
             backup_dir: report.backup_dir.clone(),
             skipped_on_device: run.skipped_on_device,
+            held_back: run.held.clone(),
         });
     } else {
         for note in &named_skipped {
@@ -144,7 +161,7 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
         }
         warn_template_edits(ui, &report.template_edits);
         let changed = report.written.len() + report.removed.len();
-        if changed == 0 && run.delegated.is_empty() {
+        if changed == 0 && run.delegated.is_empty() && !code_held {
             ui.info("Nothing to apply: HOME matches the store.");
         } else if changed > 0 {
             ui.info(format!("Applied {changed} change{}.", super::add::plural(changed)));

@@ -201,6 +201,7 @@ fn step_error(remote: &str, store: &std::path::Path, e: StepError) -> CliError {
         StepError::Keys(e) => super::keys::keys_error(store, e),
         StepError::Apply(e) => e.into(),
         StepError::State(e) => e.into(),
+        StepError::CodeHeld { held } => super::sync::held_back(store, &held),
         e @ StepError::NoChezmoi { .. } => CliError::from_error(&e)
             .hint("install chezmoi (or add a bootstrap step that does, before `templates`), then resume"),
         e @ StepError::Occupied { .. } => CliError::from_error(&e).code(2),

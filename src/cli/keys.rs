@@ -54,12 +54,14 @@ enum KeysCommand {
         #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
     },
-    /// Take a held-back change to the recipients, recovery key or manifest as your own, and seal it.
+    /// Take a held-back change to the recipients, recovery key, manifest or code as your own, and seal it.
     ///
     /// A change that arrived without the seal of a device or the recovery key is not used until
-    /// you accept it here (or revert it). Check it first: `status` names the commit.
+    /// you accept it here (or revert it); a change to the store's code (scripts, templates,
+    /// externals, `.chezmoi…` files) goes to chezmoi only then. Check it first: `status` names
+    /// the commit.
     Accept,
-    /// Put back the recipients, recovery key and manifest this device trusts, and commit that.
+    /// Put back the recipients, recovery key, manifest and code this device trusts, and commit that.
     Revert,
     /// Export GPG keys (secret ones encrypted) and ownertrust into the store.
     GpgExport,

@@ -561,6 +561,8 @@ fn apply_all(
     delegate: bool,
     sink: &dyn Sink,
 ) -> Result<(apply::Report, Vec<crate::delegate::Item>, crate::delegate::Delegation), SyncError> {
+    // Code this device has not accepted goes to chezmoi never: the held-back change is reported.
+    let delegate = delegate && !s.trust().code_held();
     if delegate {
         s.decide_ignores_with_chezmoi().map_err(crate::session::SessionError::Scan)?;
     }

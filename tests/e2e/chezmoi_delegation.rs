@@ -212,6 +212,10 @@ fn sync_hands_a_merged_script_and_template_to_chezmoi() {
     let Some(chezmoi) = chezmoi() else { return };
     let (a, remote) = synced_with_zshrc("export A=1\n");
     let b = device_from(&remote, "b").with_chezmoi(&chezmoi);
+    // A recipient of the store key: it checks the seal a puts on its new code.
+    a.admit(&b, "b");
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
     b.ok(&["apply"]);
     put(&a.store(), "run_once_hello.sh", &script("echo hello"));
     put(&a.store(), "dot_greeting.tmpl", "{{ \"hi\" | upper }}\n");

@@ -37,6 +37,7 @@ mod sync_flow;
 mod sync_https;
 mod sync_ssh;
 mod trust;
+mod trust_code;
 mod trust_downgrade;
 mod trust_places;
 mod trust_symlinks;
