@@ -408,6 +408,8 @@ pub struct ApplyOptions {
     /// What to apply: everything, or only dotback's own part or only chezmoi's (bootstrap
     /// applies the templates after the packages they may need).
     pub part: Part,
+    /// Record the apply in the audit trail (`dotback apply`; a sync or bootstrap records itself).
+    pub audit: bool,
 }
 
 /// Which part of the store an apply covers.
@@ -502,7 +504,15 @@ pub fn run(
     }
     let (report, delegation) = execute_delegating(&mut p, &run.actions, &run.delegated, sink);
     run.delegation = delegation;
-    run.report = Some(report?);
+    let report = report?;
+    if opts.audit {
+        let outcome = if report.failed.is_empty() && run.locked.is_empty() { "ok" } else { "incomplete" };
+        let counts = [("written", report.written.len() as u64), ("removed", report.removed.len() as u64)];
+        if let Err(e) = crate::audit::operation(&p.ctx.store, &p.ctx.device, "apply", outcome, &counts) {
+            sink.warn(format!("could not record the apply in the audit trail: {e}"));
+        }
+    }
+    run.report = Some(report);
     Ok(run)
 }
 

@@ -106,6 +106,27 @@ pub struct StepTime {
     pub ms: u64,
 }
 
+/// Appends a record of an operation other than a sync (apply, a key change, an import…): its
+/// name, outcome and counts, nothing of what it touched.
+pub fn operation(
+    store: &Path,
+    device: &str,
+    command: &str,
+    outcome: &str,
+    counts: &[(&str, u64)],
+) -> std::io::Result<()> {
+    let record = Record {
+        time: crate::state::rfc3339_now(),
+        device: device.to_string(),
+        user: user(),
+        command: command.to_string(),
+        outcome: outcome.to_string(),
+        counts: counts.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        ..Default::default()
+    };
+    append(store, &record)
+}
+
 /// The name of the user running dotback (`$USER`, `$LOGNAME`, else the numeric uid).
 pub fn user() -> String {
     std::env::var("USER")

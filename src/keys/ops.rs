@@ -80,8 +80,11 @@ fn identities(s: &Session) -> Result<Vec<Identity>, KeysError> {
     Ok(vault::load_identities(&s.ctx, s.ctx.identity)?)
 }
 
+/// Records the key change in the audit trail and commits both.
 fn commit(s: &Session, what: &str) -> Result<(), KeysError> {
     let d = &s.ctx.device;
+    let dir = s.ctx.store.join(crate::audit::DIR);
+    crate::audit::operation(&s.ctx.store, d, &format!("keys: {what}"), "ok", &[]).context(Op::Write, &dir)?;
     s.store()?.commit_all(d, &format!("{d}: keys: {what}\n\nDevice: {d}\n"))?;
     Ok(())
 }
@@ -230,5 +233,9 @@ pub fn gpg_import(s: &Session) -> Result<Vec<String>, KeysError> {
         None => zeroize::Zeroizing::new(Vec::new()),
     };
     let ownertrust = read("ownertrust.txt")?.unwrap_or_default();
-    Ok(Gpg::new().import(&public, &secret, &ownertrust)?)
+    let imported = Gpg::new().import(&public, &secret, &ownertrust)?;
+    let (store, d) = (&s.ctx.store, &s.ctx.device);
+    crate::audit::operation(store, d, "keys: import GPG keys", "ok", &[("secret_keys", imported.len() as u64)])
+        .context(Op::Write, store.join(crate::audit::DIR))?;
+    Ok(imported)
 }

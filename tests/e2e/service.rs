@@ -192,3 +192,38 @@ fn install_on_a_device_not_set_up_is_a_configuration_error_and_writes_nothing() 
     assert!(err.contains("dotback init"), "{err}");
     assert!(!unit(&env).exists());
 }
+
+/// `templates/dotback-check.*` and `dotback-drill.*`: a daily `check --alert` and a monthly
+/// `drill`, as systemd user timers, verified by `systemd-analyze` with the binary filled in.
+#[test]
+fn the_check_and_drill_timers_are_valid_user_units() {
+    if !require("systemd-analyze") {
+        return;
+    }
+    let env = TestEnv::new();
+    let dir = env.root.join("units");
+    fs::create_dir(&dir).unwrap();
+    let templates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    for name in ["dotback-check.service", "dotback-check.timer", "dotback-drill.service", "dotback-drill.timer"] {
+        let text = fs::read_to_string(templates.join(name)).unwrap();
+        fs::write(dir.join(name), text.replace("@DOTBACK@", env!("CARGO_BIN_EXE_dotback"))).unwrap();
+    }
+    let check = fs::read_to_string(dir.join("dotback-check.service")).unwrap();
+    assert!(check.contains(&format!("ExecStart={} check --alert", env!("CARGO_BIN_EXE_dotback"))), "{check}");
+    assert!(fs::read_to_string(dir.join("dotback-drill.timer")).unwrap().contains("OnCalendar=monthly"));
+    let runtime = env.root.join("runtime");
+    fs::create_dir(&runtime).unwrap();
+    fs::set_permissions(&runtime, fs::Permissions::from_mode(0o700)).unwrap();
+    for timer in ["dotback-check.timer", "dotback-drill.timer"] {
+        let out = Command::new("systemd-analyze")
+            .args(["--user", "verify"])
+            .arg(dir.join(timer))
+            .env_clear()
+            .envs(env.envs())
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success() && out.stderr.is_empty(), "systemd-analyze verify {timer}: {}", show(&out));
+    }
+}
