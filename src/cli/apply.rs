@@ -46,6 +46,7 @@ pub fn cmd_apply(ui: &Ui, args: ApplyArgs) -> Result<(), CliError> {
         selection: Selection::of(s.targets(&args.paths)?),
         force: args.force,
         dry_run: args.dry_run,
+        audit: true,
         ..Default::default()
     };
     let mut run = apply::run(&mut s, &opts, ui)?;
