@@ -727,8 +727,21 @@ pub fn commit(
     opts: &CommitOptions,
     sink: &dyn crate::events::Sink,
 ) -> Result<Committed, CommitError> {
+    // git's side of the store (index, HEAD's tree) is read meanwhile, on another thread, for
+    // the case where nothing is captured.
+    let root = s.ctx.store.clone();
     let p = s.parts();
-    let evals = eval::evaluate(p.ctx, p.state, p.cache, p.vault, &Selection::all())?;
+    let (evals, git) = std::thread::scope(|scope| {
+        let git = scope.spawn(|| {
+            crate::store::Store::open(&root).map(|store| {
+                let snap = store.snapshot();
+                (store, snap)
+            })
+        });
+        let evals = eval::evaluate(p.ctx, p.state, p.cache, p.vault, &Selection::all());
+        (evals, git.join().expect("git thread panicked"))
+    });
+    let evals = evals?;
     let phase = crate::events::Phase::start(
         sink,
         "capturing",
@@ -738,12 +751,12 @@ pub fn commit(
     drop(phase);
     let home_behind = !captured.merged.is_empty()
         || evals.iter().any(|e| matches!(e.change, Change::ChangedInStore | Change::Missing | Change::NeverApplied));
-    let store = crate::store::Store::open(&s.ctx.store)?;
+    let (store, snap) = git?;
     let changes = match &s.state.files {
         // Nothing captured: the store is as evaluated, which hashed every file in it, so git's
         // index is compared with that instead of walking the work tree again.
         Some(files) if captured.captured.is_empty() && captured.deleted.is_empty() => {
-            store.uncommitted_with(&store.snapshot()?, files, &s.cache.observed)?
+            store.uncommitted_with(&snap?, files, &s.cache.observed)?
         }
         _ => store.uncommitted()?,
     };
