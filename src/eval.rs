@@ -253,8 +253,14 @@ impl<'a> Hasher<'a> {
         let Some(md) = self.live_dirs.lstat(path).context(Op::Read, path)? else {
             return Ok(None);
         };
+        self.node(target, path, &md).map(Some)
+    }
+
+    /// What is at a live path whose `lstat` gave `md`.
+    pub fn node(&mut self, target: &str, path: &Path, md: &fsutil::Meta) -> Result<Node, EvalError> {
+        let md = *md;
         let perm = md.perm();
-        Ok(Some(if md.is_symlink() {
+        Ok(if md.is_symlink() {
             let hash = self.memoized(Side::Live, target, &md, || {
                 let link = fs::read_link(path).context(Op::Read, path)?;
                 Ok(fsutil::hash_bytes(link.as_os_str().as_encoded_bytes()))
@@ -267,7 +273,7 @@ impl<'a> Hasher<'a> {
         } else {
             // A socket, fifo or device where a managed file should be: never equal to anything.
             Node { kind: NodeKind::File, hash: None, perm }
-        }))
+        })
     }
 
     /// What the store wants at `m.target` (its source file at `path`), plus the link target
