@@ -18,8 +18,9 @@ use serde::Serialize;
 use std::collections::HashSet;
 use std::fs;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -233,8 +234,20 @@ impl Guard<'_> {
     }
 }
 
+/// Below this many consecutive independent steps, one thread carries them out.
+const PARALLEL_MIN: usize = 64;
+
+/// A step that touches nothing but its own target (a file or a link written in a directory the
+/// plan made or found before it): consecutive ones are carried out side by side.
+fn independent(step: &Step) -> bool {
+    matches!(step, Step::WriteFile { .. } | Step::Symlink { .. })
+}
+
 /// Runs the plan. A target that cannot be applied is reported in [`Report::failed`] and the rest
 /// goes on. Bases are recorded only for what was written, after one file-system sync.
+///
+/// Directories are made, and everything else done, in plan order; a run of file and link
+/// writes is spread over the machine's cores, and what it did is reported in plan order.
 pub fn execute(
     ctx: &Context,
     state: &SourceState,
@@ -243,38 +256,73 @@ pub fn execute(
     cache: &mut Cache,
     progress: &dyn Fn(u64),
 ) -> Result<Report, ApplyError> {
-    let mut backups = Backups::new(&ctx.paths.state_dir, ctx.backups_keep);
+    let backups = Mutex::new(Backups::new(&ctx.paths.state_dir, ctx.backups_keep));
     let mut guard = Guard { ctx, checked: HashSet::new(), linked: HashSet::new() };
     let mut report = Report::default();
     let mut done: Vec<(String, Option<Node>)> = Vec::new();
-    for (n, a) in actions.iter().enumerate() {
-        progress(n as u64);
-        if let Step::Skip { reason } = a.step {
-            match (reason, &a.why) {
-                (Change::Refused, Some(why)) => report.refused.push((a.target.clone(), why.clone())),
-                _ => report.skipped.push((a.target.clone(), reason)),
-            }
-            continue;
-        }
-        // Below a target that failed, nothing can be right either.
-        if let Some((failed, _)) = report.failed.last()
-            && is_at_or_below(&a.target, failed)
-        {
-            continue;
-        }
-        match execute_one(ctx, state, vault, &mut guard, &mut backups, a) {
-            Ok(None) => report.skipped.push((a.target.clone(), Change::ChangedMeanwhile)),
-            Ok(Some(written)) => {
-                match a.step {
-                    Step::Remove => report.removed.push(a.target.clone()),
-                    // Still there: it holds files dotback never tracked, and stays as they do.
-                    Step::RemoveDir if fsutil::lstat(&ctx.live(&a.target)).is_ok_and(|m| m.is_some()) => {}
-                    Step::RemoveDir => report.removed.push(a.target.clone()),
-                    _ => report.written.push(a.target.clone()),
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    let mut n = 0;
+    while n < actions.len() {
+        let run = actions[n..].iter().take_while(|a| independent(&a.step)).count();
+        let batch = if threads > 1 && run >= PARALLEL_MIN { &actions[n..n + run] } else { &actions[n..=n] };
+        // Below a target that failed, nothing can be right either. (Within a run no target is
+        // below another: they are files and links.)
+        let failed = report.failed.last().map(|(t, _)| t.clone());
+        let below_failed = |a: &Action| failed.as_deref().is_some_and(|f| is_at_or_below(&a.target, f));
+        // The guard remembers the directories it checked: it runs here, in plan order.
+        let checked: Vec<Option<Result<(), ApplyError>>> = batch
+            .iter()
+            .map(|a| {
+                let runs = !matches!(a.step, Step::Skip { .. }) && !below_failed(a);
+                runs.then(|| guard.check(&a.target, !matches!(a.step, Step::Chmod { .. })))
+            })
+            .collect();
+        let carry = |(a, checked): (&Action, &Option<Result<(), ApplyError>>)| {
+            matches!(checked, Some(Ok(()))).then(|| carry_out(ctx, state, vault, &backups, a))
+        };
+        let outcomes: Vec<_> = if batch.len() == 1 {
+            batch.iter().zip(&checked).map(carry).collect()
+        } else {
+            let chunk = batch.len().div_ceil(threads);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = batch
+                    .chunks(chunk)
+                    .zip(checked.chunks(chunk))
+                    .map(|(b, c)| s.spawn(move || b.iter().zip(c).map(carry).collect::<Vec<_>>()))
+                    .collect();
+                handles.into_iter().flat_map(|h| h.join().expect("apply thread panicked")).collect()
+            })
+        };
+        for ((a, checked), outcome) in batch.iter().zip(checked).zip(outcomes) {
+            progress(n as u64);
+            n += 1;
+            let result = match checked {
+                None => {
+                    if let Step::Skip { reason } = a.step {
+                        match (reason, &a.why) {
+                            (Change::Refused, Some(why)) => report.refused.push((a.target.clone(), why.clone())),
+                            _ => report.skipped.push((a.target.clone(), reason)),
+                        }
+                    }
+                    continue;
                 }
-                done.push((a.target.clone(), written));
+                Some(Err(e)) => Err(e),
+                Some(Ok(())) => outcome.expect("carried out after the guard let it through"),
+            };
+            match result {
+                Ok(None) => report.skipped.push((a.target.clone(), Change::ChangedMeanwhile)),
+                Ok(Some(written)) => {
+                    match a.step {
+                        Step::Remove => report.removed.push(a.target.clone()),
+                        // Still there: it holds files dotback never tracked, and stays as they do.
+                        Step::RemoveDir if fsutil::lstat(&ctx.live(&a.target)).is_ok_and(|m| m.is_some()) => {}
+                        Step::RemoveDir => report.removed.push(a.target.clone()),
+                        _ => report.written.push(a.target.clone()),
+                    }
+                    done.push((a.target.clone(), written));
+                }
+                Err(e) => report.failed.push((a.target.clone(), e)),
             }
-            Err(e) => report.failed.push((a.target.clone(), e)),
         }
     }
     if !done.is_empty() {
@@ -283,32 +331,34 @@ pub fn execute(
     for (target, node) in done {
         cache.set_base(&target, node);
     }
+    let backups = backups.into_inner().expect("no apply thread panicked");
     report.backup_dir = backups.dir().map(Path::to_path_buf);
     Ok(report)
 }
 
-/// Executes one action; returns the node now at the target (the new base).
-fn execute_one(
+/// Carries out one action whose target the guard let through; returns the node now at the
+/// target (the new base), or `None` when HOME changed since the plan was made.
+fn carry_out(
     ctx: &Context,
     state: &SourceState,
     vault: &Vault,
-    guard: &mut Guard,
-    backups: &mut Backups,
+    backups: &Mutex<Backups>,
     a: &Action,
 ) -> Result<Option<Option<Node>>, ApplyError> {
-    guard.check(&a.target, !matches!(a.step, Step::Chmod { .. }))?;
     let live = ctx.live(&a.target);
+    let current = fsutil::lstat(&live).context(Op::Read, &live)?;
     // Someone may have edited the file since it was read (an editor saving during a sync): a
     // fresh read, trusting no memo, must still show what the plan was made from.
     if !matches!(a.step, Step::Chmod { .. }) {
         let fresh = Cache::empty();
-        if !same(Hasher::new(&fresh, None).live(&a.target, &live)?, a.expected) {
+        let md = current.as_ref().map(|m| fsutil::Meta { mode: m.mode(), stat: fsutil::StatKey::of(m) });
+        let now = md.map(|md| Hasher::new(&fresh, None).node(&a.target, &live, &md)).transpose()?;
+        if !same(now, a.expected) {
             return Ok(None);
         }
     }
-    let current = fsutil::lstat(&live).context(Op::Read, &live)?;
     if a.backup && current.is_some() {
-        backups.save(&live, &a.target)?;
+        backups.lock().expect("no apply thread panicked").save(&live, &a.target)?;
     }
     let is_dir = current.as_ref().is_some_and(|m| m.is_dir());
     let clear = |what: &Option<fs::Metadata>| -> io::Result<()> {
@@ -751,6 +801,71 @@ mod race_tests {
         assert!(report.written.is_empty(), "{report:?}");
         assert_eq!(report.skipped.len(), 2);
         assert!(report.skipped.iter().all(|(_, c)| *c == Change::ChangedMeanwhile));
+    }
+
+    /// A run of file writes long enough to be spread over threads reports what it did in plan
+    /// order, as one thread would: failures, edits made meanwhile and writes each in place.
+    #[test]
+    fn many_files_are_written_and_reported_in_plan_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let (home, store, outside) = (root.join("home"), root.join("store"), root.join("outside"));
+        let n = 3 * PARALLEL_MIN;
+        for d in ["dot_a", "dot_b"] {
+            fs::create_dir_all(store.join(d)).unwrap();
+            for k in 0..n {
+                fs::write(store.join(format!("{d}/f{k:03}")), format!("{d} {k}\n")).unwrap();
+            }
+        }
+        fs::create_dir_all(&home).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        // ~/.a leads out of HOME: none of its files may be written.
+        std::os::unix::fs::symlink(&outside, home.join(".a")).unwrap();
+        fs::create_dir(home.join(".b")).unwrap();
+        let vars =
+            [("HOME", home.clone()), ("XDG_STATE_HOME", root.join("state")), ("XDG_CONFIG_HOME", root.join("cfg"))];
+        let paths = Paths::from_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| OsString::from(v))).unwrap();
+        let config = DeviceConfig {
+            device: "t".into(),
+            source: store.clone(),
+            identity: IdentityStorage::File,
+            ..Default::default()
+        };
+        let ctx = Context::new(paths, config).unwrap();
+        let state = managed::scan(&store, &Default::default()).unwrap();
+        let mut cache = Cache::load(&ctx.paths.state_dir);
+        let vault = Vault::new(&ctx, &crate::trust::Trust::as_is(&store).unwrap());
+        let evals = evaluate(&ctx, &state, &mut cache, &vault, &Selection::all()).unwrap();
+        let actions = plan(&evals, PlanOptions::default());
+        // Made after the plan: two files the user saved while apply ran.
+        for k in [7, n - 1] {
+            fs::write(home.join(format!(".b/f{k:03}")), "typed meanwhile\n").unwrap();
+        }
+        let seen = std::sync::Mutex::new(Vec::new());
+        let report = execute(&ctx, &state, &vault, &actions, &mut cache, &|k| seen.lock().unwrap().push(k)).unwrap();
+
+        assert_eq!(*seen.lock().unwrap(), (0..actions.len() as u64).collect::<Vec<_>>(), "progress in plan order");
+        let failed: Vec<&str> = report.failed.iter().map(|(t, _)| t.as_str()).collect();
+        let want: Vec<String> = (0..n).map(|k| format!(".a/f{k:03}")).collect();
+        assert_eq!(failed, want, "every file below the link, in order");
+        assert!(report.failed.iter().all(|(_, e)| matches!(e, ApplyError::OutsideHome { .. })), "{report:?}");
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 0, "nothing written outside HOME");
+        let meanwhile = [7, n - 1].map(|k| format!(".b/f{k:03}"));
+        let want: Vec<String> = (0..n).map(|k| format!(".b/f{k:03}")).filter(|t| !meanwhile.contains(t)).collect();
+        let written: Vec<&String> = report.written.iter().filter(|t| t.starts_with(".b/")).collect();
+        assert_eq!(written, want.iter().collect::<Vec<_>>());
+        let skipped: Vec<(String, Change)> =
+            report.skipped.iter().filter(|(t, _)| t.starts_with(".b/")).cloned().collect();
+        assert_eq!(skipped, meanwhile.map(|t| (t, Change::ChangedMeanwhile)));
+        for k in 0..n {
+            let text = fs::read_to_string(home.join(format!(".b/f{k:03}"))).unwrap();
+            let want = if k == 7 || k == n - 1 { "typed meanwhile\n".to_string() } else { format!("dot_b {k}\n") };
+            assert_eq!(text, want);
+        }
+        // What was written is the base now: evaluated again, it is clean.
+        let again = evaluate(&ctx, &state, &mut cache, &vault, &Selection::all()).unwrap();
+        let clean = again.iter().filter(|e| e.target.starts_with(".b/") && e.change == Change::Clean).count();
+        assert_eq!(clean, n - 2);
     }
 
     /// A commit that is not checked out is applied into an empty HOME from git's objects.

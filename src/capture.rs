@@ -760,9 +760,25 @@ pub fn commit(
     opts: &CommitOptions,
     sink: &dyn crate::events::Sink,
 ) -> Result<Committed, CommitError> {
+    // git's side of the store (index, HEAD's tree) is read meanwhile, on another thread, for
+    // the case where nothing is captured.
+    let root = s.ctx.store.clone();
     let p = s.parts();
     let sel = &opts.selection;
-    let evals = eval::evaluate(p.ctx, p.state, p.cache, p.vault, sel)?;
+    // For a selection, git looks at just its paths below: no snapshot is needed.
+    let (evals, git) = std::thread::scope(|scope| {
+        let git = sel.is_all().then(|| {
+            scope.spawn(|| {
+                crate::store::Store::open(&root).map(|store| {
+                    let snap = store.snapshot();
+                    (store, snap)
+                })
+            })
+        });
+        let evals = eval::evaluate(p.ctx, p.state, p.cache, p.vault, sel);
+        (evals, git.map(|g| g.join().expect("git thread panicked")))
+    });
+    let evals = evals?;
     let evals: Vec<Eval> =
         if sel.is_all() { evals } else { evals.into_iter().filter(|e| sel.touches(&e.target)).collect() };
     let tracked =
@@ -784,7 +800,13 @@ pub fn commit(
     drop(phase);
     let home_behind = !captured.merged.is_empty()
         || evals.iter().any(|e| matches!(e.change, Change::ChangedInStore | Change::Missing | Change::NeverApplied));
-    let store = crate::store::Store::open(&s.ctx.store)?;
+    let (store, snap) = match git {
+        Some(g) => {
+            let (store, snap) = g?;
+            (store, Some(snap))
+        }
+        None => (crate::store::Store::open(&s.ctx.store)?, None),
+    };
     // Given a selection, git looks at just its store paths (what capture wrote or removed, the
     // selected entries as the store has them, and dotback's own files): a watcher's edit costs no
     // walk of the whole work tree.
@@ -799,12 +821,12 @@ pub fn commit(
         paths.dedup();
         paths
     });
-    let changes = match (&limited, &s.state.files) {
-        (Some(paths), _) => store.uncommitted_at(paths)?,
+    let changes = match (&limited, &s.state.files, snap) {
+        (Some(paths), _, _) => store.uncommitted_at(paths)?,
         // Nothing captured: the store is as evaluated, which hashed every file in it, so git's
         // index is compared with that instead of walking the work tree again.
-        (None, Some(files)) if captured.captured.is_empty() && captured.deleted.is_empty() => {
-            store.uncommitted_with(&store.snapshot()?, files, &s.cache.observed)?
+        (None, Some(files), Some(snap)) if captured.captured.is_empty() && captured.deleted.is_empty() => {
+            store.uncommitted_with(&snap?, files, &s.cache.observed)?
         }
         _ => store.uncommitted()?,
     };

@@ -253,8 +253,14 @@ impl<'a> Hasher<'a> {
         let Some(md) = self.live_dirs.lstat(path).context(Op::Read, path)? else {
             return Ok(None);
         };
+        self.node(target, path, &md).map(Some)
+    }
+
+    /// What is at a live path whose `lstat` gave `md`.
+    pub fn node(&mut self, target: &str, path: &Path, md: &fsutil::Meta) -> Result<Node, EvalError> {
+        let md = *md;
         let perm = md.perm();
-        Ok(Some(if md.is_symlink() {
+        Ok(if md.is_symlink() {
             let hash = self.memoized(Side::Live, target, &md, || {
                 let link = fs::read_link(path).context(Op::Read, path)?;
                 Ok(fsutil::hash_bytes(link.as_os_str().as_encoded_bytes()))
@@ -267,7 +273,7 @@ impl<'a> Hasher<'a> {
         } else {
             // A socket, fifo or device where a managed file should be: never equal to anything.
             Node { kind: NodeKind::File, hash: None, perm }
-        }))
+        })
     }
 
     /// What the store wants at `m.target` (its source file at `path`), plus the link target
@@ -440,19 +446,26 @@ pub fn handled_natively(m: &Managed) -> bool {
 /// Below this many targets one thread is faster than starting more.
 const PARALLEL_MIN: usize = 512;
 
-/// One target read: entry index, desired (or why it is locked), actual, link target, and
-/// whether it is a plain entry holding age ciphertext that apply would write.
-type Read = (usize, Result<Option<Node>, String>, Option<Node>, Option<String>, bool);
-
-/// What one evaluation thread read: its targets, what it learnt, and the ciphertexts it
-/// decrypted (blob id, plaintext hash).
-type Chunk = (Vec<Read>, Learnt, Vec<(Hash, Hash)>);
+/// What one evaluation thread found: its targets evaluated, what it learnt, the ciphertexts it
+/// decrypted (blob id, plaintext hash), and what the cache is to take in from them.
+#[derive(Default)]
+struct Chunk {
+    evals: Vec<Eval>,
+    learnt: Learnt,
+    sealed: Vec<(Hash, Hash)>,
+    /// Evaluations (indices into `evals`) found clean whose base is not yet what both sides hold.
+    rebase: Vec<usize>,
+    /// The plaintext hashes encrypted entries hold or last agreed on.
+    kept: Vec<Hash>,
+    /// `exact_` directories present in HOME (entry indices), whose extras are listed next.
+    exact: Vec<usize>,
+}
 
 /// Evaluates every selected native target, plus extras inside `exact_` directories. Targets an
 /// `[[only]]` rule keeps from this device come out as [`Change::Skipped`], neither side read.
 ///
 /// Reading both sides is one `lstat` per target and side when nothing changed; it is spread
-/// over the machine's cores.
+/// over the machine's cores, and so is the classification of what was read.
 pub fn evaluate(
     ctx: &Context,
     state: &SourceState,
@@ -476,29 +489,34 @@ pub fn evaluate(
     } else {
         std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
     };
-    let read_chunk = |chunk: &[usize]| -> Result<Chunk, EvalError> {
-        let mut h = Hasher::new(cache, Some(vault));
+    let cache_now: &Cache = cache;
+    let eval_chunk = |chunk: &[usize]| -> Result<Chunk, EvalError> {
+        let mut h = Hasher::new(cache_now, Some(vault));
         h.learnt.observed.reserve(chunk.len());
-        let mut out = Vec::with_capacity(chunk.len());
+        let mut out = Chunk { evals: Vec::with_capacity(chunk.len()), ..Chunk::default() };
         let (mut source, mut live) = (PathBuf::new(), PathBuf::new());
         for &i in chunk {
             let m = &state.entries[i];
-            let (mut desired, mut link) = match h.desired(state, m, path_in(&mut source, &state.root, &m.source))? {
+            let (desired, mut link) = match h.desired(state, m, path_in(&mut source, &state.root, &m.source))? {
                 Ok((d, l)) => (Ok(d), l),
                 Err(why) => (Err(why), None),
             };
             let actual = h.live(&m.target, path_in(&mut live, &ctx.paths.home, &m.target))?;
+            let (mut desired, mut why) = match desired {
+                Ok(d) => (d, None),
+                Err(why) => (None, Some(why)),
+            };
             // A memoized link's target is read only when apply or diff needs it.
-            if let Ok(Some(d)) = desired
+            if let Some(d) = desired
                 && d.kind == NodeKind::Symlink
                 && link.is_none()
                 && !same(Some(d), actual)
             {
                 let l = read_link_entry(&source)?;
-                desired = Ok(link_node(&l));
+                desired = link_node(&l);
                 link = Some(l);
             }
-            let writes = matches!(desired, Ok(Some(d)) if d.kind == NodeKind::File && !same(Some(d), actual));
+            let writes = matches!(desired, Some(d) if d.kind == NodeKind::File && !same(Some(d), actual));
             let armored = writes && !m.entry.attrs.encrypted && {
                 match &state.origin {
                     Origin::WorkTree => holds_age(&source),
@@ -506,40 +524,9 @@ pub fn evaluate(
                 }
                 .context(Op::Read, &source)?
             };
-            out.push((i, desired, actual, link, armored));
-        }
-        Ok((out, h.learnt, h.sealed))
-    };
-    let chunk_len = selected.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<Chunk, EvalError>> = if threads == 1 {
-        vec![read_chunk(&selected)]
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = selected.chunks(chunk_len).map(|c| s.spawn(move || read_chunk(c))).collect();
-            handles.into_iter().map(|h| h.join().expect("evaluation thread panicked")).collect()
-        })
-    };
-    let mut out = Vec::with_capacity(selected.len());
-    cache.observed.reserve(selected.len());
-    let mut exact_dirs = Vec::new();
-    // The plaintext hashes encrypted entries hold or last agreed on: the sealed ciphertexts
-    // worth keeping.
-    let mut sealed_kept = HashSet::new();
-    for part in parts {
-        let (reads, learnt, sealed) = part?;
-        Hasher::merge(learnt, cache);
-        for (cipher, plain) in sealed {
-            cache.seal(cipher, plain);
-        }
-        for (i, desired, actual, link, armored) in reads {
-            let m = &state.entries[i];
-            let base = cache.base(&m.target);
-            let (desired, mut why) = match desired {
-                Ok(d) => (d, None),
-                Err(why) => (None, Some(why)),
-            };
+            let base = cache_now.base(&m.target);
             if m.entry.attrs.encrypted {
-                sealed_kept.extend([desired, base].into_iter().flatten().filter_map(|n| n.hash));
+                out.kept.extend([desired, base].into_iter().flatten().filter_map(|n| n.hash));
             }
             let mut change = match why {
                 // HOME changed, and the store's side is unknown: a merge, which needs plaintext.
@@ -557,13 +544,45 @@ pub fn evaluate(
                 ));
             }
             if change == Change::Clean && !same(base, desired) {
-                cache.set_base(&m.target, desired);
+                out.rebase.push(out.evals.len());
             }
             if m.entry.kind == Kind::Dir && m.entry.attrs.exact && actual.map(|a| a.kind) == Some(NodeKind::Dir) {
-                exact_dirs.push(m);
+                out.exact.push(i);
             }
-            out.push(Eval { target: m.target.clone(), entry: Some(i), desired, actual, base, change, link, why });
+            out.evals.push(Eval { target: m.target.clone(), entry: Some(i), desired, actual, base, change, link, why });
         }
+        out.learnt = h.learnt;
+        out.sealed = h.sealed;
+        Ok(out)
+    };
+    let chunk_len = selected.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Chunk, EvalError>> = if threads == 1 {
+        vec![eval_chunk(&selected)]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = selected.chunks(chunk_len).map(|c| s.spawn(move || eval_chunk(c))).collect();
+            handles.into_iter().map(|h| h.join().expect("evaluation thread panicked")).collect()
+        })
+    };
+    let mut out = Vec::with_capacity(selected.len() + skipped.len());
+    cache.observed.reserve(selected.len());
+    let mut exact_dirs = Vec::new();
+    // The plaintext hashes encrypted entries hold or last agreed on: the sealed ciphertexts
+    // worth keeping.
+    let mut sealed_kept = HashSet::new();
+    for part in parts {
+        let part = part?;
+        Hasher::merge(part.learnt, cache);
+        for (cipher, plain) in part.sealed {
+            cache.seal(cipher, plain);
+        }
+        for k in part.rebase {
+            let e = &part.evals[k];
+            cache.set_base(&e.target, e.desired);
+        }
+        sealed_kept.extend(part.kept);
+        exact_dirs.extend(part.exact.into_iter().map(|i| &state.entries[i]));
+        out.extend(part.evals);
     }
     for &i in &skipped {
         let target = state.entries[i].target.clone();

@@ -185,13 +185,25 @@ impl Session {
         paths.iter().map(|p| self.ctx.target_of(p.as_ref())).collect()
     }
 
-    /// Saves the cache when this session holds the lock.
+    /// Saves the cache when this session holds the lock, and releases the lock. The memory the
+    /// session holds is freed meanwhile ([`free_later`]).
     pub fn finish(mut self) -> Result<(), StateError> {
         if self.lock.is_some() {
             self.cache.save()?;
         }
+        drop(self._inflight.take());
+        drop(self.lock.take());
+        free_later(self);
         Ok(())
     }
+}
+
+/// Drops `value` on a thread of its own. A scan and a stat cache of a large home are tens of
+/// thousands of small allocations, which take milliseconds to free: no caller has to wait for
+/// that, and a command that exits right after never pays for it.
+pub fn free_later<T: Send + 'static>(value: T) {
+    // Should no thread start, the value is dropped here.
+    let _ = std::thread::Builder::new().name("free".into()).spawn(move || drop(value));
 }
 
 /// The trust this device gives the store's control files; identities are loaded only when a

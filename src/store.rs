@@ -168,9 +168,25 @@ pub struct Uncommitted {
     pub change: &'static str,
 }
 
+/// Objects are read as git reads them: zlib's checksum catches a damaged object file, and an
+/// object's id is not computed again on every read (libgit2 does by default: SHA-1 over every
+/// tree and commit a `status` or `sync` reads). Fetched packs are still verified in full.
+fn read_objects_as_git_does() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| git2::opts::strict_hash_verification(false));
+}
+
+/// Makes every later object read check that the object hashes to its id, as `git fsck` does
+/// (`dotback check`): what ordinary reads skip, as git's do.
+pub fn verify_object_ids() {
+    read_objects_as_git_does();
+    git2::opts::strict_hash_verification(true);
+}
+
 impl Store {
     /// Opens the store at exactly `root` (no search upwards: the store is named, not guessed).
     pub fn open(root: &Path) -> Result<Store, StoreError> {
+        read_objects_as_git_does();
         if !root.exists() {
             return Err(StoreError::Missing { path: root.to_path_buf() });
         }
@@ -196,6 +212,7 @@ impl Store {
 
     /// Opens the repository at `root`, creating it (branch `main`) when there is none.
     pub fn init(root: &Path) -> Result<(Store, bool), StoreError> {
+        read_objects_as_git_does();
         if root.join(".git").exists() {
             return Store::open(root).map(|s| (s, false));
         }
@@ -935,6 +952,8 @@ impl Store {
         for (name, _) in self.remotes()? {
             let tracking = self.repo.refname_to_id(&format!("refs/remotes/{name}/{branch}")).ok();
             let (ahead, behind, since) = match (head, tracking) {
+                // Nothing to walk (the usual case): no commit is read.
+                (Some(h), Some(t)) if h == t => (0, 0, None),
                 (Some(h), Some(t)) => {
                     let (a, b) = self.git("ahead/behind", self.repo.graph_ahead_behind(h, t))?;
                     (a, b, self.oldest_unpushed(h, Some(t))?)

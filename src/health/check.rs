@@ -95,6 +95,8 @@ const LISTED: usize = 20;
 
 /// Runs every check on this device's store.
 pub fn check(ctx: &Context, opts: &CheckOptions, sink: &dyn Sink) -> Result<CheckReport, CheckError> {
+    // Integrity means every object hashes to its id: reads check that from here on.
+    crate::store::verify_object_ids();
     let started = Instant::now();
     let store = Store::open(&ctx.store)?;
     let mut findings = Vec::new();
