@@ -183,6 +183,9 @@ pub fn verify_object_ids() {
     git2::opts::strict_hash_verification(true);
 }
 
+/// A remote's refs, by name, as listed over a connection.
+type RemoteRefs = Vec<(String, git2::Oid)>;
+
 impl Store {
     /// Opens the store at exactly `root` (no search upwards: the store is named, not guessed).
     pub fn open(root: &Path) -> Result<Store, StoreError> {
@@ -482,6 +485,26 @@ impl Store {
     /// The branch `remote` points its HEAD at (its default branch), asked over the connection;
     /// `None` for an empty remote.
     pub fn remote_default_branch(&self, remote: &str) -> Result<Option<String>, TransportError> {
+        let (head, heads) = self.list_remote(remote)?;
+        let names: Vec<&str> = heads.iter().map(|(n, _)| n.as_str()).collect();
+        // A remote without a HEAD (some servers) still has branches: `main`, else `master`.
+        let chosen = head.filter(|h| names.contains(&h.as_str())).or_else(|| {
+            ["refs/heads/main", "refs/heads/master"].into_iter().find(|b| names.contains(b)).map(String::from)
+        });
+        Ok(chosen.and_then(|b| b.strip_prefix("refs/heads/").map(str::to_string)))
+    }
+
+    /// Where `remote`'s branch is now, asked over the connection without fetching anything (the
+    /// watcher's poll); `None` when the remote does not have the branch.
+    pub fn remote_tip(&self, remote: &str) -> Result<Option<git2::Oid>, TransportError> {
+        let branch = self.branch().map_err(|e| self.local("read the branch", e))?;
+        let wanted = format!("refs/heads/{branch}");
+        let (_, heads) = self.list_remote(remote)?;
+        Ok(heads.into_iter().find(|(n, _)| *n == wanted).map(|(_, id)| id))
+    }
+
+    /// `remote`'s HEAD (the branch it names) and refs, from a connection that fetches nothing.
+    fn list_remote(&self, remote: &str) -> Result<(Option<String>, RemoteRefs), TransportError> {
         let r = self.find_remote(remote)?;
         let url = r.url().unwrap_or_default().to_string();
         let session = transport::Session::new(&self.repo, &url);
@@ -491,33 +514,8 @@ impl Store {
             .connect_auth(git2::Direction::Fetch, Some(session.callbacks()), None)
             .map_err(|e| self.transport_error(&session, &url, e, Direction::Fetch))?;
         let head = conn.default_branch().ok().and_then(|b| b.as_str().ok().map(str::to_string));
-        let heads: Vec<String> =
-            conn.list().map(|l| l.iter().map(|h| h.name().to_string()).collect()).unwrap_or_default();
-        // A remote without a HEAD (some servers) still has branches: `main`, else `master`.
-        let chosen = head.filter(|h| heads.contains(h)).or_else(|| {
-            ["refs/heads/main", "refs/heads/master"]
-                .iter()
-                .find(|b| heads.iter().any(|h| h == *b))
-                .map(|b| b.to_string())
-        });
-        Ok(chosen.and_then(|b| b.strip_prefix("refs/heads/").map(str::to_string)))
-    }
-
-    /// Where `remote`'s branch is now, asked over the connection without fetching anything (the
-    /// watcher's poll); `None` when the remote does not have the branch.
-    pub fn remote_tip(&self, remote: &str) -> Result<Option<git2::Oid>, TransportError> {
-        let branch = self.branch().map_err(|e| self.local("read the branch", e))?;
-        let r = self.find_remote(remote)?;
-        let url = r.url().unwrap_or_default().to_string();
-        let session = transport::Session::new(&self.repo, &url);
-        self.https_roots(session.url())?;
-        let mut r = self.connect_as(r, &session)?;
-        let conn = r
-            .connect_auth(git2::Direction::Fetch, Some(session.callbacks()), None)
-            .map_err(|e| self.transport_error(&session, &url, e, Direction::Fetch))?;
-        let wanted = format!("refs/heads/{branch}");
         let heads = conn.list().map_err(|e| self.transport_error(&session, &url, e, Direction::Fetch))?;
-        Ok(heads.iter().find(|h| h.name() == wanted).map(|h| h.oid()))
+        Ok((head, heads.iter().map(|h| (h.name().to_string(), h.oid())).collect()))
     }
 
     /// Makes `branch` the current branch (a new repository, before its first checkout).

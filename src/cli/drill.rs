@@ -1,7 +1,6 @@
 use super::{CliError, Ui};
 use dotback::health::drill::{self, DrillError, DrillOptions};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Prove a remote restores: clone it into a temporary directory, restore into a temporary HOME,
 /// and compare every tracked file (contents and mode) with the live HOME and the store.
@@ -26,23 +25,13 @@ pub struct DrillArgs {
     json: bool,
 }
 
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::Relaxed);
-}
-
 pub fn cmd_drill(ui: &Ui, args: DrillArgs) -> Result<(), CliError> {
     let ctx = super::context()?;
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-    }
+    let stop = super::stop_on_signals();
     let pass_file = args.passphrase_file.clone();
     let mut ask = || super::passphrase::read(pass_file.as_deref(), "Recovery passphrase", false);
     let mut opts = DrillOptions { remote: args.remote, recovery: args.recovery.then_some(&mut ask as _) };
-    let report = drill::drill(&ctx, &mut opts, &STOP, ui).map_err(|e| match e {
+    let report = drill::drill(&ctx, &mut opts, stop, ui).map_err(|e| match e {
         DrillError::Session(e) => e.into(),
         DrillError::Store(e) => e.into(),
         DrillError::Keys(e) => super::keys::keys_error(&ctx.store, e),

@@ -134,6 +134,24 @@ fn run(ui: &Ui, cli: Cli) -> Result<(), CliError> {
     }
 }
 
+/// Set by SIGINT and SIGTERM once [`stop_on_signals`] ran: a long operation (the watcher, a
+/// drill) finishes what it does and stops.
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Makes SIGINT and SIGTERM set the stop flag, which is returned, instead of ending the process.
+fn stop_on_signals() -> &'static std::sync::atomic::AtomicBool {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
+    &STOP
+}
+
 /// The device context, from the process environment.
 fn context() -> Result<Context, CliError> {
     Ok(Context::load(Paths::from_process_env()?)?)

@@ -1,7 +1,6 @@
 use super::{CliError, Ui};
 use dotback::events::{Event, Sink};
 use dotback::watch::{self, WatchError, WatchOptions};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Sync in real time: commit and push every save in HOME within a second, and apply what other
 /// devices push, until stopped (Ctrl-C or SIGTERM finish the commit in flight first).
@@ -12,13 +11,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// on standard error; `dotback service install` runs it as a user service.
 #[derive(Debug, clap::Args)]
 pub struct WatchArgs {}
-
-/// Set by SIGINT and SIGTERM: the watcher finishes what it does and stops.
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::Relaxed);
-}
 
 /// The watcher's lines, each with the time it happened.
 struct Log<'a>(&'a Ui);
@@ -37,12 +29,8 @@ impl Sink for Log<'_> {
 
 pub fn cmd_watch(ui: &Ui, _args: WatchArgs) -> Result<(), CliError> {
     let ctx = super::context()?;
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-    }
-    watch::run(&ctx, &WatchOptions::default(), &STOP, &Log(ui)).map_err(|e| match e {
+    let stop = super::stop_on_signals();
+    watch::run(&ctx, &WatchOptions::default(), stop, &Log(ui)).map_err(|e| match e {
         e @ WatchError::AlreadyRunning { .. } => CliError::from_error(&e).code(4),
         WatchError::Session(e) => e.into(),
         e => CliError::from_error(&e),
