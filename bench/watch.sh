@@ -56,14 +56,13 @@ inotifywait -q -m -r -e close_write,move,delete,create --exclude '/\.git/' --for
   done
 SH
 
-echo "== dotback watch ==" >&2
-HOME=$home dotback watch 2>"$work/watch.log" &
-watcher=$!
-sleep 3
-python3 - "$home/.config/app0" "$store/.git/refs/heads/main" "$remote/refs/heads/main" "$EDITS" "dotback watch" \
-  >"$work/lat-dotback.txt" <<'PY'
+# Latency: write each group of files at once, wait for the branch to move in the store and on the
+# remote (polling the ref files), then let the next edit be its own batch. With --burst, 100 files
+# saved at once, six times, follow the single edits.
+cat >"$work/latency.py" <<'PY'
 import os, sys, time, statistics
 d, head, pushed, n, name = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+burst_too = len(sys.argv) > 6 and sys.argv[6] == "--burst"
 def ref(p):
     try:
         with open(p) as f: return f.read()
@@ -94,10 +93,19 @@ files = [os.path.join(d, f) for f in sorted(os.listdir(d)) if f.endswith(".conf"
 c, p = measure([[files[k % len(files)]] for k in range(n)])
 print(row(f"{name}: write -> commit", c)); print(row(f"{name}: write -> pushed", p))
 # A burst of 100 files saved at once: new files first, then edits of them, five times.
+if not burst_too:
+    sys.exit(0)
 burst = [os.path.join(d, f"burst{j}.conf") for j in range(100)]
 bc, bp = measure([burst] * 6)
 print(row(f"{name}: burst of 100 -> commit", bc)); print(row(f"{name}: burst of 100 -> pushed", bp))
 PY
+
+echo "== dotback watch ==" >&2
+HOME=$home dotback watch 2>"$work/watch.log" &
+watcher=$!
+sleep 3
+python3 "$work/latency.py" "$home/.config/app0" "$store/.git/refs/heads/main" "$remote/refs/heads/main" "$EDITS" "dotback watch" --burst \
+  >"$work/lat-dotback.txt"
 echo "== idle ==" >&2
 clk=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$watcher/stat"; }
@@ -112,33 +120,8 @@ echo "== baseline (inotifywait + git, 2 s quiet) ==" >&2
 bash "$base/gitwatch.sh" "$base/tree" 2>/dev/null &
 gw=$!
 sleep 3
-python3 - "$base/tree/app0" "$base/tree/.git/refs/heads/main" "$base_remote/refs/heads/main" "$BASE_EDITS" "inotifywait + git" \
-  >"$work/lat-base.txt" <<'PY' || true
-import os, sys, time, statistics
-d, head, pushed, n, name = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
-def ref(p):
-    try:
-        with open(p) as f: return f.read()
-    except OSError: return None
-def wait_change(p, before, t0, limit=30):
-    while ref(p) == before:
-        if time.monotonic() - t0 > limit: return float("nan")
-        time.sleep(0.002)
-    return time.monotonic() - t0
-files = [os.path.join(d, f) for f in sorted(os.listdir(d)) if f.endswith(".conf")]
-c, p = [], []
-for k in range(n):
-    h0, r0 = ref(head), ref(pushed)
-    t0 = time.monotonic()
-    with open(files[k % len(files)], "w") as fh: fh.write(f"edit {k} {time.time()}\n")
-    c.append(wait_change(head, h0, t0)); p.append(wait_change(pushed, r0, t0))
-    time.sleep(0.6)
-def row(label, xs):
-    xs = sorted(x for x in xs if x == x)
-    q = lambda f: xs[min(len(xs) - 1, int(f * len(xs)))]
-    return f"| {label} | {len(xs)} | {statistics.median(xs):.3f} | {q(0.95):.3f} | {xs[-1]:.3f} |"
-print(row(f"{name}: write -> commit", c)); print(row(f"{name}: write -> pushed", p))
-PY
+python3 "$work/latency.py" "$base/tree/app0" "$base/tree/.git/refs/heads/main" "$base_remote/refs/heads/main" "$BASE_EDITS" "inotifywait + git" \
+  >"$work/lat-base.txt" || true
 pkill -P "$gw" 2>/dev/null || true
 kill "$gw" 2>/dev/null || true
 
