@@ -397,11 +397,14 @@ impl Watcher<'_> {
     /// One capture of `batch` and a commit; `Ok(true)` when a commit was made.
     fn capture(&mut self, batch: &Batch) -> Result<bool, Busy> {
         // After lost events, what is new in the added directories is looked for too.
-        let lost = batch.rescan.then_some(&self.tracked_dirs).into_iter().flatten();
+        let lost: Vec<String> = match batch.rescan {
+            true => self.tracked_dirs.iter().flat_map(|d| self.untracked_below(d)).collect(),
+            false => Vec::new(),
+        };
         let new: Vec<String> = batch
             .new
             .iter()
-            .chain(lost)
+            .chain(&lost)
             .filter(|t| std::fs::symlink_metadata(self.ctx.live(t)).is_ok())
             .cloned()
             .collect::<BTreeSet<String>>()
@@ -412,7 +415,8 @@ impl Watcher<'_> {
             let p = s.parts();
             match capture::add(p.ctx, p.state, p.cache, p.vault, &new, AddOptions::default(), &Silent) {
                 Ok(r) => {
-                    for (t, why) in r.skipped {
+                    // What `.chezmoiignore` leaves out is not news: it is what the user asked for.
+                    for (t, why) in r.skipped.iter().filter(|(t, _)| !s.state.ignore.is_ignored(t)) {
                         self.sink.news(format!("not added: ~/{t} ({why})"));
                     }
                 }
@@ -724,7 +728,7 @@ impl Watcher<'_> {
             match mode {
                 RecursiveMode::Recursive => {
                     if self.tracked_dirs.contains(&root) {
-                        batch.new.insert(root.clone());
+                        batch.new.extend(self.untracked_below(&root));
                     }
                     batch
                         .changed
@@ -737,6 +741,20 @@ impl Watcher<'_> {
         }
         self.pending.absorb(batch);
         self.capture_pending();
+    }
+
+    /// The files and links below the added directory `root` that the store does not track yet
+    /// (by name only: nothing is read), for `add` to take or to pass over.
+    fn untracked_below(&self, root: &str) -> Vec<String> {
+        let home = &self.ctx.paths.home;
+        walkdir::WalkDir::new(home.join(root))
+            .into_iter()
+            .filter_entry(|e| !crate::context::is_git_dir(e.file_name()))
+            .flatten()
+            .filter(|e| !e.file_type().is_dir())
+            .filter_map(|e| e.path().strip_prefix(home).ok()?.to_str().map(str::to_string))
+            .filter(|t| !self.tracked.contains(t) && self.ctx.own_place_of(t).is_none())
+            .collect()
     }
 
     /// Works out which directories to watch from what the store tracks, and watches the new ones.
