@@ -503,6 +503,12 @@ impl Watcher<'_> {
 
     /// Pushes to every remote; a lost race becomes a sync (fetch, merge, push again).
     fn push(&mut self) {
+        // A push that failed before goes through a whole sync, whose session first finishes what
+        // a killed run left (a branch lock on a local remote, say) and merges what moved.
+        if self.push_backoff.is_some_and(|b| b.wait >= FIRST_BACKOFF) {
+            self.sync("pushing what waited");
+            return;
+        }
         // Pushing changes no file: the store's lock is enough, without a scan of the store.
         let lock = match crate::state::Lock::acquire(&self.ctx.paths.state_dir, Duration::ZERO) {
             Ok(lock) => lock,
