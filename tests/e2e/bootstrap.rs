@@ -430,15 +430,7 @@ fn a_bootstrap_installs_the_packages_a_captured_and_they_run() {
     let Some(cargo_dir) = tools() else { return };
     let (mut a, remote) = device_a();
     a.extra_path.push(cargo_dir.clone());
-    let wheels = a.root.join("wheels");
-    build_wheel(&wheels);
-    build_crate(&a.root.join("crate"));
-    let a_env = prefixes(&a, &wheels, "http://127.0.0.1:9/");
-    let tarball = build_npm(&a, &a_env, &a.root.join("npm-src"));
-    let registry = Registry::serve(&tarball);
-    run_in(&a, &a_env, "python3", &["-m", "pip", "install", "--user", PIP_DEMO], &a.home);
-    run_in(&a, &a_env, "cargo", &["install", "--path", a.root.join("crate").to_str().unwrap()], &a.home);
-    run_in(&a, &a_env, "npm", &["install", "-g", tarball.to_str().unwrap()], &a.home);
+    let (wheels, a_env, registry) = install_demos(&a);
     let out = a.cmd(&["packages", "capture"]).envs(a_env.iter().cloned()).output().unwrap();
     assert!(out.status.success(), "{}", show(&out));
     a.ok(&["sync"]);

@@ -181,6 +181,21 @@ fn list_file(env: &TestEnv, device: &str, file: &str) -> String {
     fs::read_to_string(store_of(env).join(".dotback/packages").join(device).join(file)).unwrap_or_default()
 }
 
+/// Builds the pip wheel, the crate and the npm tarball, and installs the three on `a` into its
+/// own prefixes; returns the wheels' directory, `a`'s environment and the registry serving npm.
+pub(crate) fn install_demos(a: &TestEnv) -> (PathBuf, Vec<(String, OsString)>, Registry) {
+    let wheels = a.root.join("wheels");
+    build_wheel(&wheels);
+    build_crate(&a.root.join("crate"));
+    let a_env = prefixes(a, &wheels, "http://127.0.0.1:9/");
+    let tarball = build_npm(a, &a_env, &a.root.join("npm-src"));
+    let registry = Registry::serve(&tarball);
+    run_in(a, &a_env, "python3", &["-m", "pip", "install", "--user", PIP_DEMO], &a.home);
+    run_in(a, &a_env, "cargo", &["install", "--path", a.root.join("crate").to_str().unwrap()], &a.home);
+    run_in(a, &a_env, "npm", &["install", "-g", tarball.to_str().unwrap()], &a.home);
+    (wheels, a_env, registry)
+}
+
 pub(crate) fn status_of<'a>(report: &'a Value, manager: &str, name: &str) -> &'a str {
     report["packages"]
         .as_array()
@@ -200,17 +215,8 @@ fn packages_installed_on_a_are_restored_on_b_and_run() {
     a.init();
     let remote = bare(&a, "remote.git");
     a.ok(&["remote", "add", "origin", remote.to_str().unwrap()]);
-    let wheels = a.root.join("wheels");
-    build_wheel(&wheels);
-    build_crate(&a.root.join("crate"));
-    let a_env = prefixes(&a, &wheels, "http://127.0.0.1:9/");
-    let tarball = build_npm(&a, &a_env, &a.root.join("npm-src"));
-    let registry = Registry::serve(&tarball);
-
     // A installs the three for real, into its own prefixes.
-    run_in(&a, &a_env, "python3", &["-m", "pip", "install", "--user", PIP_DEMO], &a.home);
-    run_in(&a, &a_env, "cargo", &["install", "--path", a.root.join("crate").to_str().unwrap()], &a.home);
-    run_in(&a, &a_env, "npm", &["install", "-g", tarball.to_str().unwrap()], &a.home);
+    let (wheels, a_env, registry) = install_demos(&a);
 
     let out = dotback(&a, &a_env, &["packages", "capture", "--json"]);
     assert!(out.status.success(), "{}", show(&out));
