@@ -192,6 +192,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             break
         }
         'dotback;check' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Check the repository at DIR alone, with no device: no identity, config or HOME needed')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the findings as JSON')
             [CompletionResult]::new('--quick', '--quick', [CompletionResultType]::ParameterName, 'Do not read blob contents (their presence is checked; no plaintext-secret scan)')
             [CompletionResult]::new('--alert', '--alert', [CompletionResultType]::ParameterName, 'Run `alert_command` when an error is found')

@@ -664,12 +664,16 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__check)
-            opts="-h -V --json --quick --alert --help --version"
+            opts="-h -V --json --quick --alert --store --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -174,6 +174,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand --version 'Print version'
         }
         &'dotback;check'= {
+            cand --store 'Check the repository at DIR alone, with no device: no identity, config or HOME needed'
             cand --json 'Print the findings as JSON'
             cand --quick 'Do not read blob contents (their presence is checked; no plaintext-secret scan)'
             cand --alert 'Run `alert_command` when an error is found'

@@ -119,6 +119,7 @@ complete -c dotback -n "__fish_dotback_using_subcommand push" -s h -l help -d 'P
 complete -c dotback -n "__fish_dotback_using_subcommand push" -s V -l version -d 'Print version'
 complete -c dotback -n "__fish_dotback_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dotback -n "__fish_dotback_using_subcommand watch" -s V -l version -d 'Print version'
+complete -c dotback -n "__fish_dotback_using_subcommand check" -l store -d 'Check the repository at DIR alone, with no device: no identity, config or HOME needed' -r -F
 complete -c dotback -n "__fish_dotback_using_subcommand check" -l json -d 'Print the findings as JSON'
 complete -c dotback -n "__fish_dotback_using_subcommand check" -l quick -d 'Do not read blob contents (their presence is checked; no plaintext-secret scan)'
 complete -c dotback -n "__fish_dotback_using_subcommand check" -l alert -d 'Run `alert_command` when an error is found'

@@ -1,5 +1,6 @@
 use super::{CliError, Ui};
 use dotback::health::check::{self, CheckError, CheckOptions, Severity};
+use std::path::PathBuf;
 
 /// Check the backup: the store's objects, encryption, secrets, drift, remotes, the time since
 /// the last sync, 3-2-1, conflicts, drills and storage.
@@ -12,6 +13,11 @@ use dotback::health::check::{self, CheckError, CheckOptions, Severity};
 /// `drill_every` (default 30d). Exits 0 when everything is fine, 9 when the worst finding is a
 /// warning, 10 when it is an error. With `--alert`, an error runs `alert_command` from the
 /// device config (with `sh -c`, the findings as JSON on its stdin).
+///
+/// With `--store DIR`, checks a clone of the store's repository alone, with no device config or
+/// identity, as a CI job on the hosting service does (`templates/dotback-check.yml`): integrity,
+/// the plaintext-secret scan with the committed manifest's rules, the recipient count of every
+/// encrypted file, and storage. It writes nothing.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// Print the findings as JSON.
@@ -21,8 +27,11 @@ pub struct CheckArgs {
     #[arg(long)]
     quick: bool,
     /// Run `alert_command` when an error is found.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "store")]
     alert: bool,
+    /// Check the repository at DIR alone, with no device: no identity, config or HOME needed.
+    #[arg(long, value_name = "DIR")]
+    store: Option<PathBuf>,
 }
 
 /// The exit codes of a check that found warnings or errors.
@@ -30,9 +39,12 @@ const WARNINGS: u8 = 9;
 const ERRORS: u8 = 10;
 
 pub fn cmd_check(ui: &Ui, args: CheckArgs) -> Result<(), CliError> {
-    let ctx = super::context()?;
     let opts = CheckOptions { quick: args.quick, alert: args.alert };
-    let report = check::check(&ctx, &opts, ui).map_err(|e| match e {
+    let report = match &args.store {
+        Some(dir) => check::check_store(dir, &opts, ui),
+        None => check::check(&super::context()?, &opts, ui),
+    }
+    .map_err(|e| match e {
         CheckError::Store(e) => CliError::from(e),
     })?;
     if args.json {

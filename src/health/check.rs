@@ -5,7 +5,9 @@
 //! the last sync is within the RPO, the copies make 3-2-1, no conflict waits, a drill passed
 //! recently, and what the store takes on disk. Nothing is changed but the audit trail.
 
+use crate::audit::StepTime;
 use crate::context::Context;
+use crate::crypt::Identity;
 use crate::eval::Change;
 use crate::events::Sink;
 use crate::secrets::SecretRules;
@@ -15,7 +17,7 @@ use git2::{ObjectType, Oid, Repository};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// How bad a finding is. The report's worst one is `check`'s exit status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -49,17 +51,17 @@ impl Finding {
     fn ok(area: &'static str, message: impl Into<String>) -> Finding {
         Finding::new(Severity::Ok, area, message)
     }
-    fn warning(area: &'static str, message: impl Into<String>) -> Finding {
+    pub(crate) fn warning(area: &'static str, message: impl Into<String>) -> Finding {
         Finding::new(Severity::Warning, area, message)
     }
-    fn error(area: &'static str, message: impl Into<String>) -> Finding {
+    pub(crate) fn error(area: &'static str, message: impl Into<String>) -> Finding {
         Finding::new(Severity::Error, area, message)
     }
-    fn at(mut self, path: impl Into<String>) -> Finding {
+    pub(crate) fn at(mut self, path: impl Into<String>) -> Finding {
         self.path = Some(path.into());
         self
     }
-    fn hint(mut self, hint: impl Into<String>) -> Finding {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Finding {
         self.hint = Some(hint.into());
         self
     }
@@ -77,11 +79,42 @@ pub struct CheckOptions {
 /// What `check` found.
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckReport {
+    /// `device`: this device's whole backup; `store`: a store alone ([`check_store`]).
+    pub scope: &'static str,
     /// The worst severity among the findings.
     pub worst: Severity,
     pub findings: Vec<Finding>,
-    /// The 3-2-1 verdict, also among the findings.
-    pub copies: ThreeTwoOne,
+    /// The 3-2-1 verdict, also among the findings (`None` for a store alone).
+    pub copies: Option<ThreeTwoOne>,
+    /// How long each part took, in the order they ran. `integrity` is reading every object back
+    /// (what `git fsck` does); `secrets` the plaintext scan of what was read.
+    pub timings: Vec<StepTime>,
+}
+
+/// Findings, and how long each part that found them took.
+#[derive(Default)]
+struct Parts {
+    findings: Vec<Finding>,
+    timings: Vec<StepTime>,
+}
+
+impl Parts {
+    fn add(&mut self, name: &'static str, found: Vec<Finding>, took: Duration) {
+        let worst = found.iter().map(|f| f.severity).max().unwrap_or(Severity::Ok);
+        self.timings.push(StepTime { name: name.into(), outcome: word(worst).into(), ms: took.as_millis() as u64 });
+        self.findings.extend(found);
+    }
+
+    /// Runs `part` and adds what it found.
+    fn run(&mut self, name: &'static str, part: impl FnOnce() -> Vec<Finding>) {
+        let t = Instant::now();
+        let found = part();
+        self.add(name, found, t.elapsed());
+    }
+
+    fn worst(&self) -> Severity {
+        self.findings.iter().map(|f| f.severity).max().unwrap_or(Severity::Ok)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,17 +132,7 @@ pub fn check(ctx: &Context, opts: &CheckOptions, sink: &dyn Sink) -> Result<Chec
     crate::store::verify_object_ids();
     let started = Instant::now();
     let store = Store::open(&ctx.store)?;
-    let mut findings = Vec::new();
-    let mut steps = Vec::new();
-    let mut timed = |name: &'static str, findings: &mut Vec<Finding>, got: Vec<Finding>, t: Instant| {
-        let worst = got.iter().map(|f| f.severity).max().unwrap_or(Severity::Ok);
-        steps.push(crate::audit::StepTime {
-            name: name.into(),
-            outcome: word(worst).into(),
-            ms: t.elapsed().as_millis() as u64,
-        });
-        findings.extend(got);
-    };
+    let mut parts = Parts::default();
 
     sink.news("check: evaluating HOME against the store".into());
     let t = Instant::now();
@@ -124,21 +147,21 @@ pub fn check(ctx: &Context, opts: &CheckOptions, sink: &dyn Sink) -> Result<Chec
             vec![Finding::error("drift", format!("HOME could not be compared with the store: {}", describe(&e)))],
         ),
     };
-    timed("drift", &mut findings, drift_found, t);
+    parts.add("drift", drift_found, t.elapsed());
 
     sink.news("check: reading every object of the store".into());
-    let t = Instant::now();
     let rules = session.as_ref().map(|s| s.rules().clone()).unwrap_or_else(SecretRules::defaults);
     let walk = walk_history(&store.repo, opts.quick, &rules);
-    timed("integrity", &mut findings, walk.integrity, t);
-    timed("secrets", &mut findings, walk.secrets, Instant::now());
+    parts.add("integrity", walk.integrity, walk.reading);
+    parts.add("secrets", walk.secrets, walk.scanning);
 
-    let t = Instant::now();
-    let enc = match &session {
-        Some(s) => encryption(&store, s),
+    parts.run("encryption", || match &session {
+        Some(s) => {
+            let expected = s.trust().recipients().map(|r| r.all().len()).map_err(|e| e.to_string());
+            encryption(&store, expected, Some(s.vault().identities().map_err(str::to_string)))
+        }
         None => vec![Finding::warning("encryption", "not checked: the store could not be opened as a session")],
-    };
-    timed("encryption", &mut findings, enc, t);
+    });
 
     sink.news("check: asking every remote".into());
     let t = Instant::now();
@@ -146,37 +169,31 @@ pub fn check(ctx: &Context, opts: &CheckOptions, sink: &dyn Sink) -> Result<Chec
     let remotes = remotes(&store, &records);
     let reached = remotes.iter().filter(|(_, reached, _)| *reached).count();
     let unreachable: Vec<String> = remotes.iter().filter(|(_, r, _)| !r).map(|(n, _, _)| n.clone()).collect();
-    timed("remotes", &mut findings, remotes.into_iter().map(|(_, _, f)| f).collect(), t);
+    parts.add("remotes", remotes.into_iter().map(|(_, _, f)| f).collect(), t.elapsed());
 
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let t = Instant::now();
-    timed("staleness", &mut findings, vec![staleness(&records, now, ctx.rpo)], t);
+    parts.run("staleness", || vec![staleness(&records, now, ctx.rpo)]);
     let t = Instant::now();
     let copies = three_two_one(&store);
-    timed("3-2-1", &mut findings, vec![copies.finding()], t);
-    let t = Instant::now();
-    let conf = match &session {
-        Some(s) => conflicts(s),
-        None => Vec::new(),
-    };
-    timed("conflicts", &mut findings, conf, t);
-    let t = Instant::now();
-    timed("drill", &mut findings, vec![drill_age(&records, now, ctx.drill_every)], t);
-    let t = Instant::now();
-    timed("storage", &mut findings, vec![storage(&store, walk.first_commit, now)], t);
+    parts.add("3-2-1", vec![copies.finding()], t.elapsed());
+    parts.run("conflicts", || session.as_ref().map(conflicts).unwrap_or_default());
+    parts.run("drill", || vec![drill_age(&records, now, ctx.drill_every)]);
+    parts.run("storage", || vec![storage(&store, walk.first_commit, now)]);
     drop(session);
 
-    let worst = findings.iter().map(|f| f.severity).max().unwrap_or(Severity::Ok);
-    let mut report = CheckReport { worst, findings, copies };
+    let mut report = CheckReport {
+        scope: "device",
+        worst: parts.worst(),
+        findings: parts.findings,
+        copies: Some(copies),
+        timings: parts.timings,
+    };
     if opts.alert
-        && worst == Severity::Error
+        && report.worst == Severity::Error
         && let Some(command) = &ctx.alert_command
-        && let Err(why) = alert(command, &report)
+        && let Err(why) = super::alert::send(command, &super::alert::Alert::new("check", &ctx.device, &report.findings))
     {
-        report.findings.push(
-            Finding::warning("alert", format!("the alert command failed: {why}"))
-                .hint("`alert_command` in the device config runs with `sh -c`, the findings as JSON on its stdin"),
-        );
+        report.findings.push(super::alert::failed(&why));
     }
     let record = crate::audit::Record {
         time: crate::state::rfc3339_now(),
@@ -188,13 +205,58 @@ pub fn check(ctx: &Context, opts: &CheckOptions, sink: &dyn Sink) -> Result<Chec
         remotes_unreachable: unreachable,
         conflicts: report.findings.iter().filter(|f| f.area == "conflicts" && f.severity != Severity::Ok).count(),
         duration_ms: started.elapsed().as_millis() as u64,
-        steps,
+        steps: report.timings.clone(),
         ..Default::default()
     };
     if let Err(e) = crate::audit::append(&ctx.store, &record) {
         sink.warn(format!("could not record the check in the audit trail: {e}"));
     }
     Ok(report)
+}
+
+/// Checks a store's repository alone, with no device, identity or config: what a CI job on the
+/// hosting service can run on a clone of it. Integrity, the plaintext-secret scan (with the
+/// committed manifest's rules), the recipient count of every encrypted file, and storage. It
+/// writes nothing, not even an audit record.
+pub fn check_store(root: &Path, opts: &CheckOptions, sink: &dyn Sink) -> Result<CheckReport, CheckError> {
+    crate::store::verify_object_ids();
+    let store = Store::open(root)?;
+    let mut parts = Parts::default();
+    let trust = crate::trust::Trust::as_is(root).map_err(|e| e.to_string());
+    let mut manifest = Vec::new();
+    let rules = match &trust {
+        Ok(t) => t.secret_rules(),
+        Err(why) => {
+            manifest.push(
+                Finding::warning(
+                    "secrets",
+                    format!("the manifest cannot be read ({why}); scanning with the built-in rules"),
+                )
+                .hint("`dotback check` on a device names what is wrong with it"),
+            );
+            SecretRules::defaults()
+        }
+    };
+    sink.news("check: reading every object of the store".into());
+    let walk = walk_history(&store.repo, opts.quick, &rules);
+    parts.add("integrity", walk.integrity, walk.reading);
+    parts.add("secrets", [manifest, walk.secrets].concat(), walk.scanning);
+    parts.run("encryption", || {
+        let expected = match &trust {
+            Ok(t) => t.recipients().map(|r| r.all().len()).map_err(|e| e.to_string()),
+            Err(why) => Err(why.clone()),
+        };
+        encryption(&store, expected, None)
+    });
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    parts.run("storage", || vec![storage(&store, walk.first_commit, now)]);
+    Ok(CheckReport {
+        scope: "store",
+        worst: parts.worst(),
+        findings: parts.findings,
+        copies: None,
+        timings: parts.timings,
+    })
 }
 
 /// `ok`, `warning` or `error`.
@@ -230,6 +292,9 @@ struct Walked {
     secrets: Vec<Finding>,
     /// Commit time of the oldest commit read.
     first_commit: Option<i64>,
+    /// Time spent reading objects back, and scanning blobs for secrets.
+    reading: Duration,
+    scanning: Duration,
 }
 
 struct Walk<'a> {
@@ -246,6 +311,7 @@ struct Walk<'a> {
     leaks: Vec<Finding>,
     leaked: HashSet<(String, String)>,
     first_commit: Option<i64>,
+    scanning: Duration,
 }
 
 const DAMAGED_HINT: &str = "the store's git objects are damaged: `dotback drill` proves whether a remote still restores; a fresh clone of it (`dotback bootstrap`) replaces the store";
@@ -253,6 +319,7 @@ const DAMAGED_HINT: &str = "the store's git objects are damaged: `dotback drill`
 /// Reads every commit, tree and (unless `quick`) blob reachable from every ref, each once, and
 /// scans every blob as the pre-commit guard would.
 fn walk_history(repo: &Repository, quick: bool, rules: &SecretRules) -> Walked {
+    let started = Instant::now();
     let mut w = Walk {
         repo,
         quick,
@@ -265,7 +332,14 @@ fn walk_history(repo: &Repository, quick: bool, rules: &SecretRules) -> Walked {
         leaks: Vec::new(),
         leaked: HashSet::new(),
         first_commit: None,
+        scanning: Duration::ZERO,
     };
+    // A shallow clone (a CI job's checkout, say) has no parents to read past these.
+    let shallow: HashSet<Oid> = std::fs::read_to_string(repo.path().join("shallow"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| Oid::from_str(l.trim()).ok())
+        .collect();
     let mut stack = Vec::new();
     match repo.references() {
         Err(e) => w.broken.push(Finding::error("integrity", format!("the refs cannot be read: {}", e.message()))),
@@ -308,17 +382,27 @@ fn walk_history(repo: &Repository, quick: bool, rules: &SecretRules) -> Walked {
         let when = commit.time().seconds();
         w.first_commit = Some(w.first_commit.map_or(when, |f| f.min(when)));
         w.tree(commit.tree_id(), "", id);
-        stack.extend(commit.parent_ids().filter(|p| !w.commits.contains(p)));
+        if !shallow.contains(&id) {
+            stack.extend(commit.parent_ids().filter(|p| !w.commits.contains(p)));
+        }
     }
-    let summary = if w.broken.is_empty() {
+    let mut summary = Vec::new();
+    if w.broken.is_empty() {
         let blobs = if quick { "present (contents not read: --quick)" } else { "read back" };
-        vec![Finding::ok(
+        summary.push(Finding::ok(
             "integrity",
             format!("{} commits, {} trees and {} blobs {blobs}", w.commits.len(), w.trees.len(), w.blobs.len()),
-        )]
-    } else {
-        Vec::new()
-    };
+        ));
+    }
+    if !shallow.is_empty() {
+        summary.push(
+            Finding::warning(
+                "integrity",
+                format!("the clone is shallow: the history before {} commit(s) is not here to check", shallow.len()),
+            )
+            .hint("check a full clone (`git fetch --unshallow`; in a CI checkout, fetch the whole history)"),
+        );
+    }
     let secrets = if quick {
         vec![Finding::ok("secrets", "the history was not scanned for plaintext secrets (--quick)")]
     } else if w.leaks.is_empty() {
@@ -330,6 +414,8 @@ fn walk_history(repo: &Repository, quick: bool, rules: &SecretRules) -> Walked {
         integrity: [capped(w.broken, "objects that cannot be read"), summary].concat(),
         secrets,
         first_commit: w.first_commit,
+        reading: started.elapsed().saturating_sub(w.scanning),
+        scanning: w.scanning,
     }
 }
 
@@ -390,7 +476,10 @@ impl Walk<'_> {
                 return;
             }
         };
-        if let Some(v) = crate::guard::check(&path, blob.content(), self.rules)
+        let t = Instant::now();
+        let found = crate::guard::check(&path, blob.content(), self.rules);
+        self.scanning += t.elapsed();
+        if let Some(v) = found
             && self.leaked.insert((v.path.clone(), v.why.clone()))
         {
             let short = &commit.to_string()[..10];
@@ -405,9 +494,14 @@ impl Walk<'_> {
 
 // --- encryption -----------------------------------------------------------------------------
 
-/// Every encrypted file in HEAD decrypts with this device's identity and is encrypted to as
-/// many recipients as the store trusts.
-fn encryption(store: &Store, s: &Session) -> Vec<Finding> {
+/// Every encrypted file in HEAD is encrypted to as many recipients as `expected` (the store's
+/// trusted ones), and decrypts with `ids` (this device's identities; `None`: a store checked
+/// alone, with no identity to try).
+fn encryption(
+    store: &Store,
+    expected: Result<usize, String>,
+    ids: Option<Result<&[Identity], String>>,
+) -> Vec<Finding> {
     let Ok(Some(head)) = store.head_commit() else { return Vec::new() };
     let Ok(tree) = store.repo.find_commit(head).and_then(|c| c.tree()) else { return Vec::new() };
     let mut files = Vec::new();
@@ -424,13 +518,12 @@ fn encryption(store: &Store, s: &Session) -> Vec<Finding> {
     if files.is_empty() {
         return vec![Finding::ok("encryption", "the store has no encrypted file")];
     }
-    let expected = match s.trust().recipients() {
-        Ok(r) => r.all().len(),
+    let expected = match expected {
+        Ok(n) => n,
         Err(e) => return vec![Finding::error("encryption", format!("the store's recipients cannot be read: {e}"))],
     };
-    let ids = s.vault().identities();
     let mut found = Vec::new();
-    if let Err(why) = ids {
+    if let Some(Err(why)) = &ids {
         found.push(
             Finding::warning("encryption", format!("encrypted files were not decrypted: {why}"))
                 .hint("this device's identity decrypts them; their recipient count is checked without it"),
@@ -462,7 +555,7 @@ fn encryption(store: &Store, s: &Session) -> Vec<Finding> {
             ),
             Ok(_) => {}
         }
-        if let Ok(ids) = ids
+        if let Some(Ok(ids)) = &ids
             && let Err(e) = crate::crypt::decrypt(&data, ids)
         {
             found.push(
@@ -476,7 +569,7 @@ fn encryption(store: &Store, s: &Session) -> Vec<Finding> {
         }
     }
     if found.iter().all(|f| f.severity == Severity::Ok) {
-        let how = if ids.is_ok() { "decrypt and are" } else { "are" };
+        let how = if matches!(ids, Some(Ok(_))) { "decrypt and are" } else { "are" };
         found.push(Finding::ok(
             "encryption",
             format!("{} encrypted files {how} encrypted to all {expected} recipients", files.len()),
@@ -853,25 +946,6 @@ fn bytes(n: u64) -> String {
         n if n >= 10 << 10 => format!("{} KiB", n >> 10),
         n => format!("{n} bytes"),
     }
-}
-
-// --- alert ----------------------------------------------------------------------------------
-
-/// Runs `command` with `sh -c`, the report as JSON on its stdin. The JSON is given as an
-/// unnamed temporary file (it holds no secret), so a command that does not read it cannot
-/// break a pipe under dotback.
-fn alert(command: &str, report: &CheckReport) -> Result<(), String> {
-    use std::io::{Seek, Write};
-    let json = serde_json::to_vec(report).map_err(|e| e.to_string())?;
-    let mut input = tempfile::tempfile().map_err(|e| format!("no temporary file for its input: {e}"))?;
-    input.write_all(&json).and_then(|()| input.rewind()).map_err(|e| format!("its input could not be written: {e}"))?;
-    let status = std::process::Command::new("sh")
-        .args(["-c", command])
-        .stdin(input)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .map_err(|e| format!("`sh` could not be started: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("`{command}` exited with {status}")) }
 }
 
 #[cfg(test)]

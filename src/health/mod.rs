@@ -1,7 +1,9 @@
 //! Proof that what dotback keeps can be restored: [`check`], drills ([`drill`]), the history of
 //! the store and point-in-time restore ([`history`], with the times it accepts in [`when`]),
-//! and encrypted archives ([`archive`]) with their retention ([`retention`]).
+//! encrypted archives ([`archive`]) with their retention ([`retention`]), and the alerts they
+//! send ([`alert`]).
 
+pub mod alert;
 pub mod archive;
 pub mod check;
 pub mod drill;

@@ -356,3 +356,114 @@ fn three_two_one_an_ssh_remote_and_a_usb_disk_comply_and_a_healthy_store_exits_0
     assert_eq!(r["worst"], "ok");
     assert_eq!(found(&r, "remotes", "ok").len(), 2, "{r}");
 }
+
+/// The steps of `templates/dotback-check.yml`, read by a YAML parser (python3's).
+fn workflow_steps() -> Vec<Value> {
+    assert!(require("python3"), "python3 reads the workflow");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/dotback-check.yml");
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the workflow is not YAML python3-yaml reads: {}", show(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["jobs"]["check"]["steps"].as_array().unwrap_or_else(|| panic!("no jobs.check.steps: {doc}")).clone()
+}
+
+/// The workflow's `dotback check` step, run as the job runs it: `sh -c` in a clone of the store,
+/// with no HOME config, state or identity; the exit code and the report.
+fn run_ci_check(ci: &TestEnv, clone: &Path, command: &str) -> (i32, Value) {
+    let bin = Path::new(env!("CARGO_BIN_EXE_dotback")).parent().unwrap();
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());
+    let out = std::process::Command::new("sh")
+        .args(["-c", command])
+        .current_dir(clone)
+        .env_clear()
+        .envs(ci.envs())
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", show(&out)));
+    (out.status.code().unwrap_or(-1), report)
+}
+
+#[test]
+fn the_ci_workflow_checks_a_clone_of_the_store_with_no_device_and_catches_a_pushed_secret() {
+    let steps = workflow_steps();
+    let checkout = steps.iter().find(|s| s["uses"].as_str().is_some_and(|u| u.starts_with("actions/checkout")));
+    assert_eq!(checkout.expect("a checkout step")["with"]["fetch-depth"], 0, "the whole history is checked");
+    let command = steps
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .find(|r| r.contains("dotback check"))
+        .expect("a step running dotback check")
+        .to_string();
+
+    let (a, remote) = device();
+    // A job on the hosting service: a plain clone, nothing of dotback set up.
+    let ci = TestEnv::new();
+    let clone = ci.root.join("checkout");
+    ci.git_in(&ci.root, &["clone", "-q", remote.to_str().unwrap(), clone.to_str().unwrap()]);
+    let (code, r) = run_ci_check(&ci, &clone, &command);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!((&r["scope"], &r["worst"], &r["copies"]), (&"store".into(), &"ok".into(), &Value::Null), "{r}");
+    for area in ["integrity", "secrets", "encryption", "storage"] {
+        assert_eq!(found(&r, area, "ok").len(), 1, "{area}: {r}");
+    }
+    let enc = found(&r, "encryption", "ok")[0]["message"].as_str().unwrap();
+    assert!(enc.contains("1 encrypted files are encrypted to all 2 recipients"), "{enc}");
+    let timed: Vec<&str> = r["timings"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(timed, ["integrity", "secrets", "encryption", "storage"], "{r}");
+    assert!(!ci.config_home.join("dotback").exists() && !ci.state_home.join("dotback").exists(), "nothing written");
+    assert_eq!(git_in_out(&ci, &clone, &["status", "--porcelain"]), "", "the clone is left as it was");
+
+    // Someone pushes a private key with plain git, past every hook.
+    let key = format!("-----BEGIN OPENSSH {}-----\nb3BlbnNzaC1rZXktdjEAAAAA\n", "PRIVATE KEY");
+    let store = store_of(&a);
+    fs::write(store.join("dot_notes"), key).unwrap();
+    git_by_hand(&a, &["add", "dot_notes"]);
+    git_by_hand(&a, &["commit", "-qm", "notes", "--no-verify"]);
+    git_by_hand(&a, &["push", "-q", "--no-verify", "origin", "main"]);
+    ci.git_in(&clone, &["pull", "-q", "--ff-only"]);
+    let (code, r) = run_ci_check(&ci, &clone, &command);
+    assert_eq!(code, ERRORS, "{r}");
+    let leak = found(&r, "secrets", "error");
+    assert_eq!(leak.len(), 1, "{r}");
+    assert_eq!(leak[0]["path"], "dot_notes");
+    assert!(!r.to_string().contains("b3BlbnNzaC1rZXktdjEAAAAA"), "never the secret itself");
+
+    // A shallow checkout cannot be checked whole, and says so.
+    git_by_hand(&a, &["rm", "-q", "dot_notes"]);
+    git_by_hand(&a, &["commit", "-qm", "no notes", "--no-verify"]);
+    git_by_hand(&a, &["push", "-q", "--no-verify", "origin", "main"]);
+    let shallow = ci.root.join("shallow");
+    let url = format!("file://{}", remote.display());
+    ci.git_in(&ci.root, &["clone", "-q", "--depth", "1", &url, shallow.to_str().unwrap()]);
+    let (code, r) = run_ci_check(&ci, &shallow, &command);
+    assert_eq!(code, WARNINGS, "the leak is in history this clone lacks: {r}");
+    let warned = found(&r, "integrity", "warning");
+    assert!(warned.len() == 1 && warned[0]["message"].as_str().unwrap().contains("shallow"), "{r}");
+    assert!(found(&r, "integrity", "error").is_empty(), "a shallow clone is not a damaged one: {r}");
+}
+
+#[test]
+fn the_workflow_file_in_the_store_changes_nothing_in_home() {
+    let (a, _remote) = device();
+    let store = store_of(&a);
+    let workflow = store.join(".github/workflows/dotback-check.yml");
+    fs::create_dir_all(workflow.parent().unwrap()).unwrap();
+    fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/dotback-check.yml"), &workflow).unwrap();
+    git_by_hand(&a, &["add", ".github"]);
+    git_by_hand(&a, &["commit", "-qm", "a CI workflow"]);
+    let out = a.ok(&["sync"]);
+    assert!(!a.home.join(".github").exists(), "{}", show(&out));
+    let st = stdout(&a.ok(&["status", "--json"]));
+    assert!(!st.contains(".github"), "{st}");
+    let (_, r) = check(&a, &[]);
+    assert!(found(&r, "drift", "warning").is_empty(), "{r}");
+}
+
+fn git_in_out(env: &TestEnv, dir: &Path, args: &[&str]) -> String {
+    stdout(&env.git_in(dir, args)).trim().to_string()
+}
