@@ -207,6 +207,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the recovery passphrase from FILE instead of the terminal')
             [CompletionResult]::new('--recovery', '--recovery', [CompletionResultType]::ParameterName, 'Restore with the recovery passphrase alone, as a brand-new machine would: proves the disaster path')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as JSON')
+            [CompletionResult]::new('--alert', '--alert', [CompletionResultType]::ParameterName, 'Run `alert_command` (device config) when the drill fails or finds a mismatch, the findings as JSON on its stdin')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -732,7 +732,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__drill)
-            opts="-h -V --remote --recovery --passphrase-file --json --help --version"
+            opts="-h -V --remote --recovery --passphrase-file --json --alert --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -188,6 +188,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand --passphrase-file 'Read the recovery passphrase from FILE instead of the terminal'
             cand --recovery 'Restore with the recovery passphrase alone, as a brand-new machine would: proves the disaster path'
             cand --json 'Print the report as JSON'
+            cand --alert 'Run `alert_command` (device config) when the drill fails or finds a mismatch, the findings as JSON on its stdin'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

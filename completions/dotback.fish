@@ -129,6 +129,7 @@ complete -c dotback -n "__fish_dotback_using_subcommand drill" -l remote -d 'The
 complete -c dotback -n "__fish_dotback_using_subcommand drill" -l passphrase-file -d 'Read the recovery passphrase from FILE instead of the terminal' -r -F
 complete -c dotback -n "__fish_dotback_using_subcommand drill" -l recovery -d 'Restore with the recovery passphrase alone, as a brand-new machine would: proves the disaster path'
 complete -c dotback -n "__fish_dotback_using_subcommand drill" -l json -d 'Print the report as JSON'
+complete -c dotback -n "__fish_dotback_using_subcommand drill" -l alert -d 'Run `alert_command` (device config) when the drill fails or finds a mismatch, the findings as JSON on its stdin'
 complete -c dotback -n "__fish_dotback_using_subcommand drill" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dotback -n "__fish_dotback_using_subcommand drill" -s V -l version -d 'Print version'
 complete -c dotback -n "__fish_dotback_using_subcommand keys; and not __fish_seen_subcommand_from list add-device remove-device rekey recovery unlock accept revert gpg-export gpg-import help" -s h -l help -d 'Print help'

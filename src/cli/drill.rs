@@ -23,6 +23,10 @@ pub struct DrillArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Run `alert_command` (device config) when the drill fails or finds a mismatch, the
+    /// findings as JSON on its stdin.
+    #[arg(long)]
+    alert: bool,
 }
 
 pub fn cmd_drill(ui: &Ui, args: DrillArgs) -> Result<(), CliError> {
@@ -30,7 +34,8 @@ pub fn cmd_drill(ui: &Ui, args: DrillArgs) -> Result<(), CliError> {
     let stop = super::stop_on_signals();
     let pass_file = args.passphrase_file.clone();
     let mut ask = || super::passphrase::read(pass_file.as_deref(), "Recovery passphrase", false);
-    let mut opts = DrillOptions { remote: args.remote, recovery: args.recovery.then_some(&mut ask as _) };
+    let mut opts =
+        DrillOptions { remote: args.remote, recovery: args.recovery.then_some(&mut ask as _), alert: args.alert };
     let report = drill::drill(&ctx, &mut opts, stop, ui).map_err(|e| match e {
         DrillError::Session(e) => e.into(),
         DrillError::Store(e) => e.into(),

@@ -749,7 +749,8 @@ fn drill_age(records: &[crate::audit::Record], now: i64, every: u64) -> Finding 
     if let Some(last) = drills.last()
         && last.outcome != "ok"
     {
-        return Finding::warning("drill", format!("the last drill ({}) found mismatches", last.time)).hint(hint);
+        let what = if last.outcome == "mismatch" { "found mismatches" } else { "could not finish" };
+        return Finding::warning("drill", format!("the last drill ({}) {what}", last.time)).hint(hint);
     }
     match drills.last().and_then(|r| Some((r, unix_time(&r.time)?))) {
         None => Finding::warning("drill", "no drill has passed on this device").hint(hint),

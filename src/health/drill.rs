@@ -6,6 +6,8 @@
 //! only read, nothing from the store runs), and they are removed at the end, also when the drill
 //! fails or is interrupted (a drill killed outright leaves them for the next one to remove).
 
+use super::alert;
+use super::check::Finding;
 use crate::apply::{self, ApplyOptions, Part};
 use crate::config::DeviceConfig;
 use crate::context::Context;
@@ -26,6 +28,8 @@ pub struct DrillOptions<'a> {
     /// Restore with the recovery key, opened with this passphrase, instead of this device's
     /// identity.
     pub recovery: Option<crate::keys::Passphrase<'a>>,
+    /// Run `alert_command` (device config) when the drill fails or finds a mismatch.
+    pub alert: bool,
 }
 
 /// One tracked target that did not come back as expected.
@@ -94,7 +98,9 @@ pub enum DrillError {
 /// The prefix of a drill's temporary directory in the state directory.
 const TEMP_PREFIX: &str = "drill-";
 
-/// Runs a drill for this device's store. `stop` (Ctrl-C) ends it between phases.
+/// Runs a drill for this device's store. `stop` (Ctrl-C) ends it between phases. A drill that
+/// cannot finish (a remote out of reach, a wrong passphrase) is recorded as failed in the audit
+/// trail, as one with mismatches is; with `alert`, both run `alert_command`.
 pub fn drill(
     ctx: &Context,
     opts: &mut DrillOptions,
@@ -102,6 +108,43 @@ pub fn drill(
     sink: &dyn Sink,
 ) -> Result<DrillReport, DrillError> {
     let started = Instant::now();
+    let with = if opts.recovery.is_some() { "recovery" } else { "identity" };
+    let result = restore_and_compare(ctx, opts, stop, sink);
+    let findings: Vec<Finding> = match &result {
+        Ok(report) => {
+            audit(ctx, with, if report.passed() { "ok" } else { "mismatch" }, Some(report), started, sink);
+            report
+                .mismatches
+                .iter()
+                .map(|m| {
+                    Finding::error("drill", format!("~/{} {} in the drill of {}", m.path, m.what, report.remote))
+                        .at(format!("~/{}", m.path))
+                })
+                .collect()
+        }
+        Err(DrillError::Interrupted) => Vec::new(),
+        Err(e) => {
+            audit(ctx, with, "error", None, started, sink);
+            vec![Finding::error("drill", format!("the drill could not finish: {}", crate::vault::describe(e)))]
+        }
+    };
+    if opts.alert
+        && !findings.is_empty()
+        && let Some(command) = &ctx.alert_command
+        && let Err(why) = alert::send(command, &alert::Alert::new("drill", &ctx.device, &findings))
+    {
+        sink.warn(alert::failed(&why).message);
+    }
+    result
+}
+
+/// Clones the remote, restores it into a temporary HOME and compares what came back.
+fn restore_and_compare(
+    ctx: &Context,
+    opts: &mut DrillOptions,
+    stop: &AtomicBool,
+    sink: &dyn Sink,
+) -> Result<DrillReport, DrillError> {
     // What this device has: its store's desired state and its live HOME, per target.
     let mut mine = Session::open(ctx.clone(), Access::Read, &Silent)?;
     let store = mine.store()?;
@@ -207,7 +250,6 @@ pub fn drill(
         restore_secs,
         compare_secs,
     };
-    audit(ctx, &report, started.elapsed().as_millis() as u64, sink);
     Ok(report)
 }
 
@@ -275,25 +317,24 @@ fn remove_stale(state_dir: &Path) {
     }
 }
 
-/// The drill's result and recovery time go into this device's audit trail.
-fn audit(ctx: &Context, r: &DrillReport, duration_ms: u64, sink: &dyn Sink) {
+/// The drill's outcome (`ok`, `mismatch` or `error`) and recovery time go into this device's
+/// audit trail.
+fn audit(ctx: &Context, with: &str, outcome: &str, r: Option<&DrillReport>, started: Instant, sink: &dyn Sink) {
+    let step = |name: &str, secs: f64| crate::audit::StepTime {
+        name: name.into(),
+        outcome: "ok".into(),
+        ms: (secs * 1000.0) as u64,
+    };
     let record = crate::audit::Record {
         time: crate::state::rfc3339_now(),
         device: ctx.device.clone(),
         user: crate::audit::user(),
-        command: format!("drill ({})", r.with),
-        outcome: if r.passed() { "ok".into() } else { "mismatch".into() },
-        remotes_reached: 1,
-        applied: r.verified,
-        duration_ms,
-        steps: vec![
-            crate::audit::StepTime { name: "clone".into(), outcome: "ok".into(), ms: (r.clone_secs * 1000.0) as u64 },
-            crate::audit::StepTime {
-                name: "restore".into(),
-                outcome: "ok".into(),
-                ms: (r.restore_secs * 1000.0) as u64,
-            },
-        ],
+        command: format!("drill ({with})"),
+        outcome: outcome.into(),
+        remotes_reached: usize::from(r.is_some()),
+        applied: r.map_or(0, |r| r.verified),
+        duration_ms: started.elapsed().as_millis() as u64,
+        steps: r.map_or_else(Vec::new, |r| vec![step("clone", r.clone_secs), step("restore", r.restore_secs)]),
         ..Default::default()
     };
     if let Err(e) = crate::audit::append(&ctx.store, &record) {

@@ -42,6 +42,18 @@ pub enum Refusal {
     Unsafe(tree_check::Refusal),
 }
 
+impl std::fmt::Display for Refusal {
+    /// Why, in a few words (the CLI adds what to do).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Transport(e) => write!(f, "{e}"),
+            Refusal::Rewritten => f.write_str("its branch was rewritten: it no longer holds what this store saw there"),
+            Refusal::Unrelated => f.write_str("its branch shares no history with this store's"),
+            Refusal::Unsafe(r) => write!(f, "it has a commit dotback refuses: {r}"),
+        }
+    }
+}
+
 /// What the fetch found at one remote.
 #[derive(Debug)]
 pub enum Fetched {

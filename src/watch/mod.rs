@@ -74,6 +74,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 const DELETE_SETTLE: Duration = Duration::from_millis(1500);
 /// How long a batch waits when another dotback process holds the store.
 const BUSY_RETRY: Duration = Duration::from_millis(300);
+/// The same error is alerted again only after this long.
+const REALERT: Duration = Duration::from_secs(3600);
 
 /// What a burst of events touched.
 #[derive(Debug, Default)]
@@ -159,6 +161,11 @@ struct Watcher<'a> {
     committed_since_push: usize,
     /// The deletions the guard held back at the last sync (said once, not at every poll).
     held_deletions: Vec<String>,
+    /// The last error sent to `alert_command`, and when.
+    alerted: RefCell<Option<(String, Instant)>>,
+    /// Since when commits have waited for a push, and whether that was alerted as past the RPO.
+    waiting_since: Option<Instant>,
+    stale_alerted: bool,
     /// Tracked targets gone from HOME, waiting for the deletions to stop coming, and since when.
     deletions: BTreeSet<String>,
     deletions_at: Option<Instant>,
@@ -203,6 +210,9 @@ pub fn run(ctx: &Context, opts: &WatchOptions, stop: &AtomicBool, sink: &dyn Sin
         }),
         committed_since_push: 0,
         held_deletions: Vec::new(),
+        alerted: RefCell::new(None),
+        waiting_since: None,
+        stale_alerted: false,
         deletions: BTreeSet::new(),
         deletions_at: None,
     };
@@ -242,12 +252,33 @@ pub fn run(ctx: &Context, opts: &WatchOptions, stop: &AtomicBool, sink: &dyn Sin
 }
 
 impl Watcher<'_> {
-    /// Logs an error, and keeps it as the last one in the status file.
+    /// Logs an error, keeps it as the last one in the status file, and alerts it.
     fn error(&self, message: String) {
+        self.alert(&message);
+        self.hiccup(message);
+    }
+
+    /// Logs an error the watcher gets over by itself (a rescan), and keeps it as the last one.
+    fn hiccup(&self, message: String) {
         self.sink.warn(format!("error: {message}"));
         self.status.borrow_mut().last_error =
             Some(crate::service::WatchError { message, time: crate::state::rfc3339_now() });
         self.save_status();
+    }
+
+    /// Runs `alert_command` with an error-level finding; the same one again only after
+    /// [`REALERT`], so a remote that keeps refusing does not alert at every push.
+    fn alert(&self, message: &str) {
+        let Some(command) = &self.ctx.alert_command else { return };
+        if self.alerted.borrow().as_ref().is_some_and(|(m, at)| m == message && at.elapsed() < REALERT) {
+            return;
+        }
+        *self.alerted.borrow_mut() = Some((message.to_string(), Instant::now()));
+        let findings = [crate::health::check::Finding::error("watch", message)];
+        let alert = crate::health::alert::Alert::new("watch", &self.ctx.device, &findings);
+        if let Err(why) = crate::health::alert::send(command, &alert) {
+            self.sink.warn(crate::health::alert::failed(&why).message);
+        }
     }
 
     /// An action went well: the last error is behind.
@@ -303,7 +334,7 @@ impl Watcher<'_> {
             Ok(events) => events,
             Err(errors) => {
                 for e in errors {
-                    self.error(format!("the file watcher says: {e}; scanning everything once"));
+                    self.hiccup(format!("the file watcher says: {e}; scanning everything once"));
                 }
                 batch.rescan = true;
                 return;
@@ -643,8 +674,14 @@ impl Watcher<'_> {
                         st.last_push.insert(name.clone(), crate::state::rfc3339_now());
                     }
                 }
-                self.went_well();
+                let refused: Vec<String> = r.refused().map(|(n, why)| format!("{n} refused the sync: {why}")).collect();
+                if refused.is_empty() {
+                    self.went_well();
+                }
                 self.save_status();
+                for message in refused {
+                    self.error(message);
+                }
                 if r.pushed > 0 {
                     self.sink.news(format!("pushed {} commit{}", r.pushed, plural(r.pushed)));
                 }
@@ -707,6 +744,7 @@ impl Watcher<'_> {
         if self.unpushed && self.push_backoff.is_some_and(|b| now >= b.at) {
             self.push();
         }
+        self.staleness(now);
         if now >= self.next_poll {
             self.poll();
         }
@@ -722,6 +760,21 @@ impl Watcher<'_> {
             if !unwatched.is_empty() {
                 self.scan(unwatched);
             }
+        }
+    }
+
+    /// Commits that waited for a push longer than the RPO (device config `rpo`) are an error,
+    /// alerted once until a push gets through.
+    fn staleness(&mut self, now: Instant) {
+        if !self.unpushed {
+            (self.waiting_since, self.stale_alerted) = (None, false);
+            return;
+        }
+        let since = *self.waiting_since.get_or_insert(now);
+        if !self.stale_alerted && now.duration_since(since) > Duration::from_secs(self.ctx.rpo) {
+            self.stale_alerted = true;
+            let rpo = crate::config::Interval(self.ctx.rpo);
+            self.error(format!("commits have waited more than the RPO of {rpo} for a push that gets through"));
         }
     }
 

@@ -92,3 +92,45 @@ fn a_drill_over_ssh_passes() {
     assert_eq!(json(&out)["remote"], "ssh");
     assert!(Path::new(&repo).exists());
 }
+
+fn set_alert(env: &TestEnv, file: &Path) {
+    let cfg = env.config_home.join("dotback/config.toml");
+    let text = fs::read_to_string(&cfg).unwrap();
+    fs::write(&cfg, format!("{text}alert_command = \"cat > '{}'\"\n", file.display())).unwrap();
+}
+
+#[test]
+fn a_failed_drill_alerts_with_alert_and_is_recorded_as_failed() {
+    let (a, remote) = device();
+    let alert = a.root.join("alert.json");
+    set_alert(&a, &alert);
+    a.ok(&["drill", "--alert"]);
+    assert!(!alert.exists(), "a passing drill sends no alert");
+
+    a.write(".zshrc", "export A=2\n", 0o644);
+    a.ok(&["commit"]);
+    let out = a.cmd(&["drill"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(!alert.exists(), "no alert without --alert");
+    let out = a.cmd(&["drill", "--alert"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let sent: serde_json::Value = serde_json::from_slice(&fs::read(&alert).unwrap()).unwrap();
+    assert_eq!((&sent["source"], &sent["worst"]), (&"drill".into(), &"error".into()), "{sent}");
+    let f = &sent["findings"][0];
+    assert_eq!((&f["area"], &f["path"]), (&"drill".into(), &"~/.zshrc".into()), "{sent}");
+    fs::remove_file(&alert).unwrap();
+
+    // A remote that is gone: the drill cannot finish, alerts, and check shows it failed.
+    fs::rename(&remote, remote.with_extension("gone")).unwrap();
+    let out = a.cmd(&["drill", "--alert"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", show(&out));
+    let sent: serde_json::Value = serde_json::from_slice(&fs::read(&alert).unwrap()).unwrap();
+    assert!(sent["findings"][0]["message"].as_str().unwrap().contains("could not finish"), "{sent}");
+    assert!(leftovers(&a).is_empty());
+    let audit = all_text(&a.store().join(".dotback/audit"));
+    assert!(audit.contains("\"outcome\":\"error\""), "{audit}");
+    let out = a.cmd(&["check", "--json"]).output().unwrap();
+    let r = json(&out);
+    let drill = r["findings"].as_array().unwrap().iter().find(|f| f["area"] == "drill").unwrap().clone();
+    assert!(drill["message"].as_str().unwrap().contains("could not finish"), "{r}");
+}

@@ -440,3 +440,69 @@ fn a_mass_deletion_is_held_by_the_guard_and_the_rest_is_still_watched() {
     let log = w.stop();
     assert!(log.contains("--allow-deletions"), "says how to go on: {log}");
 }
+
+#[test]
+fn a_refused_sync_and_commits_waiting_past_the_rpo_each_alert_once() {
+    let (a, remote) = watched_device();
+    let alerts = a.root.join("alerts.jsonl");
+    let cfg = a.config_home.join("dotback/config.toml");
+    let text = fs::read_to_string(&cfg).unwrap();
+    fs::write(
+        &cfg,
+        format!(
+            "{text}rpo = \"2s\"\nalert_command = \"cat >> '{}'; echo >> '{}'\"\n",
+            alerts.display(),
+            alerts.display()
+        ),
+    )
+    .unwrap();
+    let w = Watching::start(&a);
+    // Someone rewrites the remote's history: the watcher refuses to merge it, and alerts.
+    let other = a.root.join("rewriter");
+    a.git_in(&a.root, &["clone", "-q", remote.to_str().unwrap(), other.to_str().unwrap()]);
+    a.git_in(
+        &other,
+        &[
+            "-c",
+            "user.name=Someone",
+            "-c",
+            "user.email=someone@example.org",
+            "commit",
+            "-q",
+            "--amend",
+            "-m",
+            "rewritten",
+        ],
+    );
+    a.git_in(&other, &["push", "-q", "--force", "origin", "main"]);
+    w.wait_for_line("origin refused the sync");
+    let read = || -> Vec<serde_json::Value> {
+        fs::read_to_string(&alerts)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    eventually("a refusal alert", || !read().is_empty(), || w.log());
+    let first = read()[0].clone();
+    assert_eq!((&first["source"], &first["worst"]), (&"watch".into(), &"error".into()), "{first}");
+    assert!(first["findings"][0]["message"].as_str().unwrap().contains("rewritten"), "{first}");
+    fs::write(a.home.join(".zshrc"), "export REFUSED=2\n").unwrap();
+    eventually("a second refusal", || w.log().matches("refused the sync").count() >= 2, || w.log());
+    // Then the remote is out of reach: commits wait, and past the RPO that is alerted, once.
+    fs::rename(&remote, remote.with_extension("away")).unwrap();
+    fs::write(a.home.join(".zshrc"), "export OFFLINE=1\n").unwrap();
+    eventually(
+        "an RPO alert",
+        || read().iter().any(|v| v["findings"][0]["message"].as_str().unwrap_or("").contains("RPO of 2s")),
+        || format!("{:?}\n{}", read(), w.log()),
+    );
+    let tries = w.log().matches("could not reach").count();
+    eventually("two more tries to push", || w.log().matches("could not reach").count() >= tries + 2, || w.log());
+    let log = w.stop();
+    let all = read();
+    let refusals = all.iter().filter(|v| v["findings"][0]["message"].as_str().unwrap().contains("refused")).count();
+    let stale = all.iter().filter(|v| v["findings"][0]["message"].as_str().unwrap().contains("RPO")).count();
+    assert_eq!((refusals, stale), (1, 1), "the same problem is alerted once: {all:?}\n{log}");
+}
