@@ -45,7 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('packages', 'packages', [CompletionResultType]::ParameterValue, 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)')
             [CompletionResult]::new('remote', 'remote', [CompletionResultType]::ParameterValue, 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…')
             [CompletionResult]::new('hooks', 'hooks', [CompletionResultType]::ParameterValue, 'Manage the git hooks dotback installs into the store')
-            [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Run `dotback watch` as a user service: a systemd user unit on Linux, a launchd agent on macOS. The service file holds no secret: the watcher loads the device identity from its file or the OS keyring')
+            [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Run `dotback watch` as a user service, and `dotback check --alert` daily and `dotback drill --alert` monthly on a schedule: systemd user units and timers on Linux, launchd agents on macOS. The service files hold no secret: each command loads the device identity from its file or the OS keyring')
             [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)')
             [CompletionResult]::new('recover', 'recover', [CompletionResultType]::ParameterValue, 'Finish, or give up, what a dotback process left half done when it was stopped or failed')
             [CompletionResult]::new('archive', 'archive', [CompletionResultType]::ParameterValue, 'Write an encrypted archive of the whole store to a directory, check it, and prune old ones')
@@ -511,14 +511,15 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Write the service file for this device, then enable and start the service')
-            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Stop and disable the service, and remove its file')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Whether the service is installed and runs, and the watcher''s last sync and last error')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Write the service files for this device (the watcher''s, and the check and drill timers''), then enable and start them')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Stop and disable the watcher''s service and the timers, and remove their files')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Whether the service and the timers are installed and run, and the watcher''s last sync and last error')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'dotback;service;install' {
-            [CompletionResult]::new('--no-start', '--no-start', [CompletionResultType]::ParameterName, 'Only write the file: do not reload, enable or start the service (a machine without a running user service manager)')
+            [CompletionResult]::new('--no-start', '--no-start', [CompletionResultType]::ParameterName, 'Only write the files: do not reload, enable or start anything (a machine without a running user service manager)')
+            [CompletionResult]::new('--no-timers', '--no-timers', [CompletionResultType]::ParameterName, 'Only the watcher''s service: no check or drill timer')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (stable field names)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -543,9 +544,9 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             break
         }
         'dotback;service;help' {
-            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Write the service file for this device, then enable and start the service')
-            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Stop and disable the service, and remove its file')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Whether the service is installed and runs, and the watcher''s last sync and last error')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Write the service files for this device (the watcher''s, and the check and drill timers''), then enable and start them')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Stop and disable the watcher''s service and the timers, and remove their files')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Whether the service and the timers are installed and run, and the watcher''s last sync and last error')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -665,7 +666,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             [CompletionResult]::new('packages', 'packages', [CompletionResultType]::ParameterValue, 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)')
             [CompletionResult]::new('remote', 'remote', [CompletionResultType]::ParameterValue, 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…')
             [CompletionResult]::new('hooks', 'hooks', [CompletionResultType]::ParameterValue, 'Manage the git hooks dotback installs into the store')
-            [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Run `dotback watch` as a user service: a systemd user unit on Linux, a launchd agent on macOS. The service file holds no secret: the watcher loads the device identity from its file or the OS keyring')
+            [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Run `dotback watch` as a user service, and `dotback check --alert` daily and `dotback drill --alert` monthly on a schedule: systemd user units and timers on Linux, launchd agents on macOS. The service files hold no secret: each command loads the device identity from its file or the OS keyring')
             [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)')
             [CompletionResult]::new('recover', 'recover', [CompletionResultType]::ParameterValue, 'Finish, or give up, what a dotback process left half done when it was stopped or failed')
             [CompletionResult]::new('archive', 'archive', [CompletionResultType]::ParameterValue, 'Write an encrypted archive of the whole store to a directory, check it, and prune old ones')
@@ -806,9 +807,9 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
             break
         }
         'dotback;help;service' {
-            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Write the service file for this device, then enable and start the service')
-            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Stop and disable the service, and remove its file')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Whether the service is installed and runs, and the watcher''s last sync and last error')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Write the service files for this device (the watcher''s, and the check and drill timers''), then enable and start them')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Stop and disable the watcher''s service and the timers, and remove their files')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Whether the service and the timers are installed and run, and the watcher''s last sync and last error')
             break
         }
         'dotback;help;service;install' {

@@ -2374,7 +2374,7 @@ _dotback() {
             return 0
             ;;
         dotback__subcmd__service__subcmd__install)
-            opts="-h -V --no-start --json --help --version"
+            opts="-h -V --no-start --no-timers --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -42,7 +42,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand packages 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)'
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
             cand hooks 'Manage the git hooks dotback installs into the store'
-            cand service 'Run `dotback watch` as a user service: a systemd user unit on Linux, a launchd agent on macOS. The service file holds no secret: the watcher loads the device identity from its file or the OS keyring'
+            cand service 'Run `dotback watch` as a user service, and `dotback check --alert` daily and `dotback drill --alert` monthly on a schedule: systemd user units and timers on Linux, launchd agents on macOS. The service files hold no secret: each command loads the device identity from its file or the OS keyring'
             cand guard 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)'
             cand recover 'Finish, or give up, what a dotback process left half done when it was stopped or failed'
             cand archive 'Write an encrypted archive of the whole store to a directory, check it, and prune old ones'
@@ -443,13 +443,14 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand install 'Write the service file for this device, then enable and start the service'
-            cand uninstall 'Stop and disable the service, and remove its file'
-            cand status 'Whether the service is installed and runs, and the watcher''s last sync and last error'
+            cand install 'Write the service files for this device (the watcher''s, and the check and drill timers''), then enable and start them'
+            cand uninstall 'Stop and disable the watcher''s service and the timers, and remove their files'
+            cand status 'Whether the service and the timers are installed and run, and the watcher''s last sync and last error'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dotback;service;install'= {
-            cand --no-start 'Only write the file: do not reload, enable or start the service (a machine without a running user service manager)'
+            cand --no-start 'Only write the files: do not reload, enable or start anything (a machine without a running user service manager)'
+            cand --no-timers 'Only the watcher''s service: no check or drill timer'
             cand --json 'Print JSON (stable field names)'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -471,9 +472,9 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand --version 'Print version'
         }
         &'dotback;service;help'= {
-            cand install 'Write the service file for this device, then enable and start the service'
-            cand uninstall 'Stop and disable the service, and remove its file'
-            cand status 'Whether the service is installed and runs, and the watcher''s last sync and last error'
+            cand install 'Write the service files for this device (the watcher''s, and the check and drill timers''), then enable and start them'
+            cand uninstall 'Stop and disable the watcher''s service and the timers, and remove their files'
+            cand status 'Whether the service and the timers are installed and run, and the watcher''s last sync and last error'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dotback;service;help;install'= {
@@ -578,7 +579,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
             cand packages 'Record, compare and restore what each device installed on purpose (apt, dnf, pacman, Homebrew, flatpak, snap, rustup, cargo, pip --user, pipx, npm -g, VS Code and VSCodium extensions, Firefox and Chromium extensions)'
             cand remote 'Manage the store''s remotes (git remotes): a hosted repository, a bare one on a USB disk or NAS…'
             cand hooks 'Manage the git hooks dotback installs into the store'
-            cand service 'Run `dotback watch` as a user service: a systemd user unit on Linux, a launchd agent on macOS. The service file holds no secret: the watcher loads the device identity from its file or the OS keyring'
+            cand service 'Run `dotback watch` as a user service, and `dotback check --alert` daily and `dotback drill --alert` monthly on a schedule: systemd user units and timers on Linux, launchd agents on macOS. The service files hold no secret: each command loads the device identity from its file or the OS keyring'
             cand guard 'Refuse plaintext secrets in what is staged for commit (run by the store''s pre-commit hook)'
             cand recover 'Finish, or give up, what a dotback process left half done when it was stopped or failed'
             cand archive 'Write an encrypted archive of the whole store to a directory, check it, and prune old ones'
@@ -680,9 +681,9 @@ set edit:completion:arg-completer[dotback] = {|@words|
         &'dotback;help;hooks;install'= {
         }
         &'dotback;help;service'= {
-            cand install 'Write the service file for this device, then enable and start the service'
-            cand uninstall 'Stop and disable the service, and remove its file'
-            cand status 'Whether the service is installed and runs, and the watcher''s last sync and last error'
+            cand install 'Write the service files for this device (the watcher''s, and the check and drill timers''), then enable and start them'
+            cand uninstall 'Stop and disable the watcher''s service and the timers, and remove their files'
+            cand status 'Whether the service and the timers are installed and run, and the watcher''s last sync and last error'
         }
         &'dotback;help;service;install'= {
         }

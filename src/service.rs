@@ -1,9 +1,11 @@
-//! `dotback service`: the watcher (`dotback watch`) as a user service, a systemd user unit on
-//! Linux and a launchd agent on macOS, both from `templates/`; and the status file the watcher
-//! keeps in the state dir, which `dotback service status` and `dotback status` read.
+//! `dotback service`: the watcher (`dotback watch`) as a user service, and the two schedules
+//! that prove the backup (`dotback check --alert` daily, `dotback drill --alert` monthly), as
+//! systemd user units and timers on Linux and launchd agents on macOS, all from `templates/`;
+//! and the status file the watcher keeps in the state dir, which `dotback service status` and
+//! `dotback status` read.
 //!
 //! A service file names dotback's own binary and the locations dotback used when it was
-//! installed, never a secret: the watcher loads the device identity from its file or the
+//! installed, never a secret: each command loads the device identity from its file or the
 //! keyring, as every command does.
 
 use crate::context::{Context, ContextError};
@@ -13,24 +15,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-const UNIT: &str = include_str!("../templates/dotback.service");
-const PLIST: &str = include_str!("../templates/dotback.plist");
-/// The systemd user unit's name.
-pub const UNIT_NAME: &str = "dotback.service";
-/// The launchd agent's label.
-pub const LABEL: &str = "dev.dotback.watch";
 /// The watcher's status file, in the state dir.
 pub const WATCH_STATUS: &str = "watch.json";
-/// The launchd agent's log (its stderr), in the state dir.
-pub const AGENT_LOG: &str = "watch.log";
 
-/// Which service manager runs the watcher.
+/// Which service manager runs dotback's jobs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Manager {
-    /// A systemd user unit (Linux).
+    /// systemd user units (Linux).
     Systemd,
-    /// A launchd agent (macOS).
+    /// launchd agents (macOS).
     Launchd,
 }
 
@@ -40,11 +34,11 @@ impl Manager {
         if cfg!(target_os = "macos") { Manager::Launchd } else { Manager::Systemd }
     }
 
-    /// Where its service file goes.
-    pub fn file(self, paths: &Paths) -> PathBuf {
+    /// The directory its service files go in.
+    pub fn dir(self, paths: &Paths) -> PathBuf {
         match self {
-            Manager::Systemd => config_home(paths).join("systemd/user").join(UNIT_NAME),
-            Manager::Launchd => paths.home.join("Library/LaunchAgents").join(format!("{LABEL}.plist")),
+            Manager::Systemd => config_home(paths).join("systemd/user"),
+            Manager::Launchd => paths.home.join("Library/LaunchAgents"),
         }
     }
 
@@ -53,6 +47,81 @@ impl Manager {
         match self {
             Manager::Systemd => ("systemctl", &["--user"]),
             Manager::Launchd => ("launchctl", &[]),
+        }
+    }
+}
+
+/// What dotback runs under the service manager.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Job {
+    /// `dotback watch`, always running.
+    Watch,
+    /// `dotback check --alert`, daily.
+    Check,
+    /// `dotback drill --alert`, monthly on day 1.
+    Drill,
+}
+
+impl Job {
+    pub const ALL: [Job; 3] = [Job::Watch, Job::Check, Job::Drill];
+    /// The two schedules.
+    pub const TIMERS: [Job; 2] = [Job::Check, Job::Drill];
+
+    /// systemd: the unit `enable` names (a schedule's timer); launchd: the agent's label.
+    pub fn unit(self, manager: Manager) -> &'static str {
+        match (manager, self) {
+            (Manager::Systemd, Job::Watch) => "dotback.service",
+            (Manager::Systemd, Job::Check) => "dotback-check.timer",
+            (Manager::Systemd, Job::Drill) => "dotback-drill.timer",
+            (Manager::Launchd, Job::Watch) => "dev.dotback.watch",
+            (Manager::Launchd, Job::Check) => "dev.dotback.check",
+            (Manager::Launchd, Job::Drill) => "dev.dotback.drill",
+        }
+    }
+
+    /// Its files' names and templates, the unit's own (that `unit` names) last: a schedule's
+    /// service is written before the timer that starts it.
+    fn templates(self, manager: Manager) -> &'static [(&'static str, &'static str)] {
+        match (manager, self) {
+            (Manager::Systemd, Job::Watch) => &[("dotback.service", include_str!("../templates/dotback.service"))],
+            (Manager::Systemd, Job::Check) => &[
+                ("dotback-check.service", include_str!("../templates/dotback-check.service")),
+                ("dotback-check.timer", include_str!("../templates/dotback-check.timer")),
+            ],
+            (Manager::Systemd, Job::Drill) => &[
+                ("dotback-drill.service", include_str!("../templates/dotback-drill.service")),
+                ("dotback-drill.timer", include_str!("../templates/dotback-drill.timer")),
+            ],
+            (Manager::Launchd, Job::Watch) => {
+                &[("dev.dotback.watch.plist", include_str!("../templates/dotback.plist"))]
+            }
+            (Manager::Launchd, Job::Check) => {
+                &[("dev.dotback.check.plist", include_str!("../templates/dotback-check.plist"))]
+            }
+            (Manager::Launchd, Job::Drill) => {
+                &[("dev.dotback.drill.plist", include_str!("../templates/dotback-drill.plist"))]
+            }
+        }
+    }
+
+    /// Where its files go, the unit's (or agent's) own last.
+    pub fn files(self, manager: Manager, paths: &Paths) -> Vec<PathBuf> {
+        let dir = manager.dir(paths);
+        self.templates(manager).iter().map(|(name, _)| dir.join(name)).collect()
+    }
+
+    /// The unit's (or agent's) own file.
+    pub fn file(self, manager: Manager, paths: &Paths) -> PathBuf {
+        self.files(manager, paths).pop().expect("a job has a file")
+    }
+
+    /// A launchd agent's log (its output), in the state dir.
+    pub fn log(self) -> &'static str {
+        match self {
+            Job::Watch => "watch.log",
+            Job::Check => "check.log",
+            Job::Drill => "drill.log",
         }
     }
 }
@@ -80,24 +149,32 @@ pub enum ServiceError {
 #[derive(Clone, Debug)]
 pub struct Options {
     pub manager: Manager,
-    /// dotback's own binary (an absolute path), which the service runs.
+    /// dotback's own binary (an absolute path), which the services run.
     pub binary: PathBuf,
-    /// Only write the file: no reload, enable or start (a machine without a running user manager).
+    /// Only write the files: no reload, enable or start (a machine without a running user
+    /// manager).
     pub no_start: bool,
+    /// Also the check and drill schedules (false: only the watcher).
+    pub timers: bool,
 }
 
 /// What `install` or `uninstall` did.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct ServiceReport {
     pub manager: Manager,
-    /// The unit or agent file.
+    /// The watcher's unit or agent file.
     pub path: PathBuf,
-    /// install: the file was written (false: it already said the same); uninstall: it was
-    /// removed (false: there was none).
+    /// Whether any file was written (install) or removed (uninstall).
     pub changed: bool,
+    /// install: every file of the jobs installed, the watcher's first; uninstall: every file
+    /// removed.
+    pub files: Vec<ServiceFile>,
+    /// systemd: the units enabled (with `--no-start`: to enable) or disabled; launchd: the
+    /// agents' labels.
+    pub units: Vec<String>,
     /// The service manager's commands run, in order.
     pub commands: Vec<String>,
-    /// uninstall: why the service manager could not be reached (the file is removed anyway).
+    /// uninstall: why the service manager could not be reached (the files are removed anyway).
     pub unreachable: Option<String>,
     /// install with systemd: no graphical session here (neither `DISPLAY` nor
     /// `WAYLAND_DISPLAY`), where a user manager runs only while the user is logged in unless
@@ -105,9 +182,26 @@ pub struct ServiceReport {
     pub headless: bool,
 }
 
+/// A file `install` or `uninstall` handled.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ServiceFile {
+    pub path: PathBuf,
+    /// install: it was written (false: it already said the same); uninstall: it was removed.
+    pub changed: bool,
+}
+
 impl ServiceReport {
-    fn new(manager: Manager, path: PathBuf) -> ServiceReport {
-        ServiceReport { manager, path, changed: false, commands: Vec::new(), unreachable: None, headless: false }
+    fn new(manager: Manager, paths: &Paths) -> ServiceReport {
+        ServiceReport {
+            manager,
+            path: Job::Watch.file(manager, paths),
+            changed: false,
+            files: Vec::new(),
+            units: Vec::new(),
+            commands: Vec::new(),
+            unreachable: None,
+            headless: false,
+        }
     }
 
     /// Runs the service manager's `args`, which must succeed.
@@ -123,108 +217,176 @@ impl ServiceReport {
     }
 }
 
-/// Writes the service file (atomically, mode 0644) and, unless `opts.no_start`, makes the
-/// service manager load, enable and start it. A device that is not set up is refused: the
-/// watcher would have no store to watch.
+/// Writes the watcher's service file and, unless `opts.timers` is false, the check and drill
+/// schedules' (each atomically, mode 0644), and, unless `opts.no_start`, makes the service
+/// manager load, enable and start them. A device that is not set up is refused: the jobs would
+/// have no store to work on.
 pub fn install(paths: &Paths, opts: &Options) -> Result<ServiceReport, ServiceError> {
     Context::load(paths.clone())?;
     let manager = opts.manager;
-    let mut report = ServiceReport::new(manager, manager.file(paths));
-    let text = render(manager, paths, &opts.binary)?;
-    let path = &report.path;
-    let before = std::fs::read(path).ok();
-    report.changed = before.as_deref() != Some(text.as_bytes());
-    if report.changed {
-        let dir = path.parent().expect("a service file lies in a directory");
-        std::fs::create_dir_all(dir).context(Op::Write, dir)?;
-        crate::fsutil::write_atomic(path, text.as_bytes(), 0o644).context(Op::Write, path)?;
+    let jobs: &[Job] = if opts.timers { &Job::ALL } else { &[Job::Watch] };
+    // Every file is rendered before one is written: a path none can hold writes nothing.
+    let rendered = jobs
+        .iter()
+        .map(|&job| Ok((job, render(manager, job, paths, &opts.binary)?)))
+        .collect::<Result<Vec<_>, ServiceError>>()?;
+    let mut report = ServiceReport::new(manager, paths);
+    // The jobs with a file this replaced: one running it starts again from the new one.
+    let mut replaced = Vec::new();
+    for (job, files) in rendered {
+        for (path, text) in files {
+            let before = std::fs::read(&path).ok();
+            let changed = before.as_deref() != Some(text.as_bytes());
+            if changed {
+                let dir = path.parent().expect("a service file lies in a directory");
+                std::fs::create_dir_all(dir).context(Op::Write, dir)?;
+                crate::fsutil::write_atomic(&path, text.as_bytes(), 0o644).context(Op::Write, &path)?;
+                if before.is_some() && !replaced.contains(&job) {
+                    replaced.push(job);
+                }
+            }
+            report.files.push(ServiceFile { path, changed });
+        }
+        report.units.push(job.unit(manager).to_string());
     }
+    report.changed = report.files.iter().any(|f| f.changed);
     report.headless = manager == Manager::Systemd && headless();
     if manager == Manager::Launchd {
-        crate::state::ensure_private_dir(&paths.state_dir)?; // launchd opens the log there
+        crate::state::ensure_private_dir(&paths.state_dir)?; // launchd opens the logs there
     }
     if opts.no_start {
         return Ok(report);
     }
-    // A service running the file this replaced starts again from the new one.
-    let updated = report.changed && before.is_some();
     match manager {
         Manager::Systemd => {
             report.run(&["daemon-reload"])?;
-            if updated {
-                report.run(&["try-restart", UNIT_NAME])?;
+            if !replaced.is_empty() {
+                let units = replaced.iter().map(|j| j.unit(manager));
+                report.run(&["try-restart"].into_iter().chain(units).collect::<Vec<_>>())?;
             }
-            report.run(&["enable", "--now", UNIT_NAME])?;
+            let units = report.units.clone();
+            report.run(&["enable", "--now"].into_iter().chain(units.iter().map(String::as_str)).collect::<Vec<_>>())?;
         }
         Manager::Launchd => {
-            let file = report.path.to_string_lossy().into_owned();
-            if updated {
-                // Not loaded is fine: there is nothing to stop.
-                let _ = call(manager, &["unload", &file]);
+            for &job in jobs {
+                let file = job.file(manager, paths).to_string_lossy().into_owned();
+                if replaced.contains(&job) {
+                    // Not loaded is fine: there is nothing to stop.
+                    let _ = call(manager, &["unload", &file]);
+                }
+                report.run(&["load", "-w", &file])?;
             }
-            report.run(&["load", "-w", &file])?;
         }
     }
     Ok(report)
 }
 
-/// Stops and disables the service and removes its file. When the service manager cannot be
-/// reached, nothing it runs is left to stop: the file is removed all the same.
+/// Stops and disables every job installed and removes their files (only the files `install`
+/// writes: anything else in the directory is left alone). When the service manager cannot be
+/// reached, nothing it runs is left to stop: the files are removed all the same.
 pub fn uninstall(paths: &Paths, manager: Manager) -> Result<ServiceReport, ServiceError> {
-    let mut report = ServiceReport::new(manager, manager.file(paths));
-    let path = report.path.clone();
-    if path.symlink_metadata().is_err() {
-        return Ok(report);
-    }
-    let file = path.to_string_lossy().into_owned();
-    let stop: &[&str] = match manager {
-        Manager::Systemd => &["disable", "--now", UNIT_NAME],
-        Manager::Launchd => &["unload", "-w", &file],
-    };
-    match call(manager, stop) {
-        Err(said) => report.unreachable = Some(said),
-        Ok(out) if !out.status.success() => {
-            return Err(ServiceError::Manager { command: command_line(manager, stop), said: said(&out) });
+    let mut report = ServiceReport::new(manager, paths);
+    let present = |path: &Path| path.symlink_metadata().is_ok();
+    let jobs: Vec<Job> = Job::ALL.into_iter().filter(|job| present(&job.file(manager, paths))).collect();
+    report.units = jobs.iter().map(|job| job.unit(manager).to_string()).collect();
+    let stops: Vec<Vec<String>> = match manager {
+        Manager::Systemd if jobs.is_empty() => Vec::new(),
+        Manager::Systemd => {
+            vec![["disable", "--now"].iter().map(|a| a.to_string()).chain(report.units.clone()).collect()]
         }
-        Ok(_) => report.commands.push(command_line(manager, stop)),
+        Manager::Launchd => jobs
+            .iter()
+            .map(|job| vec!["unload".into(), "-w".into(), job.file(manager, paths).to_string_lossy().into_owned()])
+            .collect(),
+    };
+    for stop in &stops {
+        let stop: Vec<&str> = stop.iter().map(String::as_str).collect();
+        match call(manager, &stop) {
+            Err(said) => {
+                report.unreachable = Some(said);
+                break;
+            }
+            Ok(out) if !out.status.success() => {
+                return Err(ServiceError::Manager { command: command_line(manager, &stop), said: said(&out) });
+            }
+            Ok(_) => report.commands.push(command_line(manager, &stop)),
+        }
     }
-    match std::fs::remove_file(&path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(PathError::new(Op::Write, &path, e).into()),
-        _ => report.changed = true,
+    // Every file of every job, also a schedule's service left without its timer.
+    for path in Job::ALL.iter().flat_map(|job| job.files(manager, paths)) {
+        if !present(&path) {
+            continue;
+        }
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(PathError::new(Op::Write, &path, e).into());
+            }
+            _ => report.files.push(ServiceFile { path, changed: true }),
+        }
     }
-    if manager == Manager::Systemd && report.unreachable.is_none() {
+    report.changed = !report.files.is_empty();
+    if manager == Manager::Systemd && report.changed && report.unreachable.is_none() {
         report.run(&["daemon-reload"])?;
     }
     Ok(report)
 }
 
-/// Whether the service is installed and runs, and the watcher's own status.
+/// Whether the watcher's service and the schedules are installed and run, and the watcher's
+/// own status.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct ServiceStatus {
     pub manager: Manager,
-    /// The unit or agent file.
+    /// The watcher's unit or agent file.
     pub path: PathBuf,
     pub installed: bool,
-    /// Whether the service runs; `None` when it is not installed or the service manager could
-    /// not be asked.
+    /// Whether the watcher's service runs; `None` when it is not installed or the service
+    /// manager could not be asked.
     pub running: Option<bool>,
     /// What the service manager says of it (`active`, `inactive`, `failed`…; launchd: `running`,
     /// `loaded`, `not loaded`), or why it could not be asked; empty when not installed.
     pub state: String,
+    /// The check and drill schedules, in that order.
+    pub timers: Vec<TimerStatus>,
     /// The last status the watcher wrote (as a service or as `dotback watch`).
     pub watch: Option<WatchStatus>,
 }
 
-/// Asks the service manager about the service; reads the watcher's status file.
+/// A schedule's state.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TimerStatus {
+    /// `check` or `drill`.
+    pub job: Job,
+    /// systemd: the timer unit; launchd: the agent's label.
+    pub unit: String,
+    /// The timer's unit file or the agent's file.
+    pub path: PathBuf,
+    /// Every file of it is in place.
+    pub installed: bool,
+    /// systemd: the timer is enabled; launchd: the agent is loaded. `None` when it is not
+    /// installed or the service manager could not be asked.
+    pub enabled: Option<bool>,
+    /// It waits to run: systemd's timer is active; launchd's agent is loaded. `None` as for
+    /// `enabled`.
+    pub active: Option<bool>,
+    /// What the service manager says of it (systemd: the timer's `ActiveState`; launchd:
+    /// `running`, `loaded`, `not loaded`), or why it could not be asked; empty when not
+    /// installed.
+    pub state: String,
+    /// systemd: when it runs next, as systemd writes the time; `None` when it does not say.
+    pub next_run: Option<String>,
+}
+
+/// Asks the service manager about the watcher's service and the schedules (one call each that
+/// is installed); reads the watcher's status file.
 pub fn status(paths: &Paths, manager: Manager) -> ServiceStatus {
-    let path = manager.file(paths);
+    let path = Job::Watch.file(manager, paths);
     let installed = path.is_file();
     let (running, state) = if !installed {
         (None, String::new())
     } else {
         let args = match manager {
-            Manager::Systemd => ["is-active", UNIT_NAME],
-            Manager::Launchd => ["list", LABEL],
+            Manager::Systemd => ["is-active", Job::Watch.unit(manager)],
+            Manager::Launchd => ["list", Job::Watch.unit(manager)],
         };
         match call(manager, &args) {
             Err(said) => (None, said),
@@ -233,20 +395,72 @@ pub fn status(paths: &Paths, manager: Manager) -> ServiceStatus {
                     (Some(out.status.success()), String::from_utf8_lossy(&out.stdout).trim().to_string())
                 }
                 Manager::Launchd => {
-                    let runs = out.status.success() && String::from_utf8_lossy(&out.stdout).contains("\"PID\" =");
-                    let state = if runs {
-                        "running"
-                    } else if out.status.success() {
-                        "loaded"
-                    } else {
-                        "not loaded"
-                    };
+                    let (_, runs, state) = agent_state(&out);
                     (Some(runs), state.to_string())
                 }
             },
         }
     };
-    ServiceStatus { manager, path, installed, running, state, watch: WatchStatus::load(&paths.state_dir) }
+    let timers = Job::TIMERS.iter().map(|&job| timer_status(paths, manager, job)).collect();
+    ServiceStatus { manager, path, installed, running, state, timers, watch: WatchStatus::load(&paths.state_dir) }
+}
+
+fn timer_status(paths: &Paths, manager: Manager, job: Job) -> TimerStatus {
+    let unit = job.unit(manager);
+    let installed = job.files(manager, paths).iter().all(|f| f.is_file());
+    let mut status = TimerStatus {
+        job,
+        unit: unit.to_string(),
+        path: job.file(manager, paths),
+        installed,
+        enabled: None,
+        active: None,
+        state: String::new(),
+        next_run: None,
+    };
+    if !installed {
+        return status;
+    }
+    let args = match manager {
+        Manager::Systemd => vec!["show", "--property=UnitFileState,ActiveState,NextElapseUSecRealtime", unit],
+        Manager::Launchd => vec!["list", unit],
+    };
+    match call(manager, &args) {
+        Err(said) => status.state = said,
+        Ok(out) if manager == Manager::Launchd => {
+            let (loaded, _, state) = agent_state(&out);
+            (status.enabled, status.active, status.state) = (Some(loaded), Some(loaded), state.to_string());
+        }
+        Ok(out) if !out.status.success() => status.state = said(&out),
+        Ok(out) => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let property = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('=')).unwrap_or("");
+            status.enabled = Some(property("UnitFileState") == "enabled");
+            status.active = Some(property("ActiveState") == "active");
+            status.state = property("ActiveState").to_string();
+            let next = property("NextElapseUSecRealtime");
+            status.next_run = (!next.is_empty() && next != "n/a").then(|| next.to_string());
+        }
+    }
+    status
+}
+
+/// What `launchctl list LABEL` says of an agent: whether it is loaded, whether it runs, and
+/// the word `status` shows.
+fn agent_state(out: &Output) -> (bool, bool, &'static str) {
+    let loaded = out.status.success();
+    let runs = loaded && String::from_utf8_lossy(&out.stdout).contains("\"PID\" =");
+    (
+        loaded,
+        runs,
+        if runs {
+            "running"
+        } else if loaded {
+            "loaded"
+        } else {
+            "not loaded"
+        },
+    )
 }
 
 /// Runs the service manager with `args` (after its own, such as `--user`). The error is why it
@@ -286,8 +500,14 @@ fn headless() -> bool {
     ["DISPLAY", "WAYLAND_DISPLAY"].iter().all(|v| std::env::var_os(v).is_none_or(|x| x.is_empty()))
 }
 
-/// The service file for `manager`, running `binary` with the locations in `paths`.
-pub fn render(manager: Manager, paths: &Paths, binary: &Path) -> Result<String, ServiceError> {
+/// `job`'s files for `manager`, where each goes and what it says: they run `binary` with the
+/// locations in `paths`.
+pub fn render(
+    manager: Manager,
+    job: Job,
+    paths: &Paths,
+    binary: &Path,
+) -> Result<Vec<(PathBuf, String)>, ServiceError> {
     let exe = plain(manager, binary)?;
     let env = [
         ("HOME", paths.home.as_path()),
@@ -299,25 +519,27 @@ pub fn render(manager: Manager, paths: &Paths, binary: &Path) -> Result<String, 
     .into_iter()
     .map(|(k, v)| Ok((k, plain(manager, v)?)))
     .collect::<Result<Vec<_>, ServiceError>>()?;
-    Ok(match manager {
+    let values = match manager {
         Manager::Systemd => {
             let env: Vec<String> =
                 env.iter().map(|(k, v)| format!("Environment={}", unit_word(&format!("{k}={v}")))).collect();
-            fill(UNIT, &[("@DOTBACK@", &unit_word(exe)), ("@ENVIRONMENT@", &env.join("\n"))])
+            vec![("@DOTBACK@", unit_word(exe)), ("@ENVIRONMENT@", env.join("\n"))]
         }
         Manager::Launchd => {
             let env: Vec<String> =
                 env.iter().map(|(k, v)| format!("\t\t<key>{k}</key>\n\t\t<string>{}</string>", xml(v))).collect();
-            let log = paths.state_dir.join(AGENT_LOG);
-            let values = [
-                ("@LABEL@", LABEL.to_string()),
+            let log = paths.state_dir.join(job.log());
+            vec![
+                ("@LABEL@", job.unit(manager).to_string()),
                 ("@DOTBACK@", xml(exe)),
                 ("@ENVIRONMENT@", env.join("\n")),
                 ("@LOG@", xml(plain(manager, &log)?)),
-            ];
-            fill(PLIST, &values.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>())
+            ]
         }
-    })
+    };
+    let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let dir = manager.dir(paths);
+    Ok(job.templates(manager).iter().map(|(name, template)| (dir.join(name), fill(template, &values))).collect())
 }
 
 /// `path` as text `manager`'s service file can hold: UTF-8, without control characters, and for
@@ -429,16 +651,40 @@ mod tests {
         Paths::from_env(|k| vars.get(k).cloned()).unwrap()
     }
 
+    /// The text of `job`'s file named `name`.
+    fn rendered(manager: Manager, job: Job, home: &str, binary: &str, name: &str) -> String {
+        let files = render(manager, job, &paths(home), Path::new(binary)).unwrap();
+        let file = files.into_iter().find(|(path, _)| path.ends_with(name));
+        file.unwrap_or_else(|| panic!("{name} is one of {job:?}'s files")).1
+    }
+
     #[test]
     fn service_files_go_where_each_manager_looks() {
         let p = paths("/h");
-        assert_eq!(Manager::Systemd.file(&p), Path::new("/h/.config/systemd/user/dotback.service"));
-        assert_eq!(Manager::Launchd.file(&p), Path::new("/h/Library/LaunchAgents/dev.dotback.watch.plist"));
+        let files = |manager| Job::ALL.into_iter().flat_map(|job| job.files(manager, &p)).collect::<Vec<_>>();
+        let user = Path::new("/h/.config/systemd/user");
+        let units = ["dotback.service", "dotback-check.service", "dotback-check.timer", "dotback-drill.service"];
+        let expected: Vec<PathBuf> = units.iter().chain(&["dotback-drill.timer"]).map(|u| user.join(u)).collect();
+        assert_eq!(files(Manager::Systemd), expected);
+        let agents = Path::new("/h/Library/LaunchAgents");
+        let expected: Vec<PathBuf> =
+            ["watch", "check", "drill"].iter().map(|j| agents.join(format!("dev.dotback.{j}.plist"))).collect();
+        assert_eq!(files(Manager::Launchd), expected);
+        for job in Job::ALL {
+            let rendered = render(Manager::Systemd, job, &p, Path::new("/opt/x")).unwrap();
+            let paths: Vec<PathBuf> = rendered.into_iter().map(|(path, _)| path).collect();
+            assert_eq!(paths, job.files(Manager::Systemd, &p));
+            assert_eq!(
+                job.file(Manager::Systemd, &p),
+                user.join(job.unit(Manager::Systemd)),
+                "the unit's own file is last"
+            );
+        }
     }
 
     #[test]
     fn the_unit_runs_the_binary_with_dotbacks_locations_and_quotes_what_systemd_would_expand() {
-        let unit = render(Manager::Systemd, &paths("/h"), Path::new("/opt/dot back/100%/$HOME/x")).unwrap();
+        let unit = rendered(Manager::Systemd, Job::Watch, "/h", "/opt/dot back/100%/$HOME/x", "dotback.service");
         assert!(unit.contains("\nExecStart=\"/opt/dot back/100%%/$HOME/x\" watch\n"), "{unit}");
         assert!(unit.contains("\nEnvironment=\"XDG_STATE_HOME=/h/.local/state\"\n"), "{unit}");
         assert!(unit.contains("\nEnvironment=\"DOTBACK_CONFIG=/h/.config/dotback/config.toml\"\n"), "{unit}");
@@ -447,11 +693,25 @@ mod tests {
         }
         assert!(!unit.contains('@'), "every placeholder is filled: {unit}");
         for odd in ["/opt/x\nExecStartPre=/bin/evil", "/opt/\"x", "/opt/x\\y", "/opt/it's"] {
-            let refused = render(Manager::Systemd, &paths("/h"), Path::new(odd));
+            let refused = render(Manager::Systemd, Job::Check, &paths("/h"), Path::new(odd));
             assert!(matches!(refused, Err(ServiceError::Unwritable { .. })), "{odd:?}: {refused:?}");
         }
-        let home = render(Manager::Systemd, &paths("/h\"ome"), Path::new("/opt/x"));
+        let home = render(Manager::Systemd, Job::Drill, &paths("/h\"ome"), Path::new("/opt/x"));
         assert!(matches!(home, Err(ServiceError::Unwritable { .. })), "{home:?}");
+    }
+
+    #[test]
+    fn the_schedules_run_check_and_drill_with_alerts_and_dotbacks_locations() {
+        for (job, command, calendar) in [(Job::Check, "check", "daily"), (Job::Drill, "drill", "monthly")] {
+            let service = rendered(Manager::Systemd, job, "/h", "/opt/100%", &format!("dotback-{command}.service"));
+            assert!(service.contains(&format!("\nExecStart=\"/opt/100%%\" {command} --alert\n")), "{service}");
+            assert!(service.contains("\nEnvironment=\"XDG_STATE_HOME=/h/.local/state\"\n"), "{service}");
+            assert!(service.lines().any(|l| l == "Type=oneshot") && !service.contains('@'), "{service}");
+            let timer = rendered(Manager::Systemd, job, "/h", "/opt/100%", &format!("dotback-{command}.timer"));
+            for line in [format!("OnCalendar={calendar}"), "Persistent=true".into(), "WantedBy=timers.target".into()] {
+                assert!(timer.lines().any(|l| l == line), "{line}: {timer}");
+            }
+        }
     }
 
     #[test]
@@ -460,13 +720,10 @@ mod tests {
         assert_eq!(filled, "a @Y@ b y @Z c@");
     }
 
-    #[test]
-    fn the_agent_plist_parses_with_the_expected_keys() {
-        let dir = tempfile::tempdir().unwrap();
-        let home = dir.path().join("h&<o>");
-        let plist = render(Manager::Launchd, &paths(home.to_str().unwrap()), Path::new("/opt/dot&back")).unwrap();
-        let file = dir.path().join("agent.plist");
-        std::fs::write(&file, &plist).unwrap();
+    /// `plist` parsed by Python's plistlib, as JSON; `None` (skipped) without python3 outside CI.
+    fn parse_plist(dir: &Path, plist: &str) -> Option<serde_json::Value> {
+        let file = dir.join("agent.plist");
+        std::fs::write(&file, plist).unwrap();
         let script =
             "import json, plistlib, sys\nwith open(sys.argv[1], 'rb') as f: print(json.dumps(plistlib.load(f)))";
         let out = match Command::new("python3").args(["-c", script]).arg(&file).output() {
@@ -474,19 +731,48 @@ mod tests {
             Err(e) => {
                 assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "python3 is required: run tests/run ({e})");
                 eprintln!("SKIPPED: python3 is not installed");
-                return;
+                return None;
             }
         };
         assert!(out.status.success(), "{}\n{plist}", String::from_utf8_lossy(&out.stderr));
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(v["Label"], LABEL);
+        Some(serde_json::from_slice(&out.stdout).unwrap())
+    }
+
+    #[test]
+    fn the_agent_plists_parse_with_the_expected_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("h&<o>");
+        let home = home.to_str().unwrap();
+        let plist = rendered(Manager::Launchd, Job::Watch, home, "/opt/dot&back", "dev.dotback.watch.plist");
+        let Some(v) = parse_plist(dir.path(), &plist) else { return };
+        assert_eq!(v["Label"], "dev.dotback.watch");
         assert_eq!(v["ProgramArguments"], serde_json::json!(["/opt/dot&back", "watch"]));
         assert_eq!(v["RunAtLoad"], true);
         assert_eq!(v["KeepAlive"], serde_json::json!({ "SuccessfulExit": false }));
-        let state = home.join(".local/state/dotback");
-        assert_eq!(v["StandardErrorPath"], state.join(AGENT_LOG).to_str().unwrap());
-        assert_eq!(v["EnvironmentVariables"]["HOME"], home.to_str().unwrap());
-        assert_eq!(v["EnvironmentVariables"]["XDG_STATE_HOME"], home.join(".local/state").to_str().unwrap());
+        let state = Path::new(home).join(".local/state/dotback");
+        assert_eq!(v["StandardErrorPath"], state.join("watch.log").to_str().unwrap());
+        assert_eq!(v["EnvironmentVariables"]["HOME"], home);
+        assert_eq!(v["EnvironmentVariables"]["XDG_STATE_HOME"], Path::new(home).join(".local/state").to_str().unwrap());
+
+        let schedules = [
+            (Job::Check, "check", serde_json::json!({ "Hour": 0, "Minute": 0 })),
+            (Job::Drill, "drill", serde_json::json!({ "Day": 1, "Hour": 0, "Minute": 0 })),
+        ];
+        for (job, command, calendar) in schedules {
+            let label = format!("dev.dotback.{command}");
+            let plist = rendered(Manager::Launchd, job, home, "/opt/dot&back", &format!("{label}.plist"));
+            let v = parse_plist(dir.path(), &plist).unwrap();
+            assert_eq!(v["Label"], label);
+            assert_eq!(v["ProgramArguments"], serde_json::json!(["/opt/dot&back", command, "--alert"]));
+            assert_eq!(v["StartCalendarInterval"], calendar, "{plist}");
+            assert_eq!(v.get("RunAtLoad"), None, "it runs on its schedule, not at every login");
+            let log = state.join(format!("{command}.log"));
+            assert_eq!((&v["StandardOutPath"], &v["StandardErrorPath"]), (&log.to_str().into(), &log.to_str().into()));
+            assert_eq!(
+                v["EnvironmentVariables"]["DOTBACK_CONFIG"],
+                Path::new(home).join(".config/dotback/config.toml").to_str().unwrap()
+            );
+        }
     }
 
     #[test]
