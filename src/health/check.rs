@@ -827,17 +827,22 @@ impl ThreeTwoOne {
             self.media,
             self.offsite
         );
-        let away: Vec<String> = self
-            .counted
-            .iter()
-            .filter(|c| !c.present)
-            .map(|c| match c.kind {
+        what.push_str(": the store");
+        for c in &self.counted {
+            let holder = match c.kind {
                 Holder::Remote => format!("remote {}", c.name),
                 Holder::Archive => format!("the archives in {}", c.name),
-            })
-            .collect();
-        if !away.is_empty() {
-            what.push_str(&format!("; counted, though not there now (a disk not mounted?): {}", away.join(", ")));
+            };
+            let place = if !c.present {
+                "not there now, a disk not mounted?, counted all the same".to_string()
+            } else if c.offsite {
+                format!("offsite, {}", c.medium)
+            } else if c.medium == "store" {
+                "on the store's filesystem".to_string()
+            } else {
+                "on another filesystem".to_string()
+            };
+            what.push_str(&format!(", {holder} ({place})"));
         }
         let mut found = vec![if self.add.is_empty() {
             Finding::ok("3-2-1", what)
@@ -1082,7 +1087,12 @@ mod tests {
         let found = t.findings();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].severity, Severity::Ok);
-        assert!(found[0].message.contains("not there now") && found[0].message.contains("/media/usb"), "{found:?}");
+        assert_eq!(
+            found[0].message,
+            "3-2-1: compliant (4 copies, 3 media, 1 offsite): the store, remote r (on the store's filesystem), \
+             the archives in /mnt/nas (offsite, host nas), the archives in /media/usb (not there now, a disk not \
+             mounted?, counted all the same)"
+        );
 
         let gone = ThreeTwoOne { missing: vec!["/media/usb/dotback-x.bundle.age".into()], ..classify(&[]) };
         let found = gone.findings();
