@@ -600,7 +600,7 @@ Register-ArgumentCompleter -Native -CommandName 'dotback' -ScriptBlock {
         }
         'dotback;archive;verify' {
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the recovery passphrase from FILE instead of the terminal')
-            [CompletionResult]::new('--recovery', '--recovery', [CompletionResultType]::ParameterName, 'Decrypt with the recovery key (asks for its passphrase) instead of this device''s key')
+            [CompletionResult]::new('--recovery', '--recovery', [CompletionResultType]::ParameterName, 'Decrypt with the recovery key (asks for its passphrase) instead of this device''s key: the `dotback-recovery.age` beside the archive, else the store''s')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (stable field names)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')

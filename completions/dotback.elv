@@ -520,7 +520,7 @@ set edit:completion:arg-completer[dotback] = {|@words|
         }
         &'dotback;archive;verify'= {
             cand --passphrase-file 'Read the recovery passphrase from FILE instead of the terminal'
-            cand --recovery 'Decrypt with the recovery key (asks for its passphrase) instead of this device''s key'
+            cand --recovery 'Decrypt with the recovery key (asks for its passphrase) instead of this device''s key: the `dotback-recovery.age` beside the archive, else the store''s'
             cand --json 'Print JSON (stable field names)'
             cand -h 'Print help'
             cand --help 'Print help'

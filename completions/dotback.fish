@@ -279,7 +279,7 @@ complete -c dotback -n "__fish_dotback_using_subcommand archive; and not __fish_
 complete -c dotback -n "__fish_dotback_using_subcommand archive; and not __fish_seen_subcommand_from verify list help" -f -a "list" -d 'List the archives in a directory, when each was made and which rules keep it (nothing is removed)'
 complete -c dotback -n "__fish_dotback_using_subcommand archive; and not __fish_seen_subcommand_from verify list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dotback -n "__fish_dotback_using_subcommand archive; and __fish_seen_subcommand_from verify" -l passphrase-file -d 'Read the recovery passphrase from FILE instead of the terminal' -r -F
-complete -c dotback -n "__fish_dotback_using_subcommand archive; and __fish_seen_subcommand_from verify" -l recovery -d 'Decrypt with the recovery key (asks for its passphrase) instead of this device\'s key'
+complete -c dotback -n "__fish_dotback_using_subcommand archive; and __fish_seen_subcommand_from verify" -l recovery -d 'Decrypt with the recovery key (asks for its passphrase) instead of this device\'s key: the `dotback-recovery.age` beside the archive, else the store\'s'
 complete -c dotback -n "__fish_dotback_using_subcommand archive; and __fish_seen_subcommand_from verify" -l json -d 'Print JSON (stable field names)'
 complete -c dotback -n "__fish_dotback_using_subcommand archive; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c dotback -n "__fish_dotback_using_subcommand archive; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'

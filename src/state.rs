@@ -83,6 +83,37 @@ pub fn record_added_dirs(state_dir: &Path, dirs: &[String], keep: bool) -> Resul
     crate::fsutil::write_atomic(&path, &json, 0o600).context(Op::Write, &path)
 }
 
+/// Where `dotback archive` last wrote one of this device's archives, per directory: kept in
+/// `archives.json` in the state directory, so that `check` counts each directory as a copy of
+/// the store. Kept per device, never in the store: a directory is a path on this machine.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ArchiveDir {
+    /// The newest archive written and verified there (its file name in the directory).
+    pub newest: String,
+    /// When it was made (UTC, RFC 3339).
+    pub time: String,
+}
+
+/// The archive directories this device wrote to, by their absolute path.
+pub fn archive_dirs(state_dir: &Path) -> std::collections::BTreeMap<PathBuf, ArchiveDir> {
+    let path = state_dir.join("archives.json");
+    fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+}
+
+/// Records `newest` as the newest archive in `dir` (an absolute path).
+pub fn record_archive_dir(state_dir: &Path, dir: &Path, newest: ArchiveDir) -> Result<(), PathError> {
+    let mut all = archive_dirs(state_dir);
+    if all.get(dir) == Some(&newest) {
+        return Ok(());
+    }
+    all.insert(dir.to_path_buf(), newest);
+    ensure_private_dir(state_dir)?;
+    let path = state_dir.join("archives.json");
+    // A path that is not UTF-8 has no JSON form.
+    let json = serde_json::to_vec_pretty(&all).map_err(|e| PathError::new(Op::Write, dir, io::Error::other(e)))?;
+    crate::fsutil::write_atomic(&path, &json, 0o600).context(Op::Write, &path)
+}
+
 /// The kind of thing at a target path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NodeKind {
@@ -637,6 +668,23 @@ mod tests {
 
     fn stat(mtime_ns: i128) -> StatKey {
         StatKey { size: 1, mtime_ns, ctime_ns: mtime_ns, ino: 7, mode: 0o100644 }
+    }
+
+    #[test]
+    fn archive_dirs_are_recorded_per_directory_the_newest_replacing_the_last() {
+        let state = tempfile::tempdir().unwrap();
+        let dir = state.path().join("state");
+        assert!(archive_dirs(&dir).is_empty(), "nothing recorded yet");
+        let at = |newest: &str, time: &str| ArchiveDir { newest: newest.into(), time: time.into() };
+        record_archive_dir(&dir, Path::new("/media/usb"), at("a", "2024-01-01T00:00:00Z")).unwrap();
+        record_archive_dir(&dir, Path::new("/mnt/nas"), at("b", "2024-01-02T00:00:00Z")).unwrap();
+        record_archive_dir(&dir, Path::new("/media/usb"), at("c", "2024-01-03T00:00:00Z")).unwrap();
+        let all = archive_dirs(&dir);
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[Path::new("/media/usb")], at("c", "2024-01-03T00:00:00Z"));
+        assert_eq!(all[Path::new("/mnt/nas")], at("b", "2024-01-02T00:00:00Z"));
+        let mode = fs::metadata(dir.join("archives.json")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
     }
 
     #[test]

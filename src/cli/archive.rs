@@ -7,9 +7,11 @@ use std::path::PathBuf;
 ///
 /// The archive is a git bundle of the store with all its history, age-encrypted to every
 /// recipient (the recovery key included): after `age -d -i KEY`, `git clone` of it gives the
-/// store back. For a USB disk or a cloud folder nobody is trusted with. Pruning, with
-/// `--keep-*`, removes only this device's archives, only after the new one checked out, and
-/// never the new one; without a `--keep-*` option nothing is removed.
+/// store back. For a USB disk or a cloud folder nobody is trusted with. Beside the archives goes
+/// the recovery key, protected by its passphrase (`dotback-recovery.age`), so the directory
+/// alone restores the store. Pruning, with `--keep-*`, removes only this device's archives,
+/// only after the new one checked out, and never the new one; without a `--keep-*` option
+/// nothing is removed. `dotback check` counts the directory as a copy for 3-2-1.
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct ArchiveArgs {
@@ -31,7 +33,8 @@ enum ArchiveCommand {
     Verify {
         /// The archive.
         file: PathBuf,
-        /// Decrypt with the recovery key (asks for its passphrase) instead of this device's key.
+        /// Decrypt with the recovery key (asks for its passphrase) instead of this device's key:
+        /// the `dotback-recovery.age` beside the archive, else the store's.
         #[arg(long)]
         recovery: bool,
         /// Read the recovery passphrase from FILE instead of the terminal.
@@ -138,6 +141,12 @@ pub fn cmd_archive(ui: &Ui, args: ArchiveArgs) -> Result<(), CliError> {
                     report.verified.commits,
                     report.recipients
                 ));
+                if report.recovery_key.written {
+                    ui.info(format!(
+                        "Wrote the recovery key, passphrase-protected, beside it ({}): with the passphrase, the directory alone restores the store.",
+                        report.recovery_key.path.display()
+                    ));
+                }
                 if opts.policy.is_empty() {
                     ui.info("No --keep-* rule given: no archive was removed.");
                 } else {
@@ -166,11 +175,14 @@ fn print_listing(ui: &Ui, listing: &Listing) {
             listing.dir.display(),
             listing.dir.display()
         ));
-        return;
+    } else {
+        ui.out(format!("Archives in {} (policy: {}), newest first:", listing.dir.display(), listing.policy));
+        for e in &listing.archives {
+            ui.out(format!("  {:<50} {:<20} {:>9}  {}", e.name, e.time, size(e.bytes), fate(e)));
+        }
     }
-    ui.out(format!("Archives in {} (policy: {}), newest first:", listing.dir.display(), listing.policy));
-    for e in &listing.archives {
-        ui.out(format!("  {:<50} {:<20} {:>9}  {}", e.name, e.time, size(e.bytes), fate(e)));
+    if listing.recovery_key {
+        ui.out(format!("  {:<50} the recovery key, passphrase-protected (never removed)", archive::RECOVERY_KEY));
     }
 }
 

@@ -16,6 +16,11 @@
 //! Pruning follows [`super::retention`] over this device's archives in the directory, found by
 //! name (`dotback-<device>-<UTC stamp>.bundle.age`): nothing else there is ever deleted, nor
 //! another device's archives, nor the archive just written.
+//!
+//! Beside the archives goes a copy of the store's recovery key, sealed with the recovery
+//! passphrase as it is in the store (and so in every remote): the directory alone then restores
+//! the store with the passphrase and plain age. The state directory records where this device
+//! archived, so that `check` counts each directory as a copy for 3-2-1.
 
 use super::retention::{self, Policy, Reason};
 use crate::crypt::{CryptError, Identity, Part};
@@ -33,6 +38,8 @@ use time::OffsetDateTime;
 /// How every archive's name starts and ends.
 pub const PREFIX: &str = "dotback-";
 pub const SUFFIX: &str = ".bundle.age";
+/// The copy of the store's passphrase-sealed recovery key beside the archives.
+pub const RECOVERY_KEY: &str = "dotback-recovery.age";
 /// The first line of a v2 git bundle.
 const BUNDLE_V2: &str = "# v2 git bundle\n";
 
@@ -153,6 +160,16 @@ pub struct Listing {
     pub dir: PathBuf,
     pub policy: String,
     pub archives: Vec<Entry>,
+    /// Whether the recovery key, passphrase-protected, is there too ([`RECOVERY_KEY`]).
+    pub recovery_key: bool,
+}
+
+/// The copy of the recovery key beside the archives.
+#[derive(Debug, serde::Serialize)]
+pub struct RecoveryKey {
+    pub path: PathBuf,
+    /// Written by this run; false when the same file was there already.
+    pub written: bool,
 }
 
 /// What `dotback archive` did.
@@ -164,6 +181,7 @@ pub struct ArchiveReport {
     pub listing: Listing,
     /// Archives removed by the policy.
     pub removed: Vec<String>,
+    pub recovery_key: RecoveryKey,
 }
 
 impl ArchiveReport {
@@ -262,7 +280,8 @@ fn plan(
         })
         .collect();
     archives.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| b.name.cmp(&a.name)));
-    Ok(Listing { dir: dir.to_path_buf(), policy: policy.to_string(), archives })
+    let recovery_key = fs::symlink_metadata(dir.join(RECOVERY_KEY)).is_ok_and(|md| md.is_file());
+    Ok(Listing { dir: dir.to_path_buf(), policy: policy.to_string(), archives, recovery_key })
 }
 
 /// The archives in `dir` and what `policy` would do with this device's now (nothing is removed).
@@ -423,7 +442,18 @@ fn run_inner(s: &Session, opts: &Options, sink: &dyn Sink) -> Result<ArchiveRepo
         });
     }
     tmp.persist(&path).map_err(|e| PathError::new(Op::Write, &path, e.error))?;
+    let recovery_key = copy_recovery_key(&s.ctx.store, dir)?;
     fs::File::open(dir).and_then(|d| d.sync_all()).context(Op::Write, dir)?;
+    let recorded = fs::canonicalize(dir).and_then(|at| {
+        let newest = crate::state::ArchiveDir { newest: name.clone(), time: rfc3339(now) };
+        crate::state::record_archive_dir(&s.ctx.paths.state_dir, &at, newest).map_err(io::Error::other)
+    });
+    if let Err(e) = recorded {
+        sink.warn(format!(
+            "could not record {} as an archive directory, so `check` does not count it: {e}",
+            dir.display()
+        ));
+    }
 
     let mut listing = plan(dir, &s.ctx.device, &opts.policy, now, Some(&name))?;
     let mut removed = Vec::new();
@@ -446,7 +476,26 @@ fn run_inner(s: &Session, opts: &Options, sink: &dyn Sink) -> Result<ArchiveRepo
     if !removed.is_empty() {
         fs::File::open(dir).and_then(|d| d.sync_all()).context(Op::Write, dir)?;
     }
-    Ok(ArchiveReport { archive: path, recipients: recipients.len(), verified, listing, removed })
+    Ok(ArchiveReport { archive: path, recipients: recipients.len(), verified, listing, removed, recovery_key })
+}
+
+/// Puts the store's recovery key, sealed with the passphrase as in the store, into `dir` as
+/// [`RECOVERY_KEY`] (temporary file, fsync, rename; mode 0600), unless the same is there.
+fn copy_recovery_key(store: &Path, dir: &Path) -> Result<RecoveryKey, ArchiveError> {
+    let from = crate::vault::recovery_path(store);
+    let sealed = crate::fsutil::read_beneath(store, &from).context(Op::Read, &from)?;
+    let path = dir.join(RECOVERY_KEY);
+    if fs::read(&path).is_ok_and(|there| there == sealed) {
+        return Ok(RecoveryKey { path, written: false });
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".dotback-recovery-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .context(Op::Write, dir)?;
+    tmp.write_all(&sealed).and_then(|()| tmp.as_file().sync_all()).context(Op::Write, &path)?;
+    tmp.persist(&path).map_err(|e| PathError::new(Op::Write, &path, e.error))?;
+    Ok(RecoveryKey { path, written: true })
 }
 
 /// The same error, naming `path` instead of the temporary file it was found in.
@@ -461,7 +510,8 @@ fn rename(e: VerifyError, path: &Path) -> VerifyError {
 }
 
 /// Checks the archive `file` with this device's identities, or with the recovery key when
-/// `recovery` gives its passphrase.
+/// `recovery` gives its passphrase: the copy beside the archive ([`RECOVERY_KEY`]) when there
+/// is one, else the store's.
 pub fn verify_file(
     ctx: &crate::context::Context,
     file: &Path,
@@ -470,8 +520,15 @@ pub fn verify_file(
     let identities = match recovery {
         None => crate::vault::load_identities(ctx, ctx.identity)?,
         Some(passphrase) => {
-            let path = crate::vault::recovery_path(&ctx.store);
-            let sealed = crate::fsutil::read_beneath(&ctx.store, &path).context(Op::Read, &path)?;
+            let beside = file.with_file_name(RECOVERY_KEY);
+            let (path, sealed) = if beside.is_file() {
+                let sealed = fs::read(&beside).context(Op::Read, &beside)?;
+                (beside, sealed)
+            } else {
+                let path = crate::vault::recovery_path(&ctx.store);
+                let sealed = crate::fsutil::read_beneath(&ctx.store, &path).context(Op::Read, &path)?;
+                (path, sealed)
+            };
             let pass = passphrase().map_err(|why| ArchiveError::Passphrase { why })?;
             vec![
                 crate::crypt::open_recovery(&sealed, &pass)

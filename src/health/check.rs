@@ -174,8 +174,8 @@ pub fn check(ctx: &Context, opts: &CheckOptions, sink: &dyn Sink) -> Result<Chec
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     parts.run("staleness", || vec![staleness(&records, now, ctx.rpo)]);
     let t = Instant::now();
-    let copies = three_two_one(&store);
-    parts.add("3-2-1", vec![copies.finding()], t.elapsed());
+    let copies = three_two_one(ctx, &store);
+    parts.add("3-2-1", copies.findings(), t.elapsed());
     parts.run("conflicts", || session.as_ref().map(conflicts).unwrap_or_default());
     parts.run("drill", || vec![drill_age(&records, now, ctx.drill_every)]);
     parts.run("storage", || vec![storage(&store, walk.first_commit, now)]);
@@ -794,11 +794,46 @@ fn span(secs: i64) -> String {
 pub enum Place {
     /// On the store's own medium (a local path on the same filesystem).
     SameMedium,
-    /// On this machine, another medium: a filesystem (by its device number), or a path that
-    /// is not there now (an unmounted disk), by its path.
+    /// On this machine, another medium: a filesystem (`device N`, by its device number), or a
+    /// path that is not there now (`path P`: an unmounted disk).
     OtherMedium(String),
-    /// On another host (ssh, https): another medium, and offsite.
+    /// On another host (ssh, https, or a network filesystem): another medium, and offsite.
     OtherHost(String),
+}
+
+/// What holds a copy: a remote, or a directory of archives (many archives in one directory are
+/// versions of one copy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Holder {
+    Remote,
+    Archive,
+}
+
+/// One copy besides the store, as `check` found it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Site {
+    pub holder: Holder,
+    /// The remote's name, or the archive directory.
+    pub name: String,
+    pub place: Place,
+    /// False when its path is not there now (an unmounted disk): it is counted all the same.
+    pub present: bool,
+}
+
+/// One copy the verdict counted, besides the store itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Counted {
+    /// `remote` or `archive`.
+    pub kind: Holder,
+    /// The remote's name, or the archive directory.
+    pub name: String,
+    /// `store` (the store's own filesystem), `device N` (another filesystem), `path P` (a path
+    /// not there now) or `host H` (another host, or a network filesystem served by H).
+    pub medium: String,
+    pub offsite: bool,
+    /// False when its path is not there now (an unmounted disk): it is counted all the same.
+    pub present: bool,
 }
 
 /// The 3-2-1 verdict: three copies, on two media, one of them offsite.
@@ -812,46 +847,70 @@ pub struct ThreeTwoOne {
     pub verdict: &'static str,
     /// What to add, in words.
     pub add: Vec<String>,
+    /// What was counted besides the store itself (`copies` is one more than its length).
+    pub counted: Vec<Counted>,
+    /// Archives `dotback archive` wrote and recorded that are gone from their directory: not
+    /// counted.
+    pub missing: Vec<String>,
 }
 
-/// The verdict for the store plus one copy at each of `remotes`.
-pub fn classify(remotes: &[Place]) -> ThreeTwoOne {
+/// The verdict for the store plus each of `sites`.
+pub fn classify(sites: &[Site]) -> ThreeTwoOne {
     let mut media: HashSet<&Place> = HashSet::new();
     let mut offsite = HashSet::new();
-    for p in remotes {
-        if let Place::OtherHost(h) = p {
-            offsite.insert(h);
+    let mut counted = Vec::new();
+    for s in sites {
+        let medium = match &s.place {
+            Place::SameMedium => "store".to_string(),
+            Place::OtherMedium(m) => m.clone(),
+            Place::OtherHost(h) => {
+                offsite.insert(h);
+                format!("host {h}")
+            }
+        };
+        if s.place != Place::SameMedium {
+            media.insert(&s.place);
         }
-        if *p != Place::SameMedium {
-            media.insert(p);
-        }
+        counted.push(Counted {
+            kind: s.holder,
+            name: s.name.clone(),
+            medium,
+            offsite: matches!(s.place, Place::OtherHost(_)),
+            present: s.present,
+        });
     }
-    let (copies, media, offsite) = (1 + remotes.len(), 1 + media.len(), offsite.len());
+    let (copies, media, offsite) = (1 + sites.len(), 1 + media.len(), offsite.len());
     let mut add = Vec::new();
     if copies < 3 {
         add.push(format!(
-            "{} more cop{} (a remote: `dotback remote add`)",
+            "{} more cop{} (a remote: `dotback remote add`; or archives: `dotback archive --to DIR`)",
             3 - copies,
             if copies == 2 { "y" } else { "ies" }
         ));
     }
     if media < 2 {
-        add.push("a copy on another medium (a remote on another disk, such as a USB drive, or another host)".into());
+        add.push(
+            "a copy on another medium (archives on a USB drive: `dotback archive --to DIR`; or a remote on another disk or host)"
+                .into(),
+        );
     }
     if offsite == 0 {
-        add.push("a copy offsite (a remote on another host, over ssh or https)".into());
+        add.push(
+            "a copy offsite (a remote on another host, over ssh or https, or archives in a network folder)".into(),
+        );
     }
     let verdict = match (add.is_empty(), media >= 2) {
         (true, _) => "compliant",
         (false, true) => "partial",
         (false, false) => "not",
     };
-    ThreeTwoOne { copies, media, offsite, verdict, add }
+    ThreeTwoOne { copies, media, offsite, verdict, add, counted, missing: Vec::new() }
 }
 
 impl ThreeTwoOne {
-    fn finding(&self) -> Finding {
-        let what = format!(
+    /// The verdict, then a warning for each recorded archive that is gone.
+    fn findings(&self) -> Vec<Finding> {
+        let mut what = format!(
             "3-2-1: {} ({} copies, {} media, {} offsite)",
             match self.verdict {
                 "compliant" => "compliant",
@@ -862,32 +921,107 @@ impl ThreeTwoOne {
             self.media,
             self.offsite
         );
-        if self.add.is_empty() {
+        what.push_str(": the store");
+        for c in &self.counted {
+            let holder = match c.kind {
+                Holder::Remote => format!("remote {}", c.name),
+                Holder::Archive => format!("the archives in {}", c.name),
+            };
+            let place = if !c.present {
+                "not there now, a disk not mounted?, counted all the same".to_string()
+            } else if c.offsite {
+                format!("offsite, {}", c.medium)
+            } else if c.medium == "store" {
+                "on the store's filesystem".to_string()
+            } else {
+                "on another filesystem".to_string()
+            };
+            what.push_str(&format!(", {holder} ({place})"));
+        }
+        let mut found = vec![if self.add.is_empty() {
             Finding::ok("3-2-1", what)
         } else {
             Finding::warning("3-2-1", what).hint(format!("add {}", self.add.join("; ")))
+        }];
+        for file in &self.missing {
+            found.push(
+                Finding::warning(
+                    "3-2-1",
+                    format!("the archive {file} is gone, so its directory is not counted as a copy"),
+                )
+                .at(file.clone())
+                .hint("`dotback archive --to DIR` writes a new one there"),
+            );
         }
+        found
     }
 }
 
-/// Where each remote of `store` is.
-fn three_two_one(store: &Store) -> ThreeTwoOne {
+/// Network filesystems: a directory on one is on another host, so offsite.
+const NETWORK_FS: [&str; 6] = ["nfs", "nfs4", "cifs", "smb3", "fuse.sshfs", "fuse.rclone"];
+
+/// The host serving the mount whose device is `dev` (`major:minor`), when `mountinfo` (as in
+/// `/proc/self/mountinfo`) says it is a network filesystem.
+fn network_host(mountinfo: &str, dev: &str) -> Option<String> {
+    mountinfo.lines().find_map(|line| {
+        let (mount, fs) = line.split_once(" - ")?;
+        if mount.split(' ').nth(2)? != dev {
+            return None;
+        }
+        let mut fs = fs.split(' ');
+        let (kind, source) = (fs.next()?, fs.next()?);
+        if !NETWORK_FS.contains(&kind) {
+            return None;
+        }
+        let host = match kind {
+            // `//server/share`
+            "cifs" | "smb3" => source.trim_start_matches('/').split('/').next().unwrap_or(source).to_string(),
+            // `server:/export`, `[v6]:/export`
+            "nfs" | "nfs4" => {
+                let server = source.rsplit_once(":/").map_or(source, |(server, _)| server);
+                server.trim_start_matches('[').trim_end_matches(']').to_string()
+            }
+            // `user@host:path`; rclone's `remote:path` names its remote.
+            _ => host_of(source),
+        };
+        Some(if host.is_empty() { source.to_string() } else { host })
+    })
+}
+
+/// Every remote of `store` and every archive directory `dotback archive` recorded, and where
+/// each is.
+fn three_two_one(ctx: &Context, store: &Store) -> ThreeTwoOne {
     use std::os::unix::fs::MetadataExt;
     let here = std::fs::metadata(&store.root).map(|m| m.dev()).ok();
-    let places: Vec<Place> = store
-        .remotes()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(_, url)| match crate::transport::local_path(&url) {
-            Some(path) => match std::fs::metadata(&path) {
-                Ok(m) if Some(m.dev()) == here => Place::SameMedium,
-                Ok(m) => Place::OtherMedium(format!("device {}", m.dev())),
-                Err(_) => Place::OtherMedium(path.display().to_string()),
-            },
-            None => Place::OtherHost(host_of(&url)),
-        })
-        .collect();
-    classify(&places)
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let place = |path: &Path| match std::fs::metadata(path) {
+        Ok(m) if Some(m.dev()) == here => (Place::SameMedium, true),
+        Ok(m) => match network_host(&mountinfo, &format!("{}:{}", libc::major(m.dev()), libc::minor(m.dev()))) {
+            Some(host) => (Place::OtherHost(host), true),
+            None => (Place::OtherMedium(format!("device {}", m.dev())), true),
+        },
+        Err(_) => (Place::OtherMedium(format!("path {}", path.display())), false),
+    };
+    let mut sites: Vec<Site> = Vec::new();
+    for (name, url) in store.remotes().unwrap_or_default() {
+        let (place, present) = match crate::transport::local_path(&url) {
+            Some(path) => place(&path),
+            None => (Place::OtherHost(host_of(&url)), true),
+        };
+        sites.push(Site { holder: Holder::Remote, name, place, present });
+    }
+    let mut missing = Vec::new();
+    for (dir, recorded) in crate::state::archive_dirs(&ctx.paths.state_dir) {
+        let newest = dir.join(&recorded.newest);
+        // A directory not there is a disk not mounted; one without its newest archive lost it.
+        if dir.exists() && !newest.is_file() {
+            missing.push(newest.display().to_string());
+            continue;
+        }
+        let (place, present) = place(&dir);
+        sites.push(Site { holder: Holder::Archive, name: dir.display().to_string(), place, present });
+    }
+    ThreeTwoOne { missing, ..classify(&sites) }
 }
 
 /// The host of an `ssh://`, `https://` or `user@host:path` URL.
@@ -953,29 +1087,127 @@ fn bytes(n: u64) -> String {
 mod tests {
     use super::*;
 
+    fn remote(place: Place) -> Site {
+        Site { holder: Holder::Remote, name: "r".into(), place, present: true }
+    }
+
+    fn archives(dir: &str, place: Place) -> Site {
+        Site { holder: Holder::Archive, name: dir.into(), place, present: true }
+    }
+
     #[test]
     fn three_two_one_counts_copies_media_and_offsite_copies() {
         let usb = || Place::OtherMedium("device 7".into());
         let host = |h: &str| Place::OtherHost(h.into());
-        let cases: Vec<(Vec<Place>, &str, usize, usize, usize)> = vec![
+        let same = || Place::SameMedium;
+        let r = remote;
+        let a = |p: Place| archives("/media/usb", p);
+        let cases: Vec<(Vec<Site>, &str, usize, usize, usize)> = vec![
             (vec![], "not", 1, 1, 0),
-            (vec![Place::SameMedium], "not", 2, 1, 0),
-            (vec![Place::SameMedium, Place::SameMedium], "not", 3, 1, 0),
-            (vec![usb()], "partial", 2, 2, 0),
-            (vec![usb(), usb()], "partial", 3, 2, 0),
-            (vec![host("h")], "partial", 2, 2, 1),
-            (vec![Place::SameMedium, host("h")], "compliant", 3, 2, 1),
-            (vec![host("h"), usb()], "compliant", 3, 3, 1),
-            (vec![host("a"), host("b")], "compliant", 3, 3, 2),
-            (vec![host("a"), host("a")], "compliant", 3, 2, 1),
+            (vec![r(same())], "not", 2, 1, 0),
+            (vec![r(same()), r(same())], "not", 3, 1, 0),
+            (vec![r(usb())], "partial", 2, 2, 0),
+            (vec![r(usb()), r(usb())], "partial", 3, 2, 0),
+            (vec![r(host("h"))], "partial", 2, 2, 1),
+            (vec![r(same()), r(host("h"))], "compliant", 3, 2, 1),
+            (vec![r(host("h")), r(usb())], "compliant", 3, 3, 1),
+            (vec![r(host("a")), r(host("b"))], "compliant", 3, 3, 2),
+            (vec![r(host("a")), r(host("a"))], "compliant", 3, 2, 1),
+            // Archives only: a directory beside the store, on a USB disk, in a network folder.
+            (vec![a(same())], "not", 2, 1, 0),
+            (vec![a(usb())], "partial", 2, 2, 0),
+            (vec![a(usb()), archives("/media/usb2", Place::OtherMedium("device 8".into()))], "partial", 3, 3, 0),
+            (vec![a(usb()), archives("/mnt/nas", host("nas"))], "compliant", 3, 3, 1),
+            // Archives with remotes: one on another medium turns "not" into "partial", or a
+            // remote on another host into compliance; on the remote's own disk, one medium.
+            (vec![r(same()), a(usb())], "partial", 3, 2, 0),
+            (vec![r(host("h")), a(usb())], "compliant", 3, 3, 1),
+            (vec![r(usb()), a(usb())], "partial", 3, 2, 0),
+            (vec![r(same()), a(same())], "not", 3, 1, 0),
+            // A disk not mounted now is a medium of its own, by its path.
+            (vec![r(same()), a(Place::OtherMedium("path /media/usb".into()))], "partial", 3, 2, 0),
         ];
-        for (places, verdict, copies, media, offsite) in cases {
-            let r = classify(&places);
-            assert_eq!((r.verdict, r.copies, r.media, r.offsite), (verdict, copies, media, offsite), "{places:?}");
-            assert_eq!(r.add.is_empty(), verdict == "compliant", "{places:?}: {:?}", r.add);
+        for (sites, verdict, copies, media, offsite) in cases {
+            let t = classify(&sites);
+            assert_eq!((t.verdict, t.copies, t.media, t.offsite), (verdict, copies, media, offsite), "{sites:?}");
+            assert_eq!(t.add.is_empty(), verdict == "compliant", "{sites:?}: {:?}", t.add);
+            assert_eq!(t.counted.len(), sites.len(), "{sites:?}");
         }
-        let add = classify(&[Place::SameMedium]).add.join("; ");
+        let add = classify(&[r(same())]).add.join("; ");
         assert!(add.contains("1 more copy") && add.contains("another medium") && add.contains("offsite"), "{add}");
+        let medium = &classify(&[r(same())]).add[1];
+        assert!(medium.contains("another medium") && medium.contains("`dotback archive --to DIR`"), "{medium}");
+        let partial = classify(&[a(usb())]).add.join("; ");
+        assert!(!partial.contains("another medium"), "{partial}");
+    }
+
+    #[test]
+    fn the_verdict_names_what_it_counted_and_what_is_not_there_or_gone() {
+        let mut away = archives("/media/usb", Place::OtherMedium("path /media/usb".into()));
+        away.present = false;
+        let t = classify(&[remote(Place::SameMedium), archives("/mnt/nas", Place::OtherHost("nas".into())), away]);
+        let counted: Vec<(Holder, &str, &str, bool, bool)> =
+            t.counted.iter().map(|c| (c.kind, c.name.as_str(), c.medium.as_str(), c.offsite, c.present)).collect();
+        assert_eq!(
+            counted,
+            [
+                (Holder::Remote, "r", "store", false, true),
+                (Holder::Archive, "/mnt/nas", "host nas", true, true),
+                (Holder::Archive, "/media/usb", "path /media/usb", false, false),
+            ]
+        );
+        let json = serde_json::to_value(&t).unwrap();
+        assert_eq!(json["counted"][1]["kind"], "archive");
+        assert_eq!(json["missing"], serde_json::json!([]), "an array, never null");
+        let found = t.findings();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, Severity::Ok);
+        assert_eq!(
+            found[0].message,
+            "3-2-1: compliant (4 copies, 3 media, 1 offsite): the store, remote r (on the store's filesystem), \
+             the archives in /mnt/nas (offsite, host nas), the archives in /media/usb (not there now, a disk not \
+             mounted?, counted all the same)"
+        );
+
+        let gone = ThreeTwoOne { missing: vec!["/media/usb/dotback-x.bundle.age".into()], ..classify(&[]) };
+        let found = gone.findings();
+        assert_eq!(found.len(), 2);
+        assert_eq!(
+            (found[1].severity, found[1].path.as_deref()),
+            (Severity::Warning, Some("/media/usb/dotback-x.bundle.age"))
+        );
+        assert!(found[1].message.contains("is gone"), "{found:?}");
+    }
+
+    #[test]
+    fn network_filesystems_are_found_by_device_in_mountinfo() {
+        let mountinfo = "\
+22 1 8:2 / / rw,relatime shared:1 - ext4 /dev/sda2 rw
+30 22 0:27 / /dev/shm rw,nosuid,nodev shared:4 - tmpfs tmpfs rw
+40 22 0:53 / /mnt/nas rw,relatime shared:30 - nfs4 nas.lan:/export/backup rw,vers=4.2
+41 22 0:54 / /mnt/v6 rw shared:31 - nfs [fd00::5]:/srv rw
+42 22 0:55 / /mnt/share rw shared:32 - cifs //fileserver/share rw
+43 22 0:56 / /mnt/smb rw shared:33 - smb3 //files.example.org/b rw
+44 22 0:57 / /home/me/remote rw shared:34 - fuse.sshfs me@box.example.org:/home/me rw
+45 22 0:58 / /home/me/drive rw shared:35 - fuse.rclone gdrive:backups rw
+46 22 0:59 / /mnt/vm rw shared:36 - 9p hostshare rw
+47 22 8:17 / /media/usb rw shared:37 master:2 - vfat /dev/sdb1 rw
+";
+        for (dev, host) in [
+            ("8:2", None),
+            ("0:27", None),
+            ("0:53", Some("nas.lan")),
+            ("0:54", Some("fd00::5")),
+            ("0:55", Some("fileserver")),
+            ("0:56", Some("files.example.org")),
+            ("0:57", Some("box.example.org")),
+            ("0:58", Some("gdrive")),
+            ("0:59", None),
+            ("8:17", None),
+            ("9:9", None),
+        ] {
+            assert_eq!(network_host(mountinfo, dev).as_deref(), host, "{dev}");
+        }
     }
 
     #[test]

@@ -54,8 +54,8 @@ fn an_archive_decrypted_by_age_clones_into_the_same_tree_and_history() {
     fs::create_dir(&usb).unwrap();
     let report = archive(&env, &usb, &[]);
     let path = PathBuf::from(report["archive"].as_str().unwrap());
-    assert_eq!(names(&usb), [path.file_name().unwrap().to_str().unwrap()], "one file, no temporary left");
     let name = path.file_name().unwrap().to_str().unwrap();
+    assert_eq!(names(&usb), ["dotback-recovery.age", name], "the archive and the recovery key, no temporary left");
     assert!(name.starts_with("dotback-testbox-") && name.ends_with("Z.bundle.age"), "{name}");
     assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     assert_eq!(report["recipients"], 2, "this device and the recovery key");
@@ -103,19 +103,131 @@ fn an_archive_decrypted_by_age_clones_into_the_same_tree_and_history() {
 }
 
 #[test]
-fn the_recovery_key_opens_an_archive_too() {
+fn the_recovery_key_opens_an_archive_too_from_beside_it_or_else_from_the_store() {
     let env = store_with_history();
     let usb = env.root.join("usb");
     fs::create_dir(&usb).unwrap();
     let path = archive(&env, &usb, &[])["archive"].as_str().unwrap().to_string();
     let pass = env.passphrase_file();
-    env.ok(&["archive", "verify", &path, "--recovery", "--passphrase-file", pass.to_str().unwrap()]);
     let wrong = env.root.join("wrong");
     fs::write(&wrong, "not the passphrase at all\n").unwrap();
-    let (code, err) =
-        env.fails(&["archive", "verify", &path, "--recovery", "--passphrase-file", wrong.to_str().unwrap()]);
+    let verify = |file: &str, passphrase: &Path| {
+        env.cmd(&["archive", "verify", file, "--recovery", "--passphrase-file", passphrase.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+
+    // With the store's recovery key gone, the copy beside the archive opens it.
+    let sealed = store_of(&env).join(".dotback/recovery.age");
+    let aside = env.root.join("recovery.age.aside");
+    fs::rename(&sealed, &aside).unwrap();
+    let out = verify(&path, &pass);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(stderr(&out).contains("is a complete archive"), "{}", show(&out));
+    let out = verify(&path, &wrong);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("wrong passphrase") && err.contains(&usb.join("dotback-recovery.age").display().to_string()),
+        "{err}"
+    );
+    assert!(err.contains("hint: check the passphrase"), "{err}");
+    assert!(!err.contains("not the passphrase"), "never the passphrase: {err}");
+    fs::rename(&aside, &sealed).unwrap();
+
+    // An archive alone: the store's recovery key, as before.
+    let alone = env.root.join("alone");
+    fs::create_dir(&alone).unwrap();
+    let copy = alone.join(Path::new(&path).file_name().unwrap());
+    fs::copy(&path, &copy).unwrap();
+    assert!(verify(copy.to_str().unwrap(), &pass).status.success());
+    let (code, err) = env.fails(&[
+        "archive",
+        "verify",
+        copy.to_str().unwrap(),
+        "--recovery",
+        "--passphrase-file",
+        wrong.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1);
-    assert!(err.contains("wrong passphrase"), "{err}");
+    assert!(err.contains("wrong passphrase") && err.contains(&sealed.display().to_string()), "{err}");
+}
+
+#[test]
+fn the_directory_alone_restores_with_the_recovery_passphrase_and_plain_age() {
+    if !require("age") || !require("python3") || !require("bash") {
+        return;
+    }
+    let env = store_with_history();
+    let store = store_of(&env);
+    let usb = env.root.join("usb");
+    fs::create_dir(&usb).unwrap();
+    let sealed = fs::read(store.join(".dotback/recovery.age")).unwrap();
+    let key = usb.join("dotback-recovery.age");
+    let report = archive(&env, &usb, &[]);
+    assert_eq!(report["recovery_key"], serde_json::json!({"path": key.display().to_string(), "written": true}));
+    assert_eq!(fs::read(&key).unwrap(), sealed, "the same bytes as the store's");
+    assert_eq!(fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    let text = stdout(&env.ok(&["archive", "list", usb.to_str().unwrap()]));
+    assert!(text.contains("dotback-recovery.age") && text.contains("the recovery key, passphrase-protected"), "{text}");
+
+    // Rewritten only when it differs; never pruned. (Each earlier archive is moved back in
+    // time, so the next one's name is free whatever the clock.)
+    let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&fs::metadata(p).unwrap());
+    let before = inode(&key);
+    let mut past = 0;
+    let mut age_out = |report: &serde_json::Value| {
+        past += 1;
+        let old = usb.join(format!("dotback-testbox-2024010{past}T000000Z.bundle.age"));
+        fs::rename(report["archive"].as_str().unwrap(), old).unwrap();
+    };
+    age_out(&report);
+    let report = archive(&env, &usb, &["--keep-last", "1"]);
+    assert_eq!(report["recovery_key"]["written"], false, "{report:#}");
+    assert_eq!(inode(&key), before, "the same file, untouched");
+    assert_eq!(report["removed"].as_array().unwrap().len(), 1, "{report:#}");
+    fs::write(&key, "an older recovery key\n").unwrap();
+    age_out(&report);
+    let report = archive(&env, &usb, &["--keep-last", "1"]);
+    assert_eq!(report["recovery_key"]["written"], true, "{report:#}");
+    assert_eq!(fs::read(&key).unwrap(), sealed);
+    let archive_file = PathBuf::from(report["archive"].as_str().unwrap());
+    assert_eq!(names(&usb), ["dotback-recovery.age", archive_file.file_name().unwrap().to_str().unwrap()]);
+    let list: serde_json::Value =
+        serde_json::from_slice(&env.ok(&["archive", "list", usb.to_str().unwrap(), "--json"]).stdout).unwrap();
+    assert_eq!(list["recovery_key"], true);
+    assert_eq!(list["archives"].as_array().unwrap().len(), 1, "the key is not an archive: {list:#}");
+
+    // The disaster: only the directory, the passphrase and plain age. The private key goes
+    // through a pipe, never to disk.
+    let found = env.root.join("found");
+    fs::create_dir(&found).unwrap();
+    for name in names(&usb) {
+        fs::copy(usb.join(&name), found.join(&name)).unwrap();
+    }
+    let work = env.root.join("restore");
+    fs::create_dir(&work).unwrap();
+    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/pty-answer");
+    let out = std::process::Command::new(tool)
+        .args(["passphrase", PASSPHRASE, "--", "bash", "-c"])
+        .arg(r#"age -d -i <(age -d "$1") -o store.bundle "$2""#)
+        .arg("bash")
+        .arg(found.join("dotback-recovery.age"))
+        .arg(found.join(archive_file.file_name().unwrap()))
+        .current_dir(&work)
+        .output()
+        .unwrap();
+    let screen = stdout(&out);
+    assert!(out.status.success(), "age: {screen}");
+    assert!(screen.contains("Enter passphrase"), "age asked for the passphrase: {screen}");
+    assert!(!screen.contains(PASSPHRASE), "not echoed: {screen}");
+    let out = git_cleared().args(["clone", "-q", "store.bundle", "clone"]).current_dir(&work).output().unwrap();
+    assert!(out.status.success(), "git clone of the bundle: {}", show(&out));
+    assert_eq!(names(&work), ["clone", "store.bundle"], "nothing else written");
+    let tree = |dir: &Path| git_out(dir, &["ls-tree", "-r", "--full-tree", "HEAD"]);
+    assert_eq!(tree(&work.join("clone")), tree(&store), "the same tree");
+    let log = |dir: &Path| git_out(dir, &["log", "--format=%H %T %s"]);
+    assert_eq!(log(&work.join("clone")), log(&store), "the same history");
 }
 
 #[test]
@@ -218,7 +330,7 @@ fn retention_prunes_only_this_devices_archives_as_the_policy_says() {
     assert_eq!(list["archives"].as_array().unwrap().len(), 7);
     let text = stdout(&env.ok(&["archive", "list", usb.to_str().unwrap(), "--keep-monthly", "2"]));
     assert!(text.contains("would be removed") && text.contains("kept: monthly"), "{text}");
-    assert_eq!(names(&usb).len(), old.len() + foreign.len() + 1, "list removes nothing");
+    assert_eq!(names(&usb).len(), old.len() + foreign.len() + 2, "list removes nothing");
 
     // The new archive takes this month, the last rule keeps it too; 2024-03 the other month.
     let report = archive(&env, &usb, &["--keep-last", "1", "--keep-monthly", "2"]);
@@ -230,7 +342,8 @@ fn retention_prunes_only_this_devices_archives_as_the_policy_says() {
     assert_eq!(
         left,
         [
-            "dotback-testbox-20230101T000000Z.bundle.age".to_string(), // a directory: not written by dotback
+            "dotback-recovery.age".to_string(),                   // the recovery key: never pruned
+            "dotback-testbox-20230101T000000Z.bundle.age".into(), // a directory: not written by dotback
             "dotback-testbox-20240301T120000Z.bundle.age".into(),
             new.file_name().unwrap().to_str().unwrap().into(),
         ]

@@ -467,3 +467,110 @@ fn the_workflow_file_in_the_store_changes_nothing_in_home() {
 fn git_in_out(env: &TestEnv, dir: &Path, args: &[&str]) -> String {
     stdout(&env.git_in(dir, args)).trim().to_string()
 }
+
+impl OtherDisk {
+    /// An empty directory on the other filesystem, for archives.
+    fn archives(&self) -> PathBuf {
+        let dir = self.0.path().join("archives");
+        fs::create_dir(&dir).unwrap();
+        dir
+    }
+}
+
+/// `dotback archive --to DIR`: the archive it wrote.
+fn archive_to(env: &TestEnv, dir: &Path) -> PathBuf {
+    let report: Value =
+        serde_json::from_slice(&env.ok(&["archive", "--to", dir.to_str().unwrap(), "--json"]).stdout).unwrap();
+    PathBuf::from(report["archive"].as_str().unwrap())
+}
+
+#[test]
+fn three_two_one_archives_only_on_another_filesystem_are_partial() {
+    use std::os::unix::fs::MetadataExt;
+    let a = TestEnv::new();
+    a.init();
+    let Some(usb) = OtherDisk::make(&a) else { return };
+    a.write(".zshrc", "export A=1\n", 0o644);
+    a.ok(&["add", ".zshrc"]);
+    a.ok(&["commit"]);
+    let dir = usb.archives();
+    let (_, r) = check(&a, &[]);
+    assert_eq!((r["copies"]["verdict"].as_str(), r["copies"]["copies"].as_u64()), (Some("not"), Some(1)), "{r}");
+    assert_eq!(r["copies"]["counted"], serde_json::json!([]), "{r}");
+    let newest = archive_to(&a, &dir);
+    // Another archive in the same directory is another version of the same copy.
+    fs::copy(&newest, dir.join("dotback-testbox-20240101T000000Z.bundle.age")).unwrap();
+    let (code, r) = check(&a, &[]);
+    assert_eq!(code, WARNINGS, "{r}");
+    let copies = &r["copies"];
+    assert_eq!(copies["verdict"], "partial", "{r}");
+    assert_eq!(
+        (copies["copies"].as_u64(), copies["media"].as_u64(), copies["offsite"].as_u64()),
+        (Some(2), Some(2), Some(0))
+    );
+    let dev = fs::metadata(&dir).unwrap().dev();
+    assert_eq!(
+        copies["counted"],
+        serde_json::json!([{
+            "kind": "archive",
+            "name": fs::canonicalize(&dir).unwrap().display().to_string(),
+            "medium": format!("device {dev}"),
+            "offsite": false,
+            "present": true,
+        }]),
+        "{r}"
+    );
+    assert_eq!(copies["missing"], serde_json::json!([]));
+    let f = &found(&r, "3-2-1", "warning")[0];
+    assert!(f["message"].as_str().unwrap().contains("partially met (2 copies, 2 media, 0 offsite)"), "{f}");
+    let hint = f["hint"].as_str().unwrap();
+    assert!(hint.contains("offsite") && !hint.contains("another medium"), "{hint}");
+}
+
+#[test]
+fn three_two_one_an_archive_on_another_medium_beside_a_remote_counts_until_it_is_deleted() {
+    let (a, _remote) = device();
+    let Some(usb) = OtherDisk::make(&a) else { return };
+    let (_, r) = check(&a, &[]);
+    assert_eq!(r["copies"]["verdict"], "not", "{r}");
+    let hint = found(&r, "3-2-1", "warning")[0]["hint"].as_str().unwrap().to_string();
+    assert!(hint.contains("`dotback archive --to DIR`"), "the hint names archives: {hint}");
+
+    let dir = usb.archives();
+    let newest = archive_to(&a, &dir);
+    let (_, r) = check(&a, &[]);
+    let copies = &r["copies"];
+    assert_eq!(copies["verdict"], "partial", "{r}");
+    assert_eq!((copies["copies"].as_u64(), copies["media"].as_u64()), (Some(3), Some(2)), "{r}");
+    let kinds: Vec<(&str, &str)> = copies["counted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["kind"].as_str().unwrap(), c["medium"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds[0], ("remote", "store"), "{r}");
+    assert_eq!(kinds[1].0, "archive", "{r}");
+    assert!(kinds[1].1.starts_with("device "), "{r}");
+
+    // The disk unplugged: the directory is not there, and it still counts, said so.
+    let away = usb.0.path().join("unplugged");
+    fs::rename(&dir, &away).unwrap();
+    let (_, r) = check(&a, &[]);
+    assert_eq!((r["copies"]["verdict"].as_str(), r["copies"]["copies"].as_u64()), (Some("partial"), Some(3)), "{r}");
+    assert_eq!(r["copies"]["counted"][1]["present"], false, "{r}");
+    let message = found(&r, "3-2-1", "warning")[0]["message"].as_str().unwrap().to_string();
+    assert!(message.contains("not there now") && message.contains("archives in"), "{message}");
+    fs::rename(&away, &dir).unwrap();
+
+    // The archive deleted by hand: not counted, and a warning names it.
+    fs::remove_file(&newest).unwrap();
+    let (code, r) = check(&a, &[]);
+    assert_eq!(code, WARNINGS, "{r}");
+    assert_eq!((r["copies"]["verdict"].as_str(), r["copies"]["copies"].as_u64()), (Some("not"), Some(2)), "{r}");
+    let gone = fs::canonicalize(&dir).unwrap().join(newest.file_name().unwrap()).display().to_string();
+    assert_eq!(r["copies"]["missing"], serde_json::json!([gone.clone()]), "{r}");
+    let warnings = found(&r, "3-2-1", "warning");
+    assert_eq!(warnings.len(), 2, "{r}");
+    assert_eq!(warnings[1]["path"], gone.as_str(), "{r}");
+    assert!(warnings[1]["message"].as_str().unwrap().contains("is gone"), "{r}");
+}
