@@ -95,18 +95,23 @@ impl Session {
         if writer && let Some(what) = store.unfinished() {
             return Err(SessionError::GitBusy { store: ctx.store.clone(), what });
         }
-        let trust = evaluate_trust(&ctx, &store, writer)?;
-        drop(store);
-        // Loading the cache and scanning the store are independent: do both at once.
-        let (state, cache) = std::thread::scope(|s| {
+        // Deciding what this device trusts, loading the cache and scanning the store are
+        // independent (the scan keeps the `[[only]]` rules for later, and takes the trusted
+        // ones below): do all three at once.
+        let device = managed::Device::of(&ctx);
+        let (trust, state, cache) = std::thread::scope(|s| {
             let cache = s.spawn(|| Cache::load(&ctx.paths.state_dir));
-            (
-                managed::scan_for(&ctx.store, &trust.manifest.rules.only, &managed::Device::of(&ctx)),
-                cache.join().expect("cache loading panicked"),
-            )
+            let scan = s.spawn(|| managed::scan_for(&ctx.store, &Default::default(), &device));
+            let trust = evaluate_trust(&ctx, &store, writer);
+            (trust, scan.join().expect("the scan panicked"), cache.join().expect("cache loading panicked"))
         });
-        // The scan first: it names any link in the store, the manifest's place included.
-        let state = state?;
+        drop(store);
+        let trust = trust?;
+        // A trust evaluation that sealed a change wrote into the store while it was scanned.
+        let state = if trust.sealed { managed::scan_for(&ctx.store, &Default::default(), &device) } else { state };
+        // The scan before the cache: it names any link in the store, the manifest's place included.
+        let mut state = state?;
+        state.only = trust.manifest.rules.only.clone();
         Ok(Session { ctx, trust, state, cache, vault: OnceLock::new(), _inflight: inflight, lock })
     }
 
