@@ -180,6 +180,9 @@ pub struct ServiceReport {
     /// `WAYLAND_DISPLAY`), where a user manager runs only while the user is logged in unless
     /// lingering is enabled.
     pub headless: bool,
+    /// install with the timers: the device config has no `alert_command`, so a problem the
+    /// scheduled check or drill finds alerts no one.
+    pub alerts_no_one: bool,
 }
 
 /// A file `install` or `uninstall` handled.
@@ -201,6 +204,7 @@ impl ServiceReport {
             commands: Vec::new(),
             unreachable: None,
             headless: false,
+            alerts_no_one: false,
         }
     }
 
@@ -222,7 +226,7 @@ impl ServiceReport {
 /// manager load, enable and start them. A device that is not set up is refused: the jobs would
 /// have no store to work on.
 pub fn install(paths: &Paths, opts: &Options) -> Result<ServiceReport, ServiceError> {
-    Context::load(paths.clone())?;
+    let ctx = Context::load(paths.clone())?;
     let manager = opts.manager;
     let jobs: &[Job] = if opts.timers { &Job::ALL } else { &[Job::Watch] };
     // Every file is rendered before one is written: a path none can hold writes nothing.
@@ -231,6 +235,7 @@ pub fn install(paths: &Paths, opts: &Options) -> Result<ServiceReport, ServiceEr
         .map(|&job| Ok((job, render(manager, job, paths, &opts.binary)?)))
         .collect::<Result<Vec<_>, ServiceError>>()?;
     let mut report = ServiceReport::new(manager, paths);
+    report.alerts_no_one = opts.timers && ctx.alert_command.is_none();
     // The jobs with a file this replaced: one running it starts again from the new one.
     let mut replaced = Vec::new();
     for (job, files) in rendered {

@@ -109,6 +109,9 @@ fn installed(ui: &Ui, report: &ServiceReport, no_start: bool) {
     if report.headless {
         ui.hint(LINGER);
     }
+    if report.alerts_no_one {
+        ui.hint("the device config has no `alert_command`: what the daily check and the monthly drill find alerts no one (the README shows one that pings a URL)");
+    }
 }
 
 fn uninstalled(ui: &Ui, report: &ServiceReport) {

@@ -5,6 +5,7 @@
 
 use super::check::{Finding, Severity};
 use serde::Serialize;
+use std::time::{Duration, Instant};
 
 /// What an alert command reads on its stdin.
 #[derive(Clone, Debug, Serialize)]
@@ -26,19 +27,41 @@ impl<'a> Alert<'a> {
     }
 }
 
-/// Runs `command` with `alert` on its stdin; `Err` says why it failed, in words.
+/// How long an alert command may take before it is stopped (a watcher waits for it).
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `command` with `alert` on its stdin; `Err` says why it failed, in words. A command
+/// still running after [`TIMEOUT`] is killed.
 pub fn send(command: &str, alert: &Alert) -> Result<(), String> {
     use std::io::{Seek, Write};
     let json = serde_json::to_vec(alert).map_err(|e| e.to_string())?;
     let mut input = tempfile::tempfile().map_err(|e| format!("no temporary file for its input: {e}"))?;
     input.write_all(&json).and_then(|()| input.rewind()).map_err(|e| format!("its input could not be written: {e}"))?;
-    let status = std::process::Command::new("sh")
+    let mut child = std::process::Command::new("sh")
         .args(["-c", command])
         .stdin(input)
         .stdout(std::process::Stdio::null())
-        .status()
+        .spawn()
         .map_err(|e| format!("`sh` could not be started: {e}"))?;
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        match child.try_wait().map_err(|e| format!("`{command}` could not be waited for: {e}"))? {
+            Some(status) => break status,
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("`{command}` was still running after {} s, and was stopped", TIMEOUT.as_secs()));
+            }
+            None => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
     if status.success() { Ok(()) } else { Err(format!("`{command}` exited with {status}")) }
+}
+
+/// The finding that says errors were found with `--alert` but no `alert_command` is set.
+pub fn unset() -> Finding {
+    Finding::warning("alert", "the errors found alerted no one: the device config has no `alert_command`")
+        .hint("set `alert_command` in the device config (the README shows one that pings a URL)")
 }
 
 /// The finding that says the alert command failed (it never hides what it was to report).

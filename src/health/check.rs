@@ -158,6 +158,9 @@ pub fn check(ctx: &Context, opts: &CheckOptions, sink: &dyn Sink) -> Result<Chec
     parts.run("encryption", || match &session {
         Some(s) => {
             let expected = s.trust().recipients().map(|r| r.all().len()).map_err(|e| e.to_string());
+            if walk.too_deep {
+                return not_walked("encryption");
+            }
             encryption(&store, expected, Some(s.vault().identities().map_err(str::to_string)))
         }
         None => vec![Finding::warning("encryption", "not checked: the store could not be opened as a session")],
@@ -172,13 +175,17 @@ pub fn check(ctx: &Context, opts: &CheckOptions, sink: &dyn Sink) -> Result<Chec
     parts.add("remotes", remotes.into_iter().map(|(_, _, f)| f).collect(), t.elapsed());
 
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    parts.run("staleness", || vec![staleness(&records, now, ctx.rpo)]);
+    let waiting = parts.findings.iter().any(|f| matches!(f.area, "drift" | "remotes") && f.severity != Severity::Ok)
+        || store.remotes().map_or(true, |r| r.is_empty());
+    parts.run("staleness", || vec![staleness(&records, now, ctx.rpo, waiting)]);
     let t = Instant::now();
     let copies = three_two_one(ctx, &store);
     parts.add("3-2-1", copies.findings(), t.elapsed());
     parts.run("conflicts", || session.as_ref().map(conflicts).unwrap_or_default());
     parts.run("drill", || vec![drill_age(&records, now, ctx.drill_every)]);
-    parts.run("storage", || vec![storage(&store, walk.first_commit, now)]);
+    parts.run("storage", || {
+        if walk.too_deep { not_walked("storage") } else { vec![storage(&store, walk.first_commit, now)] }
+    });
     drop(session);
 
     let mut report = CheckReport {
@@ -188,12 +195,16 @@ pub fn check(ctx: &Context, opts: &CheckOptions, sink: &dyn Sink) -> Result<Chec
         copies: Some(copies),
         timings: parts.timings,
     };
-    if opts.alert
-        && report.worst == Severity::Error
-        && let Some(command) = &ctx.alert_command
-        && let Err(why) = super::alert::send(command, &super::alert::Alert::new("check", &ctx.device, &report.findings))
-    {
-        report.findings.push(super::alert::failed(&why));
+    if opts.alert && report.worst == Severity::Error {
+        let alert = super::alert::Alert::new("check", &ctx.device, &report.findings);
+        match &ctx.alert_command {
+            None => report.findings.push(super::alert::unset()),
+            Some(command) => {
+                if let Err(why) = super::alert::send(command, &alert) {
+                    report.findings.push(super::alert::failed(&why));
+                }
+            }
+        }
     }
     let record = crate::audit::Record {
         time: crate::state::rfc3339_now(),
@@ -225,7 +236,25 @@ pub fn check_store(root: &Path, opts: &CheckOptions, sink: &dyn Sink) -> Result<
     let trust = crate::trust::Trust::as_is(root).map_err(|e| e.to_string());
     let mut manifest = Vec::new();
     let rules = match &trust {
-        Ok(t) => t.secret_rules(),
+        // Nothing here verifies the manifest: a pushed one may only add rules. Its `not` and
+        // `replace_defaults` would let one line hide every secret the path rules find.
+        Ok(t) => {
+            let s = &t.manifest.secrets;
+            if !s.not.is_empty() || s.replace_defaults {
+                manifest.push(Finding::ok(
+                    "secrets",
+                    "the manifest's `not` and `replace_defaults` are not applied: a clone alone cannot verify them",
+                ));
+            }
+            let added = crate::secrets::SecretsConfig { extra: s.extra.clone(), ..Default::default() };
+            match SecretRules::with_manifest(&added) {
+                Ok(rules) => rules,
+                Err(e) => {
+                    manifest.push(Finding::warning("secrets", format!("the manifest's rules are not used: {e}")));
+                    SecretRules::defaults()
+                }
+            }
+        }
         Err(why) => {
             manifest.push(
                 Finding::warning(
@@ -246,10 +275,15 @@ pub fn check_store(root: &Path, opts: &CheckOptions, sink: &dyn Sink) -> Result<
             Ok(t) => t.recipients().map(|r| r.all().len()).map_err(|e| e.to_string()),
             Err(why) => Err(why.clone()),
         };
+        if walk.too_deep {
+            return not_walked("encryption");
+        }
         encryption(&store, expected, None)
     });
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    parts.run("storage", || vec![storage(&store, walk.first_commit, now)]);
+    parts.run("storage", || {
+        if walk.too_deep { not_walked("storage") } else { vec![storage(&store, walk.first_commit, now)] }
+    });
     Ok(CheckReport {
         scope: "store",
         worst: parts.worst(),
@@ -257,6 +291,11 @@ pub fn check_store(root: &Path, opts: &CheckOptions, sink: &dyn Sink) -> Result<
         copies: None,
         timings: parts.timings,
     })
+}
+
+/// The finding of a part not run because a tree nests too deep to walk.
+fn not_walked(area: &'static str) -> Vec<Finding> {
+    vec![Finding::warning(area, "not checked: a tree of the store nests too deep to walk (see integrity)")]
 }
 
 /// `ok`, `warning` or `error`.
@@ -295,6 +334,9 @@ struct Walked {
     /// Time spent reading objects back, and scanning blobs for secrets.
     reading: Duration,
     scanning: Duration,
+    /// A tree nests deeper than [`MAX_DEPTH`]: the other parts, which walk HEAD's tree, are
+    /// not run.
+    too_deep: bool,
 }
 
 struct Walk<'a> {
@@ -312,7 +354,11 @@ struct Walk<'a> {
     leaked: HashSet<(String, String)>,
     first_commit: Option<i64>,
     scanning: Duration,
+    too_deep: bool,
 }
+
+/// How deep trees may nest (git's `core.maxTreeDepth`).
+const MAX_DEPTH: usize = 4096;
 
 const DAMAGED_HINT: &str = "the store's git objects are damaged: `dotback drill` proves whether a remote still restores; a fresh clone of it (`dotback bootstrap`) replaces the store";
 
@@ -333,6 +379,7 @@ fn walk_history(repo: &Repository, quick: bool, rules: &SecretRules) -> Walked {
         leaked: HashSet::new(),
         first_commit: None,
         scanning: Duration::ZERO,
+        too_deep: false,
     };
     // A shallow clone (a CI job's checkout, say) has no parents to read past these.
     let shallow: HashSet<Oid> = std::fs::read_to_string(repo.path().join("shallow"))
@@ -416,6 +463,7 @@ fn walk_history(repo: &Repository, quick: bool, rules: &SecretRules) -> Walked {
         first_commit: w.first_commit,
         reading: started.elapsed().saturating_sub(w.scanning),
         scanning: w.scanning,
+        too_deep: w.too_deep,
     }
 }
 
@@ -430,25 +478,39 @@ impl Walk<'_> {
         self.broken.push(f);
     }
 
+    /// Reads the tree `id` and everything below it, with a stack of its own (a hostile tree
+    /// may nest deeper than any call stack), down to [`MAX_DEPTH`] levels as git does.
     fn tree(&mut self, id: Oid, prefix: &str, commit: Oid) {
-        if !self.trees.insert(id) {
-            return;
-        }
-        let tree = match self.repo.find_tree(id) {
-            Ok(t) => t,
-            Err(e) => {
-                let path = if prefix.is_empty() { None } else { Some(prefix) };
-                self.damaged(id, "tree", path, &e);
-                return;
+        let mut todo = vec![(id, prefix.to_string(), 0usize)];
+        while let Some((id, prefix, depth)) = todo.pop() {
+            if !self.trees.insert(id) {
+                continue;
             }
-        };
-        for entry in tree.iter() {
-            let name = String::from_utf8_lossy(entry.name_bytes());
-            let path = if prefix.is_empty() { name.into_owned() } else { format!("{prefix}/{name}") };
-            match entry.kind() {
-                Some(ObjectType::Tree) => self.tree(entry.id(), &path, commit),
-                Some(ObjectType::Blob) => self.blob(entry.id(), path, commit),
-                _ => {} // a submodule's commit lives elsewhere
+            if depth > MAX_DEPTH {
+                self.too_deep = true;
+                self.broken.push(
+                    Finding::error("integrity", format!("{prefix} nests more than {MAX_DEPTH} directories deep"))
+                        .at(prefix)
+                        .hint("no dotback device makes such a tree: remove it from the history"),
+                );
+                continue;
+            }
+            let tree = match self.repo.find_tree(id) {
+                Ok(t) => t,
+                Err(e) => {
+                    let path = if prefix.is_empty() { None } else { Some(prefix.as_str()) };
+                    self.damaged(id, "tree", path, &e);
+                    continue;
+                }
+            };
+            for entry in tree.iter() {
+                let name = String::from_utf8_lossy(entry.name_bytes());
+                let path = if prefix.is_empty() { name.into_owned() } else { format!("{prefix}/{name}") };
+                match entry.kind() {
+                    Some(ObjectType::Tree) => todo.push((entry.id(), path, depth + 1)),
+                    Some(ObjectType::Blob) => self.blob(entry.id(), path, commit),
+                    _ => {} // a submodule's commit lives elsewhere
+                }
             }
         }
     }
@@ -720,10 +782,23 @@ fn last_push<'a>(records: &'a [crate::audit::Record], remote: &str) -> Option<&'
     records.iter().rev().find(ok).map(|r| r.time.as_str())
 }
 
-fn staleness(records: &[crate::audit::Record], now: i64, rpo: u64) -> Finding {
+/// The time since the last successful sync against the RPO, when something waits to be synced
+/// (`waiting`: HOME or the store differs from a remote, or a remote cannot be asked). With
+/// nothing waiting the backup is current however long ago the last sync was: an idle device
+/// is not stale.
+fn staleness(records: &[crate::audit::Record], now: i64, rpo: u64, waiting: bool) -> Finding {
     let rpo_text = crate::config::Interval(rpo).to_string();
     let last = records.iter().rev().find(|r| is_sync(r) && r.outcome == "ok");
-    match last.and_then(|r| Some((r, unix_time(&r.time)?))) {
+    let last = last.and_then(|r| Some((r, unix_time(&r.time)?)));
+    if !waiting {
+        let when =
+            last.map_or(String::new(), |(r, at)| format!(" (the last sync: {}, {} ago)", r.time, span(now - at)));
+        return Finding::ok(
+            "staleness",
+            format!("nothing waits to be synced: HOME, the store and every remote agree{when}"),
+        );
+    }
+    match last {
         None => Finding::warning("staleness", "no successful sync is recorded on this device")
             .hint("`dotback sync` copies the store to its remotes"),
         Some((r, at)) if now - at > rpo as i64 => Finding::error(
@@ -1005,6 +1080,9 @@ fn three_two_one(ctx: &Context, store: &Store) -> ThreeTwoOne {
     let mut sites: Vec<Site> = Vec::new();
     for (name, url) in store.remotes().unwrap_or_default() {
         let (place, present) = match crate::transport::local_path(&url) {
+            // A path that is gone, and not where a disk would be mounted, is no copy at all
+            // (the remotes part says it cannot be reached).
+            Some(path) if !path.exists() && !unplugged(&path) => continue,
             Some(path) => place(&path),
             None => (Place::OtherHost(host_of(&url)), true),
         };
@@ -1014,7 +1092,7 @@ fn three_two_one(ctx: &Context, store: &Store) -> ThreeTwoOne {
     for (dir, recorded) in crate::state::archive_dirs(&ctx.paths.state_dir) {
         let newest = dir.join(&recorded.newest);
         // A directory not there is a disk not mounted; one without its newest archive lost it.
-        if dir.exists() && !newest.is_file() {
+        if (dir.exists() && !newest.is_file()) || (!dir.exists() && !unplugged(&dir)) {
             missing.push(newest.display().to_string());
             continue;
         }
@@ -1022,6 +1100,19 @@ fn three_two_one(ctx: &Context, store: &Store) -> ThreeTwoOne {
         sites.push(Site { holder: Holder::Archive, name: dir.display().to_string(), place, present });
     }
     ThreeTwoOne { missing, ..classify(&sites) }
+}
+
+/// Whether a path that is not there looks like one on a disk that is not mounted: the nearest
+/// directory above it that exists is a mount point, or below a place removable disks are
+/// mounted at. A path gone from HOME is not.
+fn unplugged(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some(existing) = path.ancestors().skip(1).find(|a| a.exists()) else { return false };
+    if ["/media", "/mnt", "/run/media", "/Volumes"].iter().any(|m| existing.starts_with(m)) {
+        return true;
+    }
+    let dev = |p: &Path| std::fs::metadata(p).map(|m| m.dev()).ok();
+    existing.parent().is_some_and(|up| dev(up) != dev(existing))
 }
 
 /// The host of an `ssh://`, `https://` or `user@host:path` URL.
@@ -1249,11 +1340,14 @@ mod tests {
             rec("sync", "2024-03-01T11:30:00Z", "offline"),
             rec("drill (identity)", "2024-01-01T00:00:00Z", "ok"),
         ];
-        assert_eq!(staleness(&records, now, 3 * 3600).severity, Severity::Ok);
-        let stale = staleness(&records, now, 3600);
+        assert_eq!(staleness(&records, now, 3 * 3600, true).severity, Severity::Ok);
+        let idle = staleness(&records, now, 3600, false);
+        assert_eq!(idle.severity, Severity::Ok, "nothing waits: an idle device is not stale");
+        assert!(idle.message.contains("2024-03-01T10:00:00Z"), "{}", idle.message);
+        let stale = staleness(&records, now, 3600, true);
         assert_eq!(stale.severity, Severity::Error);
         assert!(stale.message.contains("2 h ago") && stale.message.contains("RPO of 1h"), "{}", stale.message);
-        assert_eq!(staleness(&records[1..], now, 3600).severity, Severity::Warning, "no ok sync at all");
+        assert_eq!(staleness(&records[1..], now, 3600, true).severity, Severity::Warning, "no ok sync at all");
         assert_eq!(drill_age(&records, now, 90 * 86400).severity, Severity::Ok);
         assert_eq!(drill_age(&records, now, 30 * 86400).severity, Severity::Warning);
         let failed = [rec("drill (recovery)", "2024-03-01T11:00:00Z", "mismatch")];

@@ -128,12 +128,15 @@ pub fn drill(
             vec![Finding::error("drill", format!("the drill could not finish: {}", crate::vault::describe(e)))]
         }
     };
-    if opts.alert
-        && !findings.is_empty()
-        && let Some(command) = &ctx.alert_command
-        && let Err(why) = alert::send(command, &alert::Alert::new("drill", &ctx.device, &findings))
-    {
-        sink.warn(alert::failed(&why).message);
+    if opts.alert && !findings.is_empty() {
+        let sent = match &ctx.alert_command {
+            None => Err(alert::unset()),
+            Some(command) => alert::send(command, &alert::Alert::new("drill", &ctx.device, &findings))
+                .map_err(|why| alert::failed(&why)),
+        };
+        if let Err(f) = sent {
+            sink.warn(f.message);
+        }
     }
     result
 }

@@ -161,8 +161,8 @@ struct Watcher<'a> {
     committed_since_push: usize,
     /// The deletions the guard held back at the last sync (said once, not at every poll).
     held_deletions: Vec<String>,
-    /// The last error sent to `alert_command`, and when.
-    alerted: RefCell<Option<(String, Instant)>>,
+    /// The errors sent to `alert_command` since the last action that went well, and when.
+    alerted: RefCell<BTreeMap<String, Instant>>,
     /// Since when commits have waited for a push, and whether that was alerted as past the RPO.
     waiting_since: Option<Instant>,
     stale_alerted: bool,
@@ -210,7 +210,7 @@ pub fn run(ctx: &Context, opts: &WatchOptions, stop: &AtomicBool, sink: &dyn Sin
         }),
         committed_since_push: 0,
         held_deletions: Vec::new(),
-        alerted: RefCell::new(None),
+        alerted: RefCell::new(BTreeMap::new()),
         waiting_since: None,
         stale_alerted: false,
         deletions: BTreeSet::new(),
@@ -266,14 +266,18 @@ impl Watcher<'_> {
         self.save_status();
     }
 
-    /// Runs `alert_command` with an error-level finding; the same one again only after
-    /// [`REALERT`], so a remote that keeps refusing does not alert at every push.
+    /// Runs `alert_command` with an error-level finding; each one again only after [`REALERT`]
+    /// while nothing goes well, so remotes that keep refusing do not alert at every push.
     fn alert(&self, message: &str) {
         let Some(command) = &self.ctx.alert_command else { return };
-        if self.alerted.borrow().as_ref().is_some_and(|(m, at)| m == message && at.elapsed() < REALERT) {
-            return;
+        {
+            let mut alerted = self.alerted.borrow_mut();
+            alerted.retain(|_, at| at.elapsed() < REALERT);
+            if alerted.contains_key(message) {
+                return;
+            }
+            alerted.insert(message.to_string(), Instant::now());
         }
-        *self.alerted.borrow_mut() = Some((message.to_string(), Instant::now()));
         let findings = [crate::health::check::Finding::error("watch", message)];
         let alert = crate::health::alert::Alert::new("watch", &self.ctx.device, &findings);
         if let Err(why) = crate::health::alert::send(command, &alert) {
@@ -284,6 +288,12 @@ impl Watcher<'_> {
     /// An action went well: the last error is behind.
     fn went_well(&self) {
         self.status.borrow_mut().last_error = None;
+    }
+
+    /// Every remote took what there was: a problem that comes back is alerted again.
+    fn all_clear(&self) {
+        self.went_well();
+        self.alerted.borrow_mut().clear();
     }
 
     fn save_status(&self) {
@@ -568,7 +578,7 @@ impl Watcher<'_> {
         }
         self.status.borrow_mut().pending_pushes = report.unreachable.len() + report.refused.len();
         if report.refused.is_empty() && !report.pushed.is_empty() {
-            self.went_well();
+            self.all_clear();
         }
         self.save_status();
         self.audit(&report);
@@ -676,7 +686,7 @@ impl Watcher<'_> {
                 }
                 let refused: Vec<String> = r.refused().map(|(n, why)| format!("{n} refused the sync: {why}")).collect();
                 if refused.is_empty() {
-                    self.went_well();
+                    self.all_clear();
                 }
                 self.save_status();
                 for message in refused {

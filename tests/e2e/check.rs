@@ -237,11 +237,22 @@ fn a_sync_older_than_the_rpo_is_an_error_and_alerts() {
             .collect();
         fs::write(&e, old.join("\n") + "\n").unwrap();
     }
+    // Fully synced, a device is not stale, however old its last sync.
+    let (_, r) = check(&a, &[]);
+    assert_eq!(found(&r, "staleness", "ok").len(), 1, "{r}");
+    assert!(found(&r, "staleness", "ok")[0]["message"].as_str().unwrap().contains("nothing waits"), "{r}");
+    // An edit waits to be synced: now the RPO counts.
+    a.write(".zshrc", "export A=2\n", 0o644);
     let (code, r) = check(&a, &[]);
     assert_eq!(code, ERRORS, "{r}");
     let stale = found(&r, "staleness", "error");
     assert_eq!(stale.len(), 1, "{r}");
     assert!(stale[0]["message"].as_str().unwrap().contains("more than the RPO of 1h"), "{r}");
+
+    // --alert with no alert_command: the errors alerted no one, and it says so.
+    let (_, r) = check(&a, &["--alert"]);
+    let unset = found(&r, "alert", "warning");
+    assert!(unset.len() == 1 && unset[0]["message"].as_str().unwrap().contains("no `alert_command`"), "{r}");
 
     let alert = a.root.join("alert.json");
     set_config(&a, &format!("alert_command = \"cat > '{}'\"", alert.display()));
@@ -286,6 +297,7 @@ impl OtherDisk {
         let here = fs::metadata(&env.root).unwrap().dev();
         let shm = Path::new("/dev/shm");
         if !fs::metadata(shm).is_ok_and(|m| m.dev() != here) {
+            assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI needs /dev/shm on another filesystem");
             eprintln!("skipped: /dev/shm is not another filesystem here, so no remote on another medium can be made");
             return None;
         }
@@ -309,6 +321,13 @@ fn three_two_one_one_remote_on_the_same_filesystem_is_not_met() {
     let f = &found(&r, "3-2-1", "warning")[0];
     let hint = f["hint"].as_str().unwrap();
     assert!(hint.contains("another medium") && hint.contains("offsite"), "{hint}");
+    // A local remote deleted long ago (not a disk that is not mounted) is no copy at all.
+    let gone = bare(&a, "old.git");
+    a.ok(&["remote", "add", "old", gone.to_str().unwrap()]);
+    fs::remove_dir_all(&gone).unwrap();
+    let (_, r) = check(&a, &[]);
+    assert_eq!((r["copies"]["copies"].as_u64(), r["copies"]["media"].as_u64()), (Some(2), Some(1)), "{r}");
+    assert!(found(&r, "remotes", "warning").iter().any(|f| f["message"].as_str().unwrap().contains("old")), "{r}");
 }
 
 #[test]
@@ -552,15 +571,16 @@ fn three_two_one_an_archive_on_another_medium_beside_a_remote_counts_until_it_is
     assert_eq!(kinds[1].0, "archive", "{r}");
     assert!(kinds[1].1.starts_with("device "), "{r}");
 
-    // The disk unplugged: the directory is not there, and it still counts, said so.
-    let away = usb.0.path().join("unplugged");
-    fs::rename(&dir, &away).unwrap();
+    // The disk unplugged: what was on it is not there, and it still counts, said so.
+    let root = usb.0.path();
+    let away = root.with_file_name(format!("{}-unplugged", root.file_name().unwrap().to_str().unwrap()));
+    fs::rename(root, &away).unwrap();
     let (_, r) = check(&a, &[]);
     assert_eq!((r["copies"]["verdict"].as_str(), r["copies"]["copies"].as_u64()), (Some("partial"), Some(3)), "{r}");
     assert_eq!(r["copies"]["counted"][1]["present"], false, "{r}");
     let message = found(&r, "3-2-1", "warning")[0]["message"].as_str().unwrap().to_string();
     assert!(message.contains("not there now") && message.contains("archives in"), "{message}");
-    fs::rename(&away, &dir).unwrap();
+    fs::rename(&away, root).unwrap();
 
     // The archive deleted by hand: not counted, and a warning names it.
     fs::remove_file(&newest).unwrap();
@@ -573,4 +593,51 @@ fn three_two_one_an_archive_on_another_medium_beside_a_remote_counts_until_it_is
     assert_eq!(warnings.len(), 2, "{r}");
     assert_eq!(warnings[1]["path"], gone.as_str(), "{r}");
     assert!(warnings[1]["message"].as_str().unwrap().contains("is gone"), "{r}");
+}
+
+#[test]
+fn a_clone_checked_alone_ignores_a_pushed_manifest_that_would_hide_a_secret_and_survives_a_deep_tree() {
+    let (_a, remote) = device();
+    let ci = TestEnv::new();
+    let clone = ci.root.join("checkout");
+    ci.git_in(&ci.root, &["clone", "-q", remote.to_str().unwrap(), clone.to_str().unwrap()]);
+    // A plaintext .netrc, and a manifest line that would excuse it.
+    fs::write(clone.join("dot_netrc"), "machine example.org login me password hunter2\n").unwrap();
+    let manifest = clone.join(".dotback/dotback.toml");
+    let text = fs::read_to_string(&manifest).unwrap_or_else(|_| "version = 1\n".into());
+    fs::write(&manifest, format!("{text}\n[secrets]\nnot = [\".netrc\"]\n")).unwrap();
+    ci.git_in(&clone, &["add", "-A"]);
+    ci.git_in(&clone, &["-c", "user.name=Someone", "-c", "user.email=someone@example.org", "commit", "-qm", "hide it"]);
+    let dotback = |dir: &Path| ci.cmd(&["check", "--store", dir.to_str().unwrap(), "--json"]).output().unwrap();
+    let out = dotback(&clone);
+    assert_eq!(out.status.code(), Some(ERRORS), "{}", show(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let leak = found(&r, "secrets", "error");
+    assert!(leak.iter().any(|f| f["path"] == "dot_netrc"), "{r}");
+    assert!(!r.to_string().contains("hunter2"), "never the secret itself");
+    assert!(found(&r, "secrets", "ok").iter().any(|f| f["message"].as_str().unwrap().contains("not applied")), "{r}");
+
+    // A tree nested 20,000 levels deep: found, not a crash.
+    let repo = git2::Repository::open(&clone).unwrap();
+    let blob = repo.blob(b"deep\n").unwrap();
+    let mut tb = repo.treebuilder(None).unwrap();
+    tb.insert("f", blob, 0o100644).unwrap();
+    let mut id = tb.write().unwrap();
+    for _ in 0..20_000 {
+        let mut tb = repo.treebuilder(None).unwrap();
+        tb.insert("d", id, 0o040000).unwrap();
+        id = tb.write().unwrap();
+    }
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    let mut root = repo.treebuilder(Some(&head.tree().unwrap())).unwrap();
+    root.insert("deep", id, 0o040000).unwrap();
+    let tree = repo.find_tree(root.write().unwrap()).unwrap();
+    let who = git2::Signature::now("Someone", "someone@example.org").unwrap();
+    repo.commit(Some("HEAD"), &who, &who, "deep", &tree, &[&head]).unwrap();
+    let out = dotback(&clone);
+    assert_eq!(out.status.code(), Some(ERRORS), "{}", show(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let deep = found(&r, "integrity", "error");
+    assert!(deep.iter().any(|f| f["message"].as_str().unwrap().contains("more than 4096 directories deep")), "{r}");
+    assert_eq!(found(&r, "storage", "warning").len(), 1, "{r}");
 }

@@ -97,6 +97,14 @@ fn install_writes_units_and_timers_systemd_verifies_with_no_secret_in_them_and_t
     assert!(err.contains("loginctl enable-linger"), "{err}");
     let out = env.cmd(&["service", "install", "--no-start"]).env("WAYLAND_DISPLAY", "wayland-0").output().unwrap();
     assert!(out.status.success() && !stderr(&out).contains("enable-linger"), "{}", show(&out));
+    // No alert_command: the timers would find problems and alert no one, and install says so.
+    assert_eq!(again["alerts_no_one"], true, "{again}");
+    assert!(err.contains("no `alert_command`"), "{err}");
+    let cfg = env.config_home.join("dotback/config.toml");
+    let text = fs::read_to_string(&cfg).unwrap();
+    fs::write(&cfg, format!("{text}alert_command = \"true\"\n")).unwrap();
+    let out = env.ok(&["service", "install", "--no-start"]);
+    assert!(!stderr(&out).contains("no `alert_command`"), "{}", show(&out));
 
     if !require("systemd-analyze") {
         return;

@@ -456,26 +456,19 @@ fn a_refused_sync_and_commits_waiting_past_the_rpo_each_alert_once() {
         ),
     )
     .unwrap();
+    let usb = bare(&a, "usb.git");
+    a.ok(&["remote", "add", "usb", usb.to_str().unwrap()]);
+    a.ok(&["sync"]);
     let w = Watching::start(&a);
-    // Someone rewrites the remote's history: the watcher refuses to merge it, and alerts.
-    let other = a.root.join("rewriter");
-    a.git_in(&a.root, &["clone", "-q", remote.to_str().unwrap(), other.to_str().unwrap()]);
-    a.git_in(
-        &other,
-        &[
-            "-c",
-            "user.name=Someone",
-            "-c",
-            "user.email=someone@example.org",
-            "commit",
-            "-q",
-            "--amend",
-            "-m",
-            "rewritten",
-        ],
-    );
-    a.git_in(&other, &["push", "-q", "--force", "origin", "main"]);
-    w.wait_for_line("origin refused the sync");
+    // Someone rewrites both remotes' history: the watcher refuses to merge them, and alerts.
+    for (name, url) in [("origin", &remote), ("usb", &usb)] {
+        let other = a.root.join(format!("rewriter-{name}"));
+        a.git_in(&a.root, &["clone", "-q", url.to_str().unwrap(), other.to_str().unwrap()]);
+        let who = ["-c", "user.name=Someone", "-c", "user.email=someone@example.org"];
+        a.git_in(&other, &[&who[..], &["commit", "-q", "--amend", "-m", "rewritten"]].concat());
+        a.git_in(&other, &["push", "-q", "--force", "origin", "main"]);
+    }
+    w.wait_for_line("usb refused the sync");
     let read = || -> Vec<serde_json::Value> {
         fs::read_to_string(&alerts)
             .unwrap_or_default()
@@ -488,10 +481,13 @@ fn a_refused_sync_and_commits_waiting_past_the_rpo_each_alert_once() {
     let first = read()[0].clone();
     assert_eq!((&first["source"], &first["worst"]), (&"watch".into(), &"error".into()), "{first}");
     assert!(first["findings"][0]["message"].as_str().unwrap().contains("rewritten"), "{first}");
-    fs::write(a.home.join(".zshrc"), "export REFUSED=2\n").unwrap();
-    eventually("a second refusal", || w.log().matches("refused the sync").count() >= 2, || w.log());
+    for n in 2..4 {
+        fs::write(a.home.join(".zshrc"), format!("export REFUSED={n}\n")).unwrap();
+        eventually("both refusing again", || w.log().matches("usb refused the sync").count() >= n, || w.log());
+    }
     // Then the remote is out of reach: commits wait, and past the RPO that is alerted, once.
     fs::rename(&remote, remote.with_extension("away")).unwrap();
+    fs::rename(&usb, usb.with_extension("away")).unwrap();
     fs::write(a.home.join(".zshrc"), "export OFFLINE=1\n").unwrap();
     eventually(
         "an RPO alert",
@@ -504,5 +500,5 @@ fn a_refused_sync_and_commits_waiting_past_the_rpo_each_alert_once() {
     let all = read();
     let refusals = all.iter().filter(|v| v["findings"][0]["message"].as_str().unwrap().contains("refused")).count();
     let stale = all.iter().filter(|v| v["findings"][0]["message"].as_str().unwrap().contains("RPO")).count();
-    assert_eq!((refusals, stale), (1, 1), "the same problem is alerted once: {all:?}\n{log}");
+    assert_eq!((refusals, stale), (2, 1), "each problem is alerted once: {all:?}\n{log}");
 }
