@@ -262,12 +262,26 @@ fn stale_remote_lock(store: &Path, journal: &Path) -> Result<Option<PathBuf>, In
     }
     let git_dir = if dir.join(".git").is_dir() { dir.join(".git") } else { dir };
     let lock = git_dir.join(format!("{refname}.lock"));
-    let Ok(Some(md)) = fsutil::lstat(&lock) else { return Ok(None) };
-    let held = fs::read_to_string(&lock).unwrap_or_default();
+    let read = || -> Option<(fs::Metadata, String)> {
+        let md = fsutil::lstat(&lock).ok().flatten()?;
+        Some((md, fs::read_to_string(&lock).unwrap_or_default()))
+    };
+    let Some((mut md, mut held)) = read() else { return Ok(None) };
     let made = fsutil::StatKey::of(&md).mtime_ns;
     // A lock is empty until its writer commits it: an empty one may be another device's push
-    // writing the branch this moment (for milliseconds), so only an older one is the dead run's.
-    let ours = held.trim() == commit || (held.trim().is_empty() && fsutil::now_ns() - made > LIVE_LOCK_NS);
+    // writing the branch this moment (for milliseconds). One younger than any live push holds
+    // it is looked at again once it is that old: still there, unchanged and empty, it is the
+    // dead run's.
+    let young = LIVE_LOCK_NS - (fsutil::now_ns() - made);
+    if held.trim().is_empty() && young > 0 {
+        std::thread::sleep(std::time::Duration::from_nanos(young as u64));
+        let Some(again) = read() else { return Ok(None) };
+        if fsutil::StatKey::of(&again.0).mtime_ns != made {
+            return Ok(None);
+        }
+        (md, held) = again;
+    }
+    let ours = held.trim() == commit || held.trim().is_empty();
     Ok((md.is_file() && ours && (start_ns - SLACK_NS..=start_ns + WINDOW_NS).contains(&made)).then_some(lock))
 }
 
@@ -524,6 +538,33 @@ mod tests {
             fs::create_dir_all(d).unwrap();
         }
         (state, store, home)
+    }
+
+    #[test]
+    fn a_young_empty_remote_lock_is_looked_at_again_and_removed_only_if_unchanged() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, remote) = (tmp.path().join("store"), tmp.path().join("remote.git"));
+        let repo = git2::Repository::init(&store).unwrap();
+        git2::Repository::init_bare(&remote).unwrap();
+        repo.remote("origin", remote.to_str().unwrap()).unwrap();
+        let journal = store.join(".git").join(PUSH);
+        let lock = remote.join("refs/heads/main.lock");
+        let start = fsutil::now_ns() - 1_000_000_000;
+        fs::write(&journal, format!("{start} {} refs/heads/main origin\n", "a".repeat(40))).unwrap();
+        // Made a moment ago by the killed push, and still empty: the dead run's, after a look again.
+        fs::write(&lock, "").unwrap();
+        assert_eq!(stale_remote_lock(&store, &journal).ok().unwrap(), Some(lock.clone()));
+        // Another device's push writes it meanwhile: not ours.
+        fs::write(&lock, "").unwrap();
+        let writer = {
+            let lock = lock.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(500));
+                fs::write(&lock, format!("{}\n", "b".repeat(40))).unwrap();
+            })
+        };
+        assert_eq!(stale_remote_lock(&store, &journal).ok().unwrap(), None);
+        writer.join().unwrap();
     }
 
     #[test]

@@ -92,17 +92,18 @@ impl Session {
         };
         let writer = access == Access::Write;
         let store = Store::open(&ctx.store)?;
-        if writer && let Some(what) = store.unfinished() {
-            return Err(SessionError::GitBusy { store: ctx.store.clone(), what });
-        }
         // Deciding what this device trusts, loading the cache and scanning the store are
         // independent (the scan keeps the `[[only]]` rules for later, and takes the trusted
-        // ones below): do all three at once.
+        // ones below): do all three at once. A writer first makes sure no git operation is
+        // under way (trust may seal a change into the store).
         let device = managed::Device::of(&ctx);
         let (trust, state, cache) = std::thread::scope(|s| {
             let cache = s.spawn(|| Cache::load(&ctx.paths.state_dir));
             let scan = s.spawn(|| managed::scan_for(&ctx.store, &Default::default(), &device));
-            let trust = evaluate_trust(&ctx, &store, writer);
+            let trust = match writer.then(|| store.unfinished()).flatten() {
+                Some(what) => Err(SessionError::GitBusy { store: ctx.store.clone(), what }),
+                None => evaluate_trust(&ctx, &store, writer).map_err(SessionError::from),
+            };
             (trust, scan.join().expect("the scan panicked"), cache.join().expect("cache loading panicked"))
         });
         drop(store);
