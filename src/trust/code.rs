@@ -71,6 +71,11 @@ fn class(name: &str, dir: bool) -> Class {
     if name.starts_with('.') {
         return Class::Skipped;
     }
+    // Every attribute prefix ends with `_` and the template suffix is `.tmpl`: a name with
+    // neither is a plain entry, without decoding it (most names in a store).
+    if !name.contains('_') && !name.ends_with(".tmpl") {
+        return Class::Plain;
+    }
     match source::decode(name, if dir { OnDisk::Dir } else { OnDisk::File }) {
         Ok(Some(e)) if e.is_native() => Class::Plain,
         Ok(None) => Class::Skipped,
@@ -97,18 +102,21 @@ fn walk_dir(store: &Store, dir: &Path, rel: &str, code: bool, out: &mut Vec<Code
             continue;
         }
         let ft = e.file_type().context(Op::Read, e.path())?;
-        let path = join(rel, &name);
         let is_code = code || {
             match class(&name, ft.is_dir()) {
                 Class::Skipped => continue,
                 c => c == Class::Code,
             }
         };
+        if !is_code && !ft.is_dir() {
+            continue;
+        }
+        let path = join(rel, &name);
         if ft.is_dir() {
             walk_dir(store, &e.path(), &path, is_code, out)?;
             continue;
         }
-        if !is_code || store.ignores(&path) {
+        if store.ignores(&path) {
             continue;
         }
         let (bytes, link) = if ft.is_symlink() {
@@ -186,6 +194,10 @@ mod tests {
             (".dotback", true, Class::Skipped),
             (".git", true, Class::Skipped),
             (".github", true, Class::Skipped),
+            ("file12.conf", false, Class::Plain),
+            ("app1", true, Class::Plain),
+            ("init.lua.tmpl", false, Class::Code),
+            ("tool.tmpl", true, Class::Plain),
         ];
         for (name, dir, want) in cases {
             assert_eq!(class(name, dir), want, "{name}");
