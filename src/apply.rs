@@ -762,6 +762,23 @@ mod race_tests {
     use crate::paths::Paths;
     use std::ffi::OsString;
 
+    /// Device `t` with HOME `home`, the store at `store`, and its state and config below `root`.
+    fn device(root: &Path, home: &Path, store: &Path) -> Context {
+        let vars = [
+            ("HOME", home.to_path_buf()),
+            ("XDG_STATE_HOME", root.join("state")),
+            ("XDG_CONFIG_HOME", root.join("cfg")),
+        ];
+        let paths = Paths::from_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| OsString::from(v))).unwrap();
+        let config = DeviceConfig {
+            device: "t".into(),
+            source: store.to_path_buf(),
+            identity: IdentityStorage::File,
+            ..Default::default()
+        };
+        Context::new(paths, config).unwrap()
+    }
+
     /// A live file edited between reading and writing is never overwritten.
     #[test]
     fn an_edit_made_while_apply_runs_is_kept() {
@@ -773,16 +790,7 @@ mod race_tests {
         fs::write(store.join("dot_new"), "from the store\n").unwrap();
         fs::write(store.join("dot_old"), "from the store\n").unwrap();
         fs::write(home.join(".old"), "before\n").unwrap();
-        let vars =
-            [("HOME", home.clone()), ("XDG_STATE_HOME", root.join("state")), ("XDG_CONFIG_HOME", root.join("cfg"))];
-        let paths = Paths::from_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| OsString::from(v))).unwrap();
-        let config = DeviceConfig {
-            device: "t".into(),
-            source: store.clone(),
-            identity: IdentityStorage::File,
-            ..Default::default()
-        };
-        let ctx = Context::new(paths, config).unwrap();
+        let ctx = device(&root, &home, &store);
         let state = managed::scan(&store, &Default::default()).unwrap();
         let mut cache = Cache::load(&ctx.paths.state_dir);
         let old_perm = fs::metadata(home.join(".old")).unwrap().permissions().mode() & 0o777;
@@ -822,16 +830,7 @@ mod race_tests {
         // ~/.a leads out of HOME: none of its files may be written.
         std::os::unix::fs::symlink(&outside, home.join(".a")).unwrap();
         fs::create_dir(home.join(".b")).unwrap();
-        let vars =
-            [("HOME", home.clone()), ("XDG_STATE_HOME", root.join("state")), ("XDG_CONFIG_HOME", root.join("cfg"))];
-        let paths = Paths::from_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| OsString::from(v))).unwrap();
-        let config = DeviceConfig {
-            device: "t".into(),
-            source: store.clone(),
-            identity: IdentityStorage::File,
-            ..Default::default()
-        };
-        let ctx = Context::new(paths, config).unwrap();
+        let ctx = device(&root, &home, &store);
         let state = managed::scan(&store, &Default::default()).unwrap();
         let mut cache = Cache::load(&ctx.paths.state_dir);
         let vault = Vault::new(&ctx, &crate::trust::Trust::as_is(&store).unwrap());
@@ -898,16 +897,7 @@ mod race_tests {
         fs::remove_dir_all(store_dir.join("private_dot_dir")).unwrap();
         store.commit_all("t", "two").unwrap().unwrap();
 
-        let vars =
-            [("HOME", home.clone()), ("XDG_STATE_HOME", root.join("state")), ("XDG_CONFIG_HOME", root.join("cfg"))];
-        let paths = Paths::from_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| OsString::from(v))).unwrap();
-        let config = DeviceConfig {
-            device: "t".into(),
-            source: store_dir.clone(),
-            identity: IdentityStorage::File,
-            ..Default::default()
-        };
-        let ctx = Context::new(paths, config).unwrap();
+        let ctx = device(&root, &home, &store_dir);
         let state = managed::scan_commit(&store, past, &Default::default()).unwrap();
         let mut cache = Cache::load(&ctx.paths.state_dir);
         let vault = Vault::new(&ctx, &crate::trust::Trust::as_is(&store_dir).unwrap()).with_identities(vec![id]);
