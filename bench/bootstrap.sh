@@ -5,12 +5,19 @@
 #
 #   bash bench/bootstrap.sh
 #
-# Side by side in one run (hyperfine), each into a fresh HOME and ending with `sync`:
+# Side by side in one run (hyperfine), each into a fresh, empty HOME:
 #   1. dotback bootstrap REMOTE --passphrase-file F;
 #   2. git clone of the remote + cp -r of its tree into HOME;
 #   3. chezmoi init --apply REMOTE.
 # Goal (issue 12): 1 <= 1.5 x 2, and 1 <= 3 x faster than 3. Then one bootstrap's own per-step
 # times.
+#
+# No HOME is deleted while the runs go on: each run gets a new directory, and all are removed
+# at the end. On ext4 without a journal, a file created within a minute of many deletions in its
+# block group makes the kernel skip every recently freed inode (`recently_deleted`), which made
+# each run after an `rm -rf` of 20,000 files 10 to 30 times slower than on a fresh disk, and the
+# slowdown, not the commands, was what such a run measured. `sync` before each run (not timed)
+# keeps one run's writeback out of the next.
 set -euo pipefail
 N=${N:-10000}
 RUNS=${RUNS:-7}
@@ -30,16 +37,19 @@ HOME=$home dotback sync >/dev/null 2>&1
 # Each bootstrap admits its device: the remote goes back to A's commit before the next run.
 a_head=$(git -C "$remote" rev-parse main)
 
-h2=$work/h2
-fresh="rm -rf '$h2' && mkdir -p '$h2' && git -C '$remote' update-ref refs/heads/main $a_head && sync"
-in_h2="HOME='$h2' XDG_CONFIG_HOME='$h2/.config' XDG_DATA_HOME='$h2/.local/share' XDG_STATE_HOME='$h2/.local/state'"
+# Each run's HOME is a new $work/runs/<n>: `fresh` makes it, `h2` names it.
+mkdir -p "$work/runs"
+echo 0 >"$work/n"
+fresh="n=\$((\$(cat '$work/n') + 1)) && echo \$n >'$work/n' && mkdir '$work/runs/'\$n && git -C '$remote' update-ref refs/heads/main $a_head && sync"
+h2="\$(echo '$work/runs/'\$(cat '$work/n'))"
+in_h2="h=$h2; HOME=\$h XDG_CONFIG_HOME=\$h/.config XDG_DATA_HOME=\$h/.local/share XDG_STATE_HOME=\$h/.local/state"
 hyperfine --style basic --runs "$RUNS" \
   --prepare "$fresh" \
-  -n "dotback bootstrap" "$in_h2 dotback bootstrap '$remote' --device b --passphrase-file '$work/pass' >/dev/null 2>&1 && sync" \
+  -n "dotback bootstrap" "$in_h2 dotback bootstrap '$remote' --device b --passphrase-file '$work/pass' >/dev/null 2>&1" \
   --prepare "$fresh" \
-  -n "git clone + cp -r" "git clone -q '$remote' '$h2/store' && cp -r '$h2/store/dot_config' '$h2/.config' && sync" \
+  -n "git clone + cp -r" "h=$h2; git clone -q '$remote' \$h/store && cp -r \$h/store/dot_config \$h/.config" \
   --prepare "$fresh" \
-  -n "chezmoi init --apply" "$in_h2 '$CHEZMOI' init --apply '$remote' >/dev/null 2>&1 && sync" \
+  -n "chezmoi init --apply" "$in_h2 '$CHEZMOI' init --apply '$remote' >/dev/null 2>&1" \
   --export-json "$work/boot.json" --export-markdown "$work/boot.md" >&2
 
 median() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .median' "$work/boot.json"; }
@@ -59,7 +69,9 @@ awk -v b="$boot" -v c="$copy" -v z="$cz" 'BEGIN {
 
 # One more bootstrap, for the times it reports itself.
 eval "$fresh"
+h=$(eval echo "$h2")
 echo
 echo "per step, as bootstrap reports them (one run):"
-eval "$in_h2 dotback bootstrap '$remote' --device b --passphrase-file '$work/pass' --json" 2>/dev/null |
+HOME=$h XDG_CONFIG_HOME=$h/.config XDG_DATA_HOME=$h/.local/share XDG_STATE_HOME=$h/.local/state \
+  dotback bootstrap "$remote" --device b --passphrase-file "$work/pass" --json 2>/dev/null |
   jq -r '.steps[] | "  \(.name)\t\(.outcome)\t\(.secs * 1000 | floor) ms"' | column -t -s $'\t'
