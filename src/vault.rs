@@ -41,7 +41,12 @@ pub fn recovery_path(store: &Path) -> PathBuf {
 }
 
 pub fn identity_file(ctx: &Context) -> PathBuf {
-    ctx.paths.config_dir.join("identity.txt")
+    identity_file_in(&ctx.paths)
+}
+
+/// [`identity_file`] for a machine that has no device config yet.
+pub fn identity_file_in(paths: &crate::paths::Paths) -> PathBuf {
+    paths.config_dir.join("identity.txt")
 }
 
 /// Where this device's identities come from, in order: chezmoi's age configuration (so a

@@ -363,7 +363,7 @@ pub fn dry_run(paths: &Paths, opts: &Options, sink: &dyn Sink) -> Result<DryRun,
     let tmp = tempfile::tempdir()
         .map_err(|e| fail(crate::error::PathError::new(crate::error::Op::Write, std::env::temp_dir(), e).into()))?;
     let at = tmp.path().join("store");
-    clone_into(&absolute_remote(&opts.remote), &at, &opts.remote).map_err(fail)?;
+    clone_into(&absolute_remote(&opts.remote), &at, &opts.remote, &mut |_, _| {}).map_err(fail)?;
     let manifest = crate::config::Manifest::load(&at).map_err(|e| fail(e.into()))?;
     let device = opts.device.clone().unwrap_or_else(crate::init::default_device);
     let config = DeviceConfig { device, source: at, ..Default::default() };
@@ -399,7 +399,9 @@ pub fn run(paths: &Paths, opts: &mut Options, sink: &dyn Sink) -> Result<Report,
         resume: opts.resume,
         sink,
     };
-    r.step("clone", |report| clone_step(paths, opts, report))?;
+    // The recovery key, opened while the clone checks out (see `clone_step`).
+    let mut early = None;
+    r.step("clone", |report| clone_step(paths, opts, report, &mut early))?;
     // The names --only and --skip give, and the graph, are checked before anything else runs.
     let store = r.report.store.clone();
     let unchecked = crate::config::Manifest::load(&store).map_err(|e| BootstrapError::Step {
@@ -408,7 +410,9 @@ pub fn run(paths: &Paths, opts: &mut Options, sink: &dyn Sink) -> Result<Report,
         report: Box::new(r.report.clone()),
     })?;
     plan_for(paths, &unchecked, opts)?;
-    r.step("unlock", |report| with_session(paths, "unlock", report, sink, |s, _| unlock_step(s, opts, sink)))?;
+    r.step("unlock", |report| {
+        with_session(paths, "unlock", report, sink, |s, _| unlock_step(s, opts, early.take(), sink))
+    })?;
 
     // The plan from the manifest this device trusts, and the store's steps it must approve.
     let trusted = {
@@ -585,7 +589,10 @@ pub(crate) fn absolute_remote(url: &str) -> String {
     }
 }
 
-fn clone_step(paths: &Paths, opts: &mut Options, report: &mut Report) -> Result<Did, StepError> {
+/// The recovery key being opened on another thread.
+type Early = Option<std::thread::JoinHandle<keys::Opened>>;
+
+fn clone_step(paths: &Paths, opts: &mut Options, report: &mut Report, early: &mut Early) -> Result<Did, StepError> {
     if let Some(cfg) = DeviceConfig::load(&paths.config_file)? {
         report.store = cfg.source.clone();
         report.device = cfg.device.clone();
@@ -612,7 +619,25 @@ fn clone_step(paths: &Paths, opts: &mut Options, report: &mut Report) -> Result<
         _ => false,
     };
     if !adopted {
-        clone_into(&absolute_remote(&opts.remote), &dest, &opts.remote)?;
+        // A machine with no identity yet needs the recovery passphrase: it is asked (or read)
+        // as soon as the store is fetched, and the key derivation (the slow part of the unlock,
+        // on purpose) runs beside the checkout.
+        let need = !has_identity(paths);
+        let ask = &mut opts.passphrase;
+        let mut open_early = |store: &Store, commit: git2::Oid| {
+            if !need {
+                return;
+            }
+            let rel = crate::vault::recovery_path(Path::new("")).to_string_lossy().into_owned();
+            let Ok(Some(sealed)) = store.file_at(commit, &rel) else { return };
+            // A passphrase that cannot be had now is asked again by the unlock, which reports it.
+            let Ok(pass) = ask() else { return };
+            *early = Some(std::thread::spawn(move || {
+                let result = crate::crypt::open_recovery(&sealed, &pass);
+                keys::Opened { sealed, result }
+            }));
+        };
+        clone_into(&absolute_remote(&opts.remote), &dest, &opts.remote, &mut open_early)?;
     }
     let ask = &mut opts.passphrase;
     let init = crate::init::init(paths, Some(&dest), opts.device.as_deref(), None, ask);
@@ -633,7 +658,13 @@ fn clone_step(paths: &Paths, opts: &mut Options, report: &mut Report) -> Result<
 
 /// Clones `url` into `dest` through a sibling directory renamed into place, so a failure (an
 /// unreachable remote, an empty one) leaves nothing behind, not even `dest`'s parents.
-pub(crate) fn clone_into(url: &str, dest: &Path, shown: &str) -> Result<(), StepError> {
+/// `fetched` is called with the fetched commit before it is checked out.
+pub(crate) fn clone_into(
+    url: &str,
+    dest: &Path,
+    shown: &str,
+    fetched: &mut dyn FnMut(&Store, git2::Oid),
+) -> Result<(), StepError> {
     use crate::error::{IoContext, Op};
     let parent = dest.parent().unwrap_or(Path::new("/"));
     let mut made = None;
@@ -663,6 +694,7 @@ pub(crate) fn clone_into(url: &str, dest: &Path, shown: &str) -> Result<(), Step
         let branch = store.remote_default_branch("origin")?.ok_or_else(empty)?;
         store.set_branch(&branch)?;
         let id = store.fetch("origin")?.ok_or_else(empty)?;
+        fetched(&store, id);
         store.checkout(id)?;
         store.set_seen("origin", id)?;
         drop(store);
@@ -690,14 +722,29 @@ fn is_recipient(s: &Session) -> bool {
     ids.iter().any(|id| all.contains(&id.public().to_string()))
 }
 
-fn unlock_step(s: &mut Session, opts: &mut Options, sink: &dyn Sink) -> Result<Did, StepError> {
+/// Whether this machine already has an identity a bootstrap could find before its device config
+/// exists: dotback's identity file, or one named by chezmoi's age configuration. (One kept in
+/// the keyring is not looked for: at worst the passphrase is asked for and not used.)
+fn has_identity(paths: &Paths) -> bool {
+    if crate::vault::identity_file_in(paths).symlink_metadata().is_ok() {
+        return true;
+    }
+    match crate::crypt::chezmoi_config::read(&paths.chezmoi_config_dir, &paths.home) {
+        Ok(Some(cz)) => cz.identities.iter().any(|p| p.exists()),
+        Ok(None) => false,
+        Err(_) => true,
+    }
+}
+
+fn unlock_step(s: &mut Session, opts: &mut Options, early: Early, sink: &dyn Sink) -> Result<Did, StepError> {
+    let mut early = early.and_then(|h| h.join().ok());
     let files = if is_recipient(s) {
         None
     } else {
         let tries = opts.passphrase_tries.max(1);
         let mut attempt = 1;
         loop {
-            match keys::unlock(s, opts.passphrase) {
+            match keys::unlock_with(s, early.take(), opts.passphrase) {
                 Ok(Unlocked::Already) => break None,
                 Ok(Unlocked::Admitted { files }) => break Some(files),
                 Err(KeysError::Recovery { source: crate::crypt::CryptError::WrongPassphrase, .. })

@@ -178,7 +178,7 @@ fn restore_and_compare(
     sink.news(format!("drill: cloning {name} into a temporary directory"));
     let t = Instant::now();
     let at = root.join("store");
-    crate::bootstrap::clone_into(&crate::bootstrap::absolute_remote(&url), &at, &url)
+    crate::bootstrap::clone_into(&crate::bootstrap::absolute_remote(&url), &at, &url, &mut |_, _| {})
         .map_err(|e| DrillError::Clone { remote: name.clone(), source: Box::new(e) })?;
     let clone_secs = t.elapsed().as_secs_f64();
     check(stop)?;

@@ -12,6 +12,6 @@ pub mod gpg;
 mod ops;
 
 pub use ops::{
-    GpgExported, KeysError, Passphrase, Rekeyed, Unlocked, accept, change_recipients, gpg_dir, gpg_export, gpg_import,
-    parse_recipient, revert, rotate_recovery, unlock,
+    GpgExported, KeysError, Opened, Passphrase, Rekeyed, Unlocked, accept, change_recipients, gpg_dir, gpg_export,
+    gpg_import, parse_recipient, revert, rotate_recovery, unlock, unlock_with,
 };

@@ -152,11 +152,29 @@ pub enum Unlocked {
 /// identity is created if it has none, every secret is re-encrypted to it, and the recovery key
 /// seals its admission.
 pub fn unlock(s: &mut Session, passphrase: Passphrase) -> Result<Unlocked, KeysError> {
+    unlock_with(s, None, passphrase)
+}
+
+/// The recovery key opened ahead of [`unlock_with`] (bootstrap opens it while its clone checks
+/// out), with the sealed file it was opened from.
+pub struct Opened {
+    pub sealed: Vec<u8>,
+    pub result: Result<Identity, CryptError>,
+}
+
+/// [`unlock`], taking the recovery key from `early` when that opened the very file the store
+/// holds now; a passphrase `early` found wrong is reported as wrong, as if just typed.
+pub fn unlock_with(s: &mut Session, early: Option<Opened>, passphrase: Passphrase) -> Result<Unlocked, KeysError> {
     let sealed_path = vault::recovery_path(&s.ctx.store);
     let sealed = crate::fsutil::read_beneath(&s.ctx.store, &sealed_path).context(Op::Read, &sealed_path)?;
-    let pass = passphrase().map_err(|why| KeysError::Passphrase { what: "the recovery passphrase", why })?;
-    let recovery = crypt::open_recovery(&sealed, &pass)
-        .map_err(|source| KeysError::Recovery { path: sealed_path.clone(), source })?;
+    let opened = match early {
+        Some(o) if o.sealed == sealed => o.result,
+        _ => {
+            let pass = passphrase().map_err(|why| KeysError::Passphrase { what: "the recovery passphrase", why })?;
+            crypt::open_recovery(&sealed, &pass)
+        }
+    };
+    let recovery = opened.map_err(|source| KeysError::Recovery { path: sealed_path.clone(), source })?;
     let (me, _) = vault::ensure_device_identity(&s.ctx, s.ctx.identity)?;
     // What this machine first found in the store is checked with the recovery key before it is
     // sealed: an unsealed change waiting there is held back, not taken in.
