@@ -24,14 +24,23 @@ generate_home "$home" "$N"
 dotback_in() { local h=$1; shift; HOME="$h" dotback "$@"; }
 chezmoi_in() { local h=$1; shift; HOME="$h" "$CHEZMOI" "$@"; }
 
+# No run writes where a run before it just deleted: each gets new directories, all removed at
+# the end. (On ext4 without a journal, files created within a minute of many deletions make the
+# kernel skip every recently freed inode, which made each run after an `rm -rf` of 10,000 files
+# many times slower, and the deletions, not the commands, were what such a run measured.)
+echo 0 >"$work/n"
+next="n=\$((\$(cat '$work/n') + 1)) && echo \$n >'$work/n'"
+n="\$(cat '$work/n')"
+
 echo "== add ==" >&2
-HOME=$home dotback init --device bench --passphrase-file "$work/pass" >/dev/null 2>&1
+mkdir -p "$work/add"
 hyperfine --style basic --runs 3 \
-  --prepare "rm -rf '$store' '$home/.local/state' '$home/.config/dotback' && HOME='$home' dotback init --device bench --passphrase-file '$work/pass' >/dev/null 2>&1 && sync" \
-  -n "dotback add (${N} files)" "HOME='$home' dotback add '$home/.config' 2>/dev/null" \
-  --prepare "rm -rf '$work/cz-store' '$work/cz-config' && sync" \
-  -n "chezmoi add (${N} files)" "HOME='$home' XDG_CONFIG_HOME='$work/cz-config' '$CHEZMOI' --source '$work/cz-store' add '$home/.config' >/dev/null" \
+  --prepare "$next && d='$work/add/'$n && mkdir \$d && XDG_CONFIG_HOME=\$d/config XDG_STATE_HOME=\$d/state HOME='$home' dotback init --device bench --source \$d/store --passphrase-file '$work/pass' >/dev/null 2>&1 && sync" \
+  -n "dotback add (${N} files)" "d='$work/add/'$n; XDG_CONFIG_HOME=\$d/config XDG_STATE_HOME=\$d/state HOME='$home' dotback add '$home/.config' 2>/dev/null" \
+  --prepare "$next && mkdir '$work/add/'$n && sync" \
+  -n "chezmoi add (${N} files)" "d='$work/add/'$n; HOME='$home' XDG_CONFIG_HOME=\$d/config '$CHEZMOI' --source \$d/store add '$home/.config' >/dev/null" \
   --export-markdown "$work/add.md" >&2
+HOME=$home dotback init --device bench --passphrase-file "$work/pass" >/dev/null 2>&1
 HOME=$home dotback add "$home/.config" >/dev/null 2>&1
 HOME=$home dotback commit >/dev/null 2>&1
 HOME=$home dotback status >/dev/null # warm the stat cache
@@ -44,19 +53,20 @@ hyperfine --style basic --warmup 2 --runs "$RUNS" \
   --export-markdown "$work/status.md" >&2
 
 echo "== apply into an empty HOME ==" >&2
-h2=$work/home2
+mkdir -p "$work/apply"
+h2="'$work/apply/'$n"
 # Every run starts with nothing waiting to be written back (dotback's apply ends with one
-# syncfs, which would otherwise also pay for the previous run's deletions).
-fresh() { echo "rm -rf '$h2' && mkdir -p '$h2' && $1 && sync"; }
+# syncfs, which would otherwise also pay for the previous run's writes).
+fresh() { echo "$next && mkdir $h2 && $1 && sync"; }
 hyperfine --style basic --runs "$RUNS" \
-  --prepare "$(fresh "HOME='$h2' dotback init --device b --source '$store' >/dev/null 2>&1")" \
-  -n "dotback apply (atomic, one syncfs)" "HOME='$h2' dotback apply 2>/dev/null" \
+  --prepare "$(fresh "HOME=$h2 dotback init --device b --source '$store' >/dev/null 2>&1")" \
+  -n "dotback apply (atomic, one syncfs)" "HOME=$h2 dotback apply 2>/dev/null" \
   --prepare "$(fresh true)" \
-  -n "chezmoi apply" "HOME='$h2' '$CHEZMOI' --source '$store' --destination '$h2' apply" \
+  -n "chezmoi apply" "HOME=$h2 '$CHEZMOI' --source '$store' --destination $h2 apply" \
   --prepare "$(fresh true)" \
-  -n "cp -r" "cp -r '$home/.config' '$h2/'" \
+  -n "cp -r" "cp -r '$home/.config' $h2/" \
   --prepare "$(fresh true)" \
-  -n "cp -r + sync" "cp -r '$home/.config' '$h2/' && sync" \
+  -n "cp -r + sync" "cp -r '$home/.config' $h2/ && sync" \
   --export-markdown "$work/apply.md" >&2
 
 echo
