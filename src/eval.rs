@@ -205,6 +205,9 @@ pub struct Hasher<'a> {
     sealed: Vec<(Hash, Hash)>,
     live_dirs: fsutil::DirStat,
     source_dirs: fsutil::DirStat,
+    /// Whether the store file the last [`Hasher::desired`] read starts as age ciphertext
+    /// (`None`: it was not read).
+    source_age: Option<bool>,
 }
 
 /// What one evaluation thread found out: hashes to memoize, and the store files it looked at.
@@ -223,6 +226,7 @@ impl<'a> Hasher<'a> {
             sealed: Vec::new(),
             live_dirs: Default::default(),
             source_dirs: Default::default(),
+            source_age: None,
         }
     }
 
@@ -281,6 +285,7 @@ impl<'a> Hasher<'a> {
     /// encrypted and cannot be decrypted here. An encrypted file this device wrote or
     /// decrypted before is known by its ciphertext, without an identity.
     fn desired(&mut self, state: &SourceState, m: &Managed, path: &Path) -> Result<Desired, EvalError> {
+        self.source_age = None;
         if let Origin::Commit(commit) = &state.origin {
             return self.desired_at(commit, m, path);
         }
@@ -341,7 +346,17 @@ impl<'a> Hasher<'a> {
             // chezmoi: an empty file without `empty_` means "no such file".
             Ok((None, None))
         } else {
-            let hash = self.file(Side::Source, &m.source, path, &md)?;
+            // A file read for its hash is looked at for armor in the same read.
+            let mut age = None;
+            let hash = self.memoized(Side::Source, &m.source, &md, || {
+                if md.size() > PEEK_MAX {
+                    return Ok(fsutil::hash_file(path).context(Op::Read, path)?);
+                }
+                let data = fs::read(path).context(Op::Read, path)?;
+                age = Some(starts_as_age(&data[..data.len().min(ARMOR_PEEK)]));
+                Ok(fsutil::hash_bytes(&data))
+            })?;
+            self.source_age = age;
             seen.blob = Some(hash);
             let perm = source::file_mode(&m.entry.attrs, umask);
             Ok((Some(Node { kind: NodeKind::File, hash: Some(hash), perm }), None))
@@ -501,6 +516,7 @@ pub fn evaluate(
                 Ok((d, l)) => (Ok(d), l),
                 Err(why) => (Err(why), None),
             };
+            let read_age = h.source_age;
             let actual = h.live(&m.target, path_in(&mut live, &ctx.paths.home, &m.target))?;
             let (mut desired, mut why) = match desired {
                 Ok(d) => (d, None),
@@ -519,6 +535,7 @@ pub fn evaluate(
             let writes = matches!(desired, Some(d) if d.kind == NodeKind::File && !same(Some(d), actual));
             let armored = writes && !m.entry.attrs.encrypted && {
                 match &state.origin {
+                    Origin::WorkTree if read_age.is_some() => Ok(read_age == Some(true)),
                     Origin::WorkTree => holds_age(&source),
                     Origin::Commit(c) => c.read(&m.source).map(|data| starts_as_age(&data)),
                 }
@@ -661,10 +678,16 @@ fn refusal(ctx: &Context, state: &SourceState, e: &Eval) -> Option<String> {
 }
 
 /// Whether the file at `path` starts (after white space) as age ciphertext does.
+/// How much of a file is looked at for age armor.
+const ARMOR_PEEK: usize = 4096;
+/// Store files up to this size are read whole to hash them (and looked at for armor at once);
+/// larger ones are hashed in chunks.
+const PEEK_MAX: u64 = 1 << 20;
+
 fn holds_age(path: &Path) -> io::Result<bool> {
     use std::io::Read;
     let mut head = Vec::with_capacity(256);
-    fs::File::open(path)?.take(4096).read_to_end(&mut head)?;
+    fs::File::open(path)?.take(ARMOR_PEEK as u64).read_to_end(&mut head)?;
     Ok(starts_as_age(&head))
 }
 

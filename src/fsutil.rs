@@ -70,6 +70,26 @@ pub fn umask() -> u32 {
     })
 }
 
+/// Whether a file created with `mode` gets exactly `mode`: no bit the umask clears, no
+/// set-id or sticky bit.
+fn created_whole(mode: u32) -> bool {
+    mode & 0o7000 == 0 && mode & umask() == 0
+}
+
+/// The mode to create a temporary file for final mode `mode` with: `mode` itself when it is
+/// created whole (so no chmod is needed), else 0600.
+fn create_mode(mode: u32) -> u32 {
+    if created_whole(mode) { mode & 0o777 } else { 0o600 }
+}
+
+/// Sets `mode` on a file made with [`create_mode`], unless it was made with it.
+fn chmod_unless_created(f: &File, mode: u32) -> io::Result<()> {
+    if created_whole(mode) {
+        return Ok(());
+    }
+    f.set_permissions(fs::Permissions::from_mode(mode))
+}
+
 fn tmp_name(path: &Path) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -80,14 +100,15 @@ fn tmp_name(path: &Path) -> PathBuf {
 
 /// Writes `data` to `path` atomically with permission bits `mode`.
 ///
-/// The temporary file is created 0600 and chmod-ed to `mode` before the rename, so the content
-/// is never visible with wider permissions than its final ones, and never visible partially.
+/// The temporary file is created with `mode` when the umask leaves it whole, else 0600 and
+/// chmod-ed to `mode` before the rename, so the content is never visible with wider permissions
+/// than its final ones, and never visible partially.
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
     let tmp = tmp_name(path);
     let result = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        let mut f = OpenOptions::new().write(true).create_new(true).mode(create_mode(mode)).open(&tmp)?;
         f.write_all(data)?;
-        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        chmod_unless_created(&f, mode)?;
         drop(f);
         fs::rename(&tmp, path)
     })();
@@ -276,7 +297,8 @@ impl Meta {
 /// sorted tree, that is one directory open per directory, not a path walk per file.
 #[derive(Default)]
 pub struct DirStat {
-    dir: Option<(PathBuf, std::os::fd::OwnedFd)>,
+    /// The last parent looked in, and its descriptor (`None`: it does not exist).
+    dir: Option<(PathBuf, Option<std::os::fd::OwnedFd>)>,
 }
 
 impl DirStat {
@@ -293,14 +315,20 @@ impl DirStat {
             if fd < 0 {
                 let e = io::Error::last_os_error();
                 return match e.raw_os_error() {
-                    Some(libc::ENOENT) | Some(libc::ENOTDIR) => Ok(None),
+                    // Its siblings are missing too (an empty HOME): they need no look.
+                    Some(libc::ENOENT) | Some(libc::ENOTDIR) => {
+                        self.dir = Some((parent.to_path_buf(), None));
+                        Ok(None)
+                    }
                     _ => Err(e),
                 };
             }
             // SAFETY: `fd` was just opened and is owned by nothing else.
-            self.dir = Some((parent.to_path_buf(), unsafe { OwnedFd::from_raw_fd(fd) }));
+            self.dir = Some((parent.to_path_buf(), Some(unsafe { OwnedFd::from_raw_fd(fd) })));
         }
-        let dirfd = self.dir.as_ref().expect("set above").1.as_raw_fd();
+        let Some(dirfd) = self.dir.as_ref().expect("set above").1.as_ref().map(|fd| fd.as_raw_fd()) else {
+            return Ok(None);
+        };
         // The name NUL-terminated on the stack: this runs once per file, twice per target.
         let name = name.as_bytes();
         let mut c = [0u8; 256];
@@ -460,9 +488,9 @@ impl Beneath {
         let tmp = tmp_name(Path::new(name));
         let (c, ctmp) = (c_name(name)?, c_name(tmp.as_os_str())?);
         let result = (|| {
-            let mut f = self.file(tmp.as_os_str(), libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o600)?;
+            let mut f = self.file(tmp.as_os_str(), libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, create_mode(mode))?;
             f.write_all(data)?;
-            f.set_permissions(fs::Permissions::from_mode(mode))?;
+            chmod_unless_created(&f, mode)?;
             drop(f);
             // SAFETY: valid descriptors and NUL-terminated names.
             check(unsafe { libc::renameat(self.raw(), ctmp.as_ptr(), self.raw(), c.as_ptr()) })
