@@ -8,14 +8,14 @@
 use crate::context::Context;
 pub use crate::delegate::Delegation;
 use crate::error::{IoContext, Op, PathError};
-use crate::eval::{Change, Eval, EvalError, Hasher, Selection, handled_natively, is_at_or_below, same};
+use crate::eval::{Change, Eval, EvalError, Hasher, Selection, handled_natively, same};
 use crate::fsutil;
 use crate::managed::{self, Managed, SourceState};
 use crate::source::Kind;
 use crate::state::{Backups, Cache, Node, NodeKind, StateError};
 use crate::vault::Vault;
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
@@ -157,6 +157,17 @@ pub struct Report {
 }
 
 impl Report {
+    /// Puts what was done in the order of `actions` (the plan's).
+    fn in_plan_order(&mut self, actions: &[Action]) {
+        let at: HashMap<&str, usize> = actions.iter().enumerate().map(|(i, a)| (a.target.as_str(), i)).collect();
+        let key = |t: &str| at.get(t).copied().unwrap_or(usize::MAX);
+        self.written.sort_by_key(|t| key(t));
+        self.removed.sort_by_key(|t| key(t));
+        self.skipped.sort_by_key(|(t, _)| key(t));
+        self.refused.sort_by_key(|(t, _)| key(t));
+        self.failed.sort_by_key(|(t, _)| key(t));
+    }
+
     /// Takes in a later apply of the same operation: what either wrote or removed, and what the
     /// later one (which saw the newest HOME) skipped, refused or failed.
     pub fn absorb(&mut self, later: Report) {
@@ -243,6 +254,30 @@ fn independent(step: &Step) -> bool {
     matches!(step, Step::WriteFile { .. } | Step::Symlink { .. })
 }
 
+/// The order `execute` carries `actions` out in: the plan's, except that where a stretch of
+/// the plan makes directories and writes files into them (an empty HOME: a directory, its
+/// files, the next directory, …), the stretch's directories are made first, in plan order, so
+/// its files can then be written side by side across directories. (Threads writing into one
+/// directory wait for each other on its lock.)
+fn in_waves(actions: &[Action], threads: usize) -> Vec<&Action> {
+    let mut seq = Vec::with_capacity(actions.len());
+    let mut n = 0;
+    while n < actions.len() {
+        let wave = &actions[n..];
+        let len = wave.iter().take_while(|a| independent(&a.step) || matches!(a.step, Step::MakeDir { .. })).count();
+        let wave = &wave[..len.max(1)];
+        let files = wave.iter().filter(|a| independent(&a.step)).count();
+        if threads > 1 && files >= PARALLEL_MIN && files < wave.len() {
+            seq.extend(wave.iter().filter(|a| !independent(&a.step)));
+            seq.extend(wave.iter().filter(|a| independent(&a.step)));
+        } else {
+            seq.extend(wave);
+        }
+        n += wave.len();
+    }
+    seq
+}
+
 /// Runs the plan. A target that cannot be applied is reported in [`Report::failed`] and the rest
 /// goes on. Bases are recorded only for what was written, after one file-system sync.
 ///
@@ -261,14 +296,25 @@ pub fn execute(
     let mut report = Report::default();
     let mut done: Vec<(String, Option<Node>)> = Vec::new();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    let seq = in_waves(actions, threads);
+    let reordered = seq.iter().zip(actions).any(|(a, b)| !std::ptr::eq(*a, b));
+    let mut failed_at: HashSet<String> = HashSet::new();
     let mut n = 0;
-    while n < actions.len() {
-        let run = actions[n..].iter().take_while(|a| independent(&a.step)).count();
-        let batch = if threads > 1 && run >= PARALLEL_MIN { &actions[n..n + run] } else { &actions[n..=n] };
+    while n < seq.len() {
+        let run = seq[n..].iter().take_while(|a| independent(&a.step)).count();
+        let batch = if threads > 1 && run >= PARALLEL_MIN { &seq[n..n + run] } else { &seq[n..=n] };
         // Below a target that failed, nothing can be right either. (Within a run no target is
         // below another: they are files and links.)
-        let failed = report.failed.last().map(|(t, _)| t.clone());
-        let below_failed = |a: &Action| failed.as_deref().is_some_and(|f| is_at_or_below(&a.target, f));
+        let below_failed = |a: &Action| {
+            let mut t = a.target.as_str();
+            while !t.is_empty() {
+                if failed_at.contains(t) {
+                    return true;
+                }
+                t = managed::parent_of(t);
+            }
+            false
+        };
         // The guard remembers the directories it checked: it runs here, in plan order.
         let checked: Vec<Option<Result<(), ApplyError>>> = batch
             .iter()
@@ -277,7 +323,7 @@ pub fn execute(
                 runs.then(|| guard.check(&a.target, !matches!(a.step, Step::Chmod { .. })))
             })
             .collect();
-        let carry = |(a, checked): (&Action, &Option<Result<(), ApplyError>>)| {
+        let carry = |(a, checked): (&&Action, &Option<Result<(), ApplyError>>)| {
             matches!(checked, Some(Ok(()))).then(|| carry_out(ctx, state, vault, &backups, a))
         };
         let outcomes: Vec<_> = if batch.len() == 1 {
@@ -321,9 +367,15 @@ pub fn execute(
                     }
                     done.push((a.target.clone(), written));
                 }
-                Err(e) => report.failed.push((a.target.clone(), e)),
+                Err(e) => {
+                    failed_at.insert(a.target.clone());
+                    report.failed.push((a.target.clone(), e))
+                }
             }
         }
+    }
+    if reordered {
+        report.in_plan_order(actions);
     }
     if !done.is_empty() {
         fsutil::sync_fs(&ctx.paths.home).context(Op::Write, &ctx.paths.home)?;
@@ -865,6 +917,58 @@ mod race_tests {
         let again = evaluate(&ctx, &state, &mut cache, &vault, &Selection::all()).unwrap();
         let clean = again.iter().filter(|e| e.target.starts_with(".b/") && e.change == Change::Clean).count();
         assert_eq!(clean, n - 2);
+    }
+
+    /// Into an empty HOME, the directories of a stretch are made first and its files written
+    /// side by side across them; what was done is still reported in plan order, and nothing
+    /// below a directory that cannot be used is written.
+    #[test]
+    fn an_empty_home_gets_its_directories_first_and_the_report_in_plan_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let (home, store, outside) = (root.join("home"), root.join("store"), root.join("outside"));
+        let n = PARALLEL_MIN;
+        for d in ["dot_a", "dot_b", "dot_c", "dot_d"] {
+            fs::create_dir_all(store.join(d)).unwrap();
+            for k in 0..n {
+                fs::write(store.join(format!("{d}/f{k:03}")), format!("{d} {k}\n")).unwrap();
+            }
+        }
+        fs::create_dir_all(&home).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, home.join(".b")).unwrap();
+        let ctx = device(&root, &home, &store);
+        let state = managed::scan(&store, &Default::default()).unwrap();
+        let mut cache = Cache::load(&ctx.paths.state_dir);
+        let vault = Vault::new(&ctx, &crate::trust::Trust::as_is(&store).unwrap());
+        let evals = evaluate(&ctx, &state, &mut cache, &vault, &Selection::all()).unwrap();
+        let actions = plan(&evals, PlanOptions::default());
+
+        let seq: Vec<&str> = in_waves(&actions, 2).iter().map(|a| a.target.as_str()).collect();
+        let pos = |t: &str| seq.iter().position(|x| *x == t).unwrap();
+        // (The link at ~/.b is skipped, which ends the first stretch: .b's files and .c are one.)
+        assert!(pos(".c") < pos(".b/f000"), "a stretch's directories first: {seq:?}");
+        assert!(pos(".d") < pos(".c/f000"), "{seq:?}");
+        assert!(seq.iter().filter(|t| t.starts_with(".c/")).all(|t| pos(".c") < pos(t)));
+        assert!(seq.iter().filter(|t| t.starts_with(".a/")).all(|t| pos(".a") < pos(t)));
+        let one: Vec<&str> = in_waves(&actions, 1).iter().map(|a| a.target.as_str()).collect();
+        assert_eq!(one, actions.iter().map(|a| a.target.as_str()).collect::<Vec<_>>(), "one thread: plan order");
+
+        let report = execute(&ctx, &state, &vault, &actions, &mut cache, &|_| {}).unwrap();
+        let files = |d: &'static str| (0..n).map(move |k| format!("{d}/f{k:03}"));
+        let mut want = vec![".a".to_string()];
+        want.extend(files(".a"));
+        for d in [".c", ".d"] {
+            want.push(d.into());
+            want.extend(files(d));
+        }
+        assert_eq!(report.written, want, "in plan order");
+        let failed: Vec<&str> = report.failed.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(failed, files(".b").collect::<Vec<_>>(), "every file below the link, in order");
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 0, "nothing written outside HOME");
+        for k in 0..n {
+            assert_eq!(fs::read_to_string(home.join(format!(".c/f{k:03}"))).unwrap(), format!("dot_c {k}\n"));
+        }
     }
 
     /// A commit that is not checked out is applied into an empty HOME from git's objects.
