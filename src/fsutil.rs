@@ -70,26 +70,6 @@ pub fn umask() -> u32 {
     })
 }
 
-/// Whether a file created with `mode` gets exactly `mode`: no bit the umask clears, no
-/// set-id or sticky bit.
-fn created_whole(mode: u32) -> bool {
-    mode & 0o7000 == 0 && mode & umask() == 0
-}
-
-/// The mode to create a temporary file for final mode `mode` with: `mode` itself when it is
-/// created whole (so no chmod is needed), else 0600.
-fn create_mode(mode: u32) -> u32 {
-    if created_whole(mode) { mode & 0o777 } else { 0o600 }
-}
-
-/// Sets `mode` on a file made with [`create_mode`], unless it was made with it.
-fn chmod_unless_created(f: &File, mode: u32) -> io::Result<()> {
-    if created_whole(mode) {
-        return Ok(());
-    }
-    f.set_permissions(fs::Permissions::from_mode(mode))
-}
-
 fn tmp_name(path: &Path) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -100,15 +80,14 @@ fn tmp_name(path: &Path) -> PathBuf {
 
 /// Writes `data` to `path` atomically with permission bits `mode`.
 ///
-/// The temporary file is created with `mode` when the umask leaves it whole, else 0600 and
-/// chmod-ed to `mode` before the rename, so the content is never visible with wider permissions
-/// than its final ones, and never visible partially.
+/// The temporary file is created 0600 and chmod-ed to `mode` before the rename, so the content
+/// is never visible with wider permissions than its final ones, and never visible partially.
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
     let tmp = tmp_name(path);
     let result = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).mode(create_mode(mode)).open(&tmp)?;
+        let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
         f.write_all(data)?;
-        chmod_unless_created(&f, mode)?;
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
         drop(f);
         fs::rename(&tmp, path)
     })();
@@ -488,9 +467,9 @@ impl Beneath {
         let tmp = tmp_name(Path::new(name));
         let (c, ctmp) = (c_name(name)?, c_name(tmp.as_os_str())?);
         let result = (|| {
-            let mut f = self.file(tmp.as_os_str(), libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, create_mode(mode))?;
+            let mut f = self.file(tmp.as_os_str(), libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o600)?;
             f.write_all(data)?;
-            chmod_unless_created(&f, mode)?;
+            f.set_permissions(fs::Permissions::from_mode(mode))?;
             drop(f);
             // SAFETY: valid descriptors and NUL-terminated names.
             check(unsafe { libc::renameat(self.raw(), ctmp.as_ptr(), self.raw(), c.as_ptr()) })

@@ -907,9 +907,10 @@ impl Store {
         if changed.as_ref().is_none_or(|c| !c.is_empty()) {
             let mut co = git2::build::CheckoutBuilder::new();
             co.force();
-            // With no attributes anywhere and no line-ending conversion, every filter is a no-op,
-            // and looking up each directory's attributes is a third of a 10,000-file checkout.
-            if !self.may_filter(&obj)? {
+            // A first checkout (a new clone: no work-tree file yet, so none untracked) with no
+            // attributes anywhere and no line-ending conversion runs no filter, and looking up
+            // each directory's attributes is a third of a 10,000-file checkout.
+            if changed.is_none() && !self.may_filter(&obj)? {
                 co.disable_filters(true);
             }
             if let Some(paths) = &changed {
@@ -926,13 +927,19 @@ impl Store {
         Ok(())
     }
 
-    /// Paths whose blob or mode differs between the trees of commits `a` and `b` (both sides of
-    /// a rename), from a tree-to-tree diff that skips unchanged subtrees.
     /// Whether checking out `commit` could run a filter: an attributes file in its tree, in
     /// the git dir, the user's or the system's, or a line-ending conversion in the config.
     fn may_filter(&self, commit: &git2::Object) -> Result<bool, StoreError> {
         let config = self.git("read the config", self.repo.config())?;
-        let set = |key: &str| config.get_string(key).is_ok_and(|v| !v.is_empty() && v != "false");
+        // Present and not plainly off (a key without a value is true to git).
+        let set = |key: &str| {
+            config.get_entry(key).is_ok_and(|e| {
+                !e.has_value()
+                    || !["false", "no", "off", "0"]
+                        .iter()
+                        .any(|off| e.value_bytes().eq_ignore_ascii_case(off.as_bytes()))
+            })
+        };
         if set("core.autocrlf") || set("core.eol") || set("core.attributesFile") {
             return Ok(true);
         }
@@ -950,7 +957,7 @@ impl Store {
         self.git(
             "walk the tree",
             tree.walk(git2::TreeWalkMode::PreOrder, |_, e| {
-                if e.name_bytes() == b".gitattributes" {
+                if e.name_bytes().eq_ignore_ascii_case(b".gitattributes") {
                     found = true;
                     return git2::TreeWalkResult::Abort;
                 }
@@ -961,6 +968,8 @@ impl Store {
         Ok(found)
     }
 
+    /// Paths whose blob or mode differs between the trees of commits `a` and `b` (both sides of
+    /// a rename), from a tree-to-tree diff that skips unchanged subtrees.
     fn changed_paths(&self, a: git2::Oid, b: git2::Oid) -> Result<Vec<Vec<u8>>, StoreError> {
         let tree = |c| self.git("find commit", self.repo.find_commit(c)).and_then(|c| self.git("tree", c.tree()));
         let (ta, tb) = (tree(a)?, tree(b)?);
@@ -1396,8 +1405,9 @@ mod tests {
             .collect()
     }
 
-    /// A clone of a store holding `files`, checked out with `config` set in the clone first.
-    fn checked_out(files: &[(&str, &str)], config: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    /// A clone of a store holding `files`, checked out with `config` (git config text) added to
+    /// the clone's config first.
+    fn checked_out(files: &[(&str, &str)], config: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let (src, dst) = (dir.path().join("a"), dir.path().join("b"));
         let (a, _) = Store::init(&src).unwrap();
@@ -1407,10 +1417,8 @@ mod tests {
         }
         a.commit_all("a", "files").unwrap();
         let (b, _) = Store::init(&dst).unwrap();
-        let mut cfg = b.repo.config().unwrap();
-        for (k, v) in config {
-            cfg.set_str(k, v).unwrap();
-        }
+        let text = fs::read_to_string(dst.join(".git/config")).unwrap();
+        fs::write(dst.join(".git/config"), text + config).unwrap();
         b.add_remote("origin", &src.to_string_lossy()).unwrap();
         b.set_branch(&b.remote_default_branch("origin").unwrap().unwrap()).unwrap();
         let id = b.fetch("origin").unwrap().unwrap();
@@ -1421,16 +1429,20 @@ mod tests {
     #[test]
     fn a_checkout_applies_the_filters_attributes_or_config_ask_for_and_none_otherwise() {
         let lf = "one\ntwo\n";
-        let (_d, root) = checked_out(&[("x.conf", lf), ("sub/y.conf", lf)], &[]);
+        let (_d, root) = checked_out(&[("x.conf", lf), ("sub/y.conf", lf)], "");
         assert_eq!(fs::read_to_string(root.join("sub/y.conf")).unwrap(), lf, "no attributes: bytes as committed");
         // An attributes file anywhere in the tree (here one level down) still converts.
         let (_d, root) =
-            checked_out(&[("x.conf", lf), ("sub/y.conf", lf), ("sub/.gitattributes", "*.conf eol=crlf\n")], &[]);
+            checked_out(&[("x.conf", lf), ("sub/y.conf", lf), ("sub/.gitattributes", "*.conf eol=crlf\n")], "");
         assert_eq!(fs::read_to_string(root.join("sub/y.conf")).unwrap(), "one\r\ntwo\r\n");
         assert_eq!(fs::read_to_string(root.join("x.conf")).unwrap(), lf, "outside the attributes' directory");
         // Line-ending conversion asked for by the config alone.
-        let (_d, root) = checked_out(&[("x.conf", lf)], &[("core.autocrlf", "true")]);
-        assert_eq!(fs::read_to_string(root.join("x.conf")).unwrap(), "one\r\ntwo\r\n");
+        for config in ["[core]\n\tautocrlf = true\n", "[core]\n\tautocrlf\n"] {
+            let (_d, root) = checked_out(&[("x.conf", lf)], config);
+            assert_eq!(fs::read_to_string(root.join("x.conf")).unwrap(), "one\r\ntwo\r\n", "{config:?}");
+        }
+        let (_d, root) = checked_out(&[("x.conf", lf)], "[core]\n\tautocrlf = false\n");
+        assert_eq!(fs::read_to_string(root.join("x.conf")).unwrap(), lf);
     }
 
     #[test]

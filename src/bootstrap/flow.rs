@@ -589,8 +589,8 @@ pub(crate) fn absolute_remote(url: &str) -> String {
     }
 }
 
-/// The recovery key being opened on another thread.
-type Early = Option<std::thread::JoinHandle<keys::Opened>>;
+/// The recovery key being opened on another thread, or why its passphrase could not be had.
+type Early = Option<Result<std::thread::JoinHandle<keys::Opened>, String>>;
 
 fn clone_step(paths: &Paths, opts: &mut Options, report: &mut Report, early: &mut Early) -> Result<Did, StepError> {
     if let Some(cfg) = DeviceConfig::load(&paths.config_file)? {
@@ -630,11 +630,12 @@ fn clone_step(paths: &Paths, opts: &mut Options, report: &mut Report, early: &mu
             }
             let rel = crate::vault::recovery_path(Path::new("")).to_string_lossy().into_owned();
             let Ok(Some(sealed)) = store.file_at(commit, &rel) else { return };
-            // A passphrase that cannot be had now is asked again by the unlock, which reports it.
-            let Ok(pass) = ask() else { return };
-            *early = Some(std::thread::spawn(move || {
-                let result = crate::crypt::open_recovery(&sealed, &pass);
-                keys::Opened { sealed, result }
+            // A passphrase that cannot be had is reported by the unlock (stdin is read once).
+            *early = Some(ask().map(|pass| {
+                std::thread::spawn(move || {
+                    let result = crate::crypt::open_recovery(&sealed, &pass);
+                    keys::Opened { pass, sealed, result }
+                })
             }));
         };
         clone_into(&absolute_remote(&opts.remote), &dest, &opts.remote, &mut open_early)?;
@@ -737,10 +738,14 @@ fn has_identity(paths: &Paths) -> bool {
 }
 
 fn unlock_step(s: &mut Session, opts: &mut Options, early: Early, sink: &dyn Sink) -> Result<Did, StepError> {
-    let mut early = early.and_then(|h| h.join().ok());
     let files = if is_recipient(s) {
         None
     } else {
+        let mut early = match early {
+            Some(Err(why)) => return Err(KeysError::Passphrase { what: "the recovery passphrase", why }.into()),
+            Some(Ok(h)) => h.join().ok(),
+            None => None,
+        };
         let tries = opts.passphrase_tries.max(1);
         let mut attempt = 1;
         loop {

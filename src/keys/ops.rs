@@ -156,20 +156,23 @@ pub fn unlock(s: &mut Session, passphrase: Passphrase) -> Result<Unlocked, KeysE
 }
 
 /// The recovery key opened ahead of [`unlock_with`] (bootstrap opens it while its clone checks
-/// out), with the sealed file it was opened from.
+/// out): the passphrase it was given, the sealed file, and what opening it gave.
 pub struct Opened {
+    pub pass: SecretString,
     pub sealed: Vec<u8>,
     pub result: Result<Identity, CryptError>,
 }
 
 /// [`unlock`], taking the recovery key from `early` when that opened the very file the store
-/// holds now; a passphrase `early` found wrong is reported as wrong, as if just typed.
+/// holds now (else its passphrase opens the file now, without asking again); a passphrase
+/// `early` found wrong is reported as wrong, as if just typed.
 pub fn unlock_with(s: &mut Session, early: Option<Opened>, passphrase: Passphrase) -> Result<Unlocked, KeysError> {
     let sealed_path = vault::recovery_path(&s.ctx.store);
     let sealed = crate::fsutil::read_beneath(&s.ctx.store, &sealed_path).context(Op::Read, &sealed_path)?;
     let opened = match early {
         Some(o) if o.sealed == sealed => o.result,
-        _ => {
+        Some(o) => crypt::open_recovery(&sealed, &o.pass),
+        None => {
             let pass = passphrase().map_err(|why| KeysError::Passphrase { what: "the recovery passphrase", why })?;
             crypt::open_recovery(&sealed, &pass)
         }
