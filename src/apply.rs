@@ -863,6 +863,27 @@ mod race_tests {
         assert!(report.skipped.iter().all(|(_, c)| *c == Change::ChangedMeanwhile));
     }
 
+    /// Store directories `dirs`, each with files f000 … holding "<dir> <k>\n".
+    fn store_dirs(store: &Path, dirs: &[&str], n: usize) {
+        for d in dirs {
+            fs::create_dir_all(store.join(d)).unwrap();
+            for k in 0..n {
+                fs::write(store.join(format!("{d}/f{k:03}")), format!("{d} {k}\n")).unwrap();
+            }
+        }
+    }
+
+    /// Device `t`'s scan, cache, vault and apply plan of everything.
+    fn planned(root: &Path, home: &Path, store: &Path) -> (Context, SourceState, Cache, Vault, Vec<Action>) {
+        let ctx = device(root, home, store);
+        let state = managed::scan(store, &Default::default()).unwrap();
+        let mut cache = Cache::load(&ctx.paths.state_dir);
+        let vault = Vault::new(&ctx, &crate::trust::Trust::as_is(store).unwrap());
+        let evals = evaluate(&ctx, &state, &mut cache, &vault, &Selection::all()).unwrap();
+        let actions = plan(&evals, PlanOptions::default());
+        (ctx, state, cache, vault, actions)
+    }
+
     /// A run of file writes long enough to be spread over threads reports what it did in plan
     /// order, as one thread would: failures, edits made meanwhile and writes each in place.
     #[test]
@@ -871,23 +892,13 @@ mod race_tests {
         let root = dir.path().canonicalize().unwrap();
         let (home, store, outside) = (root.join("home"), root.join("store"), root.join("outside"));
         let n = 3 * PARALLEL_MIN;
-        for d in ["dot_a", "dot_b"] {
-            fs::create_dir_all(store.join(d)).unwrap();
-            for k in 0..n {
-                fs::write(store.join(format!("{d}/f{k:03}")), format!("{d} {k}\n")).unwrap();
-            }
-        }
+        store_dirs(&store, &["dot_a", "dot_b"], n);
         fs::create_dir_all(&home).unwrap();
         fs::create_dir_all(&outside).unwrap();
         // ~/.a leads out of HOME: none of its files may be written.
         std::os::unix::fs::symlink(&outside, home.join(".a")).unwrap();
         fs::create_dir(home.join(".b")).unwrap();
-        let ctx = device(&root, &home, &store);
-        let state = managed::scan(&store, &Default::default()).unwrap();
-        let mut cache = Cache::load(&ctx.paths.state_dir);
-        let vault = Vault::new(&ctx, &crate::trust::Trust::as_is(&store).unwrap());
-        let evals = evaluate(&ctx, &state, &mut cache, &vault, &Selection::all()).unwrap();
-        let actions = plan(&evals, PlanOptions::default());
+        let (ctx, state, mut cache, vault, actions) = planned(&root, &home, &store);
         // Made after the plan: two files the user saved while apply ran.
         for k in [7, n - 1] {
             fs::write(home.join(format!(".b/f{k:03}")), "typed meanwhile\n").unwrap();
@@ -928,21 +939,11 @@ mod race_tests {
         let root = dir.path().canonicalize().unwrap();
         let (home, store, outside) = (root.join("home"), root.join("store"), root.join("outside"));
         let n = PARALLEL_MIN;
-        for d in ["dot_a", "dot_b", "dot_c", "dot_d"] {
-            fs::create_dir_all(store.join(d)).unwrap();
-            for k in 0..n {
-                fs::write(store.join(format!("{d}/f{k:03}")), format!("{d} {k}\n")).unwrap();
-            }
-        }
+        store_dirs(&store, &["dot_a", "dot_b", "dot_c", "dot_d"], n);
         fs::create_dir_all(&home).unwrap();
         fs::create_dir_all(&outside).unwrap();
         std::os::unix::fs::symlink(&outside, home.join(".b")).unwrap();
-        let ctx = device(&root, &home, &store);
-        let state = managed::scan(&store, &Default::default()).unwrap();
-        let mut cache = Cache::load(&ctx.paths.state_dir);
-        let vault = Vault::new(&ctx, &crate::trust::Trust::as_is(&store).unwrap());
-        let evals = evaluate(&ctx, &state, &mut cache, &vault, &Selection::all()).unwrap();
-        let actions = plan(&evals, PlanOptions::default());
+        let (ctx, state, mut cache, vault, actions) = planned(&root, &home, &store);
 
         let seq: Vec<&str> = in_waves(&actions, 2).iter().map(|a| a.target.as_str()).collect();
         let pos = |t: &str| seq.iter().position(|x| *x == t).unwrap();
