@@ -12,12 +12,8 @@
 # Goal (issue 12): 1 <= 1.5 x 2, and 1 <= 3 x faster than 3. Then one bootstrap's own per-step
 # times.
 #
-# No HOME is deleted while the runs go on: each run gets a new directory, and all are removed
-# at the end. On ext4 without a journal, a file created within a minute of many deletions in its
-# block group makes the kernel skip every recently freed inode (`recently_deleted`), which made
-# each run after an `rm -rf` of 20,000 files 10 to 30 times slower than on a fresh disk, and the
-# slowdown, not the commands, was what such a run measured. `sync` before each run (not timed)
-# keeps one run's writeback out of the next.
+# Each run goes into a new, empty HOME (see `next` in common.sh); `sync` before each run (not
+# timed) keeps one run's writeback out of the next.
 set -euo pipefail
 N=${N:-10000}
 RUNS=${RUNS:-7}
@@ -37,11 +33,10 @@ HOME=$home dotback sync >/dev/null 2>&1
 # Each bootstrap admits its device: the remote goes back to A's commit before the next run.
 a_head=$(git -C "$remote" rev-parse main)
 
-# Each run's HOME is a new $work/runs/<n>: `fresh` makes it, `h2` names it.
+# Each run's HOME is a new $work/runs/<run>: `fresh` makes it, `h2` names it.
 mkdir -p "$work/runs"
-echo 0 >"$work/n"
-fresh="n=\$((\$(cat '$work/n') + 1)) && echo \$n >'$work/n' && mkdir '$work/runs/'\$n && git -C '$remote' update-ref refs/heads/main $a_head && sync"
-h2="\$(echo '$work/runs/'\$(cat '$work/n'))"
+fresh="$next && mkdir '$work/runs/'$run_n && git -C '$remote' update-ref refs/heads/main $a_head && sync"
+h2="'$work/runs/'$run_n"
 in_h2="h=$h2; HOME=\$h XDG_CONFIG_HOME=\$h/.config XDG_DATA_HOME=\$h/.local/share XDG_STATE_HOME=\$h/.local/state"
 hyperfine --style basic --runs "$RUNS" \
   --prepare "$fresh" \

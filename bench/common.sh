@@ -25,6 +25,16 @@ CHEZMOI="$repo/target/test-tools/chezmoi"
 export GIT_CONFIG_GLOBAL="$work/gitconfig" GIT_CONFIG_NOSYSTEM=1
 : >"$GIT_CONFIG_GLOBAL"
 
+# Runs that write many files each write into a new directory, and nothing is deleted until the
+# end (the EXIT trap). On ext4 without a journal, a file created within a minute of many deletions
+# makes the kernel skip every recently freed inode (`recently_deleted`), which made each run after
+# an `rm -rf` of 10,000 files many times slower, and the deletions, not the commands, were what
+# such a run measured. In a --prepare, "$next" starts the next run; in a command, "$run_n" is its
+# number (run directories are named by it).
+echo 0 >"$work/run"
+next="echo \$((\$(cat '$work/run') + 1)) >'$work/run'"
+run_n="\$(cat '$work/run')"
+
 # generate_home HOME N: N small files (3 lines each) spread over N/100 directories,
 # HOME/.config/app<k % dirs>/file<k>.conf for k = 0..N-1.
 generate_home() {

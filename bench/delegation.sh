@@ -47,18 +47,20 @@ ln -s "$(command -v dotback)" "$withcz/dotback"
 ln -s "$CHEZMOI" "$withcz/chezmoi"
 base_path=/usr/local/bin:/usr/bin:/bin
 
-h2=$work/h2
-fresh() { echo "rm -rf '$h2' && mkdir -p '$h2' && $1 && sync"; }
-join="HOME='$h2' PATH='$nocz:$base_path' dotback init --device b --source '$store' >/dev/null 2>&1"
+# Each run applies into a new, empty HOME (see `next` in common.sh).
+mkdir -p "$work/runs"
+h2="'$work/runs/'$run_n"
+fresh() { echo "$next && mkdir $h2 && $1 && sync"; }
+join="HOME=$h2 PATH='$nocz:$base_path' dotback init --device b --source '$store' >/dev/null 2>&1"
 hyperfine --style basic --runs "$RUNS" -i \
   --prepare "$(fresh "$join")" \
-  -n "dotback apply (chezmoi on PATH)" "HOME='$h2' PATH='$withcz:$base_path' dotback apply >/dev/null 2>&1" \
+  -n "dotback apply (chezmoi on PATH)" "HOME=$h2 PATH='$withcz:$base_path' dotback apply >/dev/null 2>&1" \
   --prepare "$(fresh "$join")" \
-  -n "dotback apply (native part alone)" "HOME='$h2' PATH='$nocz:$base_path' dotback apply >/dev/null 2>&1" \
+  -n "dotback apply (native part alone)" "HOME=$h2 PATH='$nocz:$base_path' dotback apply >/dev/null 2>&1" \
   --prepare "$(fresh true)" \
-  -n "chezmoi apply (the 25 delegated entries alone)" "HOME='$h2' '$CHEZMOI' --source '$small' --destination '$h2' apply" \
+  -n "chezmoi apply (the 25 delegated entries alone)" "HOME=$h2 '$CHEZMOI' --source '$small' --destination $h2 apply" \
   --prepare "$(fresh true)" \
-  -n "chezmoi apply (whole store)" "HOME='$h2' '$CHEZMOI' --source '$store' --destination '$h2' apply" \
+  -n "chezmoi apply (whole store)" "HOME=$h2 '$CHEZMOI' --source '$store' --destination $h2 apply" \
   --export-json "$work/deleg.json" --export-markdown "$work/deleg.md" >&2
 
 # Medians: each apply ends with one syncfs, whose cost swings with whatever else the machine writes.

@@ -61,12 +61,15 @@ secrets_ms=$(part_ms secrets)
 fsck_ms=$(jq '.results[] | select(.command == "git fsck") | .median * 1000 | floor' "$work/check.json")
 
 echo "== drill ==" >&2
-copy=$work/copy
+# git's copy goes into a new directory each run (see `next` in common.sh); the drill removes its
+# own clone, as it does for a user.
+mkdir -p "$work/copy"
+copy="'$work/copy/'$run_n"
 hyperfine --style basic --warmup 1 --runs "$RUNS" \
   --prepare "sync" \
   -n "dotback drill" "HOME='$home' dotback drill >/dev/null 2>&1" \
-  --prepare "rm -rf '$copy' && mkdir '$copy' && sync" \
-  -n "git clone + cp -r" "git clone -q '$remote' '$copy/store' && cp -r '$copy/store/dot_config' '$copy/home'" \
+  --prepare "$next && mkdir $copy && sync" \
+  -n "git clone + cp -r" "git clone -q '$remote' $copy/store && cp -r $copy/store/dot_config $copy/home" \
   --export-markdown "$work/drill.md" >&2
 drill_json=$(HOME=$home dotback drill --json 2>/dev/null)
 

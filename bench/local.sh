@@ -24,21 +24,14 @@ generate_home "$home" "$N"
 dotback_in() { local h=$1; shift; HOME="$h" dotback "$@"; }
 chezmoi_in() { local h=$1; shift; HOME="$h" "$CHEZMOI" "$@"; }
 
-# No run writes where a run before it just deleted: each gets new directories, all removed at
-# the end. (On ext4 without a journal, files created within a minute of many deletions make the
-# kernel skip every recently freed inode, which made each run after an `rm -rf` of 10,000 files
-# many times slower, and the deletions, not the commands, were what such a run measured.)
-echo 0 >"$work/n"
-next="n=\$((\$(cat '$work/n') + 1)) && echo \$n >'$work/n'"
-n="\$(cat '$work/n')"
-
+# Add and apply runs each write into new directories (see `next` in common.sh).
 echo "== add ==" >&2
 mkdir -p "$work/add"
 hyperfine --style basic --runs 3 \
-  --prepare "$next && d='$work/add/'$n && mkdir \$d && XDG_CONFIG_HOME=\$d/config XDG_STATE_HOME=\$d/state HOME='$home' dotback init --device bench --source \$d/store --passphrase-file '$work/pass' >/dev/null 2>&1 && sync" \
-  -n "dotback add (${N} files)" "d='$work/add/'$n; XDG_CONFIG_HOME=\$d/config XDG_STATE_HOME=\$d/state HOME='$home' dotback add '$home/.config' 2>/dev/null" \
-  --prepare "$next && mkdir '$work/add/'$n && sync" \
-  -n "chezmoi add (${N} files)" "d='$work/add/'$n; HOME='$home' XDG_CONFIG_HOME=\$d/config '$CHEZMOI' --source \$d/store add '$home/.config' >/dev/null" \
+  --prepare "$next && d='$work/add/'$run_n && mkdir \$d && XDG_CONFIG_HOME=\$d/config XDG_STATE_HOME=\$d/state HOME='$home' dotback init --device bench --source \$d/store --passphrase-file '$work/pass' >/dev/null 2>&1 && sync" \
+  -n "dotback add (${N} files)" "d='$work/add/'$run_n; XDG_CONFIG_HOME=\$d/config XDG_STATE_HOME=\$d/state HOME='$home' dotback add '$home/.config' 2>/dev/null" \
+  --prepare "$next && mkdir '$work/add/'$run_n && sync" \
+  -n "chezmoi add (${N} files)" "d='$work/add/'$run_n; HOME='$home' XDG_CONFIG_HOME=\$d/config '$CHEZMOI' --source \$d/store add '$home/.config' >/dev/null" \
   --export-markdown "$work/add.md" >&2
 HOME=$home dotback init --device bench --passphrase-file "$work/pass" >/dev/null 2>&1
 HOME=$home dotback add "$home/.config" >/dev/null 2>&1
@@ -54,7 +47,7 @@ hyperfine --style basic --warmup 2 --runs "$RUNS" \
 
 echo "== apply into an empty HOME ==" >&2
 mkdir -p "$work/apply"
-h2="'$work/apply/'$n"
+h2="'$work/apply/'$run_n"
 # Every run starts with nothing waiting to be written back (dotback's apply ends with one
 # syncfs, which would otherwise also pay for the previous run's writes).
 fresh() { echo "$next && mkdir $h2 && $1 && sync"; }
