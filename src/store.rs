@@ -9,6 +9,8 @@ use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+mod index;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the store {} does not exist", path.display())]
@@ -279,6 +281,9 @@ impl Store {
         let sig = self.signature(device)?;
         let parents: Vec<&git2::Commit> = parent.iter().collect();
         let id = self.git("commit", self.repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents))?;
+        // Writing the tree cached it in the index: kept, a later status knows from it alone
+        // that nothing is staged (see `snapshot`).
+        self.git("write index", index.write())?;
         Ok(Some(id))
     }
 
@@ -1118,28 +1123,42 @@ impl Store {
     /// (the index against HEAD's tree). Independent of the work tree, so it can be read while
     /// the work tree is examined.
     pub fn snapshot(&self) -> Result<GitSnapshot, StoreError> {
-        let index = self.git("index", self.repo.index())?;
-        let index_mtime = std::fs::metadata(self.repo.path().join("index"))
-            .map(|m| (m.mtime(), m.mtime_nsec() as u32))
-            .unwrap_or((i64::MAX, 0));
-        let entries: Vec<git2::IndexEntry> = index.iter().collect();
-        drop(index);
-        let staged = self.staged_changes(&entries)?;
+        let file = self.repo.path().join("index");
+        let index = match index::Index::read(&file) {
+            Ok(Some(index)) => index,
+            // A form the reader does not take, or an error libgit2 names better.
+            Ok(None) | Err(_) => self.index_from_libgit2(&file)?,
+        };
+        let staged = self.staged_changes(&index)?;
         let filtered = self.repo.config().and_then(|c| c.get_bool("core.autocrlf")).unwrap_or(false);
-        Ok(GitSnapshot { entries, index_mtime, staged, filtered })
+        Ok(GitSnapshot { index, staged, filtered })
+    }
+
+    fn index_from_libgit2(&self, file: &Path) -> Result<index::Index, StoreError> {
+        let index = self.git("index", self.repo.index())?;
+        let mtime = std::fs::metadata(file).map(|m| (m.mtime(), m.mtime_nsec() as u32)).unwrap_or((i64::MAX, 0));
+        Ok(index::Index::of_libgit2(&index, mtime))
     }
 
     /// The paths whose stage-0 index entry differs from HEAD's tree, with git's word for it.
-    fn staged_changes(&self, entries: &[git2::IndexEntry]) -> Result<Vec<(String, &'static str)>, StoreError> {
+    /// None when the index's cached tree is HEAD's (git keeps it at each commit).
+    fn staged_changes(&self, index: &index::Index) -> Result<Vec<(String, &'static str)>, StoreError> {
+        let head = self.repo.head().and_then(|h| h.peel_to_commit());
+        if let (Some(cached), Ok(head)) = (index.tree, &head)
+            && cached == head.tree_id()
+        {
+            return Ok(Vec::new());
+        }
+        let entries = &index.entries;
         let staged: FastMap<&[u8], (usize, git2::Oid, u32)> = entries
             .iter()
             .enumerate()
-            .filter(|(_, e)| (e.flags >> 12) & 3 == 0)
-            .map(|(i, e)| (e.path.as_slice(), (i, e.id, e.mode)))
+            .filter(|(_, e)| e.stage() == 0)
+            .map(|(i, e)| (index.path(e), (i, e.id, e.mode)))
             .collect();
         let mut out = Vec::new();
         let mut in_head = vec![false; entries.len()];
-        if let Ok(tree) = self.repo.head().and_then(|h| h.peel_to_tree()) {
+        if let Ok(tree) = head.and_then(|c| c.tree()) {
             let mut path = Vec::new();
             self.git(
                 "read tree",
@@ -1166,7 +1185,7 @@ impl Store {
         }
         for &(i, _, _) in staged.values() {
             if !in_head[i] {
-                out.push((String::from_utf8_lossy(&entries[i].path).into_owned(), "added"));
+                out.push((String::from_utf8_lossy(index.path(&entries[i])).into_owned(), "added"));
             }
         }
         Ok(out)
@@ -1188,15 +1207,16 @@ impl Store {
             return self.uncommitted();
         }
         let on_disk: FastSet<&str> = files.iter().map(String::as_str).collect();
-        let mut in_index: FastSet<&[u8]> = FastSet::with_capacity_and_hasher(snap.entries.len(), Default::default());
+        let index = &snap.index;
+        let mut in_index: FastSet<&[u8]> = FastSet::with_capacity_and_hasher(index.entries.len(), Default::default());
         let mut listed: HashMap<String, &'static str> = HashMap::new();
-        for entry in &snap.entries {
-            in_index.insert(&entry.path);
+        for entry in &index.entries {
+            in_index.insert(index.path(entry));
             if entry.mode == 0o160000 {
                 continue; // submodules are not dotback's business
             }
-            let path = String::from_utf8_lossy(&entry.path);
-            let change = if (entry.flags >> 12) & 3 != 0 {
+            let path = String::from_utf8_lossy(index.path(entry));
+            let change = if entry.stage() != 0 {
                 "conflicted"
             } else if !on_disk.contains(&*path) {
                 "deleted"
@@ -1205,7 +1225,7 @@ impl Store {
                     Some(crate::state::Observed { stat, blob: Some(id) }) => {
                         *id != entry.id || git_mode(stat.mode) != entry.mode
                     }
-                    seen => self.differs_from_index(entry, &path, seen.map(|s| &s.stat), snap.index_mtime)?,
+                    seen => self.differs_from_index(entry, &path, seen.map(|s| &s.stat), index.mtime)?,
                 };
                 if !modified {
                     continue;
@@ -1253,7 +1273,7 @@ impl Store {
     /// compare the content's blob id. `stat` is the file's, when the caller has it already.
     fn differs_from_index(
         &self,
-        e: &git2::IndexEntry,
+        e: &index::Entry,
         path: &str,
         stat: Option<&crate::fsutil::StatKey>,
         index_mtime: (i64, u32),
@@ -1276,8 +1296,8 @@ impl Store {
         let split = |ns: i128| ((ns.div_euclid(1_000_000_000)) as i64, ns.rem_euclid(1_000_000_000) as u32);
         let mtime = split(st.mtime_ns);
         let stat_same = st.size as u32 == e.file_size
-            && mtime == (i64::from(e.mtime.seconds()), e.mtime.nanoseconds())
-            && split(st.ctime_ns) == (i64::from(e.ctime.seconds()), e.ctime.nanoseconds())
+            && mtime == (i64::from(e.mtime.0), e.mtime.1)
+            && split(st.ctime_ns) == (i64::from(e.ctime.0), e.ctime.1)
             && st.ino as u32 == e.ino;
         if stat_same && mtime < index_mtime {
             return Ok(false);
@@ -1327,8 +1347,7 @@ pub struct TreeItem {
 
 /// git's side of a status: see [`Store::snapshot`].
 pub struct GitSnapshot {
-    entries: Vec<git2::IndexEntry>,
-    index_mtime: (i64, u32),
+    index: index::Index,
     /// The index against HEAD: path and change.
     staged: Vec<(String, &'static str)>,
     filtered: bool,
