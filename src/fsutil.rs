@@ -37,7 +37,9 @@ pub struct FastHasher(u64);
 
 impl std::hash::Hasher for FastHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // The multiply leaves the low bits, which pick the bucket, the least mixed: paths that
+        // share their last bytes (`.conf`) would share buckets. The high bits go there instead.
+        self.0.rotate_left(26)
     }
     fn write(&mut self, bytes: &[u8]) {
         // The multiply-rotate mix of rustc's FxHash, eight bytes at a time.

@@ -49,7 +49,7 @@ pub struct SourceState {
     pub root: PathBuf,
     /// Every managed target in tree order: a directory, then its contents sorted by name.
     pub entries: Vec<Managed>,
-    index: HashMap<String, usize>,
+    index: crate::fsutil::FastMap<String, usize>,
     pub ignore: IgnoreRules,
     /// chezmoi features found that are not per-target entries (externals, .chezmoiremove, …).
     pub delegated_files: Vec<String>,
@@ -530,7 +530,7 @@ fn scan_in(
     let mut state = SourceState {
         root: root.clone(),
         entries: Vec::new(),
-        index: HashMap::new(),
+        index: Default::default(),
         ignore,
         delegated_files: Vec::new(),
         warnings,

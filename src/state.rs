@@ -542,9 +542,16 @@ mod codec {
     pub fn encode(f: &CacheFile) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 + (f.live.len() + f.source.len()) * 110 + f.base.len() * 70);
         out.extend_from_slice(MAGIC);
+        // Keys in order: decoded, their strings then lie in memory in the order an evaluation
+        // looks them up (paths in a directory one after another), not scattered.
+        fn sorted<V>(map: &FastMap<String, V>) -> Vec<(&String, &V)> {
+            let mut v: Vec<_> = map.iter().collect();
+            v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            v
+        }
         for map in [&f.live, &f.source, &f.decrypted] {
             out.extend_from_slice(&(map.len() as u32).to_le_bytes());
-            for (k, m) in map {
+            for (k, m) in sorted(map) {
                 key(&mut out, k);
                 let s = &m.stat;
                 out.extend_from_slice(&s.size.to_le_bytes());
@@ -556,7 +563,7 @@ mod codec {
             }
         }
         out.extend_from_slice(&(f.base.len() as u32).to_le_bytes());
-        for (k, n) in &f.base {
+        for (k, n) in sorted(&f.base) {
             key(&mut out, k);
             out.push(match n.kind {
                 NodeKind::File => 0,
