@@ -234,8 +234,11 @@ mod tests {
         d
     }
 
-    /// What libgit2 reads from the same file: path, id, mode, stage and stat data.
-    fn libgit2_view(dir: &Path) -> Vec<(Vec<u8>, git2::Oid, u32, u16, u32, (u32, u32), u32)> {
+    /// An entry as both readers see it: path, id, mode, stage, size, mtime and inode.
+    type Seen = (Vec<u8>, git2::Oid, u32, u16, u32, (u32, u32), u32);
+
+    /// What libgit2 reads from the same file.
+    fn libgit2_view(dir: &Path) -> Vec<Seen> {
         let repo = git2::Repository::open(dir).unwrap();
         let index = repo.index().unwrap();
         index
@@ -247,7 +250,7 @@ mod tests {
             .collect()
     }
 
-    fn own_view(dir: &Path) -> (Vec<(Vec<u8>, git2::Oid, u32, u16, u32, (u32, u32), u32)>, Option<git2::Oid>) {
+    fn own_view(dir: &Path) -> (Vec<Seen>, Option<git2::Oid>) {
         let index = Index::read(&dir.join(".git/index")).unwrap().expect("the reader takes this index");
         let v = index
             .entries
