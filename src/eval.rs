@@ -8,7 +8,7 @@ use crate::error::{IoContext, Op, PathError};
 use crate::fsutil::{self, Hash};
 use crate::managed::{self, Managed, Origin, SourceState};
 use crate::source::{self, Kind};
-use crate::state::{Cache, Node, NodeKind, Observed, Side, StateError};
+use crate::state::{Cache, Hint, Node, NodeKind, Observed, Side, StateError};
 use crate::vault::Vault;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -208,6 +208,9 @@ pub struct Hasher<'a> {
     /// Whether the store file the last [`Hasher::desired`] read starts as age ciphertext
     /// (`None`: it was not read).
     source_age: Option<bool>,
+    /// Where in the cache the last lookup of each side was found: targets come in tree order,
+    /// as the cache holds them.
+    hints: [Hint; 3],
 }
 
 /// What one evaluation thread found out: hashes to memoize, and the store files it looked at.
@@ -227,7 +230,16 @@ impl<'a> Hasher<'a> {
             live_dirs: Default::default(),
             source_dirs: Default::default(),
             source_age: None,
+            hints: Default::default(),
         }
+    }
+
+    fn hint(&mut self, side: Side) -> &mut Hint {
+        &mut self.hints[match side {
+            Side::Live => 0,
+            Side::Source => 1,
+            Side::Decrypted => 2,
+        }]
     }
 
     /// The content hash of a regular file: memoized when its stat is unchanged, else read.
@@ -243,7 +255,7 @@ impl<'a> Hasher<'a> {
         md: &fsutil::Meta,
         read: impl FnOnce() -> Result<Hash, EvalError>,
     ) -> Result<Hash, EvalError> {
-        if let Some(h) = self.cache.hash(side, key, &md.stat) {
+        if let Some(h) = self.cache.hash_near(side, key, &md.stat, self.hint(side)) {
             return Ok(h);
         }
         let h = read()?;
@@ -302,7 +314,7 @@ impl<'a> Hasher<'a> {
         let mut seen = Observed { stat: md.stat, blob: None };
         let desired = if m.entry.kind == Kind::Symlink {
             // The link target's hash, memoized by the store file's stat like a file's content.
-            match self.cache.hash(Side::Source, &m.source, &md.stat) {
+            match self.cache.hash_near(Side::Source, &m.source, &md.stat, &mut self.hints[1]) {
                 Some(h) => Ok((Some(Node { kind: NodeKind::Symlink, hash: Some(h), perm: 0 }), None)),
                 None => {
                     let link = read_link_entry(path)?;
@@ -315,7 +327,7 @@ impl<'a> Hasher<'a> {
             }
         } else if m.entry.attrs.encrypted {
             let perm = source::file_mode(&m.entry.attrs, umask);
-            match self.cache.hash(Side::Decrypted, &m.source, &md.stat) {
+            match self.cache.hash_near(Side::Decrypted, &m.source, &md.stat, &mut self.hints[2]) {
                 Some(h) => Ok((Some(Node { kind: NodeKind::File, hash: Some(h), perm }), None)),
                 None => {
                     let cipher = fs::read(path).context(Op::Read, path)?;
@@ -510,6 +522,7 @@ pub fn evaluate(
         h.learnt.observed.reserve(chunk.len());
         let mut out = Chunk { evals: Vec::with_capacity(chunk.len()), ..Chunk::default() };
         let (mut source, mut live) = (PathBuf::new(), PathBuf::new());
+        let mut base_hint = Hint::default();
         for &i in chunk {
             let m = &state.entries[i];
             let (desired, mut link) = match h.desired(state, m, path_in(&mut source, &state.root, &m.source))? {
@@ -541,7 +554,7 @@ pub fn evaluate(
                 }
                 .context(Op::Read, &source)?
             };
-            let base = cache_now.base(&m.target);
+            let base = cache_now.base_near(&m.target, &mut base_hint);
             if m.entry.attrs.encrypted {
                 out.kept.extend([desired, base].into_iter().flatten().filter_map(|n| n.hash));
             }

@@ -157,18 +157,138 @@ struct Memo {
 #[derive(Default)]
 struct CacheFile {
     /// Target path (relative to HOME) -> memo of the live file's hash (of its target, for a link).
-    live: FastMap<String, Memo>,
+    live: Table<Memo>,
     /// Source path (relative to the store) -> memo of the store file's hash; for a `symlink_`
     /// file, of the link target it names (what the desired node holds).
-    source: FastMap<String, Memo>,
+    source: Table<Memo>,
     /// Source path of an encrypted file -> memo of its plaintext's hash (by the ciphertext's stat).
-    decrypted: FastMap<String, Memo>,
+    decrypted: Table<Memo>,
     /// Target path -> the state HOME and the store last agreed on.
-    base: FastMap<String, Node>,
+    base: Table<Node>,
     /// Ciphertext (blob id of an encrypted store file) -> its plaintext's hash. Checked by
     /// content, not by stat, so a device without a usable identity still knows what an
     /// encrypted file it wrote or read before holds (and which ciphertext holds a base).
     sealed: FastMap<Hash, Hash>,
+}
+
+/// Paths in tree order (component by component, as the store is scanned and evaluated): bytes
+/// compared with `/` below every other byte.
+fn path_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(i) => {
+            let rank = |c: u8| if c == b'/' { 0 } else { u16::from(c) + 1 };
+            rank(a[i]).cmp(&rank(b[i]))
+        }
+        None => a.len().cmp(&b.len()),
+    }
+}
+
+/// A map from path to value as the cache file holds it: the paths in tree order in one buffer,
+/// so that loading allocates nothing per path, and an evaluation, which asks for paths in
+/// that same order, finds each next to the one before (see [`Hint`]) instead of hashing it.
+/// Paths not in the file when it was loaded go to `added`.
+struct Table<V> {
+    keys: String,
+    /// (start in `keys`, length, value), sorted by [`path_order`] of the key; `None`: removed.
+    recs: Vec<(u32, u32, Option<V>)>,
+    added: FastMap<String, V>,
+}
+
+impl<V> Default for Table<V> {
+    fn default() -> Self {
+        Table { keys: String::new(), recs: Vec::new(), added: FastMap::default() }
+    }
+}
+
+/// Where the last lookup in a [`Table`] was found: the next one tries the record after it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Hint(usize);
+
+impl<V: Copy> Table<V> {
+    /// A table of `(path, value)` pairs, in any order (a later duplicate wins).
+    fn from_pairs(keys: String, mut recs: Vec<(u32, u32, Option<V>)>) -> Table<V> {
+        let key = |r: &(u32, u32, Option<V>)| &keys[r.0 as usize..(r.0 + r.1) as usize];
+        let sorted = recs.windows(2).all(|w| path_order(key(&w[0]), key(&w[1])).is_lt());
+        if !sorted {
+            // A file written in another order: sorted once, in order from the next save on.
+            recs.sort_by(|a, b| path_order(key(a), key(b)));
+            let mut deduped: Vec<(u32, u32, Option<V>)> = Vec::with_capacity(recs.len());
+            for r in recs {
+                match deduped.last_mut() {
+                    Some(last) if key(last) == key(&r) => *last = r,
+                    _ => deduped.push(r),
+                }
+            }
+            recs = deduped;
+        }
+        Table { keys, recs, added: FastMap::default() }
+    }
+
+    fn key(&self, i: usize) -> &str {
+        let (start, len, _) = self.recs[i];
+        &self.keys[start as usize..(start + len) as usize]
+    }
+
+    /// The record holding `key`, trying `hint` first.
+    fn find(&self, key: &str, hint: &mut Hint) -> Option<usize> {
+        let i = hint.0;
+        let found = if i < self.recs.len() && self.key(i) == key {
+            Some(i)
+        } else {
+            self.recs.binary_search_by(|r| path_order(&self.keys[r.0 as usize..(r.0 + r.1) as usize], key)).ok()
+        };
+        if let Some(i) = found {
+            hint.0 = i + 1;
+        }
+        found
+    }
+
+    fn get(&self, key: &str, hint: &mut Hint) -> Option<V> {
+        match self.find(key, hint) {
+            Some(i) => self.recs[i].2,
+            None => self.added.get(key).copied(),
+        }
+    }
+
+    /// Sets `key` (`None`: removes it); the value it had.
+    fn set(&mut self, key: &str, value: Option<V>) -> Option<V> {
+        match self.find(key, &mut Hint::default()) {
+            Some(i) => std::mem::replace(&mut self.recs[i].2, value),
+            None => match value {
+                Some(v) => self.added.insert(key.to_string(), v),
+                None => self.added.remove(key),
+            },
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, V)> + '_ {
+        let kept = (0..self.recs.len()).filter_map(|i| self.recs[i].2.map(|v| (self.key(i), v)));
+        kept.chain(self.added.iter().map(|(k, v)| (k.as_str(), *v)))
+    }
+
+    /// Keeps the paths `keep` accepts; whether any went.
+    fn retain(&mut self, keep: impl Fn(&str) -> bool) -> bool {
+        let mut gone = false;
+        for i in 0..self.recs.len() {
+            if self.recs[i].2.is_some() && !keep(self.key(i)) {
+                self.recs[i].2 = None;
+                gone = true;
+            }
+        }
+        let before = self.added.len();
+        self.added.retain(|k, _| keep(k));
+        gone || self.added.len() != before
+    }
+
+    /// Every pair, in tree order.
+    fn sorted(&self) -> Vec<(&str, V)> {
+        let mut all: Vec<(&str, V)> = self.iter().collect();
+        if !self.added.is_empty() {
+            all.sort_by(|a, b| path_order(a.0, b.0));
+        }
+        all
+    }
 }
 
 /// The stat cache, loaded for one operation.
@@ -225,7 +345,7 @@ impl Cache {
         Cache { op_start_ns, ..Cache::empty() }
     }
 
-    fn map(&self, side: Side) -> &FastMap<String, Memo> {
+    fn map(&self, side: Side) -> &Table<Memo> {
         match side {
             Side::Live => &self.file.live,
             Side::Source => &self.file.source,
@@ -233,7 +353,7 @@ impl Cache {
         }
     }
 
-    fn map_mut(&mut self, side: Side) -> &mut FastMap<String, Memo> {
+    fn map_mut(&mut self, side: Side) -> &mut Table<Memo> {
         match side {
             Side::Live => &mut self.file.live,
             Side::Source => &mut self.file.source,
@@ -243,41 +363,40 @@ impl Cache {
 
     /// The memoized hash of `key` if its stat is unchanged.
     pub fn hash(&self, side: Side, key: &str, stat: &StatKey) -> Option<Hash> {
-        self.map(side).get(key).filter(|m| m.stat == *stat).map(|m| m.hash)
+        self.hash_near(side, key, stat, &mut Hint::default())
+    }
+
+    /// [`Cache::hash`] for one of a run of keys asked for in tree order: `hint` is where the
+    /// last one was found.
+    pub fn hash_near(&self, side: Side, key: &str, stat: &StatKey, hint: &mut Hint) -> Option<Hash> {
+        self.map(side).get(key, hint).filter(|m| m.stat == *stat).map(|m| m.hash)
     }
 
     /// Records the hash of `key`, unless the file is too recent to trust its timestamps.
     pub fn remember(&mut self, side: Side, key: &str, stat: StatKey, hash: Hash) {
         let racy = stat.mtime_ns.max(stat.ctime_ns) >= self.op_start_ns - RACY_NS;
-        let map = self.map_mut(side);
-        if racy {
-            if map.remove(key).is_some() {
-                self.dirty = true;
-            }
-            return;
-        }
-        let memo = Memo { stat, hash };
-        if map.get(key) != Some(&memo) {
-            map.insert(key.to_string(), memo);
-            self.dirty = true;
-        }
+        let memo = (!racy).then_some(Memo { stat, hash });
+        let before = self.map_mut(side).set(key, memo);
+        self.dirty |= before != memo;
     }
 
     pub fn base(&self, target: &str) -> Option<Node> {
-        self.file.base.get(target).copied()
+        self.base_near(target, &mut Hint::default())
+    }
+
+    /// [`Cache::base`] for one of a run of targets asked for in tree order.
+    pub fn base_near(&self, target: &str, hint: &mut Hint) -> Option<Node> {
+        self.file.base.get(target, hint)
     }
 
     /// Every target with a recorded base, and that base.
     pub fn bases(&self) -> impl Iterator<Item = (&str, Node)> + '_ {
-        self.file.base.iter().map(|(t, n)| (t.as_str(), *n))
+        self.file.base.iter()
     }
 
     pub fn set_base(&mut self, target: &str, node: Option<Node>) {
-        let changed = match node {
-            Some(n) => self.file.base.insert(target.to_string(), n) != Some(n),
-            None => self.file.base.remove(target).is_some(),
-        };
-        self.dirty |= changed;
+        let before = self.file.base.set(target, node);
+        self.dirty |= before != node;
     }
 
     /// Records that the ciphertext `cipher` (a blob id) holds plaintext hashing to `plain`.
@@ -306,10 +425,7 @@ impl Cache {
 
     /// Drops memos of paths no longer present (keeps the file small).
     pub fn retain(&mut self, side: Side, keep: impl Fn(&str) -> bool) {
-        let map = self.map_mut(side);
-        let before = map.len();
-        map.retain(|k, _| keep(k));
-        self.dirty |= map.len() != before;
+        self.dirty |= self.map_mut(side).retain(keep);
     }
 
     /// Writes the cache if anything changed.
@@ -532,7 +648,7 @@ pub fn rfc3339_now() -> String {
 /// The cache's on-disk form: a compact binary layout, because a JSON cache of 10,000 entries
 /// took longer to parse than the whole status walk it saves.
 mod codec {
-    use super::{CacheFile, Memo, Node, NodeKind};
+    use super::{CacheFile, Memo, Node, NodeKind, Table};
     use crate::fsutil::{FastMap, StatKey};
 
     const MAGIC: &[u8] = b"dotback-cache-4\n";
@@ -540,18 +656,15 @@ mod codec {
     const MAGIC_3: &[u8] = b"dotback-cache-3\n";
 
     pub fn encode(f: &CacheFile) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64 + (f.live.len() + f.source.len()) * 110 + f.base.len() * 70);
+        let (live, source, decrypted, base) =
+            (f.live.sorted(), f.source.sorted(), f.decrypted.sorted(), f.base.sorted());
+        let mut out = Vec::with_capacity(64 + (live.len() + source.len()) * 110 + base.len() * 70);
         out.extend_from_slice(MAGIC);
-        // Keys in order: decoded, their strings then lie in memory in the order an evaluation
-        // looks them up (paths in a directory one after another), not scattered.
-        fn sorted<V>(map: &FastMap<String, V>) -> Vec<(&String, &V)> {
-            let mut v: Vec<_> = map.iter().collect();
-            v.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            v
-        }
-        for map in [&f.live, &f.source, &f.decrypted] {
+        // In tree order: loaded, each table is ready for lookups in the order an evaluation
+        // makes them (see `Table`).
+        for map in [live, source, decrypted] {
             out.extend_from_slice(&(map.len() as u32).to_le_bytes());
-            for (k, m) in sorted(map) {
+            for (k, m) in map {
                 key(&mut out, k);
                 let s = &m.stat;
                 out.extend_from_slice(&s.size.to_le_bytes());
@@ -562,8 +675,8 @@ mod codec {
                 out.extend_from_slice(m.hash.as_bytes());
             }
         }
-        out.extend_from_slice(&(f.base.len() as u32).to_le_bytes());
-        for (k, n) in sorted(&f.base) {
+        out.extend_from_slice(&(base.len() as u32).to_le_bytes());
+        for (k, n) in base {
             key(&mut out, k);
             out.push(match n.kind {
                 NodeKind::File => 0,
@@ -609,9 +722,12 @@ mod codec {
         fn u32(&mut self) -> Option<u32> {
             self.arr().map(u32::from_le_bytes)
         }
-        fn key(&mut self) -> Option<String> {
-            let n = self.u32()? as usize;
-            String::from_utf8(self.take(n)?.to_vec()).ok()
+        /// A key, appended to `keys`: its (start, length) there.
+        fn key(&mut self, keys: &mut String) -> Option<(u32, u32)> {
+            let n = self.u32()?;
+            let start = u32::try_from(keys.len()).ok()?;
+            keys.push_str(std::str::from_utf8(self.take(n as usize)?).ok()?);
+            Some((start, n))
         }
         fn oid(&mut self) -> Option<git2::Oid> {
             git2::Oid::from_bytes(self.take(20)?).ok()
@@ -624,11 +740,12 @@ mod codec {
             Some(rest) => (Reader(rest), true),
             None => (Reader(data.strip_prefix(MAGIC_3)?), false),
         };
-        let mut memos = || -> Option<FastMap<String, Memo>> {
+        let mut memos = || -> Option<Table<Memo>> {
             let n = r.u32()? as usize;
-            let mut map = FastMap::with_capacity_and_hasher(n, Default::default());
+            let mut keys = String::with_capacity(n * 32);
+            let mut recs = Vec::with_capacity(n);
             for _ in 0..n {
-                let k = r.key()?;
+                let (start, len) = r.key(&mut keys)?;
                 let stat = StatKey {
                     size: u64::from_le_bytes(r.arr()?),
                     mtime_ns: i128::from_le_bytes(r.arr()?),
@@ -636,17 +753,18 @@ mod codec {
                     ino: u64::from_le_bytes(r.arr()?),
                     mode: r.u32()?,
                 };
-                map.insert(k, Memo { stat, hash: r.oid()? });
+                recs.push((start, len, Some(Memo { stat, hash: r.oid()? })));
             }
-            Some(map)
+            Some(Table::from_pairs(keys, recs))
         };
         let live = memos()?;
         let source = memos()?;
         let decrypted = memos()?;
         let n = r.u32()? as usize;
-        let mut base = FastMap::with_capacity_and_hasher(n, Default::default());
+        let mut keys = String::with_capacity(n * 32);
+        let mut recs = Vec::with_capacity(n);
         for _ in 0..n {
-            let k = r.key()?;
+            let (start, len) = r.key(&mut keys)?;
             let kind = match r.take(1)?[0] {
                 0 => NodeKind::File,
                 1 => NodeKind::Dir,
@@ -657,8 +775,9 @@ mod codec {
                 1 => Some(r.oid()?),
                 _ => None,
             };
-            base.insert(k, Node { kind, hash, perm: r.u32()? });
+            recs.push((start, len, Some(Node { kind, hash, perm: r.u32()? })));
         }
+        let base = Table::from_pairs(keys, recs);
         let mut sealed_map = FastMap::default();
         if sealed {
             for _ in 0..r.u32()? {
@@ -801,8 +920,49 @@ mod tests {
         let body = &data[b"dotback-cache-4\n".len()..data.len() - 4 - 40];
         let old = [b"dotback-cache-3\n".as_slice(), body].concat();
         let f = codec::decode(&old).expect("the older format is read");
-        assert_eq!(f.base.get(".netrc").and_then(|n| n.hash), Some(plain));
+        assert_eq!(f.base.get(".netrc", &mut Hint::default()).and_then(|n| n.hash), Some(plain));
         assert!(f.sealed.is_empty());
+    }
+
+    #[test]
+    fn paths_are_kept_in_tree_order_and_found_with_or_without_a_hint() {
+        let tree = ["a", "a/b", "a/b/c", "a-c", "a.d", "b", "b/x y", "é"];
+        for w in tree.windows(2) {
+            assert!(path_order(w[0], w[1]).is_lt(), "{} before {}", w[0], w[1]);
+            assert_eq!(path_order(w[0], w[1]), crate::eval::tree_order(w[0], w[1]));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Cache::load(dir.path());
+        let node = |perm| Some(Node { kind: NodeKind::File, hash: None, perm });
+        // Recorded in another order; one later removed, one changed.
+        for (i, t) in tree.iter().rev().enumerate() {
+            c.set_base(t, node(i as u32));
+        }
+        c.set_base("a-c", None);
+        c.set_base("b", node(99));
+        c.save().unwrap();
+        let mut c = Cache::load(dir.path());
+        let keys: Vec<&str> =
+            c.file.base.recs.iter().map(|r| &c.file.base.keys[r.0 as usize..(r.0 + r.1) as usize]).collect();
+        assert_eq!(keys, ["a", "a/b", "a/b/c", "a.d", "b", "b/x y", "é"], "saved in tree order, the removed one gone");
+        let mut hint = Hint::default();
+        for t in ["a", "a/b", "a/b/c", "a.d", "b", "b/x y", "é"] {
+            let before = hint.0;
+            assert!(c.base_near(t, &mut hint).is_some(), "{t}");
+            assert_eq!(hint.0, before + 1, "{t}: found right after the one before");
+        }
+        assert_eq!(c.base_near("b", &mut hint), node(99), "found without the hint's help");
+        assert_eq!(c.base("a-c"), None);
+        assert_eq!(c.base("zz"), None);
+        // Changes after loading: a new target, a removed one, one set again.
+        c.set_base("zz", node(1));
+        c.set_base("a/b", None);
+        c.set_base("a", node(7));
+        assert_eq!((c.base("zz"), c.base("a/b"), c.base("a")), (node(1), None, node(7)));
+        c.save().unwrap();
+        let c = Cache::load(dir.path());
+        let all: Vec<(&str, u32)> = c.file.base.sorted().into_iter().map(|(k, n)| (k, n.perm)).collect();
+        assert_eq!(all, [("a", 7), ("a/b/c", 5), ("a.d", 3), ("b", 99), ("b/x y", 1), ("zz", 1), ("é", 0)]);
     }
 
     #[test]
