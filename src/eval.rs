@@ -157,7 +157,7 @@ pub fn is_at_or_below(path: &str, dir: &str) -> bool {
 
 /// Orders paths as [`managed::scan`] does: component by component.
 pub fn tree_order(a: &str, b: &str) -> std::cmp::Ordering {
-    a.split('/').cmp(b.split('/'))
+    crate::fsutil::tree_order(a, b)
 }
 
 /// Compares two states; symlink permission bits carry no meaning and are ignored.

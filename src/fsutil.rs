@@ -56,6 +56,20 @@ impl std::hash::Hasher for FastHasher {
     }
 }
 
+/// Paths in tree order: component by component, as the store is scanned and evaluated (a
+/// directory, then its contents, then its next sibling). Bytes compared with `/` below every
+/// other byte, which gives that order without splitting.
+pub fn tree_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(i) => {
+            let rank = |c: u8| if c == b'/' { 0 } else { u16::from(c) + 1 };
+            rank(a[i]).cmp(&rank(b[i]))
+        }
+        None => a.len().cmp(&b.len()),
+    }
+}
+
 pub type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
 pub type FastSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<FastHasher>>;
 

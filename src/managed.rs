@@ -49,7 +49,9 @@ pub struct SourceState {
     pub root: PathBuf,
     /// Every managed target in tree order: a directory, then its contents sorted by name.
     pub entries: Vec<Managed>,
-    index: crate::fsutil::FastMap<String, usize>,
+    /// `entries` by target in tree order, where they are not already (scripts come before
+    /// the other entries of their directory); `None`: they are.
+    order: Option<Vec<u32>>,
     pub ignore: IgnoreRules,
     /// chezmoi features found that are not per-target entries (externals, .chezmoiremove, …).
     pub delegated_files: Vec<String>,
@@ -135,7 +137,12 @@ pub enum ScanError {
 
 impl SourceState {
     pub fn get(&self, target: &str) -> Option<&Managed> {
-        self.index.get(target).map(|&i| &self.entries[i])
+        let at = |i: usize| crate::fsutil::tree_order(&self.entries[i].target, target);
+        let i = match &self.order {
+            None => self.entries.binary_search_by(|m| crate::fsutil::tree_order(&m.target, target)).ok()?,
+            Some(order) => order[order.binary_search_by(|&i| at(i as usize)).ok()?] as usize,
+        };
+        Some(&self.entries[i])
     }
 
     /// Absolute path of a managed entry's source file. For a state read from a commit it only
@@ -530,7 +537,7 @@ fn scan_in(
     let mut state = SourceState {
         root: root.clone(),
         entries: Vec::new(),
-        index: Default::default(),
+        order: None,
         ignore,
         delegated_files: Vec::new(),
         warnings,
@@ -567,7 +574,14 @@ fn scan_in(
     if root != store {
         state.files = None;
     }
-    state.index = state.entries.iter().enumerate().map(|(i, m)| (m.target.clone(), i)).collect();
+    let before = |a: &Managed, b: &Managed| crate::fsutil::tree_order(&a.target, &b.target).is_lt();
+    if !state.entries.windows(2).all(|w| before(&w[0], &w[1])) {
+        let mut order: Vec<u32> = (0..state.entries.len() as u32).collect();
+        order.sort_by(|&a, &b| {
+            crate::fsutil::tree_order(&state.entries[a as usize].target, &state.entries[b as usize].target)
+        });
+        state.order = Some(order);
+    }
     Ok(state)
 }
 
@@ -794,6 +808,29 @@ mod tests {
         let path = root.join(rel);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, data).unwrap();
+    }
+
+    #[test]
+    fn every_entry_is_found_by_its_target_scripts_and_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path();
+        // A script sorts before the directory's other entries in the scan, not by its name.
+        for rel in ["run_zz.sh", "dot_a/b", "dot_a-c", "dot_a/run_once_y.sh", "z", "dot_a/d/e"] {
+            write(store, rel, "x\n");
+        }
+        let state = scan(store, &Default::default()).unwrap();
+        assert!(state.order.is_some(), "the scripts put the entries out of tree order");
+        for m in &state.entries {
+            assert_eq!(state.get(&m.target).map(|f| &f.source), Some(&m.source), "{}", m.target);
+        }
+        assert!(state.get(".a/none").is_none() && state.get("").is_none() && state.get("zz").is_none());
+        let plain = tempfile::tempdir().unwrap();
+        write(plain.path(), "dot_a/b", "x\n");
+        write(plain.path(), "dot_a-c", "x\n");
+        let state = scan(plain.path(), &Default::default()).unwrap();
+        assert!(state.order.is_none(), "already in tree order");
+        assert_eq!(state.get(".a-c").unwrap().source, "dot_a-c");
+        assert_eq!(state.get(".a/b").unwrap().source, "dot_a/b");
     }
 
     /// What a scan found, origin aside: entries (target, source, entry), delegated files,

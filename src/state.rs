@@ -7,7 +7,7 @@
 
 use crate::config::BackupsKeep;
 use crate::error::{IoContext, Op, PathError};
-use crate::fsutil::{self, FastMap, Hash, StatKey};
+use crate::fsutil::{self, FastMap, Hash, StatKey, tree_order};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -171,19 +171,6 @@ struct CacheFile {
     sealed: FastMap<Hash, Hash>,
 }
 
-/// Paths in tree order (component by component, as the store is scanned and evaluated): bytes
-/// compared with `/` below every other byte.
-fn path_order(a: &str, b: &str) -> std::cmp::Ordering {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    match a.iter().zip(b).position(|(x, y)| x != y) {
-        Some(i) => {
-            let rank = |c: u8| if c == b'/' { 0 } else { u16::from(c) + 1 };
-            rank(a[i]).cmp(&rank(b[i]))
-        }
-        None => a.len().cmp(&b.len()),
-    }
-}
-
 /// A map from path to value as the cache file holds it: the paths in tree order in one buffer,
 /// so that loading allocates nothing per path, and an evaluation, which asks for paths in
 /// that same order, finds each next to the one before (see [`Hint`]) instead of hashing it.
@@ -209,10 +196,10 @@ impl<V: Copy> Table<V> {
     /// A table of `(path, value)` pairs, in any order (a later duplicate wins).
     fn from_pairs(keys: String, mut recs: Vec<(u32, u32, Option<V>)>) -> Table<V> {
         let key = |r: &(u32, u32, Option<V>)| &keys[r.0 as usize..(r.0 + r.1) as usize];
-        let sorted = recs.windows(2).all(|w| path_order(key(&w[0]), key(&w[1])).is_lt());
+        let sorted = recs.windows(2).all(|w| tree_order(key(&w[0]), key(&w[1])).is_lt());
         if !sorted {
             // A file written in another order: sorted once, in order from the next save on.
-            recs.sort_by(|a, b| path_order(key(a), key(b)));
+            recs.sort_by(|a, b| tree_order(key(a), key(b)));
             let mut deduped: Vec<(u32, u32, Option<V>)> = Vec::with_capacity(recs.len());
             for r in recs {
                 match deduped.last_mut() {
@@ -236,7 +223,7 @@ impl<V: Copy> Table<V> {
         let found = if i < self.recs.len() && self.key(i) == key {
             Some(i)
         } else {
-            self.recs.binary_search_by(|r| path_order(&self.keys[r.0 as usize..(r.0 + r.1) as usize], key)).ok()
+            self.recs.binary_search_by(|r| tree_order(&self.keys[r.0 as usize..(r.0 + r.1) as usize], key)).ok()
         };
         if let Some(i) = found {
             hint.0 = i + 1;
@@ -285,7 +272,7 @@ impl<V: Copy> Table<V> {
     fn sorted(&self) -> Vec<(&str, V)> {
         let mut all: Vec<(&str, V)> = self.iter().collect();
         if !self.added.is_empty() {
-            all.sort_by(|a, b| path_order(a.0, b.0));
+            all.sort_by(|a, b| tree_order(a.0, b.0));
         }
         all
     }
@@ -928,8 +915,9 @@ mod tests {
     fn paths_are_kept_in_tree_order_and_found_with_or_without_a_hint() {
         let tree = ["a", "a/b", "a/b/c", "a-c", "a.d", "b", "b/x y", "é"];
         for w in tree.windows(2) {
-            assert!(path_order(w[0], w[1]).is_lt(), "{} before {}", w[0], w[1]);
-            assert_eq!(path_order(w[0], w[1]), crate::eval::tree_order(w[0], w[1]));
+            assert!(tree_order(w[0], w[1]).is_lt(), "{} before {}", w[0], w[1]);
+            let components = |p: &'static str| p.split('/');
+            assert_eq!(tree_order(w[0], w[1]), components(w[0]).cmp(components(w[1])));
         }
         let dir = tempfile::tempdir().unwrap();
         let mut c = Cache::load(dir.path());

@@ -417,7 +417,11 @@ impl Store {
         if self.repo.head_detached().unwrap_or(false) {
             return Some("HEAD is detached (not on a branch)".into());
         }
-        if self.repo.index().is_ok_and(|i| i.has_conflicts()) {
+        let conflicted = match index::Index::read(&self.repo.path().join("index")) {
+            Ok(Some(index)) => index.entries.iter().any(|e| e.stage() != 0),
+            _ => self.repo.index().is_ok_and(|i| i.has_conflicts()),
+        };
+        if conflicted {
             return Some("the index has unresolved conflicts".into());
         }
         None
