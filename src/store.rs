@@ -932,6 +932,12 @@ impl Store {
         }
         let branch = self.branch()?;
         self.git("move branch", self.repo.reference(&format!("refs/heads/{branch}"), commit, true, "dotback sync"))?;
+        // The index holds `commit`'s tree now: cached there (as a commit leaves it), it tells
+        // the next status that nothing is staged without a walk of the tree. Its objects are
+        // all in the store already, so nothing new is written but the index.
+        let mut index = self.git("index", self.repo.index())?;
+        self.git("write tree", index.write_tree())?;
+        self.git("write index", index.write())?;
         journal.done();
         Ok(())
     }
@@ -1466,6 +1472,27 @@ mod tests {
         }
         let (_d, root) = checked_out(&[("x.conf", lf)], "[core]\n\tautocrlf = false\n");
         assert_eq!(fs::read_to_string(root.join("x.conf")).unwrap(), lf);
+    }
+
+    #[test]
+    fn a_checkout_and_a_commit_leave_heads_tree_cached_in_the_index() {
+        let (_d, root) = checked_out(&[("x.conf", "x"), ("sub/y.conf", "y")], "");
+        let store = Store::open(&root).unwrap();
+        let head_tree = || store.repo.head().unwrap().peel_to_tree().unwrap().id();
+        let cached = || index::Index::read(&root.join(".git/index")).unwrap().unwrap().tree;
+        assert_eq!(cached(), Some(head_tree()), "after a checkout");
+        assert!(store.snapshot().unwrap().staged.is_empty());
+        fs::write(root.join("sub/y.conf"), "changed").unwrap();
+        store.commit_all("b", "change").unwrap();
+        assert_eq!(cached(), Some(head_tree()), "after a commit");
+        assert!(store.snapshot().unwrap().staged.is_empty());
+        // Staged and not committed: no tree cached, and the walk of HEAD's tree finds it.
+        fs::write(root.join("x.conf"), "staged").unwrap();
+        let mut index = store.repo.index().unwrap();
+        index.add_path(Path::new("x.conf")).unwrap();
+        index.write().unwrap();
+        assert_eq!(cached(), None);
+        assert_eq!(store.snapshot().unwrap().staged, [("x.conf".to_string(), "modified")]);
     }
 
     #[test]
