@@ -282,8 +282,8 @@ impl Store {
         let parents: Vec<&git2::Commit> = parent.iter().collect();
         let id = self.git("commit", self.repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents))?;
         // Writing the tree cached it in the index: kept, a later status knows from it alone
-        // that nothing is staged (see `snapshot`).
-        self.git("write index", index.write())?;
+        // that nothing is staged (see `snapshot`). Only a memo, so the commit stands without it.
+        let _ = index.write();
         Ok(Some(id))
     }
 
@@ -934,10 +934,13 @@ impl Store {
         self.git("move branch", self.repo.reference(&format!("refs/heads/{branch}"), commit, true, "dotback sync"))?;
         // The index holds `commit`'s tree now: cached there (as a commit leaves it), it tells
         // the next status that nothing is staged without a walk of the tree. Its objects are
-        // all in the store already, so nothing new is written but the index.
-        let mut index = self.git("index", self.repo.index())?;
-        self.git("write tree", index.write_tree())?;
-        self.git("write index", index.write())?;
+        // all in the store already, so nothing new is written but the index. Only a memo: an
+        // index that cannot be written so (conflicts, a full disk) stays as the checkout left it.
+        if let Ok(mut index) = self.repo.index()
+            && index.write_tree().is_ok()
+        {
+            let _ = index.write();
+        }
         journal.done();
         Ok(())
     }
