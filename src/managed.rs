@@ -137,12 +137,17 @@ pub enum ScanError {
 
 impl SourceState {
     pub fn get(&self, target: &str) -> Option<&Managed> {
-        let at = |i: usize| crate::fsutil::tree_order(&self.entries[i].target, target);
+        // Of two entries with one target (a script beside a file of its name), the later one,
+        // as a map filled in scan order would keep.
+        let not_after = |i: usize| crate::fsutil::tree_order(&self.entries[i].target, target).is_le();
         let i = match &self.order {
-            None => self.entries.binary_search_by(|m| crate::fsutil::tree_order(&m.target, target)).ok()?,
-            Some(order) => order[order.binary_search_by(|&i| at(i as usize)).ok()?] as usize,
-        };
-        Some(&self.entries[i])
+            None => self.entries.partition_point(|m| crate::fsutil::tree_order(&m.target, target).is_le()),
+            Some(order) => order.partition_point(|&i| not_after(i as usize)),
+        }
+        .checked_sub(1)?;
+        let i = self.order.as_ref().map_or(i, |order| order[i] as usize);
+        let m = &self.entries[i];
+        (m.target == target).then_some(m)
     }
 
     /// Absolute path of a managed entry's source file. For a state read from a commit it only
@@ -824,6 +829,10 @@ mod tests {
             assert_eq!(state.get(&m.target).map(|f| &f.source), Some(&m.source), "{}", m.target);
         }
         assert!(state.get(".a/none").is_none() && state.get("").is_none() && state.get("zz").is_none());
+        // A script and a file of the same target: the file, scanned later, as before.
+        write(store, "literal_run_zz.sh", "x\n");
+        let state = scan(store, &Default::default()).unwrap();
+        assert_eq!(state.get("run_zz.sh").unwrap().source, "literal_run_zz.sh");
         let plain = tempfile::tempdir().unwrap();
         write(plain.path(), "dot_a/b", "x\n");
         write(plain.path(), "dot_a-c", "x\n");

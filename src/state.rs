@@ -729,8 +729,10 @@ mod codec {
         };
         let mut memos = || -> Option<Table<Memo>> {
             let n = r.u32()? as usize;
-            let mut keys = String::with_capacity(n * 32);
-            let mut recs = Vec::with_capacity(n);
+            // A damaged count must not reserve more than the file could hold.
+            let n_max = n.min(r.0.len() / 64);
+            let mut keys = String::with_capacity(n_max * 32);
+            let mut recs = Vec::with_capacity(n_max);
             for _ in 0..n {
                 let (start, len) = r.key(&mut keys)?;
                 let stat = StatKey {
@@ -748,8 +750,9 @@ mod codec {
         let source = memos()?;
         let decrypted = memos()?;
         let n = r.u32()? as usize;
-        let mut keys = String::with_capacity(n * 32);
-        let mut recs = Vec::with_capacity(n);
+        let n_max = n.min(r.0.len() / 10);
+        let mut keys = String::with_capacity(n_max * 32);
+        let mut recs = Vec::with_capacity(n_max);
         for _ in 0..n {
             let (start, len) = r.key(&mut keys)?;
             let kind = match r.take(1)?[0] {

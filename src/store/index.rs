@@ -8,7 +8,8 @@
 //! It reads versions 2 to 4 of the format with SHA-1 ids. For anything else (a split or
 //! sparse index, an extension it must understand and does not, SHA-256, a damaged file) it
 //! returns `None` and the caller asks libgit2, which reports errors properly. Like git, it does
-//! not verify the file's trailing checksum on an ordinary read.
+//! not verify the file's trailing checksum on an ordinary read, and like git it trusts the
+//! cached tree as its writer left it (git and libgit2 invalidate it with every change).
 
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -111,8 +112,9 @@ pub fn parse(data: &[u8], mtime: (i64, u32)) -> Option<Index> {
     let count = be32(data, 8)? as usize;
     let end = data.len() - OID; // the trailing checksum
     let mut at = 12;
-    let mut entries = Vec::with_capacity(count);
-    let mut paths: Vec<u8> = Vec::with_capacity(count * 32);
+    // A count beyond what the file can hold (damage) must not reserve that much.
+    let mut entries = Vec::with_capacity(count.min(data.len() / 62));
+    let mut paths: Vec<u8> = Vec::with_capacity(data.len().min(count.saturating_mul(32)));
     let mut prev: (usize, usize) = (0, 0);
     for _ in 0..count {
         let head = data.get(at..at + 62)?;
@@ -330,6 +332,9 @@ mod tests {
         let mut v5 = data.clone();
         v5[7] = 5;
         assert!(parse(&v5, (0, 0)).is_none(), "an unknown version");
+        let mut huge = data.clone();
+        huge[8..12].copy_from_slice(&[0xff, 0xff, 0xff, 0xf0]);
+        assert!(parse(&huge, (0, 0)).is_none(), "an entry count the file cannot hold");
         assert!(Index::read(&p.join("no-such-index")).unwrap().unwrap().entries.is_empty());
     }
 }
