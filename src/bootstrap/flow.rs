@@ -620,16 +620,15 @@ fn clone_step(paths: &Paths, opts: &mut Options, report: &mut Report, early: &mu
     };
     if !adopted {
         // A machine with no identity yet needs the recovery passphrase: it is asked (or read)
-        // as soon as the store is fetched, and the key derivation (the slow part of the unlock,
-        // on purpose) runs beside the checkout.
+        // as soon as the sealed recovery key is known, and the key derivation (the slow part of
+        // the unlock, on purpose) runs beside the clone. A local remote's is read before the
+        // fetch, so the derivation runs beside the fetch and the checkout; otherwise it is read
+        // from the fetched commit, and runs beside the checkout. (The unlock uses the key only
+        // if it opened the very file the store holds then.)
         let need = !has_identity(paths);
+        let url = absolute_remote(&opts.remote);
         let ask = &mut opts.passphrase;
-        let mut open_early = |store: &Store, commit: git2::Oid| {
-            if !need {
-                return;
-            }
-            let rel = crate::vault::recovery_path(Path::new("")).to_string_lossy().into_owned();
-            let Ok(Some(sealed)) = store.file_at(commit, &rel) else { return };
+        let mut start = |sealed: Vec<u8>| {
             // A passphrase that cannot be had is reported by the unlock (stdin is read once).
             *early = Some(ask().map(|pass| {
                 std::thread::spawn(move || {
@@ -638,7 +637,20 @@ fn clone_step(paths: &Paths, opts: &mut Options, report: &mut Report, early: &mu
                 })
             }));
         };
-        clone_into(&absolute_remote(&opts.remote), &dest, &opts.remote, &mut open_early)?;
+        let mut started = false;
+        if need && let Some(sealed) = sealed_in_local_remote(&url) {
+            start(sealed);
+            started = true;
+        }
+        let mut open_early = |store: &Store, commit: git2::Oid| {
+            if !need || started {
+                return;
+            }
+            let rel = crate::vault::recovery_path(Path::new("")).to_string_lossy().into_owned();
+            let Ok(Some(sealed)) = store.file_at(commit, &rel) else { return };
+            start(sealed);
+        };
+        clone_into(&url, &dest, &opts.remote, &mut open_early)?;
     }
     let ask = &mut opts.passphrase;
     let init = crate::init::init(paths, Some(&dest), opts.device.as_deref(), None, ask);
@@ -655,6 +667,20 @@ fn clone_step(paths: &Paths, opts: &mut Options, report: &mut Report, early: &mu
     report.device = init.device.clone();
     let what = if adopted { "adopted the clone at" } else { "cloned the store into" };
     Ok(Did::new(Outcome::Done, format!("{what} {} as device `{}`", dest.display(), init.device)))
+}
+
+/// The sealed recovery key at the HEAD of the repository at `url`, when that is a local path
+/// (read without fetching: what the clone then fetches decides whether it is used).
+fn sealed_in_local_remote(url: &str) -> Option<Vec<u8>> {
+    let path = crate::transport::local_path(url)?;
+    let flags = git2::RepositoryOpenFlags::NO_SEARCH;
+    let repo = git2::Repository::open_ext(&path, flags, std::iter::empty::<&std::ffi::OsStr>()).ok()?;
+    let tree = repo.head().ok()?.peel_to_commit().ok()?.tree().ok()?;
+    let entry = tree.get_path(&crate::vault::recovery_path(Path::new(""))).ok()?;
+    if entry.kind() != Some(git2::ObjectType::Blob) {
+        return None;
+    }
+    Some(repo.find_blob(entry.id()).ok()?.content().to_vec())
 }
 
 /// Clones `url` into `dest` through a sibling directory renamed into place, so a failure (an
