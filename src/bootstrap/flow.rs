@@ -414,12 +414,15 @@ pub fn run(paths: &Paths, opts: &mut Options, sink: &dyn Sink) -> Result<Report,
         with_session(paths, "unlock", report, sink, |s, _| unlock_step(s, opts, early.take(), sink))
     })?;
 
-    // The plan from the manifest this device trusts, and the store's steps it must approve.
-    let trusted = {
-        let ctx = Context::load(paths.clone()).map_err(|e| r.fail("unlock", e.into()))?;
-        let s = Session::open(ctx, Access::Read, sink).map_err(|e| r.fail("unlock", e.into()))?;
-        s.trust().manifest.clone()
-    };
+    // The plan from the manifest this device trusts, and the store's steps it must approve. The
+    // session that reads it is the one the built-in steps then share (opening one reads the
+    // whole store and the cache): kept until a store step runs, which gets the store to itself.
+    let mut session = None;
+    let trusted = open_session(paths, &mut r.report, sink, &mut session)
+        .map_err(|e| r.fail("unlock", e))?
+        .trust()
+        .manifest
+        .clone();
     let plan = plan_for(paths, &trusted, opts)?;
     let mut approvals = super::user::Approvals::load(&paths.state_dir).map_err(|e| r.fail("unlock", e.into()))?;
     let unseen: Vec<&UserStep> = plan
@@ -432,6 +435,8 @@ pub fn run(paths: &Paths, opts: &mut Options, sink: &dyn Sink) -> Result<Report,
         })
         .collect();
     if !unseen.is_empty() {
+        // Nobody waits for the lock while the user reads the steps.
+        close_session(&mut session).map_err(|e| r.fail("unlock", e))?;
         if !(opts.approve)(&unseen) {
             return Err(BootstrapError::NotApproved {
                 steps: unseen.iter().map(|u| u.name.clone()).collect(),
@@ -441,6 +446,7 @@ pub fn run(paths: &Paths, opts: &mut Options, sink: &dyn Sink) -> Result<Report,
         approvals.approve(unseen.iter().copied()).map_err(|e| r.fail("unlock", e.into()))?;
     }
 
+    let mut last = "unlock".to_string();
     for planned in &plan.steps {
         let name = planned.step.name().to_string();
         if matches!(planned.step, Step::Builtin(Builtin::Clone | Builtin::Unlock)) {
@@ -454,15 +460,18 @@ pub fn run(paths: &Paths, opts: &mut Options, sink: &dyn Sink) -> Result<Report,
             Step::Builtin(b) => {
                 let b = *b;
                 r.step(&name, |report| {
-                    with_session(paths, b.name(), report, sink, |s, report| builtin_step(b, s, report, opts, sink))
+                    in_session(paths, b, report, sink, &mut session, |s, report| builtin_step(b, s, report, opts, sink))
                 })?
             }
             Step::User(u) => {
+                close_session(&mut session).map_err(|e| r.fail(&last, e))?;
                 let before = r.progress.steps.get(&u.name).cloned();
                 r.step(&name, |_| user_step(u, paths, before.as_deref(), sink))?
             }
         }
+        last = name;
     }
+    close_session(&mut session).map_err(|e| r.fail(&last, e))?;
     let mut report = r.report;
     report.total_secs = r.started.elapsed().as_secs_f64();
     // A resumed run finishes what an earlier one began: that is not "nothing to do".
@@ -508,14 +517,73 @@ fn with_session(
     sink: &dyn Sink,
     f: impl FnOnce(&mut Session, &mut Report) -> Result<Did, StepError>,
 ) -> Result<Did, StepError> {
-    let ctx = Context::load(paths.clone())?;
-    report.store = ctx.store.clone();
-    report.device = ctx.device.clone();
-    let mut s = Session::open(ctx, Access::Write, sink)?;
-    let did = f(&mut s, report)?;
+    let mut session = None;
+    let s = open_session(paths, report, sink, &mut session)?;
+    let did = f(s, report)?;
     // A test kills the run here: the step's work done, its session not yet finished.
     crate::testing::pause(&format!("bootstrap-{step}"));
-    s.finish()?;
+    close_session(&mut session)?;
+    Ok(did)
+}
+
+/// The writer session of this device in `session`, opened unless it is open.
+fn open_session<'s>(
+    paths: &Paths,
+    report: &mut Report,
+    sink: &dyn Sink,
+    session: &'s mut Option<Session>,
+) -> Result<&'s mut Session, StepError> {
+    if session.is_none() {
+        let ctx = Context::load(paths.clone())?;
+        report.store = ctx.store.clone();
+        report.device = ctx.device.clone();
+        *session = Some(Session::open(ctx, Access::Write, sink)?);
+    }
+    Ok(session.as_mut().expect("opened above"))
+}
+
+/// Finishes the session in `session`, if one is open.
+fn close_session(session: &mut Option<Session>) -> Result<(), StepError> {
+    match session.take() {
+        Some(s) => Ok(s.finish()?),
+        None => Ok(()),
+    }
+}
+
+/// Runs the built-in step `b` in the session the built-in steps share (opened unless it is
+/// open). After the step its cache is saved, as finishing a session would; a step that fails
+/// takes the session with it, unfinished, as it would take its own.
+fn in_session(
+    paths: &Paths,
+    b: Builtin,
+    report: &mut Report,
+    sink: &dyn Sink,
+    session: &mut Option<Session>,
+    f: impl FnOnce(&mut Session, &mut Report) -> Result<Did, StepError>,
+) -> Result<Did, StepError> {
+    let reused = session.is_some();
+    let s = open_session(paths, report, sink, session)?;
+    // A step that evaluates starts from the cache as saved now, as it would in a session of
+    // its own: what it learns of files written since (the dotfiles) is too recent to memoize
+    // for an older session, and a later command would read them all again.
+    if reused && matches!(b, Builtin::Ssh | Builtin::Dotfiles | Builtin::Templates | Builtin::Verify) {
+        s.cache = crate::state::Cache::load(&s.ctx.paths.state_dir);
+    }
+    let did = match f(s, report) {
+        Ok(did) => did,
+        Err(e) => {
+            drop(session.take());
+            return Err(e);
+        }
+    };
+    // A test kills the run here: the step's work done, its session not yet finished.
+    crate::testing::pause(&format!("bootstrap-{}", b.name()));
+    if let Some(s) = session.as_mut()
+        && let Err(e) = s.cache.save()
+    {
+        drop(session.take());
+        return Err(e.into());
+    }
     Ok(did)
 }
 
@@ -620,16 +688,15 @@ fn clone_step(paths: &Paths, opts: &mut Options, report: &mut Report, early: &mu
     };
     if !adopted {
         // A machine with no identity yet needs the recovery passphrase: it is asked (or read)
-        // as soon as the store is fetched, and the key derivation (the slow part of the unlock,
-        // on purpose) runs beside the checkout.
+        // as soon as the sealed recovery key is known, and the key derivation (the slow part of
+        // the unlock, on purpose) runs beside the clone. A local remote's is read before the
+        // fetch, so the derivation runs beside the fetch and the checkout; otherwise it is read
+        // from the fetched commit, and runs beside the checkout. (The unlock uses the key only
+        // if it opened the very file the store holds then.)
         let need = !has_identity(paths);
+        let url = absolute_remote(&opts.remote);
         let ask = &mut opts.passphrase;
-        let mut open_early = |store: &Store, commit: git2::Oid| {
-            if !need {
-                return;
-            }
-            let rel = crate::vault::recovery_path(Path::new("")).to_string_lossy().into_owned();
-            let Ok(Some(sealed)) = store.file_at(commit, &rel) else { return };
+        let mut start = |sealed: Vec<u8>| {
             // A passphrase that cannot be had is reported by the unlock (stdin is read once).
             *early = Some(ask().map(|pass| {
                 std::thread::spawn(move || {
@@ -638,7 +705,20 @@ fn clone_step(paths: &Paths, opts: &mut Options, report: &mut Report, early: &mu
                 })
             }));
         };
-        clone_into(&absolute_remote(&opts.remote), &dest, &opts.remote, &mut open_early)?;
+        let mut started = false;
+        if need && let Some(sealed) = sealed_in_local_remote(&url) {
+            start(sealed);
+            started = true;
+        }
+        let mut open_early = |store: &Store, commit: git2::Oid| {
+            if !need || started {
+                return;
+            }
+            let rel = crate::vault::recovery_path(Path::new("")).to_string_lossy().into_owned();
+            let Ok(Some(sealed)) = store.file_at(commit, &rel) else { return };
+            start(sealed);
+        };
+        clone_into(&url, &dest, &opts.remote, &mut open_early)?;
     }
     let ask = &mut opts.passphrase;
     let init = crate::init::init(paths, Some(&dest), opts.device.as_deref(), None, ask);
@@ -655,6 +735,20 @@ fn clone_step(paths: &Paths, opts: &mut Options, report: &mut Report, early: &mu
     report.device = init.device.clone();
     let what = if adopted { "adopted the clone at" } else { "cloned the store into" };
     Ok(Did::new(Outcome::Done, format!("{what} {} as device `{}`", dest.display(), init.device)))
+}
+
+/// The sealed recovery key at the HEAD of the repository at `url`, when that is a local path
+/// (read without fetching: what the clone then fetches decides whether it is used).
+fn sealed_in_local_remote(url: &str) -> Option<Vec<u8>> {
+    let path = crate::transport::local_path(url)?;
+    let flags = git2::RepositoryOpenFlags::NO_SEARCH;
+    let repo = git2::Repository::open_ext(&path, flags, std::iter::empty::<&std::ffi::OsStr>()).ok()?;
+    let tree = repo.head().ok()?.peel_to_commit().ok()?.tree().ok()?;
+    let entry = tree.get_path(&crate::vault::recovery_path(Path::new(""))).ok()?;
+    if entry.kind() != Some(git2::ObjectType::Blob) {
+        return None;
+    }
+    Some(repo.find_blob(entry.id()).ok()?.content().to_vec())
 }
 
 /// Clones `url` into `dest` through a sibling directory renamed into place, so a failure (an
