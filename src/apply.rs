@@ -134,7 +134,7 @@ pub fn plan(evals: &[Eval], opts: PlanOptions) -> Vec<Action> {
             why: (e.change == Change::Refused).then(|| e.why.clone()).flatten(),
         });
     }
-    dirs.sort_by(|a, b| crate::eval::tree_order(&b.target, &a.target));
+    dirs.sort_by(|a, b| crate::fsutil::tree_order(&b.target, &a.target));
     actions.extend(dirs);
     actions
 }

@@ -155,11 +155,6 @@ pub fn is_at_or_below(path: &str, dir: &str) -> bool {
     dir.is_empty() || path == dir || (path.starts_with(dir) && path.as_bytes().get(dir.len()) == Some(&b'/'))
 }
 
-/// Orders paths as [`managed::scan`] does: component by component.
-pub fn tree_order(a: &str, b: &str) -> std::cmp::Ordering {
-    crate::fsutil::tree_order(a, b)
-}
-
 /// Compares two states; symlink permission bits carry no meaning and are ignored.
 pub fn same(a: Option<Node>, b: Option<Node>) -> bool {
     match (a, b) {
@@ -637,7 +632,7 @@ pub fn evaluate(
             extras(ctx, state, cache, m, sel, &mut out)?;
         }
         // Extras go right after their directory's own entries, before anything deeper is written.
-        out.sort_by(|a, b| tree_order(&a.target, &b.target));
+        out.sort_by(|a, b| crate::fsutil::tree_order(&a.target, &b.target));
     }
     for e in &mut out {
         if let Some(why) = refusal(ctx, state, e) {
@@ -715,7 +710,7 @@ fn starts_as_age(data: &[u8]) -> bool {
 pub fn skipped_roots<'a>(evals: impl IntoIterator<Item = &'a Eval>) -> Vec<&'a Eval> {
     let mut roots: Vec<&Eval> = Vec::new();
     let mut sorted: Vec<&Eval> = evals.into_iter().filter(|e| e.change == Change::Skipped).collect();
-    sorted.sort_by(|a, b| tree_order(&a.target, &b.target));
+    sorted.sort_by(|a, b| crate::fsutil::tree_order(&a.target, &b.target));
     for e in sorted {
         if !roots.last().is_some_and(|r| is_at_or_below(&e.target, &r.target)) {
             roots.push(e);
@@ -752,7 +747,7 @@ fn stale_targets(
     if stale.is_empty() {
         return Ok(());
     }
-    stale.sort_by(|a, b| tree_order(&a.0, &b.0));
+    stale.sort_by(|a, b| crate::fsutil::tree_order(&a.0, &b.0));
     let mut h = Hasher::new(cache, None);
     let mut found = Vec::new();
     for (target, base) in stale {
