@@ -261,7 +261,11 @@ impl<'a> Hasher<'a> {
     /// What is at a live path now. A link's target is read only when its lstat changed since
     /// it was last read (a link cannot be rewritten in place: retargeting makes a new one).
     pub fn live(&mut self, target: &str, path: &Path) -> Result<Option<Node>, EvalError> {
-        let Some(md) = self.live_dirs.lstat(path).context(Op::Read, path)? else {
+        let seen = match self.cache.prefetched_live(target, *self.hint(Side::Live)) {
+            Some(seen) => seen,
+            None => self.live_dirs.lstat(path).context(Op::Read, path)?,
+        };
+        let Some(md) = seen else {
             return Ok(None);
         };
         self.node(target, path, &md).map(Some)
@@ -419,7 +423,6 @@ impl<'a> Hasher<'a> {
         for (side, key, stat, hash) in learnt.memos {
             cache.remember(side, &key, stat, hash);
         }
-        cache.observed.reserve(learnt.observed.len());
         cache.observed.extend(learnt.observed);
     }
 }
@@ -467,6 +470,8 @@ pub fn handled_natively(m: &Managed) -> bool {
 
 /// Below this many targets one thread is faster than starting more.
 const PARALLEL_MIN: usize = 512;
+/// Targets a thread evaluates at a time.
+const PIECE: usize = 1024;
 
 /// What one evaluation thread found: its targets evaluated, what it learnt, the ciphertexts it
 /// decrypted (blob id, plaintext hash), and what the cache is to take in from them.
@@ -574,21 +579,43 @@ pub fn evaluate(
             if m.entry.kind == Kind::Dir && m.entry.attrs.exact && actual.map(|a| a.kind) == Some(NodeKind::Dir) {
                 out.exact.push(i);
             }
-            out.evals.push(Eval { target: m.target.clone(), entry: Some(i), desired, actual, base, change, link, why });
+            let mut e = Eval { target: m.target.clone(), entry: Some(i), desired, actual, base, change, link, why };
+            if let Some(why) = refusal(ctx, state, &e) {
+                e.change = Change::Refused;
+                e.why = Some(why);
+            }
+            out.evals.push(e);
         }
         out.learnt = h.learnt;
         out.sealed = h.sealed;
         Ok(out)
     };
-    let chunk_len = selected.len().div_ceil(threads).max(1);
     let parts: Vec<Result<Chunk, EvalError>> = if threads == 1 {
         vec![eval_chunk(&selected)]
     } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = selected.chunks(chunk_len).map(|c| s.spawn(move || eval_chunk(c))).collect();
-            handles.into_iter().map(|h| h.join().expect("evaluation thread panicked")).collect()
-        })
+        // Pieces handed out as threads come free: one half of a tree can take much longer than
+        // the other (links, or files to hash), and no thread then waits for another.
+        let pieces: Vec<&[usize]> = selected.chunks(PIECE).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut done: Vec<(usize, Result<Chunk, EvalError>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(piece) = pieces.get(k) else { break mine };
+                            mine.push((k, eval_chunk(piece)));
+                        }
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("evaluation thread panicked")).collect()
+        });
+        done.sort_unstable_by_key(|(k, _)| *k);
+        done.into_iter().map(|(_, part)| part).collect()
     };
+    cache.forget_prefetched();
     let mut out = Vec::with_capacity(selected.len() + skipped.len());
     cache.observed.reserve(selected.len());
     let mut exact_dirs = Vec::new();
@@ -634,7 +661,8 @@ pub fn evaluate(
         // Extras go right after their directory's own entries, before anything deeper is written.
         out.sort_by(|a, b| crate::fsutil::tree_order(&a.target, &b.target));
     }
-    for e in &mut out {
+    // Targets of entries were looked at as they were evaluated (skipped ones need no look).
+    for e in out.iter_mut().filter(|e| e.entry.is_none()) {
         if let Some(why) = refusal(ctx, state, e) {
             e.change = Change::Refused;
             e.why = Some(why);
@@ -737,10 +765,15 @@ fn stale_targets(
     sel: &Selection,
     out: &mut Vec<Eval>,
 ) -> Result<(), EvalError> {
+    // The bases come in tree order (see `state::Table`), as the entries do.
+    let mut hint = 0;
     let mut stale: Vec<(String, Node)> = cache
         .bases()
         .filter(|(t, _)| {
-            state.get(t).is_none() && sel.contains(t) && !state.ignore.is_ignored(t) && !skipped_here(ctx, state, t)
+            state.get_near(t, &mut hint).is_none()
+                && sel.contains(t)
+                && !state.ignore.is_ignored(t)
+                && !skipped_here(ctx, state, t)
         })
         .map(|(t, n)| (t.to_string(), n))
         .collect();

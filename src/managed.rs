@@ -137,17 +137,36 @@ pub enum ScanError {
 
 impl SourceState {
     pub fn get(&self, target: &str) -> Option<&Managed> {
+        self.get_near(target, &mut 0)
+    }
+
+    /// [`SourceState::get`] for callers asking in tree order: `hint` is where the previous
+    /// lookup ended, and the entry there is tried before a binary search.
+    pub fn get_near(&self, target: &str, hint: &mut usize) -> Option<&Managed> {
+        let at = |k: usize| self.order.as_ref().map_or(k, |order| order[k] as usize);
+        let n = self.entries.len();
+        let k = *hint;
         // Of two entries with one target (a script beside a file of its name), the later one,
         // as a map filled in scan order would keep.
-        let not_after = |i: usize| crate::fsutil::tree_order(&self.entries[i].target, target).is_le();
-        let i = match &self.order {
-            None => self.entries.partition_point(|m| crate::fsutil::tree_order(&m.target, target).is_le()),
-            Some(order) => order.partition_point(|&i| not_after(i as usize)),
-        }
-        .checked_sub(1)?;
-        let i = self.order.as_ref().map_or(i, |order| order[i] as usize);
-        let m = &self.entries[i];
-        (m.target == target).then_some(m)
+        let k = if k < n
+            && self.entries[at(k)].target == target
+            && (k + 1 == n || self.entries[at(k + 1)].target != target)
+        {
+            k
+        } else {
+            let not_after = |i: usize| crate::fsutil::tree_order(&self.entries[i].target, target).is_le();
+            let k = match &self.order {
+                None => self.entries.partition_point(|m| crate::fsutil::tree_order(&m.target, target).is_le()),
+                Some(order) => order.partition_point(|&i| not_after(i as usize)),
+            };
+            *hint = k;
+            k.checked_sub(1)?
+        };
+        let m = &self.entries[at(k)];
+        (m.target == target).then(|| {
+            *hint = k + 1;
+            m
+        })
     }
 
     /// Absolute path of a managed entry's source file. For a state read from a commit it only
@@ -833,6 +852,18 @@ mod tests {
         write(store, "literal_run_zz.sh", "x\n");
         let state = scan(store, &Default::default()).unwrap();
         assert_eq!(state.get("run_zz.sh").unwrap().source, "literal_run_zz.sh");
+        // Asked in tree order with a hint, or out of order with a stale one: the same answers.
+        let mut targets: Vec<&str> = state.entries.iter().map(|m| m.target.as_str()).collect();
+        targets.sort_by(|a, b| crate::fsutil::tree_order(a, b));
+        targets.dedup();
+        for pass in [targets.clone(), targets.iter().rev().copied().collect()] {
+            let mut hint = 0;
+            for t in pass.iter().flat_map(|t| [*t, "dot_a/missing", *t]) {
+                let want = state.get(t).map(|m| &m.source);
+                assert_eq!(state.get_near(t, &mut hint).map(|m| &m.source), want, "{t}");
+            }
+        }
+        assert_eq!(state.get_near("run_zz.sh", &mut 0).unwrap().source, "literal_run_zz.sh");
         let plain = tempfile::tempdir().unwrap();
         write(plain.path(), "dot_a/b", "x\n");
         write(plain.path(), "dot_a-c", "x\n");

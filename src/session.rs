@@ -92,19 +92,34 @@ impl Session {
         };
         let writer = access == Access::Write;
         let store = Store::open(&ctx.store)?;
-        // Deciding what this device trusts, loading the cache and scanning the store are
-        // independent (the scan keeps the `[[only]]` rules for later, and takes the trusted
-        // ones below): do all three at once. A writer first makes sure no git operation is
-        // under way (trust may seal a change into the store).
+        // Loading the cache and scanning the store are independent (the scan keeps the
+        // `[[only]]` rules for later, and takes the trusted ones below): both at once. Deciding
+        // what this device trusts takes the files the scan listed, so no store directory is read
+        // twice. A writer first makes sure no git operation is under way (trust may seal a
+        // change into the store).
         let device = managed::Device::of(&ctx);
+        // A reader's cache thread goes on to look at the live files while the scan lasts (see
+        // `Cache::prefetch_live`): nothing in HOME changes by the session's own hand before
+        // its first evaluation.
+        let scanned = std::sync::atomic::AtomicBool::new(false);
         let (trust, state, cache) = std::thread::scope(|s| {
-            let cache = s.spawn(|| Cache::load(&ctx.paths.state_dir));
+            let cache = s.spawn(|| {
+                let mut cache = Cache::load(&ctx.paths.state_dir);
+                if !writer {
+                    cache.prefetch_live(&ctx.paths.home, &scanned);
+                }
+                cache
+            });
             let scan = s.spawn(|| managed::scan_for(&ctx.store, &Default::default(), &device));
-            let trust = match writer.then(|| store.unfinished()).flatten() {
+            let busy = writer.then(|| store.unfinished()).flatten();
+            let state = scan.join().expect("the scan panicked");
+            let files = state.as_ref().ok().and_then(|s| s.files.as_deref());
+            let trust = match busy {
                 Some(what) => Err(SessionError::GitBusy { store: ctx.store.clone(), what }),
-                None => evaluate_trust(&ctx, &store, writer).map_err(SessionError::from),
+                None => evaluate_trust(&ctx, &store, writer, files).map_err(SessionError::from),
             };
-            (trust, scan.join().expect("the scan panicked"), cache.join().expect("cache loading panicked"))
+            scanned.store(true, std::sync::atomic::Ordering::Relaxed);
+            (trust, state, cache.join().expect("cache loading panicked"))
         });
         drop(store);
         let trust = trust?;
@@ -145,7 +160,7 @@ impl Session {
     /// scans the store again.
     pub fn refresh_trust(&mut self) -> Result<(), SessionError> {
         let store = Store::open(&self.ctx.store)?;
-        self.trust = evaluate_trust(&self.ctx, &store, self.lock.is_some())?;
+        self.trust = evaluate_trust(&self.ctx, &store, self.lock.is_some(), None)?;
         self.vault = OnceLock::new();
         self.state =
             managed::scan_for(&self.ctx.store, &self.trust.manifest.rules.only, &managed::Device::of(&self.ctx))?;
@@ -169,7 +184,7 @@ impl Session {
     /// sealed as its own change).
     pub fn reseal(&mut self) -> Result<(), SessionError> {
         let store = Store::open(&self.ctx.store)?;
-        self.trust = evaluate_trust(&self.ctx, &store, true)?;
+        self.trust = evaluate_trust(&self.ctx, &store, true, None)?;
         self.vault = OnceLock::new();
         Ok(())
     }
@@ -214,7 +229,12 @@ pub fn free_later<T: Send + 'static>(value: T) {
 
 /// The trust this device gives the store's control files; identities are loaded only when a
 /// change has to be verified or sealed.
-pub fn evaluate_trust(ctx: &Context, store: &Store, writer: bool) -> Result<Trust, TrustError> {
+pub fn evaluate_trust(
+    ctx: &Context,
+    store: &Store,
+    writer: bool,
+    files: Option<&[String]>,
+) -> Result<Trust, TrustError> {
     let ids = || crate::vault::load_identities(ctx, ctx.identity).map_err(|e| crate::vault::describe(&e));
-    crate::trust::evaluate(ctx, store, &ids, writer)
+    crate::trust::evaluate_with(ctx, store, &ids, writer, files)
 }

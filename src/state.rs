@@ -282,8 +282,12 @@ impl<V: Copy> Table<V> {
 pub struct Cache {
     path: PathBuf,
     file: CacheFile,
-    /// Store files an evaluation looked at during this operation; not saved.
-    pub observed: FastMap<String, Observed>,
+    /// Store files the evaluations looked at during this operation, in the order they looked
+    /// (the scan's; of two for one file, the later counts); not saved.
+    pub observed: Vec<(String, Observed)>,
+    /// What [`Cache::prefetch_live`] found at each live path of `file.live` (by record; `None`:
+    /// not looked at); used up by the next evaluation.
+    prefetched: Vec<Option<Option<fsutil::Meta>>>,
     op_start_ns: i128,
     dirty: bool,
 }
@@ -312,7 +316,7 @@ impl Cache {
         let path = state_dir.join("cache.bin");
         let op_start_ns = fsutil::now_ns();
         let file = fs::read(&path).ok().and_then(|b| codec::decode(&b)).unwrap_or_default();
-        Cache { path, file, observed: FastMap::default(), op_start_ns, dirty: false }
+        Cache { path, file, observed: Vec::new(), prefetched: Vec::new(), op_start_ns, dirty: false }
     }
 
     /// A cache that knows nothing: every file is read (for checks that must not trust a memo).
@@ -320,7 +324,8 @@ impl Cache {
         Cache {
             path: PathBuf::new(),
             file: CacheFile::default(),
-            observed: FastMap::default(),
+            observed: Vec::new(),
+            prefetched: Vec::new(),
             op_start_ns: fsutil::now_ns(),
             dirty: false,
         }
@@ -357,6 +362,47 @@ impl Cache {
     /// last one was found.
     pub fn hash_near(&self, side: Side, key: &str, stat: &StatKey, hint: &mut Hint) -> Option<Hash> {
         self.map(side).get(key, hint).filter(|m| m.stat == *stat).map(|m| m.hash)
+    }
+
+    /// Looks at every live path (below `home`) the cache has a memo for, in tree order, until
+    /// `stop` is set: meant for the time a session waits for its scan of the store, so that the
+    /// evaluation right after takes these `lstat`s instead of making them
+    /// ([`Cache::prefetched_live`]). That evaluation uses them up ([`Cache::forget_prefetched`]).
+    pub fn prefetch_live(&mut self, home: &Path, stop: &std::sync::atomic::AtomicBool) {
+        let live = &self.file.live;
+        let mut out = Vec::with_capacity(live.recs.len());
+        let mut dirs = fsutil::DirStat::default();
+        let mut path = PathBuf::new();
+        for i in 0..live.recs.len() {
+            if i % 256 == 0 && stop.load(std::sync::atomic::Ordering::Relaxed) {
+                break;
+            }
+            if live.recs[i].2.is_none() {
+                out.push(None);
+                continue;
+            }
+            path.clear();
+            path.push(home);
+            path.push(live.key(i));
+            // A failed look is left to the evaluation, which reports it.
+            out.push(dirs.lstat(&path).ok());
+        }
+        self.prefetched = out;
+    }
+
+    /// What [`Cache::prefetch_live`] found at live path `key` (`Some(None)`: nothing there),
+    /// if it looked; `hint` is the live side's (it is not moved).
+    pub fn prefetched_live(&self, key: &str, hint: Hint) -> Option<Option<fsutil::Meta>> {
+        if self.prefetched.is_empty() {
+            return None;
+        }
+        let i = self.file.live.find(key, &mut { hint })?;
+        self.prefetched.get(i).copied().flatten()
+    }
+
+    /// Drops what [`Cache::prefetch_live`] found: from now on, live paths are looked at anew.
+    pub fn forget_prefetched(&mut self) {
+        self.prefetched = Vec::new();
     }
 
     /// Records the hash of `key`, unless the file is too recent to trust its timestamps.

@@ -2,7 +2,7 @@
 //! not committed yet.
 
 use crate::error::{IoContext, Op, PathError};
-use crate::fsutil::{FastMap, FastSet};
+use crate::fsutil::FastMap;
 use crate::transport::{self, TransportError};
 use git2::{IndexAddOption, Repository, RepositoryInitOptions, Signature, StatusOptions};
 use std::collections::{HashMap, HashSet};
@@ -1205,27 +1205,46 @@ impl Store {
         &self,
         snap: &GitSnapshot,
         files: &[String],
-        observed: &FastMap<String, crate::state::Observed>,
+        observed: &[(String, crate::state::Observed)],
     ) -> Result<Vec<Uncommitted>, StoreError> {
         if snap.filtered || files.iter().any(|f| f == ".gitattributes" || f.ends_with("/.gitattributes")) {
             return self.uncommitted();
         }
-        let on_disk: FastSet<&str> = files.iter().map(String::as_str).collect();
+        let mut at: FastMap<&str, u32> = FastMap::with_capacity_and_hasher(files.len(), Default::default());
+        for (i, f) in files.iter().enumerate() {
+            at.insert(f, i as u32);
+        }
+        // What was seen of each file. The evaluation looked in the scan's order, the order of
+        // `files`, so each is mostly the file after the one before.
+        let mut seen: Vec<Option<&crate::state::Observed>> = vec![None; files.len()];
+        let mut next = 0;
+        for (path, o) in observed {
+            let i = match files.get(next) {
+                Some(f) if f == path => next,
+                _ => match at.get(path.as_str()) {
+                    Some(&i) => i as usize,
+                    None => continue,
+                },
+            };
+            seen[i] = Some(o);
+            next = i + 1;
+        }
         let index = &snap.index;
-        let mut in_index: FastSet<&[u8]> = FastSet::with_capacity_and_hasher(index.entries.len(), Default::default());
+        let mut in_index = vec![false; files.len()];
         let mut listed: HashMap<String, &'static str> = HashMap::new();
         for entry in &index.entries {
-            in_index.insert(index.path(entry));
+            let path = String::from_utf8_lossy(index.path(entry));
+            let on_disk = at.get(&*path).map(|&i| i as usize);
+            if let Some(i) = on_disk {
+                in_index[i] = true;
+            }
             if entry.mode == 0o160000 {
                 continue; // submodules are not dotback's business
             }
-            let path = String::from_utf8_lossy(index.path(entry));
             let change = if entry.stage() != 0 {
                 "conflicted"
-            } else if !on_disk.contains(&*path) {
-                "deleted"
-            } else {
-                let modified = match observed.get(&*path) {
+            } else if let Some(i) = on_disk {
+                let modified = match seen[i] {
                     Some(crate::state::Observed { stat, blob: Some(id) }) => {
                         *id != entry.id || git_mode(stat.mode) != entry.mode
                     }
@@ -1235,10 +1254,12 @@ impl Store {
                     continue;
                 }
                 "modified"
+            } else {
+                "deleted"
             };
             listed.insert(path.into_owned(), change);
         }
-        for f in files.iter().filter(|f| !in_index.contains(f.as_bytes())) {
+        for (f, _) in files.iter().zip(&in_index).filter(|(_, known)| !**known) {
             if !self.repo.status_should_ignore(Path::new(f)).unwrap_or(false) {
                 listed.insert(f.clone(), "added");
             }
@@ -1415,7 +1436,7 @@ mod tests {
     }
 
     /// What an evaluation sees: the stat of every file, and the blob id of some.
-    fn observed(root: &Path, files: &[String], hashed: bool) -> FastMap<String, Observed> {
+    fn observed(root: &Path, files: &[String], hashed: bool) -> Vec<(String, Observed)> {
         files
             .iter()
             .filter(|f| !f.starts_with('.'))
@@ -1505,7 +1526,7 @@ mod tests {
             let want = store.uncommitted().unwrap();
             let fs_files = files(&root);
             let snap = store.snapshot().unwrap();
-            assert_eq!(store.uncommitted_with(&snap, &fs_files, &FastMap::default()).unwrap(), want, "{what}: by stat");
+            assert_eq!(store.uncommitted_with(&snap, &fs_files, &[]).unwrap(), want, "{what}: by stat");
             let seen = observed(&root, &fs_files, false);
             assert_eq!(store.uncommitted_with(&snap, &fs_files, &seen).unwrap(), want, "{what}: by known stat");
             let seen = observed(&root, &fs_files, true);

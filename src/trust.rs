@@ -114,8 +114,16 @@ struct Seal {
 impl ControlSet {
     /// The control files and the code in the store's work tree.
     pub fn read(store: &Store) -> Result<ControlSet, TrustError> {
+        ControlSet::read_with(store, || code::of_work_tree(store))
+    }
+
+    /// [`ControlSet::read`], the code listed by `code`.
+    fn read_with(
+        store: &Store,
+        code: impl FnOnce() -> Result<code::Listing, crate::error::PathError>,
+    ) -> Result<ControlSet, TrustError> {
         let mut set = ControlSet::read_files(&store.root)?;
-        set.code = Some(code::of_work_tree(store)?);
+        set.code = Some(code()?);
         Ok(set)
     }
 
@@ -488,14 +496,30 @@ pub type Identities<'a> = &'a dyn Fn() -> Result<Vec<Identity>, String>;
 /// Compares the store's control files with the trusted set and decides what this device uses.
 /// `writer`: the caller holds the store's lock and may seal a change made on this device.
 pub fn evaluate(ctx: &Context, store: &Store, ids: Identities, writer: bool) -> Result<Trust, TrustError> {
+    evaluate_with(ctx, store, ids, writer, None)
+}
+
+/// [`evaluate`], the store's code found among `files` when given: every file in its work tree,
+/// as a scan just listed them (see [`code::of_files`]).
+pub fn evaluate_with(
+    ctx: &Context,
+    store: &Store,
+    ids: Identities,
+    writer: bool,
+    files: Option<&[String]>,
+) -> Result<Trust, TrustError> {
     let manifest_path = Manifest::path_in(&ctx.store);
     let trusted = load_trusted(&ctx.paths.state_dir)?;
-    let current = match (ControlSet::read(store), &trusted) {
+    let code_now = || match files {
+        Some(files) => code::of_files(store, files),
+        None => code::of_work_tree(store),
+    };
+    let current = match (ControlSet::read_with(store, code_now), &trusted) {
         (Ok(c), _) => c,
         // A control file that is a directory, a link or too large: held back like any bad change.
         (Err(e), Some(trusted)) => {
             let manifest = trusted.manifest(&manifest_path)?;
-            let code = match (code::of_work_tree(store), &trusted.code) {
+            let code = match (code_now(), &trusted.code) {
                 (Ok(now), Some(was)) => now.changed(was),
                 (Ok(_), None) => Vec::new(),
                 // Code that cannot be read is no code to hand to chezmoi either.

@@ -93,6 +93,51 @@ pub fn of_work_tree(store: &Store) -> Result<Listing, PathError> {
     Ok(Listing::new(out))
 }
 
+/// [`of_work_tree`] from `files`, every file in the work tree (paths relative to the store, git's
+/// own directory left out) as a scan of its directories listed them: no directory is read
+/// again. Symbolic links are not among them (a scan refuses them).
+pub fn of_files(store: &Store, files: &[String]) -> Result<Listing, PathError> {
+    let mut out = Vec::new();
+    // Whether the directory of the previous file holds code (`Some(true)`), is skipped with all
+    // below it (`None`), or is plain: consecutive files mostly share it.
+    let mut last: Option<(&str, Option<bool>)> = None;
+    for path in files {
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        let in_dir = match last {
+            Some((d, c)) if d == dir => c,
+            _ => {
+                let mut code = Some(false);
+                for part in dir.split('/').filter(|p| !p.is_empty()) {
+                    code = match class(part, true) {
+                        Class::Skipped => None,
+                        Class::Code => Some(true),
+                        Class::Plain => Some(false),
+                    };
+                    if code != Some(false) {
+                        break;
+                    }
+                }
+                last = Some((dir, code));
+                code
+            }
+        };
+        let is_code = match in_dir {
+            None => continue,
+            Some(true) => true,
+            Some(false) => class(name, false) == Class::Code,
+        };
+        if !is_code || store.ignores(path) {
+            continue;
+        }
+        let full = store.root.join(path);
+        let bytes = crate::fsutil::read_beneath(&store.root, &full).context(Op::Read, &full)?;
+        let id = git2::Oid::hash_object(git2::ObjectType::Blob, &bytes)
+            .map_err(|e| PathError::new(Op::Read, &full, std::io::Error::other(e)))?;
+        out.push(CodeFile { path: path.clone(), id: id.to_string(), link: false });
+    }
+    Ok(Listing::new(out))
+}
+
 fn walk_dir(store: &Store, dir: &Path, rel: &str, code: bool, out: &mut Vec<CodeFile>) -> Result<(), PathError> {
     for e in std::fs::read_dir(dir).context(Op::Read, dir)? {
         let e = e.context(Op::Read, dir)?;
@@ -238,6 +283,11 @@ mod tests {
             ]
         );
         assert_eq!(of_commit(&store, commit).unwrap(), work);
+        let scanned = |root: &Path| {
+            let state = crate::managed::scan(root, &Default::default()).unwrap();
+            of_files(&store, state.files.as_deref().unwrap()).unwrap()
+        };
+        assert_eq!(scanned(&root), work, "from the scan's list of files, the same listing");
 
         put("dot_config/nvim/init.lua.tmpl", "{{ output \"sh\" }}\n");
         fs::remove_file(root.join("run_once_x.sh")).unwrap();
@@ -246,5 +296,6 @@ mod tests {
             of_work_tree(&store).unwrap().changed(&work),
             ["dot_config/nvim/init.lua.tmpl", "dot_new.tmpl", "run_once_x.sh"]
         );
+        assert_eq!(scanned(&root), of_work_tree(&store).unwrap());
     }
 }
