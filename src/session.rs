@@ -67,6 +67,17 @@ impl Session {
     /// Opens the store for `access`. A writer waits up to [`LOCK_WAIT`] for the lock and
     /// finishes what a killed run left (told to `sink` as warnings).
     pub fn open(ctx: Context, access: Access, sink: &dyn Sink) -> Result<Session, SessionError> {
+        Session::open_with(ctx, access, sink, false)
+    }
+
+    /// [`Session::open`] for a caller whose next step is an evaluation of HOME, with nothing in
+    /// HOME changed by its own hand before it: the live files are looked at while the store is
+    /// scanned (see `Cache::prefetch_live`), and that evaluation takes what was seen.
+    pub fn open_to_evaluate(ctx: Context, access: Access, sink: &dyn Sink) -> Result<Session, SessionError> {
+        Session::open_with(ctx, access, sink, true)
+    }
+
+    fn open_with(ctx: Context, access: Access, sink: &dyn Sink, prefetch: bool) -> Result<Session, SessionError> {
         for (path, mode) in crate::vault::loose_identity_files(&ctx) {
             sink.warn(format!(
                 "identity file {} has mode {mode:04o}: group or others can access it, so dotback does not use it; `chmod 600 {}`, and if others could read it, treat the key as exposed",
@@ -98,14 +109,12 @@ impl Session {
         // twice. A writer first makes sure no git operation is under way (trust may seal a
         // change into the store).
         let device = managed::Device::of(&ctx);
-        // A reader's cache thread goes on to look at the live files while the scan lasts (see
-        // `Cache::prefetch_live`): nothing in HOME changes by the session's own hand before
-        // its first evaluation.
+        // The cache thread may go on to look at the live files while the scan lasts.
         let scanned = std::sync::atomic::AtomicBool::new(false);
         let (trust, state, cache) = std::thread::scope(|s| {
             let cache = s.spawn(|| {
                 let mut cache = Cache::load(&ctx.paths.state_dir);
-                if !writer {
+                if prefetch {
                     cache.prefetch_live(&ctx.paths.home, &scanned);
                 }
                 cache

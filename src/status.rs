@@ -60,7 +60,7 @@ pub fn status(ctx: Context, paths: &[PathBuf], sink: &dyn Sink) -> Result<Status
             let snap = store.snapshot()?;
             Ok((store, snap))
         });
-        let mut s = Session::open(ctx, Access::Read, sink)?;
+        let mut s = Session::open_to_evaluate(ctx, Access::Read, sink)?;
         let named = s.targets(paths)?;
         refuse_unmanaged(&s, &named)?;
         let sel = Selection::of(named);

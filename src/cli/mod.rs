@@ -162,6 +162,11 @@ fn writer(ui: &Ui) -> Result<Session, CliError> {
     Ok(Session::open(context()?, Access::Write, ui)?)
 }
 
+/// [`writer`] for a command whose first step evaluates HOME (see `Session::open_to_evaluate`).
+fn writer_to_evaluate(ui: &Ui) -> Result<Session, CliError> {
+    Ok(Session::open_to_evaluate(context()?, Access::Write, ui)?)
+}
+
 /// Opens the store for a command that only reads.
 fn reader(ui: &Ui) -> Result<Session, CliError> {
     reader_for(ui, context()?)

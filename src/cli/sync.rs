@@ -36,7 +36,8 @@ pub struct SyncArgs {
 pub(super) const OFFLINE: u8 = 5;
 
 pub fn cmd_sync(ui: &Ui, args: SyncArgs) -> Result<(), CliError> {
-    let mut s = super::writer(ui)?;
+    // A dry run fetches before it evaluates; a sync commits what HOME holds first.
+    let mut s = if args.dry_run { super::writer(ui)? } else { super::writer_to_evaluate(ui)? };
     let opts = SyncOptions {
         remote: args.remote.clone(),
         no_push: args.no_push,
