@@ -961,6 +961,35 @@ mod tests {
     }
 
     #[test]
+    fn live_paths_looked_at_ahead_are_found_by_target_until_forgotten() {
+        let home = tempfile::tempdir().unwrap();
+        fs::create_dir(home.path().join("d")).unwrap();
+        fs::write(home.path().join("d/here"), "x").unwrap();
+        // An operation that starts at the end of time: no memo is too recent to keep.
+        let mut c = Cache::started_at(i128::MAX);
+        let hash = fsutil::hash_bytes(b"x");
+        for t in ["d/gone", "d/here", "e/none"] {
+            c.remember(Side::Live, t, stat(1), hash);
+        }
+        let mut c = Cache { file: codec::decode(&codec::encode(&c.file)).unwrap(), ..Cache::empty() };
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        c.prefetch_live(home.path(), &stop);
+        let seen = |c: &Cache, t: &str| c.prefetched_live(t, Hint::default());
+        let here = seen(&c, "d/here").expect("looked at").expect("there");
+        assert_eq!(here.stat.size, 1);
+        assert!(here.is_file());
+        assert!(matches!(seen(&c, "d/gone"), Some(None)), "missing, and so recorded");
+        assert!(matches!(seen(&c, "e/none"), Some(None)), "its directory is missing");
+        assert!(seen(&c, "d/other").is_none(), "no memo, not looked at");
+        c.forget_prefetched();
+        assert!(seen(&c, "d/here").is_none());
+        // Stopped before it began: nothing looked at.
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        c.prefetch_live(home.path(), &stop);
+        assert!(seen(&c, "d/here").is_none());
+    }
+
+    #[test]
     fn paths_are_kept_in_tree_order_and_found_with_or_without_a_hint() {
         let tree = ["a", "a/b", "a/b/c", "a-c", "a.d", "b", "b/x y", "é"];
         for w in tree.windows(2) {
