@@ -194,6 +194,30 @@ pub fn lstat(path: &Path) -> io::Result<Option<fs::Metadata>> {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn a_directory_lists_each_name_once_with_its_kind() {
+        use super::{EntryKind, list_dir};
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        std::fs::write(d.join("file"), "x").unwrap();
+        std::os::unix::fs::symlink("nowhere", d.join("link")).unwrap();
+        let odd = std::ffi::OsStr::from_bytes(b"not-utf8-\xff");
+        std::fs::write(d.join(odd), "y").unwrap();
+        let mut got = list_dir(d).unwrap();
+        got.sort();
+        let want: Vec<(Vec<u8>, EntryKind)> = vec![
+            (b"file".to_vec(), EntryKind::Other),
+            (b"link".to_vec(), EntryKind::Symlink),
+            (b"not-utf8-\xff".to_vec(), EntryKind::Other),
+            (b"sub".to_vec(), EntryKind::Dir),
+        ];
+        assert_eq!(got, want);
+        assert!(list_dir(&d.join("file")).is_err(), "a file is no directory");
+        assert_eq!(list_dir(&d.join("gone")).unwrap_err().kind(), std::io::ErrorKind::NotFound);
+    }
+
+    #[test]
     fn tree_order_compares_the_first_differing_byte_with_slash_lowest() {
         let simple = |a: &str, b: &str| {
             let rank = |c: u8| if c == b'/' { 0 } else { u16::from(c) + 1 };
@@ -327,6 +351,75 @@ impl Meta {
     }
     pub fn size(&self) -> u64 {
         self.stat.size
+    }
+}
+
+/// What kind of thing a directory entry is, as its directory lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EntryKind {
+    Dir,
+    Symlink,
+    /// Anything else: a regular file, or a socket, fifo or device.
+    Other,
+}
+
+/// The entries of directory `dir` (without `.` and `..`), in the order the directory gives
+/// them. Read with `readdir` itself: a store scan lists every directory, and this makes one
+/// allocation per name (the standard library's listing makes two, and counts references).
+pub fn list_dir(dir: &Path) -> io::Result<Vec<(Vec<u8>, EntryKind)>> {
+    let c = CString::new(dir.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    // SAFETY: `c` is a valid NUL-terminated path.
+    let d = unsafe { libc::opendir(c.as_ptr()) };
+    if d.is_null() {
+        return Err(io::Error::last_os_error());
+    }
+    struct Closing(*mut libc::DIR);
+    impl Drop for Closing {
+        fn drop(&mut self) {
+            // SAFETY: opened above, closed once.
+            unsafe { libc::closedir(self.0) };
+        }
+    }
+    let d = Closing(d);
+    let mut out = Vec::new();
+    loop {
+        // errno tells the end of the listing from a failure.
+        // SAFETY: errno is this thread's own.
+        unsafe { *libc::__errno_location() = 0 };
+        // SAFETY: `d.0` is an open directory stream, used by this thread alone.
+        let e = unsafe { libc::readdir64(d.0) };
+        if e.is_null() {
+            return match io::Error::last_os_error().raw_os_error() {
+                Some(0) | None => Ok(out),
+                Some(_) => Err(io::Error::last_os_error()),
+            };
+        }
+        // SAFETY: readdir returned an entry, valid until the next call; its name is NUL-terminated.
+        let (name, d_type) = unsafe { (CStr::from_ptr((*e).d_name.as_ptr()).to_bytes(), (*e).d_type) };
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let kind = match d_type {
+            libc::DT_DIR => EntryKind::Dir,
+            libc::DT_LNK => EntryKind::Symlink,
+            libc::DT_UNKNOWN => {
+                // A file system that does not say: ask.
+                // SAFETY: an all-zero `stat` is a valid value to be overwritten.
+                let mut st: libc::stat = unsafe { std::mem::zeroed() };
+                let n = CString::new(name).map_err(io::Error::other)?;
+                // SAFETY: the stream's descriptor, a NUL-terminated name, a live `stat`.
+                if unsafe { libc::fstatat(libc::dirfd(d.0), n.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                match st.st_mode & libc::S_IFMT {
+                    libc::S_IFDIR => EntryKind::Dir,
+                    libc::S_IFLNK => EntryKind::Symlink,
+                    _ => EntryKind::Other,
+                }
+            }
+            _ => EntryKind::Other,
+        };
+        out.push((name.to_vec(), kind));
     }
 }
 

@@ -196,7 +196,15 @@ pub fn parent_of(rel: &str) -> &str {
 
 /// Joins '/'-separated relative paths.
 pub fn join(parent: &str, name: &str) -> String {
-    if parent.is_empty() { name.to_string() } else { format!("{parent}/{name}") }
+    if parent.is_empty() {
+        return name.to_string();
+    }
+    // Built directly: the scan joins two paths per store file.
+    let mut out = String::with_capacity(parent.len() + 1 + name.len());
+    out.push_str(parent);
+    out.push('/');
+    out.push_str(name);
+    out
 }
 
 /// Scans the store at `store`; `only` are the `[[only]]` rules this device trusts. Templates in
@@ -669,21 +677,19 @@ fn linked(path: &Path, source: io::Error) -> ScanError {
 }
 
 fn read_dir_sorted(dir: &Path) -> Result<Vec<(String, FileType)>, ScanError> {
-    let mut out = Vec::new();
-    for e in fs::read_dir(dir).context(Op::Read, dir)? {
-        let e = e.context(Op::Read, dir)?;
-        let ft = e.file_type().context(Op::Read, dir)?;
-        let ft = if ft.is_symlink() {
-            FileType::Symlink
-        } else if ft.is_dir() {
-            FileType::Dir
-        } else {
-            FileType::File
+    let listed = fsutil::list_dir(dir).context(Op::Read, dir)?;
+    let mut out = Vec::with_capacity(listed.len());
+    for (name, kind) in listed {
+        let ft = match kind {
+            fsutil::EntryKind::Symlink => FileType::Symlink,
+            fsutil::EntryKind::Dir => FileType::Dir,
+            fsutil::EntryKind::Other => FileType::File,
         };
-        let name = e.file_name().into_string().map_err(|_| ScanError::NonUtf8 { path: e.path() })?;
+        let name = String::from_utf8(name)
+            .map_err(|e| ScanError::NonUtf8 { path: dir.join(std::ffi::OsStr::from_bytes(e.as_bytes())) })?;
         out.push((name, ft));
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }
 

@@ -267,7 +267,10 @@ fn cut_suffix(s: &mut &str, suffix: &str) -> bool {
 /// Step 3 of the parse: `dot_` becomes `.`, or `literal_` is dropped.
 fn decode_stem(s: &str) -> String {
     if let Some(rest) = s.strip_prefix(DOT) {
-        format!(".{rest}")
+        let mut out = String::with_capacity(1 + rest.len());
+        out.push('.');
+        out.push_str(rest);
+        out
     } else if let Some(rest) = s.strip_prefix(LITERAL) {
         rest.to_owned()
     } else {
@@ -276,13 +279,15 @@ fn decode_stem(s: &str) -> String {
 }
 
 fn check_component(name: &str) -> Result<(), NameError> {
-    if name.contains('\0') {
-        return Err(NameError::ContainsNul { name: name.to_owned() });
+    // One pass over the name: every store file's name is checked on every scan.
+    let mut slash = false;
+    for b in name.bytes() {
+        if b == 0 {
+            return Err(NameError::ContainsNul { name: name.to_owned() });
+        }
+        slash |= b == b'/';
     }
-    if name.contains('/') {
-        return Err(NameError::ContainsSlash { name: name.to_owned() });
-    }
-    Ok(())
+    if slash { Err(NameError::ContainsSlash { name: name.to_owned() }) } else { Ok(()) }
 }
 
 /// Decode one source-name component. `Ok(None)` = chezmoi ignores it (names starting with '.',
