@@ -194,6 +194,30 @@ pub fn lstat(path: &Path) -> io::Result<Option<fs::Metadata>> {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn a_look_relative_to_the_last_directory_sees_what_lstat_sees() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("a/b")).unwrap();
+        std::fs::write(d.join("a/b/f"), "x").unwrap();
+        std::fs::write(d.join("a/g"), "yy").unwrap();
+        std::os::unix::fs::symlink("b/f", d.join("a/l")).unwrap();
+        let root = d.to_str().unwrap();
+        let shapes =
+            ["a/b/f", "a/g", "a/l", "a/b", "a/b/", "a//g", "a/./g", "a/b/..", "a/b/.", "a/none", "a/g/under", "none/x"];
+        let mut looks = super::DirStat::default();
+        // Twice over, in two orders: the directory kept from one look to the next never shows.
+        let mut all: Vec<&str> = shapes.iter().chain(shapes.iter().rev()).copied().collect();
+        all.extend(["/", "a"]);
+        for rel in all {
+            let path = if rel.starts_with('/') { std::path::PathBuf::from(rel) } else { d.join(rel) };
+            let want =
+                std::fs::symlink_metadata(&path).ok().map(|m| (m.len(), std::os::unix::fs::MetadataExt::mode(&m)));
+            let got = looks.lstat(&path).unwrap_or(None).map(|m| (m.size(), m.mode));
+            assert_eq!(got, want, "{rel} (below {root})");
+        }
+    }
+
+    #[test]
     fn a_directory_lists_each_name_once_with_its_kind() {
         use super::{EntryKind, list_dir};
         use std::os::unix::ffi::OsStrExt;
@@ -435,10 +459,23 @@ pub struct DirStat {
 impl DirStat {
     /// `lstat(path)`; `Ok(None)` when it does not exist.
     pub fn lstat(&mut self, path: &Path) -> io::Result<Option<Meta>> {
-        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-            return lstat(path).map(|m| m.map(|m| Meta { mode: m.mode(), stat: StatKey::of(&m) }));
+        // Split at the last '/' as bytes (parsing components costs more than the look itself);
+        // what that would not split like `Path::parent` does takes the plain way.
+        let bytes = path.as_os_str().as_bytes();
+        let (parent, name) = match bytes.iter().rposition(|&b| b == b'/') {
+            Some(i) if i > 0 && i + 1 < bytes.len() && bytes[i - 1] != b'/' => {
+                let name = &bytes[i + 1..];
+                if name == b"." || name == b".." {
+                    return lstat(path).map(|m| m.map(|m| Meta { mode: m.mode(), stat: StatKey::of(&m) }));
+                }
+                (Path::new(OsStr::from_bytes(&bytes[..i])), OsStr::from_bytes(name))
+            }
+            _ => match (path.parent(), path.file_name()) {
+                (Some(parent), Some(name)) if !parent.as_os_str().is_empty() => (parent, name),
+                _ => return lstat(path).map(|m| m.map(|m| Meta { mode: m.mode(), stat: StatKey::of(&m) })),
+            },
         };
-        if self.dir.as_ref().is_none_or(|(p, _)| p != parent) {
+        if self.dir.as_ref().is_none_or(|(p, _)| p.as_os_str().as_bytes() != parent.as_os_str().as_bytes()) {
             self.dir = None;
             let c = CString::new(parent.as_os_str().as_bytes()).map_err(io::Error::other)?;
             // SAFETY: `c` is a valid NUL-terminated path; the descriptor is owned below.
