@@ -315,7 +315,11 @@ impl Cache {
     pub fn load(state_dir: &Path) -> Cache {
         let path = state_dir.join("cache.bin");
         let op_start_ns = fsutil::now_ns();
-        let file = fs::read(&path).ok().and_then(|b| codec::decode(&b)).unwrap_or_default();
+        let file = File::open(&path)
+            .and_then(|f| fsutil::Mapped::of(&f))
+            .ok()
+            .and_then(|b| codec::decode(&b))
+            .unwrap_or_default();
         Cache { path, file, observed: Vec::new(), prefetched: Vec::new(), op_start_ns, dirty: false }
     }
 

@@ -11,7 +11,6 @@
 //! not verify the file's trailing checksum on an ordinary read, and like git it trusts the
 //! cached tree as its writer left it (git and libgit2 invalidate it with every change).
 
-use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -54,7 +53,7 @@ impl Index {
     /// Reads `file` (none is an empty index); `Ok(None)` when it is in a form this reader
     /// leaves to libgit2.
     pub fn read(file: &Path) -> std::io::Result<Option<Index>> {
-        let mut f = match std::fs::File::open(file) {
+        let f = match std::fs::File::open(file) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Some(Index { entries: Vec::new(), paths: Vec::new(), tree: None, mtime: (i64::MAX, 0) }));
@@ -62,8 +61,8 @@ impl Index {
             Err(e) => return Err(e),
         };
         let meta = f.metadata()?;
-        let mut data = Vec::with_capacity(meta.len() as usize);
-        f.read_to_end(&mut data)?;
+        // Mapped, as git reads it: git and libgit2 replace the index by a rename.
+        let data = crate::fsutil::Mapped::of(&f)?;
         let mtime = (meta.mtime(), meta.mtime_nsec() as u32);
         Ok(parse(&data, mtime))
     }
