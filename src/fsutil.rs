@@ -157,8 +157,9 @@ pub fn sync_fs(path: &Path) -> io::Result<()> {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StatKey {
     pub size: u64,
-    pub mtime_ns: i128,
-    pub ctime_ns: i128,
+    /// Nanoseconds since 1970 (64 bits reach the year 2262).
+    pub mtime_ns: i64,
+    pub ctime_ns: i64,
     pub ino: u64,
     pub mode: u32,
 }
@@ -167,8 +168,8 @@ impl StatKey {
     pub fn of(md: &fs::Metadata) -> StatKey {
         StatKey {
             size: md.size(),
-            mtime_ns: md.mtime() as i128 * 1_000_000_000 + md.mtime_nsec() as i128,
-            ctime_ns: md.ctime() as i128 * 1_000_000_000 + md.ctime_nsec() as i128,
+            mtime_ns: ns(md.mtime(), md.mtime_nsec()),
+            ctime_ns: ns(md.ctime(), md.ctime_nsec()),
             ino: md.ino(),
             mode: md.mode(),
         }
@@ -176,6 +177,11 @@ impl StatKey {
 }
 
 /// Nanoseconds since the epoch, on the same clock as file timestamps.
+/// A time stamp in nanoseconds (saturating, far past 2262).
+fn ns(secs: i64, nsec: i64) -> i64 {
+    secs.saturating_mul(1_000_000_000).saturating_add(nsec)
+}
+
 pub fn now_ns() -> i128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i128).unwrap_or(0)
 }
@@ -400,9 +406,8 @@ impl Mapped {
             return Ok(Mapped { ptr: std::ptr::null_mut(), len: 0 });
         }
         // SAFETY: a fresh private read-only mapping of an open descriptor; checked below.
-        let ptr = unsafe {
-            libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd(), 0)
-        };
+        let ptr =
+            unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd(), 0) };
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
@@ -573,8 +578,8 @@ impl DirStat {
             mode: st.st_mode,
             stat: StatKey {
                 size: st.st_size as u64,
-                mtime_ns: st.st_mtime as i128 * 1_000_000_000 + st.st_mtime_nsec as i128,
-                ctime_ns: st.st_ctime as i128 * 1_000_000_000 + st.st_ctime_nsec as i128,
+                mtime_ns: ns(st.st_mtime, st.st_mtime_nsec),
+                ctime_ns: ns(st.st_ctime, st.st_ctime_nsec),
                 ino: st.st_ino,
                 mode: st.st_mode,
             },

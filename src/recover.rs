@@ -163,7 +163,7 @@ fn stale_git_locks(git_dir: &Path, since_ns: i128, until_ns: i128) -> Vec<PathBu
         let is_lock = p.extension().is_some_and(|e| e == "lock");
         if let (true, Ok(Some(md))) = (is_lock, fsutil::lstat(p))
             && md.is_file()
-            && (since_ns..=until_ns).contains(&fsutil::StatKey::of(&md).mtime_ns)
+            && (since_ns..=until_ns).contains(&i128::from(fsutil::StatKey::of(&md).mtime_ns))
         {
             out.push(p.to_path_buf());
         }
@@ -267,7 +267,7 @@ fn stale_remote_lock(store: &Path, journal: &Path) -> Result<Option<PathBuf>, In
         Some((md, fs::read_to_string(&lock).unwrap_or_default()))
     };
     let Some((mut md, mut held)) = read() else { return Ok(None) };
-    let made = fsutil::StatKey::of(&md).mtime_ns;
+    let made = i128::from(fsutil::StatKey::of(&md).mtime_ns);
     // A lock is empty until its writer commits it: an empty one may be another device's push
     // writing the branch this moment (for milliseconds). One younger than any live push holds
     // it is looked at again once it is that old: still there, unchanged and empty, it is the
@@ -276,7 +276,7 @@ fn stale_remote_lock(store: &Path, journal: &Path) -> Result<Option<PathBuf>, In
     if held.trim().is_empty() && young > 0 {
         std::thread::sleep(std::time::Duration::from_nanos(young as u64));
         let Some(again) = read() else { return Ok(None) };
-        if fsutil::StatKey::of(&again.0).mtime_ns != made {
+        if i128::from(fsutil::StatKey::of(&again.0).mtime_ns) != made {
             return Ok(None);
         }
         (md, held) = again;
@@ -309,7 +309,8 @@ fn finish_checkout(store: &Path) -> Result<Vec<String>, Interrupted> {
             if let Some(from) = from {
                 // A file the dead run was writing is rewritten; one edited by hand since (newer
                 // than the run could have made it, and neither version) is left as it is.
-                let journal_ns = fsutil::lstat(&journal).ok().flatten().map(|m| fsutil::StatKey::of(&m).mtime_ns);
+                let journal_ns =
+                    fsutil::lstat(&journal).ok().flatten().map(|m| i128::from(fsutil::StatKey::of(&m).mtime_ns));
                 let old = repo.find_commit(from)?.tree()?;
                 let diff = repo.diff_tree_to_tree(Some(&old), Some(&target.tree()?), None)?;
                 for d in diff.deltas() {
@@ -319,7 +320,7 @@ fn finish_checkout(store: &Path) -> Result<Vec<String>, Interrupted> {
                         let edited = match (fsutil::lstat(&live), journal_ns) {
                             (Ok(Some(md)), Some(j)) if md.is_file() => {
                                 let ours = git2::Oid::hash_file(git2::ObjectType::Blob, &live).ok();
-                                fsutil::StatKey::of(&md).mtime_ns > j + WINDOW_NS
+                                i128::from(fsutil::StatKey::of(&md).mtime_ns) > j + WINDOW_NS
                                     && !ours.is_some_and(|id| ids.contains(&id))
                             }
                             _ => false,

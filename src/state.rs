@@ -411,7 +411,7 @@ impl Cache {
 
     /// Records the hash of `key`, unless the file is too recent to trust its timestamps.
     pub fn remember(&mut self, side: Side, key: &str, stat: StatKey, hash: Hash) {
-        let racy = stat.mtime_ns.max(stat.ctime_ns) >= self.op_start_ns - RACY_NS;
+        let racy = i128::from(stat.mtime_ns.max(stat.ctime_ns)) >= self.op_start_ns - RACY_NS;
         let memo = (!racy).then_some(Memo { stat, hash });
         let before = self.map_mut(side).set(key, memo);
         self.dirty |= before != memo;
@@ -705,8 +705,8 @@ mod codec {
                 key(&mut out, k);
                 let s = &m.stat;
                 out.extend_from_slice(&s.size.to_le_bytes());
-                out.extend_from_slice(&s.mtime_ns.to_le_bytes());
-                out.extend_from_slice(&s.ctime_ns.to_le_bytes());
+                out.extend_from_slice(&i128::from(s.mtime_ns).to_le_bytes());
+                out.extend_from_slice(&i128::from(s.ctime_ns).to_le_bytes());
                 out.extend_from_slice(&s.ino.to_le_bytes());
                 out.extend_from_slice(&s.mode.to_le_bytes());
                 out.extend_from_slice(m.hash.as_bytes());
@@ -787,8 +787,9 @@ mod codec {
                 let (start, len) = r.key(&mut keys)?;
                 let stat = StatKey {
                     size: u64::from_le_bytes(r.arr()?),
-                    mtime_ns: i128::from_le_bytes(r.arr()?),
-                    ctime_ns: i128::from_le_bytes(r.arr()?),
+                    // Sixteen bytes in the file, as written before they were held in eight.
+                    mtime_ns: i64::try_from(i128::from_le_bytes(r.arr()?)).ok()?,
+                    ctime_ns: i64::try_from(i128::from_le_bytes(r.arr()?)).ok()?,
                     ino: u64::from_le_bytes(r.arr()?),
                     mode: r.u32()?,
                 };
@@ -832,7 +833,7 @@ mod codec {
 mod tests {
     use super::*;
 
-    fn stat(mtime_ns: i128) -> StatKey {
+    fn stat(mtime_ns: i64) -> StatKey {
         StatKey { size: 1, mtime_ns, ctime_ns: mtime_ns, ino: 7, mode: 0o100644 }
     }
 
@@ -1052,7 +1053,7 @@ mod tests {
     fn racily_clean_files_are_not_memoized() {
         let dir = tempfile::tempdir().unwrap();
         let mut c = Cache::load(dir.path());
-        let recent = stat(fsutil::now_ns());
+        let recent = stat(fsutil::now_ns() as i64);
         c.remember(Side::Live, "a", recent, fsutil::hash_bytes(b"a"));
         assert_eq!(c.hash(Side::Live, "a", &recent), None);
         // An old mtime does not help when the ctime is recent (`touch -d` after an edit).

@@ -1318,7 +1318,7 @@ impl Store {
         if mode != e.mode {
             return Ok(true);
         }
-        let split = |ns: i128| ((ns.div_euclid(1_000_000_000)) as i64, ns.rem_euclid(1_000_000_000) as u32);
+        let split = |ns: i64| (ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000) as u32);
         let mtime = split(st.mtime_ns);
         let stat_same = st.size as u32 == e.file_size
             && mtime == (i64::from(e.mtime.0), e.mtime.1)
