@@ -54,47 +54,51 @@ pub struct Status {
 /// store (index, HEAD's tree) is read meanwhile, on another thread.
 pub fn status(ctx: Context, paths: &[PathBuf], sink: &dyn Sink) -> Result<Status, StatusError> {
     let store_root = ctx.store.clone();
-    let (session, selection, evals, uncommitted) = std::thread::scope(|scope| -> Result<_, StatusError> {
-        let git = scope.spawn(move || -> Result<_, StoreError> {
-            let store = Store::open(&store_root)?;
-            let snap = store.snapshot()?;
-            Ok((store, snap))
-        });
-        let mut s = Session::open_to_evaluate(ctx, Access::Read, sink)?;
-        let named = s.targets(paths)?;
-        refuse_unmanaged(&s, &named)?;
-        let sel = Selection::of(named);
-        let p = s.parts();
-        let evals = eval::evaluate(p.ctx, p.state, p.cache, p.vault, &sel)?;
-        let (store, snap) = git.join().expect("git thread panicked")?;
-        let uncommitted = match (&s.state.files, sel.is_all()) {
-            // The evaluation hashed every store file already: compare those with git's index.
-            (Some(files), true) => store.uncommitted_with(&snap, files, &s.cache.observed)?,
-            _ => store.uncommitted()?,
-        };
-        Ok((s, sel, evals, uncommitted))
-    })?;
+    let state_dir = ctx.paths.state_dir.clone();
+    let (session, selection, evals, uncommitted, remotes, watcher, conflicts, delegated) =
+        std::thread::scope(|scope| -> Result<_, StatusError> {
+            // Also what the remotes lack and the watcher's state: neither waits for the scan.
+            let git = scope.spawn(move || -> Result<_, StoreError> {
+                let store = Store::open(&store_root)?;
+                let snap = store.snapshot()?;
+                let remotes = store.remote_state()?;
+                Ok((store, snap, remotes, watcher_status(&state_dir)))
+            });
+            let mut s = Session::open_to_evaluate(ctx, Access::Read, sink)?;
+            let named = s.targets(paths)?;
+            refuse_unmanaged(&s, &named)?;
+            let sel = Selection::of(named);
+            let p = s.parts();
+            let (evals, conflicts, delegated) = std::thread::scope(|inner| {
+                // Conflict copies and what chezmoi handles follow from the scan alone.
+                let beside = inner.spawn(|| {
+                    let conflicts: Vec<Conflict> = crate::resolve::find(p.state, &p.ctx.device)
+                        .into_iter()
+                        .filter(|c| sel.contains(&c.path) || sel.contains(&c.copy))
+                        .collect();
+                    let items = crate::delegate::items(p.state);
+                    let delegated: Vec<_> = crate::delegate::selected(&items, &sel).into_iter().cloned().collect();
+                    (conflicts, delegated)
+                });
+                let evals = eval::evaluate(p.ctx, p.state, p.cache, p.vault, &sel);
+                let (conflicts, delegated) = beside.join().expect("conflict search panicked");
+                (evals, conflicts, delegated)
+            });
+            let evals = evals?;
+            let (store, snap, remotes, watcher) = git.join().expect("git thread panicked")?;
+            let uncommitted = match (&s.state.files, sel.is_all()) {
+                // The evaluation hashed every store file already: compare those with git's index.
+                (Some(files), true) => store.uncommitted_with(&snap, files, &s.cache.observed)?,
+                _ => store.uncommitted()?,
+            };
+            Ok((s, sel, evals, uncommitted, remotes, watcher, conflicts, delegated))
+        })?;
     let needs_identity = evals
         .iter()
         .any(|e| matches!(e.change, Change::Locked | Change::WaitingForIdentity) && selection.contains(&e.target));
     let identity_problem =
         if needs_identity { crate::vault::load_identities(&session.ctx, session.ctx.identity).err() } else { None };
-    let remotes = session.store()?.remote_state()?;
-    let conflicts = crate::resolve::find(&session.state, &session.ctx.device)
-        .into_iter()
-        .filter(|c| selection.contains(&c.path) || selection.contains(&c.copy))
-        .collect();
-    let items = crate::delegate::items(&session.state);
-    let delegated: Vec<_> = crate::delegate::selected(&items, &selection).into_iter().cloned().collect();
     let chezmoi = if delegated.is_empty() { None } else { crate::chezmoi::find() };
-    let state_dir = &session.ctx.paths.state_dir;
-    let watcher = crate::watch::WatchLock::holder(state_dir).map(|(pid, started)| {
-        crate::service::WatchStatus::load(state_dir).unwrap_or(crate::service::WatchStatus {
-            pid,
-            started,
-            ..Default::default()
-        })
-    });
     Ok(Status {
         session,
         selection,
@@ -106,6 +110,17 @@ pub fn status(ctx: Context, paths: &[PathBuf], sink: &dyn Sink) -> Result<Status
         delegated,
         chezmoi,
         watcher,
+    })
+}
+
+/// The watcher's state, when one runs for the store whose state is in `state_dir`.
+fn watcher_status(state_dir: &std::path::Path) -> Option<crate::service::WatchStatus> {
+    crate::watch::WatchLock::holder(state_dir).map(|(pid, started)| {
+        crate::service::WatchStatus::load(state_dir).unwrap_or(crate::service::WatchStatus {
+            pid,
+            started,
+            ..Default::default()
+        })
     })
 }
 
