@@ -540,6 +540,12 @@ fn capture(
         let merge_base = match e.change {
             Change::DeletedInHome if !hold => {
                 phase.step();
+                // Looked at once more right before the store loses it: what the evaluation saw
+                // missing may be back (put back meanwhile, or seen early: `Cache::prefetch_live`).
+                let live = ctx.live(&e.target);
+                if crate::fsutil::lstat(&live).context(Op::Read, &live)?.is_some() {
+                    continue;
+                }
                 let path = state.source_path(m);
                 let res = if m.entry.kind == Kind::Dir { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
                 match res {

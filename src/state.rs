@@ -315,11 +315,12 @@ impl Cache {
     pub fn load(state_dir: &Path) -> Cache {
         let path = state_dir.join("cache.bin");
         let op_start_ns = fsutil::now_ns();
-        let file = File::open(&path)
-            .and_then(|f| fsutil::Mapped::of(&f))
-            .ok()
-            .and_then(|b| codec::decode(&b))
-            .unwrap_or_default();
+        // Mapped; read where the file system cannot map it.
+        let file = match File::open(&path).and_then(|f| fsutil::Mapped::of(&f)) {
+            Ok(bytes) => codec::decode(&bytes),
+            Err(_) => fs::read(&path).ok().and_then(|b| codec::decode(&b)),
+        }
+        .unwrap_or_default();
         Cache { path, file, observed: Vec::new(), prefetched: Vec::new(), op_start_ns, dirty: false }
     }
 
@@ -771,6 +772,10 @@ mod codec {
         }
     }
 
+    fn ns64(ns: i128) -> i64 {
+        ns.clamp(i64::MIN.into(), i64::MAX.into()) as i64
+    }
+
     /// `None` for anything unexpected: the cache is only a memo, rebuilt on the next run.
     pub fn decode(data: &[u8]) -> Option<CacheFile> {
         let (mut r, sealed) = match data.strip_prefix(MAGIC) {
@@ -787,9 +792,10 @@ mod codec {
                 let (start, len) = r.key(&mut keys)?;
                 let stat = StatKey {
                     size: u64::from_le_bytes(r.arr()?),
-                    // Sixteen bytes in the file, as written before they were held in eight.
-                    mtime_ns: i64::try_from(i128::from_le_bytes(r.arr()?)).ok()?,
-                    ctime_ns: i64::try_from(i128::from_le_bytes(r.arr()?)).ok()?,
+                    // Sixteen bytes in the file, as written before they were held in eight;
+                    // beyond 64 bits, saturated as a fresh look saturates (`fsutil::StatKey`).
+                    mtime_ns: ns64(i128::from_le_bytes(r.arr()?)),
+                    ctime_ns: ns64(i128::from_le_bytes(r.arr()?)),
                     ino: u64::from_le_bytes(r.arr()?),
                     mode: r.u32()?,
                 };
@@ -963,6 +969,23 @@ mod tests {
         let f = codec::decode(&old).expect("the older format is read");
         assert_eq!(f.base.get(".netrc", &mut Hint::default()).and_then(|n| n.hash), Some(plain));
         assert!(f.sealed.is_empty());
+    }
+
+    #[test]
+    fn a_time_stamp_beyond_64_bits_in_an_older_cache_loses_nothing_else() {
+        let mut c = Cache::started_at(i128::MAX);
+        c.remember(Side::Live, "f", stat(5), fsutil::hash_bytes(b"x"));
+        let node = Some(Node { kind: NodeKind::File, hash: None, perm: 0o644 });
+        c.set_base("f", node);
+        let mut data = codec::encode(&c.file);
+        // The live memo's mtime, as an older version could have written it: after the magic,
+        // the count, the key's length, the key and the size.
+        let at = b"dotback-cache-4\n".len() + 4 + 4 + 1 + 8;
+        data[at..at + 16].copy_from_slice(&(i128::from(i64::MAX) * 4).to_le_bytes());
+        let f = codec::decode(&data).expect("still a cache");
+        assert_eq!(f.base.get("f", &mut Hint::default()), node, "the base is kept");
+        let memo = f.live.get("f", &mut Hint::default()).expect("the memo is kept");
+        assert_eq!(memo.stat.mtime_ns, i64::MAX, "saturated");
     }
 
     #[test]

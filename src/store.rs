@@ -1234,7 +1234,8 @@ impl Store {
         let mut listed: HashMap<String, &'static str> = HashMap::new();
         for entry in &index.entries {
             let path = String::from_utf8_lossy(index.path(entry));
-            let on_disk = at.get(&*path).map(|&i| i as usize);
+            // A name that is not UTF-8 is no file the scan listed (it fails on one).
+            let on_disk = std::str::from_utf8(index.path(entry)).ok().and_then(|p| at.get(p)).map(|&i| i as usize);
             if let Some(i) = on_disk {
                 in_index[i] = true;
             }

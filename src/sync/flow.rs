@@ -308,6 +308,9 @@ pub fn run(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink) -> Result<SyncR
 fn run_into(s: &mut Session, opts: &SyncOptions, sink: &dyn Sink, report: &mut SyncReport) -> Result<(), SyncError> {
     let conflicts_before = resolve::find(&s.state, &s.ctx.device);
     if s.ctx.packages_capture {
+        // The package managers take their time: what the session saw of HOME while it opened
+        // is not what the capture below should go by.
+        s.cache.forget_prefetched();
         // The lists first, in their own commit; a manager that fails is a warning, never a
         // failed sync.
         match crate::packages::capture(s, sink) {
