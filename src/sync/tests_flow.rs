@@ -153,3 +153,36 @@ fn two_devices_sync_edits_and_a_conflict_through_a_bare_remote() {
     assert!(!beta.home.join(".zshrc").exists(), "beta removes its unchanged copy");
     assert!(!alpha.home.join(".zshrc").exists(), "and alpha's deletion is not undone");
 }
+
+#[test]
+fn a_file_seen_missing_while_the_session_opened_but_back_by_the_capture_is_no_deletion() {
+    let tmp = tempfile::tempdir().unwrap();
+    let alpha = Device::new(tmp.path(), "alpha");
+    let store = alpha.home.join("store");
+    alpha.init(&store, "alpha");
+    alpha.write(".profile", "export A=1\n");
+    alpha.write(".zshrc", "z\n");
+    alpha.add(&[".profile", ".zshrc"]);
+    let commit = |s: &mut Session| capture::commit(s, &capture::CommitOptions::default(), &crate::events::Silent);
+    // Files changed within the racy window of an operation get no memo: let them age past it,
+    // so that the commit memoizes them (and only memoized paths are looked at ahead).
+    std::thread::sleep(std::time::Duration::from_millis(250));
+    let mut s = alpha.session();
+    assert!(commit(&mut s).unwrap().commit.is_some());
+    s.finish().unwrap();
+    // The memos now name both files. A session looks at HOME ahead of its evaluation while
+    // `.profile` is away, and it is back before the capture.
+    std::fs::rename(alpha.home.join(".profile"), alpha.home.join("profile.away")).unwrap();
+    let mut s = alpha.session();
+    s.cache.prefetch_live(&alpha.home, &std::sync::atomic::AtomicBool::new(false));
+    assert!(
+        matches!(s.cache.prefetched_live(".profile", Default::default()), Some(None)),
+        "seen missing ahead of the evaluation"
+    );
+    std::fs::rename(alpha.home.join("profile.away"), alpha.home.join(".profile")).unwrap();
+    let done = commit(&mut s).unwrap();
+    s.finish().unwrap();
+    assert!(done.captured.deleted.is_empty(), "nothing recorded as deleted: {:?}", done.captured.deleted);
+    assert!(store.join("dot_profile").is_file(), "the store keeps it");
+    assert_eq!(alpha.read(".profile"), "export A=1\n");
+}
