@@ -1233,9 +1233,11 @@ impl Store {
         let mut in_index = vec![false; files.len()];
         let mut listed: HashMap<String, &'static str> = HashMap::new();
         for entry in &index.entries {
-            let path = String::from_utf8_lossy(index.path(entry));
+            let bytes = index.path(entry);
             // A name that is not UTF-8 is no file the scan listed (it fails on one).
-            let on_disk = std::str::from_utf8(index.path(entry)).ok().and_then(|p| at.get(p)).map(|&i| i as usize);
+            let exact = std::str::from_utf8(bytes).ok();
+            let on_disk = exact.and_then(|p| at.get(p)).map(|&i| i as usize);
+            let path = exact.map_or_else(|| String::from_utf8_lossy(bytes), std::borrow::Cow::Borrowed);
             if let Some(i) = on_disk {
                 in_index[i] = true;
             }

@@ -131,11 +131,16 @@ pub fn of_files(store: &Store, files: &[String]) -> Result<Listing, PathError> {
         }
         let full = store.root.join(path);
         let bytes = crate::fsutil::read_beneath(&store.root, &full).context(Op::Read, &full)?;
-        let id = git2::Oid::hash_object(git2::ObjectType::Blob, &bytes)
-            .map_err(|e| PathError::new(Op::Read, &full, std::io::Error::other(e)))?;
-        out.push(CodeFile { path: path.clone(), id: id.to_string(), link: false });
+        out.push(code_file(path.clone(), &bytes, false, &full)?);
     }
     Ok(Listing::new(out))
+}
+
+/// The code file at `path` (in the store; `at` on disk) holding `bytes`, named by its blob id.
+fn code_file(path: String, bytes: &[u8], link: bool, at: &Path) -> Result<CodeFile, PathError> {
+    let id = git2::Oid::hash_object(git2::ObjectType::Blob, bytes)
+        .map_err(|e| PathError::new(Op::Read, at, std::io::Error::other(e)))?;
+    Ok(CodeFile { path, id: id.to_string(), link })
 }
 
 fn walk_dir(store: &Store, dir: &Path, rel: &str, code: bool, out: &mut Vec<CodeFile>) -> Result<(), PathError> {
@@ -170,9 +175,7 @@ fn walk_dir(store: &Store, dir: &Path, rel: &str, code: bool, out: &mut Vec<Code
         } else {
             (crate::fsutil::read_beneath(&store.root, &e.path()).context(Op::Read, e.path())?, false)
         };
-        let id = git2::Oid::hash_object(git2::ObjectType::Blob, &bytes)
-            .map_err(|e| PathError::new(Op::Read, dir.join(&name), std::io::Error::other(e)))?;
-        out.push(CodeFile { path, id: id.to_string(), link });
+        out.push(code_file(path, &bytes, link, &dir.join(&name))?);
     }
     Ok(())
 }
