@@ -791,6 +791,10 @@ pub(crate) fn clone_into(
         let id = store.fetch("origin")?.ok_or_else(empty)?;
         fetched(&store, id);
         store.checkout(id)?;
+        // The clone is on disk before it takes its place (and before the recovery key's
+        // derivation, running beside it, is done: the push of the admission then has only its
+        // own objects left to make durable).
+        crate::fsutil::sync_fs(&staging).context(Op::Write, &staging)?;
         store.set_seen("origin", id)?;
         drop(store);
         crate::testing::pause("bootstrap-clone");

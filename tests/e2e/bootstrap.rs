@@ -43,6 +43,18 @@ fn a_new_home_gets_the_store_and_b_becomes_a_recipient() {
         assert_eq!(fs::read(b.home.join(rel)).unwrap(), fs::read(a.home.join(rel)).unwrap(), "{rel}");
         assert_eq!(mode(&b.home.join(rel)), mode(&a.home.join(rel)), "{rel}");
     }
+    // The admission is committed whole and pushed: B's store has nothing left uncommitted, and
+    // the remote's last commit holds the new recipients and every secret encrypted to them.
+    let status: serde_json::Value = serde_json::from_slice(&b.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(status["uncommitted"].as_array().map(Vec::len), Some(0), "{status}");
+    let shown = std::process::Command::new("git")
+        .args(["-C", remote.to_str().unwrap(), "show", "--name-only", "--format=", "main"])
+        .output()
+        .unwrap();
+    let changed = String::from_utf8_lossy(&shown.stdout).into_owned();
+    for part in [".dotback/recipients.txt", "netrc", "id_ed25519."] {
+        assert!(changed.lines().any(|l| l.contains(part) && !l.ends_with(".pub")), "{part} in:\n{changed}");
+    }
     // B is a recipient on the remote: a secret A adds after its next sync opens on B with B's key.
     a.ok(&["sync"]);
     a.write(".aws/credentials", "[default]\naws_secret_access_key = abc\n", 0o600);
