@@ -82,24 +82,10 @@ fn identities(s: &Session) -> Result<Vec<Identity>, KeysError> {
 
 /// Records the key change in the audit trail and commits both.
 fn commit(s: &Session, what: &str) -> Result<(), KeysError> {
-    commit_in(s, what, None)
-}
-
-/// Records `what` in the audit trail and commits: the whole work tree, or only `paths` (store
-/// paths, each with what is below it).
-fn commit_in(s: &Session, what: &str, paths: Option<&[String]>) -> Result<(), KeysError> {
     let d = &s.ctx.device;
     let dir = s.ctx.store.join(crate::audit::DIR);
     crate::audit::operation(&s.ctx.store, d, &format!("keys: {what}"), "ok", &[]).context(Op::Write, &dir)?;
-    let store = s.store()?;
-    let message = format!("{d}: keys: {what}\n\nDevice: {d}\n");
-    match paths {
-        None => store.commit_all(d, &message)?,
-        Some(paths) => {
-            store.stage_at(paths)?;
-            store.commit_staged(d, &message)?
-        }
-    };
+    s.store()?.commit_all(d, &format!("{d}: keys: {what}\n\nDevice: {d}\n"))?;
     Ok(())
 }
 
@@ -209,13 +195,7 @@ pub fn unlock_with(s: &mut Session, early: Option<Opened>, passphrase: Passphras
     let done = vault::change_recipients(&s.ctx.store, &s.state, std::slice::from_ref(&recovery), &rs)?;
     // The recovery key is a recipient of the store key: it seals this device's admission.
     crate::trust::authorize(&s.ctx, &[recovery], false)?;
-    // What the admission wrote: the control files, the seal and the audit trail (all under
-    // `.dotback`) and the secrets re-encrypted. Only those are looked at, not the whole store.
-    let mut wrote = vec![".dotback".to_string()];
-    wrote.extend(
-        done.iter().filter_map(|p| p.strip_prefix(&s.ctx.store).ok()).map(|p| p.to_string_lossy().into_owned()),
-    );
-    commit_in(s, &format!("unlock {} with the recovery key", s.ctx.device), Some(&wrote))?;
+    commit(s, &format!("unlock {} with the recovery key", s.ctx.device))?;
     Ok(Unlocked::Admitted { files: done.len() })
 }
 
