@@ -699,13 +699,7 @@ impl Store {
             .map_err(|e| self.local("record the push in a journal", e))?;
         // A local bare repository gets the compare-and-swap push; anything else at a local path
         // goes to libgit2, which refuses it with the error that names what it is.
-        let target = transport::local_path(&url).and_then(|p| {
-            let flags = git2::RepositoryOpenFlags::NO_SEARCH;
-            Repository::open_ext(&p, flags, std::iter::empty::<&std::ffi::OsStr>())
-                .ok()
-                .filter(Repository::is_bare)
-                .map(|r| (p, r))
-        });
+        let target = transport::local_path(&url).zip(local_repository(&url)).filter(|(_, r)| r.is_bare());
         if let (Some((path, target)), Some(head)) = (target, head) {
             // What this store last fetched from the remote: the only value the push replaces.
             let expected = self.repo.refname_to_id(&tracking).ok();
